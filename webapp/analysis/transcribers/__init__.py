@@ -1,0 +1,3 @@
+from .sidecar import SidecarTranscriber
+
+TRANSCRIBERS = {"sidecar": SidecarTranscriber}

@@ -1,0 +1,202 @@
+"""Scanning a folder: list it, record each new file once, skip what cannot be taken, and
+open a batch job for what was found."""
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ..errors import CallbatchError, SkipFile
+from ..extensions import db
+from ..models import BatchJob, FileEvent, FileProcessingRecord
+from ..models import job as job_status
+from ..models.types import utcnow
+from ..providers.storage import STORAGE
+from . import enqueue, settings
+from .status import DISCOVERED, QUEUED, SKIPPED, transition
+from .validation import check_listing, is_companion
+
+log = logging.getLogger(__name__)
+
+SIGHTINGS_TTL = 86400
+
+
+@dataclass
+class Plan:
+    """What a scan would do with a folder's listing."""
+
+    to_queue: list = field(default_factory=list)     # StoredFile
+    to_skip: list = field(default_factory=list)      # (StoredFile, SkipFile)
+    still_writing: list = field(default_factory=list)
+    known: int = 0
+
+
+@dataclass
+class ScanResult:
+    folder_id: int
+    job_id: int | None = None
+    queued: int = 0
+    held: int = 0
+    skipped: int = 0
+    still_writing: int = 0
+    known: int = 0
+    busy: bool = False
+
+
+def storage_for(folder):
+    return STORAGE[folder.storage_type](folder.storage_config)
+
+
+def plan(folder, config, listing, known_paths, sightings):
+    """Sort a listing into new files to take, new files to skip (and why), and files still
+    being written. `sightings` maps path → (size, modified) from the previous look."""
+    result = Plan()
+    settle = timedelta(seconds=config.scanning.fileSettleSeconds)
+    now = utcnow()
+    for stored in listing:
+        if stored.path in known_paths:
+            result.known += 1
+            continue
+        if is_companion(stored.name):
+            continue
+        if now - stored.modified < settle and sightings.get(stored.path) != _sighting(stored):
+            result.still_writing.append(stored)
+            continue
+        try:
+            check_listing(stored, folder.extensions, folder.max_file_size)
+        except SkipFile as err:
+            result.to_skip.append((stored, err))
+            continue
+        result.to_queue.append(stored)
+    return result
+
+
+def preview(folder):
+    """A dry run: what a scan would queue and skip now, without recording anything."""
+    config = settings.load()
+    listing = list(storage_for(folder).list_files())
+    return plan(folder, config, listing, _known_paths(folder.id), _load_sightings(folder.id))
+
+
+def scan(folder, trigger="manual", user_id=None):
+    """Scan a folder once. Concurrent scans of the same folder are refused, not overlapped."""
+    lock = enqueue.redis().lock(enqueue.key("scan-lock", folder.id), timeout=3600, blocking=False)
+    if not lock.acquire(blocking=False):
+        return ScanResult(folder.id, busy=True)
+    try:
+        return _scan(folder, trigger, user_id)
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired while a huge scan ran: nothing to release
+            pass
+
+
+def _scan(folder, trigger, user_id):
+    config = settings.load()
+    try:
+        listing = list(storage_for(folder).list_files())
+    except CallbatchError as err:
+        folder.connection_status, folder.last_error, folder.last_scan_at = "error", err.message, utcnow()
+        db.session.commit()
+        raise
+    found = plan(folder, config, listing, _known_paths(folder.id), _load_sightings(folder.id))
+    _remember_sightings(folder.id, found.still_writing)
+    result = ScanResult(folder.id, still_writing=len(found.still_writing), known=found.known)
+    folder.connection_status, folder.last_error, folder.last_scan_at = "ok", None, utcnow()
+    if found.to_queue or found.to_skip:
+        hold = not config.processing.immediateProcessing
+        job, queued = _record(folder, found, trigger, user_id, hold)
+        result.job_id = job.id
+        result.skipped = len(found.to_skip)
+        result.queued, result.held = (0, len(found.to_queue)) if hold else (len(queued), 0)
+        db.session.commit()
+        enqueue.files(queued)
+    else:
+        db.session.commit()
+    return result
+
+
+def _record(folder, found, trigger, user_id, hold):
+    """Insert the new records, their events and their job in one transaction.
+    Returns the job and the (record id, RQ job id) pairs to enqueue after commit."""
+    now = utcnow()
+    job = BatchJob(folder_id=folder.id, trigger=trigger, created_by_id=user_id,
+                   status=job_status.PENDING if hold else job_status.RUNNING,
+                   started_at=None if hold else now,
+                   total_files=len(found.to_queue) + len(found.to_skip), skipped_files=len(found.to_skip))
+    db.session.add(job)
+    db.session.flush()
+    first = DISCOVERED if hold else QUEUED
+    rows = [_row(folder, job, s, first, now, rq_job_id=None if hold else enqueue.new_job_id())
+            for s in found.to_queue]
+    rows += [_row(folder, job, s, SKIPPED, now, error=err) for s, err in found.to_skip]
+    FPR = FileProcessingRecord
+    inserted = db.session.execute(
+        sa.insert(FPR).returning(FPR.id, FPR.status, FPR.rq_job_id, FPR.error_message, sort_by_parameter_order=True),
+        rows,
+    ).all()
+    events = []
+    for record_id, status, _job_id, error_message in inserted:
+        events.append(dict(file_id=record_id, from_status=None, to_status=DISCOVERED, created_at=now,
+                           message=f"Found by a {trigger} scan"))
+        if status == QUEUED:
+            events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=QUEUED, created_at=now,
+                               message="Queued for processing"))
+        elif status == SKIPPED:
+            events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now,
+                               message=error_message))
+    db.session.execute(sa.insert(FileEvent), events)
+    if not found.to_queue:
+        job.status, job.completed_at = job_status.COMPLETED, now
+    return job, [(record_id, rq_id) for record_id, status, rq_id, _ in inserted if status == QUEUED]
+
+
+def _row(folder, job, stored, status, now, rq_job_id=None, error=None):
+    return dict(
+        folder_id=folder.id, job_id=job.id, file_name=stored.name, file_path=stored.path,
+        file_size=stored.size, file_mtime=stored.modified, status=status, rq_job_id=rq_job_id,
+        error_code=error.code if error else None, error_category=error.category if error else None,
+        error_message=error.message if error else None, finished_at=now if error else None,
+        created_at=now, updated_at=now, retry_count=0, attempts=0,
+    )
+
+
+def _known_paths(folder_id):
+    FPR = FileProcessingRecord
+    return set(db.session.scalars(sa.select(FPR.file_path).where(FPR.folder_id == folder_id)))
+
+
+def _sighting(stored):
+    return f"{stored.size}:{stored.modified.timestamp()}"
+
+
+def _load_sightings(folder_id):
+    raw = enqueue.redis().hgetall(enqueue.key("sightings", folder_id))
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def _remember_sightings(folder_id, stored_files):
+    key = enqueue.key("sightings", folder_id)
+    pipe = enqueue.redis().pipeline()
+    pipe.delete(key)
+    if stored_files:
+        pipe.hset(key, mapping={s.path: _sighting(s) for s in stored_files})
+        pipe.expire(key, SIGHTINGS_TTL)
+    pipe.execute()
+
+
+def start_job(job):
+    """Queue every file a held (pending) job discovered."""
+    FPR = FileProcessingRecord
+    records = db.session.scalars(sa.select(FPR).where(FPR.job_id == job.id, FPR.status == DISCOVERED)).all()
+    pairs = []
+    for record in records:
+        job_id = enqueue.new_job_id()
+        transition(record, QUEUED, "Queued for processing", rq_job_id=job_id)
+        pairs.append((record.id, job_id))
+    if job.status == job_status.PENDING:
+        job.status, job.started_at = job_status.RUNNING, utcnow()
+    db.session.commit()
+    enqueue.files(pairs)
+    return len(pairs)

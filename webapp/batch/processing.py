@@ -1,0 +1,242 @@
+"""Processing one file: claim → fetch → validate content → analyse → file the call."""
+import logging
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .. import analysis
+from ..errors import CallbatchError, ConfigError, SkipFile
+from ..extensions import db
+from ..models import FileProcessingRecord, SalesCall
+from ..models.types import utcnow
+from ..providers.storage import STORAGE
+from . import enqueue, settings
+from .limits import FileSlots
+from .status import COMPLETED, FAILED, PROCESSING, RETRYING, SKIPPED, InvalidTransition, claim, transition
+from .validation import call_uuid, probe
+
+log = logging.getLogger(__name__)
+
+SLOT_WAIT_SECONDS = 30
+
+
+def process_file(record_id, rq_job_id=None, worker_name=None):
+    """Run one file through the pipeline. Returns the record's final status, or None when
+    the record was not ours to process (already taken, finished or cancelled)."""
+    config = settings.load()
+    if config.processing.paused:
+        return None  # stays queued; resuming re-enqueues every queued file
+    worker_name = worker_name or f"{socket.gethostname()}:{threading.get_ident()}"
+    slots = file_slots(config.processing.maxConcurrentFiles)
+    token = f"{record_id}:{rq_job_id}"
+    if not slots.acquire(token, SLOT_WAIT_SECONDS):
+        _requeue(record_id)  # every slot stayed busy: go to the back of the line
+        return None
+    try:
+        record = claim(record_id, worker_name, rq_job_id)
+        if record is None:
+            return None
+        with Heartbeat(record_id, slots, token):
+            return _run(record, config)
+    finally:
+        slots.release(token)
+
+
+def _run(record, config):
+    timings = {}
+    attempt = record.attempts
+    try:
+        folder = record.folder
+        storage = STORAGE[folder.storage_type](folder.storage_config)
+        started = time.perf_counter()
+        with storage.download_file(record.file_path) as local_path:
+            timings["download_ms"] = _ms(started)
+            started = time.perf_counter()
+            duration, sha256 = probe(local_path)
+            timings["probe_ms"] = _ms(started)
+            _skip_if_duplicate(record, sha256)
+            result = analysis.analyze(local_path, folder, config.analysis.model_dump(), duration)
+        timings.update(result.timings)
+        started = time.perf_counter()
+        _check_still_ours(record, attempt)
+        call = _file_call(record, result, sha256, timings)
+        timings["db_ms"] = _ms(started)
+        call.stage_timings = record.stage_timings = timings
+        db.session.commit()
+        return COMPLETED
+    except InvalidTransition:
+        # The reaper gave this file to another worker while this one was unresponsive.
+        db.session.rollback()
+        log.warning("file %s: claim lost before the result was saved; result discarded", record.id)
+        return None
+    except SkipFile as err:
+        return _guarded(_skip, record, err)
+    except CallbatchError as err:
+        return _guarded(fail, record, err, config.retryPolicy)
+    except ConfigError as err:
+        failure = CallbatchError("; ".join(err.messages), code="TRANSCRIPTION_FAILED")
+        return _guarded(fail, record, failure, config.retryPolicy)
+    except OperationalError as err:
+        return _fail_when_database_returns(record.id, err, config.retryPolicy)
+    except Exception as err:  # anything unforeseen still ends in a status, never in silence
+        log.exception("file %s failed unexpectedly", record.id)
+        db.session.rollback()
+        return _guarded(fail, record, CallbatchError(f"{type(err).__name__}: {err}"), config.retryPolicy)
+
+
+def _guarded(outcome, record, *args):
+    """Record a failure or skip unless the file is no longer ours (see InvalidTransition above)."""
+    try:
+        return outcome(record, *args)
+    except InvalidTransition:
+        db.session.rollback()
+        log.warning("file %s: claim lost before the outcome was saved", record.id)
+        return None
+
+
+def _skip_if_duplicate(record, sha256):
+    record.content_sha256 = sha256
+    db.session.commit()
+    FPR = FileProcessingRecord
+    earlier = db.session.scalar(
+        sa.select(FPR.id).where(
+            FPR.content_sha256 == sha256,
+            FPR.id != record.id,
+            sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
+        ).limit(1)
+    )
+    if earlier:
+        raise SkipFile(f"Same content as file #{earlier}, which is already processed.", code="DUPLICATE_FILE",
+                       details={"duplicate_of": earlier})
+
+
+def _check_still_ours(record, attempt):
+    db.session.refresh(record)
+    if record.status != PROCESSING or record.attempts != attempt:
+        raise InvalidTransition(f"file {record.id} was handed to another attempt")
+
+
+def _file_call(record, result, sha256, timings):
+    """One sales_calls row and the record's completion, in one transaction."""
+    transcript = result.transcript
+    call = SalesCall(
+        file_id=record.id, job_id=record.job_id, content_sha256=sha256,
+        call_uuid=call_uuid(record.file_name) or record.file_name,
+        called_at=record.file_mtime, duration_seconds=result.duration, language=transcript.language,
+        transcript=transcript.text, segments=[s.to_dict() for s in transcript.segments],
+        engine=transcript.engine, model=transcript.model, scores=result.scores,
+        overall_score=result.overall_score, metrics=result.metrics,
+    )
+    db.session.add(call)
+    record.audio_seconds = result.duration
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE")
+    transition(record, COMPLETED, f"Filed as call #{call.id}", {"timings_ms": timings},
+               finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
+    return call
+
+
+def _skip(record, err):
+    db.session.rollback()
+    record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
+    transition(record, SKIPPED, err.message, {"code": err.code, **err.details},
+               error_code=err.code, error_category=err.category, error_message=err.message,
+               finished_at=utcnow())
+    db.session.commit()
+    return SKIPPED
+
+
+def fail(record, err, policy):
+    """Record a failure and schedule the retry the policy allows. Returns the new status."""
+    db.session.rollback()
+    record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
+    transition(record, FAILED, err.message, {"code": err.code, "category": err.category, **err.details},
+               error_code=err.code, error_category=err.category, error_message=err.message,
+               finished_at=utcnow())
+    if not (policy.enabled and err.retryable and record.retry_count < policy.maxRetries):
+        db.session.commit()
+        return FAILED
+    number = record.retry_count + 1
+    delay = settings.retry_delay(policy, number)
+    job_id = enqueue.new_job_id()
+    transition(record, RETRYING, f"Retry {number} of {policy.maxRetries} in {delay} s",
+               retry_count=number, next_retry_at=utcnow() + timedelta(seconds=delay), rq_job_id=job_id)
+    db.session.commit()
+    enqueue.file(record.id, delay=delay, job_id=job_id)
+    return RETRYING
+
+
+def _requeue(record_id):
+    job_id = enqueue.new_job_id()
+    FPR = FileProcessingRecord
+    db.session.execute(sa.update(FPR).where(FPR.id == record_id).values(rq_job_id=job_id))
+    db.session.commit()
+    enqueue.file(record_id, job_id=job_id)
+
+
+def _fail_when_database_returns(record_id, err, policy):
+    """The database dropped mid-file: wait for it (briefly) to record the failure and its
+    retry. If it stays away, the reaper does the same once it is back."""
+    log.warning("database error on file %s: %s", record_id, err)
+    failure = CallbatchError(f"The database was unreachable: {str(err).splitlines()[0]}", code="DATABASE_ERROR")
+    for pause in DATABASE_WAITS:
+        db.session.rollback()
+        time.sleep(pause)
+        try:
+            return fail(db.session.get(FileProcessingRecord, record_id), failure, policy)
+        except OperationalError:
+            continue
+    raise err
+
+
+DATABASE_WAITS = (0.5, 1, 2, 4, 8, 15)
+
+
+def file_slots(limit):
+    lease = current_app.config["STALE_AFTER_SECONDS"]
+    return FileSlots(enqueue.redis(), enqueue.key("file-slots"), limit, lease)
+
+
+class Heartbeat:
+    """While a file is processing, touch its record and renew its slot lease."""
+
+    def __init__(self, record_id, slots, token):
+        self.record_id = record_id
+        self.slots = slots
+        self.token = token
+        self.interval = current_app.config["HEARTBEAT_SECONDS"]
+        self.app = current_app._get_current_object()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{record_id}")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _beat(self):
+        FPR = FileProcessingRecord
+        with self.app.app_context():
+            while not self.stop.wait(self.interval):
+                try:
+                    with db.engine.begin() as conn:
+                        conn.execute(sa.update(FPR).where(FPR.id == self.record_id, FPR.status == PROCESSING)
+                                     .values(heartbeat_at=utcnow()))
+                    self.slots.try_acquire(self.token)
+                except Exception:  # a missed beat is harmless; a long outage lets the reaper step in
+                    log.warning("heartbeat for file %s failed", self.record_id, exc_info=True)
+
+
+def _ms(started):
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,95 @@
+"""What makes a file a recording Callbatch can take.
+
+`check_listing` runs at scan time on what the listing says (name, type, size, access);
+`probe` runs in the worker on the content (can the container be read, which hash)."""
+import hashlib
+import re
+
+import av
+
+from ..errors import SkipFile
+
+UUID_NAME = re.compile(
+    r"^(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?P<ext>[a-z0-9]+)$",
+    re.IGNORECASE,
+)
+# Files telephony systems deliver beside a recording; read by analysis, never queued.
+COMPANION_SUFFIXES = (".txt", ".json", ".meta.json")
+MANIFEST_NAMES = ("manifest.csv",)
+
+
+def is_companion(name):
+    lower = name.lower()
+    if lower in MANIFEST_NAMES:
+        return True
+    for suffix in COMPANION_SUFFIXES:
+        if lower.endswith(suffix) and UUID_NAME.match(lower[: -len(suffix)] + ".x"):
+            return True
+    return False
+
+
+def call_uuid(name):
+    match = UUID_NAME.match(name)
+    return match.group("uuid").lower() if match else None
+
+
+def check_listing(stored, extensions, max_size):
+    """Raise SkipFile for a listed file that cannot be taken."""
+    match = UUID_NAME.match(stored.name)
+    if not match:
+        raise SkipFile(f"'{stored.name}' is not named <uuid>.<extension>.", code="INVALID_FILENAME")
+    ext = match.group("ext").lower()
+    if ext not in extensions:
+        allowed = ", ".join(sorted(extensions))
+        raise SkipFile(f"'.{ext}' files are not accepted here (allowed: {allowed}).", code="INVALID_FORMAT")
+    if stored.size > max_size:
+        raise SkipFile(
+            f"The file is {_mb(stored.size)}, over this folder's limit of {_mb(max_size)}.",
+            code="FILE_TOO_LARGE",
+        )
+    if stored.denied:
+        raise SkipFile(stored.denied, code="ACCESS_DENIED")
+    if stored.size == 0:
+        raise SkipFile("The file is empty (0 bytes).", code="CORRUPTED_FILE")
+
+
+def probe(path):
+    """(duration in seconds, SHA-256 hex) of an audio file; SkipFile if it holds no readable audio."""
+    try:
+        with av.open(path) as container:
+            if not container.streams.audio:
+                raise SkipFile("The file holds no audio track.", code="CORRUPTED_FILE")
+            stream = container.streams.audio[0]
+            _first_frame(container, stream)
+            duration = _duration(container, stream)
+    except PermissionError as exc:
+        raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED") from exc
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise SkipFile(f"The audio could not be read: {exc}.", code="CORRUPTED_FILE") from exc
+    return duration, sha256_of(path)
+
+
+def _first_frame(container, stream):
+    for _frame in container.decode(stream):
+        return
+    raise SkipFile("The file holds no decodable audio.", code="CORRUPTED_FILE")
+
+
+def _duration(container, stream):
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mb(size):
+    return f"{size / (1024 * 1024):.1f} MB"

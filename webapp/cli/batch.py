@@ -1,0 +1,159 @@
+"""`flask batch ...`: run, scan and retry from the command line."""
+import json
+import os
+import sys
+import time
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+from tabulate import tabulate
+from tqdm import tqdm
+
+from ..errors import CallbatchError
+from ..extensions import db
+from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall
+from ..models import job as job_status
+from ..batch import actions, discovery, folders
+from ..batch.status import COMPLETED, DISCOVERED, FAILED, QUEUED, SKIPPED
+
+batch = AppGroup("batch", help="Scan folders and process recordings.")
+
+TOTALS = (DISCOVERED, QUEUED, COMPLETED, FAILED, SKIPPED)
+
+
+@batch.command("run")
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--workers", default=2, show_default=True,
+              help="Worker threads in this process (0: rely on running `flask worker` processes).")
+def run(path, as_json, workers):
+    """Register PATH as a folder (if new), scan it and process every new recording.
+
+    Exit status: 0 when every file ended completed or skipped, 1 when any failed,
+    2 for a path that is not a readable directory."""
+    if not os.path.isdir(path) or not os.access(path, os.R_OK | os.X_OK):
+        click.echo(f"Error: {path} is not a readable directory.", err=True)
+        sys.exit(2)
+    app = current_app._get_current_object()
+    folder = folders.local_folder_for(path)
+    runtime = None
+    if workers:
+        from workers.runtime import EmbeddedRuntime
+
+        runtime = EmbeddedRuntime(app, workers=workers).start()
+    try:
+        job_ids = _scan_until_settled(folder)
+        for job_id in job_ids:
+            job = db.session.get(BatchJob, job_id)
+            if job.status == job_status.PENDING:
+                discovery.start_job(job)
+        _wait(job_ids, quiet=as_json)
+    finally:
+        if runtime:
+            runtime.stop()
+    records = _records(job_ids)
+    _report(folder, job_ids, records, as_json)
+    sys.exit(1 if any(r.status == FAILED for r, _ in records) else 0)
+
+
+def _scan_until_settled(folder):
+    """Scan, and scan again while files are still being written (up to the settle time)."""
+    job_ids = []
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            result = discovery.scan(folder, trigger="cli")
+        except CallbatchError as err:
+            raise click.ClickException(err.message)
+        if result.job_id:
+            job_ids.append(result.job_id)
+        if not result.still_writing and not result.busy or time.monotonic() > deadline:
+            return job_ids
+        time.sleep(1)
+
+
+def _wait(job_ids, quiet):
+    total = sum(db.session.get(BatchJob, j).total_files for j in job_ids)
+    bar = tqdm(total=total, unit="file", file=sys.stderr, disable=quiet or not total)
+    while True:
+        jobs = [db.session.get(BatchJob, j, populate_existing=True) for j in job_ids]
+        bar.update(sum(j.finished_files for j in jobs) - bar.n)
+        if all(j.status not in job_status.ACTIVE_STATUSES for j in jobs):
+            break
+        db.session.rollback()  # end the read transaction so the next look sees new commits
+        time.sleep(0.3)
+    bar.close()
+
+
+def _records(job_ids):
+    FPR = FileProcessingRecord
+    return db.session.execute(
+        sa.select(FPR, SalesCall.id).outerjoin(SalesCall, SalesCall.file_id == FPR.id)
+        .where(FPR.job_id.in_(job_ids)).order_by(FPR.file_name)
+    ).all()
+
+
+def _report(folder, job_ids, records, as_json):
+    totals = {status: 0 for status in TOTALS}
+    for record, _ in records:
+        if record.status in totals:
+            totals[record.status] += 1
+    files = [
+        {"file_name": r.file_name, "status": r.status, "error_code": r.error_code,
+         "error_message": r.error_message, "sales_call_id": call_id}
+        for r, call_id in records
+    ]
+    if as_json:
+        click.echo(json.dumps({"folder_id": folder.id, "job_id": job_ids[0] if job_ids else None,
+                               "totals": totals, "files": files}, ensure_ascii=False))
+        return
+    if not files:
+        click.echo(f"Nothing new in {folder.name}.")
+        return
+    rows = [[f["file_name"], f["status"], f["error_code"] or "", f["error_message"] or "", f["sales_call_id"] or ""]
+            for f in files]
+    click.echo(tabulate(rows, headers=["file", "status", "code", "why", "call"]))
+    click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in totals.items()))
+
+
+@batch.command("scan")
+@click.argument("folder_id", type=int)
+def scan(folder_id):
+    """Scan a registered folder now and queue what it finds for the workers."""
+    folder = db.session.get(ExternalFolder, folder_id)
+    if folder is None:
+        raise click.ClickException(f"There is no folder {folder_id}.")
+    try:
+        result = discovery.scan(folder, trigger="cli")
+    except CallbatchError as err:
+        raise click.ClickException(err.message)
+    if result.busy:
+        raise click.ClickException(f"{folder.name} is being scanned right now; try again shortly.")
+    click.echo(f"{folder.name}: {result.queued} queued, {result.held} held, {result.skipped} skipped, "
+               f"{result.still_writing} still being written, {result.known} already known"
+               + (f" (job {result.job_id})." if result.job_id else "."))
+
+
+@batch.command("retry")
+@click.option("--file", "file_id", type=int, help="Retry one file.")
+@click.option("--job", "job_id", type=int, help="Retry every failed file of a job.")
+def retry(file_id, job_id):
+    """Queue failed (or skipped) files again."""
+    if bool(file_id) == bool(job_id):
+        raise click.UsageError("Give exactly one of --file ID or --job ID.")
+    if file_id:
+        record = db.session.get(FileProcessingRecord, file_id)
+        if record is None:
+            raise click.ClickException(f"There is no file {file_id}.")
+        count = actions.retry_files([record], "cli")
+        if not count:
+            raise click.ClickException(f"File {file_id} is {record.status}; only failed, skipped or "
+                                       "cancelled files can be retried.")
+    else:
+        job = db.session.get(BatchJob, job_id)
+        if job is None:
+            raise click.ClickException(f"There is no job {job_id}.")
+        count = actions.retry_failed_in_job(job, "cli")
+    click.echo(f"{count} file(s) queued again.")

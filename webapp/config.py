@@ -1,0 +1,55 @@
+"""Configuration from environment variables.
+
+Every variable is documented in README.md. With neither DATABASE_URL nor REDIS_URL set the
+app runs "embedded": SQLite under the instance folder, an in-process Redis stand-in and an
+in-process worker.
+"""
+import os
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _bool(name, default):
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    def __init__(self, instance_path):
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
+            "sqlite:///" + os.path.join(instance_path, "callbatch.sqlite3")
+        )
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.EMBEDDED = not os.environ.get("DATABASE_URL") and not self.REDIS_URL
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.QUEUE_PREFIX = os.environ.get("CALLBATCH_QUEUE_PREFIX", "callbatch")
+        self.HEARTBEAT_SECONDS = _int("CALLBATCH_HEARTBEAT_SECONDS", 10)
+        self.STALE_AFTER_SECONDS = _int("CALLBATCH_STALE_AFTER_SECONDS", 60)
+        self.TICK_SECONDS = _int("CALLBATCH_TICK_SECONDS", 10)
+        self.FILE_JOB_TIMEOUT = _int("CALLBATCH_FILE_JOB_TIMEOUT", 3600)
+        self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
+        self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+
+def _engine_options(url):
+    if url.startswith("sqlite"):
+        # The embedded worker thread and the web server share the file.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def _instance_secret(instance_path):
+    """A random key kept in the instance folder, so sessions survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        os.makedirs(instance_path, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(os.urandom(32).hex())
+        os.chmod(path, 0o600)
+    with open(path) as f:
+        return f.read().strip()

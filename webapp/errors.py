@@ -1,0 +1,127 @@
+"""The project's typed errors and the codes a manager sees.
+
+Providers and analysis raise these; the batch pipeline turns them into a skipped or failed
+file with the code, the category and a sentence a manager understands.
+"""
+
+# Failure categories
+FILE_ACCESS = "file_access"
+FILE_FORMAT = "file_format"
+PROCESSING = "processing"
+DATABASE = "database"
+SYSTEM = "system"
+
+# code: (category, plain explanation, suggested fix)
+CODES = {
+    "INVALID_FILENAME": (
+        FILE_FORMAT,
+        "The file name is not a call ID. Recordings must be named <uuid>.<extension>, "
+        "for example 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.mp3.",
+        "Rename the file to its call's UUID and scan again.",
+    ),
+    "INVALID_FORMAT": (
+        FILE_FORMAT,
+        "The file type is not an accepted audio format for this folder.",
+        "Convert it to mp3, wav, m4a, aac or ogg, or add its extension to the folder's allowed list.",
+    ),
+    "FILE_TOO_LARGE": (
+        FILE_FORMAT,
+        "The recording is larger than this folder's size limit.",
+        "Raise the folder's maximum file size (up to 2 GB) or split the recording.",
+    ),
+    "ACCESS_DENIED": (
+        FILE_ACCESS,
+        "Callbatch is not allowed to read this file.",
+        "Give the Callbatch service account read permission on the file or bucket, then retry.",
+    ),
+    "CORRUPTED_FILE": (
+        FILE_FORMAT,
+        "The file is empty or damaged: no audio could be read from it.",
+        "Export the recording again from the phone system and replace the file.",
+    ),
+    "DUPLICATE_FILE": (
+        FILE_FORMAT,
+        "The same recording (identical content) was already processed under another name.",
+        "Nothing to do: the earlier copy holds the call. Remove the extra file if you wish.",
+    ),
+    "FILE_NOT_FOUND": (
+        FILE_ACCESS,
+        "The file was removed or renamed before Callbatch could read it.",
+        "Put the file back in the folder, or ignore this if it was removed on purpose.",
+    ),
+    "STORAGE_UNAVAILABLE": (
+        FILE_ACCESS,
+        "The folder's storage could not be reached.",
+        "Check the folder's connection (Test connection) and the network; the file is retried.",
+    ),
+    "TRANSCRIPTION_FAILED": (
+        PROCESSING,
+        "The speech-to-text step failed for this recording.",
+        "Usually temporary; the file is retried. If it keeps failing, check the transcriber settings.",
+    ),
+    "SCORING_FAILED": (
+        PROCESSING,
+        "The call could not be scored.",
+        "Check the scorer settings; the file is retried.",
+    ),
+    "DATABASE_ERROR": (
+        DATABASE,
+        "The database was unreachable while saving the result.",
+        "Usually temporary; the file is retried automatically.",
+    ),
+    "WORKER_LOST": (
+        SYSTEM,
+        "The worker processing this file stopped responding (it was restarted or lost its connection).",
+        "Nothing to do: the file is picked up again automatically.",
+    ),
+    "INTERNAL_ERROR": (
+        SYSTEM,
+        "An unexpected error stopped the processing of this file.",
+        "The file is retried; if it keeps failing, send the error details to your administrator.",
+    ),
+}
+
+
+def explain(code):
+    """(category, explanation, fix) for a code; unknown codes get a neutral sentence."""
+    return CODES.get(code, (SYSTEM, "An error occurred.", "Retry the file."))
+
+
+class CallbatchError(Exception):
+    """An error with a project code. `message` is the specific sentence for this file."""
+
+    code = "INTERNAL_ERROR"
+    retryable = True
+
+    def __init__(self, message=None, code=None, details=None):
+        if code:
+            self.code = code
+        self.message = message or explain(self.code)[1]
+        self.details = details or {}
+        super().__init__(self.message)
+
+    @property
+    def category(self):
+        return explain(self.code)[0]
+
+
+class SkipFile(CallbatchError):
+    """The file is not a recording Callbatch can take: it is skipped, not retried."""
+
+    retryable = False
+
+
+class FileAccessError(CallbatchError):
+    code = "STORAGE_UNAVAILABLE"
+
+
+class ProcessingError(CallbatchError):
+    code = "TRANSCRIPTION_FAILED"
+
+
+class ConfigError(Exception):
+    """A provider's configuration is wrong; carries the list of messages."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        super().__init__("; ".join(self.messages))

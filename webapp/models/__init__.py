@@ -1,0 +1,13 @@
+from .audit import AuditLog
+from .call import Customer, SalesCall
+from .file import FileEvent, FileProcessingRecord
+from .folder import ExternalFolder
+from .job import BatchJob
+from .notification import NotificationConfig
+from .settings import BatchSettings
+from .user import User
+
+__all__ = [
+    "AuditLog", "BatchJob", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
+    "FileProcessingRecord", "NotificationConfig", "SalesCall", "User",
+]

@@ -1,0 +1,4 @@
+from .events import FileEventMonitor
+from .polling import PollingMonitor
+
+MONITORS = {"polling": PollingMonitor, "events": FileEventMonitor}

@@ -1,0 +1,21 @@
+"""Scan a folder every `scanInterval` seconds (30–3600)."""
+from datetime import timedelta
+
+MIN_INTERVAL, MAX_INTERVAL = 30, 3600
+
+
+class PollingMonitor:
+    type = "polling"
+    label = "Scan every few minutes"
+
+    @classmethod
+    def validate_config(cls, folder_config):
+        interval = folder_config.get("scan_interval", 300)
+        if not isinstance(interval, int) or not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+            return [f"Scan interval must be a whole number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL}."]
+        return []
+
+    @staticmethod
+    def is_due(folder, now):
+        last = folder.last_polled_at
+        return last is None or now - last >= timedelta(seconds=folder.scan_interval)

@@ -1,0 +1,3 @@
+from .local import LocalStorage
+
+STORAGE = {"local": LocalStorage}

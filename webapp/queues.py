@@ -1,0 +1,50 @@
+"""Redis connection and RQ queues.
+
+Redis only carries work: a job says "look at record N"; the database holds the truth.
+Embedded mode uses one in-process fakeredis server shared by every connection.
+"""
+from functools import lru_cache
+
+import redis
+from flask import current_app
+from rq import Queue
+
+FILES = "files"
+SCANS = "scans"
+ALL_QUEUES = (SCANS, FILES)  # a worker takes scans first so periodic work is never starved
+
+
+@lru_cache(maxsize=None)
+def _fake_server():
+    import fakeredis
+
+    return fakeredis.FakeServer()
+
+
+def connect(url):
+    if url:
+        return redis.Redis.from_url(url)
+    import fakeredis
+
+    return fakeredis.FakeRedis(server=_fake_server())
+
+
+def connection():
+    ext = current_app.extensions
+    if "callbatch_redis" not in ext:
+        ext["callbatch_redis"] = connect(current_app.config["REDIS_URL"])
+    return ext["callbatch_redis"]
+
+
+def queue(name):
+    prefix = current_app.config["QUEUE_PREFIX"]
+    return Queue(f"{prefix}-{name}", connection=connection())
+
+
+def queues():
+    return [queue(name) for name in ALL_QUEUES]
+
+
+def redis_key(*parts):
+    """A key of the app's own (locks, limits, sightings), namespaced like the queues."""
+    return ":".join([current_app.config["QUEUE_PREFIX"], *map(str, parts)])

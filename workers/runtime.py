@@ -1,0 +1,113 @@
+"""The worker and scheduler processes, and the embedded runtime that runs both as threads
+beside the web app when there is no Redis server."""
+import logging
+import threading
+import time
+
+from rq import SimpleWorker
+from rq.cron import CronScheduler
+from rq.scheduler import RQScheduler
+from rq.timeouts import TimerDeathPenalty
+
+from webapp import queues
+from webapp.batch import enqueue, schedule
+from webapp.extensions import db
+from webapp.providers.monitors.events import Watchers
+
+from . import tasks
+
+log = logging.getLogger(__name__)
+
+
+class Worker(SimpleWorker):
+    """Runs jobs in its own process, without forking: the app and the ASR model are loaded
+    once per worker process and reused for every file (forking after native thread pools
+    start can hang the child, and a fork per job costs more than the work it saves)."""
+
+
+class ThreadWorker(Worker):
+    """A worker in a background thread (embedded mode): no signals, timer-based timeouts."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+def make_worker(app, worker_class=Worker, name=None):
+    tasks.use_app(app)
+    with app.app_context():
+        return worker_class(queues.queues(), connection=queues.connection(), name=name)
+
+
+def make_cron(app):
+    with app.app_context():
+        cron = CronScheduler(connection=queues.connection(), name=f"{app.config['QUEUE_PREFIX']}-cron")
+        cron.register(tasks.tick, queues.queue(queues.SCANS).name, interval=app.config["TICK_SECONDS"],
+                      job_timeout=600, result_ttl=60)
+    return cron
+
+
+class SchedulerLoop:
+    """The scheduler process's loop: the periodic tick (through RQ's cron), file-event
+    watchers for local folders, and, in embedded mode, RQ's delayed-job scheduler."""
+
+    def __init__(self, app, run_delayed_jobs=False):
+        self.app = app
+        self.cron = make_cron(app)
+        self.watchers = Watchers()
+        self.delayed = None
+        if run_delayed_jobs:
+            with app.app_context():
+                self.delayed = RQScheduler([queues.queue(q) for q in queues.ALL_QUEUES],
+                                           connection=queues.connection())
+        self.stopping = threading.Event()
+
+    def run(self):
+        last_sync = 0.0
+        while not self.stopping.is_set():
+            try:
+                with self.app.app_context():
+                    self.cron.enqueue_jobs()
+                    if self.delayed is not None:
+                        self.delayed.enqueue_scheduled_jobs()
+                    if time.monotonic() - last_sync >= self.app.config["TICK_SECONDS"]:
+                        self.watchers.sync(schedule.event_folders())
+                        last_sync = time.monotonic()
+                    for folder_id in self.watchers.quiet_changed():
+                        enqueue.scan(folder_id, "events")
+                    db.session.remove()
+            except Exception:
+                log.exception("scheduler loop iteration failed; continuing")
+            self.stopping.wait(1.0)
+        self.watchers.stop()
+
+    def stop(self):
+        self.stopping.set()
+
+
+class EmbeddedRuntime:
+    """In-process worker threads and the scheduler loop, for the embedded default."""
+
+    def __init__(self, app, workers=1):
+        self.app = app
+        self.workers = [make_worker(app, ThreadWorker, name=f"embedded-{i}") for i in range(workers)]
+        self.scheduler = SchedulerLoop(app, run_delayed_jobs=True)
+        self.threads = []
+
+    def start(self):
+        for worker in self.workers:
+            thread = threading.Thread(target=worker.work, kwargs={"logging_level": "WARNING"},
+                                      daemon=True, name=worker.name)
+            thread.start()
+            self.threads.append(thread)
+        thread = threading.Thread(target=self.scheduler.run, daemon=True, name="embedded-scheduler")
+        thread.start()
+        self.threads.append(thread)
+        return self
+
+    def stop(self):
+        """Ask every thread to stop after its current job; daemon threads end with the process."""
+        self.scheduler.stop()
+        for worker in self.workers:
+            worker._stop_requested = True

@@ -1,0 +1,54 @@
+"""RQ job functions. Each one is thin: it opens an app context and calls the batch package."""
+import functools
+
+from flask import has_app_context
+from rq import get_current_job
+
+from webapp.batch import discovery, processing, schedule
+from webapp.extensions import db
+from webapp.models import ExternalFolder
+
+_app = None
+
+
+def use_app(app):
+    """The worker process's app, created once (and the ASR model with it, once loaded)."""
+    global _app
+    _app = app
+
+
+def _in_app_context(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if has_app_context():
+            return func(*args, **kwargs)
+        global _app
+        if _app is None:
+            from webapp import create_app
+
+            _app = create_app()
+        with _app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_in_app_context
+def process_file(record_id):
+    job = get_current_job()
+    worker_name = job.worker_name if job else None
+    return processing.process_file(record_id, rq_job_id=job.id if job else None, worker_name=worker_name)
+
+
+@_in_app_context
+def scan_folder(folder_id, trigger="manual", user_id=None):
+    folder = db.session.get(ExternalFolder, folder_id)
+    if folder is None:
+        return None
+    result = discovery.scan(folder, trigger, user_id)
+    return result.__dict__
+
+
+@_in_app_context
+def tick():
+    return schedule.tick()
