@@ -3,6 +3,7 @@ with the transcript a phone system delivers beside it (`<uuid>.json`)."""
 import json
 import math
 import os
+import random
 import struct
 import uuid
 import wave
@@ -48,7 +49,7 @@ def make_folder(path, count=6):
         call_id = str(uuid.uuid4())
         script = SCRIPTS[i % len(SCRIPTS)]
         segments = _timeline(script)
-        _write_wav(os.path.join(path, f"{call_id}.wav"), segments)
+        _write_wav(os.path.join(path, f"{call_id}.wav"), segments, voice_shift=random.uniform(-20, 20))
         with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
             json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
         names.append(f"{call_id}.wav")
@@ -64,13 +65,13 @@ def _timeline(script):
     return segments
 
 
-def _write_wav(path, segments):
+def _write_wav(path, segments, voice_shift=0.0):
     """A telephone-quality mono WAV whose voiced stretches follow the transcript's timeline
     (a tone per speaker), so its duration and pauses match the transcript."""
     total = int((segments[-1]["end"] + 0.5) * RATE)
     samples = bytearray(total * 2)
     for seg in segments:
-        pitch = 180 if seg["speaker"] == "agent" else 120
+        pitch = (180 if seg["speaker"] == "agent" else 120) + voice_shift
         for n in range(int(seg["start"] * RATE), min(total, int(seg["end"] * RATE))):
             value = int(6000 * math.sin(2 * math.pi * pitch * n / RATE) * (0.6 + 0.4 * math.sin(n / 700)))
             struct.pack_into("<h", samples, n * 2, value)

@@ -4,6 +4,8 @@ import logging
 import threading
 import time
 
+import flask_migrate
+
 from rq import SimpleWorker
 from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler
@@ -91,6 +93,9 @@ class EmbeddedRuntime:
 
     def __init__(self, app, workers=1):
         self.app = app
+        if app.config["EMBEDDED"]:
+            with app.app_context():
+                flask_migrate.upgrade()  # the embedded database is created and kept current on start
         self.workers = [make_worker(app, ThreadWorker, name=f"embedded-{i}") for i in range(workers)]
         self.scheduler = SchedulerLoop(app, run_delayed_jobs=True)
         self.threads = []

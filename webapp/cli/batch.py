@@ -37,12 +37,14 @@ def run(path, as_json, workers):
         click.echo(f"Error: {path} is not a readable directory.", err=True)
         sys.exit(2)
     app = current_app._get_current_object()
-    folder = folders.local_folder_for(path)
+    if app.config["EMBEDDED"] and not workers:
+        raise click.UsageError("The embedded default has no separate workers; use --workers 1 or more.")
     runtime = None
     if workers:
         from workers.runtime import EmbeddedRuntime
 
         runtime = EmbeddedRuntime(app, workers=workers).start()
+    folder = folders.local_folder_for(path)
     try:
         job_ids = _scan_until_settled(folder)
         for job_id in job_ids:
