@@ -18,6 +18,7 @@ def _bool(name, default):
 class Config:
     def __init__(self, instance_path):
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret(instance_path)
+        self.ENCRYPTION_KEY = os.environ.get("CALLBATCH_ENCRYPTION_KEY", "")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
             "sqlite:///" + os.path.join(instance_path, "callbatch.sqlite3")
         )

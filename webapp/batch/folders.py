@@ -7,6 +7,7 @@ from ..extensions import db
 from ..models import ExternalFolder
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
+from . import settings
 from .schedule import validate_cron
 
 
@@ -34,7 +35,10 @@ def local_folder_for(path):
         if os.path.realpath(folder.storage_config.get("path", "")) == real:
             return folder
     name = _unique_name(os.path.basename(real) or real)
-    data = dict(name=name, storage_type="local", storage_config={"path": real}, monitor_type="polling")
+    scanning = settings.load().scanning
+    data = dict(name=name, storage_type="local", storage_config={"path": real}, monitor_type="polling",
+                scan_interval=scanning.scanInterval, max_file_size=scanning.maxFileSize,
+                allowed_extensions=list(scanning.allowedExtensions))
     messages = validate(data)
     if messages:
         raise ValueError("; ".join(messages))

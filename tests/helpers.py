@@ -1,0 +1,33 @@
+"""Small helpers shared by tests."""
+import json
+import time
+
+from webapp.batch import settings
+
+
+def configure(**sections):
+    """Save the global batch settings with the given sections changed, e.g.
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0})."""
+    document = settings.load().model_dump()
+    for section, values in sections.items():
+        document[section].update(values)
+    config, errors = settings.validate(document)
+    assert not errors, errors
+    settings.save(config)
+    return config
+
+
+def run_json(cli, path, *args):
+    result = cli.invoke(args=["batch", "run", str(path), "--json", *args])
+    report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
+    return result, report
+
+
+def wait_for(predicate, timeout=60, interval=0.2, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
