@@ -15,6 +15,8 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BASE = "redis://127.0.0.1:6379"
 RUN_ID = uuid.uuid4().hex[:10]
 
+pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify"]
+
 
 @pytest.fixture(scope="session")
 def database_url():
@@ -102,8 +104,9 @@ def cli(app):
 
 
 @pytest.fixture
-def workers(service_env):
-    """Start real `flask worker` processes; all are stopped at the end of the test."""
+def workers(service_env, tmp_path):
+    """Start real `flask worker` processes; all are stopped at the end of the test. Their
+    output goes to worker-N.log in the test's tmp_path."""
     started = []
 
     def start(count=1, burst=False):
@@ -113,7 +116,7 @@ def workers(service_env):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "flask", "worker", "--name", name] + (["--burst"] if burst else []),
                 cwd=ROOT, env={**os.environ, **service_env},
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker-{len(started)}.log", "w"),
             )
             proc.worker_name = name
             started.append(proc)

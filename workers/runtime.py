@@ -52,17 +52,17 @@ def make_cron(app):
 
 class SchedulerLoop:
     """The scheduler process's loop: the periodic tick (through RQ's cron), file-event
-    watchers for local folders, and, in embedded mode, RQ's delayed-job scheduler."""
+    watchers for local folders, and the release of due delayed jobs (retries). Workers
+    release those too (`--with-scheduler`), but a killed worker keeps RQ's scheduler lock
+    for up to two minutes; releasing a due job twice is harmless."""
 
-    def __init__(self, app, run_delayed_jobs=False):
+    def __init__(self, app):
         self.app = app
         self.cron = make_cron(app)
         self.watchers = Watchers()
-        self.delayed = None
-        if run_delayed_jobs:
-            with app.app_context():
-                self.delayed = RQScheduler([queues.queue(q) for q in queues.ALL_QUEUES],
-                                           connection=queues.connection())
+        with app.app_context():
+            self.delayed = RQScheduler([queues.queue(q) for q in queues.ALL_QUEUES],
+                                       connection=queues.connection())
         self.stopping = threading.Event()
 
     def run(self):
@@ -71,8 +71,7 @@ class SchedulerLoop:
             try:
                 with self.app.app_context():
                     self.cron.enqueue_jobs()
-                    if self.delayed is not None:
-                        self.delayed.enqueue_scheduled_jobs()
+                    self.delayed.enqueue_scheduled_jobs()
                     if time.monotonic() - last_sync >= self.app.config["TICK_SECONDS"]:
                         self.watchers.sync(schedule.event_folders())
                         last_sync = time.monotonic()
@@ -97,7 +96,7 @@ class EmbeddedRuntime:
             with app.app_context():
                 flask_migrate.upgrade()  # the embedded database is created and kept current on start
         self.workers = [make_worker(app, ThreadWorker, name=f"embedded-{i}") for i in range(workers)]
-        self.scheduler = SchedulerLoop(app, run_delayed_jobs=True)
+        self.scheduler = SchedulerLoop(app)
         self.threads = []
 
     def start(self):

@@ -1,9 +1,10 @@
 """RQ job functions. Each one is thin: it opens an app context and calls the batch package."""
 import functools
 
-from flask import has_app_context
+from flask import current_app, has_app_context
 from rq import get_current_job
 
+from webapp import create_app
 from webapp.batch import discovery, processing, schedule
 from webapp.extensions import db
 from webapp.models import ExternalFolder
@@ -18,15 +19,14 @@ def use_app(app):
 
 
 def _in_app_context(func):
+    """Run each job in a fresh app context, so every job gets its own database session
+    (and a failed job's broken session never leaks into the next one)."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if has_app_context():
-            return func(*args, **kwargs)
         global _app
         if _app is None:
-            from webapp import create_app
-
-            _app = create_app()
+            _app = current_app._get_current_object() if has_app_context() else create_app()
         with _app.app_context():
             return func(*args, **kwargs)
 
@@ -52,3 +52,17 @@ def scan_folder(folder_id, trigger="manual", user_id=None):
 @_in_app_context
 def tick():
     return schedule.tick()
+
+
+@_in_app_context
+def dispatch_notifications(events):
+    from webapp.notifications import dispatch
+
+    return len(dispatch.dispatch(events))
+
+
+@_in_app_context
+def deliver_notification(delivery_id):
+    from webapp.notifications import dispatch
+
+    return dispatch.deliver(delivery_id)

@@ -58,10 +58,13 @@ def scan(folder_id, trigger, user_id=None):
 
 
 def live_job_ids(job_ids):
-    """The subset of RQ job ids that still exist and will run (queued, scheduled, started)."""
+    """The subset of RQ job ids that exist and are queued or running. A job still waiting in
+    RQ's scheduled registry does not count: the reaper only asks about files already due, and
+    a due job still scheduled means no scheduler is releasing it (one that was killed keeps
+    RQ's scheduler lock for up to two minutes)."""
     from rq.job import Job, JobStatus
 
-    live_states = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
+    live_states = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
     ids = [j for j in job_ids if j]
     jobs = Job.fetch_many(ids, connection=redis()) if ids else []
     return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in live_states}

@@ -1,14 +1,19 @@
 """Registering and checking folders."""
+import logging
 import os
 
 import sqlalchemy as sa
 
+from .. import crypto
+from ..errors import CallbatchError, explain
 from ..extensions import db
 from ..models import ExternalFolder
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
 from . import settings
 from .schedule import validate_cron
+
+log = logging.getLogger(__name__)
 
 
 def validate(data):
@@ -54,3 +59,49 @@ def _unique_name(base):
         n += 1
         name = f"{base} ({n})"
     return name
+
+
+# -- credentials at rest, and Test connection ---------------------------------------------
+
+def secret_fields(storage_type):
+    provider = STORAGE.get(storage_type)
+    return [f.name for f in provider.fields if f.kind == "secret"] if provider else []
+
+
+def seal_storage_config(storage_type, config, previous=None):
+    """The storage config as it is stored: secrets encrypted. A blank or masked secret keeps
+    the `previous` (stored) one, so a form never has to send a secret back."""
+    return crypto.seal(config or {}, secret_fields(storage_type), previous)
+
+
+def shown_storage_config(folder):
+    """The storage config as a page or API response may show it (secrets masked)."""
+    return crypto.masked(folder.storage_config or {}, secret_fields(folder.storage_type))
+
+
+def test_connection(storage_type, config, previous=None):
+    """Try a storage config (a form's, whose unchanged secrets are masked or blank, merged
+    with the `previous` stored config). Returns {"ok", "code", "message", …}, never a secret."""
+    provider = STORAGE.get(storage_type)
+    if provider is None:
+        return {"ok": False, "code": "INVALID_CONFIG",
+                "message": f"Storage type must be one of: {', '.join(sorted(STORAGE))}."}
+    sealed = seal_storage_config(storage_type, config, previous)
+    messages = provider.validate_config(sealed)
+    if messages:
+        return {"ok": False, "code": "INVALID_CONFIG", "message": " ".join(messages), "messages": messages}
+    try:
+        storage = provider(crypto.unseal(sealed, secret_fields(storage_type)))
+        report = storage.test_connection() if hasattr(storage, "test_connection") else storage.connect()
+    except ValueError:
+        return {"ok": False, "code": "INVALID_CREDENTIALS",
+                "message": "The stored credentials cannot be decrypted with this server's key: enter them again."}
+    except CallbatchError as err:
+        category, _explanation, fix = explain(err.code)
+        return {"ok": False, "code": err.code, "category": category, "message": err.message, "fix": fix}
+    except Exception as err:  # an SDK failure nobody foresaw: say so without its text (it may hold a URL)
+        log.warning("test connection of a %s folder failed unexpectedly: %s", storage_type, type(err).__name__)
+        return {"ok": False, "code": "STORAGE_UNAVAILABLE",
+                "message": f"The storage could not be reached ({type(err).__name__})."}
+    report = report or {"message": "Connected."}
+    return {"ok": True, "code": None, **report}

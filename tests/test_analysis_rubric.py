@@ -1,0 +1,167 @@
+"""The rubric scorer, call metrics and metadata on Hebrew transcripts written here."""
+import json
+
+import pytest
+
+from webapp.analysis import metadata, metrics
+from webapp.analysis.result import Segment, Transcript
+from webapp.analysis.scorers.rubric import RubricScorer
+
+
+def transcript(*lines):
+    """lines: (start, end, speaker, text)."""
+    segments = [Segment(s, e, text, speaker) for s, e, speaker, text in lines]
+    return Transcript(" ".join(s.text for s in segments), segments, "he", "test")
+
+
+def score(t):
+    scores, overall = RubricScorer({"type": "rubric"}).score(t)
+    return {c["id"]: c for c in scores["criteria"]}, overall, scores
+
+
+CLOSED_DEAL = transcript(
+    (0.5, 4.0, "agent", "בוקר טוב, כאן דני ממוקד המכירות של ביטוח ישיר."),
+    (4.5, 5.5, "customer", "היי, כן."),
+    (6.0, 9.0, "agent", "מה חשוב לך בפוליסה לרכב? כיסוי מלא או רק צד ג'?"),
+    (9.5, 13.0, "customer", "כיסוי מלא, אבל המחיר שהציעו לי קודם היה גבוה מדי."),
+    (13.5, 18.0, "agent", "אני מבין. אם נצרף את הדירה נוכל לתת הנחה של חמישה עשר אחוז."),
+    (18.5, 20.0, "customer", "אוקיי, זה כבר נשמע אחרת."),
+    (20.5, 24.0, "agent", "מעולה, אז אני שולח לך עכשיו את ההצעה במייל לחתימה. תודה רבה!"),
+    (24.5, 25.5, "customer", "סגרנו. תודה."),
+)
+
+
+def test_a_closed_deal_with_a_handled_price_objection():
+    criteria, overall, scores = score(CLOSED_DEAL)
+    assert {k: (c["score"], c["passed"]) for k, c in criteria.items()} == {
+        "opening": (100, True), "discovery": (100, True), "offer": (100, True),
+        "objection": (100, True), "closing": (100, True), "courtesy": (50, False),
+    }
+    assert overall == 95.0  # weighted mean: courtesy (weight 10) at 50
+    assert scores["summary"] == "Passed 5 of 6 criteria; overall 95.0."
+    objection = criteria["objection"]
+    quotes = [(e["part"], e["quote"], e["start"]) for e in objection["evidence"]]
+    assert quotes[0] == ("objection_raised", "כיסוי מלא, אבל המחיר שהציעו לי קודם היה גבוה מדי.", 9.5)
+    assert ("acknowledged", "אני מבין.", 13.5) in quotes
+    assert any(p == "answered" and q.startswith("אם נצרף את הדירה נוכל לתת הנחה") for p, q, _ in quotes)
+    closing = {(e["part"], e["quote"]) for e in criteria["closing"]["evidence"]}
+    assert ("agreement", "סגרנו.") in closing
+    assert ("next_step", "מעולה, אז אני שולח לך עכשיו את ההצעה במייל לחתימה.") in closing
+    assert criteria["courtesy"]["evidence"][0]["quote"] == "תודה רבה!"
+    assert criteria["courtesy"]["evidence"][0]["start"] > 20.5  # the second sentence of its segment
+
+
+def test_without_a_greeting_the_opening_fails_and_says_what_is_missing():
+    criteria, _, _ = score(transcript(
+        (0.5, 3.0, "agent", "אנחנו מציעים מסלול סיבים במאה וארבעים שקל."),
+        (3.5, 5.0, "customer", "אוקיי."),
+    ))
+    assert (criteria["opening"]["score"], criteria["opening"]["passed"]) == (0, False)
+    assert criteria["opening"]["missing"] == ["greeting", "introduction"]
+    assert criteria["offer"]["score"] == 100
+    assert [e["quote"] for e in criteria["offer"]["evidence"]] == ["אנחנו מציעים מסלול סיבים במאה וארבעים שקל."] * 2
+
+
+def test_a_greeting_late_in_the_call_does_not_count_as_the_opening():
+    criteria, _, _ = score(transcript((50.0, 52.0, "agent", "שלום, מדברת נועה מחברת אורנים.")))
+    assert criteria["opening"]["score"] == 0
+
+
+def test_no_objection_means_not_applicable_and_left_out_of_the_overall():
+    criteria, overall, _ = score(transcript(
+        (0.0, 2.0, "agent", "שלום, מדברת נועה מחברת אורנים, מה שלומך?"),
+        (2.5, 4.0, "customer", "בסדר גמור."),
+    ))
+    assert criteria["objection"]["applicable"] is False and criteria["objection"]["score"] is None
+    assert "Not applicable" in criteria["objection"]["note"]
+    applicable = [c for c in criteria.values() if c["applicable"]]
+    expected = sum(c["score"] * c["weight"] for c in applicable) / sum(c["weight"] for c in applicable)
+    assert overall == round(expected, 1)
+
+
+def test_an_unhandled_objection_fails():
+    criteria, _, _ = score(transcript(
+        (0.0, 2.0, "agent", "הלו, זה מחברת סולאר פלוס."),
+        (2.5, 3.5, "customer", "לא מעוניין, תודה."),
+        (4.0, 5.0, "agent", "טוב, להתראות."),
+    ))
+    objection = criteria["objection"]
+    assert objection["applicable"] and objection["score"] == 0 and not objection["passed"]
+    assert objection["missing"] == ["acknowledged", "answered"]
+
+
+def test_prefixes_spelling_and_niqqud_are_tolerated_and_speakers_unknown_count_for_anyone():
+    criteria, _, _ = score(transcript(
+        (0.0, 3.0, None, "וְשָׁלוֹם! קוראים לי רוני, ומחברת אורנים."),
+        (3.0, 6.0, None, "והנחות מיוחדות, ובחינם."),
+    ))
+    assert criteria["opening"]["score"] == 100
+    assert [e["matched"] for e in criteria["opening"]["evidence"]] == ["שלום", "קוראים לי"]
+    assert criteria["offer"]["evidence"][0]["matched"] == "הנח*"
+
+
+def test_empty_transcript_scorecard_says_so():
+    scores, overall = RubricScorer({"type": "rubric"}).score(transcript())
+    assert overall is None and scores["empty"] and "No speech" in scores["summary"]
+    assert all(c["score"] in (0, None) for c in scores["criteria"])
+
+
+def test_a_broken_scorecard_is_a_config_message():
+    assert RubricScorer.validate_config({"type": "rubric", "criteria": [{"id": "x"}]}) == [
+        "The scorecard is not valid: x: needs an id and a label"]
+    assert RubricScorer.validate_config({"type": "rubric", "rubric": "/nope.yaml"})[0].startswith(
+        "The scorecard /nope.yaml could not be read")
+
+
+def test_call_metrics():
+    result = metrics.compute(CLOSED_DEAL, 30.0)
+    assert result["duration_seconds"] == 30.0
+    assert result["questions_asked"] == 2
+    assert result["questions_by_speaker"] == {"agent": 2, "customer": 0}
+    assert result["longest_monologue_seconds"] == 4.5
+    assert result["speech_seconds"] == 21.5
+    assert result["silence_share"] == round(1 - 21.5 / 30, 3)
+    assert result["words"] == 64 and result["words_per_minute"] == 128.0
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("050-123-4567", "+972501234567"),
+    ("0501234567", "+972501234567"),
+    ("+972-50-123-4567", "+972501234567"),
+    ("+972 (0)50 123 4567", "+972501234567"),
+    ("972501234567", "+972501234567"),
+    ("00972501234567", "+972501234567"),
+    ("03-6123456", "+97236123456"),
+    ("02 6234567", "+97226234567"),
+    ("077-1234567", "+972771234567"),
+    ("+1 (212) 555-0100", "+12125550100"),
+    ("050-123-456", None),
+    ("12345", None),
+    ("not a phone", None),
+    ("", None),
+    (None, None),
+])
+def test_phone_normalisation(raw, expected):
+    assert metadata.normalize_phone(raw) == expected
+
+
+def test_metadata_from_sidecar_manifest_and_malformed_files(tmp_path):
+    a, b, c = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222", \
+        "33333333-3333-4333-8333-333333333333"
+    (tmp_path / f"{a}.meta.json").write_text(json.dumps(
+        {"customer_phone": "050-123-4567", "name": "יוסי", "agent": "נועה", "called_at": "2026-11-02T10:00:00+02:00"}))
+    (tmp_path / "manifest.csv").write_text(
+        "uuid,phone,name,external_id,agent,called_at\n"
+        f"{b},03-6123456,אבי,CRM-7,דני,2026-11-03 09:30\n"
+        f"{c},12,בלי טלפון,,,yesterday\n", encoding="utf-8")
+    meta, problems = metadata.read(str(tmp_path / f"{a}.wav"), a)
+    assert meta == {"phone": "+972501234567", "name": "יוסי", "agent": "נועה",
+                    "called_at": "2026-11-02T10:00:00+02:00"} and problems == []
+    meta, problems = metadata.read(str(tmp_path / f"{b}.mp3"), b)
+    assert meta["phone"] == "+97236123456" and meta["external_id"] == "CRM-7"
+    assert meta["called_at"] == "2026-11-03T09:30:00+00:00"
+    meta, problems = metadata.read(str(tmp_path / f"{c}.mp3"), c)
+    assert meta == {"name": "בלי טלפון"} and len(problems) == 2
+    (tmp_path / f"{a}.meta.json").write_text("{not json")
+    meta, problems = metadata.read(str(tmp_path / f"{a}.wav"), a)
+    assert meta is None and "is not valid" in problems[0]

@@ -1,0 +1,227 @@
+"""The pipeline with real `flask worker` processes on real PostgreSQL and Redis, including
+the faults it must survive: a killed worker, a flushed Redis, a database that goes away."""
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.batch import discovery, enqueue, folders, reaper, status
+from webapp.extensions import db
+from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
+from webapp.models import job as job_status
+
+from helpers import configure, wait_for
+from recordings import write_calls
+
+pytestmark = pytest.mark.slow
+FPR = FileProcessingRecord
+
+
+def count(*where):
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(*where))
+
+
+def scan(path):
+    folder = folders.local_folder_for(str(path))
+    return folder, discovery.scan(folder, trigger="test")
+
+
+def assert_each_completed_once(total):
+    db.session.rollback()
+    assert count(FPR.status == status.COMPLETED) == total
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == total
+    completions = db.session.execute(
+        sa.select(FileEvent.file_id, sa.func.count()).where(FileEvent.to_status == status.COMPLETED)
+        .group_by(FileEvent.file_id)).all()
+    assert len(completions) == total and all(n == 1 for _, n in completions)
+
+
+@pytest.fixture
+def settled(ctx):
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
+
+
+def test_three_workers_process_a_batch_within_the_concurrency_limit(settled, workers, tmp_path):
+    configure(processing={"maxConcurrentFiles": 2})
+    write_calls(tmp_path, 40)
+    folder, result = scan(tmp_path)
+    assert result.queued == 40
+    workers(3)
+    wait_for(lambda: count(FPR.status == status.COMPLETED) == 40, timeout=120, message="40 completed")
+    assert_each_completed_once(40)
+    job = db.session.get(BatchJob, result.job_id)
+    assert job.status == job_status.COMPLETED and job.processed_files == 40
+
+    spans = db.session.execute(sa.select(FPR.started_at, FPR.finished_at, FPR.worker_name)).all()
+    assert len({w for _, _, w in spans}) >= 2, "the work was shared between processes"
+    edges = sorted([(s, 1) for s, _, _ in spans] + [(f, -1) for _, f, _ in spans])
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    assert peak <= 2
+
+
+def test_a_rescan_never_records_a_file_twice(settled, workers, tmp_path):
+    write_calls(tmp_path, 5)
+    folder, first = scan(tmp_path)
+    _, again = scan(tmp_path)
+    assert (first.queued, again.queued, again.known, again.job_id) == (5, 0, 5, None)
+    write_calls(tmp_path, 2)
+    _, third = scan(tmp_path)
+    assert (third.queued, third.known) == (2, 5)
+    assert count() == 7
+
+
+def test_a_file_still_being_written_waits_for_the_next_scan(ctx, tmp_path):
+    configure(scanning={"fileSettleSeconds": 60})
+    write_calls(tmp_path, 1)
+    folder, first = scan(tmp_path)
+    assert (first.still_writing, first.queued, count()) == (1, 0, 0)
+    _, second = scan(tmp_path)  # unchanged since the last look: it has settled
+    assert (second.still_writing, second.queued) == (0, 1)
+
+
+def test_two_workers_racing_for_the_same_records_process_each_once(settled, workers, tmp_path):
+    write_calls(tmp_path, 20)
+    configure(processing={"immediateProcessing": False})
+    folder, result = scan(tmp_path)
+    ids = db.session.scalars(sa.select(FPR.id)).all()
+    for record_id in ids:  # every record is announced twice, as a replayed job would be
+        db.session.get(FPR, record_id).status = status.QUEUED
+    db.session.get(BatchJob, result.job_id).status = job_status.RUNNING
+    db.session.commit()
+    enqueue.files([(i, enqueue.new_job_id()) for i in ids] + [(i, enqueue.new_job_id()) for i in ids])
+    workers(2)
+    wait_for(lambda: count(FPR.status == status.COMPLETED) == 20, timeout=90, message="20 completed")
+    time.sleep(1)  # let the duplicate jobs drain
+    assert_each_completed_once(20)
+    claims = db.session.execute(sa.select(FileEvent.file_id, sa.func.count())
+                                .where(FileEvent.to_status == status.PROCESSING).group_by(FileEvent.file_id)).all()
+    assert all(n == 1 for _, n in claims)
+
+
+def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled, workers, tmp_path):
+    write_calls(tmp_path, 150, seconds=4.0)
+    scan(tmp_path)
+    victim = None
+    for _ in range(5):
+        (proc,) = workers(1)
+        seen = wait_for(lambda: db.session.scalar(
+            sa.select(FPR.id).where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
+            .execution_options(populate_existing=True)) or db.session.rollback(),
+            timeout=60, interval=0.002, message="a file in processing")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        db.session.rollback()
+        if db.session.get(FPR, seen, populate_existing=True).status == status.PROCESSING:
+            victim = seen
+            break
+    assert victim, "never caught the worker in the middle of a file"
+
+    workers(1)
+    wait_for(lambda: reaper.reap()[0] or db.session.get(FPR, victim, populate_existing=True).status
+             != status.PROCESSING, timeout=30, message="the reaper to notice the dead worker")
+    try:
+        wait_for(lambda: count(FPR.status == status.COMPLETED) == 150, timeout=40, message="all completed")
+    except AssertionError:
+        print(db.session.execute(sa.select(FPR.id, FPR.status, FPR.rq_job_id, FPR.next_retry_at, FPR.error_message).where(FPR.status != "completed")).all())
+        print(victim, db.session.execute(sa.select(FileEvent.from_status, FileEvent.to_status, FileEvent.message, FileEvent.created_at).where(FileEvent.file_id==victim)).all())
+        print(sa.func.now(), db.session.scalar(sa.select(sa.func.now())))
+        raise
+    assert_each_completed_once(150)
+    reasons = db.session.scalars(sa.select(FileEvent.message).where(
+        FileEvent.file_id == victim, FileEvent.to_status == status.FAILED)).all()
+    assert any("No sign of life" in m for m in reasons)
+
+
+def test_redis_flushed_mid_batch_every_file_still_completes(settled, workers, tmp_path):
+    write_calls(tmp_path, 120)
+    scan(tmp_path)
+    workers(2)
+    wait_for(lambda: count(FPR.status == status.COMPLETED) >= 10, timeout=60, message="a few completed")
+    enqueue.redis().flushdb()  # the run's own Redis database: all queued jobs are gone
+    assert count(FPR.status == status.COMPLETED) < 120
+
+    def reaped_and_done():
+        reaper.reap()
+        return count(FPR.status == status.COMPLETED) == 120
+
+    wait_for(reaped_and_done, timeout=120, interval=1, message="every file completed after the flush")
+    assert_each_completed_once(120)
+
+
+class Outage:
+    """A TCP proxy to PostgreSQL that can drop every connection and refuse new ones."""
+
+    def __init__(self, target=("127.0.0.1", 5432)):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = threading.Event()
+        self.up.set()
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            client, _ = self.listener.accept()
+            if not self.up.is_set():
+                client.close()
+                continue
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self):
+        self.up.clear()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sockets = []
+
+    def restore(self):
+        self.up.set()
+
+
+def test_database_unreachable_mid_batch_fails_into_retrying_and_recovers(settled, workers, service_env, tmp_path,
+                                                                          monkeypatch):
+    write_calls(tmp_path, 150, seconds=4.0)
+    scan(tmp_path)
+    outage = Outage()
+    proxied = service_env["DATABASE_URL"].replace("127.0.0.1:5432", f"127.0.0.1:{outage.port}")
+    monkeypatch.setitem(service_env, "DATABASE_URL", proxied)
+    workers(1)
+    wait_for(lambda: count(FPR.status == status.COMPLETED) >= 5, timeout=60, message="a few completed")
+    outage.cut()
+    time.sleep(2)
+    outage.restore()
+    wait_for(lambda: count(FPR.status == status.COMPLETED) == 150, timeout=120, message="all completed")
+    assert_each_completed_once(150)
+    db_failures = db.session.execute(sa.select(FileEvent.file_id).where(
+        FileEvent.to_status == status.FAILED, FileEvent.message.like("The database was unreachable%"))).all()
+    retried = db.session.execute(sa.select(FileEvent.file_id).where(
+        FileEvent.from_status == status.FAILED, FileEvent.to_status == status.RETRYING)).all()
+    assert db_failures and {r for r, in db_failures} <= {r for r, in retried}
