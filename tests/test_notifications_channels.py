@@ -167,3 +167,14 @@ def test_validation_messages_and_masked_secrets(private_targets, make_config, ct
     _, errors = service.update_config(config, {"config": {**shown["config"], "port": 2526}})
     assert not errors and config.config["password"] == stored and config.config["port"] == 2526
     assert [p["type"] for p in service.providers()] == ["email", "slack", "webhook", "sms", "apprise"]
+
+
+def test_cli_sends_a_test_and_shows_the_history(private_targets, make_config, httpserver, cli):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config = make_config("webhook", {"url": httpserver.url_for("/hook")})
+    result = cli.invoke(args=["notifications", "test", str(config.id)])
+    assert result.exit_code == 0 and "Sent to webhook channel" in result.output, result.output
+    assert httpserver.log[0][0].get_json()["event"] == "test"
+    history = cli.invoke(args=["notifications", "history", str(config.id)])
+    assert "sent" in history.output and "test" in history.output
+    assert cli.invoke(args=["notifications", "test", "999"]).exit_code == 1

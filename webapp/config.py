@@ -32,6 +32,11 @@ class Config:
         self.FILE_JOB_TIMEOUT = _int("CALLBATCH_FILE_JOB_TIMEOUT", 3600)
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
         self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))
+        self.BASE_URL = os.environ.get("CALLBATCH_BASE_URL", "http://localhost:5000").rstrip("/")
+        self.ALLOW_PRIVATE_TARGETS = _bool("CALLBATCH_ALLOW_PRIVATE_TARGETS", False)
+        self.NOTIFY_RETRY_DELAYS = [int(s) for s in os.environ.get("CALLBATCH_NOTIFY_RETRY_DELAYS", "30,120,600").split(",") if s.strip()]
+        self.NOTIFY_TIMEOUT_SECONDS = _int("CALLBATCH_NOTIFY_TIMEOUT_SECONDS", 10)
+        self.TWILIO_API_BASE = os.environ.get("CALLBATCH_TWILIO_API_BASE", "")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)

@@ -11,7 +11,10 @@ from rq import Queue
 
 FILES = "files"
 SCANS = "scans"
-ALL_QUEUES = (SCANS, FILES)  # a worker takes scans first so periodic work is never starved
+NOTIFICATIONS = "notifications"
+# A worker takes scans and notifications before files, so periodic work and alerts never
+# wait behind a long queue of recordings.
+ALL_QUEUES = (SCANS, NOTIFICATIONS, FILES)
 
 
 @lru_cache(maxsize=None)

@@ -35,6 +35,15 @@ class ThreadWorker(Worker):
     def _install_signal_handlers(self):
         pass
 
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Wait for a job in one-second steps, so a stop request ends the thread promptly
+        (None ends RQ's work loop)."""
+        while not self._stop_requested:
+            result = super().dequeue_job_and_maintain_ttl(1, max_idle_time=1)
+            if result is not None:
+                return result
+        return None
+
 
 def make_worker(app, worker_class=Worker, name=None):
     tasks.use_app(app)
@@ -110,8 +119,11 @@ class EmbeddedRuntime:
         self.threads.append(thread)
         return self
 
-    def stop(self):
-        """Ask every thread to stop after its current job; daemon threads end with the process."""
+    def stop(self, wait_seconds=30):
+        """Stop every thread after its current job, waiting up to `wait_seconds` for them."""
         self.scheduler.stop()
         for worker in self.workers:
             worker._stop_requested = True
+        deadline = time.monotonic() + wait_seconds
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

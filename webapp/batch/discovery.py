@@ -1,16 +1,19 @@
 """Scanning a folder: list it, record each new file once, skip what cannot be taken, and
 open a batch job for what was found."""
 import logging
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..errors import CallbatchError, SkipFile
+from .. import crypto
+from ..errors import CallbatchError, FileAccessError, SkipFile
 from ..extensions import db
 from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
+from ..notifications import events as notify
 from ..providers.storage import STORAGE
 from . import enqueue, settings
 from .status import DISCOVERED, QUEUED, SKIPPED, transition
@@ -44,7 +47,16 @@ class ScanResult:
 
 
 def storage_for(folder):
-    return STORAGE[folder.storage_type](folder.storage_config)
+    """The folder's storage provider, with its credentials decrypted for this use only."""
+    provider = STORAGE[folder.storage_type]
+    secrets = [f.name for f in provider.fields if f.kind == "secret"]
+    try:
+        config = crypto.unseal(folder.storage_config or {}, secrets)
+    except ValueError:
+        raise FileAccessError("The folder's stored credentials cannot be decrypted with this server's key "
+                              "(was CALLBATCH_ENCRYPTION_KEY changed?): enter them again.",
+                              code="INVALID_CREDENTIALS") from None
+    return provider(config)
 
 
 def plan(folder, config, listing, known_paths, sightings):
@@ -137,7 +149,7 @@ def _record(folder, found, trigger, user_id, hold):
         rows,
     ).all()
     events = []
-    for record_id, status, _job_id, error_message in inserted:
+    for (record_id, status, _job_id, error_message), row in zip(inserted, rows):
         events.append(dict(file_id=record_id, from_status=None, to_status=DISCOVERED, created_at=now,
                            message=f"Found by a {trigger} scan"))
         if status == QUEUED:
@@ -146,16 +158,19 @@ def _record(folder, found, trigger, user_id, hold):
         elif status == SKIPPED:
             events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now,
                                message=error_message))
+            notify.file_changed(SimpleNamespace(id=record_id, attempts=0, **row), SKIPPED)
     db.session.execute(sa.insert(FileEvent), events)
     if not found.to_queue:
         job.status, job.completed_at = job_status.COMPLETED, now
+        notify.job_finished(job.id)
     return job, [(record_id, rq_id) for record_id, status, rq_id, _ in inserted if status == QUEUED]
 
 
 def _row(folder, job, stored, status, now, rq_job_id=None, error=None):
     return dict(
         folder_id=folder.id, job_id=job.id, file_name=stored.name, file_path=stored.path,
-        file_size=stored.size, file_mtime=stored.modified, status=status, rq_job_id=rq_job_id,
+        file_size=stored.size, file_mtime=stored.modified, source_checksum=stored.checksum,
+        status=status, rq_job_id=rq_job_id,
         error_code=error.code if error else None, error_category=error.category if error else None,
         error_message=error.message if error else None, finished_at=now if error else None,
         created_at=now, updated_at=now, retry_count=0, attempts=0,

@@ -11,12 +11,14 @@ from flask import current_app
 from ..extensions import db
 from ..models import ExternalFolder
 from ..models.types import utcnow
+from ..notifications import watch as notify_watch
 from ..providers.monitors import MONITORS
 from . import enqueue, reaper, settings
 
 
 def tick():
     reaper.reap()
+    notify_watch.tick()
     return queue_due_scans()
 
 

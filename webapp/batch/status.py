@@ -6,6 +6,7 @@ from ..extensions import db
 from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
+from ..notifications import events as notify
 
 DISCOVERED = "discovered"
 QUEUED = "queued"
@@ -54,6 +55,7 @@ def transition(record, to, message="", details=None, **fields):
         setattr(record, name, value)
     db.session.add(FileEvent(file_id=record.id, from_status=frm, to_status=to, message=message, details=details))
     move_counters(record.job_id, frm, to)
+    notify.file_changed(record, to, details)
 
 
 def move_counters(job_id, frm, to):
@@ -74,7 +76,7 @@ def finish_job_if_done(job_id):
     finished = (
         BatchJob.processed_files + BatchJob.failed_files + BatchJob.skipped_files + BatchJob.cancelled_files
     )
-    db.session.execute(
+    finished_now = db.session.execute(
         sa.update(BatchJob)
         .where(BatchJob.id == job_id, BatchJob.status == job_status.RUNNING, finished >= BatchJob.total_files)
         .values(
@@ -84,6 +86,8 @@ def finish_job_if_done(job_id):
             completed_at=utcnow(),
         )
     )
+    if finished_now.rowcount:
+        notify.job_finished(job_id)
 
 
 def reopen_job(job_id):

@@ -1,9 +1,11 @@
 from .batch import batch
+from .models import models
+from .notifications import notifications
 from .processes import scheduler_command, serve_command, worker_command
 from .samples import samples
 from .users import users
 
 
 def register_commands(app):
-    for command in (batch, samples, users, worker_command, scheduler_command, serve_command):
+    for command in (batch, models, notifications, samples, users, worker_command, scheduler_command, serve_command):
         app.cli.add_command(command)

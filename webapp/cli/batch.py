@@ -15,6 +15,7 @@ from ..errors import CallbatchError
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall
 from ..models import job as job_status
+from ..models.types import utcnow
 from ..batch import actions, discovery, folders
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, QUEUED, SKIPPED
 
@@ -61,19 +62,22 @@ def run(path, as_json, workers):
 
 
 def _scan_until_settled(folder):
-    """Scan, and scan again while files are still being written (up to the settle time)."""
-    job_ids = []
+    """Scan, and scan again while files are still being written (up to the settle time).
+    Returns the jobs opened for the folder meanwhile, including any by a scheduled scan
+    that ran at the same time."""
+    started = utcnow()
     deadline = time.monotonic() + 120
     while True:
         try:
             result = discovery.scan(folder, trigger="cli")
         except CallbatchError as err:
             raise click.ClickException(err.message)
-        if result.job_id:
-            job_ids.append(result.job_id)
         if not result.still_writing and not result.busy or time.monotonic() > deadline:
-            return job_ids
+            break
         time.sleep(1)
+    return list(db.session.scalars(
+        sa.select(BatchJob.id).where(BatchJob.folder_id == folder.id, BatchJob.created_at >= started)
+        .order_by(BatchJob.id)))
 
 
 def _wait(job_ids, quiet):

@@ -3,11 +3,11 @@ from .call import Customer, SalesCall
 from .file import FileEvent, FileProcessingRecord
 from .folder import ExternalFolder
 from .job import BatchJob
-from .notification import NotificationConfig
+from .notification import NotificationConfig, NotificationDelivery
 from .settings import BatchSettings
 from .user import User
 
 __all__ = [
     "AuditLog", "BatchJob", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
-    "FileProcessingRecord", "NotificationConfig", "SalesCall", "User",
+    "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "User",
 ]

@@ -24,6 +24,7 @@ class FileProcessingRecord(db.Model):
     file_size: Mapped[int | None] = mapped_column(sa.BigInteger)
     file_mtime = mapped_column(UTCDateTime)
     content_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    source_checksum: Mapped[str | None] = mapped_column(sa.String(100), index=True)  # service's ETag/MD5/CRC
     audio_seconds: Mapped[float | None]
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     error_code: Mapped[str | None] = mapped_column(sa.String(40), index=True)

@@ -1,0 +1,111 @@
+"""What every notifier shares: the message it is given, its settings, and a guarded HTTP POST."""
+from dataclasses import asdict, dataclass, field
+
+import requests
+from flask import current_app, has_app_context
+
+from ..providers.storage.base import Field
+from . import ssrf
+
+__all__ = ["DeliveryError", "Field", "Message", "Notifier", "allow_private", "post"]
+
+
+class DeliveryError(Exception):
+    """The channel did not take the message; the sentence says why."""
+
+
+@dataclass
+class Message:
+    """A notification, channel-neutral: each notifier renders it its own way."""
+
+    condition: str
+    title: str                                   # one line: e-mail subject, first line of an SMS
+    text: str                                    # a few plain sentences
+    facts: list = field(default_factory=list)    # [label, value] pairs
+    links: list = field(default_factory=list)    # [label, url] pairs; the first is the main one
+    events: list = field(default_factory=list)   # the raw events, for machine receivers
+    severity: str = "error"                      # error | warning | info
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**data)
+
+    @property
+    def plain(self):
+        """The whole message as plain text."""
+        lines = [self.title, "", self.text]
+        if self.facts:
+            lines += [""] + [f"{label}: {value}" for label, value in self.facts]
+        if self.links:
+            lines += [""] + [f"{label}: {url}" for label, url in self.links]
+        return "\n".join(lines)
+
+
+class Notifier:
+    type = ""
+    label = ""
+    fields = ()
+
+    def __init__(self, config):
+        self.config = config  # secrets already decrypted
+
+    @classmethod
+    def secret_fields(cls):
+        return tuple(f.name for f in cls.fields if f.kind == "secret")
+
+    @classmethod
+    def validate_config(cls, config):
+        """Messages for every missing or malformed setting; [] when the config is usable."""
+        errors = []
+        for f in cls.fields:
+            value = config.get(f.name)
+            if f.required and (value is None or str(value).strip() == ""):
+                errors.append(f"{f.label} is required.")
+            elif f.kind == "number" and value not in (None, ""):
+                try:
+                    int(value)
+                except (TypeError, ValueError):
+                    errors.append(f"{f.label} must be a whole number.")
+            elif f.kind == "select" and value not in (None, "") and value not in [c[0] for c in f.choices]:
+                errors.append(f"{f.label} must be one of {', '.join(c[0] for c in f.choices)}.")
+        return errors
+
+    def send(self, message):
+        raise NotImplementedError
+
+
+def allow_private():
+    return has_app_context() and bool(current_app.config.get("ALLOW_PRIVATE_TARGETS"))
+
+
+def check_target(url, label="URL"):
+    """A validation message for a URL the server may not call, or None."""
+    try:
+        ssrf.check_url(url, allow_private())
+    except ssrf.BlockedTarget as exc:
+        return f"{label}: {exc}"
+    return None
+
+
+def post(url, **kwargs):
+    """POST to a person-supplied URL: checked against SSRF right before sending (DNS may have
+    changed since the config was saved) and never following redirects, which could lead inside."""
+    try:
+        ssrf.check_url(url, allow_private())
+    except ssrf.BlockedTarget as exc:
+        raise DeliveryError(str(exc)) from exc
+    timeout = current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10)
+    try:
+        response = requests.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.RequestException as exc:
+        raise DeliveryError(f"Could not reach {_host(url)}: {exc}") from exc
+    if response.status_code >= 300:
+        raise DeliveryError(f"{_host(url)} answered HTTP {response.status_code}: {response.text[:200]}")
+    return response
+
+
+def _host(url):
+    return requests.utils.urlparse(url).netloc

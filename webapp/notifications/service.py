@@ -1,0 +1,210 @@
+"""What the Notifications pages, the JSON API and the CLI call. Secrets are sealed on the way
+in and masked on the way out; every change leaves an audit_log row."""
+import sqlalchemy as sa
+
+from ..crypto import masked, seal, unseal
+from ..errors import CODES
+from ..extensions import db
+from ..models import AuditLog, ExternalFolder, NotificationConfig, NotificationDelivery
+from ..models import notification as n
+from . import NOTIFIERS, dispatch
+from .base import Message
+from .conditions import CONDITIONS, url
+
+EDITABLE = ("name", "type", "config", "conditions", "folder_ids", "error_codes", "cooldown_minutes",
+            "stall_minutes", "enabled")
+
+
+def providers():
+    """The registry as forms can draw it: type, label and fields of each channel."""
+    return [{"type": key, "label": cls.label,
+             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
+                         "default": f.default, "choices": [list(c) for c in f.choices]} for f in cls.fields]}
+            for key, cls in NOTIFIERS.items()]
+
+
+def conditions():
+    return [{"name": key, "label": label} for key, (label, _, _) in CONDITIONS.items()]
+
+
+def list_configs():
+    configs = db.session.scalars(sa.select(NotificationConfig).order_by(NotificationConfig.name)).all()
+    return [view(config) for config in configs]
+
+
+def get_config(config_id):
+    return db.session.get(NotificationConfig, config_id)
+
+
+def view(config):
+    """A config as a page or API response may show it: secrets masked, last delivery attached."""
+    secrets = NOTIFIERS[config.type].secret_fields() if config.type in NOTIFIERS else ()
+    D = NotificationDelivery
+    last = db.session.scalars(sa.select(D).where(D.config_id == config.id, D.status != n.SUPPRESSED)
+                              .order_by(D.id.desc()).limit(1)).first()
+    return {"id": config.id, "name": config.name, "type": config.type, "config": masked(config.config, secrets),
+            "conditions": list(config.conditions or []), "folder_ids": config.folder_ids,
+            "error_codes": config.error_codes, "cooldown_minutes": config.cooldown_minutes,
+            "stall_minutes": config.stall_minutes, "enabled": config.enabled,
+            "created_at": _iso(config.created_at), "updated_at": _iso(config.updated_at),
+            "last_delivery": delivery_view(last) if last else None}
+
+
+def create_config(data, actor="system", user_id=None):
+    """Returns (config, errors); errors is a list of {"field", "message"} and nothing is saved
+    when it is not empty."""
+    config = NotificationConfig()
+    return _save(config, data, actor, user_id, "notification.create")
+
+
+def update_config(config, data, actor="system", user_id=None):
+    """Change the given keys only. A secret left blank (or sent back masked) keeps its value."""
+    return _save(config, data, actor, user_id, "notification.update")
+
+
+def set_enabled(config, enabled, actor="system", user_id=None):
+    return _save(config, {"enabled": bool(enabled)}, actor, user_id, "notification.enable" if enabled
+                 else "notification.disable")
+
+
+def delete_config(config, actor="system", user_id=None):
+    """Delete a config and its delivery history."""
+    db.session.add(AuditLog(actor=actor, user_id=user_id, action="notification.delete", target_type="notification",
+                            target_id=str(config.id), before=view(config)))
+    db.session.delete(config)
+    db.session.commit()
+
+
+def send_test(config, wait=False):
+    """Queue a test message to the config's channel and return its delivery row; the worker
+    sends it (once, without retries). `wait=True` sends it here instead (the CLI does)."""
+    message = Message(condition="test", title="Callbatch: הודעת בדיקה — test notification",
+                      text=f"This is a test of the notification '{config.name}'. If you can read it, "
+                           "the channel works. זוהי הודעת בדיקה.",
+                      facts=[["Channel", NOTIFIERS[config.type].label]], links=[["Open Callbatch", url("/")]],
+                      severity="info")
+    delivery = NotificationDelivery(config_id=config.id, condition="test", kind=n.TEST, status=n.PENDING,
+                                    summary=message.title, payload={"message": message.to_dict()})
+    db.session.add(delivery)
+    db.session.commit()
+    if wait:
+        dispatch.deliver(delivery.id, retry=False)
+    else:
+        dispatch.enqueue(delivery.id)
+    return db.session.get(NotificationDelivery, delivery.id, populate_existing=True)
+
+
+def history(config_id=None, status=None, limit=100, before_id=None):
+    """Delivery history, newest first: every attempt, every held (suppressed) event. Page with
+    `before_id` = the last id of the previous page."""
+    D = NotificationDelivery
+    query = sa.select(D).order_by(D.id.desc()).limit(limit)
+    if config_id:
+        query = query.where(D.config_id == config_id)
+    if status:
+        query = query.where(D.status == status)
+    if before_id:
+        query = query.where(D.id < before_id)
+    return [delivery_view(d) for d in db.session.scalars(query)]
+
+
+def get_delivery(delivery_id):
+    delivery = db.session.get(NotificationDelivery, delivery_id, populate_existing=True)
+    return delivery_view(delivery) if delivery else None
+
+
+def delivery_view(d):
+    return {"id": d.id, "config_id": d.config_id, "condition": d.condition, "kind": d.kind, "status": d.status,
+            "attempt": d.attempt, "retry_of_id": d.retry_of_id, "digest_id": d.digest_id,
+            "event_count": d.event_count, "summary": d.summary, "error": d.error,
+            "created_at": _iso(d.created_at), "sent_at": _iso(d.sent_at)}
+
+
+def validate(data, previous=None):
+    """Errors of a config document ([] when it can be saved) and the cleaned values."""
+    merged = {key: getattr(previous, key) for key in EDITABLE} if previous else {}
+    merged.update({key: value for key, value in data.items() if key in EDITABLE})
+    errors = []
+
+    def error(field, message):
+        errors.append({"field": field, "message": message})
+
+    name = str(merged.get("name") or "").strip()
+    if not name or len(name) > 200:
+        error("name", "Give the notification a name (up to 200 characters).")
+    kind = merged.get("type")
+    if kind not in NOTIFIERS:
+        error("type", f"Choose a channel: {', '.join(NOTIFIERS)}.")
+        return errors, None
+    if previous and previous.type != kind:
+        previous_config = {}  # secrets of another channel type never carry over
+    else:
+        previous_config = previous.config if previous else {}
+    notifier = NOTIFIERS[kind]
+    given = {f.name: (merged.get("config") or {}).get(f.name) for f in notifier.fields}
+    given = {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items() if v not in (None, "")}
+    sealed = seal(given, notifier.secret_fields(), previous_config)
+    for message in notifier.validate_config(unseal(sealed, notifier.secret_fields())):
+        error("config", message)
+    chosen = list(merged.get("conditions") or [])
+    if not chosen:
+        error("conditions", "Choose at least one condition.")
+    for condition in chosen:
+        if condition not in CONDITIONS:
+            error("conditions", f"'{condition}' is not a condition.")
+    folder_ids = _ints(merged.get("folder_ids"), "folder_ids", error)
+    if folder_ids:
+        known = set(db.session.scalars(sa.select(ExternalFolder.id).where(ExternalFolder.id.in_(folder_ids))))
+        for missing in sorted(set(folder_ids) - known):
+            error("folder_ids", f"There is no folder {missing}.")
+    codes = list(merged.get("error_codes") or []) or None
+    for code in codes or []:
+        if code not in CODES:
+            error("error_codes", f"'{code}' is not an error code.")
+    cooldown = _bounded(merged.get("cooldown_minutes", 10), 0, 1440, "cooldown_minutes", error)
+    stall = _bounded(merged.get("stall_minutes", 30), 1, 1440, "stall_minutes", error)
+    cleaned = {"name": name, "type": kind, "config": sealed, "conditions": chosen, "folder_ids": folder_ids,
+               "error_codes": codes, "cooldown_minutes": cooldown, "stall_minutes": stall,
+               "enabled": bool(merged.get("enabled", True))}
+    return errors, cleaned
+
+
+def _save(config, data, actor, user_id, action):
+    errors, cleaned = validate(data, previous=config if config.id else None)
+    if errors:
+        db.session.rollback()
+        return config, errors
+    before = view(config) if config.id else None
+    for key, value in cleaned.items():
+        setattr(config, key, value)
+    db.session.add(config)
+    db.session.flush()
+    db.session.add(AuditLog(actor=actor, user_id=user_id, action=action, target_type="notification",
+                            target_id=str(config.id), before=before, after=view(config)))
+    db.session.commit()
+    return config, []
+
+
+def _ints(values, field, error):
+    if not values:
+        return None
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError):
+        error(field, "Folders must be given by their ids.")
+        return None
+
+
+def _bounded(value, low, high, field, error):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        error(field, "Must be a whole number of minutes.")
+        return low
+    if not low <= number <= high:
+        error(field, f"Must be between {low} and {high} minutes.")
+    return number
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
