@@ -1,4 +1,5 @@
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -8,7 +9,7 @@ from .types import UTCDateTime, utcnow
 ROLES = ("admin", "manager", "viewer")
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -19,6 +20,10 @@ class User(db.Model):
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
     created_at = mapped_column(UTCDateTime, default=utcnow)
     last_login_at = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self):
+        return self.active
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
