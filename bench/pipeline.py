@@ -1,0 +1,164 @@
+"""Pipeline benchmark: 1,000 recordings with sidecar transcripts through PostgreSQL + Redis +
+2 worker processes, against bare RQ no-op jobs on the same Redis with the same worker class,
+in the same run. Also times a scan of a 10,000-file folder and a re-scan with nothing new.
+
+Run: .venv/bin/python bench/pipeline.py [--files 1000] [--scan-files 10000]
+Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite does); uses its own database."""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import psutil
+import psycopg
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def noop():
+    """The baseline job: does nothing."""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--scan-files", type=int, default=10000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    run_id = uuid.uuid4().hex[:8]
+    database = f"callbatch_bench_{run_id}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    redis_url = _free_redis_db()
+    workdir = tempfile.mkdtemp(prefix="callbatch-bench-")
+    os.environ.update(
+        DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}", REDIS_URL=redis_url,
+        SECRET_KEY="bench", INSTANCE_PATH=os.path.join(workdir, "instance"), LOG_LEVEL="WARNING",
+        CALLBATCH_QUEUE_PREFIX=f"bench-{run_id}", FLASK_APP="wsgi.py",
+    )
+    try:
+        _run(args, workdir)
+    finally:
+        redis.Redis.from_url(redis_url).flushdb()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(args, workdir):
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from recordings import write_calls
+    from webapp import create_app, queues
+    from webapp.batch import discovery, folders, settings
+    from webapp.extensions import db
+    from webapp.models import FileProcessingRecord as FPR
+
+    app = create_app()
+    with app.app_context():
+        upgrade(revision="heads")
+        config = settings.load().model_dump()
+        config["scanning"]["fileSettleSeconds"] = 0
+        config["processing"]["maxConcurrentFiles"] = 20
+        settings.save(settings.BatchConfig.model_validate(config))
+
+        # Baseline: bare RQ no-op jobs, same Redis, same worker class, same number of processes.
+        q = queues.queue(queues.FILES)
+        q.enqueue_many([q.prepare_data("bench.pipeline.noop", result_ttl=600) for _ in range(args.files)])
+        base_wall, base_rss = _drain(args.workers)
+        base_per_job = base_wall * args.workers / args.files * 1000
+
+        # The pipeline.
+        calls = os.path.join(workdir, "calls")
+        os.makedirs(calls)
+        write_calls(calls, args.files, seconds=0.5)
+        folder = folders.local_folder_for(calls)
+        started = time.perf_counter()
+        result = discovery.scan(folder, trigger="bench")
+        scan_seconds = time.perf_counter() - started
+        assert result.queued == args.files, result
+        wall, rss = _drain(args.workers)
+        db.session.rollback()
+        done = db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(FPR.status == "completed"))
+        spans = [(f - s).total_seconds() * 1000 for s, f in db.session.execute(
+            sa.select(FPR.started_at, FPR.finished_at).where(FPR.status == "completed"))]
+        stages = db.session.scalars(sa.select(FPR.stage_timings).where(FPR.status == "completed")).all()
+        per_file = wall * args.workers / args.files * 1000
+
+        # Scanning a big folder, and re-scanning it with nothing new.
+        big = os.path.join(workdir, "big")
+        os.makedirs(big)
+        sample = os.path.join(calls, os.listdir(calls)[0])
+        for _ in range(args.scan_files):
+            os.link(sample, os.path.join(big, f"{uuid.uuid4()}.wav"))
+        big_folder = folders.local_folder_for(big)
+        started = time.perf_counter()
+        first = discovery.scan(big_folder, trigger="bench")
+        big_scan = time.perf_counter() - started
+        started = time.perf_counter()
+        again = discovery.scan(big_folder, trigger="bench")
+        rescan = time.perf_counter() - started
+        assert first.queued == args.scan_files and again.known == args.scan_files and again.queued == 0
+
+    print(f"pipeline: {done}/{args.files} files completed by {args.workers} workers in {wall:.2f} s "
+          f"= {args.files / wall:.1f} files/s (scan + queue of the folder: {scan_seconds:.2f} s)")
+    print(f"  worker time per file {per_file:.1f} ms; claim→completed p50 {_pct(spans, 50):.1f} ms, "
+          f"p95 {_pct(spans, 95):.1f} ms")
+    for stage in ("download_ms", "probe_ms", "asr_ms", "db_ms"):
+        values = [s[stage] for s in stages if s and stage in s]
+        if values:
+            print(f"  stage {stage[:-3]:<9} p50 {_pct(values, 50):6.1f} ms  p95 {_pct(values, 95):6.1f} ms")
+    print(f"baseline: {args.files} bare RQ no-op jobs in {base_wall:.2f} s = {args.files / base_wall:.1f} jobs/s, "
+          f"worker time per job {base_per_job:.1f} ms")
+    print(f"pipeline overhead per file over bare RQ: {per_file - base_per_job:.1f} ms; "
+          f"ratio {per_file / base_per_job:.2f}x")
+    print(f"scan of {args.scan_files} new files (recorded + queued): {big_scan:.2f} s; "
+          f"re-scan with nothing new: {rescan:.2f} s")
+    print(f"peak RSS per worker: pipeline {rss / 2**20:.0f} MB, baseline {base_rss / 2**20:.0f} MB; "
+          f"this process {psutil.Process().memory_info().rss / 2**20:.0f} MB")
+
+
+def _drain(count):
+    """Run `count` burst workers until the queues are empty: (wall seconds, peak RSS of one)."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "flask", "worker", "--burst", "--without-scheduler"],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(count)]
+    peak = 0
+    while any(p.poll() is None for p in procs):
+        for p in procs:
+            try:
+                peak = max(peak, psutil.Process(p.pid).memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+        time.sleep(0.05)
+    return time.perf_counter() - started, peak
+
+
+def _free_redis_db():
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{number}")
+        if client.set("callbatch-bench", "1", nx=True, ex=3600) and client.dbsize() == 1:
+            return f"redis://127.0.0.1:6379/{number}"
+    raise SystemExit("no free Redis database")
+
+
+def _pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
+
+
+if __name__ == "__main__":
+    main()
