@@ -54,6 +54,16 @@ CODES = {
         "The folder's storage could not be reached.",
         "Check the folder's connection (Test connection) and the network; the file is retried.",
     ),
+    "INVALID_CREDENTIALS": (
+        FILE_ACCESS,
+        "The cloud service rejected the folder's credentials (unknown key, wrong secret or expired token).",
+        "Enter valid credentials in the folder's settings and use Test connection; the file is retried.",
+    ),
+    "BUCKET_NOT_FOUND": (
+        FILE_ACCESS,
+        "The folder's bucket or container does not exist (or belongs to another account).",
+        "Check the bucket or container name in the folder's settings and use Test connection.",
+    ),
     "TRANSCRIPTION_FAILED": (
         PROCESSING,
         "The speech-to-text step failed for this recording.",

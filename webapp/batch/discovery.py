@@ -155,7 +155,7 @@ def _record(folder, found, trigger, user_id, hold):
         elif status == SKIPPED:
             events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now,
                                message=error_message))
-            notify.file_changed(SimpleNamespace(id=record_id, attempts=0, **row), SKIPPED)
+            notify.file_changed(SimpleNamespace(id=record_id, **row), SKIPPED)
     _insert_many(FileEvent.__table__, events)
     if not found.to_queue:
         job.status, job.completed_at = job_status.COMPLETED, now

@@ -10,12 +10,13 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import analysis
+from ..analysis import customers, metadata
 from ..errors import CallbatchError, ConfigError, SkipFile
 from ..extensions import db
-from ..models import FileProcessingRecord, SalesCall
+from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
-from ..providers.storage import STORAGE
-from . import enqueue, settings
+from . import downloads, enqueue, settings
+from .discovery import storage_for
 from .limits import FileSlots
 from .status import COMPLETED, FAILED, PROCESSING, RETRYING, SKIPPED, InvalidTransition, claim, transition
 from .validation import call_uuid, probe
@@ -49,12 +50,13 @@ def process_file(record_id, rq_job_id=None, worker_name=None):
 
 def _run(record, config):
     timings = {}
-    attempt = record.attempts
+    record_id, attempt = record.id, record.attempts
     try:
         folder = record.folder
-        storage = STORAGE[folder.storage_type](folder.storage_config)
+        _skip_if_same_checksum(record)
+        storage = storage_for(folder)
         started = time.perf_counter()
-        with storage.download_file(record.file_path) as local_path:
+        with downloads.fetch(folder, storage, record.file_path) as local_path:
             timings["download_ms"] = _ms(started)
             started = time.perf_counter()
             duration, sha256 = probe(local_path)
@@ -82,7 +84,7 @@ def _run(record, config):
         failure = CallbatchError("; ".join(err.messages), code="TRANSCRIPTION_FAILED")
         return _guarded(fail, record, failure, config.retryPolicy)
     except OperationalError as err:
-        return _fail_when_database_returns(record.id, err, config.retryPolicy)
+        return _fail_when_database_returns(record_id, err, config.retryPolicy)
     except Exception as err:  # anything unforeseen still ends in a status, never in silence
         log.exception("file %s failed unexpectedly", record.id)
         db.session.rollback()
@@ -97,6 +99,25 @@ def _guarded(outcome, record, *args):
         db.session.rollback()
         log.warning("file %s: claim lost before the outcome was saved", record.id)
         return None
+
+
+def _skip_if_same_checksum(record):
+    """Skip, before downloading it, a file whose storage checksum (ETag/MD5/CRC from the
+    listing) matches a file already processed; files without one are compared by SHA-256
+    after the download."""
+    if not record.source_checksum:
+        return
+    FPR = FileProcessingRecord
+    earlier = db.session.scalar(
+        sa.select(FPR.id).where(
+            FPR.source_checksum == record.source_checksum,
+            FPR.id != record.id,
+            sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
+        ).limit(1)
+    )
+    if earlier:
+        raise SkipFile(f"Same content as file #{earlier} (the storage's checksum matches), which is already "
+                       "processed.", code="DUPLICATE_FILE", details={"duplicate_of": earlier, "by": "checksum"})
 
 
 def _skip_if_duplicate(record, sha256):
@@ -122,12 +143,14 @@ def _check_still_ours(record, attempt):
 
 
 def _file_call(record, result, sha256, timings):
-    """One sales_calls row and the record's completion, in one transaction."""
+    """One sales_calls row, its customer link and the record's completion, in one transaction."""
     transcript = result.transcript
+    meta = result.metadata or {}
+    called_at = metadata.parse_time(meta["called_at"]) if meta.get("called_at") else record.file_mtime
     call = SalesCall(
         file_id=record.id, job_id=record.job_id, content_sha256=sha256,
-        call_uuid=call_uuid(record.file_name) or record.file_name,
-        called_at=record.file_mtime, duration_seconds=result.duration, language=transcript.language,
+        call_uuid=call_uuid(record.file_name) or record.file_name, agent=meta.get("agent"),
+        called_at=called_at, duration_seconds=result.duration, language=transcript.language,
         transcript=transcript.text, segments=[s.to_dict() for s in transcript.segments],
         engine=transcript.engine, model=transcript.model, scores=result.scores,
         overall_score=result.overall_score, metrics=result.metrics,
@@ -139,7 +162,11 @@ def _file_call(record, result, sha256, timings):
     except IntegrityError:
         db.session.rollback()
         raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE")
-    transition(record, COMPLETED, f"Filed as call #{call.id}", {"timings_ms": timings},
+    for note in result.notes:  # e.g. a malformed metadata sidecar: reported, the call still filed
+        db.session.add(FileEvent(file_id=record.id, message=note, details={"kind": "metadata"}))
+    customer = customers.link(call, meta)
+    filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")
+    transition(record, COMPLETED, filed, {"timings_ms": timings},
                finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
     return call
 

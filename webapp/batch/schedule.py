@@ -1,6 +1,7 @@
 """The periodic tick: reap stranded files, then queue the scans that are due (polling
 monitors and per-folder cron schedules). Schedules live in the database, so a Redis flush
 or a restart loses none of them."""
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,12 +14,18 @@ from ..models import ExternalFolder
 from ..models.types import utcnow
 from ..notifications import watch as notify_watch
 from ..providers.monitors import MONITORS
-from . import enqueue, reaper, settings
+from . import announce, enqueue, reaper, settings
+
+log = logging.getLogger(__name__)
 
 
 def tick():
     reaper.reap()
     notify_watch.tick()
+    try:
+        announce.drain_event_queues()  # S3 → SQS announcements of cloud-events folders
+    except Exception:  # one unreachable queue must not stop the tick; the periodic scan still runs
+        log.warning("reading the storage event queues failed", exc_info=True)
     return queue_due_scans()
 
 

@@ -1,0 +1,226 @@
+"""Recordings in an Azure Blob Storage container."""
+import contextlib
+from urllib.parse import urlparse
+
+from ...errors import FileAccessError, SkipFile
+from . import cloud
+from .base import Field, StoredFile
+
+BAD_CREDENTIALS = ("AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation",
+                   # Azure answers this to a storage firewall rule too; Azurite to a wrong key or SAS
+                   # signature. Either way the folder's credentials as given do not get in.
+                   "AuthorizationFailure")
+MISSING_CONTAINER = ("ContainerNotFound", "ContainerBeingDeleted")
+MISSING_BLOB = ("BlobNotFound",)
+DENIED = ("AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
+          "AuthorizationServiceMismatch", "AuthorizationSourceIPMismatch", "AuthorizationProtocolMismatch",
+          "InsufficientAccountPermissions", "KeyBasedAuthenticationNotPermitted")
+
+
+class AzureBlobStorage:
+    type = "azure"
+    label = "Azure Blob Storage container"
+    fields = (
+        Field("container", "Container", required=True),
+        Field("prefix", "Prefix", help="Only blobs whose name starts with this, e.g. calls/2026/."),
+        Field("connection_string", "Connection string", kind="secret",
+              help="From the storage account's Access keys page. Or leave it empty and give the account URL "
+                   "with an account key or a SAS token."),
+        Field("account_url", "Account URL", help="e.g. https://myaccount.blob.core.windows.net"),
+        Field("account_key", "Account key", kind="secret"),
+        Field("sas_token", "SAS token", kind="secret", help="Needs the List and Read permissions."),
+    ) + cloud.TRANSFER_FIELDS
+
+    page_size = 5000  # results per listing request (the service's maximum)
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.container = cloud.text(config, "container")
+        self.prefix = cloud.join_prefix(cloud.text(config, "prefix"))
+        self.transfer = cloud.Transfer(config)
+        self.secrets = cloud.Secrets(config, cloud.secret_names(self))
+        self.max_downloads = self.transfer.max_downloads
+        self._container_client = None
+        self.pages_read = 0
+
+    @classmethod
+    def validate_config(cls, config):
+        config = config or {}
+        messages = []
+        container = cloud.text(config, "container")
+        if not container:
+            messages.append("Container: enter the container's name.")
+        elif not 3 <= len(container) <= 63 or not all(c.islower() or c.isdigit() or c == "-" for c in container):
+            messages.append(f"Container: '{container}' is not a valid container name (3–63 lower-case letters, "
+                            "digits and hyphens).")
+        connection_string = cloud.text(config, "connection_string")
+        url = cloud.text(config, "account_url")
+        if connection_string:
+            if not cloud.is_placeholder(connection_string) and ("=" not in connection_string
+                                                                 or ";" not in connection_string):
+                messages.append("Connection string: paste the whole connection string "
+                                "(DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…).")
+        elif not url:
+            messages.append("Credentials: enter a connection string, or the account URL with an account key "
+                            "or a SAS token.")
+        else:
+            if not url.startswith(("http://", "https://")):
+                messages.append("Account URL: it must start with https://.")
+            if not (cloud.text(config, "account_key") or cloud.text(config, "sas_token")):
+                messages.append("Credentials: with an account URL, enter the account key or a SAS token.")
+        return messages + cloud.validate_transfer(config)
+
+    # -- connection ----------------------------------------------------------------------
+
+    def container_client(self, retries=2):
+        """The container's client; `retries=0` for Test connection, which should answer at once."""
+        if self._container_client is None or retries != 2:
+            from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+            # Short SDK retries (1 s, 3 s): a file that still fails is retried by the batch with its backoff.
+            options = dict(connection_timeout=10, read_timeout=min(60, self.transfer.timeout),
+                           retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2,
+                                                         retry_total=retries, random_jitter_range=1))
+            connection_string = cloud.text(self.config, "connection_string")
+            if connection_string:
+                service = BlobServiceClient.from_connection_string(connection_string, **options)
+            else:
+                credential = cloud.text(self.config, "account_key") or cloud.text(self.config, "sas_token")
+                service = BlobServiceClient(cloud.text(self.config, "account_url"), credential=credential, **options)
+            client = service.get_container_client(self.container)
+            if retries != 2:
+                return client
+            self._container_client = client
+        return self._container_client
+
+    def connect(self):
+        self._first_page()
+
+    def test_connection(self):
+        page = self._first_page()
+        where = f"{self.container}/{self.prefix}"
+        if not page:
+            return {"message": f"Connected to the container {where}, but it holds no blobs yet.", "empty": True}
+        return {"message": f"Connected to the container {where}; blobs are there to scan.", "empty": False}
+
+    def _first_page(self):
+        def first():
+            pages = self.container_client(retries=0).list_blobs(name_starts_with=self.prefix or None,
+                                                                results_per_page=1).by_page()
+            return list(next(pages, []))
+
+        return self._call(first)
+
+    # -- listing -------------------------------------------------------------------------
+
+    def list_files(self, prefix=""):
+        pages = self._call(lambda: self.container_client().list_blobs(
+            name_starts_with=(self.prefix + prefix.lstrip("/")) or None, results_per_page=self.page_size).by_page())
+        while True:
+            page = self._call(lambda: list(next(pages, None) or ()) or None)
+            if page is None:
+                return
+            self.pages_read += 1
+            for blob in page:
+                yield self._stored(blob)
+
+    def stat(self, name):
+        try:
+            blob = self._call(lambda: self.container_client().get_blob_client(name).get_blob_properties(), name)
+        except FileAccessError as err:
+            if err.code == "FILE_NOT_FOUND":
+                return None
+            raise
+        return self._stored(blob)
+
+    def _stored(self, blob):
+        settings = blob.content_settings
+        denied = None
+        if (blob.blob_tier or "") == "Archive":
+            denied = f"{blob.name} is in the Archive tier; rehydrate it before Callbatch can read it."
+        return StoredFile(blob.name, blob.size, blob.last_modified,
+                          checksum=cloud.md5_checksum(settings.content_md5 if settings else None), denied=denied)
+
+    # -- download ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def download_file(self, path):
+        with cloud.download_dir(path) as local_path:
+            self._fetch(path, local_path)
+            for companion in cloud.companion_keys(path):
+                try:
+                    self._fetch(companion, cloud.beside(local_path, companion))
+                except FileAccessError as err:
+                    if err.code != "FILE_NOT_FOUND":
+                        raise
+            yield local_path
+
+    def _fetch(self, name, local_path):
+        def stream():
+            downloader = self.container_client().get_blob_client(name).download_blob(max_concurrency=1)
+            return cloud.write_chunks(local_path, downloader.chunks(), self.transfer.timeout, name)
+
+        return self._call(stream, name)
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _call(self, action, name=None):
+        from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
+                                           ServiceResponseError)
+
+        try:
+            return action()
+        except ClientAuthenticationError as exc:
+            code = _code(exc)
+            if code in DENIED:
+                raise self._denied(code, name) from None
+            raise FileAccessError(f"Azure rejected the credentials of this folder ({code or 'authentication failed'}"
+                                  "): check the connection string, account key or SAS token (and that no "
+                                  "firewall rule of the storage account blocks this server).",
+                                  code="INVALID_CREDENTIALS", details={"service_code": code}) from None
+        except HttpResponseError as exc:
+            code = _code(exc)
+            if code in MISSING_CONTAINER:
+                raise FileAccessError(f"The container '{self.container}' does not exist in this storage account.",
+                                      code="BUCKET_NOT_FOUND", details={"service_code": code}) from None
+            if name and (code in MISSING_BLOB or exc.status_code == 404):
+                raise FileAccessError(f"{name} is no longer in the container '{self.container}'.",
+                                      code="FILE_NOT_FOUND") from None
+            if code in BAD_CREDENTIALS:
+                raise FileAccessError(f"Azure rejected the credentials of this folder ({code}): check the "
+                                      "connection string, account key or SAS token (and that no firewall rule of "
+                                      "the storage account blocks this server).",
+                                      code="INVALID_CREDENTIALS", details={"service_code": code}) from None
+            if code in DENIED or exc.status_code == 403:
+                raise self._denied(code, name) from None
+            raise FileAccessError(f"Azure Blob Storage answered with an error ({code or exc.status_code}).",
+                                  code="STORAGE_UNAVAILABLE", details={"service_code": code}) from None
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise FileAccessError(f"The connection to {self._host()} failed ({type(exc).__name__}).",
+                                  code="STORAGE_UNAVAILABLE") from None
+        except ValueError:  # a malformed connection string, account key or SAS token
+            raise FileAccessError("The folder's Azure credentials are malformed: paste the connection string, "
+                                  "account key or SAS token again.", code="INVALID_CREDENTIALS") from None
+        except OSError as exc:
+            raise FileAccessError(f"The connection to {self._host()} broke: {self.secrets.scrub(exc)}.",
+                                  code="STORAGE_UNAVAILABLE") from None
+
+    def _denied(self, code, name):
+        if name:
+            return SkipFile(f"The folder's credentials may not read {name} ({code}).", code="ACCESS_DENIED")
+        return FileAccessError(f"The credentials are valid but may not list the container '{self.container}' "
+                               f"({code}): they need the List and Read permissions.", code="ACCESS_DENIED",
+                               details={"service_code": code})
+
+    def _host(self):
+        try:
+            return urlparse(self.container_client().url).netloc or "Azure Blob Storage"
+        except Exception:
+            return "Azure Blob Storage"
+
+
+def _code(exc):
+    code = getattr(exc, "error_code", None)
+    if not code and getattr(exc, "response", None) is not None:
+        code = exc.response.headers.get("x-ms-error-code")
+    return str(getattr(code, "value", code) or "")

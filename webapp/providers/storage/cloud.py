@@ -1,0 +1,209 @@
+"""What the three cloud providers share: transfer settings, the temporary download
+directory (the recording plus its sidecar transcript, always removed), a deadline on each
+download, checksums in one comparable form, and scrubbing secrets out of messages and logs."""
+import base64
+import binascii
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+
+from ...errors import FileAccessError
+from .base import Field
+
+CHUNK = 1024 * 1024
+DEFAULT_TIMEOUT = 600
+DEFAULT_DOWNLOADS = 4
+# Files the analysis reads beside a recording (see batch.validation.is_companion): sidecar
+# transcripts, call metadata, and the directory's manifest.
+COMPANIONS = (".json", ".txt", ".meta.json")
+MANIFEST = "manifest.csv"
+MASK = "••••••••"
+
+TRANSFER_FIELDS = (
+    Field("max_downloads", "Downloads at once", kind="number", default=DEFAULT_DOWNLOADS,
+          help="How many recordings of this folder are downloaded at the same time (1–32)."),
+    Field("download_timeout", "Download timeout (seconds)", kind="number", default=DEFAULT_TIMEOUT,
+          help="A download that takes longer fails and is retried (10–7200)."),
+)
+
+
+def secret_names(provider):
+    return [f.name for f in provider.fields if f.kind == "secret"]
+
+
+def validate_transfer(config):
+    messages = []
+    downloads = config.get("max_downloads", DEFAULT_DOWNLOADS)
+    if not _whole(downloads) or not 1 <= int(downloads) <= 32:
+        messages.append("Downloads at once: enter a whole number from 1 to 32.")
+    timeout = config.get("download_timeout", DEFAULT_TIMEOUT)
+    if not _whole(timeout) or not 10 <= int(timeout) <= 7200:
+        messages.append("Download timeout: enter a whole number of seconds from 10 to 7200.")
+    return messages
+
+
+def _whole(value):
+    return isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, str) and value.isdigit())
+
+
+def text(config, name):
+    value = (config or {}).get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def join_prefix(*parts):
+    """Object-key prefixes joined with single slashes; '' for none."""
+    joined = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+    return joined + "/" if joined else ""
+
+
+class Transfer:
+    """Settings of a provider's downloads, read from its config."""
+
+    def __init__(self, config):
+        self.max_downloads = int(config.get("max_downloads") or DEFAULT_DOWNLOADS)
+        self.timeout = int(config.get("download_timeout") or DEFAULT_TIMEOUT)
+
+
+@contextlib.contextmanager
+def download_dir(key):
+    """A private temporary directory for one download; yields the recording's local path
+    and removes the directory (recording and sidecars) whatever happens."""
+    directory = tempfile.mkdtemp(prefix="callbatch-dl-")
+    try:
+        yield os.path.join(directory, os.path.basename(key) or "recording")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def beside(local_path, key):
+    """Where the object `key` goes in the directory of `local_path`."""
+    return os.path.join(os.path.dirname(local_path), os.path.basename(key))
+
+
+def companion_keys(key):
+    stem = os.path.splitext(key)[0]
+    directory = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    return [stem + suffix for suffix in COMPANIONS] + [directory + MANIFEST]
+
+
+def write_chunks(local_path, chunks, timeout, what):
+    """Stream `chunks` into `local_path`, failing once the download runs past `timeout`."""
+    deadline = time.monotonic() + timeout
+    size = 0
+    with open(local_path, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise FileAccessError(f"Downloading {what} took longer than {timeout} s; it is retried.",
+                                      code="STORAGE_UNAVAILABLE", details={"timeout_seconds": timeout})
+    return size
+
+
+class DeadlineWriter:
+    """A file object for SDKs that write a download themselves: fails the download once it
+    runs past `timeout` seconds."""
+
+    def __init__(self, f, timeout, what):
+        self.f, self.timeout, self.what = f, timeout, what
+        self.deadline = time.monotonic() + timeout
+
+    def write(self, data):
+        if time.monotonic() > self.deadline:
+            raise FileAccessError(f"Downloading {self.what} took longer than {self.timeout} s; it is retried.",
+                                  code="STORAGE_UNAVAILABLE", details={"timeout_seconds": self.timeout})
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def is_placeholder(value):
+    """A secret a form sent back unchanged (masked) or a stored, sealed one."""
+    return isinstance(value, str) and (value == MASK or value.startswith("enc:"))
+
+
+def md5_checksum(hex_or_b64):
+    """'md5:<hex>' from a hex digest or a base64 one (GCS md5Hash, Azure Content-MD5)."""
+    if not hex_or_b64:
+        return None
+    if isinstance(hex_or_b64, (bytes, bytearray)):
+        return "md5:" + bytes(hex_or_b64).hex() if len(hex_or_b64) == 16 else None
+    value = hex_or_b64.strip('"')
+    if re.fullmatch(r"[0-9a-fA-F]{32}", value):
+        return "md5:" + value.lower()
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return "md5:" + raw.hex() if len(raw) == 16 else None
+
+
+class Secrets:
+    """Secret values a provider holds, to scrub from any message it builds."""
+
+    def __init__(self, config, names):
+        self.values = [str(config[n]) for n in names if config.get(n)]
+        for value in list(self.values):  # the parts of a connection string are secrets too
+            for part in value.split(";"):
+                if "=" in part:
+                    self.values.append(part.split("=", 1)[1])
+        self.values = sorted({v for v in self.values if len(v) >= 6}, key=len, reverse=True)
+        REDACTOR.remember(self.values)
+
+    def scrub(self, message):
+        message = str(message)
+        for value in self.values:
+            message = message.replace(value, MASK)
+        return REDACTOR.scrub(message)
+
+
+class _Redactor(logging.Filter):
+    """Removes signatures, tokens and known secret values from the records of the HTTP and
+    SDK loggers (urllib3 logs request URLs, SAS tokens included, at DEBUG level)."""
+
+    PATTERNS = (
+        (re.compile(r"(?i)\b(sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential|"
+                    r"access_token|token)=[^&\s\"']+"), r"\1=" + MASK),
+        (re.compile(r"(?i)(AccountKey|SharedAccessSignature)=[^;\s\"']+"), r"\1=" + MASK),
+        (re.compile(r"(?i)('?(authorization|x-amz-security-token|x-goog-api-key)'?\s*[:=]\s*'?)[^'\n,}]+"),
+         r"\1" + MASK),
+    )
+    LOGGERS = ("urllib3.connectionpool", "botocore", "botocore.endpoint", "botocore.parsers",
+               "botocore.hooks", "botocore.auth", "botocore.httpsession", "botocore.retryhandler",
+               "botocore.credentials", "boto3", "s3transfer", "azure", "azure.core.pipeline.policies.http_logging_policy",
+               "google.auth", "google.auth.transport.requests", "google.cloud.storage", "google.resumable_media")
+
+    def __init__(self):
+        super().__init__()
+        self.secrets = set()
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def remember(self, values):
+        self.secrets.update(values)
+
+    def scrub(self, message):
+        for value in sorted(self.secrets, key=len, reverse=True):
+            message = message.replace(value, MASK)
+        for pattern, replacement in self.PATTERNS:
+            message = pattern.sub(replacement, message)
+        return message
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        clean = self.scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+REDACTOR = _Redactor()

@@ -1,0 +1,218 @@
+"""Recordings in a Google Cloud Storage bucket."""
+import contextlib
+import json
+import os
+
+from ...errors import FileAccessError, SkipFile
+from . import cloud
+from .base import Field, StoredFile
+
+READ_ONLY = ("https://www.googleapis.com/auth/devstorage.read_only",)
+
+
+class GCSStorage:
+    type = "gcs"
+    label = "Google Cloud Storage bucket"
+    fields = (
+        Field("bucket", "Bucket", required=True),
+        Field("prefix", "Prefix", help="Only objects whose name starts with this, e.g. calls/2026/."),
+        Field("project", "Project ID", help="Optional; taken from the service account when empty."),
+        Field("credentials_json", "Service-account key (JSON)", kind="secret",
+              help="Paste the key file's content. Leave empty to use the server's own Google credentials."),
+        Field("endpoint", "API endpoint", help="Only for a private endpoint or an emulator."),
+        Field("anonymous", "No credentials (public bucket or emulator)", kind="bool", default=False),
+    ) + cloud.TRANSFER_FIELDS
+
+    page_size = 1000  # objects per listing request (the service's maximum)
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.bucket_name = cloud.text(config, "bucket")
+        self.prefix = cloud.join_prefix(cloud.text(config, "prefix"))
+        self.transfer = cloud.Transfer(config)
+        self.secrets = cloud.Secrets(config, cloud.secret_names(self))
+        self.max_downloads = self.transfer.max_downloads
+        self._client = None
+        self.pages_read = 0
+
+    @classmethod
+    def validate_config(cls, config):
+        config = config or {}
+        messages = []
+        bucket = cloud.text(config, "bucket")
+        if not bucket:
+            messages.append("Bucket: enter the bucket's name.")
+        elif not 3 <= len(bucket) <= 222 or not all(c.islower() or c.isdigit() or c in "._-" for c in bucket):
+            messages.append(f"Bucket: '{bucket}' is not a valid bucket name (lower-case letters, digits, dots, "
+                            "hyphens and underscores).")
+        raw = cloud.text(config, "credentials_json")
+        if raw and not cloud.is_placeholder(raw):
+            messages += _check_key(raw)
+        endpoint = cloud.text(config, "endpoint")
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            messages.append("API endpoint: it must start with http:// or https://.")
+        if raw and config.get("anonymous"):
+            messages.append("Credentials: choose either a service-account key or no credentials, not both.")
+        return messages + cloud.validate_transfer(config)
+
+    # -- connection ----------------------------------------------------------------------
+
+    def client(self):
+        if self._client is None:
+            from google.api_core.client_options import ClientOptions
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import storage
+
+            project = cloud.text(self.config, "project") or None
+            raw = cloud.text(self.config, "credentials_json")
+            if raw:
+                from google.oauth2 import service_account
+
+                try:
+                    info = json.loads(raw)
+                    credentials = service_account.Credentials.from_service_account_info(info, scopes=READ_ONLY)
+                except (ValueError, KeyError, TypeError):
+                    raise FileAccessError("The service-account key of this folder is not a valid key file.",
+                                          code="INVALID_CREDENTIALS") from None
+                project = project or info.get("project_id")
+            elif self.config.get("anonymous"):
+                credentials, project = AnonymousCredentials(), project or "anonymous"
+            else:
+                credentials = None  # the environment's default credentials
+            endpoint = cloud.text(self.config, "endpoint")
+            options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+            self._client = self._call(lambda: storage.Client(project=project, credentials=credentials,
+                                                             client_options=options))
+        return self._client
+
+    def connect(self):
+        self._first_page()
+
+    def test_connection(self):
+        items = self._first_page()
+        where = f"gs://{self.bucket_name}/{self.prefix}"
+        if not items:
+            return {"message": f"Connected to {where}, but it holds no objects yet.", "empty": True}
+        return {"message": f"Connected to {where}; objects are there to scan.", "empty": False}
+
+    def _first_page(self):
+        def first():
+            blobs = self.client().list_blobs(self.bucket_name, prefix=self.prefix or None, max_results=1,
+                                             timeout=(10, 30), retry=None)
+            return list(blobs)
+
+        return self._call(first)
+
+    # -- listing -------------------------------------------------------------------------
+
+    def list_files(self, prefix=""):
+        from google.api_core.retry import Retry
+
+        blobs = self._call(lambda: self.client().list_blobs(
+            self.bucket_name, prefix=(self.prefix + prefix.lstrip("/")) or None, page_size=self.page_size,
+            timeout=(10, 60), retry=Retry(timeout=60),
+            fields="items(name,size,updated,md5Hash,crc32c,storageClass),nextPageToken"))
+        pages = self._call(lambda: iter(blobs.pages))
+        while True:
+            page = self._call(lambda: next(pages, None))
+            if page is None:
+                return
+            self.pages_read += 1
+            for blob in page:
+                if not blob.name.endswith("/"):
+                    yield self._stored(blob)
+
+    def stat(self, name):
+        try:
+            blob = self._call(lambda: self.client().bucket(self.bucket_name).get_blob(name, timeout=(10, 30)), name)
+        except FileAccessError as err:
+            if err.code == "FILE_NOT_FOUND":
+                return None
+            raise
+        return self._stored(blob) if blob is not None else None
+
+    def _stored(self, blob):
+        checksum = cloud.md5_checksum(blob.md5_hash) or (f"crc32c:{blob.crc32c}" if blob.crc32c else None)
+        return StoredFile(blob.name, int(blob.size or 0), blob.updated, checksum=checksum)
+
+    # -- download ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def download_file(self, path):
+        with cloud.download_dir(path) as local_path:
+            self._fetch(path, local_path)
+            for companion in cloud.companion_keys(path):
+                try:
+                    self._fetch(companion, cloud.beside(local_path, companion))
+                except FileAccessError as err:
+                    if err.code != "FILE_NOT_FOUND":
+                        raise
+            yield local_path
+
+    def _fetch(self, name, local_path):
+        from google.api_core.retry import Retry
+
+        def stream():
+            blob = self.client().bucket(self.bucket_name).blob(name)
+            try:
+                with open(local_path, "wb") as f:
+                    blob.download_to_file(cloud.DeadlineWriter(f, self.transfer.timeout, name),
+                                          timeout=(10, min(60, self.transfer.timeout)), retry=Retry(timeout=30))
+            except BaseException:
+                os.remove(local_path)  # no empty or partial file (a missing sidecar) is left behind
+                raise
+
+        return self._call(stream, name)
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _call(self, action, name=None):
+        import requests
+        from google.api_core import exceptions as api
+        from google.auth import exceptions as auth
+
+        try:
+            return action()
+        except api.NotFound:
+            if name:
+                raise FileAccessError(f"{name} is no longer in the bucket '{self.bucket_name}'.",
+                                      code="FILE_NOT_FOUND") from None
+            raise FileAccessError(f"The bucket '{self.bucket_name}' does not exist.", code="BUCKET_NOT_FOUND") from None
+        except api.Unauthorized:
+            raise FileAccessError("Google Cloud rejected the credentials of this folder (401): check the "
+                                  "service-account key.", code="INVALID_CREDENTIALS") from None
+        except api.Forbidden:
+            if name:
+                raise SkipFile(f"The folder's credentials may not read {name} (403).", code="ACCESS_DENIED") from None
+            raise FileAccessError(f"The credentials are valid but may not list the bucket '{self.bucket_name}' "
+                                  "(403): grant the Storage Object Viewer role.", code="ACCESS_DENIED") from None
+        except auth.RefreshError:
+            raise FileAccessError("Google refused the service-account key of this folder (it was revoked, deleted "
+                                  "or is not valid).", code="INVALID_CREDENTIALS") from None
+        except auth.DefaultCredentialsError:
+            raise FileAccessError("No Google credentials were found: paste a service-account key for this folder "
+                                  "or give the server default credentials.", code="INVALID_CREDENTIALS") from None
+        except (requests.exceptions.RequestException, auth.TransportError, api.RetryError,
+                api.ServerError, ConnectionError) as exc:
+            raise FileAccessError(f"The connection to Google Cloud Storage failed ({type(exc).__name__}).",
+                                  code="STORAGE_UNAVAILABLE") from None
+        except api.GoogleAPICallError as exc:
+            raise FileAccessError(f"Google Cloud Storage answered with an error ({exc.code}).",
+                                  code="STORAGE_UNAVAILABLE") from None
+        except OSError as exc:
+            raise FileAccessError(f"The connection to the bucket broke: {self.secrets.scrub(exc)}.",
+                                  code="STORAGE_UNAVAILABLE") from None
+
+
+def _check_key(raw):
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        return ["Service-account key: paste the whole JSON key file."]
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        return ["Service-account key: this is not a service-account key file (its \"type\" must be "
+                "\"service_account\")."]
+    missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
+    if missing:
+        return [f"Service-account key: the key file lacks {', '.join(missing)}."]
+    return []

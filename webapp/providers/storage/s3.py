@@ -1,0 +1,216 @@
+"""Recordings in an Amazon S3 bucket (or an S3-compatible service through its endpoint)."""
+import contextlib
+
+from ...errors import FileAccessError, SkipFile
+from . import cloud
+from .base import Field, StoredFile
+
+ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
+BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken",
+                   "InvalidToken", "TokenRefreshRequired", "AuthFailure", "UnrecognizedClientException")
+MISSING_BUCKET = ("NoSuchBucket",)
+MISSING_OBJECT = ("NoSuchKey", "404", "NotFound")
+DENIED = ("AccessDenied", "AllAccessDisabled", "403", "AccessDeniedException")
+
+
+class S3Storage:
+    type = "s3"
+    label = "Amazon S3 bucket"
+    fields = (
+        Field("bucket", "Bucket", required=True),
+        Field("prefix", "Prefix", help="Only objects whose key starts with this, e.g. calls/2026/."),
+        Field("region", "Region", default="us-east-1"),
+        Field("endpoint_url", "Endpoint URL", help="Only for S3-compatible services (MinIO, Ceph…)."),
+        Field("access_key_id", "Access key ID", kind="secret",
+              help="Leave both keys empty to use the server's own AWS credentials (role, profile, environment)."),
+        Field("secret_access_key", "Secret access key", kind="secret"),
+        Field("session_token", "Session token", kind="secret", help="Only for temporary credentials."),
+        Field("queue_url", "SQS queue URL", help="For instant scans: the queue that receives the bucket's "
+              "ObjectCreated notifications (monitor 'cloud events')."),
+    ) + cloud.TRANSFER_FIELDS
+
+    page_size = 1000  # MaxKeys per listing request (S3's own maximum)
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.bucket = cloud.text(config, "bucket")
+        self.prefix = cloud.join_prefix(cloud.text(config, "prefix"))
+        self.transfer = cloud.Transfer(config)
+        self.secrets = cloud.Secrets(config, cloud.secret_names(self))
+        self.max_downloads = self.transfer.max_downloads
+        self._client = None
+        self.pages_read = 0
+
+    @classmethod
+    def validate_config(cls, config):
+        config = config or {}
+        messages = []
+        bucket = cloud.text(config, "bucket")
+        if not bucket:
+            messages.append("Bucket: enter the bucket's name.")
+        elif not 3 <= len(bucket) <= 63 or not all(c.islower() or c.isdigit() or c in ".-" for c in bucket):
+            messages.append(f"Bucket: '{bucket}' is not a valid bucket name (3–63 lower-case letters, digits, "
+                            "dots and hyphens).")
+        key_id, secret = cloud.text(config, "access_key_id"), cloud.text(config, "secret_access_key")
+        if bool(key_id) != bool(secret):
+            messages.append("Credentials: enter both the access key ID and the secret access key, or neither "
+                            "(to use the server's own AWS credentials).")
+        endpoint = cloud.text(config, "endpoint_url")
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            messages.append("Endpoint URL: it must start with http:// or https://.")
+        queue = cloud.text(config, "queue_url")
+        if queue and not queue.startswith(("http://", "https://")):
+            messages.append("SQS queue URL: it must start with https:// (copy it from the queue's details).")
+        return messages + cloud.validate_transfer(config)
+
+    # -- connection ----------------------------------------------------------------------
+
+    def client(self, service="s3"):
+        if service == "s3" and self._client is not None:
+            return self._client
+        import boto3
+        from botocore.config import Config
+
+        options = dict(region_name=cloud.text(self.config, "region") or "us-east-1",
+                       config=Config(connect_timeout=10, read_timeout=min(60, self.transfer.timeout),
+                                     retries={"max_attempts": 3, "mode": "standard"},
+                                     s3={"addressing_style": "path"} if self._endpoint() else None))
+        if self._endpoint():
+            options["endpoint_url"] = self._endpoint()
+        if cloud.text(self.config, "access_key_id"):
+            options.update(aws_access_key_id=cloud.text(self.config, "access_key_id"),
+                           aws_secret_access_key=cloud.text(self.config, "secret_access_key"),
+                           aws_session_token=cloud.text(self.config, "session_token") or None)
+        client = boto3.session.Session().client(service, **options)
+        if service == "s3":
+            self._client = client
+        return client
+
+    def _endpoint(self):
+        return cloud.text(self.config, "endpoint_url")
+
+    def connect(self):
+        """Check the bucket can be listed; raise a typed error saying why not."""
+        self._call(lambda: self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1))
+
+    def test_connection(self):
+        """Connect and look at the first page; a short report for the folder page."""
+        page = self._call(lambda: self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1))
+        where = f"s3://{self.bucket}/{self.prefix}"
+        if not page.get("KeyCount"):
+            return {"message": f"Connected to {where}, but it holds no objects yet.", "empty": True}
+        return {"message": f"Connected to {where}; objects are there to scan.", "empty": False}
+
+    # -- listing -------------------------------------------------------------------------
+
+    def list_files(self, prefix=""):
+        paginator = self.client().get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix.lstrip("/"),
+                                   PaginationConfig={"PageSize": self.page_size})
+        iterator = iter(pages)
+        while True:
+            page = self._call(lambda: next(iterator, None))
+            if page is None:
+                return
+            self.pages_read += 1
+            for item in page.get("Contents", ()):
+                if item["Key"].endswith("/"):
+                    continue  # a "folder" marker
+                yield self._stored(item["Key"], item["Size"], item["LastModified"], item.get("ETag"),
+                                   item.get("StorageClass"))
+
+    def stat(self, key):
+        """The StoredFile of one object (for announced objects), or None when it is gone."""
+        try:
+            head = self._call(lambda: self.client().head_object(Bucket=self.bucket, Key=key), key)
+        except FileAccessError as err:
+            if err.code == "FILE_NOT_FOUND":
+                return None
+            raise
+        return self._stored(key, head["ContentLength"], head["LastModified"], head.get("ETag"),
+                            head.get("StorageClass"))
+
+    def _stored(self, key, size, modified, etag, storage_class):
+        denied = None
+        if storage_class in ARCHIVED:
+            denied = f"{key} is archived in {storage_class}; restore it before Callbatch can read it."
+        return StoredFile(key, size, modified, checksum=_checksum(etag), denied=denied)
+
+    # -- download ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def download_file(self, path):
+        """Stream the object (and its sidecar transcript, if any) to a temporary directory
+        that is removed on exit; yields the recording's local path."""
+        with cloud.download_dir(path) as local_path:
+            self._fetch(path, local_path)
+            for companion in cloud.companion_keys(path):
+                try:
+                    self._fetch(companion, cloud.beside(local_path, companion))
+                except FileAccessError as err:
+                    if err.code != "FILE_NOT_FOUND":
+                        raise
+            yield local_path
+
+    def _fetch(self, key, local_path):
+        def stream():
+            body = self.client().get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                return cloud.write_chunks(local_path, body.iter_chunks(cloud.CHUNK), self.transfer.timeout, key)
+            finally:
+                body.close()
+
+        return self._call(stream, key)
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _call(self, action, key=None):
+        """Run an SDK call, turning its failures into the project's typed errors."""
+        from botocore.exceptions import (BotoCoreError, ClientError, ConnectionError as BotoConnectionError,
+                                         NoCredentialsError, PartialCredentialsError)
+
+        try:
+            return action()
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise self._client_error(str(error.get("Code", "")), key) from None
+        except (NoCredentialsError, PartialCredentialsError):
+            raise FileAccessError("No AWS credentials were found: enter an access key for this folder or give "
+                                  "the server an AWS role or profile.", code="INVALID_CREDENTIALS") from None
+        except BotoCoreError as exc:
+            kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
+            where = self._endpoint() or "Amazon S3"
+            detail = type(exc).__name__ if isinstance(exc, BotoConnectionError) else self.secrets.scrub(exc)
+            raise FileAccessError(f"The connection to {where} {kind} ({detail}).",
+                                  code="STORAGE_UNAVAILABLE") from None
+        except OSError as exc:
+            raise FileAccessError(f"The connection to the bucket broke: {self.secrets.scrub(exc)}.",
+                                  code="STORAGE_UNAVAILABLE") from None
+
+    def _client_error(self, code, key):
+        bucket = self.bucket
+        if code in BAD_CREDENTIALS:
+            return FileAccessError(f"AWS rejected the credentials of this folder ({code}): check the access key "
+                                   "ID and secret.", code="INVALID_CREDENTIALS", details={"service_code": code})
+        if code in MISSING_BUCKET:
+            return FileAccessError(f"The bucket '{bucket}' does not exist (or is in another account).",
+                                   code="BUCKET_NOT_FOUND", details={"service_code": code})
+        if key and code in MISSING_OBJECT:
+            return FileAccessError(f"{key} is no longer in the bucket '{bucket}'.", code="FILE_NOT_FOUND")
+        if code in DENIED:
+            if key:
+                return SkipFile(f"The folder's credentials may not read {key} ({code}).", code="ACCESS_DENIED")
+            return FileAccessError(f"The credentials are valid but may not list the bucket '{bucket}' ({code}): "
+                                   "allow s3:ListBucket and s3:GetObject.", code="ACCESS_DENIED",
+                                   details={"service_code": code})
+        return FileAccessError(f"S3 answered with an error ({code or 'unknown'}).", code="STORAGE_UNAVAILABLE",
+                               details={"service_code": code})
+
+
+def _checksum(etag):
+    """A single-part upload's ETag is the content's MD5; a multipart one identifies the
+    upload (same content and part size give the same value)."""
+    if not etag:
+        return None
+    etag = etag.strip('"')
+    return cloud.md5_checksum(etag) if "-" not in etag else f"s3etag:{etag}"
