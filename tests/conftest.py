@@ -1,6 +1,7 @@
 """Fixtures: a PostgreSQL database and a Redis database of this test run's own, an app
 bound to them, helpers to make recordings and to run real worker processes."""
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -15,7 +16,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BASE = "redis://127.0.0.1:6379"
 RUN_ID = uuid.uuid4().hex[:10]
 
-pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify"]
+pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify", "plugins_api", "plugins_web"]
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +118,7 @@ def workers(service_env, tmp_path):
                 [sys.executable, "-m", "flask", "worker", "--name", name] + (["--burst"] if burst else []),
                 cwd=ROOT, env={**os.environ, **service_env},
                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker-{len(started)}.log", "w"),
+                start_new_session=True,
             )
             proc.worker_name = name
             started.append(proc)
@@ -124,11 +126,20 @@ def workers(service_env, tmp_path):
         return procs
 
     yield start
+    # Each worker leads its own process group (RQ forks a scheduler child that outlives a
+    # worker killed with SIGKILL), so the whole group is stopped.
     for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
+        _signal_group(proc, signal.SIGTERM)
     for proc in started:
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc, sig):
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass

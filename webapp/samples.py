@@ -1,10 +1,18 @@
-"""Sample sales calls for the demo and the tests: a folder of `<uuid>.wav` recordings, each
-with the transcript a phone system delivers beside it (`<uuid>.json`)."""
+"""Sample sales calls for the demo and the tests: a folder of recordings, each with the
+transcript a phone system delivers beside it (`<uuid>.json`, the script as spoken) and the
+customer metadata (`<uuid>.meta.json`; every sixth call has none and stays unassigned).
+
+With espeak-ng installed the calls are spoken Hebrew: two voices (`he` for the agent, `he+f3`
+at a higher pitch for the customer), mixed to one telephone channel and encoded as wav, mp3,
+ogg or m4a with ffmpeg. Without espeak-ng each line is a tone of the speaker's pitch."""
 import json
 import math
 import os
 import random
+import shutil
 import struct
+import subprocess
+import tempfile
 import uuid
 import wave
 
@@ -39,21 +47,104 @@ SCRIPTS = [
 ]
 
 RATE = 8000
+SPEECH_RATE = 16000
+FORMATS = ("wav", "mp3", "ogg", "m4a")
+VOICES = {"agent": ("he", 45), "customer": ("he+f3", 70)}  # espeak-ng voice, pitch 0-99
+CUSTOMERS = [
+    {"phone": "050-123-4567", "name": "יוסי כהן", "external_id": "CRM-1001"},
+    {"phone": "+972 52 765 4321", "name": "מירב לוי", "external_id": "CRM-1002"},
+    {"phone": "03-6123456", "name": "אבי מזרחי", "external_id": "CRM-1003"},
+]
+AGENTS = ["נועה", "דני", "רוני"]
 
 
-def make_folder(path, count=6):
-    """Write `count` sample calls into `path`; returns their file names."""
+def can_speak():
+    return shutil.which("espeak-ng") is not None
+
+
+def make_folder(path, count=6, formats=None, metadata=True, speak=None):
+    """Write `count` sample calls into `path`; returns their file names. `formats` rotates
+    the containers (default: all four when ffmpeg is there, else wav); `speak` forces
+    (True) or refuses (False) espeak-ng, default: use it when installed."""
     os.makedirs(path, exist_ok=True)
+    speak = can_speak() if speak is None else speak
+    if formats is None:
+        formats = FORMATS if speak and shutil.which("ffmpeg") else ("wav",)
     names = []
     for i in range(count):
         call_id = str(uuid.uuid4())
         script = SCRIPTS[i % len(SCRIPTS)]
-        segments = _timeline(script)
-        _write_wav(os.path.join(path, f"{call_id}.wav"), segments, voice_shift=random.uniform(-20, 20))
+        ext = formats[i % len(formats)]
+        target = os.path.join(path, f"{call_id}.{ext}")
+        if speak:
+            # speed and pauses vary per call, so no two recordings have the same content
+            segments = speak_call(target, script, speed=random.randint(150, 165), gap=random.uniform(0.35, 0.6))
+        else:
+            segments = _timeline(script)
+            _write_wav(target, segments, voice_shift=random.uniform(-20, 20))
         with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
             json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
-        names.append(f"{call_id}.wav")
+        if metadata and i % 6 != 5:
+            customer = CUSTOMERS[i % len(CUSTOMERS)]
+            meta = {**customer, "agent": AGENTS[i % len(SCRIPTS) % len(AGENTS)],
+                    "called_at": f"2026-11-{1 + i % 28:02d}T{9 + i % 8:02d}:15:00+02:00"}
+            with open(os.path.join(path, f"{call_id}.meta.json"), "w", encoding="utf-8") as f:
+                json.dump(meta, f, ensure_ascii=False, indent=1)
+        names.append(os.path.basename(target))
     return names
+
+
+def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE):
+    """Synthesise a two-speaker call with espeak-ng into `target` (its extension picks the
+    format); returns the timeline [{"start", "end", "text", "speaker"}]."""
+    frames, segments = bytearray(), []
+    t = 0.3
+    frames += _silence(t, rate)
+    with tempfile.TemporaryDirectory(prefix="callbatch-say-") as tmp:
+        for n, (speaker, line) in enumerate(script):
+            voice, pitch = VOICES.get(speaker, VOICES["agent"])
+            line_wav = os.path.join(tmp, f"{n}.wav")
+            subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", line_wav, line],
+                           check=True, capture_output=True, timeout=60)
+            audio = _resampled(line_wav, rate)
+            length = len(audio) / 2 / rate
+            segments.append({"start": round(t, 2), "end": round(t + length, 2), "text": line, "speaker": speaker})
+            frames += audio + _silence(gap, rate)
+            t += length + gap
+        wav_path = target if target.endswith(".wav") else os.path.join(tmp, "call.wav")
+        with wave.open(wav_path, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(bytes(frames))
+        if wav_path != target:
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", wav_path, "-ac", "1", target],
+                           check=True, capture_output=True, timeout=120)
+    return segments
+
+
+def _silence(seconds, rate):
+    return bytes(int(seconds * rate) * 2)
+
+
+def _resampled(path, rate):
+    """A mono 16-bit WAV's samples at `rate` (linear interpolation; espeak-ng speaks at 22050 Hz)."""
+    with wave.open(path, "rb") as w:
+        source_rate, raw = w.getframerate(), w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(raw) // 2}h", raw)
+    if source_rate == rate or not samples:
+        return raw
+    count = int(len(samples) * rate / source_rate)
+    step = source_rate / rate
+    out = bytearray(count * 2)
+    last = len(samples) - 1
+    for i in range(count):
+        pos = i * step
+        j = int(pos)
+        frac = pos - j
+        value = samples[j] * (1 - frac) + samples[min(j + 1, last)] * frac
+        struct.pack_into("<h", out, i * 2, int(value))
+    return bytes(out)
 
 
 def _timeline(script):

@@ -1,29 +1,60 @@
 """Analysis of one recording: transcription, then scoring. Providers are built once per
 process and reused for every file (an ASR model is loaded once per worker)."""
 import json
+import os
+import re
 import time
 from functools import lru_cache
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ProcessingError
+from . import metadata, metrics
 from .result import Analysis
+from .scorers import SCORERS
 from .transcribers import TRANSCRIBERS
 
-REGISTRIES = {"transcriber": TRANSCRIBERS}
+REGISTRIES = {"transcriber": TRANSCRIBERS, "scorer": SCORERS}
+DEFAULT_SCORER = {"type": "rubric"}
+UUID_NAME = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.", re.IGNORECASE)
 
 
-def analyze(audio_path, folder, defaults, duration=None):
-    """Transcribe and score one recording with the folder's providers (or the defaults)."""
+def analyze(audio_path, folder, defaults, duration=None, call_uuid=None):
+    """Transcribe and score one recording with the folder's providers (or the defaults), and
+    read the customer metadata delivered with it."""
     timings = {}
+    meta, notes = metadata.read(audio_path, call_uuid or _uuid_of(audio_path))
     started = time.perf_counter()
     transcriber = provider("transcriber", _choose(folder, defaults, "transcriber"))
     transcript = transcriber.transcribe(audio_path, duration)
-    timings["asr_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return Analysis(transcript=transcript, duration=duration, timings=timings)
+    timings["asr_ms"] = _ms(started)
+    if transcript.stats.get("loaded_now"):
+        timings["model_load_ms"] = transcript.stats["model_load_ms"]
+    if "model_loads" in transcript.stats:
+        timings["model_loads"] = transcript.stats["model_loads"]  # loads in this process so far
+    started = time.perf_counter()
+    call_metrics = metrics.compute(transcript, duration)
+    try:
+        scorer = provider("scorer", _choose(folder, defaults, "scorer") or DEFAULT_SCORER)
+    except ConfigError as err:
+        raise ProcessingError("The scorer settings are not valid: " + "; ".join(err.messages),
+                              code="SCORING_FAILED") from err
+    scores, overall = scorer.score(transcript, duration)
+    timings["scoring_ms"] = _ms(started)
+    return Analysis(transcript=transcript, duration=duration, scores=scores, overall_score=overall,
+                    metrics=call_metrics, timings=timings, metadata=meta, notes=notes)
 
 
 def _choose(folder, defaults, kind):
     own = (folder.analysis_config or {}).get(kind) if folder is not None else None
-    return own or defaults[kind]
+    return own or defaults.get(kind)
+
+
+def _uuid_of(audio_path):
+    match = UUID_NAME.match(os.path.basename(audio_path))
+    return match.group(1).lower() if match else None
+
+
+def _ms(started):
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def provider(kind, config):

@@ -22,6 +22,7 @@ class Transcript:
     language: str | None
     engine: str
     model: str | None = None
+    stats: dict = field(default_factory=dict)  # engine facts: model loads, load time
 
 
 @dataclass
@@ -34,3 +35,5 @@ class Analysis:
     overall_score: float | None = None
     metrics: dict | None = None
     timings: dict = field(default_factory=dict)
+    metadata: dict | None = None    # customer/agent facts delivered with the recording
+    notes: list = field(default_factory=list)  # things to record on the file's event log

@@ -39,6 +39,7 @@ class Scanning(_Strict):
 
 class Analysis(_Strict):
     transcriber: dict = Field(default_factory=lambda: {"type": "sidecar"})
+    scorer: dict = Field(default_factory=lambda: {"type": "rubric"})
 
 
 class BatchConfig(_Strict):

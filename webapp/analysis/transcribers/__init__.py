@@ -1,3 +1,9 @@
+from .faster_whisper import FasterWhisperTranscriber
+from .openai import OpenAITranscriber
 from .sidecar import SidecarTranscriber
 
-TRANSCRIBERS = {"sidecar": SidecarTranscriber}
+TRANSCRIBERS = {
+    "sidecar": SidecarTranscriber,
+    "faster_whisper": FasterWhisperTranscriber,
+    "openai": OpenAITranscriber,
+}

@@ -1,0 +1,198 @@
+"""ASR throughput: the full stack against a bare faster-whisper loop, in the same run.
+
+Ten synthesised Hebrew calls (espeak-ng) go through PostgreSQL + Redis + one `flask worker`
+(faster-whisper base, int8, 2 threads, greedy), then through a bare faster-whisper loop over
+the same files with the same model and settings, then through the full stack again with VAD
+and batched decoding. Prints throughputs (audio seconds per wall second), the ratios, the
+worker's peak RSS and its model load count.
+
+Usage: .venv/bin/python bench/asr.py [--calls 10]   (PostgreSQL and Redis on 127.0.0.1)
+Environment: BENCH_PG_ADMIN (postgresql://postgres@127.0.0.1:5432/postgres),
+BENCH_REDIS (redis://127.0.0.1:6379; a free database number 1-15 is
+claimed the way the test suite claims one, so concurrent test runs leave it alone)."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+CLAIM_KEY = "callbatch-test-run"  # the test suite's claim on a Redis database: honoured both ways
+THREADS = 2
+DECODE = {"language": "he", "beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="callbatch-bench-")
+    db_name = f"callbatch_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    env = {**os.environ, "DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+           + f"/{db_name}", "REDIS_URL": _claim_redis(db_name), "INSTANCE_PATH": os.path.join(work, "instance"),
+           "CALLBATCH_QUEUE_PREFIX": f"bench-{db_name}", "FLASK_APP": "wsgi.py", "LOG_LEVEL": "WARNING",
+           "SECRET_KEY": "bench"}
+    os.environ.update(env)
+    worker = None
+    try:
+        from flask_migrate import upgrade
+
+        from webapp import create_app, samples
+        from webapp.analysis import model_files
+
+        app = create_app()
+        with app.app_context():
+            upgrade(revision="heads")
+        model, _ = model_files.install_base(app.config["MODELS_DIR"])
+        folder = os.path.join(work, "calls")
+        names = samples.make_folder(folder, args.calls, formats=("wav",))
+        files = [os.path.join(folder, n) for n in names]
+        warmup = os.path.join(work, "warmup")
+        samples.make_folder(warmup, 1, formats=("wav",), metadata=False)
+        audio = sum(_duration(f) for f in files)
+        print(f"{len(files)} calls, {audio:.1f} s of audio; model {model}; {THREADS} threads, int8, greedy")
+
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", f"bench-{db_name}"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        plain = {"type": "faster_whisper", "model": model, "compute_type": "int8", "cpu_threads": THREADS, **DECODE}
+        _configure(app, plain)
+        _batch(env, warmup)  # the worker loads the model here; the timed runs measure processing
+        stack = _batch(env, folder)
+        stack_busy = _processing_wall(app)
+        _reset(app)
+        bare = _bare_loop(model, files)
+        _configure(app, {**plain, "vad_filter": True, "batch_size": args.batch_size})
+        batched = _batch(env, folder)
+        batched_busy = _processing_wall(app)
+        loads = _model_loads(app)
+        peak_rss = _peak_rss(worker.pid)
+
+        rows = [("full stack: `flask batch run` end to end", stack),
+                ("full stack: first claim to last file filed", stack_busy),
+                ("bare faster-whisper loop", bare),
+                (f"VAD + batched ({args.batch_size}): batch run end to end", batched),
+                (f"VAD + batched ({args.batch_size}): first claim to last filed", batched_busy)]
+        for label, seconds in rows:
+            print(f"{label:52s} {seconds:7.1f} s wall   {audio / seconds:6.2f} audio s / wall s")
+        print(f"ratio full stack / bare loop (end to end | processing): {bare / stack:.3f} | "
+              f"{bare / stack_busy:.3f}  (target >= 0.95)")
+        print(f"ratio VAD + batched / bare loop (end to end | processing): {bare / batched:.3f} | "
+              f"{bare / batched_busy:.3f}  (target >= 1.3)")
+        print(f"worker peak RSS:                                       {peak_rss / 1024 / 1024:.0f} MB  (target <= 1024 MB)")
+        print(f"worker model loads:                                     {loads}  (files processed: {2 * len(files) + 1})")
+    finally:
+        if worker:
+            worker.terminate()
+            worker.wait(20)
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+
+
+def _claim_redis(owner):
+    for number in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{REDIS_BASE}/{number}")
+        if client.set(CLAIM_KEY, owner, nx=True, ex=3600) and client.dbsize() == 1:
+            return f"{REDIS_BASE}/{number}"
+    raise SystemExit("No free Redis database (1-15).")
+
+
+def _duration(path):
+    import wave
+
+    with wave.open(path) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def _configure(app, transcriber):
+    from webapp.batch import settings
+
+    with app.app_context():
+        config = settings.load()
+        config.analysis.transcriber = transcriber
+        config.scanning.fileSettleSeconds = 0
+        config.retryPolicy.maxRetries = 0
+        settings.save(config)
+
+
+def _batch(env, folder):
+    """Wall seconds of `flask batch run` on the folder, processed by the running worker."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "flask", "batch", "run", folder, "--json", "--workers", "0"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    seconds = time.perf_counter() - started
+    report = json.loads(result.stdout)
+    if report["totals"]["completed"] != len(report["files"]):
+        raise SystemExit(f"not every file completed: {report}\n{result.stderr[-2000:]}")
+    return seconds
+
+
+def _processing_wall(app):
+    """Seconds from the first file's claim to the last file's completion in the latest job:
+    the stack's processing time without `flask batch run`'s own start-up and scan."""
+    from webapp.extensions import db
+    from webapp.models import BatchJob, FileProcessingRecord as FPR
+
+    with app.app_context():
+        job_id = db.session.scalar(sa.select(sa.func.max(BatchJob.id)))
+        first, last = db.session.execute(
+            sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at)).where(FPR.job_id == job_id)).one()
+        return (last - first).total_seconds()
+
+
+def _reset(app):
+    """Forget the processed files (not the settings) so the same recordings run again."""
+    from webapp.extensions import db
+
+    with app.app_context():
+        keep = {"batch_settings", "alembic_version", "users"}
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables if t.name not in keep)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _bare_loop(model_path, files):
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=THREADS)
+    started = time.perf_counter()
+    for path in files:
+        segments, _ = model.transcribe(path, **DECODE)
+        list(segments)
+    seconds = time.perf_counter() - started
+    del model
+    return seconds
+
+
+def _model_loads(app):
+    from webapp.extensions import db
+    from webapp.models import SalesCall
+
+    with app.app_context():
+        return max(c.stage_timings.get("model_loads", 0) for c in db.session.scalars(sa.select(SalesCall)))
+
+
+def _peak_rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+if __name__ == "__main__":
+    main()

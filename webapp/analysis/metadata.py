@@ -1,0 +1,127 @@
+"""Facts about a call delivered with its recording: a sidecar `<uuid>.meta.json`
+({"phone", "name", "external_id", "agent", "called_at"}) or a folder manifest
+`manifest.csv` (uuid,phone,name,external_id,agent,called_at). Israeli phone numbers are
+normalised to E.164."""
+import csv
+import json
+import os
+import re
+from datetime import datetime, timezone
+
+FIELDS = ("phone", "name", "external_id", "agent", "called_at")
+MANIFEST = "manifest.csv"
+ALIASES = {"customer_phone": "phone", "customer_name": "name", "customer_id": "external_id", "call_time": "called_at"}
+
+
+def normalize_phone(raw, default_country="972"):
+    """E.164 for a phone number as people write it; None when it is not a phone number.
+    Israeli national numbers (0 + 8 or 9 digits) become +972…; other countries need + or 00."""
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if not text or re.search(r"[^\d\s\-+().]", text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+"):
+        international = digits
+    elif digits.startswith("00"):
+        international = digits[2:]
+    elif digits.startswith(default_country) and len(digits) in (11, 12):
+        international = digits
+    elif digits.startswith("0"):
+        international = default_country + digits[1:]
+    else:
+        return None
+    if international.startswith("972"):
+        national = international[3:].lstrip("0")  # +972 (0)50… is written both ways
+        if not _israeli(national):
+            return None
+        return "+972" + national
+    if not 8 <= len(international) <= 15 or international.startswith("0"):
+        return None
+    return "+" + international
+
+
+def _israeli(national):
+    """Mobile 5X and 7X numbers have 9 digits; landlines 2,3,4,8,9 have 8."""
+    if re.fullmatch(r"[57]\d{8}", national):
+        return True
+    return bool(re.fullmatch(r"[23489]\d{7}", national))
+
+
+def read(audio_path, call_uuid):
+    """(metadata dict or None, list of problems to report). Looks beside the recording for
+    `<uuid>.meta.json`, then for a `manifest.csv` row in the same directory."""
+    problems = []
+    directory = os.path.dirname(audio_path)
+    sidecar = os.path.join(directory, f"{call_uuid}.meta.json")
+    raw = None
+    if call_uuid and os.path.exists(sidecar):
+        try:
+            with open(sidecar, encoding="utf-8") as f:
+                raw = json.load(f)
+            if not isinstance(raw, dict):
+                raise ValueError("it is not a JSON object")
+        except (OSError, ValueError) as exc:
+            problems.append(f"The metadata file {call_uuid}.meta.json is not valid ({exc}); "
+                            "the call is kept without a customer.")
+            raw = None
+    manifest = os.path.join(directory, MANIFEST)
+    if raw is None and call_uuid and os.path.exists(manifest):
+        raw, problem = _manifest_row(manifest, call_uuid)
+        if problem:
+            problems.append(problem)
+    if raw is None:
+        return None, problems
+    meta, more = clean(raw)
+    return meta, problems + more
+
+
+def _manifest_row(path, call_uuid):
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or "uuid" not in [h.strip().lower() for h in reader.fieldnames]:
+                return None, f"{MANIFEST} has no 'uuid' column; the call is kept without a customer."
+            for row in reader:
+                row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+                if row.get("uuid", "").lower() == call_uuid.lower():
+                    return row, None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return None, f"{MANIFEST} could not be read ({exc}); the call is kept without a customer."
+    return None, None
+
+
+def clean(raw):
+    """Known fields only, phone normalised, time parsed. Returns (metadata, problems)."""
+    problems = []
+    data = {ALIASES.get(k, k): v for k, v in raw.items()}
+    meta = {}
+    for key in FIELDS:
+        value = data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        meta[key] = str(value).strip()
+    if "phone" in meta:
+        phone = normalize_phone(meta["phone"])
+        if phone is None:
+            problems.append(f"The customer phone '{meta['phone']}' is not a valid phone number; it was ignored.")
+            meta.pop("phone")
+        else:
+            meta["phone"] = phone
+    if "called_at" in meta:
+        when = parse_time(meta["called_at"])
+        if when is None:
+            problems.append(f"The call time '{meta['called_at']}' is not an ISO date-time; the file time is used.")
+            meta.pop("called_at")
+        else:
+            meta["called_at"] = when.isoformat()
+    return meta, problems
+
+
+def parse_time(value):
+    try:
+        when = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

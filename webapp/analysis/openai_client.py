@@ -1,0 +1,66 @@
+"""The OpenAI client as the `openai` transcriber and scorer use it, and how its failures
+become the project's typed errors (category `processing`, retried by the retry policy)."""
+import os
+
+from ..errors import ProcessingError
+
+DEFAULT_TIMEOUT = 120
+
+
+def validate(config, default_model):
+    messages = []
+    model = config.get("model", default_model)
+    if not isinstance(model, str) or not model.strip():
+        messages.append("Model: enter the model name, e.g. " + default_model + ".")
+    base_url = config.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
+        messages.append("Base URL: an http:// or https:// address, or leave it empty for OpenAI itself.")
+    env = config.get("api_key_env", "OPENAI_API_KEY")
+    if not isinstance(env, str) or not env.strip():
+        messages.append("API key variable: the name of the environment variable holding the key.")
+    if "api_key" in config:
+        messages.append("API key: keys are never stored in settings; put it in the environment "
+                        f"variable {env} and name that variable instead.")
+    timeout = config.get("timeout", DEFAULT_TIMEOUT)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 1 <= timeout <= 3600:
+        messages.append("Timeout: seconds, from 1 to 3600.")
+    return messages
+
+
+def make_client(config, code="TRANSCRIPTION_FAILED"):
+    import openai
+
+    env = config.get("api_key_env", "OPENAI_API_KEY")
+    key = os.environ.get(env)
+    if not key:
+        raise ProcessingError(f"The environment variable {env} holding the API key is not set.",
+                              code=code)
+    return openai.OpenAI(api_key=key, base_url=config.get("base_url") or None,
+                         timeout=float(config.get("timeout", DEFAULT_TIMEOUT)),
+                         max_retries=int(config.get("client_retries", 0)))
+
+
+def failure(exc, code, what):
+    """A ProcessingError for an exception the openai package raised."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        message = f"The {what} service did not answer in time."
+    elif isinstance(exc, openai.RateLimitError):
+        message = f"The {what} service is rate-limiting requests (HTTP 429): {_detail(exc)}"
+    elif isinstance(exc, openai.APIConnectionError):
+        message = f"The {what} service could not be reached: {exc}"
+    elif isinstance(exc, openai.APIStatusError):
+        message = f"The {what} service answered HTTP {exc.status_code}: {_detail(exc)}"
+    else:
+        message = f"The {what} service failed: {type(exc).__name__}: {exc}"
+    return ProcessingError(message, code=code, details={"engine_error": type(exc).__name__})
+
+
+def _detail(exc):
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(getattr(exc, "message", exc))

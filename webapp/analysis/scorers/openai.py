@@ -1,0 +1,169 @@
+"""The same scorecard, scored by a language model through the OpenAI chat API (or a
+compatible server) with JSON-schema output. The answer is checked before it is trusted:
+every criterion present, scores 0-100, evidence quoted from the transcript."""
+import json
+
+import openai
+from pydantic import BaseModel, Field as PydField, ValidationError
+
+from ...errors import ProcessingError
+from ...providers.storage.base import Field
+from .. import hebrew, openai_client
+from .rubric import EMPTY_NOTE, load_rubric, score_rubric, sentences_of
+
+DEFAULT_MODEL = "gpt-4o-mini"
+CODE = "SCORING_FAILED"
+
+SYSTEM = (
+    "You score Hebrew sales calls against a scorecard. For every criterion give a score from 0 to 100, "
+    "whether it applies to this call, a one-sentence reason, and the evidence: sentences quoted exactly "
+    "from the transcript (copy them, do not translate or paraphrase). Answer only with the JSON asked for."
+)
+
+
+class _Quote(BaseModel):
+    quote: str = PydField(min_length=1)
+
+
+class _Criterion(BaseModel):
+    id: str
+    applicable: bool = True
+    score: float = PydField(ge=0, le=100)
+    reason: str = ""
+    evidence: list[_Quote] = []
+
+
+class _Answer(BaseModel):
+    criteria: list[_Criterion]
+
+
+SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["criteria"],
+    "properties": {"criteria": {"type": "array", "items": {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "applicable", "score", "reason", "evidence"],
+        "properties": {
+            "id": {"type": "string"}, "applicable": {"type": "boolean"},
+            "score": {"type": "number", "minimum": 0, "maximum": 100}, "reason": {"type": "string"},
+            "evidence": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["quote"],
+                "properties": {"quote": {"type": "string"}}}},
+        }}}},
+}
+
+
+class OpenAIScorer:
+    type = "openai"
+    label = "Language model (OpenAI API or a compatible server)"
+    fields = (
+        Field("model", "Model", required=True, default=DEFAULT_MODEL),
+        Field("base_url", "Base URL", help="Leave empty for OpenAI; set it for a compatible self-hosted server."),
+        Field("api_key_env", "API key variable", default="OPENAI_API_KEY",
+              help="Name of the environment variable holding the key (never stored here)."),
+        Field("timeout", "Timeout (s)", kind="number", default=openai_client.DEFAULT_TIMEOUT),
+        Field("rubric", "Scorecard file", help="Empty for the built-in Hebrew scorecard."),
+    )
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.model = config.get("model") or DEFAULT_MODEL
+        self.rubric = load_rubric({k: v for k, v in config.items() if k in ("rubric", "criteria", "pass_mark")})
+
+    @classmethod
+    def validate_config(cls, config):
+        messages = openai_client.validate(config, DEFAULT_MODEL)
+        try:
+            load_rubric({k: v for k, v in config.items() if k in ("rubric", "criteria", "pass_mark")})
+        except ProcessingError as err:
+            messages.append(err.message)
+        return messages
+
+    def score(self, transcript, duration=None):
+        sentences = sentences_of(transcript)
+        if not any(s["norm"] for s in sentences):
+            return score_rubric(self.rubric, sentences, scorer=self.type)  # nothing to ask about
+        client = openai_client.make_client(self.config, code=CODE)
+        try:
+            answer = client.chat.completions.create(
+                model=self.model, temperature=0,
+                messages=[{"role": "system", "content": SYSTEM},
+                          {"role": "user", "content": self._prompt(transcript)}],
+                response_format={"type": "json_schema",
+                                 "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA}},
+            )
+        except openai.OpenAIError as exc:
+            raise openai_client.failure(exc, CODE, "scoring") from exc
+        return self._document(_parse(answer), sentences)
+
+    def _prompt(self, transcript):
+        lines = "\n".join(
+            f"[{s.start:.1f}-{s.end:.1f}]" + (f" {s.speaker}:" if s.speaker else "") + f" {s.text}"
+            for s in transcript.segments)
+        criteria = "\n".join(f"- {c['id']}: {c['label']} (weight {c['weight']}). Earns points for: {c.get('earns', '')}"
+                             for c in self.rubric["criteria"])
+        return f"Scorecard criteria:\n{criteria}\n\nTranscript:\n{lines}"
+
+    def _document(self, parsed, sentences):
+        pass_mark = self.rubric.get("pass_mark", 60)
+        given = {c.id: c for c in parsed.criteria}
+        missing = [c["id"] for c in self.rubric["criteria"] if c["id"] not in given]
+        if missing:
+            raise ProcessingError(f"The scoring model's answer is incomplete: no score for {', '.join(missing)}.",
+                                  code=CODE)
+        criteria = []
+        for crit in self.rubric["criteria"]:
+            got = given[crit["id"]]
+            entry = {"id": crit["id"], "label": crit["label"], "weight": crit["weight"],
+                     "earns": crit.get("earns", ""), "applicable": got.applicable, "reason": got.reason,
+                     "evidence": [_locate(q.quote, sentences) for q in got.evidence], "missing": []}
+            if got.applicable:
+                entry.update(score=round(got.score, 1), passed=got.score >= crit.get("pass_mark", pass_mark))
+            else:
+                entry.update(score=None, passed=None)
+            criteria.append(entry)
+        applicable = [c for c in criteria if c["applicable"]]
+        weight = sum(c["weight"] for c in applicable)
+        overall = round(sum(c["score"] * c["weight"] for c in applicable) / weight, 1) if weight else None
+        passed = sum(1 for c in applicable if c["passed"])
+        return {"scorer": self.type, "model": self.model, "rubric": self.rubric.get("id"), "pass_mark": pass_mark,
+                "overall": overall, "empty": False,
+                "summary": f"Passed {passed} of {len(applicable)} criteria; overall {overall}.",
+                "criteria": criteria}, overall
+
+
+def _parse(answer):
+    try:
+        content = answer.choices[0].message.content
+    except (AttributeError, IndexError, TypeError) as exc:
+        raise ProcessingError(f"The scoring model gave no answer: {exc}", code=CODE) from exc
+    if not content:
+        refusal = getattr(answer.choices[0].message, "refusal", None)
+        raise ProcessingError(f"The scoring model gave no answer{': ' + refusal if refusal else ''}.", code=CODE)
+    try:
+        return _Answer.model_validate(json.loads(content))
+    except json.JSONDecodeError as exc:
+        raise ProcessingError(f"The scoring model's answer is not valid JSON ({exc.msg} at character {exc.pos}).",
+                              code=CODE) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProcessingError(f"The scoring model's answer does not fit the scorecard: {where}: {first['msg']}.",
+                              code=CODE) from exc
+
+
+def _locate(quote, sentences):
+    """The quoted sentence with its time: the transcript sentence sharing the most words."""
+    words = set(hebrew.normalize(quote).split())
+    best, overlap = None, 0
+    for s in sentences:
+        common = len(words & set(s["norm"].split()))
+        if common > overlap:
+            best, overlap = s, common
+    evidence = {"quote": quote, "start": None, "end": None, "speaker": None, "found": False}
+    if best and overlap >= max(1, len(words) // 2):
+        evidence.update(start=round(best["start"], 2), end=round(best["end"], 2), speaker=best["speaker"],
+                        found=True)
+    return evidence
+
+
+__all__ = ["OpenAIScorer", "EMPTY_NOTE"]

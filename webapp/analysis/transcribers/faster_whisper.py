@@ -1,0 +1,182 @@
+"""Local speech-to-text with faster-whisper (CTranslate2).
+
+`model` is a CTranslate2 Whisper model: a directory, a name under the models folder
+(`flask models install-base` puts `whisper-base` there), or a model-hub name such as
+`ivrit-ai/whisper-large-v3-turbo-ct2` where a hub is reachable. The loaded model is kept
+per process and shared by every file (and every folder using the same model settings)."""
+import os
+import threading
+import time
+
+from ...errors import ProcessingError
+from ...providers.storage.base import Field
+from ..result import Segment, Transcript
+
+DEFAULT_MODEL = "whisper-base"
+DEVICES = ("cpu", "cuda", "auto")
+COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default", "auto")
+
+# (model path, device, compute type, threads) -> WhisperModel; one load per process.
+_MODELS = {}
+_LOCK = threading.Lock()
+LOADS = {"count": 0, "seconds": 0.0}
+
+
+class FasterWhisperTranscriber:
+    type = "faster_whisper"
+    label = "faster-whisper (local, CTranslate2)"
+    fields = (
+        Field("model", "Model", required=True, default=DEFAULT_MODEL,
+              help="A CTranslate2 Whisper model: a local directory, a name in the models folder, "
+                   "or a hub name such as ivrit-ai/whisper-large-v3-turbo-ct2."),
+        Field("language", "Language", default="he"),
+        Field("device", "Device", kind="select", default="cpu", choices=DEVICES),
+        Field("compute_type", "Compute type", kind="select", default="int8", choices=COMPUTE_TYPES),
+        Field("cpu_threads", "CPU threads", kind="number", default=0, help="0: CTranslate2 decides."),
+        Field("beam_size", "Beam size", kind="number", default=1, help="1 is greedy decoding."),
+        Field("temperature", "Temperature", kind="number", default=0.0),
+        Field("condition_on_previous_text", "Condition on previous text", kind="bool", default=False),
+        Field("vad_filter", "Skip silence (VAD)", kind="bool", default=False),
+        Field("batch_size", "Batched decoding", kind="number", default=0,
+              help="0: sequential decoding; N > 0 decodes N speech chunks at once (implies VAD)."),
+        Field("local_files_only", "Never download", kind="bool", default=True,
+              help="Off lets a hub model name be downloaded into the models folder on first use."),
+    )
+
+    def __init__(self, config):
+        self.model_name = config.get("model") or DEFAULT_MODEL
+        self.language = config.get("language", "he") or None
+        self.device = config.get("device", "cpu")
+        self.compute_type = config.get("compute_type", "int8")
+        self.cpu_threads = int(config.get("cpu_threads", 0))
+        self.beam_size = int(config.get("beam_size", 1))
+        self.temperature = float(config.get("temperature", 0.0))
+        self.condition_on_previous_text = bool(config.get("condition_on_previous_text", False))
+        self.vad_filter = bool(config.get("vad_filter", False))
+        self.batch_size = int(config.get("batch_size", 0))
+        self.local_files_only = bool(config.get("local_files_only", True))
+        self.models_dir = config.get("models_dir") or _models_dir()
+
+    @classmethod
+    def validate_config(cls, config):
+        messages = []
+        model = config.get("model", DEFAULT_MODEL)
+        if not isinstance(model, str) or not model.strip():
+            messages.append("Model: enter a model directory or name.")
+        if config.get("device", "cpu") not in DEVICES:
+            messages.append(f"Device: choose one of {', '.join(DEVICES)}.")
+        if config.get("compute_type", "int8") not in COMPUTE_TYPES:
+            messages.append(f"Compute type: choose one of {', '.join(COMPUTE_TYPES)}.")
+        for name, low, high in (("beam_size", 1, 10), ("cpu_threads", 0, 64), ("batch_size", 0, 64)):
+            value = config.get(name, low)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                messages.append(f"{_label(name)}: a whole number from {low} to {high}.")
+        temperature = config.get("temperature", 0.0)
+        if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not 0 <= temperature <= 1:
+            messages.append("Temperature: a number from 0 to 1.")
+        return messages
+
+    @property
+    def model_path(self):
+        """The directory (or hub name) this transcriber loads."""
+        name = os.path.expanduser(self.model_name)
+        if os.path.isdir(name):
+            return os.path.abspath(name)
+        in_models = os.path.join(self.models_dir, name)
+        if os.path.isfile(os.path.join(in_models, "model.bin")):
+            return in_models
+        return self.model_name
+
+    def model(self):
+        """The loaded WhisperModel, loading it on first use in this process."""
+        key = (self.model_path, self.device, self.compute_type, self.cpu_threads)
+        with _LOCK:
+            if key not in _MODELS:
+                _MODELS[key] = self._load(key[0])
+            return _MODELS[key]
+
+    def _load(self, path):
+        if not os.path.isdir(path) and self.local_files_only:
+            raise ProcessingError(
+                f"The speech model '{self.model_name}' is not installed (looked in {self.models_dir}). "
+                "Run `flask models install-base` for the demo model, or set the model to a local directory.",
+                code="TRANSCRIPTION_FAILED",
+            )
+        from faster_whisper import WhisperModel
+
+        started = time.perf_counter()
+        try:
+            model = WhisperModel(path, device=self.device, compute_type=self.compute_type,
+                                 cpu_threads=self.cpu_threads, download_root=os.path.join(self.models_dir, "hub"),
+                                 local_files_only=self.local_files_only)
+        except Exception as exc:
+            raise ProcessingError(f"The speech model '{self.model_name}' could not be loaded: {exc}",
+                                  code="TRANSCRIPTION_FAILED") from exc
+        LOADS["count"] += 1
+        LOADS["seconds"] += time.perf_counter() - started
+        return model
+
+    def transcribe(self, audio_path, duration):
+        loads_before = LOADS["count"]
+        model = self.model()
+        options = dict(language=self.language, beam_size=self.beam_size, temperature=self.temperature,
+                       condition_on_previous_text=self.condition_on_previous_text)
+        try:
+            from faster_whisper import decode_audio
+
+            audio = decode_audio(audio_path, sampling_rate=model.feature_extractor.sampling_rate)
+            if not has_voice(audio, model.feature_extractor.sampling_rate):
+                pieces, language = [], self.language  # silence or hum only: nothing to decode
+            elif self.batch_size > 0:
+                from faster_whisper import BatchedInferencePipeline
+
+                pipeline = BatchedInferencePipeline(model)
+                pieces, info = pipeline.transcribe(audio, batch_size=self.batch_size, **options)
+                language = info.language
+            else:
+                pieces, info = model.transcribe(audio, vad_filter=self.vad_filter, **options)
+                language = info.language
+            segments = [Segment(float(p.start), float(p.end), p.text.strip())
+                        for p in pieces if p.text.strip() and not _hallucinated(p)]
+        except ProcessingError:
+            raise
+        except Exception as exc:
+            raise ProcessingError(f"faster-whisper could not transcribe the recording: {type(exc).__name__}: {exc}",
+                                  code="TRANSCRIPTION_FAILED") from exc
+        transcript = Transcript(" ".join(s.text for s in segments), segments, language or self.language,
+                                self.type, os.path.basename(self.model_path.rstrip("/")) or self.model_name)
+        transcript.stats = {"model_loads": LOADS["count"], "loaded_now": LOADS["count"] > loads_before,
+                            "model_load_ms": round(LOADS["seconds"] * 1000, 1)}
+        return transcript
+
+
+def has_voice(audio, rate, floor_dbfs=-45.0, frame_seconds=0.03):
+    """Whether any 30 ms frame is louder than `floor_dbfs`: Whisper invents text for silence."""
+    import numpy as np
+
+    size = int(rate * frame_seconds)
+    usable = len(audio) // size * size
+    if not usable:
+        return False
+    frames = audio[:usable].reshape(-1, size)
+    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+    return bool(np.any(rms > 10 ** (floor_dbfs / 20)))
+
+
+def _hallucinated(piece):
+    """A segment Whisper itself thinks holds no speech and that repeats itself."""
+    return piece.no_speech_prob > 0.6 and piece.compression_ratio > 2.4
+
+
+def _models_dir():
+    try:
+        from flask import current_app
+
+        return current_app.config["MODELS_DIR"]
+    except (RuntimeError, KeyError):
+        base = os.environ.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+        return os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(base, "models"))
+
+
+def _label(name):
+    return {"beam_size": "Beam size", "cpu_threads": "CPU threads", "batch_size": "Batched decoding"}[name]

@@ -1,0 +1,86 @@
+"""Speech-to-text through the OpenAI transcription API, or any server speaking it
+(`base_url`). The key comes from an environment variable named in the settings."""
+import os
+
+from ...errors import ProcessingError
+from ...providers.storage.base import Field
+from .. import openai_client
+from ..result import Segment, Transcript
+
+DEFAULT_MODEL = "whisper-1"
+# Models that answer with timed segments (verbose_json); the others give text only.
+SEGMENTED = ("whisper-1",)
+
+
+class OpenAITranscriber:
+    type = "openai"
+    label = "OpenAI transcription API (or a compatible server)"
+    fields = (
+        Field("model", "Model", required=True, default=DEFAULT_MODEL, help="e.g. whisper-1, gpt-4o-transcribe"),
+        Field("base_url", "Base URL", help="Leave empty for OpenAI; set it for a compatible self-hosted server."),
+        Field("api_key_env", "API key variable", default="OPENAI_API_KEY",
+              help="Name of the environment variable holding the key (never stored here)."),
+        Field("language", "Language", default="he"),
+        Field("timeout", "Timeout (s)", kind="number", default=openai_client.DEFAULT_TIMEOUT),
+        Field("prompt", "Prompt", help="Optional vocabulary hint (product and company names)."),
+    )
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.model = config.get("model") or DEFAULT_MODEL
+        self.language = config.get("language", "he") or None
+        self.prompt = config.get("prompt") or None
+        segmented = config.get("segments")
+        self.segmented = self.model in SEGMENTED if segmented is None else bool(segmented)
+
+    @classmethod
+    def validate_config(cls, config):
+        return openai_client.validate(config, DEFAULT_MODEL)
+
+    def transcribe(self, audio_path, duration):
+        import openai
+
+        client = openai_client.make_client(self.config)
+        options = {"model": self.model, "response_format": "verbose_json" if self.segmented else "json"}
+        if self.segmented:
+            options["timestamp_granularities"] = ["segment"]
+        if self.language:
+            options["language"] = self.language
+        if self.prompt:
+            options["prompt"] = self.prompt
+        try:
+            with open(audio_path, "rb") as audio:
+                answer = client.audio.transcriptions.create(
+                    file=(os.path.basename(audio_path), audio), **options)
+        except openai.OpenAIError as exc:
+            raise openai_client.failure(exc, "TRANSCRIPTION_FAILED", "transcription") from exc
+        except OSError as exc:
+            raise ProcessingError(f"The recording could not be read for upload: {exc}",
+                                  code="TRANSCRIPTION_FAILED") from exc
+        return self._transcript(answer, duration)
+
+    def _transcript(self, answer, duration):
+        try:
+            text = (answer.text or "").strip()
+            raw = getattr(answer, "segments", None) or []
+            segments = [Segment(float(_get(s, "start")), float(_get(s, "end")), str(_get(s, "text")).strip())
+                        for s in raw]
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            raise ProcessingError(f"The transcription service answered in an unexpected shape: {exc}",
+                                  code="TRANSCRIPTION_FAILED") from exc
+        if not segments and text:
+            segments = [Segment(0.0, float(duration or 0.0), text)]  # the model gives no timings
+        language = _language(getattr(answer, "language", None)) or self.language
+        return Transcript(text or " ".join(s.text for s in segments), [s for s in segments if s.text],
+                          language, self.type, self.model)
+
+
+def _get(item, name):
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
+def _language(value):
+    """verbose_json names the language in English ('hebrew'); keep codes as they are."""
+    if not value:
+        return None
+    return {"hebrew": "he", "english": "en", "arabic": "ar", "russian": "ru"}.get(value.lower(), value[:10])
