@@ -21,9 +21,10 @@ def create_app(overrides=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     from . import models  # noqa: F401  (register the tables with SQLAlchemy)
-    from .auth import login_manager
+    from .auth import csrf, login_manager
 
     login_manager.init_app(app)
+    csrf.init_app(app)
 
     from .cli import register_commands
     from .views import register_blueprints

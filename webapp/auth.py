@@ -42,3 +42,57 @@ def role_required(role):
         return wrapped
 
     return decorator
+
+
+# -- CSRF and login rate limiting (pages) ----------------------------------------------------
+
+from flask_wtf.csrf import CSRFProtect  # noqa: E402
+
+# Every POST/PUT/PATCH/DELETE needs the token: forms carry it in a hidden field, htmx sends
+# it as the X-CSRFToken header (hx-headers on <body>). Token-authenticated API blueprints
+# exempt themselves with `csrf.exempt(bp)`.
+csrf = CSRFProtect()
+
+
+def _attempt_keys(email, remote_addr):
+    from .queues import redis_key
+
+    return [redis_key("login-fail", "email", (email or "").strip().lower()),
+            redis_key("login-fail", "ip", remote_addr or "unknown")]
+
+
+def login_blocked(email, remote_addr):
+    """Seconds to wait before the next try, or 0. Counts failed sign-ins per e-mail and per
+    client address over LOGIN_WINDOW_SECONDS (in Redis, so every web process shares them)."""
+    from flask import current_app
+
+    from .queues import connection
+
+    limit = current_app.config["LOGIN_MAX_ATTEMPTS"]
+    redis = connection()
+    email_key, ip_key = _attempt_keys(email, remote_addr)
+    counts = redis.mget(email_key, ip_key)
+    over = [key for key, count, cap in ((email_key, counts[0], limit), (ip_key, counts[1], limit * 4))
+            if count is not None and int(count) >= cap]
+    if not over:
+        return 0
+    return max(1, max(redis.ttl(key) for key in over))
+
+
+def note_failed_login(email, remote_addr):
+    from flask import current_app
+
+    from .queues import connection
+
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    pipe = connection().pipeline()
+    for key in _attempt_keys(email, remote_addr):
+        pipe.incr(key)
+        pipe.expire(key, window)  # the window restarts at each failure
+    pipe.execute()
+
+
+def clear_failed_logins(email, remote_addr):
+    from .queues import connection
+
+    connection().delete(_attempt_keys(email, remote_addr)[0])

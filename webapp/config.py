@@ -40,6 +40,20 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+        # JSON API (webapp/api)
+        self.MAX_CONTENT_LENGTH = _int("CALLBATCH_MAX_BODY_BYTES", 1024 * 1024)
+        self.EVENTS_TOKEN = os.environ.get("CALLBATCH_EVENTS_TOKEN", "")
+        self.SNS_SUBSCRIBE_URL_PATTERN = os.environ.get(
+            "CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+        self.LIVE_HEARTBEAT_SECONDS = _int("CALLBATCH_LIVE_HEARTBEAT_SECONDS", 15)
+        self.LIVE_STREAM_SECONDS = _int("CALLBATCH_LIVE_STREAM_SECONDS", 3600)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_HOURS", 12) * 3600
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.LOGIN_MAX_ATTEMPTS = _int("CALLBATCH_LOGIN_MAX_ATTEMPTS", 5)
+        self.LOGIN_WINDOW_SECONDS = _int("CALLBATCH_LOGIN_WINDOW_SECONDS", 900)
 
 
 def _engine_options(url):

@@ -6,7 +6,7 @@ from ..models import FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
 from . import enqueue
-from .status import CANCELLED, DISCOVERED, FAILED, QUEUED, RETRYING, SKIPPED, transition
+from .status import CANCELLED, COMPLETED, DISCOVERED, FAILED, QUEUED, RETRYING, SKIPPED, transition
 
 RETRYABLE = (FAILED, SKIPPED, CANCELLED)
 
@@ -47,3 +47,60 @@ def cancel_job(job, actor):
         transition(record, CANCELLED, f"Cancelled by {actor}", finished_at=utcnow())
     db.session.commit()
     return len(waiting)
+
+
+def rollback_job(job, actor, requeue=True):
+    """Undo a job's results: delete the sales calls its files created (customers' figures
+    recomputed) and re-open its completed files. With `requeue` they are queued and processed
+    again under the current settings; without, they wait as cancelled until someone retries
+    them. Files still in progress are left alone. Returns (calls removed, files re-opened)."""
+    from ..analysis import customers
+    from ..models import Customer, SalesCall
+
+    FPR = FileProcessingRecord
+    records = db.session.scalars(sa.select(FPR).where(FPR.job_id == job.id, FPR.status == COMPLETED)
+                                 .order_by(FPR.id)).all()
+    file_ids = [r.id for r in records]
+    calls = db.session.scalars(sa.select(SalesCall).where(
+        sa.or_(SalesCall.job_id == job.id, SalesCall.file_id.in_(file_ids) if file_ids else sa.false()))).all()
+    customer_ids = {c.customer_id for c in calls if c.customer_id}
+    for call in calls:
+        db.session.delete(call)
+    db.session.flush()
+    for customer_id in sorted(customer_ids):
+        customer = db.session.get(Customer, customer_id, with_for_update=True, populate_existing=True)
+        if customer is not None:
+            customers.refresh(customer)
+    pairs = []
+    for record in records:
+        job_id = enqueue.new_job_id()
+        transition(record, QUEUED, f"Re-opened by {actor}: rollback of job #{job.id}",
+                   {"rollback_of_job": job.id}, rq_job_id=job_id, finished_at=None, content_sha256=None)
+        if requeue:
+            pairs.append((record.id, job_id))
+        else:
+            transition(record, CANCELLED, "Waiting for a retry after the rollback", finished_at=utcnow())
+    db.session.commit()
+    if pairs:
+        enqueue.files(pairs)
+    return len(calls), len(records)
+
+
+def set_paused(paused, actor):
+    """Pause (workers take no new files) or resume processing. Resuming queues again every
+    file left waiting while paused. Returns how many files were re-queued."""
+    from . import settings
+
+    config = settings.load()
+    config.processing.paused = bool(paused)
+    settings.save(config)
+    if paused:
+        return 0
+    FPR = FileProcessingRecord
+    waiting = db.session.scalars(sa.select(FPR).where(FPR.status == QUEUED)).all()
+    pairs = [(record.id, enqueue.new_job_id()) for record in waiting]
+    for record_id, job_id in pairs:
+        db.session.execute(sa.update(FPR).where(FPR.id == record_id, FPR.status == QUEUED).values(rq_job_id=job_id))
+    db.session.commit()
+    enqueue.files(pairs)
+    return len(pairs)

@@ -1,5 +1,93 @@
-from .dashboard import bp as dashboard_bp
+"""Blueprints: pages and the htmx fragments they poll. Every page needs a signed-in user;
+every route that changes something checks the role on the server (auth.role_required)."""
+from flask import request
+from flask_login import current_user
+
+from ..auth import has_role, login_manager
+
+
+def require_login(bp):
+    """Every route of `bp` needs a signed-in user (the login page redirects back)."""
+
+    @bp.before_request
+    def _signed_in():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+
+
+def is_htmx():
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def register_blueprints(app):
-    app.register_blueprint(dashboard_bp)
+    from . import auth, calls, dashboard, files, folders, jobs, notifications, settings
+
+    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications):
+        app.register_blueprint(module.bp)
+    from ..api import register_api  # the JSON API (webapp/api), sharing the same services
+
+    register_api(app)
+
+    @app.context_processor
+    def _roles():
+        return {"can": lambda role: has_role(current_user, role)}
+
+    from ..errors import explain
+
+    app.jinja_env.globals["explain"] = explain
+    app.jinja_env.filters["dt"] = _dt
+    app.jinja_env.filters["duration"] = _duration
+    app.jinja_env.filters["size"] = _size
+    app.jinja_env.filters["clock"] = _clock
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'")
+        return response
+
+    @app.errorhandler(403)
+    def _forbidden(err):
+        from flask import render_template
+
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(404)
+    def _not_found(err):
+        from flask import render_template
+
+        if request.path.startswith("/api/"):
+            return err
+        return render_template("errors/404.html"), 404
+
+
+def _dt(moment, fmt="%Y-%m-%d %H:%M:%S"):
+    return moment.strftime(fmt) + " UTC" if moment else "—"
+
+
+def _duration(seconds):
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m" if hours else (f"{minutes}m {secs:02d}s" if minutes else f"{secs}s")
+
+
+def _clock(seconds):
+    seconds = int(seconds or 0)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _size(n):
+    if n is None:
+        return "—"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024

@@ -1,22 +1,19 @@
+"""The dashboard: totals, folders, active jobs with progress and ETA, throughput, recent
+problems, and quick actions. The live part is one fragment, polled every 2 s only while
+something runs (the fragment drops its own hx-trigger when all is idle)."""
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ..batch.status import STATUSES
-from ..errors import explain
+from ..auth import role_required
+from ..batch.status import FAILED
 from ..extensions import db
-from ..models import BatchJob, ExternalFolder, FileProcessingRecord
+from ..models import FileProcessingRecord
+from ..services import dashboard as service
+from ..services import files as file_service
+from ..services import jobs as job_service
+from . import is_htmx, require_login
 
 bp = Blueprint("dashboard", __name__)
-
-
-@bp.get("/")
-def index():
-    return render_template("dashboard.html", **_status())
-
-
-@bp.get("/partials/status")
-def status_fragment():
-    return render_template("partials/status.html", **_status())
 
 
 @bp.get("/healthz")
@@ -25,13 +22,48 @@ def healthz():
     return {"status": "ok"}
 
 
-def _status():
+require_login(bp)
+
+
+@bp.get("/")
+def index():
+    return render_template("dashboard.html", folders=service.folder_rows(), **service.status())
+
+
+@bp.get("/partials/status")
+def status_fragment():
+    if not is_htmx():  # the fragment's URL, opened as a link, shows the whole page
+        return index()
+    return render_template("partials/status.html", **service.status())
+
+
+@bp.post("/processing/pause")
+@role_required("manager")
+def pause():
+    job_service.set_paused(True)
+    flash("Processing paused: workers take no new files until you resume.")
+    return _back()
+
+
+@bp.post("/processing/resume")
+@role_required("manager")
+def resume():
+    count = job_service.set_paused(False)
+    flash(f"Processing resumed ({count} waiting files queued again).")
+    return _back()
+
+
+@bp.post("/files/retry-failed")
+@role_required("manager")
+def retry_all_failed():
     FPR = FileProcessingRecord
-    counts = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).group_by(FPR.status)).all())
-    jobs = db.session.scalars(sa.select(BatchJob).order_by(BatchJob.id.desc()).limit(10)).all()
-    errors = db.session.scalars(
-        sa.select(FPR).where(FPR.error_code.is_not(None)).order_by(FPR.updated_at.desc()).limit(10)
-    ).all()
-    folders = db.session.scalars(sa.select(ExternalFolder).order_by(ExternalFolder.name)).all()
-    return dict(totals={s: counts.get(s, 0) for s in STATUSES}, jobs=jobs, errors=errors, folders=folders,
-                explain=explain, active=any(j.status in ("pending", "running") for j in jobs))
+    ids = db.session.scalars(sa.select(FPR.id).where(FPR.status == FAILED).limit(10000)).all()
+    count = file_service.retry(ids)
+    flash(f"{count} failed files queued again.")
+    return _back()
+
+
+def _back():
+    if is_htmx():
+        return render_template("partials/status.html", **service.status())
+    return redirect(url_for("dashboard.index"))

@@ -1,0 +1,50 @@
+// Progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // A form with data-confirm asks before it submits (cancel, delete, rollback, reset).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // htmx requests from such forms ask too (htmx listens to submit itself).
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var message = elt && elt.getAttribute && elt.getAttribute("data-confirm");
+    if (!message) return;
+    event.preventDefault();
+    if (window.confirm(message)) event.detail.issueRequest(true);
+  });
+
+  // Transcript and evidence timestamps seek the player instead of opening the audio file.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-seek]");
+    var player = document.getElementById("player");
+    if (!link || !player) return;
+    event.preventDefault();
+    player.currentTime = parseFloat(link.getAttribute("data-seek")) || 0;
+    var playing = player.play();
+    if (playing && playing.catch) playing.catch(function () {});
+  });
+
+  // Highlight the segment being heard.
+  document.addEventListener("DOMContentLoaded", function () {
+    var player = document.getElementById("player");
+    if (!player) return;
+    var segments = Array.prototype.slice.call(document.querySelectorAll(".segment"));
+    player.addEventListener("timeupdate", function () {
+      var t = player.currentTime, current = null;
+      segments.forEach(function (seg) {
+        var start = parseFloat(seg.querySelector("a[data-seek]").getAttribute("data-seek"));
+        if (start <= t) current = seg;
+      });
+      segments.forEach(function (seg) { seg.classList.toggle("current", seg === current); });
+    });
+  });
+})();

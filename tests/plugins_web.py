@@ -1,0 +1,110 @@
+"""Fixtures for the web pages: users of each role, signed-in test clients that send the CSRF
+token like the pages do, and the app served on 127.0.0.1 for a real browser."""
+import re
+import threading
+
+import pytest
+
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "manager", "viewer")
+
+
+class WebClient:
+    """A Flask test client signed in as one user; `post` sends the page's CSRF token."""
+
+    def __init__(self, client, user=None):
+        self.client, self.user, self._token = client, user, None
+
+    def get(self, *args, **kwargs):
+        _forget_request_user()
+        return self.client.get(*args, **kwargs)
+
+    def token(self):
+        if self._token is None:
+            page = self.get("/settings/")
+            if page.status_code == 302:  # not signed in
+                page = self.get("/login")
+            assert page.status_code == 200, (page.status_code, page.get_data(as_text=True)[:1500])
+            self._token = re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
+        return self._token
+
+    def post(self, url, data=None, csrf=True, htmx=False, **kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if csrf:
+            headers["X-CSRFToken"] = self.token()
+        if htmx:
+            headers["HX-Request"] = "true"
+        _forget_request_user()
+        return self.client.post(url, data=data or {}, headers=headers, **kwargs)
+
+
+def _forget_request_user():
+    """Requests made while a test holds an app context share its `g`, where Flask-Login caches
+    the signed-in user: forget it, so each request loads its own from its session cookie."""
+    from flask import g, has_app_context
+
+    if has_app_context():
+        for name in ("_login_user", "csrf_token", "csrf_valid"):
+            g.pop(name, None)
+
+
+@pytest.fixture
+def users(ctx):
+    """One active user per role: {"admin": User, ...}, all with PASSWORD."""
+    from webapp.extensions import db
+    from webapp.models import User
+
+    made = {}
+    for role in ROLES:
+        user = User(email=f"{role}@example.com", role=role, language="en")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        made[role] = user
+    db.session.commit()
+    return made
+
+
+def sign_in(app, email, password=PASSWORD):
+    client = WebClient(app.test_client())
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    client.user, client._token = email, None
+    return client
+
+
+@pytest.fixture
+def web(app, users):
+    """Signed-in clients: web["admin"], web["manager"], web["viewer"], and web[None] (anonymous)."""
+    clients = {role: sign_in(app, f"{role}@example.com") for role in ROLES}
+    clients[None] = WebClient(app.test_client())
+    return clients
+
+
+@pytest.fixture
+def web_server(app):
+    """The app served by werkzeug on 127.0.0.1 (a free port) in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (no downloaded browsers)."""
+    import os
+
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        yield browser
+        browser.close()

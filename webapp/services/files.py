@@ -1,0 +1,207 @@
+"""Files: the filtered list (status, folder, job, error code, date, name search), its
+pagination and CSV export, one file's detail, and retry."""
+import csv
+import io
+from datetime import datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from .. import audit
+from ..batch import actions
+from ..batch.status import STATUSES
+from ..errors import explain
+from ..extensions import db
+from ..models import ExternalFolder, FileProcessingRecord, SalesCall
+from . import Page, clamp_page
+
+FILTERS = ("status", "folder_id", "job_id", "error_code", "date_from", "date_to", "q")
+CSV_COLUMNS = ("id", "file_name", "file_path", "folder", "job_id", "status", "error_code", "error_category",
+               "error_message", "retry_count", "attempts", "file_size", "audio_seconds", "created_at",
+               "updated_at", "finished_at", "call_id")
+
+
+def parse_filters(args):
+    """Clean filters from a query string (or any mapping): unknown or malformed values are
+    dropped, so a bookmarked URL never errors. Dates are YYYY-MM-DD (UTC), inclusive."""
+    get = args.get
+    filters = {}
+    status = (get("status") or "").strip()
+    if status in STATUSES:
+        filters["status"] = status
+    for key in ("folder_id", "job_id"):
+        try:
+            value = int(get(key) or 0)
+        except (TypeError, ValueError):
+            value = 0
+        if value > 0:
+            filters[key] = value
+    code = (get("error_code") or "").strip().upper()
+    if code:
+        filters["error_code"] = code[:40]
+    for key in ("date_from", "date_to"):
+        value = (get(key) or "").strip()
+        try:
+            filters[key] = datetime.strptime(value, "%Y-%m-%d").date().isoformat() if value else None
+        except ValueError:
+            filters[key] = None
+        if not filters[key]:
+            filters.pop(key)
+    q = (get("q") or "").strip()
+    if q:
+        filters["q"] = q[:200]
+    return filters
+
+
+def query(filters):
+    """The select of records matching `filters` (as parse_filters returns), newest first."""
+    FPR = FileProcessingRecord
+    stmt = sa.select(FPR)
+    if "status" in filters:
+        stmt = stmt.where(FPR.status == filters["status"])
+    if "folder_id" in filters:
+        stmt = stmt.where(FPR.folder_id == filters["folder_id"])
+    if "job_id" in filters:
+        stmt = stmt.where(FPR.job_id == filters["job_id"])
+    if "error_code" in filters:
+        stmt = stmt.where(FPR.error_code == filters["error_code"])
+    if "date_from" in filters:
+        start = datetime.combine(datetime.fromisoformat(filters["date_from"]).date(), time.min, timezone.utc)
+        stmt = stmt.where(FPR.created_at >= start)
+    if "date_to" in filters:
+        end = datetime.combine(datetime.fromisoformat(filters["date_to"]).date(), time.min, timezone.utc)
+        stmt = stmt.where(FPR.created_at < end + timedelta(days=1))
+    if "q" in filters:
+        escaped = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(FPR.file_name.ilike(f"%{escaped}%", escape="\\"))
+    return stmt.order_by(FPR.id.desc())
+
+
+def list_files(filters, page=1, per_page=50):
+    """One page of the filtered list, folders loaded with it."""
+    page, per_page = clamp_page(page, per_page)
+    stmt = query(filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.options(joinedload(FileProcessingRecord.folder))
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def ids_matching(filters, limit=10000):
+    return db.session.scalars(query(filters).with_only_columns(FileProcessingRecord.id).limit(limit)).all()
+
+
+def csv_chunks(filters, batch=2000):
+    """The filtered list as CSV text, yielded a chunk at a time (constant memory: rows are
+    read in batches by id, never all at once)."""
+    FPR = FileProcessingRecord
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield _drain(buffer)
+    names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())
+    base = query(filters).order_by(None)
+    last_id = None
+    while True:
+        stmt = base.with_only_columns(
+            FPR.id, FPR.file_name, FPR.file_path, FPR.folder_id, FPR.job_id, FPR.status, FPR.error_code,
+            FPR.error_category, FPR.error_message, FPR.retry_count, FPR.attempts, FPR.file_size,
+            FPR.audio_seconds, FPR.created_at, FPR.updated_at, FPR.finished_at, SalesCall.id,
+        ).outerjoin(SalesCall, SalesCall.file_id == FPR.id).order_by(FPR.id.desc()).limit(batch)
+        if last_id is not None:
+            stmt = stmt.where(FPR.id < last_id)
+        rows = db.session.execute(stmt).all()
+        if not rows:
+            break
+        for row in rows:
+            values = list(row)
+            values[3] = names.get(values[3], values[3])
+            writer.writerow([_cell(v) for v in values])
+        last_id = rows[-1][0]
+        yield _drain(buffer)
+        db.session.expunge_all()
+        if len(rows) < batch:
+            break
+
+
+def get_file(file_id):
+    return db.session.get(FileProcessingRecord, file_id)
+
+
+def detail(record):
+    """A file with its events, its error explained, and its call, as a page or API shows it."""
+    category, explanation, fix = explain(record.error_code) if record.error_code else (None, None, None)
+    return {
+        "id": record.id, "file_name": record.file_name, "file_path": record.file_path,
+        "folder": {"id": record.folder_id, "name": record.folder.name if record.folder else None},
+        "job_id": record.job_id, "status": record.status, "file_size": record.file_size,
+        "audio_seconds": record.audio_seconds, "content_sha256": record.content_sha256,
+        "retry_count": record.retry_count, "attempts": record.attempts, "worker_name": record.worker_name,
+        "error": None if not record.error_code else {
+            "code": record.error_code, "category": record.error_category or category,
+            "message": record.error_message, "explanation": explanation, "fix": fix},
+        "next_retry_at": _iso(record.next_retry_at), "created_at": _iso(record.created_at),
+        "started_at": _iso(record.started_at), "finished_at": _iso(record.finished_at),
+        "stage_timings": record.stage_timings,
+        "call_id": record.sales_call.id if record.sales_call else None,
+        "can_retry": record.status in actions.RETRYABLE,
+        "events": [{"id": e.id, "at": _iso(e.created_at), "from": e.from_status, "to": e.to_status,
+                    "message": e.message, "details": e.details} for e in record.events],
+    }
+
+
+def retry(file_ids, user=None):
+    """Retry the given files (those failed, skipped or cancelled; others are left alone).
+    Returns how many were queued. One audit row lists them."""
+    ids = [int(i) for i in file_ids][:10000]
+    FPR = FileProcessingRecord
+    records = db.session.scalars(sa.select(FPR).where(FPR.id.in_(ids))).all() if ids else []
+    retryable = [r.id for r in records if r.status in actions.RETRYABLE]
+    if not retryable:
+        return 0
+    audit.record("file.retry", ("file", retryable[0]) if len(retryable) == 1 else ("files", len(retryable)),
+                 after={"file_ids": retryable}, user=user)
+    return actions.retry_files([r for r in records if r.id in set(retryable)], _actor(user))
+
+
+def _actor(user):
+    if user is None:
+        from flask import has_request_context
+        from flask_login import current_user
+
+        if has_request_context() and current_user.is_authenticated:
+            return current_user.email
+        return "system"
+    return getattr(user, "email", str(user))
+
+
+def _drain(buffer):
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate(0)
+    return text
+
+
+def _cell(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # a spreadsheet must not run a file name as a formula
+    return "" if value is None else value
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def summary(record):
+    """A file as a list shows it (detail() without the events, the call and the timings)."""
+    return {
+        "id": record.id, "file_name": record.file_name, "file_path": record.file_path,
+        "folder_id": record.folder_id, "job_id": record.job_id, "status": record.status,
+        "file_size": record.file_size, "audio_seconds": record.audio_seconds, "error_code": record.error_code,
+        "error_category": record.error_category, "error_message": record.error_message,
+        "retry_count": record.retry_count, "attempts": record.attempts,
+        "next_retry_at": _iso(record.next_retry_at), "created_at": _iso(record.created_at),
+        "updated_at": _iso(record.updated_at), "finished_at": _iso(record.finished_at),
+    }

@@ -1,0 +1,266 @@
+"""Folders: list, create, edit, delete, test connection, scan now, preview (dry run).
+
+Storage credentials are sealed (encrypted) on the way in and masked on the way out; a
+secret sent back blank or masked keeps the stored one.
+"""
+import sqlalchemy as sa
+
+from .. import audit
+from ..batch import discovery, enqueue
+from ..batch import folders as batch_folders
+from ..batch.schedule import validate_cron
+from ..errors import CallbatchError, explain
+from ..extensions import db
+from ..models import BatchJob, ExternalFolder, FileProcessingRecord
+from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
+from ..providers.monitors import MONITORS
+from ..providers.storage import STORAGE
+from . import error
+
+EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_interval", "cron_schedule",
+            "allowed_extensions", "max_file_size", "enabled")
+MB = 1024 * 1024
+MAX_FILE_SIZE = 2048 * MB
+TRUE = ("1", "true", "yes", "on")
+
+
+def storage_types():
+    """The storage registry as forms draw it: [{type, label, fields: [{name, label, kind, …}]}]."""
+    return [{"type": key, "label": cls.label,
+             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
+                         "default": f.default, "choices": [list(c) for c in f.choices]} for f in cls.fields]}
+            for key, cls in STORAGE.items()]
+
+
+def monitor_types():
+    return [{"type": key, "label": cls.label} for key, cls in MONITORS.items()]
+
+
+def list_folders():
+    return db.session.scalars(sa.select(ExternalFolder).order_by(ExternalFolder.name)).all()
+
+
+def get_folder(folder_id):
+    return db.session.get(ExternalFolder, folder_id)
+
+
+def file_counts(folder_ids=None):
+    """{folder_id: {status: count}} for the folders list."""
+    FPR = FileProcessingRecord
+    query = sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status)
+    if folder_ids is not None:
+        query = query.where(FPR.folder_id.in_(folder_ids))
+    counts = {}
+    for folder_id, status, count in db.session.execute(query):
+        counts.setdefault(folder_id, {})[status] = count
+    return counts
+
+
+def view(folder):
+    """A folder as a page or API response may show it (secrets masked)."""
+    return {"id": folder.id, "name": folder.name, "storage_type": folder.storage_type,
+            "storage_config": batch_folders.shown_storage_config(folder), "monitor_type": folder.monitor_type,
+            "scan_interval": folder.scan_interval, "cron_schedule": folder.cron_schedule,
+            "allowed_extensions": list(folder.allowed_extensions or DEFAULT_EXTENSIONS),
+            "max_file_size": folder.max_file_size, "enabled": folder.enabled,
+            "connection_status": folder.connection_status, "last_error": folder.last_error,
+            "last_scan_at": _iso(folder.last_scan_at), "created_at": _iso(folder.created_at),
+            "updated_at": _iso(folder.updated_at)}
+
+
+def coerce_storage_config(storage_type, raw):
+    """A provider config from form strings: numbers as numbers, checkboxes as booleans, empty
+    values left out (so a provider's default applies and a blank secret keeps the stored one)."""
+    provider = STORAGE.get(storage_type)
+    if provider is None:
+        return dict(raw or {})
+    raw = raw or {}
+    config = {}
+    for f in provider.fields:
+        value = raw.get(f.name)
+        if f.kind == "bool":
+            config[f.name] = value is True or str(value).strip().lower() in TRUE
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if f.kind == "number" and isinstance(value, str):
+            try:
+                value = float(value) if "." in value else int(value)
+            except ValueError:
+                value = value.strip()  # left as given: the provider says what is wrong
+        elif isinstance(value, str):
+            value = value.strip()
+        config[f.name] = value
+    return config
+
+
+def validate(data, folder=None):
+    """(cleaned, errors) for a folder document. `data` may be partial when `folder` is given."""
+    merged = {key: getattr(folder, key) for key in EDITABLE} if folder else {}
+    merged.update({key: value for key, value in data.items() if key in EDITABLE})
+    errors = []
+    name = str(merged.get("name") or "").strip()
+    if not name or len(name) > 200:
+        errors.append(error("name", "Give the folder a name (up to 200 characters)."))
+    else:
+        taken = db.session.scalar(sa.select(ExternalFolder.id).where(ExternalFolder.name == name))
+        if taken and (folder is None or taken != folder.id):
+            errors.append(error("name", f"A folder named '{name}' already exists."))
+    storage_type = merged.get("storage_type")
+    provider = STORAGE.get(storage_type)
+    sealed = {}
+    if provider is None:
+        errors.append(error("storage_type", f"Storage type must be one of: {', '.join(STORAGE)}."))
+    else:
+        previous = folder.storage_config if folder and folder.storage_type == storage_type else None
+        given = merged.get("storage_config") or {}
+        if not isinstance(given, dict):
+            errors.append(error("storage_config", "Storage settings must be an object."))
+            given = {}
+        sealed = batch_folders.seal_storage_config(storage_type, given, previous)
+        for message in provider.validate_config(sealed):
+            errors.append(error("storage_config", message))
+    monitor_type = merged.get("monitor_type") or "polling"
+    interval = _int(merged.get("scan_interval", 300))
+    if interval is None:
+        errors.append(error("scan_interval", "Scan interval must be a whole number of seconds."))
+        interval = 300
+    if monitor_type not in MONITORS:
+        errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
+    else:
+        for message in MONITORS[monitor_type].validate_config({**merged, "scan_interval": interval,
+                                                               "storage_type": storage_type,
+                                                               "storage_config": sealed}):
+            errors.append(error("scan_interval" if "interval" in message.lower() else "monitor_type", message))
+    cron = (merged.get("cron_schedule") or "").strip() or None
+    for message in validate_cron(cron):
+        errors.append(error("cron_schedule", message))
+    extensions = merged.get("allowed_extensions")
+    if isinstance(extensions, str):
+        extensions = extensions.replace(",", " ").split()
+    extensions = [str(e).strip().lower().lstrip(".") for e in (extensions or []) if str(e).strip()]
+    if not extensions:
+        errors.append(error("allowed_extensions", "List at least one file extension, e.g. mp3 wav."))
+    max_size = _int(merged.get("max_file_size", DEFAULT_MAX_FILE_SIZE))
+    if max_size is None or not MB <= max_size <= MAX_FILE_SIZE:
+        errors.append(error("max_file_size", "Maximum file size must be from 1 MB to 2048 MB."))
+    enabled = merged.get("enabled", True)
+    enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() in TRUE
+    cleaned = {"name": name, "storage_type": storage_type, "storage_config": sealed, "monitor_type": monitor_type,
+               "scan_interval": interval, "cron_schedule": cron, "allowed_extensions": extensions,
+               "max_file_size": max_size, "enabled": enabled}
+    return cleaned, errors
+
+
+def create_folder(data, user=None):
+    """Returns (folder, errors); nothing is saved when errors is not empty."""
+    cleaned, errors = validate(data)
+    if errors:
+        return None, errors
+    folder = ExternalFolder(**cleaned)
+    db.session.add(folder)
+    db.session.flush()
+    audit.record("folder.create", folder, after=view(folder), user=user)
+    db.session.commit()
+    return folder, []
+
+
+def update_folder(folder, data, user=None):
+    """Change the given keys; returns (folder, errors)."""
+    cleaned, errors = validate(data, folder)
+    if errors:
+        db.session.rollback()
+        return folder, errors
+    before = view(folder)
+    changed_storage = (cleaned["storage_type"], cleaned["storage_config"]) != (folder.storage_type,
+                                                                                 folder.storage_config)
+    for key, value in cleaned.items():
+        setattr(folder, key, value)
+    if changed_storage:
+        folder.connection_status, folder.last_error = "unknown", None
+    db.session.flush()
+    audit.record("folder.update", folder, before=before, after=view(folder), user=user)
+    db.session.commit()
+    return folder, []
+
+
+def delete_folder(folder, user=None):
+    """Delete a folder and its file records (their calls stay, unlinked from the files)."""
+    FPR = FileProcessingRecord
+    files = db.session.scalar(sa.select(sa.func.count()).where(FPR.folder_id == folder.id))
+    audit.record("folder.delete", folder, before={**view(folder), "file_records": files}, user=user)
+    db.session.execute(sa.update(BatchJob).where(BatchJob.folder_id == folder.id).values(folder_id=None))
+    db.session.delete(folder)
+    db.session.commit()
+
+
+def test_connection(folder=None, storage_type=None, storage_config=None):
+    """Try a folder's storage. With `folder` alone, its stored settings (and the result is kept
+    as its connection status); with a type and config (a form's), those, where blank or
+    masked secrets fall back to the folder's stored ones. Returns {"ok", "code", "message", …}."""
+    if storage_type is None:
+        storage_type, storage_config = folder.storage_type, folder.storage_config
+    previous = folder.storage_config if folder is not None and folder.storage_type == storage_type else None
+    result = batch_folders.test_connection(storage_type, storage_config or {}, previous)
+    if folder is not None and storage_type == folder.storage_type and storage_config is folder.storage_config:
+        folder.connection_status = "ok" if result["ok"] else "error"
+        folder.last_error = None if result["ok"] else result.get("message")
+        db.session.commit()
+    return result
+
+
+def scan_now(folder, user=None):
+    """Queue a scan of the folder (a worker runs it). Returns the RQ job id."""
+    job = enqueue.scan(folder.id, "manual", getattr(user, "id", None) or _current_user_id())
+    audit.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
+    db.session.commit()
+    return job.id
+
+
+def preview(folder):
+    """A dry run of a scan: what it would queue and what it would skip, and why. Nothing is
+    recorded. Returns {"ok", "to_queue": [...], "to_skip": [...], "still_writing": [...],
+    "known": n} or {"ok": False, "code", "message", "fix"} when the folder cannot be listed."""
+    try:
+        plan = discovery.preview(folder)
+    except CallbatchError as err:
+        category, _explanation, fix = explain(err.code)
+        return {"ok": False, "code": err.code, "category": category, "message": err.message, "fix": fix}
+    except ValueError as err:
+        return {"ok": False, "code": "INVALID_CONFIG", "message": str(err), "fix": "Edit the folder's settings."}
+    return {
+        "ok": True,
+        "to_queue": [_stored(s) for s in plan.to_queue],
+        "to_skip": [{**_stored(s), "code": err.code, "message": err.message, "fix": explain(err.code)[2]}
+                    for s, err in plan.to_skip],
+        "still_writing": [_stored(s) for s in plan.still_writing],
+        "known": plan.known,
+    }
+
+
+def _stored(stored):
+    return {"path": stored.path, "name": stored.name, "size": stored.size, "modified": _iso(stored.modified)}
+
+
+def _int(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _current_user_id():
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None

@@ -1,0 +1,157 @@
+"""Batch jobs: list and detail with progress, counts, timing and ETA; start, cancel, retry
+failed, rollback; pause and resume processing."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from .. import audit
+from ..batch import actions, discovery, settings
+from ..batch.status import FAILED, STATUSES
+from ..extensions import db
+from ..models import BatchJob, FileProcessingRecord, SalesCall
+from ..models import job as job_status
+from ..models.types import utcnow
+from . import paginate
+
+JOB_STATUSES = (job_status.PENDING, job_status.RUNNING, job_status.COMPLETED, job_status.COMPLETED_WITH_ERRORS,
+                job_status.FAILED, job_status.CANCELLED)
+
+
+def list_jobs(status=None, folder_id=None, page=1, per_page=50):
+    query = sa.select(BatchJob).options(joinedload(BatchJob.folder)).order_by(BatchJob.id.desc())
+    if status in JOB_STATUSES:
+        query = query.where(BatchJob.status == status)
+    if folder_id:
+        query = query.where(BatchJob.folder_id == folder_id)
+    return paginate(query, page, per_page)
+
+
+def active_jobs(limit=20):
+    return db.session.scalars(sa.select(BatchJob).options(joinedload(BatchJob.folder))
+                              .where(BatchJob.status.in_(job_status.ACTIVE_STATUSES))
+                              .order_by(BatchJob.id.desc()).limit(limit)).all()
+
+
+def get_job(job_id):
+    return db.session.get(BatchJob, job_id)
+
+
+def timing(job, now=None):
+    """Elapsed seconds, files per hour so far and the ETA (seconds) of a job, where known."""
+    now = now or utcnow()
+    start = job.started_at or job.created_at
+    end = job.completed_at or now
+    elapsed = max(0.0, (end - start).total_seconds()) if start else None
+    done = job.finished_files - job.skipped_files  # skips are instant: they say nothing of speed
+    rate = done / elapsed * 3600 if elapsed and done > 0 else None
+    remaining = max(0, job.total_files - job.finished_files)
+    eta = None
+    if job.status == job_status.RUNNING and remaining and rate:
+        eta = remaining / rate * 3600
+    return {"elapsed_seconds": elapsed, "files_per_hour": round(rate, 1) if rate else None,
+            "eta_seconds": round(eta) if eta is not None else None, "remaining": remaining}
+
+
+def view(job):
+    return {"id": job.id, "folder": {"id": job.folder_id, "name": job.folder.name if job.folder else None},
+            "status": job.status, "trigger": job.trigger, "total_files": job.total_files,
+            "processed_files": job.processed_files, "failed_files": job.failed_files,
+            "skipped_files": job.skipped_files, "cancelled_files": job.cancelled_files,
+            "finished_files": job.finished_files, "progress": job.progress, "error_message": job.error_message,
+            "created_at": _iso(job.created_at), "started_at": _iso(job.started_at),
+            "completed_at": _iso(job.completed_at), **timing(job)}
+
+
+def status_counts(job):
+    FPR = FileProcessingRecord
+    counts = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).where(FPR.job_id == job.id)
+                                     .group_by(FPR.status)).all())
+    return {s: counts.get(s, 0) for s in STATUSES}
+
+
+def calls_count(job):
+    return db.session.scalar(sa.select(sa.func.count()).where(SalesCall.job_id == job.id))
+
+
+def start(job, user=None):
+    """Queue the files of a held (pending) job. Returns how many were queued."""
+    count = discovery.start_job(job)
+    audit.record("job.start", job, after={"queued": count}, user=user)
+    db.session.commit()
+    return count
+
+
+def cancel(job, user=None):
+    """Cancel the job's waiting files (files being processed finish). Returns how many."""
+    before = {"status": job.status}
+    count = actions.cancel_job(job, _actor(user))
+    audit.record("job.cancel", job, before=before, after={"status": job.status, "cancelled_files": count},
+                 user=user)
+    db.session.commit()
+    return count
+
+
+def retry_failed(job, user=None):
+    FPR = FileProcessingRecord
+    failed = db.session.scalar(sa.select(sa.func.count()).where(FPR.job_id == job.id, FPR.status == FAILED))
+    if not failed:
+        return 0
+    audit.record("job.retry_failed", job, after={"failed_files": failed}, user=user)
+    return actions.retry_failed_in_job(job, _actor(user))
+
+
+def rollback(job, user=None, requeue=True):
+    """Remove the calls the job created and re-open its completed files (queued again, or left
+    cancelled for a later retry when `requeue` is false). Returns {"calls_removed",
+    "files_reopened"}."""
+    before = view(job)
+    calls, files = actions.rollback_job(job, _actor(user), requeue=requeue)
+    db.session.refresh(job)
+    audit.record("job.rollback", job, before=before, after={"calls_removed": calls, "files_reopened": files,
+                                                            "requeue": requeue, "status": job.status}, user=user)
+    db.session.commit()
+    return {"calls_removed": calls, "files_reopened": files}
+
+
+def is_paused():
+    return settings.load().processing.paused
+
+
+def set_paused(paused, user=None):
+    """Pause or resume processing for every folder. Returns how many files were re-queued."""
+    before = is_paused()
+    audit.record("processing.pause" if paused else "processing.resume", ("settings", 1),
+                 before={"paused": before}, after={"paused": bool(paused)}, user=user)
+    return actions.set_paused(paused, _actor(user))
+
+
+def throughput(hours=1):
+    """Files finished (completed) per hour over the last `hours` hours."""
+    FPR = FileProcessingRecord
+    since = utcnow() - timedelta(hours=hours)
+    done = db.session.scalar(sa.select(sa.func.count()).where(FPR.status == "completed", FPR.finished_at >= since))
+    return round(done / hours, 1)
+
+
+def _actor(user):
+    from .files import _actor as actor
+
+    return actor(user)
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def create(folder, user=None, trigger="api"):
+    """Open a batch job for a folder now: scan it in this process. Returns discovery's
+    ScanResult: `job_id` is None when nothing new was found, `busy` when another scan holds
+    the folder. Raises CallbatchError when the folder cannot be listed."""
+    result = discovery.scan(folder, trigger=trigger, user_id=getattr(user, "id", None))
+    if result.job_id:
+        audit.record("job.create", ("batch_job", result.job_id),
+                     after={"folder_id": folder.id, "queued": result.queued, "held": result.held,
+                            "skipped": result.skipped}, user=user)
+        db.session.commit()
+    return result

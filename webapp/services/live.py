@@ -1,0 +1,104 @@
+"""Live status: file and job status changes, published on Redis pub/sub after they commit.
+
+The status machine calls `file_changed` (and `job_changed`) for each change; that only notes a
+small dict on the session. After the commit the notes are published on one channel, each
+touched job with its counters read fresh; the JSON API streams the channel to SSE and
+WebSocket clients. Like notifications, nothing here can fail a file: a publish error is
+logged and forgotten (the database stays the truth; clients can always poll the snapshot)."""
+import json
+import logging
+
+import sqlalchemy as sa
+from flask import has_app_context
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from .. import queues
+from ..extensions import db
+from ..models import BatchJob
+from ..models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "callbatch_live"
+CHANNEL = "live"
+
+
+def channel():
+    return queues.redis_key(CHANNEL)
+
+
+def file_changed(record, frm, to, session=None):
+    """Note a file's status change on the session; published after the commit."""
+    (session or db.session).info.setdefault(PENDING_KEY, []).append({
+        "type": "file", "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id,
+        "job_id": record.job_id, "from": frm, "status": to, "error_code": record.error_code,
+        "at": utcnow().isoformat(),
+    })
+
+
+def job_changed(job_id, session=None):
+    """Note that a job changed (its counters or status); published with fresh values."""
+    if job_id:
+        (session or db.session).info.setdefault(PENDING_KEY, []).append({"type": "job", "job_id": job_id})
+
+
+def job_view(job):
+    return {"type": "job", "job_id": job.id, "folder_id": job.folder_id, "status": job.status,
+            "total_files": job.total_files, "processed_files": job.processed_files,
+            "failed_files": job.failed_files, "skipped_files": job.skipped_files,
+            "cancelled_files": job.cancelled_files, "progress": job.progress,
+            "at": utcnow().isoformat()}
+
+
+def publish(messages):
+    """Publish ready-made messages on the live channel (one PUBLISH per message, pipelined)."""
+    if not messages:
+        return
+    pipe = queues.connection().pipeline(transaction=False)
+    name = channel()
+    for message in messages:
+        pipe.publish(name, json.dumps(message, default=str))
+    pipe.execute()
+
+
+def _jobs(job_ids):
+    """Fresh job rows read on a connection of their own (the session is mid-commit)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(BatchJob.__table__).where(BatchJob.id.in_(sorted(job_ids)))).all()
+    return [job_view(_Job(**row._mapping)) for row in rows]
+
+
+class _Job:
+    """A job row as job_view reads it (no ORM instance inside a commit hook)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    progress = BatchJob.progress
+    finished_files = BatchJob.finished_files
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    noted = session.info.pop(PENDING_KEY, None)
+    if not noted or not has_app_context():
+        return
+    try:
+        files = [n for n in noted if n["type"] == "file"]
+        job_ids = {n["job_id"] for n in noted if n.get("job_id")}
+        publish(files + (_jobs(job_ids) if job_ids else []))
+    except Exception:  # never let live status disturb the work
+        log.warning("could not publish %d live status change(s)", len(noted), exc_info=True)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session):
+    session.info.pop(PENDING_KEY, None)
+
+
+def subscribe():
+    """A Redis PubSub subscribed to the live channel (the caller closes it)."""
+    pubsub = queues.connection().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel())
+    return pubsub

@@ -1,0 +1,109 @@
+"""Sign in and out, users (admins), the audit log."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .. import auth
+from ..auth import role_required
+from ..models.user import ROLES
+from ..services import audit as audit_service
+from ..services import users as user_service
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/login.html", next=next_url, email="")
+    email = (request.form.get("email") or "").strip().lower()
+    wait = auth.login_blocked(email, request.remote_addr)
+    if wait:
+        return render_template("auth/login.html", next=next_url, email=email,
+                               error=f"Too many failed sign-ins. Try again in {wait // 60 + 1} minutes."), 429
+    user = user_service.authenticate(email, request.form.get("password"))
+    if user is None:
+        auth.note_failed_login(email, request.remote_addr)
+        return render_template("auth/login.html", next=next_url, email=email,
+                               error="Wrong e-mail or password."), 401
+    auth.clear_failed_logins(email, request.remote_addr)
+    session.clear()  # a fresh session: no fixation
+    session.permanent = True
+    login_user(user)
+    from .. import audit
+    from ..extensions import db
+
+    audit.record("user.login", user, user=user)
+    db.session.commit()
+    return redirect(next_url or url_for("dashboard.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
+                           languages=user_service.LANGUAGES, errors=[], form={})
+
+
+@bp.post("/users")
+@role_required("admin")
+def create_user():
+    new, errors, generated = user_service.create_user(request.form)
+    if errors:
+        return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
+                               languages=user_service.LANGUAGES, errors=errors, form=request.form), 422
+    flash(f"Created {new.role} {new.email}." + (f" Password (shown once): {generated}" if generated else ""))
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/users/<int:user_id>")
+@role_required("admin")
+def update_user(user_id):
+    target = user_service.get_user(user_id) or abort(404)
+    data = {key: request.form[key] for key in ("role", "language", "password") if request.form.get(key)}
+    data["active"] = request.form.get("active") == "on"
+    _user, errors = user_service.update_user(target, data)
+    for e in errors:
+        flash(e["message"], "error")
+    if not errors:
+        flash(f"Saved {target.email}.")
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/language")
+@login_required
+def language():
+    """The signed-in user's own interface direction (he = right-to-left)."""
+    user_service.update_user(current_user._get_current_object(), {"language": request.form.get("language", "en")})
+    return redirect(_safe_next(request.form.get("next")) or url_for("dashboard.index"))
+
+
+@bp.get("/audit")
+@role_required("manager")
+def audit_log():
+    filters = audit_service.parse_filters(request.args)
+    page = audit_service.list_entries(filters, request.args.get("page"), 50)
+    return render_template("audit/index.html", page=page, filters=filters, actions=audit_service.actions())
+
+
+def _safe_next(value):
+    """Only a path on this site (no scheme, no host) may be a redirect target."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return None
+    return value

@@ -1,0 +1,75 @@
+"""Calls and customers: the call page (audio streamed with range requests, the transcript
+right-to-left with timestamps that seek the player, the scorecard with evidence), assigning a
+call to a customer, and the customer page with call history and score trend."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from ..auth import role_required
+from ..errors import CallbatchError
+from ..services import calls as service
+from ..services import customers as customer_service
+from . import require_login
+
+bp = Blueprint("calls", __name__)
+require_login(bp)
+
+
+@bp.get("/calls/")
+def index():
+    page = service.list_calls(q=request.args.get("q"), unassigned=request.args.get("unassigned") == "1",
+                              job_id=request.args.get("job_id", type=int), page=request.args.get("page"))
+    return render_template("calls/index.html", page=page, q=request.args.get("q", ""),
+                           unassigned=request.args.get("unassigned") == "1")
+
+
+@bp.get("/calls/<int:call_id>")
+def detail(call_id):
+    call = service.get_call(call_id) or abort(404)
+    q = request.args.get("customer_q", "").strip()
+    matches = customer_service.search(q) if q else []
+    return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q=q,
+                           matches=matches, errors=[])
+
+
+@bp.get("/calls/<int:call_id>/audio")
+def audio(call_id):
+    call = service.get_call(call_id) or abort(404)
+    try:
+        path, mimetype = service.audio(call)
+    except CallbatchError as err:
+        return err.message, 404
+    # conditional=True answers Range requests with 206 Partial Content (and If-Modified-Since).
+    return send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+
+
+@bp.post("/calls/<int:call_id>/assign")
+@role_required("manager")
+def assign(call_id):
+    call = service.get_call(call_id) or abort(404)
+    new = {k: request.form.get(f"new_{k}", "") for k in ("name", "phone", "external_id")}
+    customer_id = request.form.get("customer_id", type=int)
+    if request.form.get("unassign") == "1":
+        _call, errors = service.assign(call)
+    else:
+        _call, errors = service.assign(call, customer_id=customer_id,
+                                       new_customer=new if not customer_id and any(new.values()) else None)
+        if not customer_id and not any(new.values()):
+            errors = [{"field": "customer_id", "message": "Choose a customer or enter a new one."}]
+    if errors:
+        return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q="",
+                               matches=[], errors=errors), 422
+    flash("Call assigned." if call.customer_id else "Call unassigned.")
+    return redirect(url_for("calls.detail", call_id=call_id))
+
+
+@bp.get("/customers/")
+def customers():
+    page = customer_service.list_customers(request.args.get("q"), request.args.get("page"))
+    return render_template("customers/index.html", page=page, q=request.args.get("q", ""))
+
+
+@bp.get("/customers/<int:customer_id>")
+def customer(customer_id):
+    item = customer_service.get_customer(customer_id) or abort(404)
+    points = customer_service.trend_svg_points(customer_service.trend(item))
+    return render_template("customers/detail.html", customer=item, calls=customer_service.history(item),
+                           points=points)

@@ -1,0 +1,182 @@
+"""Folders: list, add, edit, delete; test connection, scan now, preview (dry run). The form's
+storage fields come from the provider registry, so a new provider needs no template."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from ..auth import role_required
+from ..crypto import MASK
+from ..services import folders as service
+from . import is_htmx, require_login
+
+bp = Blueprint("folders", __name__, url_prefix="/folders")
+require_login(bp)
+
+
+@bp.get("/")
+def index():
+    folders = service.list_folders()
+    return render_template("folders/index.html", folders=folders, counts=service.file_counts())
+
+
+@bp.get("/new")
+@role_required("admin")
+def new():
+    storage_type = request.args.get("storage_type") or "local"
+    return _form(None, {"storage_type": storage_type, "storage_config": {}, "monitor_type": "polling",
+                        "scan_interval": 300, "allowed_extensions": "mp3 wav m4a aac ogg",
+                        "max_file_size_mb": 500, "enabled": True}, [])
+
+
+@bp.post("/new")
+@role_required("admin")
+def create():
+    data = _data(request.form)
+    folder, errors = service.create_folder(data)
+    if errors:
+        return _form(None, _shown(data), errors, 422)
+    flash(f"Folder '{folder.name}' added.")
+    return redirect(url_for("folders.detail", folder_id=folder.id))
+
+
+@bp.get("/fields")
+def fields():
+    """The provider's fields for a storage type (swapped in when the type select changes)."""
+    storage_type = request.args.get("storage_type", "local")
+    types = {t["type"]: t for t in service.storage_types()}
+    if storage_type not in types:
+        abort(404)
+    if not is_htmx():
+        return redirect(url_for("folders.new", storage_type=storage_type))
+    return render_template("partials/folder_fields.html", provider=types[storage_type], config={}, errors=[])
+
+
+@bp.get("/<int:folder_id>")
+def detail(folder_id):
+    folder = service.get_folder(folder_id) or abort(404)
+    return render_template("folders/detail.html", folder=folder, shown=service.view(folder),
+                           counts=service.file_counts([folder.id]).get(folder.id, {}),
+                           provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type))
+
+
+@bp.get("/<int:folder_id>/edit")
+@role_required("admin")
+def edit(folder_id):
+    folder = service.get_folder(folder_id) or abort(404)
+    shown = service.view(folder)
+    data = {**shown, "allowed_extensions": " ".join(shown["allowed_extensions"]),
+            "max_file_size_mb": folder.max_file_size // service.MB}
+    return _form(folder, data, [])
+
+
+@bp.post("/<int:folder_id>/edit")
+@role_required("admin")
+def update(folder_id):
+    folder = service.get_folder(folder_id) or abort(404)
+    data = _data(request.form)
+    _folder, errors = service.update_folder(folder, data)
+    if errors:
+        return _form(folder, _shown(data), errors, 422)
+    flash(f"Folder '{folder.name}' saved.")
+    return redirect(url_for("folders.detail", folder_id=folder.id))
+
+
+@bp.post("/<int:folder_id>/delete")
+@role_required("admin")
+def delete(folder_id):
+    folder = service.get_folder(folder_id) or abort(404)
+    name = folder.name
+    service.delete_folder(folder)
+    flash(f"Folder '{name}' deleted.")
+    if is_htmx():
+        response = redirect(url_for("folders.index"))
+        response.headers["HX-Redirect"] = url_for("folders.index")
+        return response
+    return redirect(url_for("folders.index"))
+
+
+@bp.post("/<int:folder_id>/test")
+@role_required("admin")
+def test(folder_id):
+    """Test the stored settings (from the list/detail) and keep the result as its status."""
+    folder = service.get_folder(folder_id) or abort(404)
+    result = service.test_connection(folder)
+    return _result("partials/connection_result.html", result, url_for("folders.detail", folder_id=folder.id))
+
+
+@bp.post("/test")
+@role_required("admin")
+def test_form():
+    """Test the settings typed in the form, before saving them."""
+    data = _data(request.form)
+    folder = service.get_folder(int(request.form["folder_id"])) if request.form.get("folder_id") else None
+    result = service.test_connection(folder, data["storage_type"], data["storage_config"])
+    if is_htmx():
+        return render_template("partials/connection_result.html", result=result)
+    flash(("Connection OK: " if result["ok"] else "Connection failed: ") + result.get("message", ""),
+          "info" if result["ok"] else "error")
+    return _form(folder, _shown(data), [])
+
+
+@bp.post("/<int:folder_id>/scan")
+@role_required("manager")
+def scan(folder_id):
+    folder = service.get_folder(folder_id) or abort(404)
+    service.scan_now(folder)
+    message = f"Scan of '{folder.name}' queued: a worker runs it now."
+    if is_htmx():
+        return render_template("partials/flash.html", messages=[("info", message)])
+    flash(message)
+    return redirect(request.referrer or url_for("folders.detail", folder_id=folder.id))
+
+
+@bp.get("/<int:folder_id>/preview")
+@role_required("manager")
+def preview(folder_id):
+    folder = service.get_folder(folder_id) or abort(404)
+    result = service.preview(folder)
+    template = "partials/preview.html" if is_htmx() else "folders/preview.html"
+    return render_template(template, folder=folder, result=result)
+
+
+def _result(template, result, back):
+    if is_htmx():
+        return render_template(template, result=result)
+    flash(("Connection OK: " if result["ok"] else "Connection failed: ") + (result.get("message") or ""),
+          "info" if result["ok"] else "error")
+    return redirect(back)
+
+
+def _data(form):
+    """A folder document from the form: storage fields are named `cfg.<name>`."""
+    storage_type = form.get("storage_type", "")
+    raw = {key[4:]: form.get(key) for key in form if key.startswith("cfg.")}
+    types = {t["type"]: t for t in service.storage_types()}
+    for f in types.get(storage_type, {}).get("fields", []):
+        if f["kind"] == "bool" and f["name"] not in raw:
+            raw[f["name"]] = "off"  # an unticked checkbox sends nothing
+    data = {"name": form.get("name", ""), "storage_type": storage_type,
+            "storage_config": service.coerce_storage_config(storage_type, raw),
+            "monitor_type": form.get("monitor_type", "polling"), "scan_interval": form.get("scan_interval", ""),
+            "cron_schedule": form.get("cron_schedule", ""), "allowed_extensions": form.get("allowed_extensions", ""),
+            "enabled": form.get("enabled") == "on"}
+    try:
+        data["max_file_size"] = int(float(form.get("max_file_size_mb", "")) * service.MB)
+    except ValueError:
+        data["max_file_size"] = form.get("max_file_size_mb")
+    return data
+
+
+def _shown(data):
+    """The submitted data as the form redraws it: secrets never echoed back."""
+    types = {t["type"]: t for t in service.storage_types()}
+    secrets = [f["name"] for f in types.get(data.get("storage_type"), {}).get("fields", []) if f["kind"] == "secret"]
+    config = {k: (MASK if k in secrets and v else v) for k, v in (data.get("storage_config") or {}).items()}
+    size = data.get("max_file_size")
+    return {**data, "storage_config": config,
+            "max_file_size_mb": size // service.MB if isinstance(size, int) else size}
+
+
+def _form(folder, data, errors, status=200):
+    types = service.storage_types()
+    provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
+    return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
+                           provider=provider, monitors=service.monitor_types()), status

@@ -1,0 +1,74 @@
+"""Jobs: list and detail with progress, counts, timing and ETA; start, cancel, retry failed,
+rollback. The detail's progress is a fragment polled while the job runs."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from ..auth import role_required
+from ..models import job as job_status
+from ..services import jobs as service
+from . import is_htmx, require_login
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+require_login(bp)
+
+
+@bp.get("/")
+def index():
+    status = request.args.get("status") or None
+    page = service.list_jobs(status=status, page=request.args.get("page"))
+    return render_template("jobs/index.html", page=page, status=status, statuses=service.JOB_STATUSES,
+                           timings={j.id: service.timing(j) for j in page.items})
+
+
+def _context(job):
+    return dict(job=job, timing=service.timing(job), counts=service.status_counts(job),
+                calls=service.calls_count(job), active=job.status in job_status.ACTIVE_STATUSES)
+
+
+@bp.get("/<int:job_id>")
+def detail(job_id):
+    job = service.get_job(job_id) or abort(404)
+    return render_template("jobs/detail.html", **_context(job))
+
+
+@bp.get("/<int:job_id>/progress")
+def progress(job_id):
+    job = service.get_job(job_id) or abort(404)
+    if not is_htmx():
+        return redirect(url_for("jobs.detail", job_id=job_id))
+    return render_template("partials/job_progress.html", **_context(job))
+
+
+@bp.post("/<int:job_id>/start")
+@role_required("manager")
+def start(job_id):
+    job = service.get_job(job_id) or abort(404)
+    flash(f"{service.start(job)} files queued.")
+    return redirect(url_for("jobs.detail", job_id=job_id))
+
+
+@bp.post("/<int:job_id>/cancel")
+@role_required("manager")
+def cancel(job_id):
+    job = service.get_job(job_id) or abort(404)
+    flash(f"Job cancelled: {service.cancel(job)} waiting files will not be processed.")
+    return redirect(url_for("jobs.detail", job_id=job_id))
+
+
+@bp.post("/<int:job_id>/retry-failed")
+@role_required("manager")
+def retry_failed(job_id):
+    job = service.get_job(job_id) or abort(404)
+    flash(f"{service.retry_failed(job)} failed files queued again.")
+    return redirect(url_for("jobs.detail", job_id=job_id))
+
+
+@bp.post("/<int:job_id>/rollback")
+@role_required("manager")
+def rollback(job_id):
+    job = service.get_job(job_id) or abort(404)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm the rollback.", "error")
+        return redirect(url_for("jobs.detail", job_id=job_id))
+    result = service.rollback(job, requeue=request.form.get("requeue") == "on")
+    flash(f"Rolled back: {result['calls_removed']} calls removed, {result['files_reopened']} files re-opened.")
+    return redirect(url_for("jobs.detail", job_id=job_id))

@@ -1,0 +1,143 @@
+"""Notifications: channels (a form per type from the notifier registry), enable/disable,
+send a test, delivery history. Admins change them; everyone may read."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth import role_required
+from ..errors import CODES
+from ..notifications import service
+from ..services import folders as folder_service
+from . import is_htmx, require_login
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+require_login(bp)
+
+
+def _who():
+    return dict(actor=current_user.email, user_id=current_user.id)
+
+
+@bp.get("/")
+def index():
+    return render_template("notifications/index.html", configs=service.list_configs(),
+                           history=service.history(limit=20))
+
+
+def _form(config, data, errors, status=200):
+    providers = service.providers()
+    provider = next((p for p in providers if p["type"] == data.get("type")), providers[0])
+    return render_template("notifications/form.html", config=config, data=data, errors=errors,
+                           providers=providers, provider=provider, conditions=service.conditions(),
+                           folders=folder_service.list_folders(), codes=sorted(CODES)), status
+
+
+@bp.get("/new")
+@role_required("admin")
+def new():
+    kind = request.args.get("type") or service.providers()[0]["type"]
+    return _form(None, {"type": kind, "config": {}, "conditions": [], "cooldown_minutes": 10,
+                        "stall_minutes": 30, "enabled": True}, [])
+
+
+@bp.get("/fields")
+@role_required("admin")
+def fields():
+    kind = request.args.get("type")
+    provider = next((p for p in service.providers() if p["type"] == kind), None) or abort(404)
+    if not is_htmx():
+        return redirect(url_for("notifications.new", type=kind))
+    return render_template("partials/notifier_fields.html", provider=provider, config={})
+
+
+def _data(form):
+    kind = form.get("type")
+    provider = next((p for p in service.providers() if p["type"] == kind), None)
+    config = {}
+    for f in (provider or {}).get("fields", []):
+        value = form.get(f"cfg.{f['name']}", "")
+        config[f["name"]] = (value == "on") if f["kind"] == "bool" else value
+    return {"name": form.get("name", ""), "type": kind, "config": config,
+            "conditions": form.getlist("conditions"),
+            "folder_ids": [i for i in form.getlist("folder_ids") if i] or None,
+            "error_codes": [c for c in form.getlist("error_codes") if c] or None,
+            "cooldown_minutes": form.get("cooldown_minutes", 10), "stall_minutes": form.get("stall_minutes", 30),
+            "enabled": form.get("enabled") == "on"}
+
+
+@bp.post("/new")
+@role_required("admin")
+def create():
+    data = _data(request.form)
+    config, errors = service.create_config(data, **_who())
+    if errors:
+        return _form(None, _shown(data), errors, 422)
+    flash(f"Notification '{config.name}' added.")
+    return redirect(url_for("notifications.detail", config_id=config.id))
+
+
+@bp.get("/<int:config_id>")
+def detail(config_id):
+    config = service.get_config(config_id) or abort(404)
+    status = request.args.get("status") or None
+    return render_template("notifications/detail.html", config=service.view(config),
+                           history=service.history(config_id, status=status, limit=100,
+                                                   before_id=request.args.get("before_id", type=int)),
+                           status=status)
+
+
+@bp.get("/<int:config_id>/edit")
+@role_required("admin")
+def edit(config_id):
+    config = service.get_config(config_id) or abort(404)
+    return _form(config, service.view(config), [])
+
+
+@bp.post("/<int:config_id>/edit")
+@role_required("admin")
+def update(config_id):
+    config = service.get_config(config_id) or abort(404)
+    data = _data(request.form)
+    _config, errors = service.update_config(config, data, **_who())
+    if errors:
+        return _form(config, _shown(data), errors, 422)
+    flash("Notification saved.")
+    return redirect(url_for("notifications.detail", config_id=config_id))
+
+
+@bp.post("/<int:config_id>/enabled")
+@role_required("admin")
+def set_enabled(config_id):
+    config = service.get_config(config_id) or abort(404)
+    service.set_enabled(config, request.form.get("enabled") == "1", **_who())
+    flash("Notification enabled." if config.enabled else "Notification disabled.")
+    return redirect(request.form.get("back") or url_for("notifications.detail", config_id=config_id))
+
+
+@bp.post("/<int:config_id>/test")
+@role_required("admin")
+def send_test(config_id):
+    config = service.get_config(config_id) or abort(404)
+    from .. import audit
+    from ..extensions import db
+
+    delivery = service.send_test(config)
+    audit.record("notification.test", ("notification", config.id), after={"delivery_id": delivery.id})
+    db.session.commit()
+    flash(f"Test message queued (delivery #{delivery.id}); its result appears in the history below.")
+    return redirect(url_for("notifications.detail", config_id=config_id))
+
+
+@bp.post("/<int:config_id>/delete")
+@role_required("admin")
+def delete(config_id):
+    config = service.get_config(config_id) or abort(404)
+    name = config.name
+    service.delete_config(config, **_who())
+    flash(f"Notification '{name}' deleted.")
+    return redirect(url_for("notifications.index"))
+
+
+def _shown(data):
+    provider = next((p for p in service.providers() if p["type"] == data.get("type")), None)
+    secrets = {f["name"] for f in (provider or {}).get("fields", []) if f["kind"] == "secret"}
+    return {**data, "config": {k: ("" if k in secrets else v) for k, v in data["config"].items()}}

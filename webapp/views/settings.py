@@ -1,0 +1,99 @@
+"""Settings: the global batch configuration (validate, save, reset, export, import) and the
+scoring rubric editor. Everyone may read them; only admins change them."""
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+
+from ..auth import role_required
+from ..services import settings as service
+from . import is_htmx, require_login
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+require_login(bp)
+
+
+def _page(document, errors, status=200, validated=False):
+    by_field = {}
+    for e in errors:
+        by_field.setdefault(e["field"], []).append(e["message"])
+    return render_template("settings/index.html", document=document, errors=errors, by_field=by_field,
+                           schema=service.schema(), validated=validated), status
+
+
+@bp.get("/")
+def index():
+    return _page(service.current(), [])
+
+
+@bp.post("/")
+@role_required("admin")
+def save():
+    document, errors = service.from_form(request.form)
+    if not errors:
+        _config, errors = service.save(document)
+    if errors:
+        return _page(document, errors, 422)
+    flash("Settings saved.")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/validate")
+@role_required("admin")
+def validate():
+    document, errors = service.from_form(request.form)
+    errors = errors or service.validate(document)
+    if is_htmx():
+        return render_template("partials/validation.html", errors=errors)
+    return _page(document, errors, 200 if not errors else 422, validated=True)
+
+
+@bp.post("/reset")
+@role_required("admin")
+def reset():
+    service.reset()
+    flash("Settings reset to the defaults.")
+    return redirect(url_for("settings.index"))
+
+
+@bp.get("/export.json")
+@role_required("manager")
+def export():
+    body = json.dumps(service.export(), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=callbatch-settings.json"})
+
+
+@bp.post("/import")
+@role_required("admin")
+def import_():
+    upload = request.files.get("file")
+    data = upload.read() if upload else (request.form.get("document") or "").encode()
+    _config, errors = service.import_document(data)
+    if errors:
+        return _page(service.current(), errors, 422)
+    flash("Settings imported.")
+    return redirect(url_for("settings.index"))
+
+
+@bp.get("/rubric")
+def rubric():
+    return render_template("settings/rubric.html", rubric=service.rubric(), text=None, errors=[])
+
+
+@bp.post("/rubric")
+@role_required("admin")
+def save_rubric():
+    text = request.form.get("rubric", "")
+    _document, errors = service.save_rubric(text)
+    if errors:
+        return render_template("settings/rubric.html", rubric=service.rubric(), text=text, errors=errors), 422
+    flash("Scorecard saved: new calls are scored with it.")
+    return redirect(url_for("settings.rubric"))
+
+
+@bp.post("/rubric/reset")
+@role_required("admin")
+def reset_rubric():
+    service.reset_rubric()
+    flash("Back to the built-in Hebrew scorecard.")
+    return redirect(url_for("settings.rubric"))
