@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import analysis
 from ..analysis import customers, metadata
@@ -64,11 +65,8 @@ def _run(record, config):
             _skip_if_duplicate(record, sha256)
             result = analysis.analyze(local_path, folder, config.analysis.model_dump(), duration)
         timings.update(result.timings)
-        started = time.perf_counter()
         _check_still_ours(record, attempt)
-        call = _file_call(record, result, sha256, timings)
-        timings["db_ms"] = _ms(started)
-        call.stage_timings = record.stage_timings = timings
+        _file_call(record, result, sha256, timings)
         db.session.commit()
         return COMPLETED
     except InvalidTransition:
@@ -121,16 +119,21 @@ def _skip_if_same_checksum(record):
 
 
 def _skip_if_duplicate(record, sha256):
-    record.content_sha256 = sha256
-    db.session.commit()
+    """Of two files with the same content, the one already completed, or else the lower id
+    still processing, goes on; the other is skipped. The hash is committed first (on a
+    connection of its own, leaving the session's state loaded) so that two workers holding
+    copies at the same moment each see the other's."""
     FPR = FileProcessingRecord
-    earlier = db.session.scalar(
-        sa.select(FPR.id).where(
-            FPR.content_sha256 == sha256,
-            FPR.id != record.id,
-            sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
-        ).limit(1)
-    )
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(FPR).where(FPR.id == record.id).values(content_sha256=sha256))
+        earlier = conn.scalar(
+            sa.select(FPR.id).where(
+                FPR.content_sha256 == sha256,
+                FPR.id != record.id,
+                sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
+            ).limit(1)
+        )
+    set_committed_value(record, "content_sha256", sha256)
     if earlier:
         raise SkipFile(f"Same content as file #{earlier}, which is already processed.", code="DUPLICATE_FILE",
                        details={"duplicate_of": earlier})
@@ -143,7 +146,9 @@ def _check_still_ours(record, attempt):
 
 
 def _file_call(record, result, sha256, timings):
-    """One sales_calls row, its customer link and the record's completion, in one transaction."""
+    """One sales_calls row, its customer link and the record's completion, in one transaction.
+    `db_ms` counts the checks and writes up to the final commit."""
+    started = time.perf_counter()
     transcript = result.transcript
     meta = result.metadata or {}
     called_at = metadata.parse_time(meta["called_at"]) if meta.get("called_at") else record.file_mtime
@@ -157,6 +162,8 @@ def _file_call(record, result, sha256, timings):
     )
     db.session.add(call)
     record.audio_seconds = result.duration
+    timings["db_ms"] = _ms(started)
+    call.stage_timings = record.stage_timings = timings
     try:
         db.session.flush()
     except IntegrityError:

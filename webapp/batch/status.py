@@ -7,6 +7,7 @@ from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
 from ..notifications import events as notify
+from ..services import live
 
 DISCOVERED = "discovered"
 QUEUED = "queued"
@@ -56,6 +57,7 @@ def transition(record, to, message="", details=None, **fields):
     db.session.add(FileEvent(file_id=record.id, from_status=frm, to_status=to, message=message, details=details))
     move_counters(record.job_id, frm, to)
     notify.file_changed(record, to, details)
+    live.file_changed(record, frm, to)
 
 
 def move_counters(job_id, frm, to):
@@ -121,5 +123,6 @@ def claim(record_id, worker_name, rq_job_id):
         return None
     db.session.add(FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING,
                              message=f"Picked up by {worker_name}"))
+    live.file_changed(record, seen, PROCESSING)
     db.session.commit()
     return db.session.get(FileProcessingRecord, record_id, populate_existing=True)

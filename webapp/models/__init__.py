@@ -1,3 +1,4 @@
+from .api import ApiToken, FolderHook, IdempotencyKey
 from .audit import AuditLog
 from .call import Customer, SalesCall
 from .file import FileEvent, FileProcessingRecord
@@ -8,6 +9,7 @@ from .settings import BatchSettings
 from .user import User
 
 __all__ = [
+    "ApiToken", "FolderHook", "IdempotencyKey",
     "AuditLog", "BatchJob", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
     "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "User",
 ]

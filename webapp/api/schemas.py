@@ -1,0 +1,201 @@
+"""The pydantic models that validate API requests. The OpenAPI document is generated from
+these same models (webapp.api.registry), so what is documented is what is enforced.
+
+Request bodies forbid unknown fields; query strings ignore unknown parameters."""
+from datetime import date
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import Annotated
+
+from ..batch.status import STATUSES
+from ..errors import CODES
+from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
+from ..models.job import ACTIVE_STATUSES, CANCELLED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED
+from ..notifications import NOTIFIERS
+from ..notifications.conditions import CONDITIONS
+from ..providers.monitors import MONITORS
+from ..providers.storage import STORAGE
+
+MB = 1024 * 1024
+MAX_ID = 2 ** 31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+StorageType = Literal[tuple(STORAGE)]
+MonitorType = Literal[tuple(MONITORS)]
+ChannelType = Literal[tuple(NOTIFIERS)]
+Condition = Literal[tuple(CONDITIONS)]
+ErrorCode = Literal[tuple(CODES)]
+FileStatus = Literal[STATUSES]
+JobStatus = Literal[tuple(ACTIVE_STATUSES) + (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED)]
+Extension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10,
+                                             pattern=r"^\.?[A-Za-z0-9]+$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PageQuery(Query):
+    page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1.")
+    per_page: int = Field(50, ge=1, le=500, description="Items per page (1–500).")
+
+
+# -- folders ---------------------------------------------------------------------------------
+
+STORAGE_HELP = "; ".join(f"{key}: " + ", ".join(f.name + (" (secret)" if f.kind == "secret" else "")
+                                                for f in cls.fields) for key, cls in STORAGE.items())
+
+
+class FolderCreate(Body):
+    name: Name
+    storage_type: StorageType
+    storage_config: dict = Field(default_factory=dict, description=(
+        "The storage provider's settings. Secrets are stored encrypted and shown masked; send a secret "
+        "blank or masked to keep the stored one. Fields by type — " + STORAGE_HELP))
+    monitor_type: MonitorType = "polling"
+    scan_interval: int = Field(300, ge=30, le=3600, description="Seconds between periodic scans.")
+    cron_schedule: Optional[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        None, description="A cron expression for scheduled scans, e.g. '0 2 * * *'.")
+    allowed_extensions: list[Extension] = Field(default_factory=lambda: list(DEFAULT_EXTENSIONS), min_length=1,
+                                                max_length=50)
+    max_file_size: int = Field(DEFAULT_MAX_FILE_SIZE, ge=MB, le=2048 * MB, description="Bytes (1 MB – 2 GB).")
+    enabled: bool = True
+
+
+class FolderUpdate(Body):
+    """Only the fields sent are changed."""
+
+    name: Optional[Name] = None
+    storage_type: Optional[StorageType] = None
+    storage_config: Optional[dict] = None
+    monitor_type: Optional[MonitorType] = None
+    scan_interval: Optional[int] = Field(None, ge=30, le=3600)
+    cron_schedule: Optional[Annotated[str, StringConstraints(max_length=100)]] = None
+    allowed_extensions: Optional[list[Extension]] = Field(None, min_length=1, max_length=50)
+    max_file_size: Optional[int] = Field(None, ge=MB, le=2048 * MB)
+    enabled: Optional[bool] = None
+
+
+class FolderTest(Body):
+    """Storage settings to try before saving (a folder's stored secrets fill blanks)."""
+
+    storage_type: StorageType
+    storage_config: dict = Field(default_factory=dict)
+
+
+class Announce(Body):
+    files: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
+        min_length=1, max_length=1000, description="Paths (object keys) of new recordings in the folder.")
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+class JobsQuery(PageQuery):
+    status: Optional[JobStatus] = None
+    folder_id: Optional[Id] = None
+
+
+class JobCreate(Body):
+    folder_id: Id = Field(description="The folder to scan now: its new files become the job.")
+
+
+class JobRollback(Body):
+    requeue: bool = Field(True, description="Queue the re-opened files again (else leave them cancelled).")
+
+
+# -- files -----------------------------------------------------------------------------------
+
+class FilesQuery(PageQuery):
+    status: Optional[FileStatus] = None
+    folder_id: Optional[Id] = None
+    job_id: Optional[Id] = None
+    error_code: Optional[Annotated[str, StringConstraints(max_length=40)]] = None
+    q: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(None, description="File name contains.")
+    date_from: Optional[date] = Field(None, description="Found on or after this day (UTC).")
+    date_to: Optional[date] = Field(None, description="Found on or before this day (UTC).")
+
+
+class FilesRetry(Body):
+    file_ids: list[Id] = Field(min_length=1, max_length=10000)
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+class NotificationCreate(Body):
+    name: Name
+    type: ChannelType
+    config: dict = Field(default_factory=dict, description="The channel's settings (secrets masked on output).")
+    conditions: list[Condition] = Field(min_length=1, max_length=len(CONDITIONS))
+    folder_ids: Optional[list[Id]] = Field(None, max_length=1000, description="Only these folders (null: all).")
+    error_codes: Optional[list[ErrorCode]] = Field(None, max_length=len(CODES))
+    cooldown_minutes: int = Field(10, ge=0, le=1440)
+    stall_minutes: int = Field(30, ge=1, le=1440)
+    enabled: bool = True
+
+
+class NotificationUpdate(Body):
+    name: Optional[Name] = None
+    type: Optional[ChannelType] = None
+    config: Optional[dict] = None
+    conditions: Optional[list[Condition]] = Field(None, min_length=1, max_length=len(CONDITIONS))
+    folder_ids: Optional[list[Id]] = Field(None, max_length=1000)
+    error_codes: Optional[list[ErrorCode]] = Field(None, max_length=len(CODES))
+    cooldown_minutes: Optional[int] = Field(None, ge=0, le=1440)
+    stall_minutes: Optional[int] = Field(None, ge=1, le=1440)
+    enabled: Optional[bool] = None
+
+
+class DeliveriesQuery(Query):
+    status: Optional[Literal["pending", "sent", "failed", "suppressed"]] = None
+    limit: int = Field(100, ge=1, le=500)
+    before_id: Optional[Id] = Field(None, description="Page back: the last id of the previous page.")
+
+
+# -- calls and customers ---------------------------------------------------------------------
+
+class CallsQuery(PageQuery):
+    q: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(None, description="Call id or agent.")
+    customer_id: Optional[Id] = None
+    job_id: Optional[Id] = None
+    unassigned: bool = False
+
+
+class CallAssign(Body):
+    customer_id: Optional[Id] = Field(None, description="An existing customer; null (and no new_customer) "
+                                                        "unassigns the call.")
+    new_customer: Optional["NewCustomer"] = None
+
+
+class NewCustomer(Body):
+    name: Optional[Annotated[str, StringConstraints(max_length=200)]] = None
+    phone: Optional[Annotated[str, StringConstraints(max_length=32)]] = None
+    external_id: Optional[Annotated[str, StringConstraints(max_length=100)]] = None
+
+
+CallAssign.model_rebuild()
+
+
+class CustomersQuery(PageQuery):
+    q: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(None, description="Name, phone or id.")
+
+
+# -- tokens and status -----------------------------------------------------------------------
+
+class TokenCreate(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    expires_in_days: Optional[int] = Field(None, ge=1, le=3650)
+
+
+class EventsQuery(Query):
+    token: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        None, description="The receivers' shared secret (CALLBATCH_EVENTS_TOKEN).")
+
+
+class HookQuery(Query):
+    token: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        None, description="The folder's webhook secret (or sign the body: X-Callbatch-Signature).")
