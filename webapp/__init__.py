@@ -6,6 +6,21 @@ from flask import Flask
 
 from .config import Config
 from .extensions import db, migrate
+from flask_babel import Babel
+
+babel = Babel()
+LANGUAGES = ("en", "he")
+
+
+def _locale():
+    from flask import has_request_context, request
+    from flask_login import current_user
+
+    if not has_request_context():
+        return None  # CLI, workers: the default locale
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    return request.accept_languages.best_match(LANGUAGES, default="en")
 
 
 def create_app(overrides=None):
@@ -25,6 +40,12 @@ def create_app(overrides=None):
 
     login_manager.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
+                          os.path.join(os.path.dirname(__file__), "..", "translations"))
+    babel.init_app(app, locale_selector=_locale)  # interface language: the user's, else the browser's
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
 
     from .cli import register_commands
     from .views import register_blueprints

@@ -14,6 +14,9 @@ class FileProcessingRecord(db.Model):
         sa.UniqueConstraint("folder_id", "file_path", name="uq_record_folder_path"),
         sa.Index("ix_records_job_status", "job_id", "status"),
         sa.Index("ix_records_status_updated", "status", "updated_at"),
+        sa.Index("ix_records_status_finished", "status", "finished_at"),
+        sa.Index("ix_records_problems_updated", "updated_at", postgresql_where=sa.text("error_code IS NOT NULL"),
+                 sqlite_where=sa.text("error_code IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import auth
@@ -24,12 +25,12 @@ def login():
     wait = auth.login_blocked(email, request.remote_addr)
     if wait:
         return render_template("auth/login.html", next=next_url, email=email,
-                               error=f"Too many failed sign-ins. Try again in {wait // 60 + 1} minutes."), 429
+                               error=_("Too many failed sign-ins. Try again in %(num)d minutes.", num=wait // 60 + 1)), 429
     user = user_service.authenticate(email, request.form.get("password"))
     if user is None:
         auth.note_failed_login(email, request.remote_addr)
         return render_template("auth/login.html", next=next_url, email=email,
-                               error="Wrong e-mail or password."), 401
+                               error=_("Wrong e-mail or password.")), 401
     auth.clear_failed_logins(email, request.remote_addr)
     session.clear()  # a fresh session: no fixation
     session.permanent = True
@@ -47,7 +48,7 @@ def login():
 def logout():
     logout_user()
     session.clear()
-    flash("You are signed out.")
+    flash(_("You are signed out."))
     return redirect(url_for("auth.login"))
 
 

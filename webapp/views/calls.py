@@ -2,6 +2,7 @@
 right-to-left with timestamps that seek the player, the scorecard with evidence), assigning a
 call to a customer, and the customer page with call history and score trend."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..errors import CallbatchError
@@ -57,7 +58,7 @@ def assign(call_id):
     if errors:
         return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q="",
                                matches=[], errors=errors), 422
-    flash("Call assigned." if call.customer_id else "Call unassigned.")
+    flash(_("Call assigned.") if call.customer_id else _("Call unassigned."))
     return redirect(url_for("calls.detail", call_id=call_id))
 
 

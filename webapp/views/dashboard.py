@@ -3,6 +3,7 @@ problems, and quick actions. The live part is one fragment, polled every 2 s onl
 something runs (the fragment drops its own hx-trigger when all is idle)."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..batch.status import FAILED
@@ -41,7 +42,7 @@ def status_fragment():
 @role_required("manager")
 def pause():
     job_service.set_paused(True)
-    flash("Processing paused: workers take no new files until you resume.")
+    flash(_("Processing paused: workers take no new files until you resume."))
     return _back()
 
 
@@ -49,7 +50,7 @@ def pause():
 @role_required("manager")
 def resume():
     count = job_service.set_paused(False)
-    flash(f"Processing resumed ({count} waiting files queued again).")
+    flash(_("Processing resumed (%(num)d waiting files queued again).", num=count))
     return _back()
 
 
@@ -59,7 +60,7 @@ def retry_all_failed():
     FPR = FileProcessingRecord
     ids = db.session.scalars(sa.select(FPR.id).where(FPR.status == FAILED).limit(10000)).all()
     count = file_service.retry(ids)
-    flash(f"{count} failed files queued again.")
+    flash(_("%(num)d failed files queued again.", num=count))
     return _back()
 
 

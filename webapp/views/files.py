@@ -3,6 +3,7 @@ the event timeline, the error explained, retry, and a link to its call."""
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..batch.status import STATUSES
@@ -44,8 +45,8 @@ def retry_selected():
     else:
         ids = [int(i) for i in request.form.getlist("file_id") if i.isdigit()]
     count = service.retry(ids)
-    flash(f"{count} files queued again." if count else "None of those files can be retried "
-          "(only failed, skipped or cancelled files can).")
+    flash(_("%(num)d files queued again.", num=count) if count else _("None of those files can be retried "
+          "(only failed, skipped or cancelled files can)."))
     return redirect(request.form.get("back") or url_for("files.index"))
 
 
@@ -60,5 +61,5 @@ def detail(file_id):
 def retry(file_id):
     record = service.get_file(file_id) or abort(404)
     count = service.retry([record.id])
-    flash("File queued again." if count else f"A {record.status} file cannot be retried.")
+    flash(_("File queued again.") if count else _("A %(status)s file cannot be retried.", status=_(record.status)))
     return redirect(url_for("files.detail", file_id=file_id))

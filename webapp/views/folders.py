@@ -1,6 +1,7 @@
 """Folders: list, add, edit, delete; test connection, scan now, preview (dry run). The form's
 storage fields come from the provider registry, so a new provider needs no template."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..crypto import MASK
@@ -33,7 +34,7 @@ def create():
     folder, errors = service.create_folder(data)
     if errors:
         return _form(None, _shown(data), errors, 422)
-    flash(f"Folder '{folder.name}' added.")
+    flash(_("Folder '%(name)s' added.", name=folder.name))
     return redirect(url_for("folders.detail", folder_id=folder.id))
 
 
@@ -75,7 +76,7 @@ def update(folder_id):
     _folder, errors = service.update_folder(folder, data)
     if errors:
         return _form(folder, _shown(data), errors, 422)
-    flash(f"Folder '{folder.name}' saved.")
+    flash(_("Folder '%(name)s' saved.", name=folder.name))
     return redirect(url_for("folders.detail", folder_id=folder.id))
 
 
@@ -85,7 +86,7 @@ def delete(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     name = folder.name
     service.delete_folder(folder)
-    flash(f"Folder '{name}' deleted.")
+    flash(_("Folder '%(name)s' deleted.", name=name))
     if is_htmx():
         response = redirect(url_for("folders.index"))
         response.headers["HX-Redirect"] = url_for("folders.index")
@@ -111,7 +112,7 @@ def test_form():
     result = service.test_connection(folder, data["storage_type"], data["storage_config"])
     if is_htmx():
         return render_template("partials/connection_result.html", result=result)
-    flash(("Connection OK: " if result["ok"] else "Connection failed: ") + result.get("message", ""),
+    flash((_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + result.get("message", ""),
           "info" if result["ok"] else "error")
     return _form(folder, _shown(data), [])
 
@@ -121,7 +122,7 @@ def test_form():
 def scan(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     service.scan_now(folder)
-    message = f"Scan of '{folder.name}' queued: a worker runs it now."
+    message = _("Scan of '%(name)s' queued: a worker runs it now.", name=folder.name)
     if is_htmx():
         return render_template("partials/flash.html", messages=[("info", message)])
     flash(message)
@@ -140,7 +141,7 @@ def preview(folder_id):
 def _result(template, result, back):
     if is_htmx():
         return render_template(template, result=result)
-    flash(("Connection OK: " if result["ok"] else "Connection failed: ") + (result.get("message") or ""),
+    flash((_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + (result.get("message") or ""),
           "info" if result["ok"] else "error")
     return redirect(back)
 

@@ -1,6 +1,7 @@
 """Jobs: list and detail with progress, counts, timing and ETA; start, cancel, retry failed,
 rollback. The detail's progress is a fragment polled while the job runs."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..models import job as job_status
@@ -42,7 +43,7 @@ def progress(job_id):
 @role_required("manager")
 def start(job_id):
     job = service.get_job(job_id) or abort(404)
-    flash(f"{service.start(job)} files queued.")
+    flash(_("%(num)d files queued.", num=service.start(job)))
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
@@ -50,7 +51,7 @@ def start(job_id):
 @role_required("manager")
 def cancel(job_id):
     job = service.get_job(job_id) or abort(404)
-    flash(f"Job cancelled: {service.cancel(job)} waiting files will not be processed.")
+    flash(_("Job cancelled: %(num)d waiting files will not be processed.", num=service.cancel(job)))
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
@@ -58,7 +59,7 @@ def cancel(job_id):
 @role_required("manager")
 def retry_failed(job_id):
     job = service.get_job(job_id) or abort(404)
-    flash(f"{service.retry_failed(job)} failed files queued again.")
+    flash(_("%(num)d failed files queued again.", num=service.retry_failed(job)))
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
@@ -67,8 +68,9 @@ def retry_failed(job_id):
 def rollback(job_id):
     job = service.get_job(job_id) or abort(404)
     if request.form.get("confirm") != "yes":
-        flash("Tick the box to confirm the rollback.", "error")
+        flash(_("Tick the box to confirm the rollback."), "error")
         return redirect(url_for("jobs.detail", job_id=job_id))
     result = service.rollback(job, requeue=request.form.get("requeue") == "on")
-    flash(f"Rolled back: {result['calls_removed']} calls removed, {result['files_reopened']} files re-opened.")
+    flash(_("Rolled back: %(calls)d calls removed, %(files)d files re-opened.", calls=result["calls_removed"],
+            files=result["files_reopened"]))
     return redirect(url_for("jobs.detail", job_id=job_id))

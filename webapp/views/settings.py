@@ -3,6 +3,7 @@ scoring rubric editor. Everyone may read them; only admins change them."""
 import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..services import settings as service
@@ -33,7 +34,7 @@ def save():
         _config, errors = service.save(document)
     if errors:
         return _page(document, errors, 422)
-    flash("Settings saved.")
+    flash(_("Settings saved."))
     return redirect(url_for("settings.index"))
 
 
@@ -51,7 +52,7 @@ def validate():
 @role_required("admin")
 def reset():
     service.reset()
-    flash("Settings reset to the defaults.")
+    flash(_("Settings reset to the defaults."))
     return redirect(url_for("settings.index"))
 
 
@@ -71,7 +72,7 @@ def import_():
     _config, errors = service.import_document(data)
     if errors:
         return _page(service.current(), errors, 422)
-    flash("Settings imported.")
+    flash(_("Settings imported."))
     return redirect(url_for("settings.index"))
 
 
@@ -87,7 +88,7 @@ def save_rubric():
     _document, errors = service.save_rubric(text)
     if errors:
         return render_template("settings/rubric.html", rubric=service.rubric(), text=text, errors=errors), 422
-    flash("Scorecard saved: new calls are scored with it.")
+    flash(_("Scorecard saved: new calls are scored with it."))
     return redirect(url_for("settings.rubric"))
 
 
@@ -95,5 +96,5 @@ def save_rubric():
 @role_required("admin")
 def reset_rubric():
     service.reset_rubric()
-    flash("Back to the built-in Hebrew scorecard.")
+    flash(_("Back to the built-in Hebrew scorecard."))
     return redirect(url_for("settings.rubric"))
