@@ -59,6 +59,7 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, web
     page.goto(base + "/folders/new")
     page.fill("input[name=name]", "Call recordings")
     page.select_option("select[name=storage_type]", "local")
+    page.wait_for_load_state("networkidle")  # the type's fields are swapped in by htmx first
     page.fill("input[name='cfg.path']", str(calls))
     page.click("#folder-form button[type=submit]:not([formaction])")
     page.wait_for_selector("text=Folder 'Call recordings' added.")

@@ -30,7 +30,7 @@ SLOT_WAIT_SECONDS = 30
 def process_file(record_id, rq_job_id=None, worker_name=None):
     """Run one file through the pipeline. Returns the record's final status, or None when
     the record was not ours to process (already taken, finished or cancelled)."""
-    config = settings.load()
+    config = _when_database_answers(settings.load)
     if config.processing.paused:
         return None  # stays queued; resuming re-enqueues every queued file
     worker_name = worker_name or f"{socket.gethostname()}:{threading.get_ident()}"
@@ -40,19 +40,35 @@ def process_file(record_id, rq_job_id=None, worker_name=None):
         _requeue(record_id)  # every slot stayed busy: go to the back of the line
         return None
     try:
-        record = claim(record_id, worker_name, rq_job_id)
+        record = _when_database_answers(lambda: claim(record_id, worker_name, rq_job_id))
         if record is None:
             return None
         with Heartbeat(record_id, slots, token):
-            return _run(record, config)
+            return _run(record_id, record, config)
     finally:
         slots.release(token)
 
 
-def _run(record, config):
+def _when_database_answers(read):
+    """Run the file's first database access, waiting out a short outage: the worker then
+    pauses instead of failing every queued job in a burst (the record is not ours yet, so
+    there is nothing to record). If the database stays away, the job fails and the reaper
+    queues the file again once it is back."""
+    for pause in DATABASE_WAITS + (None,):
+        try:
+            return read()
+        except OperationalError as err:
+            db.session.rollback()
+            if pause is None:
+                raise
+            log.warning("database unreachable (%s); waiting %s s", str(err).splitlines()[0], pause)
+            time.sleep(pause)
+
+
+def _run(record_id, record, config):
     timings = {}
-    record_id, attempt = record.id, record.attempts
     try:
+        attempt = record.attempts  # the first read after the claim's commit
         folder = record.folder
         _skip_if_same_checksum(record)
         storage = storage_for(folder)
@@ -72,7 +88,7 @@ def _run(record, config):
     except InvalidTransition:
         # The reaper gave this file to another worker while this one was unresponsive.
         db.session.rollback()
-        log.warning("file %s: claim lost before the result was saved; result discarded", record.id)
+        log.warning("file %s: claim lost before the result was saved; result discarded", record_id)
         return None
     except SkipFile as err:
         return _guarded(_skip, record, err)
@@ -84,7 +100,7 @@ def _run(record, config):
     except OperationalError as err:
         return _fail_when_database_returns(record_id, err, config.retryPolicy)
     except Exception as err:  # anything unforeseen still ends in a status, never in silence
-        log.exception("file %s failed unexpectedly", record.id)
+        log.exception("file %s failed unexpectedly", record_id)
         db.session.rollback()
         return _guarded(fail, record, CallbatchError(f"{type(err).__name__}: {err}"), config.retryPolicy)
 

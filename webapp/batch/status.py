@@ -125,4 +125,4 @@ def claim(record_id, worker_name, rq_job_id):
                              message=f"Picked up by {worker_name}"))
     live.file_changed(record, seen, PROCESSING)
     db.session.commit()
-    return db.session.get(FileProcessingRecord, record_id, populate_existing=True)
+    return record  # expired by the commit: its next read loads the claimed state
