@@ -116,7 +116,7 @@ def _run(args, workdir):
           f"= {args.files / wall:.1f} files/s (scan + queue of the folder: {scan_seconds:.2f} s)")
     print(f"  worker time per file {per_file:.1f} ms; claim→completed p50 {_pct(spans, 50):.1f} ms, "
           f"p95 {_pct(spans, 95):.1f} ms")
-    for stage in ("download_ms", "probe_ms", "asr_ms", "db_ms"):
+    for stage in ("download_ms", "probe_ms", "asr_ms", "scoring_ms", "db_ms"):
         values = [s[stage] for s in stages if s and stage in s]
         if values:
             print(f"  stage {stage[:-3]:<9} p50 {_pct(values, 50):6.1f} ms  p95 {_pct(values, 95):6.1f} ms")

@@ -1,6 +1,6 @@
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -20,3 +20,13 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def commit_without_waiting_for_disk(executor):
+    """Let this transaction's commit return before PostgreSQL writes it to disk (it is
+    visible to everyone at once all the same). Only for writes a crash may lose safely
+    because they are redone: a claim, a heartbeat, a content hash; never for a result.
+    `executor` is the session or a connection inside the transaction."""
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    if bind.dialect.name == "postgresql":
+        executor.execute(text("SET LOCAL synchronous_commit TO OFF"))

@@ -1,5 +1,6 @@
 """Hebrew text without niqqud, matched tolerantly: one-letter prefixes (ו ה ש ל ב כ מ),
 final letter forms, doubled vav/yod of full spelling, geresh and punctuation."""
+import functools
 import re
 
 NIQQUD = re.compile(r"[\u0591-\u05C7]")
@@ -17,6 +18,7 @@ def normalize(text):
     return " ".join(re.findall(LETTER + "+", text))
 
 
+@functools.lru_cache(maxsize=4096)
 def phrase_pattern(phrase):
     """A regex matching `phrase` in normalized text. Every word may carry prefixes; a word
     written with a trailing '*' (הנח*) may also carry up to three more letters."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import analysis
 from ..analysis import customers, metadata
 from ..errors import CallbatchError, ConfigError, SkipFile
-from ..extensions import db
+from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
 from . import downloads, enqueue, settings
@@ -81,8 +81,9 @@ def _run(record_id, record, config):
             _skip_if_duplicate(record, sha256)
             result = analysis.analyze(local_path, folder, config.analysis.model_dump(), duration)
         timings.update(result.timings)
+        started = time.perf_counter()
         _check_still_ours(record, attempt)
-        _file_call(record, result, sha256, timings)
+        _file_call(record, result, sha256, timings, started)
         db.session.commit()
         return COMPLETED
     except InvalidTransition:
@@ -141,6 +142,7 @@ def _skip_if_duplicate(record, sha256):
     copies at the same moment each see the other's."""
     FPR = FileProcessingRecord
     with db.engine.begin() as conn:
+        commit_without_waiting_for_disk(conn)  # a hash lost in a crash is computed again
         conn.execute(sa.update(FPR).where(FPR.id == record.id).values(content_sha256=sha256))
         earlier = conn.scalar(
             sa.select(FPR.id).where(
@@ -161,10 +163,9 @@ def _check_still_ours(record, attempt):
         raise InvalidTransition(f"file {record.id} was handed to another attempt")
 
 
-def _file_call(record, result, sha256, timings):
+def _file_call(record, result, sha256, timings, started):
     """One sales_calls row, its customer link and the record's completion, in one transaction.
-    `db_ms` counts the checks and writes up to the final commit."""
-    started = time.perf_counter()
+    `db_ms` counts the database work since `started` up to the final status change."""
     transcript = result.transcript
     meta = result.metadata or {}
     called_at = metadata.parse_time(meta["called_at"]) if meta.get("called_at") else record.file_mtime
@@ -178,8 +179,6 @@ def _file_call(record, result, sha256, timings):
     )
     db.session.add(call)
     record.audio_seconds = result.duration
-    timings["db_ms"] = _ms(started)
-    call.stage_timings = record.stage_timings = timings
     try:
         db.session.flush()
     except IntegrityError:
@@ -188,6 +187,8 @@ def _file_call(record, result, sha256, timings):
     for note in result.notes:  # e.g. a malformed metadata sidecar: reported, the call still filed
         db.session.add(FileEvent(file_id=record.id, message=note, details={"kind": "metadata"}))
     customer = customers.link(call, meta)
+    timings["db_ms"] = _ms(started)
+    call.stage_timings = record.stage_timings = timings
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")
     transition(record, COMPLETED, filed, {"timings_ms": timings},
                finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
@@ -281,6 +282,7 @@ class Heartbeat:
             while not self.stop.wait(self.interval):
                 try:
                     with db.engine.begin() as conn:
+                        commit_without_waiting_for_disk(conn)
                         conn.execute(sa.update(FPR).where(FPR.id == self.record_id, FPR.status == PROCESSING)
                                      .values(heartbeat_at=utcnow()))
                     self.slots.try_acquire(self.token)

@@ -2,7 +2,7 @@
 which writes a FileEvent and moves the job's counters in the same transaction."""
 import sqlalchemy as sa
 
-from ..extensions import db
+from ..extensions import commit_without_waiting_for_disk, db
 from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
@@ -110,6 +110,7 @@ def claim(record_id, worker_name, rq_job_id):
         return None
     seen = record.status
     now = utcnow()
+    commit_without_waiting_for_disk(db.session)  # a claim lost in a crash is redone
     result = db.session.execute(
         sa.update(FileProcessingRecord)
         .where(FileProcessingRecord.id == record_id, FileProcessingRecord.status == seen)

@@ -85,8 +85,12 @@ def _after_commit(session):
     if not noted or not has_app_context():
         return
     try:
+        from ..batch.status import TERMINAL  # the statuses a job counts
+
         files = [n for n in noted if n["type"] == "file"]
-        job_ids = {n["job_id"] for n in noted if n.get("job_id")}
+        # A job's counters move only when a file enters or leaves a counted status.
+        job_ids = {n["job_id"] for n in noted if n.get("job_id") and (
+            n["type"] == "job" or n["status"] in TERMINAL or n["from"] in TERMINAL)}
         publish(files + (_jobs(job_ids) if job_ids else []))
     except Exception:  # never let live status disturb the work
         log.warning("could not publish %d live status change(s)", len(noted), exc_info=True)
