@@ -7,7 +7,6 @@ Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite does); uses its own d
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile

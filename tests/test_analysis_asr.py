@@ -3,7 +3,6 @@ Synthetic Hebrew is transcribed poorly by a base model, so these check the path 
 script, segment times inside the clip, one model load per process), not the words."""
 import json
 import os
-import shutil
 
 import pytest
 import sqlalchemy as sa

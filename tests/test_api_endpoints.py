@@ -1,6 +1,5 @@
 """Every API endpoint with every role: viewers read, managers act, admins configure; no
 token → 401; a role too low → 403 with nothing changed. Plus the answers' shapes."""
-import os
 
 import pytest
 import sqlalchemy as sa

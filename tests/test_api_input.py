@@ -1,6 +1,5 @@
 """Token lifecycle, browser sessions with CSRF, bad input (always a 4xx naming the field and
 the reason, nothing half-written) and Idempotency-Key."""
-import json
 
 import pytest
 import sqlalchemy as sa

@@ -5,12 +5,9 @@ or HMAC signature) — each queues exactly the announced objects."""
 import json
 
 import pytest
-import sqlalchemy as sa
 
-from test_storage_events import PUSH, event_folder, event_grid, recorded, queued_jobs
+from test_storage_events import PUSH, event_folder, recorded, queued_jobs
 from recordings import write_calls
-from webapp.extensions import db
-from webapp.models import FileProcessingRecord
 from webapp.services import hooks
 
 TOKEN = "events-token-0123456789"

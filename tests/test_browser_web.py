@@ -1,13 +1,12 @@
 """The pages in a real browser (Debian's Chromium, headless, through Playwright) against the
 app served on 127.0.0.1, with a real worker process."""
 import json
-import os
 import time
 
 import pytest
 import sqlalchemy as sa
 
-from helpers import configure, wait_for
+from helpers import configure
 from plugins_web import PASSWORD
 from recordings import write_calls, write_wav
 

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 import sqlalchemy as sa
 
 from webapp.extensions import db
@@ -98,3 +97,8 @@ def test_users_create_leaves_an_audit_row(ctx, cli):
     assert duplicate.exit_code != 0
     bad_role = cli.invoke(args=["users", "create", "--email", "x@example.com", "--role", "owner"])
     assert bad_role.exit_code == 2
+
+
+def test_health_check_answers_without_sign_in(app):
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}

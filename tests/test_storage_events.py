@@ -139,7 +139,7 @@ def test_a_pushed_event_records_exactly_the_announced_objects(settled, cloud_fol
     calls = write_calls(tmp_path, 3)
     cloud_folder.upload_calls(tmp_path, calls, prefix="in/")
     cloud_folder.put("out/" + calls[0], b"other prefix")
-    folder = event_folder(cloud_folder, prefix="in/")
+    event_folder(cloud_folder, prefix="in/")
     push = PUSH[cloud_folder.type]
 
     _, results = announce.receive_push(cloud_folder.type, push(cloud_folder, "in/" + calls[0]))

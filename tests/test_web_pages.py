@@ -1,9 +1,7 @@
 """Every page renders for each role; sign-in, sign-out, CSRF, rate limiting, roles on changes."""
-import re
-
 import pytest
 
-from plugins_web import PASSWORD, WebClient, sign_in
+from plugins_web import PASSWORD, WebClient
 from recordings import write_calls
 from helpers import configure
 

@@ -5,7 +5,7 @@ Every query runs on PostgreSQL and SQLite alike: time buckets use a per-dialect 
 (`_bucket`), and percentiles are computed in Python over the rows of the window (at most
 TIMING_SAMPLE of the latest), so no database-specific percentile function is needed.
 """
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 

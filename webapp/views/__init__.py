@@ -1,9 +1,11 @@
 """Blueprints: pages and the htmx fragments they poll. Every page needs a signed-in user;
 every route that changes something checks the role on the server (auth.role_required)."""
+import sqlalchemy as sa
 from flask import request
 from flask_login import current_user
 
 from ..auth import has_role, login_manager
+from ..extensions import db
 
 
 def require_login(bp):
@@ -13,6 +15,12 @@ def require_login(bp):
     def _signed_in():
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
+
+
+def healthz():
+    """For load balancers and process managers (no sign-in): the database answers."""
+    db.session.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}
 
 
 def is_htmx():
@@ -27,6 +35,7 @@ def register_blueprints(app):
     from ..api import register_api  # the JSON API (webapp/api), sharing the same services
 
     register_api(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
 
     @app.context_processor
     def _roles():

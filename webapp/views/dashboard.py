@@ -2,7 +2,7 @@
 problems, and quick actions. The live part is one fragment, polled every 2 s only while
 something runs (the fragment drops its own hx-trigger when all is idle)."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ..auth import role_required
@@ -15,12 +15,6 @@ from ..services import jobs as job_service
 from . import is_htmx, require_login
 
 bp = Blueprint("dashboard", __name__)
-
-
-@bp.get("/healthz")
-def healthz():
-    db.session.execute(sa.text("SELECT 1"))
-    return {"status": "ok"}
 
 
 require_login(bp)
