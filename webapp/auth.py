@@ -3,6 +3,7 @@ alike: a browser session (Flask-Login) or a bearer token both end up as `current
 import functools
 
 from flask import abort
+from flask_babel import lazy_gettext as _  # `_` so that pybabel extract (default keywords) finds it
 from flask_login import LoginManager, current_user
 
 from .extensions import db
@@ -10,7 +11,7 @@ from .models import User
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to continue."
+login_manager.login_message = _("Please sign in to continue.")
 
 # Each role can do everything the roles after it can.
 RANK = {"viewer": 1, "manager": 2, "admin": 3}

@@ -66,7 +66,8 @@ def create_user():
     if errors:
         return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
                                languages=user_service.LANGUAGES, errors=errors, form=request.form), 422
-    flash(f"Created {new.role} {new.email}." + (f" Password (shown once): {generated}" if generated else ""))
+    flash(_("Created %(role)s %(email)s.", role=_(new.role), email=new.email)
+          + (" " + _("Password (shown once): %(password)s", password=generated) if generated else ""))
     return redirect(url_for("auth.users"))
 
 
@@ -80,7 +81,7 @@ def update_user(user_id):
     for e in errors:
         flash(e["message"], "error")
     if not errors:
-        flash(f"Saved {target.email}.")
+        flash(_("Saved %(email)s.", email=target.email))
     return redirect(url_for("auth.users"))
 
 

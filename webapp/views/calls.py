@@ -54,7 +54,7 @@ def assign(call_id):
         _call, errors = service.assign(call, customer_id=customer_id,
                                        new_customer=new if not customer_id and any(new.values()) else None)
         if not customer_id and not any(new.values()):
-            errors = [{"field": "customer_id", "message": "Choose a customer or enter a new one."}]
+            errors = [{"field": "customer_id", "message": _("Choose a customer or enter a new one.")}]
     if errors:
         return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q="",
                                matches=[], errors=errors), 422

@@ -1,6 +1,7 @@
 """Notifications: channels (a form per type from the notifier registry), enable/disable,
 send a test, delivery history. Admins change them; everyone may read."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import role_required
@@ -71,7 +72,7 @@ def create():
     config, errors = service.create_config(data, **_who())
     if errors:
         return _form(None, _shown(data), errors, 422)
-    flash(f"Notification '{config.name}' added.")
+    flash(_("Notification '%(name)s' added.", name=config.name))
     return redirect(url_for("notifications.detail", config_id=config.id))
 
 
@@ -100,7 +101,7 @@ def update(config_id):
     _config, errors = service.update_config(config, data, **_who())
     if errors:
         return _form(config, _shown(data), errors, 422)
-    flash("Notification saved.")
+    flash(_("Notification saved."))
     return redirect(url_for("notifications.detail", config_id=config_id))
 
 
@@ -109,7 +110,7 @@ def update(config_id):
 def set_enabled(config_id):
     config = service.get_config(config_id) or abort(404)
     service.set_enabled(config, request.form.get("enabled") == "1", **_who())
-    flash("Notification enabled." if config.enabled else "Notification disabled.")
+    flash(_("Notification enabled.") if config.enabled else _("Notification disabled."))
     return redirect(request.form.get("back") or url_for("notifications.detail", config_id=config_id))
 
 
@@ -123,7 +124,7 @@ def send_test(config_id):
     delivery = service.send_test(config)
     audit.record("notification.test", ("notification", config.id), after={"delivery_id": delivery.id})
     db.session.commit()
-    flash(f"Test message queued (delivery #{delivery.id}); its result appears in the history below.")
+    flash(_("Test message queued (delivery #%(num)d); its result appears in the history below.", num=delivery.id))
     return redirect(url_for("notifications.detail", config_id=config_id))
 
 
@@ -133,7 +134,7 @@ def delete(config_id):
     config = service.get_config(config_id) or abort(404)
     name = config.name
     service.delete_config(config, **_who())
-    flash(f"Notification '{name}' deleted.")
+    flash(_("Notification '%(name)s' deleted.", name=name))
     return redirect(url_for("notifications.index"))
 
 
