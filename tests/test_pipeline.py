@@ -128,13 +128,7 @@ def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled,
     workers(1)
     wait_for(lambda: reaper.reap()[0] or db.session.get(FPR, victim, populate_existing=True).status
              != status.PROCESSING, timeout=30, message="the reaper to notice the dead worker")
-    try:
-        wait_for(lambda: count(FPR.status == status.COMPLETED) == 150, timeout=40, message="all completed")
-    except AssertionError:
-        print(db.session.execute(sa.select(FPR.id, FPR.status, FPR.rq_job_id, FPR.next_retry_at, FPR.error_message).where(FPR.status != "completed")).all())
-        print(victim, db.session.execute(sa.select(FileEvent.from_status, FileEvent.to_status, FileEvent.message, FileEvent.created_at).where(FileEvent.file_id==victim)).all())
-        print(sa.func.now(), db.session.scalar(sa.select(sa.func.now())))
-        raise
+    wait_for(lambda: count(FPR.status == status.COMPLETED) == 150, timeout=120, message="all completed")
     assert_each_completed_once(150)
     reasons = db.session.scalars(sa.select(FileEvent.message).where(
         FileEvent.file_id == victim, FileEvent.to_status == status.FAILED)).all()
