@@ -17,7 +17,7 @@ DENIED = ("AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"
           "InsufficientAccountPermissions", "KeyBasedAuthenticationNotPermitted")
 
 
-class AzureBlobStorage:
+class AzureBlobStorage(cloud.CloudStorage):
     type = "azure"
     label = "Azure Blob Storage container"
     fields = (
@@ -34,14 +34,9 @@ class AzureBlobStorage:
     page_size = 5000  # results per listing request (the service's maximum)
 
     def __init__(self, config):
-        self.config = dict(config)
+        super().__init__(config)
         self.container = cloud.text(config, "container")
-        self.prefix = cloud.join_prefix(cloud.text(config, "prefix"))
-        self.transfer = cloud.Transfer(config)
-        self.secrets = cloud.Secrets(config, cloud.secret_names(self))
-        self.max_downloads = self.transfer.max_downloads
         self._container_client = None
-        self.pages_read = 0
 
     @classmethod
     def validate_config(cls, config):

@@ -69,6 +69,22 @@ class Transfer:
         self.timeout = int(config.get("download_timeout") or DEFAULT_TIMEOUT)
 
 
+class CloudStorage:
+    """What the three cloud providers share: their config, prefix, download limits and
+    secrets. A provider adds its bucket or container and its client."""
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.prefix = join_prefix(text(config, "prefix"))
+        self.transfer = Transfer(config)
+        self.secrets = Secrets(config, secret_names(self))
+        self.pages_read = 0  # listing requests made (the paging tests count them)
+
+    @property
+    def max_downloads(self):
+        return self.transfer.max_downloads
+
+
 @contextlib.contextmanager
 def download_dir(key):
     """A private temporary directory for one download; yields the recording's local path

@@ -10,7 +10,7 @@ from .base import Field, StoredFile
 READ_ONLY = ("https://www.googleapis.com/auth/devstorage.read_only",)
 
 
-class GCSStorage:
+class GCSStorage(cloud.CloudStorage):
     type = "gcs"
     label = "Google Cloud Storage bucket"
     fields = (
@@ -26,14 +26,9 @@ class GCSStorage:
     page_size = 1000  # objects per listing request (the service's maximum)
 
     def __init__(self, config):
-        self.config = dict(config)
+        super().__init__(config)
         self.bucket_name = cloud.text(config, "bucket")
-        self.prefix = cloud.join_prefix(cloud.text(config, "prefix"))
-        self.transfer = cloud.Transfer(config)
-        self.secrets = cloud.Secrets(config, cloud.secret_names(self))
-        self.max_downloads = self.transfer.max_downloads
         self._client = None
-        self.pages_read = 0
 
     @classmethod
     def validate_config(cls, config):

@@ -13,7 +13,7 @@ MISSING_OBJECT = ("NoSuchKey", "404", "NotFound")
 DENIED = ("AccessDenied", "AllAccessDisabled", "403", "AccessDeniedException")
 
 
-class S3Storage:
+class S3Storage(cloud.CloudStorage):
     type = "s3"
     label = "Amazon S3 bucket"
     fields = (
@@ -32,14 +32,9 @@ class S3Storage:
     page_size = 1000  # MaxKeys per listing request (S3's own maximum)
 
     def __init__(self, config):
-        self.config = dict(config)
+        super().__init__(config)
         self.bucket = cloud.text(config, "bucket")
-        self.prefix = cloud.join_prefix(cloud.text(config, "prefix"))
-        self.transfer = cloud.Transfer(config)
-        self.secrets = cloud.Secrets(config, cloud.secret_names(self))
-        self.max_downloads = self.transfer.max_downloads
         self._client = None
-        self.pages_read = 0
 
     @classmethod
     def validate_config(cls, config):
