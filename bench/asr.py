@@ -7,28 +7,21 @@ and batched decoding. Prints throughputs (audio seconds per wall second), the ra
 worker's peak RSS and its model load count.
 
 Usage: .venv/bin/python bench/asr.py [--calls 10]   (PostgreSQL and Redis on 127.0.0.1)
-Environment: BENCH_PG_ADMIN (postgresql://postgres@127.0.0.1:5432/postgres),
-BENCH_REDIS (redis://127.0.0.1:6379; a free database number 1-15 is
-claimed the way the test suite claims one, so concurrent test runs leave it alone)."""
+Environment: as bench/services.py describes."""
 import argparse
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import psycopg  # noqa: E402
-import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
-CLAIM_KEY = "callbatch-test-run"  # the test suite's claim on a Redis database: honoured both ways
+from bench.services import own_services  # noqa: E402
+
 THREADS = 2
 DECODE = {"language": "he", "beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False}
 
@@ -38,15 +31,11 @@ def main():
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=8)
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="callbatch-bench-")
-    db_name = f"callbatch_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    env = {**os.environ, "DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-           + f"/{db_name}", "REDIS_URL": _claim_redis(db_name), "INSTANCE_PATH": os.path.join(work, "instance"),
-           "CALLBATCH_QUEUE_PREFIX": f"bench-{db_name}", "FLASK_APP": "wsgi.py", "LOG_LEVEL": "WARNING",
-           "SECRET_KEY": "bench"}
-    os.environ.update(env)
+    with own_services("asr") as work:
+        _measure(args, work, dict(os.environ))
+
+
+def _measure(args, work, env):
     worker = None
     try:
         from flask_migrate import upgrade
@@ -66,8 +55,8 @@ def main():
         audio = sum(_duration(f) for f in files)
         print(f"{len(files)} calls, {audio:.1f} s of audio; model {model}; {THREADS} threads, int8, greedy")
 
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", f"bench-{db_name}"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", "bench-asr"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         plain = {"type": "faster_whisper", "model": model, "compute_type": "int8", "cpu_threads": THREADS, **DECODE}
         _configure(app, plain)
         _batch(env, warmup)  # the worker loads the model here; the timed runs measure processing
@@ -98,17 +87,6 @@ def main():
         if worker:
             worker.terminate()
             worker.wait(20)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-
-
-def _claim_redis(owner):
-    for number in range(15, 0, -1):
-        client = redis.Redis.from_url(f"{REDIS_BASE}/{number}")
-        if client.set(CLAIM_KEY, owner, nx=True, ex=3600) and client.dbsize() == 1:
-            return f"{REDIS_BASE}/{number}"
-    raise SystemExit("No free Redis database (1-15).")
 
 
 def _duration(path):

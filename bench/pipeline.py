@@ -6,23 +6,18 @@ Run: .venv/bin/python bench/pipeline.py [--files 1000] [--scan-files 10000]
 Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite does); uses its own database."""
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
 import psutil
-import psycopg
-import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
+from bench.services import own_services, percentile  # noqa: E402
 
 def noop():
     """The baseline job: does nothing."""
@@ -35,24 +30,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    run_id = uuid.uuid4().hex[:8]
-    database = f"callbatch_bench_{run_id}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    redis_url = _free_redis_db()
-    workdir = tempfile.mkdtemp(prefix="callbatch-bench-")
-    os.environ.update(
-        DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}", REDIS_URL=redis_url,
-        SECRET_KEY="bench", INSTANCE_PATH=os.path.join(workdir, "instance"), LOG_LEVEL="WARNING",
-        CALLBATCH_QUEUE_PREFIX=f"bench-{run_id}", FLASK_APP="wsgi.py",
-    )
-    try:
+    with own_services("pipeline") as workdir:
         _run(args, workdir)
-    finally:
-        redis.Redis.from_url(redis_url).flushdb()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(args, workdir):
@@ -116,18 +95,18 @@ def _run(args, workdir):
 
     print(f"pipeline: {done}/{args.files} files completed by {args.workers} workers in {wall:.2f} s "
           f"= {args.files / wall:.1f} files/s (scan + queue of the folder: {scan_seconds:.2f} s)")
-    print(f"  worker time per file {per_file:.1f} ms; claim→completed p50 {_pct(spans, 50):.1f} ms, "
-          f"p95 {_pct(spans, 95):.1f} ms")
+    print(f"  worker time per file {per_file:.1f} ms; claim→completed p50 {percentile(spans, 50):.1f} ms, "
+          f"p95 {percentile(spans, 95):.1f} ms")
     for stage in ("download_ms", "probe_ms", "asr_ms", "scoring_ms", "db_ms"):
         values = [s[stage] for s in stages if s and stage in s]
         if values:
-            print(f"  stage {stage[:-3]:<9} p50 {_pct(values, 50):6.1f} ms  p95 {_pct(values, 95):6.1f} ms")
+            print(f"  stage {stage[:-3]:<9} p50 {percentile(values, 50):6.1f} ms  p95 {percentile(values, 95):6.1f} ms")
     print(f"baseline: {args.files} bare RQ no-op jobs in {base_wall:.2f} s = {args.files / base_wall:.1f} jobs/s, "
           f"worker time per job {base_per_job:.1f} ms")
     print(f"per-file overhead over bare RQ, from RQ's own start/end times of each job: "
-          f"p50 {_pct(durations, 50) - _pct(base_durations, 50):.1f} ms, "
-          f"p95 {_pct(durations, 95) - _pct(base_durations, 95):.1f} ms "
-          f"(pipeline job p50 {_pct(durations, 50):.1f} ms, bare job p50 {_pct(base_durations, 50):.2f} ms)")
+          f"p50 {percentile(durations, 50) - percentile(base_durations, 50):.1f} ms, "
+          f"p95 {percentile(durations, 95) - percentile(base_durations, 95):.1f} ms "
+          f"(pipeline job p50 {percentile(durations, 50):.1f} ms, bare job p50 {percentile(base_durations, 50):.2f} ms)")
     print(f"worker time per file over bare RQ (throughput): {per_file - base_per_job:.1f} ms more; "
           f"ratio {per_file / base_per_job:.2f}x")
     print(f"scan of {args.scan_files} new files (recorded + queued): {big_scan:.2f} s; "
@@ -162,19 +141,6 @@ def _job_durations(job_ids):
     jobs = Job.fetch_many([j for j in job_ids if j], connection=queues.connection())
     return [(j.ended_at - j.started_at).total_seconds() * 1000 for j in jobs
             if j is not None and j.started_at and j.ended_at]
-
-
-def _free_redis_db():
-    for number in range(1, 16):
-        client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{number}")
-        if client.set("callbatch-bench", "1", nx=True, ex=3600) and client.dbsize() == 1:
-            return f"redis://127.0.0.1:6379/{number}"
-    raise SystemExit("no free Redis database")
-
-
-def _pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
 
 
 if __name__ == "__main__":

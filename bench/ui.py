@@ -10,23 +10,19 @@ Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at 
 import argparse
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import psutil
-import psycopg
-import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from bench.pipeline import PG_ADMIN, _free_redis_db, _pct  # noqa: E402
+from bench.services import own_services, percentile  # noqa: E402
 
 STATUSES = ["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2 + ["retrying"] * 2
 CODES = {"failed": [("TRANSCRIPTION_FAILED", "processing"), ("ACCESS_DENIED", "file_access"), ("DATABASE_ERROR", "database")],
@@ -39,24 +35,8 @@ def main():
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    run_id = uuid.uuid4().hex[:8]
-    database = f"callbatch_bench_ui_{run_id}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    redis_url = _free_redis_db()
-    workdir = tempfile.mkdtemp(prefix="callbatch-bench-ui-")
-    os.environ.update(
-        DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}", REDIS_URL=redis_url,
-        SECRET_KEY="bench", INSTANCE_PATH=os.path.join(workdir, "instance"), LOG_LEVEL="WARNING",
-        CALLBATCH_QUEUE_PREFIX=f"bench-ui-{run_id}", FLASK_APP="wsgi.py",
-    )
-    try:
+    with own_services("ui") as workdir:
         _run(args, workdir)
-    finally:
-        redis.Redis.from_url(redis_url).flushdb()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _load(app, args, workdir):
@@ -138,7 +118,7 @@ def _timed(client, url, count, headers=None, check=None):
 
 
 def _line(name, times, target=None, baseline=None):
-    p50, p95 = _pct(times, 50), _pct(times, 95)
+    p50, p95 = percentile(times, 50), percentile(times, 95)
     extra = f"   ratio p95/baseline {p95 / baseline:5.1f}x" if baseline else ""
     verdict = f"   target <= {target} ms: {'OK' if p95 <= target else 'MISSED'}" if target else ""
     print(f"{name:<44} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms{extra}{verdict}")
