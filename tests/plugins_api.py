@@ -1,10 +1,8 @@
 """Fixtures for the JSON API tests: users of each role with personal API tokens, a client
 that sends them, and the app served over real HTTP on 127.0.0.1 (for SSE, WebSocket and
 schemathesis)."""
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 ROLES = ("viewer", "manager", "admin")
 
@@ -62,14 +60,3 @@ class Api:
 @pytest.fixture
 def api(app, tokens):
     return Api(app, tokens)
-
-
-@pytest.fixture
-def live_server(app):
-    """The app served by werkzeug (threaded) on 127.0.0.1:<free port>; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)

@@ -33,6 +33,26 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
+def make_folder(cloud, monitor="polling", max_file_size=None, **changes):
+    """Register a folder on a stand-in's bucket or container (`cloud`: one of the *_folder
+    fixtures), with `changes` to its storage config and its secrets sealed as the pages do."""
+    from webapp.batch import folders
+    from webapp.extensions import db
+    from webapp.models import ExternalFolder
+
+    config = {**cloud.config, **changes}
+    data = dict(name=f"{cloud.type}-{uuid.uuid4().hex[:6]}", storage_type=cloud.type, storage_config=config,
+                monitor_type=monitor, scan_interval=300)
+    assert folders.validate(data) == []
+    data["storage_config"] = folders.seal_storage_config(cloud.type, config)
+    if max_file_size:
+        data["max_file_size"] = max_file_size
+    folder = ExternalFolder(**data)
+    db.session.add(folder)
+    db.session.commit()
+    return folder
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

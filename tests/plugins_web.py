@@ -1,7 +1,6 @@
 """Fixtures for the web pages: users of each role, signed-in test clients that send the CSRF
 token like the pages do, and the app served on 127.0.0.1 for a real browser."""
 import re
-import threading
 
 import pytest
 
@@ -80,17 +79,6 @@ def web(app, users):
     return clients
 
 
-@pytest.fixture
-def web_server(app):
-    """The app served by werkzeug on 127.0.0.1 (a free port) in a thread; yields its base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.fixture(scope="session")

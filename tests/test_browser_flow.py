@@ -29,7 +29,7 @@ def _shot(page, name):
     return path
 
 
-def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, web_server, browser, workers,
+def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, live_server, browser, workers,
                                                                  tmp_path):
     from webapp.extensions import db
     from webapp.models import BatchJob, FileProcessingRecord
@@ -46,7 +46,7 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, web
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20000)
-    base = web_server
+    base = live_server
 
     # sign in (an admin: adding folders is theirs)
     page.goto(base + "/login")

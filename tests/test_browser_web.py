@@ -31,16 +31,16 @@ def _folder(path):
     return folders.local_folder_for(str(path))
 
 
-def test_dashboard_updates_live_while_a_worker_processes_a_batch(ctx, users, web_server, browser, workers,
+def test_dashboard_updates_live_while_a_worker_processes_a_batch(ctx, users, live_server, browser, workers,
                                                                   tmp_path):
     configure(scanning={"fileSettleSeconds": 0}, processing={"paused": True})
     write_calls(tmp_path, 6)
     folder = _folder(tmp_path)
     workers(1)
-    page = _sign_in(browser, web_server, "manager@example.com", tmp_path)
+    page = _sign_in(browser, live_server, "manager@example.com", tmp_path)
     assert page.get_attribute("#status", "data-active") == "no"
     page.click(f"form[action='/folders/{folder.id}/scan'] button")  # plain form: one page load
-    page.wait_for_url(web_server + "/")
+    page.wait_for_url(live_server + "/")
     page.evaluate("window.__sameDocument = true")
     # the scan runs in the worker; files wait (processing is paused) and the fragment shows them
     page.wait_for_function("document.querySelector('#total-queued') && "
@@ -71,7 +71,7 @@ def _call_with_segments(tmp_path):
                                                              ensure_ascii=False), encoding="utf-8")
 
 
-def test_transcript_timestamp_seeks_the_player(ctx, users, web_server, browser, tmp_path, cli):
+def test_transcript_timestamp_seeks_the_player(ctx, users, live_server, browser, tmp_path, cli):
     from webapp.extensions import db
     from webapp.models import SalesCall
 
@@ -80,8 +80,8 @@ def test_transcript_timestamp_seeks_the_player(ctx, users, web_server, browser, 
     assert cli.invoke(args=["batch", "run", str(tmp_path)]).exit_code == 0
     db.session.remove()
     call = db.session.scalars(sa.select(SalesCall)).one()
-    page = _sign_in(browser, web_server, "viewer@example.com", tmp_path)
-    page.goto(f"{web_server}/calls/{call.id}")
+    page = _sign_in(browser, live_server, "viewer@example.com", tmp_path)
+    page.goto(f"{live_server}/calls/{call.id}")
     assert page.get_attribute(".transcript", "dir") == "rtl"
     page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=15000)
     page.click(".transcript a[data-seek='2.5']")
@@ -93,7 +93,7 @@ def test_transcript_timestamp_seeks_the_player(ctx, users, web_server, browser, 
     page.screenshot(path=str(tmp_path / "call.png"), full_page=True)
 
 
-def test_cancel_and_delete_ask_for_confirmation(ctx, users, web_server, browser, tmp_path, cli):
+def test_cancel_and_delete_ask_for_confirmation(ctx, users, live_server, browser, tmp_path, cli):
     from webapp.batch import discovery
     from webapp.extensions import db
     from webapp.models import BatchJob, ExternalFolder
@@ -103,8 +103,8 @@ def test_cancel_and_delete_ask_for_confirmation(ctx, users, web_server, browser,
     folder = _folder(tmp_path)
     job_id = discovery.scan(folder).job_id  # held: a pending job
     folder_id = folder.id
-    page = _sign_in(browser, web_server, "admin@example.com", tmp_path)
-    page.goto(f"{web_server}/jobs/{job_id}")
+    page = _sign_in(browser, live_server, "admin@example.com", tmp_path)
+    page.goto(f"{live_server}/jobs/{job_id}")
     dialogs = []
 
     def dismiss(dialog):
@@ -123,7 +123,7 @@ def test_cancel_and_delete_ask_for_confirmation(ctx, users, web_server, browser,
     db.session.expire_all()
     assert db.session.get(BatchJob, job_id).status == "cancelled"
 
-    page.goto(f"{web_server}/folders/{folder_id}")
+    page.goto(f"{live_server}/folders/{folder_id}")
     page.once("dialog", dismiss)
     page.click("button.danger:has-text('Delete')")
     time.sleep(0.5)
@@ -132,6 +132,6 @@ def test_cancel_and_delete_ask_for_confirmation(ctx, users, web_server, browser,
     assert db.session.get(ExternalFolder, folder_id) is not None
     page.once("dialog", lambda d: d.accept())
     page.click("button.danger:has-text('Delete')")
-    page.wait_for_url(f"{web_server}/folders/")
+    page.wait_for_url(f"{live_server}/folders/")
     db.session.expire_all()
     assert db.session.get(ExternalFolder, folder_id) is None

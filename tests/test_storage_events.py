@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import configure
+from plugins_cloud import make_folder
 from recordings import write_calls
 from webapp import queues
-from webapp.batch import announce, folders
+from webapp.batch import announce
 from webapp.extensions import db
-from webapp.models import ExternalFolder, FileProcessingRecord
+from webapp.models import FileProcessingRecord
 from webapp.providers.monitors import MONITORS
 from webapp.providers.monitors.cloud_events import parse_event_grid, parse_pubsub, parse_s3
 
@@ -110,15 +111,7 @@ def settled(ctx):
 
 
 def event_folder(cloud, **changes):
-    config = {**cloud.config, **changes}
-    data = dict(name=f"{cloud.type}-{uuid.uuid4().hex[:6]}", storage_type=cloud.type, monitor_type="cloud_events",
-                scan_interval=300, storage_config=config)
-    assert folders.validate(data) == []
-    data["storage_config"] = folders.seal_storage_config(cloud.type, config)
-    folder = ExternalFolder(**data)
-    db.session.add(folder)
-    db.session.commit()
-    return folder
+    return make_folder(cloud, monitor="cloud_events", **changes)
 
 
 def recorded():

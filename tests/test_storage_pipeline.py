@@ -5,12 +5,12 @@ folder, a timeout, and a connection cut mid-download (a file_access failure, ret
 import logging
 import threading
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
 from helpers import configure, wait_for
+from plugins_cloud import make_folder
 from recordings import name, write_calls
 from webapp import crypto
 from webapp.batch import discovery, downloads, folders, status
@@ -27,18 +27,6 @@ MB = 1024 * 1024
 def settled(ctx):
     configure(scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB},
               retryPolicy={"delaySeconds": 1, "maxRetries": 0, "exponentialBackoff": False})
-
-
-def make_folder(cloud, monitor="polling", **changes):
-    config = {**cloud.config, **changes}
-    data = dict(name=f"{cloud.type}-{uuid.uuid4().hex[:6]}", storage_type=cloud.type, storage_config=config,
-                monitor_type=monitor, scan_interval=300, max_file_size=MB)
-    assert folders.validate(data) == []
-    data["storage_config"] = folders.seal_storage_config(cloud.type, config)
-    folder = ExternalFolder(**data)
-    db.session.add(folder)
-    db.session.commit()
-    return folder
 
 
 def records():
@@ -59,7 +47,7 @@ def test_a_cloud_folder_is_scanned_and_processed_end_to_end(settled, cloud_folde
     cloud_folder.put("in/" + gone, (tmp_path / calls[1]).read_bytes()[:-10])
     cloud_folder.put("elsewhere/" + name("wav"), b"not this folder's")
 
-    folder = make_folder(cloud_folder, prefix="in/")
+    folder = make_folder(cloud_folder, prefix="in/", max_file_size=MB)
     shown = folders.shown_storage_config(folder)
     for secret in cloud_folder.secrets:
         assert secret not in str(shown) and secret not in str(folder.storage_config)
@@ -111,7 +99,7 @@ def test_a_connection_cut_mid_download_is_a_file_access_failure_and_is_retried(
     proxy.mode = "cut"
     calls = write_calls(tmp_path, 1)
     s3_folder.upload_calls(tmp_path, calls)
-    folder = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}")
+    folder = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}", max_file_size=MB)
     assert discovery.scan(folder, trigger="test").queued == 1
     workers(1)
     record_id = records()[calls[0]].id
@@ -136,7 +124,8 @@ def test_downloads_of_a_folder_are_bounded_and_time_out(ctx, s3_folder, proxy_fa
     s3_folder.upload_calls(tmp_path, keys)
 
     def download_all(limit):
-        folder_id = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}", max_downloads=limit).id
+        folder_id = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}", max_downloads=limit,
+                                max_file_size=MB).id
         proxy.max_in_flight = 0
         errors = []
 
@@ -166,7 +155,7 @@ def test_downloads_of_a_folder_are_bounded_and_time_out(ctx, s3_folder, proxy_fa
     assert free > 2
 
     proxy.mode, proxy.delay = "stall", 0
-    folder = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}")
+    folder = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}", max_file_size=MB)
     storage = discovery.storage_for(folder)
     storage.transfer.timeout = 2  # the form allows 10 s at least; a test waits less
     storage._client = None
