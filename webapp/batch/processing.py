@@ -30,6 +30,9 @@ SLOT_WAIT_SECONDS = 30
 def process_file(record_id, rq_job_id=None, worker_name=None):
     """Run one file through the pipeline. Returns the record's final status, or None when
     the record was not ours to process (already taken, finished or cancelled)."""
+    # A short database outage is waited out here, before the claim: the worker pauses
+    # instead of failing every queued job in a burst (the record is not ours yet). If the
+    # database stays away, the job fails and the reaper queues the file again later.
     config = _when_database_answers(settings.load)
     if config.processing.paused:
         return None  # stays queued; resuming re-enqueues every queued file
@@ -49,14 +52,12 @@ def process_file(record_id, rq_job_id=None, worker_name=None):
         slots.release(token)
 
 
-def _when_database_answers(read):
-    """Run the file's first database access, waiting out a short outage: the worker then
-    pauses instead of failing every queued job in a burst (the record is not ours yet, so
-    there is nothing to record). If the database stays away, the job fails and the reaper
-    queues the file again once it is back."""
+def _when_database_answers(attempt):
+    """Run `attempt`, waiting out a short database outage (DATABASE_WAITS); if the database
+    stays away, the last error is raised."""
     for pause in DATABASE_WAITS + (None,):
         try:
-            return read()
+            return attempt()
         except OperationalError as err:
             db.session.rollback()
             if pause is None:
@@ -238,14 +239,8 @@ def _fail_when_database_returns(record_id, err, policy):
     retry. If it stays away, the reaper does the same once it is back."""
     log.warning("database error on file %s: %s", record_id, err)
     failure = CallbatchError(f"The database was unreachable: {str(err).splitlines()[0]}", code="DATABASE_ERROR")
-    for pause in DATABASE_WAITS:
-        db.session.rollback()
-        time.sleep(pause)
-        try:
-            return fail(db.session.get(FileProcessingRecord, record_id), failure, policy)
-        except OperationalError:
-            continue
-    raise err
+    db.session.rollback()  # the broken transaction, before the first attempt reads the record
+    return _when_database_answers(lambda: fail(db.session.get(FileProcessingRecord, record_id), failure, policy))
 
 
 DATABASE_WAITS = (0.5, 1, 2, 4, 8, 15)
