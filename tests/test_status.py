@@ -72,3 +72,13 @@ def test_a_record_is_claimed_once(job_with_files):
     assert status.claim(record.id, "w1", "rq-1") is not None
     assert status.claim(record.id, "w2", "rq-1") is None
     assert db.session.get(FileProcessingRecord, record.id).worker_name == "w1"
+
+
+def test_a_claim_asked_again_by_the_same_job_is_still_its_own(job_with_files):
+    """The commit landed but its answer was lost (connection cut): asking again must not
+    strand the record as processing with nobody working on it."""
+    _, (record, _) = job_with_files
+    assert status.claim(record.id, "w1", "rq-1") is not None
+    again = status.claim(record.id, "w1", "rq-1")
+    assert again is not None and again.attempts == 1
+    assert status.claim(record.id, "w1", "rq-2") is None

@@ -105,6 +105,9 @@ def claim(record_id, worker_name, rq_job_id):
     """Take a record for processing with one conditional UPDATE; None if someone else has it
     (or it is no longer waiting). Commits."""
     record = db.session.get(FileProcessingRecord, record_id, populate_existing=True)
+    if record is not None and record.status == PROCESSING and (record.worker_name, record.rq_job_id) == (
+            worker_name, rq_job_id):
+        return record  # claimed by this very job: the answer to its commit was lost, and it is asked again
     if record is None or record.status not in CLAIMABLE:
         db.session.rollback()
         return None
