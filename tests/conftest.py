@@ -36,7 +36,10 @@ def redis_url():
     """An empty Redis database number claimed for this run (the tests flush it)."""
     for number in range(1, 16):
         client = redis_lib.Redis.from_url(f"{REDIS_BASE}/{number}")
-        if client.set("callbatch-test-run", RUN_ID, nx=True, ex=3600) and client.dbsize() == 1:
+        if client.set("callbatch-test-run", RUN_ID, nx=True, ex=3600):
+            if client.dbsize() != 1:
+                client.delete("callbatch-test-run")  # unclaimed but in use: leave it as it was
+                continue
             yield f"{REDIS_BASE}/{number}"
             client.flushdb()
             return
