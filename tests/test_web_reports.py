@@ -27,15 +27,15 @@ def _seed(tmp_path):
         rows.append(r)
         return r
 
-    # 20 completed in folder a: transcribe 100..2000 ms (p95 = 1900), download 10 ms
+    # 20 completed in folder a: ASR 100..2000 ms (p95 = 1900), download 10 ms; model_loads is a count, not a time
     for i in range(1, 21):
         record(first, "completed", now - timedelta(hours=1),
-               stage_timings={"download_ms": 10, "transcribe_ms": 100 * i, "db_ms": 5})
+               stage_timings={"download_ms": 10, "asr_ms": 100 * i, "db_ms": 5, "model_loads": 1})
     record(first, "failed", now - timedelta(hours=1), error_code="TRANSCRIPTION_FAILED", error_category="processing")
     record(first, "skipped", now - timedelta(days=1), error_code="INVALID_FORMAT", error_category="file_format")
-    record(second, "completed", now - timedelta(days=2), stage_timings={"transcribe_ms": 50000})
+    record(second, "completed", now - timedelta(days=2), stage_timings={"asr_ms": 50000})
     record(second, "failed", now - timedelta(days=2), error_code="ACCESS_DENIED", error_category="file_access")
-    record(second, "completed", now - timedelta(days=30), stage_timings={"transcribe_ms": 1})  # out of range
+    record(second, "completed", now - timedelta(days=30), stage_timings={"asr_ms": 1})  # out of range
     db.session.add_all(rows)
     db.session.flush()
     for i, score in enumerate([5, 55, 58, 71, 99.5, 100]):
@@ -75,7 +75,8 @@ def test_report_figures(ctx, tmp_path):
     assert perf["success_rate"] == round(100 * 21 / 23, 1)
     assert sum(count for _label, count in perf["series"]) == 21 and perf["unit"] == "day"
     stages = {row["stage"]: row for row in perf["stages"]}
-    assert stages["transcribe"]["count"] == 21 and stages["transcribe"]["p95_ms"] == 2000
+    assert list(stages) == ["download", "asr", "db", "total"]
+    assert stages["asr"]["count"] == 21 and stages["asr"]["p95_ms"] == 2000
     assert stages["download"] == {"stage": "download", "count": 20, "avg_ms": 10.0, "p95_ms": 10.0}
     assert stages["total"]["p95_ms"] == 2015  # nearest rank 20 of 21
     assert perf["files_per_hour"] > 0
@@ -115,7 +116,7 @@ def test_reports_page_renders_for_every_role(web, role, tmp_path):
     assert '<svg class="chart"' in html and "<script" not in html.split("</head>")[1]
     assert re.search(r'id="perf-completed">21<', html)
     assert re.search(r'id="success-rate">91\.3%<', html)
-    assert '<tr class="stage-transcribe"><td>transcribe</td><td>21</td>' in html
+    assert '<tr class="stage-asr"><td>asr</td><td>21</td>' in html
     assert "TRANSCRIPTION_FAILED" in html and "ACCESS_DENIED" in html
     assert re.search(r'<td><span dir="ltr">50–60</span></td><td>2</td>', html)
 

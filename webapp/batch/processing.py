@@ -69,7 +69,7 @@ def _when_database_answers(attempt):
 def _run(record_id, record, config):
     timings = {}
     try:
-        attempt = record.attempts  # the first read after the claim's commit
+        attempt = record.attempts
         folder = record.folder
         _skip_if_same_checksum(record)
         storage = storage_for(folder)
@@ -159,8 +159,12 @@ def _skip_if_duplicate(record, sha256):
 
 
 def _check_still_ours(record, attempt):
-    db.session.refresh(record)
-    if record.status != PROCESSING or record.attempts != attempt:
+    """Lock the record's row until the result is committed, after making sure the reaper has
+    not handed the file to another attempt meanwhile."""
+    FPR = FileProcessingRecord
+    status, attempts = db.session.execute(
+        sa.select(FPR.status, FPR.attempts).where(FPR.id == record.id).with_for_update()).one()
+    if status != PROCESSING or attempts != attempt:
         raise InvalidTransition(f"file {record.id} was handed to another attempt")
 
 
@@ -179,7 +183,6 @@ def _file_call(record, result, sha256, timings, started):
         overall_score=result.overall_score, metrics=result.metrics,
     )
     db.session.add(call)
-    record.audio_seconds = result.duration
     try:
         db.session.flush()
     except IntegrityError:
@@ -191,7 +194,7 @@ def _file_call(record, result, sha256, timings, started):
     timings["db_ms"] = _ms(started)
     call.stage_timings = record.stage_timings = timings
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")
-    transition(record, COMPLETED, filed, {"timings_ms": timings},
+    transition(record, COMPLETED, filed, {"timings_ms": timings}, audio_seconds=result.duration,
                finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
     return call
 

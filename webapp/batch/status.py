@@ -61,44 +61,57 @@ def transition(record, to, message="", details=None, **fields):
 
 
 def move_counters(job_id, frm, to):
+    """Move the job's counters for one file going from `frm` to `to`, and finish or re-open
+    the job when that changes its state. One UPDATE, unless the job's state changes too."""
     changes = {}
     if COUNTER.get(frm):
         changes[COUNTER[frm]] = getattr(BatchJob, COUNTER[frm]) - 1
     if COUNTER.get(to):
         changes[COUNTER[to]] = getattr(BatchJob, COUNTER[to]) + 1
-    if job_id and changes:
-        db.session.execute(sa.update(BatchJob).where(BatchJob.id == job_id).values(**changes))
-    if job_id and to in TERMINAL:
-        finish_job_if_done(job_id)
-    elif job_id and frm in TERMINAL:
-        reopen_job(job_id)
+    if not job_id or not changes:
+        return
+    job = db.session.execute(
+        sa.update(BatchJob).where(BatchJob.id == job_id).values(**changes).returning(BatchJob)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).scalar()
+    if job is None:
+        return
+    if to in TERMINAL and job.status == job_status.RUNNING and job.finished_files >= job.total_files:
+        job = finish_job_if_done(job_id) or job
+    elif frm in TERMINAL:
+        job = reopen_job(job_id) or job
+    live.job_counted(job)
 
 
 def finish_job_if_done(job_id):
-    finished = (
-        BatchJob.processed_files + BatchJob.failed_files + BatchJob.skipped_files + BatchJob.cancelled_files
-    )
-    finished_now = db.session.execute(
+    """Mark the job finished if every file is; returns the job when this call finished it."""
+    finished = (BatchJob.processed_files + BatchJob.failed_files + BatchJob.skipped_files
+                + BatchJob.cancelled_files) >= BatchJob.total_files
+    job = db.session.execute(
         sa.update(BatchJob)
-        .where(BatchJob.id == job_id, BatchJob.status == job_status.RUNNING, finished >= BatchJob.total_files)
+        .where(BatchJob.id == job_id, BatchJob.status == job_status.RUNNING, finished)
         .values(
             status=sa.case(
                 (BatchJob.failed_files > 0, job_status.COMPLETED_WITH_ERRORS), else_=job_status.COMPLETED
             ),
             completed_at=utcnow(),
         )
-    )
-    if finished_now.rowcount:
+        .returning(BatchJob).execution_options(synchronize_session=False, populate_existing=True)
+    ).scalar()
+    if job is not None:
         notify.job_finished(job_id)
+    return job
 
 
 def reopen_job(job_id):
-    db.session.execute(
+    """Mark a finished job running again; returns the job when this call re-opened it."""
+    return db.session.execute(
         sa.update(BatchJob)
         .where(BatchJob.id == job_id, BatchJob.status.in_(
             (job_status.COMPLETED, job_status.COMPLETED_WITH_ERRORS, job_status.CANCELLED)))
         .values(status=job_status.RUNNING, completed_at=None)
-    )
+        .returning(BatchJob).execution_options(synchronize_session=False, populate_existing=True)
+    ).scalar()
 
 
 def claim(record_id, worker_name, rq_job_id):
@@ -114,19 +127,30 @@ def claim(record_id, worker_name, rq_job_id):
     seen = record.status
     now = utcnow()
     commit_without_waiting_for_disk(db.session)  # a claim lost in a crash is redone
-    result = db.session.execute(
-        sa.update(FileProcessingRecord)
-        .where(FileProcessingRecord.id == record_id, FileProcessingRecord.status == seen)
-        .values(status=PROCESSING, attempts=FileProcessingRecord.attempts + 1, heartbeat_at=now,
-                started_at=now, finished_at=None, worker_name=worker_name, rq_job_id=rq_job_id,
-                next_retry_at=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    FPR = FileProcessingRecord
+    record = db.session.execute(
+        sa.update(FPR).where(FPR.id == record_id, FPR.status == seen)
+        .values(status=PROCESSING, attempts=FPR.attempts + 1, heartbeat_at=now, started_at=now,
+                finished_at=None, worker_name=worker_name, rq_job_id=rq_job_id, next_retry_at=None,
+                updated_at=now)
+        .returning(FPR).execution_options(synchronize_session=False, populate_existing=True)
+    ).scalar()
+    if record is None:
         db.session.rollback()
         return None
     db.session.add(FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING,
                              message=f"Picked up by {worker_name}"))
     live.file_changed(record, seen, PROCESSING)
-    db.session.commit()
-    return record  # expired by the commit: its next read loads the claimed state
+    commit_keeping_loaded()
+    return record
+
+
+def commit_keeping_loaded():
+    """Commit without expiring what the session holds. For a commit whose rows were just read
+    back (UPDATE … RETURNING): reading them again would be a wasted round trip."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire

@@ -1,21 +1,21 @@
 """Live status: file and job status changes, published on Redis pub/sub after they commit.
 
-The status machine calls `file_changed` (and `job_changed`) for each change; that only notes a
-small dict on the session. After the commit the notes are published on one channel, each
-touched job with its counters read fresh; the JSON API streams the channel to SSE and
-WebSocket clients. Like notifications, nothing here can fail a file: a publish error is
-logged and forgotten (the database stays the truth; clients can always poll the snapshot)."""
+The status machine calls `file_changed` for each change, and `job_counted` with the job row
+its counter UPDATE returned; that only notes small dicts on the session. After the commit
+the notes are published on one channel (a job once, as its last UPDATE in the transaction
+left it: the row lock makes those counters exact as of the commit); the JSON API streams
+the channel to SSE and WebSocket clients. Like notifications, nothing here can fail a file:
+a publish error is logged and forgotten (the database stays the truth; clients can always
+poll the snapshot)."""
 import json
 import logging
 
-import sqlalchemy as sa
 from flask import has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .. import queues
 from ..extensions import db
-from ..models import BatchJob
 from ..models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,9 @@ def file_changed(record, frm, to, session=None):
     })
 
 
-def job_changed(job_id, session=None):
-    """Note that a job changed (its counters or status); published with fresh values."""
-    if job_id:
-        (session or db.session).info.setdefault(PENDING_KEY, []).append({"type": "job", "job_id": job_id})
+def job_counted(job, session=None):
+    """Note a job as the status machine's UPDATE … RETURNING gave it back."""
+    (session or db.session).info.setdefault(PENDING_KEY, []).append(job_view(job))
 
 
 def job_view(job):
@@ -62,36 +61,14 @@ def publish(messages):
     pipe.execute()
 
 
-def _jobs(job_ids):
-    """Fresh job rows read on a connection of their own (the session is mid-commit)."""
-    with db.engine.connect() as conn:
-        rows = conn.execute(sa.select(BatchJob.__table__).where(BatchJob.id.in_(sorted(job_ids)))).all()
-    return [job_view(_Job(**row._mapping)) for row in rows]
-
-
-class _Job:
-    """A job row as job_view reads it (no ORM instance inside a commit hook)."""
-
-    def __init__(self, **values):
-        self.__dict__.update(values)
-
-    progress = BatchJob.progress
-    finished_files = BatchJob.finished_files
-
-
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session):
     noted = session.info.pop(PENDING_KEY, None)
     if not noted or not has_app_context():
         return
     try:
-        from ..batch.status import TERMINAL  # the statuses a job counts
-
-        files = [n for n in noted if n["type"] == "file"]
-        # A job's counters move only when a file enters or leaves a counted status.
-        job_ids = {n["job_id"] for n in noted if n.get("job_id") and (
-            n["type"] == "job" or n["status"] in TERMINAL or n["from"] in TERMINAL)}
-        publish(files + (_jobs(job_ids) if job_ids else []))
+        jobs = {n["job_id"]: n for n in noted if n["type"] == "job"}  # the last view of each job
+        publish([n for n in noted if n["type"] == "file"] + list(jobs.values()))
     except Exception:  # never let live status disturb the work
         log.warning("could not publish %d live status change(s)", len(noted), exc_info=True)
 

@@ -16,7 +16,7 @@ DEFAULT_DAYS = 7
 MAX_DAYS = 366
 TIMING_SAMPLE = 20000  # stage timings read to compute averages and percentiles
 SCORE_BINS = [(i, i + 10) for i in range(0, 100, 10)]
-STAGE_ORDER = ("download_ms", "probe_ms", "transcribe_ms", "score_ms", "link_ms", "db_ms")
+STAGE_ORDER = ("download_ms", "probe_ms", "model_load_ms", "asr_ms", "scoring_ms", "db_ms")
 
 
 def parse_filters(args, today=None):
@@ -122,14 +122,15 @@ def performance(filters):
 
 
 def stage_stats(timings):
-    """[{stage, count, avg_ms, p95_ms}] for each stage in the stage_timings dicts, plus the total."""
+    """[{stage, count, avg_ms, p95_ms}] for each stage in the stage_timings dicts (the `_ms`
+    entries; others, such as the model load count, are not times), plus the total."""
     values = {}
     for entry in timings:
         if not isinstance(entry, dict):
             continue
         total = 0.0
         for key, value in entry.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if key.endswith("_ms") and isinstance(value, (int, float)) and not isinstance(value, bool):
                 values.setdefault(key, []).append(float(value))
                 total += float(value)
         values.setdefault("total", []).append(total)
