@@ -1,12 +1,16 @@
 """ASR throughput: the full stack against a bare faster-whisper loop, in the same run.
 
-Ten synthesised Hebrew calls (espeak-ng) go through PostgreSQL + Redis + one `flask worker`
+Ten synthesised Hebrew calls (espeak-ng), three minutes each by default as sales calls
+run, go through PostgreSQL + Redis + one `flask worker`
 (faster-whisper base, int8, 2 threads, greedy), then through a bare faster-whisper loop over
 the same files with the same model and settings, then through the full stack again with VAD
 and batched decoding. Prints throughputs (audio seconds per wall second), the ratios, the
-worker's peak RSS and its model load count.
+worker's peak RSS and its model load count. Batched decoding gains with call length: a
+call shorter than Whisper's 30-s window is one chunk, with nothing to batch (`--minutes 0`
+runs the demo's 10-40 s conversations to show it).
 
-Usage: .venv/bin/python bench/asr.py [--calls 10]   (PostgreSQL and Redis on 127.0.0.1)
+Usage: .venv/bin/python bench/asr.py [--calls 10] [--minutes 3] [--batch-size 4]
+(PostgreSQL and Redis on 127.0.0.1)
 Environment: as bench/services.py describes."""
 import argparse
 import json
@@ -29,7 +33,9 @@ DECODE = {"language": "he", "beam_size": 1, "temperature": 0.0, "condition_on_pr
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--minutes", type=float, default=3,
+                        help="length of each call (0: the demo's single conversations, 10-40 s each)")
     args = parser.parse_args()
     with own_services("asr") as work:
         _measure(args, work, dict(os.environ))
@@ -48,12 +54,13 @@ def _measure(args, work, env):
             upgrade(revision="heads")
         model, _ = model_files.install_base(app.config["MODELS_DIR"])
         folder = os.path.join(work, "calls")
-        names = samples.make_folder(folder, args.calls, formats=("wav",))
+        names = samples.make_folder(folder, args.calls, formats=("wav",), minutes=args.minutes)
         files = [os.path.join(folder, n) for n in names]
         warmup = os.path.join(work, "warmup")
         samples.make_folder(warmup, 1, formats=("wav",), metadata=False)
         audio = sum(_duration(f) for f in files)
-        print(f"{len(files)} calls, {audio:.1f} s of audio; model {model}; {THREADS} threads, int8, greedy")
+        print(f"{len(files)} calls, {audio:.1f} s of audio ({audio / len(files):.0f} s each on average); "
+              f"model {model}; {THREADS} threads, int8, greedy")
 
         worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", "bench-asr"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -62,11 +69,13 @@ def _measure(args, work, env):
         _batch(env, warmup)  # the worker loads the model here; the timed runs measure processing
         stack = _batch(env, folder)
         stack_busy = _processing_wall(app)
+        stack_stages = _stage_seconds(app)
         _reset(app)
         bare = _bare_loop(model, files)
         _configure(app, {**plain, "vad_filter": True, "batch_size": args.batch_size})
         batched = _batch(env, folder)
         batched_busy = _processing_wall(app)
+        batched_stages = _stage_seconds(app)
         loads = _model_loads(app)
         peak_rss = _peak_rss(worker.pid)
 
@@ -77,6 +86,8 @@ def _measure(args, work, env):
                 (f"VAD + batched ({args.batch_size}): first claim to last filed", batched_busy)]
         for label, seconds in rows:
             print(f"{label:52s} {seconds:7.1f} s wall   {audio / seconds:6.2f} audio s / wall s")
+        for label, stages in (("full stack", stack_stages), (f"VAD + batched ({args.batch_size})", batched_stages)):
+            print(f"{label} inside the worker: " + ", ".join(f"{k[:-3]} {v:.1f} s" for k, v in stages.items()))
         print(f"ratio full stack / bare loop (end to end | processing): {bare / stack:.3f} | "
               f"{bare / stack_busy:.3f}  (target >= 0.95)")
         print(f"ratio VAD + batched / bare loop (end to end | processing): {bare / batched:.3f} | "
@@ -130,6 +141,20 @@ def _processing_wall(app):
         first, last = db.session.execute(
             sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at)).where(FPR.job_id == job_id)).one()
         return (last - first).total_seconds()
+
+
+def _stage_seconds(app):
+    """Seconds spent in each stage over the latest job's calls, as the worker timed them."""
+    from webapp.extensions import db
+    from webapp.models import BatchJob, SalesCall
+
+    with app.app_context():
+        job_id = db.session.scalar(sa.select(sa.func.max(BatchJob.id)))
+        totals = {}
+        for timings in db.session.scalars(sa.select(SalesCall.stage_timings).where(SalesCall.job_id == job_id)):
+            for key in ("download_ms", "probe_ms", "asr_ms", "scoring_ms", "db_ms"):
+                totals[key] = totals.get(key, 0) + timings.get(key, 0) / 1000
+        return totals
 
 
 def _reset(app):

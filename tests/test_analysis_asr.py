@@ -36,6 +36,33 @@ def test_base_model_transcribes_a_short_hebrew_clip(ctx, base_model, speak, tmp_
     assert again.text == transcript.text  # greedy at temperature 0 is deterministic
 
 
+def test_batched_decoding_transcribes_a_call_longer_than_one_window(ctx, base_model, tmp_path):
+    """A one-minute sample call (the conversations one after another) through VAD + batched
+    decoding: Hebrew, in order, inside the clip, and past the first 30-s window."""
+    import wave
+
+    from webapp import samples
+    from webapp.analysis import provider
+
+    folder = tmp_path / "calls"
+    (file_name,) = samples.make_folder(str(folder), 1, formats=("wav",), metadata=False, minutes=1)
+    with wave.open(str(folder / file_name)) as w:
+        duration = w.getnframes() / w.getframerate()
+    timeline = json.loads((folder / file_name.replace(".wav", ".json")).read_text(encoding="utf-8"))["segments"]
+    assert 60 <= duration <= 80 and timeline[-1]["end"] <= duration
+    spoken = [s["text"] for s in timeline]
+    in_turn = [line for script in samples.SCRIPTS * 2 for _speaker, line in script]
+    assert spoken == in_turn[:len(spoken)] and len(spoken) > len(samples.SCRIPTS[0])  # the next one follows
+
+    transcript = provider("transcriber", asr_config(base_model, vad_filter=True, batch_size=4)).transcribe(
+        str(folder / file_name), duration)
+    assert hebrew_letters(transcript.text) >= 50, transcript.text
+    starts = [seg.start for seg in transcript.segments]
+    assert starts == sorted(starts) and max(starts) > 30, starts
+    for seg in transcript.segments:
+        assert 0 <= seg.start < seg.end <= duration + 0.5, (seg, duration)
+
+
 def test_silence_gives_an_empty_transcript_and_a_scorecard_that_says_so(ctx, base_model, tmp_path):
     import wave
 

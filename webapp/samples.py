@@ -5,6 +5,7 @@ customer metadata (`<uuid>.meta.json`; every sixth call has none and stays unass
 With espeak-ng installed the calls are spoken Hebrew: two voices (`he` for the agent, `he+f3`
 at a higher pitch for the customer), mixed to one telephone channel and encoded as wav, mp3,
 ogg or m4a with ffmpeg. Without espeak-ng each line is a tone of the speaker's pitch."""
+import itertools
 import json
 import math
 import os
@@ -62,10 +63,12 @@ def can_speak():
     return shutil.which("espeak-ng") is not None
 
 
-def make_folder(path, count=6, formats=None, metadata=True, speak=None):
+def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0):
     """Write `count` sample calls into `path`; returns their file names. `formats` rotates
     the containers (default: all four when ffmpeg is there, else wav); `speak` forces
-    (True) or refuses (False) espeak-ng, default: use it when installed."""
+    (True) or refuses (False) espeak-ng, default: use it when installed. With `minutes`,
+    each call carries on through the next conversations until it is that long, as real
+    sales calls are (one script alone lasts 10-40 s)."""
     os.makedirs(path, exist_ok=True)
     speak = can_speak() if speak is None else speak
     if formats is None:
@@ -73,14 +76,15 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None):
     names = []
     for i in range(count):
         call_id = str(uuid.uuid4())
-        script = SCRIPTS[i % len(SCRIPTS)]
+        script = _conversation(i, minutes)
         ext = formats[i % len(formats)]
         target = os.path.join(path, f"{call_id}.{ext}")
         if speak:
             # speed and pauses vary per call, so no two recordings have the same content
-            segments = speak_call(target, script, speed=random.randint(150, 165), gap=random.uniform(0.35, 0.6))
+            segments = speak_call(target, script, speed=random.randint(150, 165), gap=random.uniform(0.35, 0.6),
+                                  seconds=minutes * 60)
         else:
-            segments = _timeline(script)
+            segments = _timeline(script, seconds=minutes * 60)
             _write_wav(target, segments, voice_shift=random.uniform(-20, 20))
         with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
             json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
@@ -94,14 +98,25 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None):
     return names
 
 
-def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE):
+def _conversation(number, minutes):
+    """The lines of sample call `number`: its script, or with `minutes` every script in turn
+    from it on, without end (the speaker stops once the call is long enough)."""
+    if not minutes:
+        return SCRIPTS[number % len(SCRIPTS)]
+    return itertools.chain.from_iterable(SCRIPTS[(number + k) % len(SCRIPTS)] for k in itertools.count())
+
+
+def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0):
     """Synthesise a two-speaker call with espeak-ng into `target` (its extension picks the
-    format); returns the timeline [{"start", "end", "text", "speaker"}]."""
+    format), stopping after the line that reaches `seconds` if given; returns the timeline
+    [{"start", "end", "text", "speaker"}]."""
     frames, segments = bytearray(), []
     t = 0.3
     frames += _silence(t, rate)
     with tempfile.TemporaryDirectory(prefix="callbatch-say-") as tmp:
         for n, (speaker, line) in enumerate(script):
+            if seconds and t >= seconds:
+                break
             voice, pitch = VOICES.get(speaker, VOICES["agent"])
             line_wav = os.path.join(tmp, f"{n}.wav")
             subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", line_wav, line],
@@ -129,27 +144,22 @@ def _silence(seconds, rate):
 
 def _resampled(path, rate):
     """A mono 16-bit WAV's samples at `rate` (linear interpolation; espeak-ng speaks at 22050 Hz)."""
+    import numpy as np
+
     with wave.open(path, "rb") as w:
         source_rate, raw = w.getframerate(), w.readframes(w.getnframes())
-    samples = struct.unpack(f"<{len(raw) // 2}h", raw)
-    if source_rate == rate or not samples:
+    samples = np.frombuffer(raw, dtype="<i2")
+    if source_rate == rate or not len(samples):
         return raw
-    count = int(len(samples) * rate / source_rate)
-    step = source_rate / rate
-    out = bytearray(count * 2)
-    last = len(samples) - 1
-    for i in range(count):
-        pos = i * step
-        j = int(pos)
-        frac = pos - j
-        value = samples[j] * (1 - frac) + samples[min(j + 1, last)] * frac
-        struct.pack_into("<h", out, i * 2, int(value))
-    return bytes(out)
+    positions = np.arange(int(len(samples) * rate / source_rate)) * (source_rate / rate)
+    return np.interp(positions, np.arange(len(samples)), samples).astype("<i2").tobytes()
 
 
-def _timeline(script):
+def _timeline(script, seconds=0):
     segments, t = [], 0.3
     for speaker, line in script:
+        if seconds and t >= seconds:
+            break
         length = 0.6 + 0.07 * len(line)
         segments.append({"start": round(t, 2), "end": round(t + length, 2), "text": line, "speaker": speaker})
         t += length + 0.4
