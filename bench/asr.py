@@ -68,14 +68,12 @@ def _measure(args, work, env):
         _configure(app, plain)
         _batch(env, warmup)  # the worker loads the model here; the timed runs measure processing
         stack = _batch(env, folder)
-        stack_busy = _processing_wall(app)
-        stack_stages = _stage_seconds(app)
+        stack_busy, stack_stages = _latest_job(app)
         _reset(app)
         bare = _bare_loop(model, files)
         _configure(app, {**plain, "vad_filter": True, "batch_size": args.batch_size})
         batched = _batch(env, folder)
-        batched_busy = _processing_wall(app)
-        batched_stages = _stage_seconds(app)
+        batched_busy, batched_stages = _latest_job(app)
         loads = _model_loads(app)
         peak_rss = _peak_rss(worker.pid)
 
@@ -130,31 +128,24 @@ def _batch(env, folder):
     return seconds
 
 
-def _processing_wall(app):
-    """Seconds from the first file's claim to the last file's completion in the latest job:
-    the stack's processing time without `flask batch run`'s own start-up and scan."""
+def _latest_job(app):
+    """The latest job's processing wall time, from the first file's claim to the last file's
+    completion (the stack's processing without `flask batch run`'s start-up and scan), and
+    the seconds its calls spent in each stage, as the worker timed them."""
     from webapp.extensions import db
-    from webapp.models import BatchJob, FileProcessingRecord as FPR
+    from webapp.models import BatchJob, FileProcessingRecord as FPR, SalesCall
+    from webapp.services.reports import STAGE_ORDER
 
     with app.app_context():
         job_id = db.session.scalar(sa.select(sa.func.max(BatchJob.id)))
         first, last = db.session.execute(
             sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at)).where(FPR.job_id == job_id)).one()
-        return (last - first).total_seconds()
-
-
-def _stage_seconds(app):
-    """Seconds spent in each stage over the latest job's calls, as the worker timed them."""
-    from webapp.extensions import db
-    from webapp.models import BatchJob, SalesCall
-
-    with app.app_context():
-        job_id = db.session.scalar(sa.select(sa.func.max(BatchJob.id)))
-        totals = {}
+        stages = {}
         for timings in db.session.scalars(sa.select(SalesCall.stage_timings).where(SalesCall.job_id == job_id)):
-            for key in ("download_ms", "probe_ms", "asr_ms", "scoring_ms", "db_ms"):
-                totals[key] = totals.get(key, 0) + timings.get(key, 0) / 1000
-        return totals
+            for key in STAGE_ORDER:
+                if key in timings:
+                    stages[key] = stages.get(key, 0) + timings[key] / 1000
+        return (last - first).total_seconds(), stages
 
 
 def _reset(app):

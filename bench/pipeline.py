@@ -43,6 +43,7 @@ def _run(args, workdir):
     from webapp.batch import discovery, folders, settings
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord as FPR
+    from webapp.services.reports import STAGE_ORDER
 
     app = create_app()
     with app.app_context():
@@ -97,7 +98,7 @@ def _run(args, workdir):
           f"= {args.files / wall:.1f} files/s (scan + queue of the folder: {scan_seconds:.2f} s)")
     print(f"  worker time per file {per_file:.1f} ms; claim→completed p50 {percentile(spans, 50):.1f} ms, "
           f"p95 {percentile(spans, 95):.1f} ms")
-    for stage in ("download_ms", "probe_ms", "asr_ms", "scoring_ms", "db_ms"):
+    for stage in STAGE_ORDER:
         values = [s[stage] for s in stages if s and stage in s]
         if values:
             print(f"  stage {stage[:-3]:<9} p50 {percentile(values, 50):6.1f} ms  p95 {percentile(values, 95):6.1f} ms")

@@ -37,9 +37,9 @@ def file_changed(record, frm, to, session=None):
     })
 
 
-def job_counted(job, session=None):
+def job_counted(job):
     """Note a job as the status machine's UPDATE … RETURNING gave it back."""
-    (session or db.session).info.setdefault(PENDING_KEY, []).append(job_view(job))
+    db.session.info.setdefault(PENDING_KEY, []).append(job_view(job))
 
 
 def job_view(job):
