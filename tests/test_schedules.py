@@ -214,15 +214,85 @@ def test_starting_by_hand_says_how_long_it_takes_at_the_current_throughput(jerus
     assert "20.0 files an hour" in text and "about 12m 00s" in text
 
 
-def test_a_processing_time_releases_waiting_files_once_even_for_two_schedulers(jerusalem, tmp_path):
+def test_a_processing_time_releases_waiting_files_at_its_time(jerusalem, tmp_path):
     write_calls(tmp_path, 2)
     folder = make_folder(tmp_path, process_mode="cron", process_cron="0 22 * * *",
                          created_at=local(2026, 6, 1, 8, 0))
     assert discovery.scan(folder, "monitor", now=local(2026, 6, 1, 9, 0)).held == 2
     assert schedule.release_waiting(now=local(2026, 6, 1, 21, 59)) == []
     assert schedule.release_waiting(now=local(2026, 6, 1, 22, 0)) == [(folder.id, 2)]
-    assert schedule.release_waiting(now=local(2026, 6, 1, 22, 0)) == []  # the second scheduler's turn is gone
+    assert schedule.release_waiting(now=local(2026, 6, 1, 22, 30)) == []
     assert _statuses(folder) == {QUEUED: 2}
+
+
+def test_two_schedulers_ticking_at_the_same_moment_take_each_run_once(jerusalem, tmp_path):
+    """Both read the folder before either writes (the row lock held by the test makes them
+    meet at the UPDATE); only one queues the scan and only one releases the files."""
+    write_calls(tmp_path, 2)
+    folder = make_folder(tmp_path, monitor_type="schedule", cron_schedule="0 2 * * *", process_mode="cron",
+                         process_cron="0 22 * * *", created_at=local(2026, 6, 1, 8, 0))
+    assert discovery.scan(folder, "manual", now=local(2026, 6, 1, 9, 0)).held == 2
+    at = local(2026, 6, 2, 2, 0)
+    releases = run_locked(jerusalem, folder, lambda: schedule.release_waiting(now=at))
+    assert sorted(releases) == [[], [(folder.id, 2)]]
+    scans = run_locked(jerusalem, folder, lambda: schedule.queue_due_scans(now=at))
+    assert sorted(scans) == [[], [(folder.id, "schedule")]]
+    assert scan_jobs(folder) == 1 and _statuses(folder) == {QUEUED: 2}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FileEvent)
+                             .where(FileEvent.to_status == QUEUED)) == 2
+
+
+class row_locked:
+    """The folder's row lock, held on a connection of its own: schedulers reading the folder
+    go on, and meet at their UPDATE of it until the lock is let go."""
+
+    def __init__(self, folder_id):
+        self.conn = db.engine.connect()
+        self.conn.execute(sa.text("SELECT id FROM external_folders WHERE id = :id FOR UPDATE"), {"id": folder_id})
+
+    def wait_for_waiters(self, count):
+        wait_for(lambda: self._waiting() >= count, timeout=60, interval=0.05,
+                 message=f"{count} schedulers waiting for the folder row")
+
+    def _waiting(self):
+        self.conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # the view is cached per transaction
+        return self.conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND wait_event_type = 'Lock'")).scalar()
+
+    def let_go(self):
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
+
+
+def run_locked(app, folder, work, count=2):
+    """Run `work` in `count` threads (each in its own app context and session) that all read
+    the folder before any of them can write it; returns their results."""
+    import threading
+
+    results, errors = [None] * count, []
+
+    def run(n):
+        with app.app_context():
+            try:
+                results[n] = work()
+            except Exception as err:  # reported below, not lost in the thread
+                errors.append(err)
+            finally:
+                db.session.remove()
+
+    lock = row_locked(folder.id)
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    try:
+        for thread in threads:
+            thread.start()
+        lock.wait_for_waiters(count)
+    finally:
+        lock.let_go()
+        for thread in threads:
+            thread.join(30)
+    assert not errors, errors
+    return results
 
 
 def test_the_folder_page_says_what_happens_and_the_next_three_runs(jerusalem, tmp_path, web):
@@ -312,8 +382,13 @@ def test_two_scheduler_processes_scan_a_due_folder_once(jerusalem, tmp_path, sch
                           last_cron_at=utcnow() - timedelta(days=1, hours=1))
     os.makedirs(tmp_path / "polled")
     polled = make_folder(tmp_path / "polled", name="polled", monitor_type="polling", scan_interval=3600)
-    workers(2)
-    schedulers(2)
+    lock = row_locked(nightly.id)  # two ticks meet at the folder's UPDATE, as if at the same moment
+    try:
+        workers(2)
+        schedulers(2)
+        lock.wait_for_waiters(2)
+    finally:
+        lock.let_go()
     wait_for(lambda: _scans(nightly) and _scans(polled), timeout=60, message="both folders scanned")
     ticks_seen = _tick_count()
     wait_for(lambda: _tick_count() >= ticks_seen + 6, timeout=30, message="more ticks from both schedulers")
