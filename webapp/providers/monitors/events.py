@@ -77,9 +77,10 @@ class _Watch:
 class Watchers:
     """The set of watched folders, kept in step with the folders configured for events."""
 
-    def __init__(self, debounce=DEBOUNCE_SECONDS):
+    def __init__(self, debounce=DEBOUNCE_SECONDS, mounts=MOUNTS):
         self.observer = None
         self.debounce = debounce
+        self.mounts = mounts  # the mount table that tells a network file system
         self.wanted = {}    # folder id → path
         self.watched = {}   # folder id → _Watch
         self.fallback = {}  # folder id → why it is polled instead
@@ -115,7 +116,7 @@ class Watchers:
             self._watch(folder_id, path, identity)
 
     def _watch(self, folder_id, path, identity):
-        file_system = file_system_of(path)
+        file_system = file_system_of(path, self.mounts)
         if file_system in NETWORK_FILE_SYSTEMS:
             self.fallback[folder_id] = (f"{path} is on a network file system ({file_system}), where file events "
                                         "are not delivered; the folder is polled at its scan interval instead.")
