@@ -182,6 +182,8 @@ def test_files_queued_in_the_window_wait_when_it_closes_and_a_manual_start_goes_
     assert held == [f"Waiting for the processing window {opened}–{closed}"] * 2
 
     manager = web["manager"]
+    dashboard = manager.get("/").get_data(as_text=True)
+    assert "Waiting files" in dashboard and f"{opened}</time> (Asia/Jerusalem)" in dashboard
     asked = manager.get(f"/jobs/{found.job_id}/start")
     assert asked.status_code == 200
     text = asked.get_data(as_text=True)
