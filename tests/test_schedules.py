@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from webapp import queues
-from webapp.batch import discovery, enqueue, schedule, timetable
+from webapp.batch import discovery, schedule, timetable
 from webapp.batch.status import COMPLETED, DISCOVERED, QUEUED
 from webapp.extensions import db
 from webapp.models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from ..errors import SkipFile
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
-from ..providers.monitors.cloud_events import PARSERS, SqsQueue
 from ..models.types import utcnow
+from ..providers.monitors.cloud_events import PARSERS, SqsQueue
 from . import enqueue, settings, timetable
 from .discovery import Plan, _record, storage_for
 from .validation import check_listing, is_companion
