@@ -60,8 +60,11 @@ def make_cron(app):
 
 
 class SchedulerLoop:
-    """The scheduler process's loop: the periodic tick (through RQ's cron), file-event
-    watchers for local folders, and the release of due delayed jobs (retries). Workers
+    """The scheduler process's loop: the periodic tick (through RQ's cron: reaper, due scans,
+    waiting files whose processing window opened), file-event watchers for local folders
+    (those inotify cannot serve are polled instead, with a warning on the folder), and the
+    release of due delayed jobs (retries). Two loops running by mistake queue each scan
+    once (see webapp.batch.schedule). Workers
     release those too (`--with-scheduler`), but a killed worker keeps RQ's scheduler lock
     for up to two minutes; releasing a due job twice is harmless."""
 
@@ -82,8 +85,10 @@ class SchedulerLoop:
                     self.cron.enqueue_jobs()
                     self.delayed.enqueue_scheduled_jobs()
                     if time.monotonic() - last_sync >= self.app.config["TICK_SECONDS"]:
-                        self.watchers.sync(schedule.event_folders())
+                        schedule.note_watch_fallbacks(self.watchers.sync(schedule.event_folders()))
                         last_sync = time.monotonic()
+                    else:
+                        self.watchers.check()  # a directory back after its mount dropped is watched again
                     for folder_id in self.watchers.quiet_changed():
                         enqueue.scan(folder_id, "events")
                     db.session.remove()

@@ -22,6 +22,7 @@ def _folder(folder_id):
 def _view(folder, counts=None):
     data = service.view(folder)
     data["file_counts"] = (counts or {}).get(folder.id, {})
+    data["plan"] = service.plan_of(folder)
     return data
 
 
@@ -35,8 +36,10 @@ def list_folders():
 
 @operation(bp, "GET", "/batch/folders/types", tag=TAG, summary="Storage and monitor types")
 def folder_types():
-    """The storage providers (with their settings' fields) and monitor types a folder can use."""
-    return {"storage_types": service.storage_types(), "monitor_types": service.monitor_types()}
+    """The storage providers (with their settings' fields), monitor types (how files are found) and
+    processing modes (when found files are processed) a folder can use."""
+    return {"storage_types": service.storage_types(), "monitor_types": service.monitor_types(),
+            "process_modes": service.process_modes()}
 
 
 @operation(bp, "POST", "/batch/folders", tag=TAG, summary="Create a folder", role="admin", body=FolderCreate,

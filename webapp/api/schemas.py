@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
 from ..batch.status import STATUSES
+from ..batch.timetable import PROCESS_MODES
 from ..errors import CODES
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 from ..models.job import ACTIVE_STATUSES, CANCELLED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED
@@ -23,6 +24,9 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 StorageType = Literal[tuple(STORAGE)]
 MonitorType = Literal[tuple(MONITORS)]
+ProcessMode = Literal[tuple(PROCESS_MODES)]
+Clock = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Cron = Annotated[str, StringConstraints(max_length=100)]
 ChannelType = Literal[tuple(NOTIFIERS)]
 Condition = Literal[tuple(CONDITIONS)]
 ErrorCode = Literal[tuple(CODES)]
@@ -57,10 +61,20 @@ class FolderCreate(Body):
     storage_config: dict = Field(default_factory=dict, description=(
         "The storage provider's settings. Secrets are stored encrypted and shown masked; send a secret "
         "blank or masked to keep the stored one. Fields by type — " + STORAGE_HELP))
-    monitor_type: MonitorType = "polling"
+    monitor_type: MonitorType = Field("polling", description=(
+        "How files are found: polling (every scan_interval seconds), events (local file events), "
+        "cloud_events (storage announcements), schedule (only at the cron_schedule times)."))
     scan_interval: int = Field(300, ge=30, le=3600, description="Seconds between periodic scans.")
-    cron_schedule: Optional[Annotated[str, StringConstraints(max_length=100)]] = Field(
-        None, description="A cron expression for scheduled scans, e.g. '0 2 * * *'.")
+    cron_schedule: Optional[Cron] = Field(
+        None, description="Scan times of the 'schedule' monitor, a cron expression in TIMEZONE, e.g. '0 2 * * *'.")
+    process_mode: ProcessMode = Field("immediate", description=(
+        "When found files are processed: immediate, hold (until someone starts the job), window (inside "
+        "window_start–window_end in TIMEZONE), cron (at the process_cron times)."))
+    window_start: Optional[Clock] = Field(None, description="HH:MM the processing window opens, e.g. 20:00.")
+    window_end: Optional[Clock] = Field(None, description="HH:MM it closes, e.g. 06:00 (before the start: "
+                                                          "across midnight).")
+    process_cron: Optional[Cron] = Field(None, description="Release times of the 'cron' processing, e.g. "
+                                                           "'0 22 * * *'.")
     allowed_extensions: list[Extension] = Field(default_factory=lambda: list(DEFAULT_EXTENSIONS), min_length=1,
                                                 max_length=50)
     max_file_size: int = Field(DEFAULT_MAX_FILE_SIZE, ge=MB, le=2048 * MB, description="Bytes (1 MB – 2 GB).")
@@ -75,7 +89,11 @@ class FolderUpdate(Body):
     storage_config: Optional[dict] = None
     monitor_type: Optional[MonitorType] = None
     scan_interval: Optional[int] = Field(None, ge=30, le=3600)
-    cron_schedule: Optional[Annotated[str, StringConstraints(max_length=100)]] = None
+    cron_schedule: Optional[Cron] = None
+    process_mode: Optional[ProcessMode] = None
+    window_start: Optional[Clock] = None
+    window_end: Optional[Clock] = None
+    process_cron: Optional[Cron] = None
     allowed_extensions: Optional[list[Extension]] = Field(None, min_length=1, max_length=50)
     max_file_size: Optional[int] = Field(None, ge=MB, le=2048 * MB)
     enabled: Optional[bool] = None

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from ..errors import SkipFile
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
+from ..models.types import utcnow
 from ..providers.monitors.cloud_events import PARSERS, SqsQueue
-from . import enqueue, settings
+from . import enqueue, settings, timetable
 from .discovery import Plan, _record, storage_for
 from .validation import check_listing, is_companion
 
@@ -93,7 +94,7 @@ def _take(folder, storage, keys, trigger, result):
         found.to_queue.append(stored)
     if not (found.to_queue or found.to_skip):
         return
-    hold = not settings.load().processing.immediateProcessing
+    hold = timetable.waits(folder, settings.load().processing, utcnow())
     job, queued = _record(folder, found, trigger, None, hold)
     db.session.commit()
     enqueue.files(queued)

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from .. import crypto
 from ..errors import CallbatchError, FileAccessError, SkipFile
 from ..extensions import db
-from ..models import BatchJob, FileEvent, FileProcessingRecord
+from ..models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
 from ..notifications import events as notify
 from ..providers.storage import STORAGE
-from . import enqueue, settings
+from . import enqueue, settings, timetable
 from .status import DISCOVERED, QUEUED, SKIPPED, transition
 from .validation import check_listing, is_companion
 
@@ -90,13 +90,14 @@ def preview(folder):
     return plan(folder, config, listing, _known_paths(folder.id), _load_sightings(folder.id))
 
 
-def scan(folder, trigger="manual", user_id=None):
-    """Scan a folder once. Concurrent scans of the same folder are refused, not overlapped."""
+def scan(folder, trigger="manual", user_id=None, now=None):
+    """Scan a folder once. Concurrent scans of the same folder are refused, not overlapped.
+    Whether its new files are queued or wait is decided for `now` (default: this moment)."""
     lock = enqueue.redis().lock(enqueue.key("scan-lock", folder.id), timeout=3600, blocking=False)
     if not lock.acquire(blocking=False):
         return ScanResult(folder.id, busy=True)
     try:
-        return _scan(folder, trigger, user_id)
+        return _scan(folder, trigger, user_id, now or utcnow())
     finally:
         try:
             lock.release()
@@ -104,7 +105,7 @@ def scan(folder, trigger="manual", user_id=None):
             pass
 
 
-def _scan(folder, trigger, user_id):
+def _scan(folder, trigger, user_id, now):
     config = settings.load()
     try:
         listing = list(storage_for(folder).list_files())
@@ -117,7 +118,7 @@ def _scan(folder, trigger, user_id):
     result = ScanResult(folder.id, still_writing=len(found.still_writing), known=found.known)
     folder.connection_status, folder.last_error, folder.last_scan_at = "ok", None, utcnow()
     if found.to_queue or found.to_skip:
-        hold = not config.processing.immediateProcessing
+        hold = timetable.waits(folder, config.processing, now)
         job, queued = _record(folder, found, trigger, user_id, hold)
         result.job_id = job.id
         result.skipped = len(found.to_skip)
@@ -227,16 +228,53 @@ def _remember_sightings(folder_id, stored_files):
 
 
 def start_job(job):
-    """Queue every file a held (pending) job discovered."""
+    """Queue every file a held (pending) job discovered. Returns how many."""
+    return queue_waiting(FileProcessingRecord.job_id == job.id, "Queued for processing")
+
+
+def queue_waiting(condition, message):
+    """Queue the waiting (discovered) files matching `condition` and start their pending jobs.
+    Rows are locked as they are taken, so two callers at once never queue a file twice."""
     FPR = FileProcessingRecord
-    records = db.session.scalars(sa.select(FPR).where(FPR.job_id == job.id, FPR.status == DISCOVERED)).all()
+    records = db.session.scalars(sa.select(FPR).where(condition, FPR.status == DISCOVERED).order_by(FPR.id)
+                                 .with_for_update(skip_locked=True)).all()
     pairs = []
     for record in records:
         job_id = enqueue.new_job_id()
-        transition(record, QUEUED, "Queued for processing", rq_job_id=job_id)
+        transition(record, QUEUED, message, rq_job_id=job_id)
         pairs.append((record.id, job_id))
-    if job.status == job_status.PENDING:
-        job.status, job.started_at = job_status.RUNNING, utcnow()
+    job_ids = {record.job_id for record in records}
+    if job_ids:
+        db.session.execute(sa.update(BatchJob).where(BatchJob.id.in_(job_ids), BatchJob.status == job_status.PENDING)
+                           .values(status=job_status.RUNNING, started_at=utcnow())
+                           .execution_options(synchronize_session=False))
     db.session.commit()
     enqueue.files(pairs)
     return len(pairs)
+
+
+def hold_if_window_closed(record_id, now=None):
+    """A worker about to take a file of a folder whose processing window is closed puts it back
+    to wait for the window (queued again when it opens), if it was queued before the window
+    closed; a file someone queued since (starting the job by hand, a retry) goes on. Returns
+    whether it was put back. A file already processing is never touched."""
+    FPR, F = FileProcessingRecord, ExternalFolder
+    now = now or utcnow()
+    folder = db.session.execute(sa.select(F.process_mode, F.window_start, F.window_end)
+                                .join(FPR, FPR.folder_id == F.id).where(FPR.id == record_id)).first()
+    if folder is None or folder.process_mode != timetable.WINDOW or timetable.in_window(
+            folder.window_start, folder.window_end, now):
+        return False
+    queued_at = db.session.scalar(sa.select(sa.func.max(FileEvent.created_at))
+                                  .where(FileEvent.file_id == record_id, FileEvent.to_status == QUEUED))
+    if queued_at is not None and queued_at >= timetable.window_closed(folder.window_end, now):
+        return False
+    record = db.session.scalars(sa.select(FPR).where(FPR.id == record_id, FPR.status == QUEUED)
+                                .with_for_update(skip_locked=True)).first()
+    if record is None:
+        db.session.rollback()
+        return False
+    transition(record, DISCOVERED, f"Waiting for the processing window {folder.window_start}–{folder.window_end}",
+               rq_job_id=None)
+    db.session.commit()
+    return True

@@ -16,7 +16,7 @@ from ..errors import CallbatchError, ConfigError, SkipFile
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
-from . import downloads, enqueue, settings
+from . import discovery, downloads, enqueue, settings
 from .discovery import storage_for
 from .limits import FileSlots
 from .status import COMPLETED, FAILED, PROCESSING, RETRYING, SKIPPED, InvalidTransition, claim, transition
@@ -36,6 +36,8 @@ def process_file(record_id, rq_job_id=None, worker_name=None):
     config = _when_database_answers(settings.load)
     if config.processing.paused:
         return None  # stays queued; resuming re-enqueues every queued file
+    if _when_database_answers(lambda: discovery.hold_if_window_closed(record_id)):
+        return None  # its folder's processing window is closed: it waits for the window
     worker_name = worker_name or f"{socket.gethostname()}:{threading.get_ident()}"
     slots = file_slots(config.processing.maxConcurrentFiles)
     token = f"{record_id}:{rq_job_id}"

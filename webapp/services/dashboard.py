@@ -3,10 +3,12 @@ recent problems, and whether anything is running (which keeps the page polling).
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..batch.status import PROCESSING, QUEUED, RETRYING, STATUSES
+from ..batch import timetable
+from ..batch.status import DISCOVERED, PROCESSING, QUEUED, RETRYING, STATUSES
 from ..errors import explain
 from ..extensions import db
-from ..models import FileProcessingRecord
+from ..models import ExternalFolder, FileProcessingRecord
+from ..models.types import utcnow
 from . import folders, jobs
 
 
@@ -33,6 +35,30 @@ def _scans_waiting():
         return scans.count > 0 or scans.started_job_registry.count > 0
     except Exception:  # Redis unreachable: the page still renders, from the database alone
         return False
+
+
+def waiting(now=None):
+    """Files waiting to be processed, by folder: how many, in which jobs, and when they start
+    by themselves (None: when someone starts them)."""
+    now = now or utcnow()
+    FPR = FileProcessingRecord
+    rows = db.session.execute(sa.select(FPR.folder_id, FPR.job_id, sa.func.count()).where(FPR.status == DISCOVERED)
+                              .group_by(FPR.folder_id, FPR.job_id).order_by(FPR.folder_id, FPR.job_id)).all()
+    by_folder = {}
+    for folder_id, job_id, count in rows:
+        entry = by_folder.setdefault(folder_id, {"files": 0, "job_ids": []})
+        entry["files"] += count
+        entry["job_ids"].append(job_id)
+    folders = {f.id: f for f in db.session.scalars(sa.select(ExternalFolder).where(ExternalFolder.id.in_(by_folder)))}
+    tz = timetable.zone()
+    shown = []
+    for folder_id, entry in by_folder.items():
+        folder = folders.get(folder_id)
+        starts = timetable.starts_at(folder, now) if folder is not None else None
+        shown.append({"folder": folder, **entry,
+                      "starts_at": starts.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if starts else None,
+                      "starts_iso": starts.isoformat() if starts else None, "timezone": str(tz)})
+    return shown
 
 
 def folder_rows():

@@ -4,21 +4,25 @@ Storage credentials are sealed (encrypted) on the way in and masked on the way o
 secret sent back blank or masked keeps the stored one.
 """
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import audit
-from ..batch import discovery, enqueue
+from ..batch import discovery, enqueue, settings, timetable
 from ..batch import folders as batch_folders
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, explain
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
+from ..models.types import utcnow
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
 from . import error
 
 EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_interval", "cron_schedule",
-            "allowed_extensions", "max_file_size", "enabled")
+            "process_mode", "window_start", "window_end", "process_cron", "allowed_extensions", "max_file_size",
+            "enabled")
 MB = 1024 * 1024
 MAX_FILE_SIZE = 2048 * MB
 TRUE = ("1", "true", "yes", "on")
@@ -34,6 +38,10 @@ def storage_types():
 
 def monitor_types():
     return [{"type": key, "label": cls.label} for key, cls in MONITORS.items()]
+
+
+def process_modes():
+    return [{"type": key, "label": str(label)} for key, label in timetable.PROCESS_MODES.items()]
 
 
 def list_folders():
@@ -61,11 +69,75 @@ def view(folder):
     return {"id": folder.id, "name": folder.name, "storage_type": folder.storage_type,
             "storage_config": batch_folders.shown_storage_config(folder), "monitor_type": folder.monitor_type,
             "scan_interval": folder.scan_interval, "cron_schedule": folder.cron_schedule,
+            "monitor_warning": folder.monitor_warning if folder.monitor_type == "events" else None,
+            "process_mode": folder.process_mode, "window_start": folder.window_start,
+            "window_end": folder.window_end, "process_cron": folder.process_cron,
             "allowed_extensions": list(folder.allowed_extensions or DEFAULT_EXTENSIONS),
             "max_file_size": folder.max_file_size, "enabled": folder.enabled,
             "connection_status": folder.connection_status, "last_error": folder.last_error,
             "last_scan_at": _iso(folder.last_scan_at), "created_at": _iso(folder.created_at),
             "updated_at": _iso(folder.updated_at)}
+
+
+def plan_of(folder, now=None):
+    """What will happen to the folder's files: one sentence ("Scanned every 5 minutes; files
+    wait for the window 20:00–06:00"), the next scan and start times where a schedule sets
+    them (in TIMEZONE), and the watcher's warning where file events fell back to polling."""
+    now = now or utcnow()
+    tz = timetable.zone()
+    warning = folder.monitor_warning if folder.monitor_type == "events" else None
+    next_scans = (timetable.next_runs(folder.cron_schedule, now, 3, tz)
+                  if folder.monitor_type == "schedule" and folder.cron_schedule else [])
+    if folder.process_mode == timetable.CRON and folder.process_cron:
+        next_starts = timetable.next_runs(folder.process_cron, now, 3, tz)
+    elif folder.process_mode == timetable.WINDOW and folder.window_start:
+        next_starts = [timetable.window_opens(folder.window_start, now, tz)]
+    else:
+        next_starts = []
+    sentence = _("%(finding)s; %(processing)s.", finding=_finding(folder, warning, str(tz)),
+                 processing=_processing(folder, str(tz)))
+    return {"sentence": sentence, "warning": warning, "timezone": str(tz),
+            "next_scans": [_local(m, tz) for m in next_scans], "next_starts": [_local(m, tz) for m in next_starts]}
+
+
+def _finding(folder, warning, tz):
+    every = _every(folder.scan_interval)
+    if folder.monitor_type == "schedule":
+        return _("Scanned only at the times of %(cron)s (%(tz)s)", cron=folder.cron_schedule, tz=tz)
+    if folder.monitor_type == "events":
+        if warning:
+            return _("Scanned %(every)s (file events are not available here)", every=every)
+        return _("Scanned as soon as files arrive")
+    if folder.monitor_type == "cloud_events":
+        return _("Scanned as the cloud storage announces new objects, and %(every)s as a safety net", every=every)
+    return _("Scanned %(every)s", every=every)
+
+
+def _processing(folder, tz):
+    mode = folder.process_mode
+    if mode == timetable.HOLD:
+        return _("files wait until someone starts them")
+    if mode == timetable.WINDOW:
+        return _("files wait for the window %(start)s–%(end)s (%(tz)s)", start=folder.window_start,
+                 end=folder.window_end, tz=tz)
+    if mode == timetable.CRON:
+        return _("files wait for the processing time %(cron)s (%(tz)s)", cron=folder.process_cron, tz=tz)
+    if not settings.load().processing.immediateProcessing:
+        return _("files wait until someone starts them (immediate processing is off in Settings)")
+    return _("files are processed at once")
+
+
+def _every(seconds):
+    if seconds % 3600 == 0:
+        return ngettext("every hour", "every %(num)d hours", seconds // 3600)
+    if seconds % 60 == 0:
+        return ngettext("every minute", "every %(num)d minutes", seconds // 60)
+    return ngettext("every second", "every %(num)d seconds", seconds)
+
+
+def _local(moment, tz):
+    local = moment.astimezone(tz)
+    return {"at": moment.isoformat(), "local": local.strftime("%a %Y-%m-%d %H:%M"), "timezone": str(tz)}
 
 
 def coerce_storage_config(storage_type, raw):
@@ -131,10 +203,21 @@ def validate(data, folder=None):
         for message in MONITORS[monitor_type].validate_config({**merged, "scan_interval": interval,
                                                                "storage_type": storage_type,
                                                                "storage_config": sealed}):
-            errors.append(error("scan_interval" if "interval" in message.lower() else "monitor_type", message))
+            field = "scan_interval" if "interval" in message.lower() else "monitor_type"
+            errors.append(error("cron_schedule" if monitor_type == "schedule" else field, message))
     cron = (merged.get("cron_schedule") or "").strip() or None
-    for message in validate_cron(cron):
-        errors.append(error("cron_schedule", message))
+    if monitor_type != "schedule":
+        for message in validate_cron(cron):
+            errors.append(error("cron_schedule", message))
+        if cron:
+            errors.append(error("cron_schedule", "A scan schedule applies only when files are found 'only on a "
+                                                 "schedule'; clear it or choose that monitor."))
+    process_mode = merged.get("process_mode") or timetable.IMMEDIATE
+    window_start = (merged.get("window_start") or "").strip() or None
+    window_end = (merged.get("window_end") or "").strip() or None
+    process_cron = (merged.get("process_cron") or "").strip() or None
+    for field, message in timetable.validate(process_mode, window_start, window_end, process_cron):
+        errors.append(error(field, message))
     extensions = merged.get("allowed_extensions")
     if isinstance(extensions, str):
         extensions = extensions.replace(",", " ").split()
@@ -147,7 +230,9 @@ def validate(data, folder=None):
     enabled = merged.get("enabled", True)
     enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() in TRUE
     cleaned = {"name": name, "storage_type": storage_type, "storage_config": sealed, "monitor_type": monitor_type,
-               "scan_interval": interval, "cron_schedule": cron, "allowed_extensions": extensions,
+               "scan_interval": interval, "cron_schedule": cron, "process_mode": process_mode,
+               "window_start": window_start, "window_end": window_end, "process_cron": process_cron,
+               "allowed_extensions": extensions,
                "max_file_size": max_size, "enabled": enabled}
     return cleaned, errors
 
@@ -178,6 +263,8 @@ def update_folder(folder, data, user=None):
         setattr(folder, key, value)
     if changed_storage:
         folder.connection_status, folder.last_error = "unknown", None
+    if folder.monitor_type != "events" or changed_storage:
+        folder.monitor_warning = None  # the watcher looks at the folder afresh
     db.session.flush()
     audit.record("folder.update", folder, before=before, after=view(folder), user=user)
     db.session.commit()

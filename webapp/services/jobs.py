@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..batch import actions, discovery, settings
-from ..batch.status import FAILED, STATUSES
+from ..batch.status import DISCOVERED, FAILED, STATUSES
 from ..extensions import db
 from ..models import BatchJob, FileProcessingRecord, SalesCall
 from ..models import job as job_status
@@ -72,6 +72,19 @@ def status_counts(job):
 
 def calls_count(job):
     return db.session.scalar(sa.select(sa.func.count()).where(SalesCall.job_id == job.id))
+
+
+def waiting_files(job):
+    FPR = FileProcessingRecord
+    return db.session.scalar(sa.select(sa.func.count()).where(FPR.job_id == job.id, FPR.status == DISCOVERED))
+
+
+def start_estimate(job):
+    """What starting a job's waiting files means: how many, and how long they take at the
+    current throughput (files completed in the last hour; None when none were)."""
+    files = waiting_files(job)
+    rate = throughput()
+    return {"files": files, "files_per_hour": rate or None, "seconds": round(files / rate * 3600) if rate else None}
 
 
 def start(job, user=None):

@@ -22,7 +22,8 @@ require_login(bp)
 
 @bp.get("/")
 def index():
-    return render_template("dashboard.html", folders=service.folder_rows(), **service.status())
+    return render_template("dashboard.html", folders=service.folder_rows(), waiting=service.waiting(),
+                           **service.status())
 
 
 @bp.get("/partials/status")

@@ -23,7 +23,7 @@ def index():
 def new():
     storage_type = request.args.get("storage_type") or "local"
     return _form(None, {"storage_type": storage_type, "storage_config": {}, "monitor_type": "polling",
-                        "scan_interval": 300, "allowed_extensions": "mp3 wav m4a aac ogg",
+                        "scan_interval": 300, "process_mode": "immediate", "allowed_extensions": "mp3 wav m4a aac ogg",
                         "max_file_size_mb": 500, "enabled": True}, [])
 
 
@@ -54,6 +54,7 @@ def fields():
 def detail(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     return render_template("folders/detail.html", folder=folder, shown=service.view(folder),
+                           plan=service.plan_of(folder),
                            counts=service.file_counts([folder.id]).get(folder.id, {}),
                            provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type))
 
@@ -157,7 +158,9 @@ def _data(form):
     data = {"name": form.get("name", ""), "storage_type": storage_type,
             "storage_config": service.coerce_storage_config(storage_type, raw),
             "monitor_type": form.get("monitor_type", "polling"), "scan_interval": form.get("scan_interval", ""),
-            "cron_schedule": form.get("cron_schedule", ""), "allowed_extensions": form.get("allowed_extensions", ""),
+            "cron_schedule": form.get("cron_schedule", ""), "process_mode": form.get("process_mode", "immediate"),
+            "window_start": form.get("window_start", ""), "window_end": form.get("window_end", ""),
+            "process_cron": form.get("process_cron", ""), "allowed_extensions": form.get("allowed_extensions", ""),
             "enabled": form.get("enabled") == "on"}
     try:
         data["max_file_size"] = int(float(form.get("max_file_size_mb", "")) * service.MB)
@@ -180,4 +183,5 @@ def _form(folder, data, errors, status=200):
     types = service.storage_types()
     provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
     return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
-                           provider=provider, monitors=service.monitor_types()), status
+                           provider=provider, monitors=service.monitor_types(),
+                           process_modes=service.process_modes()), status

@@ -39,10 +39,21 @@ def progress(job_id):
     return render_template("partials/job_progress.html", **_context(job))
 
 
+@bp.get("/<int:job_id>/start")
+@role_required("manager")
+def confirm_start(job_id):
+    """Starting waiting files by hand is confirmed first: how many, and how long they take."""
+    job = service.get_job(job_id) or abort(404)
+    return render_template("jobs/start.html", job=job, estimate=service.start_estimate(job))
+
+
 @bp.post("/<int:job_id>/start")
 @role_required("manager")
 def start(job_id):
     job = service.get_job(job_id) or abort(404)
+    if request.form.get("confirm") != "yes":
+        flash(_("Confirm to start the job's waiting files."), "error")
+        return redirect(url_for("jobs.confirm_start", job_id=job_id))
     flash(_("%(num)d files queued.", num=service.start(job)))
     return redirect(url_for("jobs.detail", job_id=job_id))
 

@@ -46,6 +46,9 @@ class Handshake:
 class CloudEventMonitor:
     type = "cloud_events"
     label = "Scan as soon as the cloud storage announces new objects"
+    stamp = "last_polled_at"
+    trigger = "monitor"
+    needs_auto_start = True
 
     @classmethod
     def validate_config(cls, folder_config):

@@ -7,6 +7,9 @@ MIN_INTERVAL, MAX_INTERVAL = 30, 3600
 class PollingMonitor:
     type = "polling"
     label = "Scan every few minutes"
+    stamp = "last_polled_at"
+    trigger = "monitor"
+    needs_auto_start = True
 
     @classmethod
     def validate_config(cls, folder_config):
