@@ -4,12 +4,15 @@ Storage credentials are sealed (encrypted) on the way in and masked on the way o
 secret sent back blank or masked keeps the stored one.
 """
 import sqlalchemy as sa
+import yaml
 
 from .. import audit
+from ..analysis import REGISTRIES
+from ..analysis.scorers.rubric import load_rubric
 from ..batch import discovery, enqueue
 from ..batch import folders as batch_folders
 from ..batch.schedule import validate_cron
-from ..errors import CallbatchError, explain
+from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
@@ -18,7 +21,7 @@ from ..providers.storage import STORAGE
 from . import error
 
 EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_interval", "cron_schedule",
-            "allowed_extensions", "max_file_size", "enabled")
+            "allowed_extensions", "max_file_size", "analysis_config", "enabled")
 MB = 1024 * 1024
 MAX_FILE_SIZE = 2048 * MB
 TRUE = ("1", "true", "yes", "on")
@@ -34,6 +37,92 @@ def storage_types():
 
 def monitor_types():
     return [{"type": key, "label": cls.label} for key, cls in MONITORS.items()]
+
+
+def analysis_types():
+    """{"transcriber": [{type, label}], "scorer": [...]}: what a folder may choose instead of
+    the global speech engine and scorer."""
+    return {kind: [{"type": key, "label": getattr(cls, "label", key)} for key, cls in registry.items()]
+            for kind, registry in REGISTRIES.items()}
+
+
+def new_folder_defaults():
+    """What a new folder starts with: the global scanning defaults (one place decides it for the
+    web app, the API, the CLI and imports)."""
+    return batch_folders.new_folder_defaults()
+
+
+def validate_analysis(analysis):
+    """(cleaned, errors) for a folder's own transcriber and scorer, each checked by its provider.
+    A kind left out (or null) uses the global setting."""
+    if analysis in (None, ""):
+        return {}, []
+    if not isinstance(analysis, dict):
+        return {}, [error("analysis_config", "The folder's analysis settings must be an object.")]
+    cleaned, errors = {}, []
+    for kind, config in analysis.items():
+        field = f"analysis_config.{kind}"
+        if kind not in REGISTRIES:
+            errors.append(error(field, f"'{kind}' is not an analysis setting (transcriber or scorer)."))
+            continue
+        if config in (None, {}):
+            continue
+        registry = REGISTRIES[kind]
+        if not isinstance(config, dict) or not isinstance(config.get("type"), str) or config["type"] not in registry:
+            errors.append(error(field, f"Choose a {kind} type: {', '.join(registry)}."))
+            continue
+        for message in registry[config["type"]].validate_config(config):
+            errors.append(error(field, message))
+        cleaned[kind] = config
+    return cleaned, errors
+
+
+def analysis_from_form(form, folder=None):
+    """(analysis_config, errors) from the folder form: `analysis_transcriber` and `analysis_scorer`
+    name a provider type ("" = the global setting); the rubric scorer takes the folder's own
+    scorecard pasted as YAML in `analysis_rubric`. A type kept unchanged keeps the folder's other
+    settings for it (set through the API)."""
+    own = dict(folder.analysis_config or {}) if folder is not None else {}
+    analysis, errors = {}, []
+    transcriber = (form.get("analysis_transcriber") or "").strip()
+    if transcriber:
+        kept = own.get("transcriber") or {}
+        analysis["transcriber"] = kept if kept.get("type") == transcriber else {"type": transcriber}
+    scorer = (form.get("analysis_scorer") or "").strip()
+    if scorer == "rubric":
+        config, errors = rubric_scorer(form.get("analysis_rubric", ""))
+        if config:
+            analysis["scorer"] = config
+    elif scorer:
+        kept = own.get("scorer") or {}
+        analysis["scorer"] = kept if kept.get("type") == scorer else {"type": scorer}
+    return analysis, errors
+
+
+def analysis_form_values(analysis):
+    """The folder form's analysis fields for a stored analysis_config."""
+    analysis = analysis or {}
+    scorer = analysis.get("scorer") or {}
+    text = ""
+    if scorer.get("type") == "rubric":
+        try:
+            text = yaml.safe_dump(load_rubric(scorer), allow_unicode=True, sort_keys=False, width=110)
+        except ProcessingError as err:
+            text = f"# {err.message}\n"
+    return {"transcriber": (analysis.get("transcriber") or {}).get("type", ""), "scorer": scorer.get("type", ""),
+            "rubric": text}
+
+
+def rubric_scorer(text):
+    """(scorer config, errors) for a scorecard pasted as YAML: the rubric scorer with it inline."""
+    try:
+        document = yaml.safe_load(text or "")
+    except yaml.YAMLError as exc:
+        return None, [error("analysis_config.scorer", f"The scorecard is not valid YAML: {exc}")]
+    if not isinstance(document, dict) or not document.get("criteria"):
+        return None, [error("analysis_config.scorer", "The scorecard needs a list of criteria.")]
+    scorer = {**document, "type": "rubric"}
+    return scorer, [error("analysis_config.scorer", m) for m in REGISTRIES["scorer"]["rubric"].validate_config(scorer)]
 
 
 def list_folders():
@@ -62,7 +151,8 @@ def view(folder):
             "storage_config": batch_folders.shown_storage_config(folder), "monitor_type": folder.monitor_type,
             "scan_interval": folder.scan_interval, "cron_schedule": folder.cron_schedule,
             "allowed_extensions": list(folder.allowed_extensions or DEFAULT_EXTENSIONS),
-            "max_file_size": folder.max_file_size, "enabled": folder.enabled,
+            "max_file_size": folder.max_file_size, "analysis_config": dict(folder.analysis_config or {}),
+            "enabled": folder.enabled,
             "connection_status": folder.connection_status, "last_error": folder.last_error,
             "last_scan_at": _iso(folder.last_scan_at), "created_at": _iso(folder.created_at),
             "updated_at": _iso(folder.updated_at)}
@@ -144,17 +234,21 @@ def validate(data, folder=None):
     max_size = _int(merged.get("max_file_size", DEFAULT_MAX_FILE_SIZE))
     if max_size is None or not MB <= max_size <= MAX_FILE_SIZE:
         errors.append(error("max_file_size", "Maximum file size must be from 1 MB to 2048 MB."))
+    analysis, analysis_errors = validate_analysis(merged.get("analysis_config"))
+    errors += analysis_errors
     enabled = merged.get("enabled", True)
     enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() in TRUE
     cleaned = {"name": name, "storage_type": storage_type, "storage_config": sealed, "monitor_type": monitor_type,
                "scan_interval": interval, "cron_schedule": cron, "allowed_extensions": extensions,
-               "max_file_size": max_size, "enabled": enabled}
+               "max_file_size": max_size, "analysis_config": analysis, "enabled": enabled}
     return cleaned, errors
 
 
 def create_folder(data, user=None):
-    """Returns (folder, errors); nothing is saved when errors is not empty."""
-    cleaned, errors = validate(data)
+    """Returns (folder, errors); nothing is saved when errors is not empty. Settings left out
+    (or blank) take the global scanning defaults."""
+    given = {key: value for key, value in data.items() if value not in (None, "")}
+    cleaned, errors = validate({**new_folder_defaults(), **given})
     if errors:
         return None, errors
     folder = ExternalFolder(**cleaned)

@@ -22,16 +22,18 @@ def index():
 @role_required("admin")
 def new():
     storage_type = request.args.get("storage_type") or "local"
-    return _form(None, {"storage_type": storage_type, "storage_config": {}, "monitor_type": "polling",
-                        "scan_interval": 300, "allowed_extensions": "mp3 wav m4a aac ogg",
-                        "max_file_size_mb": 500, "enabled": True}, [])
+    defaults = service.new_folder_defaults()
+    return _form(None, {**defaults, "storage_type": storage_type, "storage_config": {},
+                        "allowed_extensions": " ".join(defaults["allowed_extensions"]),
+                        "max_file_size_mb": defaults["max_file_size"] // service.MB}, [])
 
 
 @bp.post("/new")
 @role_required("admin")
 def create():
-    data = _data(request.form)
-    folder, errors = service.create_folder(data)
+    data, errors = _data(request.form)
+    if not errors:
+        folder, errors = service.create_folder(data)
     if errors:
         return _form(None, _shown(data), errors, 422)
     flash(_("Folder '%(name)s' added.", name=folder.name))
@@ -64,7 +66,8 @@ def edit(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     shown = service.view(folder)
     data = {**shown, "allowed_extensions": " ".join(shown["allowed_extensions"]),
-            "max_file_size_mb": folder.max_file_size // service.MB}
+            "max_file_size_mb": folder.max_file_size // service.MB,
+            "analysis": service.analysis_form_values(folder.analysis_config)}
     return _form(folder, data, [])
 
 
@@ -72,8 +75,9 @@ def edit(folder_id):
 @role_required("admin")
 def update(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
-    data = _data(request.form)
-    _folder, errors = service.update_folder(folder, data)
+    data, errors = _data(request.form, folder)
+    if not errors:
+        _folder, errors = service.update_folder(folder, data)
     if errors:
         return _form(folder, _shown(data), errors, 422)
     flash(_("Folder '%(name)s' saved.", name=folder.name))
@@ -107,8 +111,8 @@ def test(folder_id):
 @role_required("admin")
 def test_form():
     """Test the settings typed in the form, before saving them."""
-    data = _data(request.form)
     folder = service.get_folder(int(request.form["folder_id"])) if request.form.get("folder_id") else None
+    data, _errors = _data(request.form, folder)
     result = service.test_connection(folder, data["storage_type"], data["storage_config"])
     if is_htmx():
         return render_template("partials/connection_result.html", result=result)
@@ -146,8 +150,9 @@ def _result(template, result, back):
     return redirect(back)
 
 
-def _data(form):
-    """A folder document from the form: storage fields are named `cfg.<name>`."""
+def _data(form, folder=None):
+    """(folder document, errors) from the form: storage fields are named `cfg.<name>`, the
+    analysis fields `analysis_*`. Blank scanning fields take the global defaults."""
     storage_type = form.get("storage_type", "")
     raw = {key[4:]: form.get(key) for key in form if key.startswith("cfg.")}
     types = {t["type"]: t for t in service.storage_types()}
@@ -163,7 +168,10 @@ def _data(form):
         data["max_file_size"] = int(float(form.get("max_file_size_mb", "")) * service.MB)
     except ValueError:
         data["max_file_size"] = form.get("max_file_size_mb")
-    return data
+    data["analysis_config"], errors = service.analysis_from_form(form, folder)
+    data["analysis"] = {"transcriber": form.get("analysis_transcriber", ""),
+                        "scorer": form.get("analysis_scorer", ""), "rubric": form.get("analysis_rubric", "")}
+    return data, errors
 
 
 def _shown(data):
@@ -179,5 +187,7 @@ def _shown(data):
 def _form(folder, data, errors, status=200):
     types = service.storage_types()
     provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
+    analysis = data.get("analysis") or service.analysis_form_values(data.get("analysis_config"))
     return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
-                           provider=provider, monitors=service.monitor_types()), status
+                           provider=provider, monitors=service.monitor_types(), analysis=analysis,
+                           analysis_types=service.analysis_types()), status
