@@ -246,8 +246,8 @@ def validate(data, folder=None):
 
 def create_folder(data, user=None):
     """Returns (folder, errors); nothing is saved when errors is not empty. Settings left out
-    (or blank) take the global scanning defaults."""
-    given = {key: value for key, value in data.items() if value not in (None, "")}
+    (or null) take the global scanning defaults."""
+    given = {key: value for key, value in data.items() if value is not None}
     cleaned, errors = validate({**new_folder_defaults(), **given})
     if errors:
         return None, errors

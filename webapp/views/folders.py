@@ -152,7 +152,7 @@ def _result(template, result, back):
 
 def _data(form, folder=None):
     """(folder document, errors) from the form: storage fields are named `cfg.<name>`, the
-    analysis fields `analysis_*`. Blank scanning fields take the global defaults."""
+    analysis fields `analysis_*`. Scanning fields left out take the global defaults."""
     storage_type = form.get("storage_type", "")
     raw = {key[4:]: form.get(key) for key in form if key.startswith("cfg.")}
     types = {t["type"]: t for t in service.storage_types()}
@@ -161,13 +161,16 @@ def _data(form, folder=None):
             raw[f["name"]] = "off"  # an unticked checkbox sends nothing
     data = {"name": form.get("name", ""), "storage_type": storage_type,
             "storage_config": service.coerce_storage_config(storage_type, raw),
-            "monitor_type": form.get("monitor_type", "polling"), "scan_interval": form.get("scan_interval", ""),
-            "cron_schedule": form.get("cron_schedule", ""), "allowed_extensions": form.get("allowed_extensions", ""),
+            "monitor_type": form.get("monitor_type", "polling"), "cron_schedule": form.get("cron_schedule", ""),
             "enabled": form.get("enabled") == "on"}
-    try:
-        data["max_file_size"] = int(float(form.get("max_file_size_mb", "")) * service.MB)
-    except ValueError:
-        data["max_file_size"] = form.get("max_file_size_mb")
+    for key in ("scan_interval", "allowed_extensions"):
+        if key in form:
+            data[key] = form[key]
+    if "max_file_size_mb" in form:
+        try:
+            data["max_file_size"] = int(float(form["max_file_size_mb"]) * service.MB)
+        except ValueError:
+            data["max_file_size"] = form["max_file_size_mb"]
     data["analysis_config"], errors = service.analysis_from_form(form, folder)
     data["analysis"] = {"transcriber": form.get("analysis_transcriber", ""),
                         "scorer": form.get("analysis_scorer", ""), "rubric": form.get("analysis_rubric", "")}
