@@ -355,3 +355,42 @@ def test_settings_page_previews_and_imports_the_whole_document(web, ctx):
     exported = json.loads(web["manager"].get("/settings/export.json").get_data())
     assert exported["folders"][0]["storage"]["config"]["bucket"] == "sales-calls"
     assert web["manager"].get("/settings/export.json?secrets=encrypted").status_code == 403
+
+
+MALFORMED = [
+    ([], "body"),
+    ({"folder": []}, "folder"),
+    ({"folders": {}}, "folders"),
+    ({"folders": [5]}, "folders[0]"),
+    ({"folders": [{"name": "x"}]}, "folders[0].storage"),
+    ({"folders": [{"name": "x", "storage": {"type": ["s3"], "config": {}}}]}, "folders[0].storage.type"),
+    ({"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": ["/a"]}}}]},
+     "folders[0].storage.config.path"),
+    ({"folders": [{"name": "x", "storage": {"type": "s3", "config": {"bucket": "calls", "credentials": {
+        "accessKeyId": ["k"]}}}}]}, "folders[0].storage.config.access_key_id"),
+    ({"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": "/a"}},
+                   "monitor": {"type": {}, "config": {"cronSchedule": 5, "every": 1}}}]}, "folders[0].monitor.type"),
+    ({"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": "/a"}},
+                   "processing": {"allowedExtensions": 5, "autoStart": "yes"}}]},
+     "folders[0].processing.allowedExtensions"),
+    ({"folders": [{"id": ["a"], "name": "x", "storage": {"type": "local", "config": {"path": "/a"}},
+                   "processing": {"scorer": {"type": "rubric", "rubric": ["x"]}}}]}, "folders[0].processing.scorer"),
+    ({"notifications": [{"type": "email", "config": {}, "conditions": [{"a": 1}], "errorCodes": "X",
+                         "folders": [{"a": 1}]}]}, "notifications[0].conditions"),
+    ({"notifications": [{"type": "email", "conditions": ["file_failed"], "folders": ["nowhere"],
+                         "config": {"host": "127.0.0.1", "sender": "a@example.com", "recipients": "b@example.com"}}]},
+     "notifications[0].folders[0]"),
+    ({"processing": {"retryConfig": {"maxRetries": 99}}}, "processing.retryConfig.maxRetries"),
+    ({"processing": [1]}, "processing"),
+    ({"scanning": {"scanInterval": "soon"}}, "scanning.scanInterval"),
+    ({"secrets": "plain"}, "secrets"),
+]
+
+
+def test_malformed_documents_are_refused_with_where_and_never_fail_the_server(api, ctx):
+    for document, where in MALFORMED:
+        response = api.post("admin", "/api/batch/config/import?dry_run=1", json=document)
+        assert response.status_code == 422, (document, response.get_json())
+        fields = [d["field"] for d in response.get_json()["error"]["details"]]
+        assert where in fields, (document, fields)
+    assert _folders() == [] and not _audit("config.import")

@@ -207,7 +207,9 @@ def _parse(data, report):
 
 
 def _list(document, key, report):
-    items = document.get(key) or []
+    items = document.get(key)
+    if items is None:
+        return []
     if not isinstance(items, list):
         report.problem(key, f"'{key}' must be a list.")
         return []
@@ -289,29 +291,31 @@ def folder_data(entry, where, report):
         data["name"] = entry["name"] if isinstance(entry["name"], str) else ""
     storage = _object(entry, "storage", where, report, required=True)
     if storage is not None:
-        data["storage_type"] = storage.get("type")
+        data["storage_type"] = _text(storage, "type", f"{where}.storage", report)
         raw = _object(storage, "config", f"{where}.storage", report) or {}
-        provider = STORAGE.get(storage.get("type"))
-        data["storage_config"] = _provider_config(_spec_storage(storage.get("type"), raw),
+        provider = STORAGE.get(data["storage_type"])
+        data["storage_config"] = _provider_config(_scalars(_spec_storage(data["storage_type"], raw),
+                                                           f"{where}.storage.config", report),
                                                   [f.name for f in provider.fields] if provider else None,
                                                   f"{where}.storage.config", report)
     monitor = _object(entry, "monitor", where, report)
     if monitor is not None:
         if "type" in monitor:
-            data["monitor_type"] = monitor["type"]
+            data["monitor_type"] = _text(monitor, "type", f"{where}.monitor", report)
         monitor_config = _object(monitor, "config", f"{where}.monitor", report) or {}
         _known(monitor_config, MONITOR_KEYS, f"{where}.monitor.config", report)
         if "scanInterval" in monitor_config:
             data["scan_interval"] = monitor_config["scanInterval"]
         if "cronSchedule" in monitor_config:
-            data["cron_schedule"] = monitor_config["cronSchedule"] or None
+            data["cron_schedule"] = _text(monitor_config, "cronSchedule", f"{where}.monitor.config", report)
     processing = _object(entry, "processing", where, report)
     if processing is not None:
         _known(processing, FOLDER_PROCESSING_KEYS, f"{where}.processing", report)
-        for key, column in (("maxFileSize", "max_file_size"), ("allowedExtensions", "allowed_extensions"),
-                            ("autoStart", "enabled")):
+        for key, column in (("maxFileSize", "max_file_size"), ("autoStart", "enabled")):
             if key in processing:
                 data[column] = processing[key]
+        if "allowedExtensions" in processing:
+            data["allowed_extensions"] = _texts(processing, "allowedExtensions", f"{where}.processing", report)
         if "autoStart" in processing and not isinstance(processing["autoStart"], bool):
             report.problem(f"{where}.processing.autoStart", "autoStart must be true or false.")
         analysis = {kind: processing[kind] for kind in ("transcriber", "scorer") if processing.get(kind)}
@@ -345,7 +349,11 @@ def _plan_folder(n, entry, scanning, report):
         report.problem(_folder_where(where, e["field"], e["message"], provider), e["message"])
     if needs:
         cleaned["enabled"] = False
-    plan = Plan("folder", where, name, existing, cleaned, needs=needs, refs=[entry.get("id")])
+    doc_id = entry.get("id")
+    if doc_id is not None and (not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool)):
+        report.problem(f"{where}.id", "id must be text, e.g. \"folder-1\".")
+        doc_id = None
+    plan = Plan("folder", where, name, existing, cleaned, needs=needs, refs=[doc_id])
     if existing is not None:
         plan.changes = [WHERE[key] for key, value in cleaned.items() if not _same(existing, key, value)]
     return plan
@@ -398,15 +406,16 @@ def notification_data(entry, where, report):
     notifier = NOTIFIERS.get(kind) if isinstance(kind, str) else None
     if notifier is None:
         report.problem(f"{where}.type", f"'{kind}' is not a notification channel (known: {', '.join(NOTIFIERS)}).")
-    raw = _object(entry, "config", where, report) or {}
+    raw = _scalars(_object(entry, "config", where, report) or {}, f"{where}.config", report)
     data = {"type": kind,
             "name": str(entry.get("name") or (notifier.label if notifier else kind) or "").strip(),
             "config": _provider_config({_snake(k): v for k, v in raw.items()},
                                        [f.name for f in notifier.fields] if notifier else None,
                                        f"{where}.config", report),
-            "conditions": entry.get("conditions") or [], "enabled": entry.get("enabled", True)}
-    for key, column in (("errorCodes", "error_codes"), ("cooldownMinutes", "cooldown_minutes"),
-                        ("stallMinutes", "stall_minutes")):
+            "conditions": _texts(entry, "conditions", where, report) or [], "enabled": entry.get("enabled", True)}
+    if "errorCodes" in entry:
+        data["error_codes"] = _texts(entry, "errorCodes", where, report)
+    for key, column in (("cooldownMinutes", "cooldown_minutes"), ("stallMinutes", "stall_minutes")):
         if key in entry:
             data[column] = entry[key]
     if not isinstance(data["enabled"], bool):
@@ -556,6 +565,35 @@ def _object(parent, key, where, report, required=False):
         report.problem(f"{where}.{key}", f"'{key}' must be an object.")
         return None
     return value
+
+
+def _text(parent, key, where, report):
+    value = parent.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    report.problem(f"{where}.{key}", f"'{key}' must be text.")
+    return None
+
+
+def _texts(parent, key, where, report):
+    values = parent.get(key)
+    if values is None:
+        return None
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        report.problem(f"{where}.{key}", f"'{key}' must be a list of texts.")
+        return None
+    return values
+
+
+def _scalars(config, where, report):
+    """A provider config's values: text, numbers or true/false (a list or object is refused)."""
+    kept = {}
+    for key, value in config.items():
+        if isinstance(value, (list, dict)):
+            report.problem(f"{where}.{key}", f"'{key}' must be text, a number or true/false.")
+        else:
+            kept[key] = value
+    return kept
 
 
 def _known(values, known, where, report):

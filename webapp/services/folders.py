@@ -71,6 +71,9 @@ def validate_analysis(analysis):
         if not isinstance(config, dict) or not isinstance(config.get("type"), str) or config["type"] not in registry:
             errors.append(error(field, f"Choose a {kind} type: {', '.join(registry)}."))
             continue
+        if config["type"] == "rubric" and not isinstance(config.get("rubric", ""), str):
+            errors.append(error(field, "Scorecard file: give the path of a YAML scorecard as text."))
+            continue
         for message in registry[config["type"]].validate_config(config):
             errors.append(error(field, message))
         cleaned[kind] = config
