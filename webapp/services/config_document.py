@@ -168,7 +168,7 @@ def import_document(data, dry_run=False, user=None, actor=None):
     folders = [_plan_folder(n, entry, scanning, report) for n, entry in enumerate(_list(document, "folders", report))]
     folders = [plan for plan in folders if plan]
     _check_unique(folders, report, lambda plan: plan.name, "A folder named '{}' appears twice.")
-    targets = _folder_targets(document, folders)
+    targets = _folder_targets(folders)
     notifications = [_plan_notification(n, entry, targets, report)
                      for n, entry in enumerate(_list(document, "notifications", report))]
     notifications = [plan for plan in notifications if plan]
@@ -281,8 +281,8 @@ def _changed_paths(before, after, prefix=""):
 # -- folders -----------------------------------------------------------------------------------
 
 def folder_data(entry, where, report):
-    """A document entry as folder row values (only those the entry gives), and the secret
-    fields it held only placeholders for. Structural problems go to `report`."""
+    """A document entry as folder row values (only those the entry gives, named as the row's
+    columns). Problems of its shape go to `report`."""
     data = {}
     for key in entry:
         if key not in FOLDER_KEYS:
@@ -355,7 +355,7 @@ def _plan_folder(n, entry, scanning, report):
         doc_id = None
     plan = Plan("folder", where, name, existing, cleaned, needs=needs, refs=[doc_id])
     if existing is not None:
-        plan.changes = [WHERE[key] for key, value in cleaned.items() if not _same(existing, key, value)]
+        plan.changes = [WHERE.get(key, key) for key, value in cleaned.items() if not _same(existing, key, value)]
     return plan
 
 
@@ -400,7 +400,8 @@ def _snake(key):
 # -- notifications -------------------------------------------------------------------------------
 
 def notification_data(entry, where, report):
-    """A document entry as notification config values, and its folders as the document names them."""
+    """A document entry as notification config values, and its `folders` as the document names
+    them (ids of the document, folder names, or ids here)."""
     _known(entry, NOTIFICATION_KEYS, where, report)
     kind = entry.get("type")
     notifier = NOTIFIERS.get(kind) if isinstance(kind, str) else None
@@ -488,7 +489,7 @@ def _same_notification(config, key, value, secret_fields):
     return getattr(config, key) == value
 
 
-def _folder_targets(document, plans):
+def _folder_targets(plans):
     """What a notification's `folders` may name: a folder of the document (by its id or name)
     or a folder already here (by name or database id)."""
     targets = {}
