@@ -305,7 +305,7 @@ def test_a_folder_scores_with_its_own_speech_engine_and_scorecard(web, ctx, cli,
     fields = {"name": "Own card", "storage_type": "local", "cfg.path": str(tmp_path), "monitor_type": "polling",
               "enabled": "on", "analysis_transcriber": "sidecar", "analysis_scorer": "rubric"}
     refused = admin.post("/folders/new", data={**fields, "analysis_rubric": "criteria: [nope"})
-    assert refused.status_code == 422 and "not valid YAML" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Not valid YAML" in refused.get_data(as_text=True)
     refused = admin.post("/folders/new", data={**fields, "analysis_rubric": "criteria:\n  - id: x\n"})
     assert refused.status_code == 422 and "scorecard is not valid" in refused.get_data(as_text=True)
     assert admin.post("/folders/new", data={**fields, "analysis_rubric": CARD}).status_code == 302

@@ -18,7 +18,7 @@ from ..models import BatchJob, ExternalFolder, FileProcessingRecord
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
-from . import error
+from . import error, settings
 
 EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_interval", "cron_schedule",
             "allowed_extensions", "max_file_size", "analysis_config", "enabled")
@@ -118,14 +118,10 @@ def analysis_form_values(analysis):
 
 def rubric_scorer(text):
     """(scorer config, errors) for a scorecard pasted as YAML: the rubric scorer with it inline."""
-    try:
-        document = yaml.safe_load(text or "")
-    except yaml.YAMLError as exc:
-        return None, [error("analysis_config.scorer", f"The scorecard is not valid YAML: {exc}")]
-    if not isinstance(document, dict) or not document.get("criteria"):
-        return None, [error("analysis_config.scorer", "The scorecard needs a list of criteria.")]
-    scorer = {**document, "type": "rubric"}
-    return scorer, [error("analysis_config.scorer", m) for m in REGISTRIES["scorer"]["rubric"].validate_config(scorer)]
+    document, errors = settings.parse_rubric(text)
+    if errors:
+        return None, [error("analysis_config.scorer", e["message"]) for e in errors]
+    return {**document, "type": "rubric"}, []
 
 
 def list_folders():
