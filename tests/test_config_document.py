@@ -394,3 +394,14 @@ def test_malformed_documents_are_refused_with_where_and_never_fail_the_server(ap
         fields = [d["field"] for d in response.get_json()["error"]["details"]]
         assert where in fields, (document, fields)
     assert _folders() == [] and not _audit("config.import")
+
+
+def test_cli_export_to_stdout_and_a_refused_import_exits_1(cli, ctx, tmp_path):
+    printed = cli.invoke(args=["config", "export"])
+    assert printed.exit_code == 0 and json.loads(printed.stdout)["folders"] == []
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"folders": [{"name": "x", "storage": {"type": "ftp", "config": {}}}]}))
+    refused = cli.invoke(args=["config", "import", str(bad)])
+    assert refused.exit_code == 1
+    assert "folders[0].storage.type: Storage type must be one of" in refused.output
+    assert "nothing was changed" in refused.output and _folders() == []
