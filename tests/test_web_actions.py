@@ -106,15 +106,16 @@ def test_settings_field_errors_validate_reset_import_export(web):
     assert exported["processing"]["maxConcurrentFiles"] == 7 and exported["processing"]["immediateProcessing"] is False
     assert admin.post("/settings/reset").status_code == 302
     assert json.loads(admin.get("/settings/export.json").get_data())["processing"]["maxConcurrentFiles"] == 5
-    exported["retryPolicy"]["maxRetries"] = 99
+    exported["processing"]["retryConfig"]["maxRetries"] = 99
     refused = admin.post("/settings/import", data={"file": (io.BytesIO(json.dumps(exported).encode()), "s.json")},
                          content_type="multipart/form-data")
-    assert refused.status_code == 422 and "retryPolicy.maxRetries" in refused.get_data(as_text=True), refused.headers
-    exported["retryPolicy"]["maxRetries"] = 2
+    assert refused.status_code == 422, refused.headers
+    assert "processing.retryConfig.maxRetries" in refused.get_data(as_text=True)
+    exported["processing"]["retryConfig"]["maxRetries"] = 2
     ok = admin.post("/settings/import", data={"file": (io.BytesIO(json.dumps(exported).encode()), "s.json")},
                     content_type="multipart/form-data")
     assert ok.status_code == 302
-    assert json.loads(admin.get("/settings/export.json").get_data())["retryPolicy"]["maxRetries"] == 2
+    assert json.loads(admin.get("/settings/export.json").get_data())["processing"]["retryConfig"]["maxRetries"] == 2
     for action in ("settings.update", "settings.reset", "settings.import"):
         assert _audit(action), action
     assert _audit("settings.update")[0].after["processing"]["maxConcurrentFiles"] == 7

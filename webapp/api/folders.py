@@ -68,6 +68,14 @@ def update_folder(folder_id, body):
     return _view(folder, service.file_counts([folder.id]))
 
 
+@operation(bp, "PUT", "/batch/folders/<int:folder_id>", tag=TAG, summary="Update a folder (PUT, as the spec writes it)",
+           role="admin", body=FolderUpdate)
+def put_folder(folder_id, body):
+    """The same update as PATCH: the fields sent are changed, the others kept; a secret sent
+    blank or masked keeps the stored one."""
+    return update_folder(folder_id, body)
+
+
 @operation(bp, "DELETE", "/batch/folders/<int:folder_id>", tag=TAG, summary="Delete a folder", role="admin",
            status=204)
 def delete_folder(folder_id):

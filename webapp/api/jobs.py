@@ -85,6 +85,13 @@ def cancel_job(job_id):
     return {"cancelled_files": cancelled, "job": detail(_job(job_id))}
 
 
+@operation(bp, "PUT", "/batch/jobs/<int:job_id>/cancel", tag=TAG, summary="Cancel a job (PUT, as the spec writes it)",
+           role="manager")
+def put_cancel_job(job_id):
+    """The same as POST: cancels every file of the job not yet started."""
+    return cancel_job(job_id)
+
+
 @operation(bp, "POST", "/batch/jobs/<int:job_id>/retry", tag=TAG, summary="Retry the failed files of a job",
            role="manager", idempotent=True)
 def retry_job(job_id):

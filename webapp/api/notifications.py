@@ -61,6 +61,13 @@ def update_notification(config_id, body):
     return service.view(config)
 
 
+@operation(bp, "PUT", "/batch/notifications/<int:config_id>", tag=TAG, role="admin", body=NotificationUpdate,
+           summary="Update a notification channel (PUT, as the spec writes it)")
+def put_notification(config_id, body):
+    """The same update as PATCH: the fields sent are changed, the others kept."""
+    return update_notification(config_id, body)
+
+
 @operation(bp, "DELETE", "/batch/notifications/<int:config_id>", tag=TAG, summary="Delete a notification channel",
            role="admin", status=204)
 def delete_notification(config_id):

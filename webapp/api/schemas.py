@@ -8,10 +8,12 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
+from ..analysis.scorers import SCORERS
+from ..analysis.transcribers import TRANSCRIBERS
 from ..batch.status import STATUSES
 from ..batch.timetable import PROCESS_MODES
 from ..errors import CODES
-from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
+from ..models.folder import DEFAULT_EXTENSIONS
 from ..models.job import ACTIVE_STATUSES, CANCELLED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED
 from ..notifications import NOTIFIERS
 from ..notifications.conditions import CONDITIONS
@@ -55,7 +57,21 @@ STORAGE_HELP = "; ".join(f"{key}: " + ", ".join(f.name + (" (secret)" if f.kind 
                                                 for f in cls.fields) for key, cls in STORAGE.items())
 
 
+class FolderAnalysis(Body):
+    """The folder's own speech engine and scorer, each checked by its provider; one left out
+    (or null) uses the global setting. Sent on an update, it replaces the folder's choice whole."""
+
+    transcriber: Optional[dict] = Field(None, description=(
+        "A transcriber config, e.g. {\"type\": \"faster_whisper\", \"model\": \"small\"}. Types: "
+        + ", ".join(TRANSCRIBERS) + "."))
+    scorer: Optional[dict] = Field(None, description=(
+        "A scorer config. Types: " + ", ".join(SCORERS) + ". The folder's own scorecard: "
+        "{\"type\": \"rubric\", \"criteria\": [...]} (the same shape as the global rubric)."))
+
+
 class FolderCreate(Body):
+    """Scan interval, extensions and size limit left out take the global scanning defaults."""
+
     name: Name
     storage_type: StorageType
     storage_config: dict = Field(default_factory=dict, description=(
@@ -64,7 +80,8 @@ class FolderCreate(Body):
     monitor_type: MonitorType = Field("polling", description=(
         "How files are found: polling (every scan_interval seconds), events (local file events), "
         "cloud_events (storage announcements), schedule (only at the cron_schedule times)."))
-    scan_interval: int = Field(300, ge=30, le=3600, description="Seconds between periodic scans.")
+    scan_interval: Optional[int] = Field(None, ge=30, le=3600, description=(
+        "Seconds between periodic scans (default: the global scanning default)."))
     cron_schedule: Optional[Cron] = Field(
         None, description="Scan times of the 'schedule' monitor, a cron expression in TIMEZONE, e.g. '0 2 * * *'.")
     process_mode: ProcessMode = Field("immediate", description=(
@@ -75,9 +92,11 @@ class FolderCreate(Body):
                                                           "across midnight).")
     process_cron: Optional[Cron] = Field(None, description="Release times of the 'cron' processing, e.g. "
                                                            "'0 22 * * *'.")
-    allowed_extensions: list[Extension] = Field(default_factory=lambda: list(DEFAULT_EXTENSIONS), min_length=1,
-                                                max_length=50)
-    max_file_size: int = Field(DEFAULT_MAX_FILE_SIZE, ge=MB, le=2048 * MB, description="Bytes (1 MB – 2 GB).")
+    allowed_extensions: Optional[list[Extension]] = Field(None, min_length=1, max_length=50, description=(
+        "Default: the global scanning default (" + " ".join(DEFAULT_EXTENSIONS) + " unless changed)."))
+    max_file_size: Optional[int] = Field(None, ge=MB, le=2048 * MB, description=(
+        "Bytes (1 MB – 2 GB); default: the global scanning default."))
+    analysis_config: Optional[FolderAnalysis] = None
     enabled: bool = True
 
 
@@ -96,6 +115,7 @@ class FolderUpdate(Body):
     process_cron: Optional[Cron] = None
     allowed_extensions: Optional[list[Extension]] = Field(None, min_length=1, max_length=50)
     max_file_size: Optional[int] = Field(None, ge=MB, le=2048 * MB)
+    analysis_config: Optional[FolderAnalysis] = None
     enabled: Optional[bool] = None
 
 

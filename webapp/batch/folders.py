@@ -4,7 +4,7 @@ import os
 
 import sqlalchemy as sa
 
-from .. import crypto
+from .. import audit, crypto
 from ..errors import CallbatchError, explain
 from ..extensions import db
 from ..models import ExternalFolder
@@ -33,6 +33,17 @@ def validate(data):
     return messages
 
 
+def new_folder_defaults(scanning=None):
+    """The values a new folder starts with wherever it is made (web app, API, CLI, import):
+    the global scanning defaults. A folder may then override each of them. The settle time
+    stays global (Scanning.fileSettleSeconds)."""
+    scanning = scanning or settings.load().scanning
+    return {"monitor_type": "polling", "scan_interval": scanning.scanInterval,
+            "max_file_size": scanning.maxFileSize,
+            "allowed_extensions": [str(e).strip().lower().lstrip(".") for e in scanning.allowedExtensions],
+            "cron_schedule": None, "analysis_config": {}, "enabled": True}
+
+
 def local_folder_for(path):
     """The folder registered for a local directory, created (named after it) if new."""
     real = os.path.realpath(path)
@@ -40,15 +51,15 @@ def local_folder_for(path):
         if os.path.realpath(folder.storage_config.get("path", "")) == real:
             return folder
     name = _unique_name(os.path.basename(real) or real)
-    scanning = settings.load().scanning
-    data = dict(name=name, storage_type="local", storage_config={"path": real}, monitor_type="polling",
-                scan_interval=scanning.scanInterval, max_file_size=scanning.maxFileSize,
-                allowed_extensions=list(scanning.allowedExtensions))
+    data = {**new_folder_defaults(), "name": name, "storage_type": "local", "storage_config": {"path": real}}
     messages = validate(data)
     if messages:
         raise ValueError("; ".join(messages))
     folder = ExternalFolder(**data)
     db.session.add(folder)
+    db.session.flush()
+    audit.record("folder.create", folder, actor="cli", after={"name": folder.name, "storage_type": "local",
+                                                              "storage_config": {"path": real}})
     db.session.commit()
     return folder
 

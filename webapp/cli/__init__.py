@@ -1,4 +1,5 @@
 from .batch import batch
+from .config import config
 from .models import models
 from .notifications import notifications
 from .processes import scheduler_command, serve_command, worker_command
@@ -7,5 +8,6 @@ from .users import users
 
 
 def register_commands(app):
-    for command in (batch, models, notifications, samples, users, worker_command, scheduler_command, serve_command):
+    for command in (batch, config, models, notifications, samples, users, worker_command, scheduler_command,
+                    serve_command):
         app.cli.add_command(command)

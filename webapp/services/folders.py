@@ -4,25 +4,29 @@ Storage credentials are sealed (encrypted) on the way in and masked on the way o
 secret sent back blank or masked keeps the stored one.
 """
 import sqlalchemy as sa
+import yaml
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from .. import audit
-from ..batch import discovery, enqueue, settings, timetable
+from ..analysis import REGISTRIES
+from ..analysis.scorers.rubric import load_rubric
+from ..batch import discovery, enqueue, timetable
+from ..batch import settings as batch_settings
 from ..batch import folders as batch_folders
 from ..batch.schedule import validate_cron
-from ..errors import CallbatchError, explain
+from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 from ..models.types import utcnow
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
-from . import error
+from . import error, settings
 
 EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_interval", "cron_schedule",
             "process_mode", "window_start", "window_end", "process_cron", "allowed_extensions", "max_file_size",
-            "enabled")
+            "analysis_config", "enabled")
 MB = 1024 * 1024
 MAX_FILE_SIZE = 2048 * MB
 TRUE = ("1", "true", "yes", "on")
@@ -42,6 +46,91 @@ def monitor_types():
 
 def process_modes():
     return [{"type": key, "label": str(label)} for key, label in timetable.PROCESS_MODES.items()]
+
+
+def analysis_types():
+    """{"transcriber": [{type, label}], "scorer": [...]}: what a folder may choose instead of
+    the global speech engine and scorer."""
+    return {kind: [{"type": key, "label": getattr(cls, "label", key)} for key, cls in registry.items()]
+            for kind, registry in REGISTRIES.items()}
+
+
+def new_folder_defaults():
+    """What a new folder starts with: the global scanning defaults (one place decides it for the
+    web app, the API, the CLI and imports)."""
+    return batch_folders.new_folder_defaults()
+
+
+def validate_analysis(analysis):
+    """(cleaned, errors) for a folder's own transcriber and scorer, each checked by its provider.
+    A kind left out (or null) uses the global setting."""
+    if analysis in (None, ""):
+        return {}, []
+    if not isinstance(analysis, dict):
+        return {}, [error("analysis_config", "The folder's analysis settings must be an object.")]
+    cleaned, errors = {}, []
+    for kind, config in analysis.items():
+        field = f"analysis_config.{kind}"
+        if kind not in REGISTRIES:
+            errors.append(error(field, f"'{kind}' is not an analysis setting (transcriber or scorer)."))
+            continue
+        if config in (None, {}):
+            continue
+        registry = REGISTRIES[kind]
+        if not isinstance(config, dict) or not isinstance(config.get("type"), str) or config["type"] not in registry:
+            errors.append(error(field, f"Choose a {kind} type: {', '.join(registry)}."))
+            continue
+        if config["type"] == "rubric" and not isinstance(config.get("rubric", ""), str):
+            errors.append(error(field, "Scorecard file: give the path of a YAML scorecard as text."))
+            continue
+        for message in registry[config["type"]].validate_config(config):
+            errors.append(error(field, message))
+        cleaned[kind] = config
+    return cleaned, errors
+
+
+def analysis_from_form(form, folder=None):
+    """(analysis_config, errors) from the folder form: `analysis_transcriber` and `analysis_scorer`
+    name a provider type ("" = the global setting); the rubric scorer takes the folder's own
+    scorecard pasted as YAML in `analysis_rubric`. A type kept unchanged keeps the folder's other
+    settings for it (set through the API)."""
+    own = dict(folder.analysis_config or {}) if folder is not None else {}
+    analysis, errors = {}, []
+    transcriber = (form.get("analysis_transcriber") or "").strip()
+    if transcriber:
+        kept = own.get("transcriber") or {}
+        analysis["transcriber"] = kept if kept.get("type") == transcriber else {"type": transcriber}
+    scorer = (form.get("analysis_scorer") or "").strip()
+    if scorer == "rubric":
+        config, errors = rubric_scorer(form.get("analysis_rubric", ""))
+        if config:
+            analysis["scorer"] = config
+    elif scorer:
+        kept = own.get("scorer") or {}
+        analysis["scorer"] = kept if kept.get("type") == scorer else {"type": scorer}
+    return analysis, errors
+
+
+def analysis_form_values(analysis):
+    """The folder form's analysis fields for a stored analysis_config."""
+    analysis = analysis or {}
+    scorer = analysis.get("scorer") or {}
+    text = ""
+    if scorer.get("type") == "rubric":
+        try:
+            text = yaml.safe_dump(load_rubric(scorer), allow_unicode=True, sort_keys=False, width=110)
+        except ProcessingError as err:
+            text = f"# {err.message}\n"
+    return {"transcriber": (analysis.get("transcriber") or {}).get("type", ""), "scorer": scorer.get("type", ""),
+            "rubric": text}
+
+
+def rubric_scorer(text):
+    """(scorer config, errors) for a scorecard pasted as YAML: the rubric scorer with it inline."""
+    document, errors = settings.parse_rubric(text)
+    if errors:
+        return None, [error("analysis_config.scorer", e["message"]) for e in errors]
+    return {**document, "type": "rubric"}, []
 
 
 def list_folders():
@@ -73,7 +162,8 @@ def view(folder):
             "process_mode": folder.process_mode, "window_start": folder.window_start,
             "window_end": folder.window_end, "process_cron": folder.process_cron,
             "allowed_extensions": list(folder.allowed_extensions or DEFAULT_EXTENSIONS),
-            "max_file_size": folder.max_file_size, "enabled": folder.enabled,
+            "max_file_size": folder.max_file_size, "analysis_config": dict(folder.analysis_config or {}),
+            "enabled": folder.enabled,
             "connection_status": folder.connection_status, "last_error": folder.last_error,
             "last_scan_at": _iso(folder.last_scan_at), "created_at": _iso(folder.created_at),
             "updated_at": _iso(folder.updated_at)}
@@ -122,7 +212,7 @@ def _processing(folder, tz):
                  end=folder.window_end, tz=tz)
     if mode == timetable.CRON:
         return _("files wait for the processing time %(cron)s (%(tz)s)", cron=folder.process_cron, tz=tz)
-    if not settings.load().processing.immediateProcessing:
+    if not batch_settings.load().processing.immediateProcessing:
         return _("files wait until someone starts them (immediate processing is off in Settings)")
     return _("files are processed at once")
 
@@ -227,19 +317,23 @@ def validate(data, folder=None):
     max_size = _int(merged.get("max_file_size", DEFAULT_MAX_FILE_SIZE))
     if max_size is None or not MB <= max_size <= MAX_FILE_SIZE:
         errors.append(error("max_file_size", "Maximum file size must be from 1 MB to 2048 MB."))
+    analysis, analysis_errors = validate_analysis(merged.get("analysis_config"))
+    errors += analysis_errors
     enabled = merged.get("enabled", True)
     enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() in TRUE
     cleaned = {"name": name, "storage_type": storage_type, "storage_config": sealed, "monitor_type": monitor_type,
                "scan_interval": interval, "cron_schedule": cron, "process_mode": process_mode,
                "window_start": window_start, "window_end": window_end, "process_cron": process_cron,
                "allowed_extensions": extensions,
-               "max_file_size": max_size, "enabled": enabled}
+               "max_file_size": max_size, "analysis_config": analysis, "enabled": enabled}
     return cleaned, errors
 
 
 def create_folder(data, user=None):
-    """Returns (folder, errors); nothing is saved when errors is not empty."""
-    cleaned, errors = validate(data)
+    """Returns (folder, errors); nothing is saved when errors is not empty. Settings left out
+    (or null) take the global scanning defaults."""
+    given = {key: value for key, value in data.items() if value is not None}
+    cleaned, errors = validate({**new_folder_defaults(), **given})
     if errors:
         return None, errors
     folder = ExternalFolder(**cleaned)

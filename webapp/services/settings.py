@@ -1,5 +1,6 @@
 """The global batch configuration (Settings page, /api settings): read, validate, save,
-reset to defaults, export and import as the JSON document, and the scoring rubric."""
+reset to defaults, and the scoring rubric. Export and import of the whole configuration
+document live in services.config_document."""
 import json
 
 import yaml
@@ -21,11 +22,6 @@ def current():
 
 def defaults():
     return batch_settings.defaults()
-
-
-def export():
-    """The document Export downloads and Import reads back."""
-    return current()
 
 
 def schema():
@@ -99,18 +95,6 @@ def reset(user=None):
     document["processing"]["paused"] = current()["processing"]["paused"]
     config, _errors = save(document, user, action="settings.reset")
     return config
-
-
-def import_document(data, user=None):
-    """Import a document (a dict, or JSON text/bytes). Returns (config document, errors)."""
-    if isinstance(data, (bytes, str)):
-        try:
-            data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return None, [error("file", f"The file is not JSON: {exc}.")]
-    if not isinstance(data, dict):
-        return None, [error("file", "The document must be a JSON object like the one Export writes.")]
-    return save(data, user, action="settings.import")
 
 
 # -- the scoring rubric ----------------------------------------------------------------------

@@ -22,16 +22,18 @@ def index():
 @role_required("admin")
 def new():
     storage_type = request.args.get("storage_type") or "local"
-    return _form(None, {"storage_type": storage_type, "storage_config": {}, "monitor_type": "polling",
-                        "scan_interval": 300, "process_mode": "immediate", "allowed_extensions": "mp3 wav m4a aac ogg",
-                        "max_file_size_mb": 500, "enabled": True}, [])
+    defaults = service.new_folder_defaults()
+    return _form(None, {**defaults, "storage_type": storage_type, "storage_config": {}, "process_mode": "immediate",
+                        "allowed_extensions": " ".join(defaults["allowed_extensions"]),
+                        "max_file_size_mb": defaults["max_file_size"] // service.MB}, [])
 
 
 @bp.post("/new")
 @role_required("admin")
 def create():
-    data = _data(request.form)
-    folder, errors = service.create_folder(data)
+    data, errors = _data(request.form)
+    if not errors:
+        folder, errors = service.create_folder(data)
     if errors:
         return _form(None, _shown(data), errors, 422)
     flash(_("Folder '%(name)s' added.", name=folder.name))
@@ -65,7 +67,8 @@ def edit(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     shown = service.view(folder)
     data = {**shown, "allowed_extensions": " ".join(shown["allowed_extensions"]),
-            "max_file_size_mb": folder.max_file_size // service.MB}
+            "max_file_size_mb": folder.max_file_size // service.MB,
+            "analysis": service.analysis_form_values(folder.analysis_config)}
     return _form(folder, data, [])
 
 
@@ -73,8 +76,9 @@ def edit(folder_id):
 @role_required("admin")
 def update(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
-    data = _data(request.form)
-    _folder, errors = service.update_folder(folder, data)
+    data, errors = _data(request.form, folder)
+    if not errors:
+        _folder, errors = service.update_folder(folder, data)
     if errors:
         return _form(folder, _shown(data), errors, 422)
     flash(_("Folder '%(name)s' saved.", name=folder.name))
@@ -108,8 +112,8 @@ def test(folder_id):
 @role_required("admin")
 def test_form():
     """Test the settings typed in the form, before saving them."""
-    data = _data(request.form)
     folder = service.get_folder(int(request.form["folder_id"])) if request.form.get("folder_id") else None
+    data, _errors = _data(request.form, folder)
     result = service.test_connection(folder, data["storage_type"], data["storage_config"])
     if is_htmx():
         return render_template("partials/connection_result.html", result=result)
@@ -147,8 +151,9 @@ def _result(template, result, back):
     return redirect(back)
 
 
-def _data(form):
-    """A folder document from the form: storage fields are named `cfg.<name>`."""
+def _data(form, folder=None):
+    """(folder document, errors) from the form: storage fields are named `cfg.<name>`, the
+    analysis fields `analysis_*`. Scanning fields left out take the global defaults."""
     storage_type = form.get("storage_type", "")
     raw = {key[4:]: form.get(key) for key in form if key.startswith("cfg.")}
     types = {t["type"]: t for t in service.storage_types()}
@@ -157,16 +162,22 @@ def _data(form):
             raw[f["name"]] = "off"  # an unticked checkbox sends nothing
     data = {"name": form.get("name", ""), "storage_type": storage_type,
             "storage_config": service.coerce_storage_config(storage_type, raw),
-            "monitor_type": form.get("monitor_type", "polling"), "scan_interval": form.get("scan_interval", ""),
-            "cron_schedule": form.get("cron_schedule", ""), "process_mode": form.get("process_mode", "immediate"),
-            "window_start": form.get("window_start", ""), "window_end": form.get("window_end", ""),
-            "process_cron": form.get("process_cron", ""), "allowed_extensions": form.get("allowed_extensions", ""),
+            "monitor_type": form.get("monitor_type", "polling"), "cron_schedule": form.get("cron_schedule", ""),
+            "process_mode": form.get("process_mode", "immediate"), "window_start": form.get("window_start", ""),
+            "window_end": form.get("window_end", ""), "process_cron": form.get("process_cron", ""),
             "enabled": form.get("enabled") == "on"}
-    try:
-        data["max_file_size"] = int(float(form.get("max_file_size_mb", "")) * service.MB)
-    except ValueError:
-        data["max_file_size"] = form.get("max_file_size_mb")
-    return data
+    for key in ("scan_interval", "allowed_extensions"):
+        if key in form:
+            data[key] = form[key]
+    if "max_file_size_mb" in form:
+        try:
+            data["max_file_size"] = int(float(form["max_file_size_mb"]) * service.MB)
+        except ValueError:
+            data["max_file_size"] = form["max_file_size_mb"]
+    data["analysis_config"], errors = service.analysis_from_form(form, folder)
+    data["analysis"] = {"transcriber": form.get("analysis_transcriber", ""),
+                        "scorer": form.get("analysis_scorer", ""), "rubric": form.get("analysis_rubric", "")}
+    return data, errors
 
 
 def _shown(data):
@@ -182,6 +193,8 @@ def _shown(data):
 def _form(folder, data, errors, status=200):
     types = service.storage_types()
     provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
+    analysis = data.get("analysis") or service.analysis_form_values(data.get("analysis_config"))
     return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
                            provider=provider, monitors=service.monitor_types(),
-                           process_modes=service.process_modes()), status
+                           process_modes=service.process_modes(), analysis=analysis,
+                           analysis_types=service.analysis_types()), status

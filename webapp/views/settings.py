@@ -2,10 +2,12 @@
 scoring rubric editor. Everyone may read them; only admins change them."""
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from ..auth import role_required
+from ..auth import has_role, role_required
+from ..services import config_document
 from ..services import settings as service
 from . import is_htmx, require_login
 
@@ -59,20 +61,33 @@ def reset():
 @bp.get("/export.json")
 @role_required("manager")
 def export():
-    body = json.dumps(service.export(), indent=2, ensure_ascii=False)
+    """The whole configuration document; `?secrets=encrypted` (admins) keeps the encrypted secrets."""
+    secrets = "encrypted" if request.args.get("secrets") == "encrypted" else "omit"
+    if secrets == "encrypted" and not has_role(current_user, "admin"):
+        abort(403)
+    body = json.dumps(config_document.export(secrets=secrets), indent=2, ensure_ascii=False)
     return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=callbatch-settings.json"})
+                    headers={"Content-Disposition": "attachment; filename=callbatch-config.json"})
 
 
 @bp.post("/import")
 @role_required("admin")
 def import_():
+    """Import a configuration document; with `dry_run` only show what it would do."""
     upload = request.files.get("file")
     data = upload.read() if upload else (request.form.get("document") or "").encode()
-    _config, errors = service.import_document(data)
-    if errors:
+    dry_run = request.form.get("dry_run") in ("1", "on", "true")
+    report = config_document.import_document(data, dry_run=dry_run)
+    if not report["valid"]:
+        errors = [{"field": e["where"], "message": e["message"]} for e in report["errors"]]
         return _page(service.current(), errors, 422)
-    flash(_("Settings imported."))
+    if dry_run:
+        template = "partials/config_import_report.html" if is_htmx() else "config/import_report.html"
+        return render_template(template, report=report)
+    flash(_("Configuration imported: %(create)d created, %(change)d changed, %(leave)d left as they were.",
+            create=len(report["create"]), change=len(report["change"]), leave=len(report["leave"])))
+    for entry in report["needs_credentials"]:
+        flash(entry["message"], "error")
     return redirect(url_for("settings.index"))
 
 
