@@ -17,7 +17,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BASE = "redis://127.0.0.1:6379"
 RUN_ID = uuid.uuid4().hex[:10]
 
-pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify", "plugins_api", "plugins_web"]
+pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify", "plugins_api", "plugins_web", "plugins_netns"]
 
 
 @pytest.fixture(scope="session")

@@ -159,7 +159,11 @@ _JUDGED_EVENTS = ("socket.connect", "socket.sendto", "socket.sendmsg")
 def guard(allow_private=None):
     """Run a request to a person-supplied address: every connection opened inside is judged
     on the address it goes to. An exception caused by a refused connection comes out as the
-    BlockedTarget itself, whatever the library wrapped it in."""
+    BlockedTarget itself, whatever the library wrapped it in.
+
+    The rule follows the context, so it holds in asyncio tasks and in apprise's worker threads
+    (which copy the context) but not in a plain thread a library starts on its own: such
+    background requests are turned off where an SDK makes them (see the GCS provider)."""
     token = _POLICY.set(private_allowed() if allow_private is None else bool(allow_private))
     try:
         yield

@@ -56,6 +56,9 @@ def check(url):
     notifies this machine itself, or when a host it connects to (its server, the `?smtp=`
     server of mailto://) is in the server's own network. Services with a fixed endpoint
     (Discord, Telegram, …) keep ids in the host part, so their host is not judged as one."""
+    if "\\" in url or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise outbound.BlockedTarget("The address contains a backslash or control characters; parsers disagree "
+                                     "on where such an address leads.")
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         raise outbound.BlockedTarget("this is not a URL apprise understands (see the apprise wiki for the forms).")

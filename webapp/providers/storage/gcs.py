@@ -79,8 +79,12 @@ class GCSStorage(cloud.CloudStorage):
                 credentials = None  # the environment's default credentials
             endpoint = cloud.text(self.config, "endpoint")
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
-            self._client = self._call(lambda: storage.Client(project=project, credentials=credentials,
-                                                             client_options=options))
+            client = self._call(lambda: storage.Client(project=project, credentials=credentials,
+                                                       client_options=options))
+            # The client fetches bucket metadata for its traces in threads of its own, outside
+            # the outbound guard (it follows the caller's context only): not needed, so off.
+            client._bucket_metadata_cache = None
+            self._client = client
         return self._client
 
     def connect(self):
