@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 MASK = "••••••••"
 SHORTEST = 6  # shorter values would mask ordinary words
+TOKEN_LENGTH = 16  # a path segment this long is a token (Slack's is 24), not a word
 
 
 def secret_parts(value):
@@ -29,6 +30,7 @@ def secret_parts(value):
         if url is not None:
             parts += [url.path + ("?" + url.query if url.query else ""), url.path, url.query,
                       url.username or "", url.password or ""]
+            parts += [p for p in url.path.split("/") if len(p) >= TOKEN_LENGTH]  # a token on its own
             host = url.hostname or ""
             if url.scheme not in ("http", "https") and "." not in host and ":" not in host:
                 parts.append(host)  # apprise URLs keep ids and tokens where a host name would be
