@@ -183,8 +183,7 @@ def blocked_in(exc):
         if isinstance(exc, BlockedTarget):
             return exc
         seen.add(id(exc))
-        nested = getattr(exc, "kwargs", {}).get("error") if isinstance(getattr(exc, "kwargs", None), dict) else None
-        exc = exc.__cause__ or exc.__context__ or nested
+        exc = exc.__cause__ or exc.__context__
     return None
 
 

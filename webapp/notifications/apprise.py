@@ -74,13 +74,13 @@ def check(url):
 
 
 def _hosts(plugin):
-    endpoint = getattr(type(plugin), "notify_url", None)
-    if isinstance(endpoint, dict):
-        endpoint = " ".join(endpoint.values())
-    hosts = []
-    if getattr(plugin, "host", None) and (not endpoint or "{" in endpoint.split("/")[2 if "://" in endpoint else 0]):
-        hosts.append((plugin.host, getattr(plugin, "port", None)))
+    """The hosts the plugin connects to by name: its own, unless its service's address is
+    fixed (the host part then holds an id), and every other `*_host` (mailto's ?smtp=)."""
+    endpoints = getattr(type(plugin), "notify_url", None) or []
+    endpoints = list(endpoints.values()) if isinstance(endpoints, dict) else [endpoints] if endpoints else []
+    fixed = endpoints and all("{" not in e.split("://", 1)[-1].split("/", 1)[0] for e in endpoints)
+    hosts = [] if fixed or not getattr(plugin, "host", None) else [(plugin.host, getattr(plugin, "port", None))]
     for name, value in vars(plugin).items():
         if name.endswith("_host") and isinstance(value, str) and value:
-            hosts.append((value, None))  # mailto's smtp_host (?smtp=) and its kind
+            hosts.append((value, None))
     return hosts

@@ -57,8 +57,8 @@ class AzureBlobStorage(cloud.CloudStorage):
                 messages.append("Connection string: paste the whole connection string "
                                 "(DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…).")
             elif not cloud.is_placeholder(connection_string):
-                messages += filter(None, [cloud.endpoint_problem("Connection string: its blob endpoint",
-                                                                 blob_endpoint(connection_string))])
+                messages += cloud.endpoint_problems("Connection string: its blob endpoint",
+                                                    blob_endpoint(connection_string))
         elif not url:
             messages.append("Credentials: enter a connection string, or the account URL with an account key "
                             "or a SAS token.")
@@ -66,7 +66,7 @@ class AzureBlobStorage(cloud.CloudStorage):
             if not url.startswith(("http://", "https://")):
                 messages.append("Account URL: it must start with https://.")
             else:
-                messages += filter(None, [cloud.endpoint_problem("Account URL", url)])
+                messages += cloud.endpoint_problems("Account URL", url)
             if not (cloud.text(config, "account_key") or cloud.text(config, "sas_token")):
                 messages.append("Credentials: with an account URL, enter the account key or a SAS token.")
         return messages + cloud.validate_transfer(config)

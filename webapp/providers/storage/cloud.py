@@ -31,16 +31,16 @@ TRANSFER_FIELDS = (
 )
 
 
-def endpoint_problem(label, url, schemes=("http", "https")):
-    """A validation message for an endpoint URL the server may not call, or None. A name
-    that does not resolve now is let through: every connection is judged again."""
+def endpoint_problems(label, url):
+    """Validation messages for an endpoint URL the server may not call ([] when it may). A
+    name that does not resolve now is let through: every connection is judged again."""
     try:
-        outbound.check_url(url, schemes=schemes)
+        outbound.check_url(url)
     except outbound.Unresolvable:
-        return None
+        return []
     except outbound.BlockedTarget as exc:
-        return f"{label}: {exc}"
-    return None
+        return [f"{label}: {exc}"]
+    return []
 
 
 def refused(exc):

@@ -48,7 +48,7 @@ class GCSStorage(cloud.CloudStorage):
         if endpoint and not endpoint.startswith(("http://", "https://")):
             messages.append("API endpoint: it must start with http:// or https://.")
         elif endpoint:
-            messages += filter(None, [cloud.endpoint_problem("API endpoint", endpoint)])
+            messages += cloud.endpoint_problems("API endpoint", endpoint)
         if raw and config.get("anonymous"):
             messages.append("Credentials: choose either a service-account key or no credentials, not both.")
         return messages + cloud.validate_transfer(config)
@@ -220,7 +220,4 @@ def _check_key(raw):
     missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
     if missing:
         return [f"Service-account key: the key file lacks {', '.join(missing)}."]
-    problem = cloud.endpoint_problem("Service-account key: its token_uri", str(info["token_uri"]))
-    if problem:
-        return [problem]
-    return []
+    return cloud.endpoint_problems("Service-account key: its token_uri", str(info["token_uri"]))

@@ -55,12 +55,12 @@ class S3Storage(cloud.CloudStorage):
         if endpoint and not endpoint.startswith(("http://", "https://")):
             messages.append("Endpoint URL: it must start with http:// or https://.")
         elif endpoint:
-            messages += filter(None, [cloud.endpoint_problem("Endpoint URL", endpoint)])
+            messages += cloud.endpoint_problems("Endpoint URL", endpoint)
         queue = cloud.text(config, "queue_url")
         if queue and not queue.startswith(("http://", "https://")):
             messages.append("SQS queue URL: it must start with https:// (copy it from the queue's details).")
         elif queue:
-            messages += filter(None, [cloud.endpoint_problem("SQS queue URL", queue)])
+            messages += cloud.endpoint_problems("SQS queue URL", queue)
         return messages + cloud.validate_transfer(config)
 
     # -- connection ----------------------------------------------------------------------
