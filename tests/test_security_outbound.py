@@ -155,7 +155,8 @@ REBIND_SCRIPT = """
     saved["sns"] = []
     sent["sns"] = f"{answer.status_code} {answer.get_json()}"
 
-    p.report(inside=inside.heard, received=inside.received, public=public.heard, saved=saved, sent=sent, asked=dns.asked)
+    p.report(inside=inside.heard, received=inside.received, public=public.heard, saved=saved, sent=sent,
+             asked=dns.asked)
 """
 
 

@@ -167,7 +167,7 @@ def storage_case(kind, cloud, gcs_api_stub):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["s3", "azure", "gcs"])
 def test_no_storage_secret_in_folder_errors_test_results_file_errors_events_or_logs(
-        kind, request, ctx, gcs_api_stub, tmp_path, caplog):
+        kind, request, ctx, gcs_api_stub, caplog):
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0})
     cloud = request.getfixturevalue(f"{kind}_folder")
     cloud.put("in/" + str(uuid.uuid4()) + ".wav", b"RIFF" + b"\0" * 64)
@@ -199,7 +199,7 @@ def test_no_storage_secret_in_folder_errors_test_results_file_errors_events_or_l
         assert secret not in logged, secret
 
 
-def test_a_status_change_never_stores_a_known_secret(ctx, s3_folder, tmp_path):
+def test_a_status_change_never_stores_a_known_secret(ctx, s3_folder):
     """Whatever text reaches the status machine (an SDK's exception, an unforeseen error's
     repr) is masked: every file error message and event of the file."""
     configure(scanning={"fileSettleSeconds": 0})
