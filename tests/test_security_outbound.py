@@ -112,9 +112,14 @@ REBIND_SCRIPT = """
         saved[kind] = NOTIFIERS[kind].validate_config(config)  # the first answer: public
         sent[kind] = p.outcome(lambda: NOTIFIERS[kind](config).send(p.message()))
 
+    def download(provider):
+        with provider.download_file("in/3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav"):
+            pass
+
     def storage(kind, config):
         saved[kind] = STORAGE[kind].validate_config(config)
         sent[kind] = p.outcome(lambda: list(STORAGE[kind](config).list_files()))
+        sent[kind + " download"] = p.outcome(lambda: download(STORAGE[kind](config)))
 
     notifier("webhook", {"url": f"http://{host('hook')}/in"})
     notifier("slack", {"webhook_url": f"http://{host('slack')}/services/T1/B2/c3"})
