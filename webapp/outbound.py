@@ -119,14 +119,17 @@ def judge(address, allow_private, host=None):
     """Raise BlockedTarget if a connection to `address` is not allowed. An IPv6 address that
     carries an IPv4 one (mapped, compatible, 6to4, NAT64, Teredo) is judged as that too: the
     packets end up there."""
-    host = host or str(address)
-    for candidate in (address, *embedded_ipv4(address)):
+    for candidate in (*embedded_ipv4(address), address):
         if candidate in METADATA_ADDRESSES:
-            raise BlockedTarget(f"{host} is a cloud metadata service; requests to it are refused.")
+            raise BlockedTarget(f"{host or address} is a cloud metadata service; requests to it are refused.")
         if not allow_private and not is_public(candidate):
             shown = f"{address}" if candidate == address else f"{address} ({candidate})"
-            raise BlockedTarget(f"{host} points to {shown}, a loopback, private, link-local or reserved "
-                                f"address. {ALLOW_HINT}")
+            what = "a loopback, private, link-local or reserved address"
+            if host:
+                sentence = f"{host} points to {shown}, {what}."
+            else:
+                sentence = f"The connection to {shown} was refused: it is {what}."
+            raise BlockedTarget(f"{sentence} {ALLOW_HINT}")
 
 
 def is_public(address):
