@@ -17,7 +17,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_BASE = "redis://127.0.0.1:6379"
 RUN_ID = uuid.uuid4().hex[:10]
 
-pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify", "plugins_api", "plugins_web"]
+pytest_plugins = ["plugins_cloud", "plugins_asr", "plugins_notify", "plugins_api", "plugins_web", "plugins_netns"]
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +60,9 @@ def service_env(database_url, redis_url, tmp_path_factory):
         "CALLBATCH_TICK_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
         "FLASK_APP": "wsgi.py",
+        # Every stand-in (moto, Azurite, the GCS emulator, HTTP and SMTP servers) listens on
+        # 127.0.0.1; tests of the outbound guard turn this off, or run in a loopback-only namespace.
+        "CALLBATCH_ALLOW_PRIVATE_TARGETS": "1",
     }
     os.environ.update(env)
     return env

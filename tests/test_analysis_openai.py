@@ -19,13 +19,13 @@ def httpserver_listen_address():
 
 @pytest.fixture
 def api(httpserver, monkeypatch):
-    monkeypatch.setenv("CALLBATCH_TEST_OPENAI_KEY", KEY)
+    monkeypatch.setenv("CALLBATCH_TEST_OPENAI_API_KEY", KEY)
     return httpserver
 
 
 def transcriber_config(api, **extra):
     return {"type": "openai", "model": "whisper-1", "base_url": api.url_for("/v1"),
-            "api_key_env": "CALLBATCH_TEST_OPENAI_KEY", "timeout": 5, **extra}
+            "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY", "timeout": 5, **extra}
 
 
 VERBOSE = {
@@ -123,7 +123,7 @@ def test_timeout_is_a_processing_error(ctx, api, tmp_path):
 
 def scorer_config(api, **extra):
     return {"type": "openai", "model": "gpt-4o-mini", "base_url": api.url_for("/v1"),
-            "api_key_env": "CALLBATCH_TEST_OPENAI_KEY", "timeout": 5, **extra}
+            "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY", "timeout": 5, **extra}
 
 
 def completion(content):

@@ -87,6 +87,7 @@ def test_sns_subscription_is_confirmed_only_at_an_allowed_address(receivers, app
         "<ConfirmSubscriptionResponse/>")
     local = httpserver.url_for("/") + "?Action=ConfirmSubscription&Token=abc"
     path = f"/api/batch/events/s3?token={TOKEN}"
+    monkeypatch.setitem(app.config, "ALLOW_PRIVATE_TARGETS", False)
 
     # the default allow-list only takes https://sns.<region>.amazonaws.com/: nothing is fetched
     refused = post(receivers, app, path, sns_confirmation(local), content_type="text/plain; charset=UTF-8")
@@ -95,7 +96,7 @@ def test_sns_subscription_is_confirmed_only_at_an_allowed_address(receivers, app
     assert metadata.status_code == 403
     assert len(httpserver.log) == 0
 
-    # matching the pattern is not enough: the SSRF guard refuses a loopback address...
+    # matching the pattern is not enough: the outbound guard refuses a loopback address...
     monkeypatch.setitem(app.config, "SNS_SUBSCRIBE_URL_PATTERN", r"^http://127\.0\.0\.1:\d+/")
     assert post(receivers, app, path, sns_confirmation(local)).status_code == 403
     assert len(httpserver.log) == 0

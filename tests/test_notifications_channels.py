@@ -1,5 +1,5 @@
 """Each channel against its real local stand-in: SMTP (aiosmtpd), Slack, webhook and Twilio
-(pytest-httpserver), apprise (json:// to the local server); and the SSRF guard."""
+(pytest-httpserver), apprise (json:// to the local server); and the outbound guard."""
 import hashlib
 import hmac
 import json
@@ -10,7 +10,8 @@ import pytest
 from werkzeug.wrappers import Response
 
 from webapp.models import NotificationDelivery
-from webapp.notifications import dispatch, service, ssrf
+from webapp import outbound
+from webapp.notifications import dispatch, service
 from webapp.notifications import conditions as c
 
 EVENT = {"condition": c.FILE_SKIPPED, "file_id": 7, "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
@@ -140,15 +141,15 @@ def test_private_targets_are_refused_unless_allowed(app, ctx, make_config, https
                                  "http://localhost/", "http://metadata.google.internal/", "ftp://example.com/",
                                  "http://[::ffff:10.0.0.1]/"])
 def test_ssrf_guard_refuses_internal_addresses(url):
-    with pytest.raises(ssrf.BlockedTarget):
-        ssrf.check_url(url, allow_private=False)
+    with pytest.raises(outbound.BlockedTarget):
+        outbound.check_url(url, allow_private=False)
 
 
 def test_metadata_service_is_refused_even_when_private_targets_are_allowed():
-    with pytest.raises(ssrf.BlockedTarget):
-        ssrf.check_url("http://169.254.169.254/latest/", allow_private=True)
-    ssrf.check_url("http://127.0.0.1:8080/", allow_private=True)
-    ssrf.check_url("http://8.8.8.8/", allow_private=False)
+    with pytest.raises(outbound.BlockedTarget):
+        outbound.check_url("http://169.254.169.254/latest/", allow_private=True)
+    outbound.check_url("http://127.0.0.1:8080/", allow_private=True)
+    outbound.check_url("http://8.8.8.8/", allow_private=False)
 
 
 def test_validation_messages_and_masked_secrets(private_targets, make_config, ctx):

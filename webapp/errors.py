@@ -89,6 +89,13 @@ CODES = {
         "An unexpected error stopped the processing of this file.",
         "The file is retried; if it keeps failing, send the error details to your administrator.",
     ),
+    "TARGET_REFUSED": (
+        FILE_ACCESS,
+        "The folder's storage address leads into the server's own network (loopback, private or cloud "
+        "metadata addresses), so Callbatch refused to connect to it.",
+        "Use the storage service's public address, or ask the administrator to set "
+        "CALLBATCH_ALLOW_PRIVATE_TARGETS for an on-premises service.",
+    ),
 }
 
 

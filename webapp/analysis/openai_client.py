@@ -1,10 +1,18 @@
 """The OpenAI client as the `openai` transcriber and scorer use it, and how its failures
 become the project's typed errors (category `processing`, retried by the retry policy)."""
+import contextlib
 import os
+import re
 
+from .. import outbound
 from ..errors import ProcessingError
 
 DEFAULT_TIMEOUT = 120
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+# The key variable is named in settings an admin can change, and the key is sent to the
+# base URL: without this rule a setting could send SECRET_KEY or DATABASE_URL to any host.
+KEY_ENV = re.compile(r"OPENAI_API_KEY|CALLBATCH_[A-Z0-9_]+_API_KEY")
+KEY_ENV_RULE = "OPENAI_API_KEY or a name of the form CALLBATCH_<NAME>_API_KEY"
 
 
 def validate(config, default_model):
@@ -15,9 +23,18 @@ def validate(config, default_model):
     base_url = config.get("base_url")
     if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
         messages.append("Base URL: an http:// or https:// address, or leave it empty for OpenAI itself.")
-    env = config.get("api_key_env", "OPENAI_API_KEY")
+    elif base_url:
+        try:
+            outbound.check_url(base_url)
+        except outbound.Unresolvable:
+            pass  # judged again on every connection
+        except outbound.BlockedTarget as exc:
+            messages.append(f"Base URL: {exc}")
+    env = config.get("api_key_env", DEFAULT_KEY_ENV)
     if not isinstance(env, str) or not env.strip():
         messages.append("API key variable: the name of the environment variable holding the key.")
+    elif not KEY_ENV.fullmatch(env):
+        messages.append(f"API key variable: {env} is not allowed; use {KEY_ENV_RULE}.")
     if "api_key" in config:
         messages.append("API key: keys are never stored in settings; put it in the environment "
                         f"variable {env} and name that variable instead.")
@@ -30,7 +47,9 @@ def validate(config, default_model):
 def make_client(config, code="TRANSCRIPTION_FAILED"):
     import openai
 
-    env = config.get("api_key_env", "OPENAI_API_KEY")
+    env = config.get("api_key_env", DEFAULT_KEY_ENV)
+    if not isinstance(env, str) or not KEY_ENV.fullmatch(env):
+        raise ProcessingError(f"The API key variable {env} is not allowed; use {KEY_ENV_RULE}.", code=code)
     key = os.environ.get(env)
     if not key:
         raise ProcessingError(f"The environment variable {env} holding the API key is not set.",
@@ -38,6 +57,17 @@ def make_client(config, code="TRANSCRIPTION_FAILED"):
     return openai.OpenAI(api_key=key, base_url=config.get("base_url") or None,
                          timeout=float(config.get("timeout", DEFAULT_TIMEOUT)),
                          max_retries=int(config.get("client_retries", 0)))
+
+
+@contextlib.contextmanager
+def guarded(code):
+    """Around a call to the service: its connections go only to addresses the outbound guard
+    allows (the base URL is typed in settings), a refusal becomes this step's error."""
+    try:
+        with outbound.guard():
+            yield
+    except outbound.BlockedTarget as exc:
+        raise ProcessingError(f"The connection to the service was refused: {exc}", code=code) from None
 
 
 def failure(exc, code, what):

@@ -4,7 +4,7 @@
   secret (`?token=`) or an HMAC-SHA256 signature of the body (`X-Callbatch-Signature`).
 - `POST /api/batch/events/s3`: Amazon SNS HTTP(S) subscription to a bucket's S3 event
   notifications, including the SubscriptionConfirmation handshake (the SubscribeURL is
-  fetched only when it matches CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN and passes the SSRF guard).
+  fetched only when it matches CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN and passes the outbound guard).
 - `POST /api/batch/events/azure` (+ `OPTIONS`): Azure Event Grid webhook, Event Grid schema
   (SubscriptionValidationEvent handshake) and CloudEvents 1.0 schema (OPTIONS handshake).
 - `POST /api/batch/events/gcs`: Google Cloud Pub/Sub push subscription of a bucket's
@@ -25,7 +25,7 @@ from ..batch import announce
 from ..errors import CallbatchError
 from ..models import ExternalFolder
 from ..extensions import db
-from ..notifications.ssrf import BlockedTarget, check_url
+from .. import outbound
 from ..services import hooks
 from . import bp
 from .errors import ApiError
@@ -101,13 +101,13 @@ def _receive(service):
 
 def subscribe_url_allowed(url):
     """Whether a SubscribeURL may be fetched: it must match the configured pattern (by default
-    https://sns.<region>.amazonaws.com/…) and pass the SSRF guard. Returns (ok, reason)."""
+    https://sns.<region>.amazonaws.com/…) and pass the outbound guard. Returns (ok, reason)."""
     pattern = current_app.config.get("SNS_SUBSCRIBE_URL_PATTERN")
     if not url or not re.match(pattern, url):
         return False, "The SubscribeURL is not an Amazon SNS address."
     try:
-        check_url(url, allow_private=current_app.config.get("ALLOW_PRIVATE_TARGETS", False))
-    except BlockedTarget as exc:
+        outbound.check_url(url)
+    except outbound.BlockedTarget as exc:
         return False, str(exc)
     return True, ""
 
@@ -130,8 +130,12 @@ def s3_events(query):
         if not ok:
             raise ApiError(403, f"Subscription not confirmed: {reason}", code="SUBSCRIBE_URL_REFUSED")
         try:
-            answer = requests.get(handshake.value, timeout=current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10),
-                                  allow_redirects=False)
+            with outbound.guard(), requests.Session() as session:
+                session.trust_env = False  # no proxy from the environment: it would call out unchecked
+                answer = session.get(handshake.value, allow_redirects=False,
+                                     timeout=current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10))
+        except outbound.BlockedTarget as exc:
+            raise ApiError(403, f"Subscription not confirmed: {exc}", code="SUBSCRIBE_URL_REFUSED") from None
         except requests.RequestException as exc:
             raise ApiError(502, f"Fetching the SubscribeURL failed ({type(exc).__name__}).") from None
         if answer.status_code != 200:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .. import crypto
+from .. import crypto, redaction
 from ..errors import CallbatchError, FileAccessError, SkipFile
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord
@@ -110,7 +110,8 @@ def _scan(folder, trigger, user_id, now):
     try:
         listing = list(storage_for(folder).list_files())
     except CallbatchError as err:
-        folder.connection_status, folder.last_error, folder.last_scan_at = "error", err.message, utcnow()
+        folder.connection_status, folder.last_scan_at = "error", utcnow()
+        folder.last_error = redaction.redact(err.message)
         db.session.commit()
         raise
     found = plan(folder, config, listing, _known_paths(folder.id), _load_sightings(folder.id))
@@ -198,7 +199,7 @@ def _row(folder, job, stored, status, now, rq_job_id=None, error=None):
         file_size=stored.size, file_mtime=stored.modified, source_checksum=stored.checksum,
         status=status, rq_job_id=rq_job_id,
         error_code=error.code if error else None, error_category=error.category if error else None,
-        error_message=error.message if error else None, finished_at=now if error else None,
+        error_message=redaction.redact(error.message) if error else None, finished_at=now if error else None,
         created_at=now, updated_at=now, retry_count=0, attempts=0,
     )
 

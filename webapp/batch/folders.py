@@ -4,7 +4,7 @@ import os
 
 import sqlalchemy as sa
 
-from .. import audit, crypto
+from .. import audit, crypto, redaction
 from ..errors import CallbatchError, explain
 from ..extensions import db
 from ..models import ExternalFolder
@@ -93,6 +93,10 @@ def shown_storage_config(folder):
 def test_connection(storage_type, config, previous=None):
     """Try a storage config (a form's, whose unchanged secrets are masked or blank, merged
     with the `previous` stored config). Returns {"ok", "code", "message", …}, never a secret."""
+    return redaction.redact(_try_connection(storage_type, config, previous))
+
+
+def _try_connection(storage_type, config, previous):
     provider = STORAGE.get(storage_type)
     if provider is None:
         return {"ok": False, "code": "INVALID_CONFIG",

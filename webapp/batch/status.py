@@ -2,6 +2,7 @@
 which writes a FileEvent and moves the job's counters in the same transaction."""
 import sqlalchemy as sa
 
+from .. import redaction
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
@@ -47,10 +48,13 @@ class InvalidTransition(Exception):
 
 
 def transition(record, to, message="", details=None, **fields):
-    """Move `record` to status `to`; the caller commits."""
+    """Move `record` to status `to`; the caller commits. Texts are stored without secrets."""
     frm = record.status
     if to not in ALLOWED.get(frm, ()):
         raise InvalidTransition(f"file {record.id}: {frm} → {to} is not allowed")
+    message, details = redaction.redact(message), redaction.redact(details)
+    if fields.get("error_message"):
+        fields["error_message"] = redaction.redact(fields["error_message"])
     record.status = to
     for name, value in fields.items():
         setattr(record, name, value)

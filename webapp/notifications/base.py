@@ -4,10 +4,10 @@ from dataclasses import asdict, dataclass, field
 import requests
 from flask import current_app, has_app_context
 
+from .. import outbound, redaction
 from ..providers.storage.base import Field
-from . import ssrf
 
-__all__ = ["DeliveryError", "Field", "Message", "Notifier", "allow_private", "post"]
+__all__ = ["DeliveryError", "Field", "Message", "Notifier", "check_target", "post"]
 
 
 class DeliveryError(Exception):
@@ -51,6 +51,7 @@ class Notifier:
 
     def __init__(self, config):
         self.config = config  # secrets already decrypted
+        redaction.remember(config, self.secret_fields())
 
     @classmethod
     def secret_fields(cls):
@@ -77,35 +78,36 @@ class Notifier:
         raise NotImplementedError
 
 
-def allow_private():
-    return has_app_context() and bool(current_app.config.get("ALLOW_PRIVATE_TARGETS"))
-
-
 def check_target(url, label="URL"):
-    """A validation message for a URL the server may not call, or None."""
+    """A validation message for a URL the server may not call, or None. A name that does not
+    resolve now is let through: every connection is judged again when it is made."""
     try:
-        ssrf.check_url(url, allow_private())
-    except ssrf.BlockedTarget as exc:
+        outbound.check_url(url)
+    except outbound.Unresolvable:
+        return None
+    except outbound.BlockedTarget as exc:
         return f"{label}: {exc}"
     return None
 
 
 def post(url, **kwargs):
-    """POST to a person-supplied URL: checked against SSRF right before sending (DNS may have
-    changed since the config was saved) and never following redirects, which could lead inside."""
+    """POST to a person-supplied URL. Checked when saved, and again where it matters: the
+    connection is judged on the address it goes to (DNS may have changed since, or answer
+    differently twice), redirects are not followed (they could lead inside), and no proxy
+    from the environment is used (it would make the request on the server's behalf, unchecked)."""
+    timeout = current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10) if has_app_context() else 10
     try:
-        ssrf.check_url(url, allow_private())
-    except ssrf.BlockedTarget as exc:
-        raise DeliveryError(str(exc)) from exc
-    timeout = current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10)
-    try:
-        response = requests.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+        host = outbound.parse(url).host
+        with outbound.guard(), requests.Session() as session:
+            session.trust_env = False
+            response = session.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+    except outbound.BlockedTarget as exc:
+        raise DeliveryError(str(exc)) from None
     except requests.RequestException as exc:
-        raise DeliveryError(f"Could not reach {_host(url)}: {exc}") from exc
+        raise DeliveryError(f"Could not reach {host}: {exc}") from None
+    if response.is_redirect:
+        raise DeliveryError(f"{host} answered with a redirect (HTTP {response.status_code}); redirects are "
+                            "not followed: enter the final address.")
     if response.status_code >= 300:
-        raise DeliveryError(f"{_host(url)} answered HTTP {response.status_code}: {response.text[:200]}")
+        raise DeliveryError(f"{host} answered HTTP {response.status_code}: {response.text[:200]}")
     return response
-
-
-def _host(url):
-    return requests.utils.urlparse(url).netloc

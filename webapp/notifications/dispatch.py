@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import queues
+from .. import queues, redaction
 from ..crypto import unseal
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, NotificationConfig, NotificationDelivery
@@ -188,5 +188,6 @@ def _schedule_retry(delivery):
 
 
 def _reason(exc):
+    """The stored sentence: never a secret of the channel (the notifier noted them when it was built)."""
     text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-    return text[:2000]
+    return redaction.redact(text)[:2000]

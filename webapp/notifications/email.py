@@ -8,6 +8,7 @@ from flask_mail import Connection, Mail
 from flask_mail import Message as MailMessage
 from markupsafe import escape
 
+from .. import outbound
 from .base import DeliveryError, Field, Notifier
 
 SECURITY = (("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", "None (trusted network only)"))
@@ -36,6 +37,14 @@ class EmailNotifier(Notifier):
         for address in recipients(config):
             if not ADDRESS.match(address):
                 errors.append(f"'{address}' is not an e-mail address.")
+        host = config.get("host")
+        if host and isinstance(host, str):
+            try:
+                outbound.check_host(host)
+            except outbound.Unresolvable:
+                pass  # judged again when the connection is made
+            except outbound.BlockedTarget as exc:
+                errors.append(f"SMTP server: {exc}")
         return errors
 
     def send(self, message):
@@ -54,8 +63,10 @@ class EmailNotifier(Notifier):
         mail_message = MailMessage(subject=message.title, recipients=recipients(self.config),
                                    sender=self.config["sender"], body=message.plain, html=html(message))
         try:
-            with Connection(mail) as connection:
+            with outbound.guard(), Connection(mail) as connection:
                 connection.send(mail_message)
+        except outbound.BlockedTarget as exc:
+            raise DeliveryError(f"SMTP {self.config['host']}: {exc}") from None
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise DeliveryError(f"SMTP {self.config['host']}: {exc}") from exc
 

@@ -7,6 +7,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from .. import outbound
 from .base import DeliveryError, Field, Notifier
 
 PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -36,7 +37,10 @@ class SmsNotifier(Notifier):
         failures = []
         for number in numbers(self.config):
             try:
-                client.messages.create(to=number, from_=self.config["from_number"], body=text(message))
+                with outbound.guard():
+                    client.messages.create(to=number, from_=self.config["from_number"], body=text(message))
+            except outbound.BlockedTarget as exc:
+                raise DeliveryError(f"Twilio API: {exc}") from None
             except (TwilioException, OSError) as exc:
                 failures.append(f"{number}: {exc}")
         if failures:
@@ -60,7 +64,14 @@ def http_client():
     gateway, or the test suite's stand-in)."""
     timeout = current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10)
     base = current_app.config.get("TWILIO_API_BASE")
-    return RewritingHttpClient(base, timeout=timeout) if base else TwilioHttpClient(timeout=timeout)
+    if base:
+        try:
+            outbound.check_url(base)
+        except outbound.BlockedTarget as exc:
+            raise DeliveryError(f"CALLBATCH_TWILIO_API_BASE: {exc}") from None
+    client = RewritingHttpClient(base, timeout=timeout) if base else TwilioHttpClient(timeout=timeout)
+    client.session.trust_env = False  # no proxy from the environment: it would call out unchecked
+    return client
 
 
 class RewritingHttpClient(TwilioHttpClient):

@@ -84,13 +84,14 @@ class OpenAIScorer:
             return score_rubric(self.rubric, sentences, scorer=self.type)  # nothing to ask about
         client = openai_client.make_client(self.config, code=CODE)
         try:
-            answer = client.chat.completions.create(
-                model=self.model, temperature=0,
-                messages=[{"role": "system", "content": SYSTEM},
-                          {"role": "user", "content": self._prompt(transcript)}],
-                response_format={"type": "json_schema",
-                                 "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA}},
-            )
+            with openai_client.guarded(CODE):
+                answer = client.chat.completions.create(
+                    model=self.model, temperature=0,
+                    messages=[{"role": "system", "content": SYSTEM},
+                              {"role": "user", "content": self._prompt(transcript)}],
+                    response_format={"type": "json_schema",
+                                     "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA}},
+                )
         except openai.OpenAIError as exc:
             raise openai_client.failure(exc, CODE, "scoring") from exc
         return self._document(_parse(answer), sentences)

@@ -49,7 +49,7 @@ class OpenAITranscriber:
         if self.prompt:
             options["prompt"] = self.prompt
         try:
-            with open(audio_path, "rb") as audio:
+            with open(audio_path, "rb") as audio, openai_client.guarded("TRANSCRIPTION_FAILED"):
                 answer = client.audio.transcriptions.create(
                     file=(os.path.basename(audio_path), audio), **options)
         except openai.OpenAIError as exc:

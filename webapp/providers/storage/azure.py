@@ -2,6 +2,7 @@
 import contextlib
 from urllib.parse import urlparse
 
+from ... import outbound
 from ...errors import FileAccessError, SkipFile
 from . import cloud
 from .base import Field, StoredFile
@@ -55,12 +56,17 @@ class AzureBlobStorage(cloud.CloudStorage):
                                                                  or ";" not in connection_string):
                 messages.append("Connection string: paste the whole connection string "
                                 "(DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…).")
+            elif not cloud.is_placeholder(connection_string):
+                messages += cloud.endpoint_problems("Connection string: its blob endpoint",
+                                                    blob_endpoint(connection_string))
         elif not url:
             messages.append("Credentials: enter a connection string, or the account URL with an account key "
                             "or a SAS token.")
         else:
             if not url.startswith(("http://", "https://")):
                 messages.append("Account URL: it must start with https://.")
+            else:
+                messages += cloud.endpoint_problems("Account URL", url)
             if not (cloud.text(config, "account_key") or cloud.text(config, "sas_token")):
                 messages.append("Credentials: with an account URL, enter the account key or a SAS token.")
         return messages + cloud.validate_transfer(config)
@@ -164,7 +170,10 @@ class AzureBlobStorage(cloud.CloudStorage):
                                            ServiceResponseError)
 
         try:
-            return action()
+            with outbound.guard():
+                return action()
+        except outbound.BlockedTarget as exc:
+            raise cloud.refused(exc) from None
         except ClientAuthenticationError as exc:
             code = _code(exc)
             if code in DENIED:
@@ -212,6 +221,21 @@ class AzureBlobStorage(cloud.CloudStorage):
             return urlparse(self.container_client().url).netloc or "Azure Blob Storage"
         except Exception:
             return "Azure Blob Storage"
+
+
+def blob_endpoint(connection_string):
+    """The blob service address a connection string leads to: its BlobEndpoint, or the one
+    the SDK builds from the account name and the endpoint suffix."""
+    parts = {}
+    for part in connection_string.split(";"):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            parts[key.strip().lower()] = value.strip()
+    if parts.get("blobendpoint"):
+        return parts["blobendpoint"]
+    protocol = parts.get("defaultendpointsprotocol") or "https"
+    suffix = parts.get("endpointsuffix") or "core.windows.net"
+    return f"{protocol}://{parts.get('accountname', '')}.blob.{suffix}"
 
 
 def _code(exc):

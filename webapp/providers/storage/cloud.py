@@ -4,13 +4,13 @@ download, checksums in one comparable form, and scrubbing secrets out of message
 import base64
 import binascii
 import contextlib
-import logging
 import os
 import re
 import shutil
 import tempfile
 import time
 
+from ... import outbound, redaction
 from ...errors import FileAccessError
 from .base import Field
 
@@ -21,7 +21,7 @@ DEFAULT_DOWNLOADS = 4
 # transcripts, call metadata, and the directory's manifest.
 COMPANIONS = (".json", ".txt", ".meta.json")
 MANIFEST = "manifest.csv"
-MASK = "••••••••"
+MASK = redaction.MASK
 
 TRANSFER_FIELDS = (
     Field("max_downloads", "Downloads at once", kind="number", default=DEFAULT_DOWNLOADS,
@@ -29,6 +29,23 @@ TRANSFER_FIELDS = (
     Field("download_timeout", "Download timeout (seconds)", kind="number", default=DEFAULT_TIMEOUT,
           help="A download that takes longer fails and is retried (10–7200)."),
 )
+
+
+def endpoint_problems(label, url):
+    """Validation messages for an endpoint URL the server may not call ([] when it may). A
+    name that does not resolve now is let through: every connection is judged again."""
+    try:
+        outbound.check_url(url)
+    except outbound.Unresolvable:
+        return []
+    except outbound.BlockedTarget as exc:
+        return [f"{label}: {exc}"]
+    return []
+
+
+def refused(exc):
+    """The typed error for a connection the outbound guard refused."""
+    return FileAccessError(f"The connection was refused: {exc}", code="TARGET_REFUSED")
 
 
 def secret_names(provider):
@@ -161,65 +178,11 @@ def md5_checksum(hex_or_b64):
 
 
 class Secrets:
-    """Secret values a provider holds, to scrub from any message it builds."""
+    """Secret values a provider holds, to scrub from any message it builds (webapp.redaction
+    masks them in every stored text and log record of the process as well)."""
 
     def __init__(self, config, names):
-        self.values = [str(config[n]) for n in names if config.get(n)]
-        for value in list(self.values):  # the parts of a connection string are secrets too
-            for part in value.split(";"):
-                if "=" in part:
-                    self.values.append(part.split("=", 1)[1])
-        self.values = sorted({v for v in self.values if len(v) >= 6}, key=len, reverse=True)
-        REDACTOR.remember(self.values)
+        self.values = redaction.remember(config, names)
 
     def scrub(self, message):
-        message = str(message)
-        for value in self.values:
-            message = message.replace(value, MASK)
-        return REDACTOR.scrub(message)
-
-
-class _Redactor(logging.Filter):
-    """Removes signatures, tokens and known secret values from the records of the HTTP and
-    SDK loggers (urllib3 logs request URLs, SAS tokens included, at DEBUG level)."""
-
-    PATTERNS = (
-        (re.compile(r"(?i)\b(sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential|"
-                    r"access_token|token)=[^&\s\"']+"), r"\1=" + MASK),
-        (re.compile(r"(?i)(AccountKey|SharedAccessSignature)=[^;\s\"']+"), r"\1=" + MASK),
-        (re.compile(r"(?i)('?(authorization|x-amz-security-token|x-goog-api-key)'?\s*[:=]\s*'?)[^'\n,}]+"),
-         r"\1" + MASK),
-    )
-    LOGGERS = ("urllib3.connectionpool", "botocore", "botocore.endpoint", "botocore.parsers",
-               "botocore.hooks", "botocore.auth", "botocore.httpsession", "botocore.retryhandler",
-               "botocore.credentials", "boto3", "s3transfer", "azure", "azure.core.pipeline.policies.http_logging_policy",
-               "google.auth", "google.auth.transport.requests", "google.cloud.storage", "google.resumable_media")
-
-    def __init__(self):
-        super().__init__()
-        self.secrets = set()
-        for name in self.LOGGERS:
-            logging.getLogger(name).addFilter(self)
-
-    def remember(self, values):
-        self.secrets.update(values)
-
-    def scrub(self, message):
-        for value in sorted(self.secrets, key=len, reverse=True):
-            message = message.replace(value, MASK)
-        for pattern, replacement in self.PATTERNS:
-            message = pattern.sub(replacement, message)
-        return message
-
-    def filter(self, record):
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        clean = self.scrub(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-REDACTOR = _Redactor()
+        return redaction.redact(str(message))

@@ -3,6 +3,7 @@ import contextlib
 import json
 import os
 
+from ... import outbound
 from ...errors import FileAccessError, SkipFile
 from . import cloud
 from .base import Field, StoredFile
@@ -46,6 +47,8 @@ class GCSStorage(cloud.CloudStorage):
         endpoint = cloud.text(config, "endpoint")
         if endpoint and not endpoint.startswith(("http://", "https://")):
             messages.append("API endpoint: it must start with http:// or https://.")
+        elif endpoint:
+            messages += cloud.endpoint_problems("API endpoint", endpoint)
         if raw and config.get("anonymous"):
             messages.append("Credentials: choose either a service-account key or no credentials, not both.")
         return messages + cloud.validate_transfer(config)
@@ -76,8 +79,12 @@ class GCSStorage(cloud.CloudStorage):
                 credentials = None  # the environment's default credentials
             endpoint = cloud.text(self.config, "endpoint")
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
-            self._client = self._call(lambda: storage.Client(project=project, credentials=credentials,
-                                                             client_options=options))
+            client = self._call(lambda: storage.Client(project=project, credentials=credentials,
+                                                       client_options=options))
+            # The client fetches bucket metadata for its traces in threads of its own, outside
+            # the outbound guard (it follows the caller's context only): not needed, so off.
+            client._bucket_metadata_cache = None
+            self._client = client
         return self._client
 
     def connect(self):
@@ -167,7 +174,10 @@ class GCSStorage(cloud.CloudStorage):
         from google.auth import exceptions as auth
 
         try:
-            return action()
+            with outbound.guard():
+                return action()
+        except outbound.BlockedTarget as exc:
+            raise cloud.refused(exc) from None
         except api.NotFound:
             if name:
                 raise FileAccessError(f"{name} is no longer in the bucket '{self.bucket_name}'.",
@@ -210,4 +220,4 @@ def _check_key(raw):
     missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
     if missing:
         return [f"Service-account key: the key file lacks {', '.join(missing)}."]
-    return []
+    return cloud.endpoint_problems("Service-account key: its token_uri", str(info["token_uri"]))

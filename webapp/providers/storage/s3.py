@@ -1,6 +1,7 @@
 """Recordings in an Amazon S3 bucket (or an S3-compatible service through its endpoint)."""
 import contextlib
 
+from ... import outbound
 from ...errors import FileAccessError, SkipFile
 from . import cloud
 from .base import Field, StoredFile
@@ -53,9 +54,13 @@ class S3Storage(cloud.CloudStorage):
         endpoint = cloud.text(config, "endpoint_url")
         if endpoint and not endpoint.startswith(("http://", "https://")):
             messages.append("Endpoint URL: it must start with http:// or https://.")
+        elif endpoint:
+            messages += cloud.endpoint_problems("Endpoint URL", endpoint)
         queue = cloud.text(config, "queue_url")
         if queue and not queue.startswith(("http://", "https://")):
             messages.append("SQS queue URL: it must start with https:// (copy it from the queue's details).")
+        elif queue:
+            messages += cloud.endpoint_problems("SQS queue URL", queue)
         return messages + cloud.validate_transfer(config)
 
     # -- connection ----------------------------------------------------------------------
@@ -165,7 +170,10 @@ class S3Storage(cloud.CloudStorage):
                                          NoCredentialsError, PartialCredentialsError)
 
         try:
-            return action()
+            with outbound.guard():
+                return action()
+        except outbound.BlockedTarget as exc:
+            raise cloud.refused(exc) from None
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise self._client_error(str(error.get("Code", "")), key) from None
