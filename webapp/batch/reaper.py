@@ -1,5 +1,7 @@
 """Nothing is ever stranded: files whose worker died go back through the retry policy, and
-waiting files whose RQ job vanished (Redis lost or flushed) are queued again."""
+waiting files whose RQ job is not live (lost with Redis, or taken by a worker that died
+before claiming the record) are queued again. The database and the workers' heartbeats
+decide; an RQ registry entry alone proves nothing."""
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -37,6 +39,10 @@ def _reclaim_stale(config):
 
 
 def _requeue_lost():
+    """Queue again every due waiting file whose job is not live (see enqueue.live_job_ids).
+    The new job id is set only if the record still waits under the old one, so a file a
+    worker has just claimed is left alone; a late copy of a job is harmless anyway, as the
+    claim is a conditional UPDATE."""
     FPR = FileProcessingRecord
     now = utcnow()
     waiting = db.session.execute(
@@ -47,17 +53,19 @@ def _requeue_lost():
             )
         )
     ).all()
-    live = set()
-    for chunk in _chunks(waiting, 1000):
-        live |= enqueue.live_job_ids([job_id for _, job_id in chunk])
-    lost = [(record_id, enqueue.new_job_id()) for record_id, job_id in waiting if job_id not in live]
-    for record_id, job_id in lost:
-        db.session.execute(sa.update(FPR).where(FPR.id == record_id).values(rq_job_id=job_id))
+    live = enqueue.live_job_ids([job_id for _, job_id in waiting])
+    lost = []
+    for record_id, old_job_id in waiting:
+        if old_job_id in live:
+            continue
+        job_id = enqueue.new_job_id()
+        moved = db.session.execute(
+            sa.update(FPR).where(FPR.id == record_id, FPR.status.in_((QUEUED, RETRYING)),
+                                 FPR.rq_job_id == old_job_id)  # IS NULL when there was none
+            .values(rq_job_id=job_id).returning(FPR.id)
+        ).scalar()
+        if moved:
+            lost.append((record_id, job_id))
     db.session.commit()
     enqueue.files(lost)
     return len(lost)
-
-
-def _chunks(items, size):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
