@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+from rq import Worker
 from rq.job import Job, JobStatus
 
 from webapp import queues
@@ -113,16 +114,18 @@ def assert_each_completed_once(total):
 
 def assert_every_history_follows_the_status_machine():
     moves = db.session.execute(
-        sa.select(FileEvent.file_id, FileEvent.from_status, FileEvent.to_status)
+        sa.select(FileEvent.file_id, FileEvent.from_status, FileEvent.to_status, FileEvent.message)
         .where(FileEvent.to_status.is_not(None)).order_by(FileEvent.file_id, FileEvent.id)).all()
     for file_id, history in itertools.groupby(moves, key=lambda m: m[0]):
+        history = list(history)
+        told = "\n".join(f"{frm} → {to}: {message}" for _, frm, to, message in history)
         current = None
-        for _, frm, to in history:
-            assert frm == current, f"file {file_id}: an event from {frm} follows {current}"
+        for _, frm, to, _message in history:
+            assert frm == current, f"file {file_id}: an event from {frm} follows {current}:\n{told}"
             allowed = {status.DISCOVERED} if current is None else status.ALLOWED[current]
-            assert to in allowed, f"file {file_id}: {current} → {to} is not a move of the status machine"
+            assert to in allowed, f"file {file_id}: {current} → {to} is not a move of the status machine:\n{told}"
             current = to
-        assert current == status.COMPLETED, f"file {file_id} ends {current}"
+        assert current == status.COMPLETED, f"file {file_id} ends {current}:\n{told}"
 
 
 def assert_counters_match_the_records(job_id):
@@ -154,8 +157,13 @@ def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_t
     listed = set(queues.queue(queues.FILES).get_job_ids())
     jobs = Job.fetch_many(db.session.scalars(sa.select(FPR.rq_job_id)).all(), connection=enqueue.redis())
     (stranded,) = [job for job in jobs if job.id not in listed]
-    # What RQ alone makes of it: the job looks queued or running, for up to its timeout.
+    # What RQ alone makes of it: the job looks queued or running, and the killed worker is
+    # still listed, its key kept alive for the job's timeout (a non-forking worker beats
+    # only when a job starts; RQ's own cleanup would take an hour).
     assert stranded.get_status() == rq_says
+    assert proc.worker_name in {w.name for w in Worker.all(connection=enqueue.redis())}
+    if rq_says == JobStatus.STARTED:
+        assert enqueue.redis().ttl(f"rq:worker:{proc.worker_name}") > app.config["FILE_JOB_TIMEOUT"]
 
     wait_for(lambda: reaper.reap()[1], timeout=30, interval=0.1, message="the reaper to queue the file again")
     requeued_after = time.monotonic() - killed
@@ -205,7 +213,9 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
     configure(retryPolicy={"maxRetries": 10, "delaySeconds": 1, "exponentialBackoff": False})
     total = 150
     rng = random.Random(12)
-    write_calls(tmp_path, total)
+    calls = tmp_path / "calls"  # apart from the workers' logs, which the periodic scan would find
+    calls.mkdir()
+    write_calls(calls, total)
     outage = Outage()
     monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     steady = faulty("file:0.2", 3)  # a little slow, so that random kills land mid-file
@@ -217,7 +227,7 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
         if first:
             wait_for(lambda: all(enqueue.redis().exists(f"rq:worker:{p.worker_name}") for p in victims.values()),
                      timeout=60, message="the workers to start")
-            result.update(job_id=scan(tmp_path).job_id)
+            result.update(job_id=scan(calls).job_id)
         # The "retry" victim pauses a second mid-file; the database is cut under it there
         # (and under everyone else), so that it records the failure and its retry and can be
         # killed before the retry is queued.

@@ -25,17 +25,32 @@ def reap():
 
 
 def _reclaim_stale(config):
+    """Send every file whose worker stopped beating through the retry policy. Each one is
+    first taken with a conditional UPDATE, so that of two reapers (ticks on two workers)
+    only one fails it, and a record locked by a worker committing its result right now is
+    left to that worker."""
     FPR = FileProcessingRecord
     cutoff = utcnow() - timedelta(seconds=current_app.config["STALE_AFTER_SECONDS"])
-    stale = db.session.scalars(sa.select(FPR).where(FPR.status == PROCESSING, FPR.heartbeat_at < cutoff)).all()
-    for record in stale:
+    stale = db.session.execute(sa.select(FPR.id, FPR.worker_name, FPR.heartbeat_at).where(
+        FPR.status == PROCESSING, FPR.heartbeat_at < cutoff)).all()
+    reclaimed = 0
+    for record_id, worker_name, heartbeat_at in stale:
+        unlocked = sa.select(FPR.id).where(FPR.id == record_id).with_for_update(skip_locked=True)
+        taken = db.session.execute(
+            sa.update(FPR).where(FPR.id.in_(unlocked), FPR.status == PROCESSING, FPR.heartbeat_at == heartbeat_at)
+            .values(heartbeat_at=utcnow()).returning(FPR.id)
+        ).scalar()
+        db.session.commit()
+        if not taken:
+            continue
         lost = CallbatchError(
-            f"No sign of life from {record.worker_name or 'its worker'} since "
-            f"{record.heartbeat_at:%H:%M:%S} UTC; the worker was stopped or lost its connection.",
+            f"No sign of life from {worker_name or 'its worker'} since "
+            f"{heartbeat_at:%H:%M:%S} UTC; the worker was stopped or lost its connection.",
             code="WORKER_LOST",
         )
-        fail(record, lost, config.retryPolicy)
-    return len(stale)
+        fail(db.session.get(FileProcessingRecord, record_id), lost, config.retryPolicy)
+        reclaimed += 1
+    return reclaimed
 
 
 def _requeue_lost():
