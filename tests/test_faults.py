@@ -81,19 +81,15 @@ def kill(proc):
     proc.wait()
 
 
-def paused_at(tmp_path, proc, stages):
-    """The stage among `stages` where the worker process says it is paused, if any."""
-    for log in tmp_path.glob("worker-*.log"):
-        text = log.read_text(errors="replace")
-        for stage in stages:
-            if f"process {proc.pid} paused at {stage} " in text:
-                return stage
-    return None
+def pauses(tmp_path, proc, stage):
+    """How many times the worker process said it paused at `stage`."""
+    line = f"process {proc.pid} paused at {stage} "
+    return sum(log.read_text(errors="replace").count(line) for log in tmp_path.glob("worker-*.log"))
 
 
-def wait_paused(tmp_path, proc, *stages):
-    return wait_for(lambda: paused_at(tmp_path, proc, stages), timeout=60, interval=0.05,
-                    message=f"{proc.worker_name} to pause at {' or '.join(stages)}")
+def wait_paused(tmp_path, proc, stage):
+    wait_for(lambda: pauses(tmp_path, proc, stage), timeout=60, interval=0.05,
+             message=f"{proc.worker_name} to pause at {stage}")
 
 
 def scan(path):
@@ -228,22 +224,32 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
             wait_for(lambda: all(enqueue.redis().exists(f"rq:worker:{p.worker_name}") for p in victims.values()),
                      timeout=60, message="the workers to start")
             result.update(job_id=scan(calls).job_id)
-        # The "retry" victim pauses a second mid-file; the database is cut under it there
-        # (and under everyone else), so that it records the failure and its retry and can be
+        # Each victim is killed as soon as it pauses at its stage (one paused mid-commit
+        # holds the job's counter row, so every other file of the job waits behind it). The
+        # "retry" victim first pauses a second mid-file: the database is cut under it (and
+        # under everyone else) then, so that it records the failure and its retry, and is
         # killed before the retry is queued.
-        if wait_paused(tmp_path, victims["retry"], "file", "retry") == "file":
-            outage.cut()
-            time.sleep(1.5)
-            outage.restore()
-        for stage in rng.sample(STAGES, len(STAGES)):
-            wait_paused(tmp_path, victims[stage], stage)
-            kill(victims[stage])
-            kills[stage] += 1
-            time.sleep(rng.uniform(0, 0.4))
-            unlucky = rng.randrange(len(steady))
-            kill(steady[unlucky])
-            kills["random"] += 1
-            steady[unlucky:unlucky + 1] = faulty("file:0.2")
+        cuts = 0
+        deadline = time.monotonic() + 90
+        while victims:
+            assert time.monotonic() < deadline, f"never paused at {sorted(victims)}"
+            for stage, victim in list(victims.items()):
+                if stage == "retry" and not pauses(tmp_path, victim, "retry"):
+                    if pauses(tmp_path, victim, "file") > cuts:
+                        outage.cut()
+                        time.sleep(1.5)
+                        outage.restore()
+                        cuts += 1
+                    continue
+                if pauses(tmp_path, victim, stage):
+                    kill(victims.pop(stage))
+                    kills[stage] += 1
+                    time.sleep(rng.uniform(0, 0.3))
+                    unlucky = rng.randrange(len(steady))
+                    kill(steady[unlucky])
+                    kills["random"] += 1
+                    steady[unlucky:unlucky + 1] = faulty("file:0.2")
+            time.sleep(0.05)
 
     result = {}
     wave(first=True)
