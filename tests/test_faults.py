@@ -163,6 +163,7 @@ def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_t
 
     wait_for(lambda: reaper.reap()[1], timeout=30, interval=0.1, message="the reaper to queue the file again")
     requeued_after = time.monotonic() - killed
+    print(f"\nkilled at {stage}: queued again {requeued_after:.1f} s after the kill")
     assert requeued_after <= app.config["STALE_AFTER_SECONDS"] + 2
     workers(1)
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 2, timeout=60, message="both completed")
