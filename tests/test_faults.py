@@ -180,11 +180,11 @@ def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
     scan(tmp_path)
     outage = Outage()
     monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
-    (proc,) = faulty("file:1")  # the worker resumes, and fails, while the database is still cut
+    (proc,) = faulty("file:2")  # the worker resumes, and fails, while the database is still cut
     wait_paused(tmp_path, proc, "file")
     victim = db.session.scalar(sa.select(FPR.id).where(FPR.status == status.PROCESSING))
     outage.cut()
-    time.sleep(1.5)
+    time.sleep(3)
     outage.restore()
     wait_for(lambda: db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING
              or db.session.rollback(), timeout=30, message="the worker to record the failure")
