@@ -2,8 +2,6 @@
 the faults it must survive: a killed worker, a flushed Redis, a database that goes away."""
 import os
 import signal
-import socket
-import threading
 import time
 
 import pytest
@@ -15,6 +13,7 @@ from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.models import job as job_status
 
 from helpers import configure, wait_for
+from outage import Outage
 from plugins_asr import asr_config
 from recordings import name, write_calls
 
@@ -151,56 +150,6 @@ def test_redis_flushed_mid_batch_every_file_still_completes(settled, workers, tm
     assert_each_completed_once(120)
 
 
-class Outage:
-    """A TCP proxy to PostgreSQL that can drop every connection and refuse new ones."""
-
-    def __init__(self, target=("127.0.0.1", 5432)):
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = threading.Event()
-        self.up.set()
-        self.sockets = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            client, _ = self.listener.accept()
-            if not self.up.is_set():
-                client.close()
-                continue
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self):
-        self.up.clear()
-        for s in self.sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.sockets = []
-
-    def restore(self):
-        self.up.set()
-
-
 def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(settled, workers, service_env, tmp_path,
                                                                          monkeypatch, base_model, speak):
     """Real speech recognition keeps the worker inside the file for a few seconds, long
@@ -210,8 +159,7 @@ def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(settled,
     configure(analysis={"transcriber": asr_config(base_model)})
     scan(tmp_path)
     outage = Outage()
-    proxied = service_env["DATABASE_URL"].replace("127.0.0.1:5432", f"127.0.0.1:{outage.port}")
-    monkeypatch.setitem(service_env, "DATABASE_URL", proxied)
+    monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     (proc,) = workers(1)
     victim = wait_for(lambda: db.session.scalar(
         sa.select(FPR.id).where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)

@@ -12,7 +12,7 @@ from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
 
 from webapp import queues
-from webapp.batch import enqueue, schedule
+from webapp.batch import enqueue, faults, schedule
 from webapp.extensions import db
 from webapp.providers.monitors.events import Watchers
 
@@ -24,7 +24,38 @@ log = logging.getLogger(__name__)
 class Worker(SimpleWorker):
     """Runs jobs in its own process, without forking: the app and the ASR model are loaded
     once per worker process and reused for every file (forking after native thread pools
-    start can hang the child, and a fork per job costs more than the work it saves)."""
+    start can hang the child, and a fork per job costs more than the work it saves).
+
+    RQ beats a non-forking worker's heartbeat only when a job starts; this one keeps beating
+    every CALLBATCH_HEARTBEAT_SECONDS while the job runs, so the reaper can tell a started
+    job of a live worker from one whose worker was killed (enqueue.live_job_ids)."""
+
+    beat_seconds = 10  # make_worker sets it from the app's HEARTBEAT_SECONDS
+
+    def execute_job(self, job, queue):
+        if job.func_name == enqueue.PROCESS_FILE:
+            faults.pause_at("dequeued")
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat_while_running, args=(job, stop), daemon=True,
+                                name=f"rq-heartbeat-{self.name}")
+        beat.start()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            stop.set()
+            beat.join()
+
+    def prepare_job_execution(self, job, remove_from_intermediate_queue=False):
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        if job.func_name == enqueue.PROCESS_FILE:
+            faults.pause_at("started")
+
+    def _beat_while_running(self, job, stop):
+        while not stop.wait(self.beat_seconds):
+            try:
+                self.heartbeat(self.get_heartbeat_ttl(job))
+            except Exception:  # a missed beat is harmless; a long silence lets the reaper step in
+                log.warning("worker heartbeat failed", exc_info=True)
 
 
 class ThreadWorker(Worker):
@@ -48,7 +79,9 @@ class ThreadWorker(Worker):
 def make_worker(app, worker_class=Worker, name=None):
     tasks.use_app(app)
     with app.app_context():
-        return worker_class(queues.queues(), connection=queues.connection(), name=name)
+        worker = worker_class(queues.queues(), connection=queues.connection(), name=name)
+    worker.beat_seconds = app.config["HEARTBEAT_SECONDS"]
+    return worker
 
 
 def make_cron(app):

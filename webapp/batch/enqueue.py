@@ -7,6 +7,7 @@ from flask import current_app
 from rq import Queue
 
 from .. import queues
+from ..models.types import utcnow
 
 PROCESS_FILE = "workers.tasks.process_file"
 SCAN_FOLDER = "workers.tasks.scan_folder"
@@ -58,16 +59,42 @@ def scan(folder_id, trigger, user_id=None):
 
 
 def live_job_ids(job_ids):
-    """The subset of RQ job ids that exist and are queued or running. A job still waiting in
-    RQ's scheduled registry does not count: the reaper only asks about files already due, and
-    a due job still scheduled means no scheduler is releasing it (one that was killed keeps
-    RQ's scheduler lock for up to two minutes)."""
+    """The subset of RQ job ids still on their way through a worker: waiting in the files
+    queue's list, or started by a worker that still beats (rq's worker heartbeat, fresher
+    than CALLBATCH_STALE_AFTER_SECONDS; workers.runtime.Worker beats while a job runs). Any
+    other job is lost: gone with a flushed Redis; marked queued but in no queue's list (taken
+    by a worker killed before it started it); started by a worker killed before it claimed
+    the record (RQ would keep it started until its timeout); finished or failed; or still
+    in RQ's scheduled registry (the reaper only asks about files already due, and a due job
+    still scheduled means no scheduler is releasing it: a killed worker keeps RQ's scheduler
+    lock for up to two minutes)."""
     from rq.job import Job, JobStatus
 
-    live_states = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
+    connection = redis()
     ids = [j for j in job_ids if j]
-    jobs = Job.fetch_many(ids, connection=redis()) if ids else []
-    return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in live_states}
+    if not ids:
+        return set()
+    # The list is read before the jobs: a job taken off it meanwhile is started by then.
+    listed = set(queues.queue(queues.FILES).get_job_ids())
+    jobs = [job for chunk in _chunks(ids, 1000) for job in Job.fetch_many(chunk, connection=connection) if job]
+    started = [job for job in jobs if job.get_status(refresh=False) == JobStatus.STARTED]
+    beating = _beating_workers(connection, {job.worker_name for job in started})
+    return ({job.id for job in jobs if job.get_status(refresh=False) == JobStatus.QUEUED and job.id in listed}
+            | {job.id for job in started if job.worker_name in beating})
+
+
+def _beating_workers(connection, names):
+    """Of these RQ worker names, those whose last heartbeat is recent."""
+    from rq import Worker
+    from rq.utils import utcparse
+
+    names = sorted(n for n in names if n)
+    with connection.pipeline() as pipeline:
+        for name in names:
+            pipeline.hget(Worker.redis_worker_namespace_prefix + name, "last_heartbeat")
+        beats = pipeline.execute() if names else []
+    cutoff = utcnow() - timedelta(seconds=current_app.config["STALE_AFTER_SECONDS"])
+    return {name for name, beat in zip(names, beats) if beat and utcparse(beat.decode()) >= cutoff}
 
 
 def _chunks(items, size):

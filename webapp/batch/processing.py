@@ -16,7 +16,7 @@ from ..errors import CallbatchError, ConfigError, SkipFile
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
-from . import discovery, downloads, enqueue, settings
+from . import discovery, downloads, enqueue, faults, settings
 from .discovery import storage_for
 from .limits import FileSlots
 from .status import COMPLETED, FAILED, PROCESSING, RETRYING, SKIPPED, InvalidTransition, claim, transition
@@ -56,12 +56,14 @@ def process_file(record_id, rq_job_id=None, worker_name=None):
 
 def _when_database_answers(attempt):
     """Run `attempt`, waiting out a short database outage (DATABASE_WAITS); if the database
-    stays away, the last error is raised."""
+    stays away, the last error is raised. Each try starts by rolling back what an outage
+    left behind: that rollback can fail too while the database is away (a connection cut
+    under an open transaction raises on ROLLBACK), so it is part of the try."""
     for pause in DATABASE_WAITS + (None,):
         try:
+            db.session.rollback()
             return attempt()
         except OperationalError as err:
-            db.session.rollback()
             if pause is None:
                 raise
             log.warning("database unreachable (%s); waiting %s s", str(err).splitlines()[0], pause)
@@ -77,6 +79,7 @@ def _run(record_id, record, config):
         storage = storage_for(folder)
         started = time.perf_counter()
         with downloads.fetch(folder, storage, record.file_path) as local_path:
+            faults.pause_at("file")
             timings["download_ms"] = _ms(started)
             started = time.perf_counter()
             duration, sha256 = probe(local_path)
@@ -87,6 +90,7 @@ def _run(record_id, record, config):
         started = time.perf_counter()
         _check_still_ours(record, attempt)
         _file_call(record, result, sha256, timings, started)
+        faults.pause_at("commit")
         db.session.commit()
         return COMPLETED
     except InvalidTransition:
@@ -102,7 +106,7 @@ def _run(record_id, record, config):
         failure = CallbatchError("; ".join(err.messages), code="TRANSCRIPTION_FAILED")
         return _guarded(fail, record, failure, config.retryPolicy)
     except OperationalError as err:
-        return _fail_when_database_returns(record_id, err, config.retryPolicy)
+        return _fail_when_database_returns(record_id, attempt, err, config.retryPolicy)
     except Exception as err:  # anything unforeseen still ends in a status, never in silence
         log.exception("file %s failed unexpectedly", record_id)
         db.session.rollback()
@@ -227,6 +231,7 @@ def fail(record, err, policy):
     transition(record, RETRYING, f"Retry {number} of {policy.maxRetries} in {delay} s",
                retry_count=number, next_retry_at=utcnow() + timedelta(seconds=delay), rq_job_id=job_id)
     db.session.commit()
+    faults.pause_at("retry")
     enqueue.file(record.id, delay=delay, job_id=job_id)
     return RETRYING
 
@@ -239,13 +244,24 @@ def _requeue(record_id):
     enqueue.file(record_id, job_id=job_id)
 
 
-def _fail_when_database_returns(record_id, err, policy):
+def _fail_when_database_returns(record_id, attempt, err, policy):
     """The database dropped mid-file: wait for it (briefly) to record the failure and its
-    retry. If it stays away, the reaper does the same once it is back."""
+    retry. If it stays away, the reaper does the same once it is back; if the reaper already
+    did (the outage outlasted the heartbeat), the file is no longer ours."""
     log.warning("database error on file %s: %s", record_id, err)
     failure = CallbatchError(f"The database was unreachable: {str(err).splitlines()[0]}", code="DATABASE_ERROR")
-    db.session.rollback()  # the broken transaction, before the first attempt reads the record
-    return _when_database_answers(lambda: fail(db.session.get(FileProcessingRecord, record_id), failure, policy))
+
+    def record_failure():
+        record = db.session.get(FileProcessingRecord, record_id)
+        _check_still_ours(record, attempt)
+        return fail(record, failure, policy)
+
+    try:
+        return _when_database_answers(record_failure)
+    except InvalidTransition:
+        db.session.rollback()
+        log.warning("file %s: claim lost during the database outage; the failure is not recorded twice", record_id)
+        return None
 
 
 DATABASE_WAITS = (0.5, 1, 2, 4, 8, 15)

@@ -1,5 +1,7 @@
 """Nothing is ever stranded: files whose worker died go back through the retry policy, and
-waiting files whose RQ job vanished (Redis lost or flushed) are queued again."""
+waiting files whose RQ job is not live (lost with Redis, or taken by a worker that died
+before claiming the record) are queued again. The database and the workers' heartbeats
+decide; an RQ registry entry alone proves nothing."""
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -23,20 +25,39 @@ def reap():
 
 
 def _reclaim_stale(config):
+    """Send every file whose worker stopped beating through the retry policy. Each one is
+    first taken with a conditional UPDATE, so that of two reapers (ticks on two workers)
+    only one fails it, and a record locked by a worker committing its result right now is
+    left to that worker."""
     FPR = FileProcessingRecord
     cutoff = utcnow() - timedelta(seconds=current_app.config["STALE_AFTER_SECONDS"])
-    stale = db.session.scalars(sa.select(FPR).where(FPR.status == PROCESSING, FPR.heartbeat_at < cutoff)).all()
-    for record in stale:
+    stale = db.session.execute(sa.select(FPR.id, FPR.worker_name, FPR.heartbeat_at).where(
+        FPR.status == PROCESSING, FPR.heartbeat_at < cutoff)).all()
+    reclaimed = 0
+    for record_id, worker_name, heartbeat_at in stale:
+        unlocked = sa.select(FPR.id).where(FPR.id == record_id).with_for_update(skip_locked=True)
+        taken = db.session.execute(
+            sa.update(FPR).where(FPR.id.in_(unlocked), FPR.status == PROCESSING, FPR.heartbeat_at == heartbeat_at)
+            .values(heartbeat_at=utcnow()).returning(FPR.id)
+        ).scalar()
+        db.session.commit()
+        if not taken:
+            continue
         lost = CallbatchError(
-            f"No sign of life from {record.worker_name or 'its worker'} since "
-            f"{record.heartbeat_at:%H:%M:%S} UTC; the worker was stopped or lost its connection.",
+            f"No sign of life from {worker_name or 'its worker'} since "
+            f"{heartbeat_at:%H:%M:%S} UTC; the worker was stopped or lost its connection.",
             code="WORKER_LOST",
         )
-        fail(record, lost, config.retryPolicy)
-    return len(stale)
+        fail(db.session.get(FileProcessingRecord, record_id), lost, config.retryPolicy)
+        reclaimed += 1
+    return reclaimed
 
 
 def _requeue_lost():
+    """Queue again every due waiting file whose job is not live (see enqueue.live_job_ids).
+    The new job id is set only if the record still waits under the old one, so a file a
+    worker has just claimed is left alone; a late copy of a job is harmless anyway, as the
+    claim is a conditional UPDATE."""
     FPR = FileProcessingRecord
     now = utcnow()
     waiting = db.session.execute(
@@ -47,17 +68,19 @@ def _requeue_lost():
             )
         )
     ).all()
-    live = set()
-    for chunk in _chunks(waiting, 1000):
-        live |= enqueue.live_job_ids([job_id for _, job_id in chunk])
-    lost = [(record_id, enqueue.new_job_id()) for record_id, job_id in waiting if job_id not in live]
-    for record_id, job_id in lost:
-        db.session.execute(sa.update(FPR).where(FPR.id == record_id).values(rq_job_id=job_id))
+    live = enqueue.live_job_ids([job_id for _, job_id in waiting])
+    lost = []
+    for record_id, old_job_id in waiting:
+        if old_job_id in live:
+            continue
+        job_id = enqueue.new_job_id()
+        moved = db.session.execute(
+            sa.update(FPR).where(FPR.id == record_id, FPR.status.in_((QUEUED, RETRYING)),
+                                 FPR.rq_job_id == old_job_id)  # IS NULL when there was none
+            .values(rq_job_id=job_id).returning(FPR.id)
+        ).scalar()
+        if moved:
+            lost.append((record_id, job_id))
     db.session.commit()
     enqueue.files(lost)
     return len(lost)
-
-
-def _chunks(items, size):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

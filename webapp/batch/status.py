@@ -9,6 +9,7 @@ from ..models import job as job_status
 from ..models.types import utcnow
 from ..notifications import events as notify
 from ..services import live
+from . import faults
 
 DISCOVERED = "discovered"
 QUEUED = "queued"
@@ -145,6 +146,7 @@ def claim(record_id, worker_name, rq_job_id):
     db.session.add(FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING,
                              message=f"Picked up by {worker_name}"))
     live.file_changed(record, seen, PROCESSING)
+    faults.pause_at("claim")
     commit_keeping_loaded()
     return record
 
