@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..crypto import MASK
+from ..services import folder_templates
 from ..services import folders as service
 from . import is_htmx, require_login
 
@@ -21,20 +22,29 @@ def index():
 @bp.get("/new")
 @role_required("admin")
 def new():
+    """The empty form; `?template=` fills it from a folder template (and says what to set up
+    on the storage side), `?setup=1` comes back to the setup guide once saved."""
     storage_type = request.args.get("storage_type") or "local"
-    return _form(None, {"storage_type": storage_type, "storage_config": {}, "monitor_type": "polling",
-                        "scan_interval": 300, "allowed_extensions": "mp3 wav m4a aac ogg",
-                        "max_file_size_mb": 500, "enabled": True}, [])
+    data = {"storage_type": storage_type, "storage_config": {}, "monitor_type": "polling",
+            "scan_interval": 300, "allowed_extensions": "mp3 wav m4a aac ogg",
+            "max_file_size_mb": 500, "enabled": True}
+    template = folder_templates.get(request.args.get("template"))
+    if template:
+        data = folder_templates.form_data(template["id"], data)
+    return _form(None, data, [], template=template, setup=request.args.get("setup") == "1")
 
 
 @bp.post("/new")
 @role_required("admin")
 def create():
     data = _data(request.form)
+    setup = request.form.get("setup") == "1"
     folder, errors = service.create_folder(data)
     if errors:
-        return _form(None, _shown(data), errors, 422)
+        return _form(None, _shown(data), errors, 422, setup=setup)
     flash(_("Folder '%(name)s' added.", name=folder.name))
+    if setup:
+        return redirect(url_for("setup.step", step_id="speech"))
     return redirect(url_for("folders.detail", folder_id=folder.id))
 
 
@@ -114,7 +124,7 @@ def test_form():
         return render_template("partials/connection_result.html", result=result)
     flash((_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + result.get("message", ""),
           "info" if result["ok"] else "error")
-    return _form(folder, _shown(data), [])
+    return _form(folder, _shown(data), [], setup=request.form.get("setup") == "1")
 
 
 @bp.post("/<int:folder_id>/scan")
@@ -176,8 +186,11 @@ def _shown(data):
             "max_file_size_mb": size // service.MB if isinstance(size, int) else size}
 
 
-def _form(folder, data, errors, status=200):
+def _form(folder, data, errors, status=200, template=None, setup=False):
     types = service.storage_types()
     provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
     return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
-                           provider=provider, monitors=service.monitor_types()), status
+                           provider=provider, monitors=service.monitor_types(), setup=setup,
+                           templates=folder_templates.TEMPLATES, template=template,
+                           steps=folder_templates.cloud_steps(template["id"]) if template else [],
+                           events_ready=folder_templates.events_ready()), status

@@ -65,7 +65,7 @@ def analysis_fields():
         config = stored if stored.get("type") == type_name else {"type": type_name}
     box = {"providers": service.providers(kind), "config": config,
            "provider": service.provider_form(kind, config.get("type"))}
-    return render_template("partials/analysis_fields.html", kind=kind, box=box, messages=[])
+    return render_template("partials/analysis_fields.html", kind=kind, box=box)
 
 
 @bp.post("/")
