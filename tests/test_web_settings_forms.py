@@ -5,6 +5,7 @@ without JavaScript."""
 import html
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from webapp.analysis import REGISTRIES
@@ -82,7 +83,8 @@ def test_a_preset_fills_the_form_with_htmx_and_as_a_plain_link(web):
     assert '<option value="int8" selected>' in cpu and 'name="analysis.transcriber.cfg.batch_size" value="4"' in cpu
     assert re.search(r'type="checkbox" name="analysis.transcriber.cfg.vad_filter" checked', cpu)
     assert '<option value="openai" selected>' in _text(admin.get("/settings/?preset=openai"))
-    assert '<option value="sidecar" selected>' in _text(admin.get("/settings/?preset=sidecar"))
+    sidecar = admin.get("/settings/?preset=sidecar").get_data(as_text=True)
+    assert '<option value="sidecar" selected>' in sidecar and "(&lt;uuid&gt;.json or .txt)" in sidecar
     assert _stored()["transcriber"] == {"type": "sidecar"}  # filling the form saves nothing
     # a plain request for the fragment is sent to the page it belongs to
     plain = admin.get("/settings/analysis-fields?kind=transcriber&preset=hebrew-cpu")
@@ -163,3 +165,30 @@ def test_test_speech_transcribes_a_sample_call_and_says_why_not(web):
     plain = admin.post("/settings/test-speech", data=form)  # without JavaScript: the page, with the result
     assert plain.status_code == 200 and "Speech works." in _text(plain) and "<h1>Settings</h1>" in _text(plain)
     assert web["manager"].post("/settings/test-speech", data=form, htmx=True).status_code == 403
+
+
+def test_the_settings_page_lists_the_installed_models(web, app):
+    import os
+
+    model = os.path.join(app.config["MODELS_DIR"], "my-hebrew-model")
+    os.makedirs(os.path.join(model, "nested"), exist_ok=True)
+    with open(os.path.join(model, "model.bin"), "wb") as f:
+        f.write(b"\0" * 2048)
+    try:
+        page = _text(web["viewer"].get("/settings/"))
+        assert "Models installed in" in page and "(1)" in page
+        assert ">my-hebrew-model</td><td>2.0 KB</td>" in page
+    finally:
+        import shutil
+
+        shutil.rmtree(model)
+
+
+@pytest.mark.slow
+def test_test_speech_with_the_offline_model_shows_its_text_and_time(web, base_model):
+    form = _whisper(model=base_model, cpu_threads="2")
+    answer = _text(web["admin"].post("/settings/test-speech", data=form, htmx=True))
+    assert "Speech works." in answer, answer
+    text = re.search(r'<blockquote dir="rtl" lang="he">(.*?)</blockquote>', answer, re.S).group(1)
+    assert sum(1 for ch in text if "\u05d0" <= ch <= "\u05ea") > 10  # Hebrew came out of the model
+    assert re.search(r"faster_whisper turned a [\d.]+ s sample call into text in [\d.]+ s", answer)

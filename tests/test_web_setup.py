@@ -158,6 +158,8 @@ def test_folder_templates_fill_the_form_and_say_what_to_set_up(web, app):
     azure = _text(admin.get("/folders/new?template=azure"))
     assert '<option value="azure" selected>' in azure and "Event Grid" in azure
     assert "http://localhost:5000/api/batch/events/azure?token=<CALLBATCH_EVENTS_TOKEN>" in azure
+    raw = admin.get("/folders/new?template=azure").get_data(as_text=True)  # placeholders shown, not parsed as tags
+    assert "events/azure?token=&lt;CALLBATCH_EVENTS_TOKEN&gt;" in raw and "&lt;container&gt;" in raw
     assert "set CALLBATCH_EVENTS_TOKEN" in azure  # the receivers are off here
     gcs = _text(admin.get("/folders/new?template=gcs"))
     assert "/api/batch/events/gcs?token=<CALLBATCH_EVENTS_TOKEN>" in gcs and "OBJECT_FINALIZE" in gcs

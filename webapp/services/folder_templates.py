@@ -1,6 +1,7 @@
 """Starting points for a new folder, one per kind of storage: good defaults for the form
 and what to set up on the storage side so that new recordings are picked up at once."""
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 TEMPLATES = (
@@ -46,35 +47,36 @@ def events_ready():
 
 
 def cloud_steps(template_id):
-    """What to set up outside Callbatch for template `template_id`, as sentences in order."""
+    """What to set up outside Callbatch for template `template_id`, as sentences in order
+    (plain text: the page escapes the <placeholders> in them)."""
     if template_id == "local":
-        return [_l("Create the directory and let the user running Callbatch read it; enter its absolute path."),
-                _l("Have the phone system write each recording as <call-uuid>.<ext>, with its transcript "
+        return [_("Create the directory and let the user running Callbatch read it; enter its absolute path."),
+                _("Have the phone system write each recording as <call-uuid>.<ext>, with its transcript "
                    "(<call-uuid>.json or .txt) and customer details (<call-uuid>.meta.json) beside it, if it "
                    "delivers them."),
-                _l("File events need a local disk: for a network share choose “Scan every few minutes” instead.")]
+                _("File events need a local disk: for a network share choose “Scan every few minutes” instead.")]
     if template_id == "s3":
-        return [_l("Create an SQS queue in the bucket's region and allow the bucket to send to it (the queue's "
+        return [_("Create an SQS queue in the bucket's region and allow the bucket to send to it (the queue's "
                    "access policy: sqs:SendMessage from s3.amazonaws.com for this bucket)."),
-                _l("In the bucket's Properties → Event notifications, send “All object create events” "
+                _("In the bucket's Properties → Event notifications, send “All object create events” "
                    "(s3:ObjectCreated:*) for the prefix to that queue."),
-                _l("Copy the queue's URL (https://sqs.<region>.amazonaws.com/<account>/<queue>) into “SQS queue "
+                _("Copy the queue's URL (https://sqs.<region>.amazonaws.com/<account>/<queue>) into “SQS queue "
                    "URL” below."),
-                _l("Give Callbatch's credentials s3:ListBucket, s3:GetObject, sqs:ReceiveMessage and "
+                _("Give Callbatch's credentials s3:ListBucket, s3:GetObject, sqs:ReceiveMessage and "
                    "sqs:DeleteMessage; leave the keys empty to use the server's own AWS role.")]
     if template_id == "azure":
-        return [_l("Give Callbatch a connection string, or the account URL with a key or a SAS token allowing "
+        return [_("Give Callbatch a connection string, or the account URL with a key or a SAS token allowing "
                    "List and Read."),
-                _l("In the storage account's Events, create an Event Grid subscription for “Blob Created” events, "
+                _("In the storage account's Events, create an Event Grid subscription for “Blob Created” events, "
                    "filtered to the container (subject begins with /blobServices/default/containers/<container>/)."),
-                _l("Endpoint type Web Hook, endpoint %(url)s (the subscription's validation is answered on its own).",
+                _("Endpoint type Web Hook, endpoint %(url)s (the subscription's validation is answered on its own).",
                    url=receiver_url("azure"))]
     if template_id == "gcs":
-        return [_l("Give Callbatch a service-account key with Storage Object Viewer on the bucket (or use the "
+        return [_("Give Callbatch a service-account key with Storage Object Viewer on the bucket (or use the "
                    "server's default Google credentials)."),
-                _l("Send the bucket's new objects to a Pub/Sub topic: gcloud storage buckets notifications create "
+                _("Send the bucket's new objects to a Pub/Sub topic: gcloud storage buckets notifications create "
                    "gs://<bucket> --topic=<topic> --event-types=OBJECT_FINALIZE"),
-                _l("Create a push subscription on that topic to %(url)s", url=receiver_url("gcs"))]
+                _("Create a push subscription on that topic to %(url)s", url=receiver_url("gcs"))]
     return []
 
 

@@ -121,8 +121,13 @@ def provider_form(kind, type_name):
     return next((p for p in found if p["type"] == type_name), found[0])
 
 
+def presets():
+    """The presets in the reader's language, as plain text (the page escapes the <uuid> in one)."""
+    return [{**p, "label": str(p["label"]), "help": str(p["help"])} for p in PRESETS]
+
+
 def preset(preset_id):
-    return next((p for p in PRESETS if p["id"] == preset_id), None)
+    return next((p for p in presets() if p["id"] == preset_id), None)
 
 
 def provider_config(kind, form, stored=None):

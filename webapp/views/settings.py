@@ -21,7 +21,7 @@ def _page(document, errors, status=200, validated=False, speech=None):
         by_field.setdefault(e["field"], []).append(e["message"])
     return render_template("settings/index.html", document=document, errors=errors, by_field=by_field,
                            schema=service.schema(), validated=validated, analysis=analysis_boxes(document),
-                           presets=service.PRESETS, speech=speech, models=speech_service.installed_models(),
+                           presets=service.presets(), speech=speech, models=speech_service.installed_models(),
                            models_dir=speech_service.models_dir()), status
 
 

@@ -138,7 +138,7 @@ def _page(step_id, status=200, errors=(), **extra):
 def _speech(document, errors=()):
     messages = [e["message"] for e in errors if e["field"].startswith("analysis.transcriber")]
     return {"box": analysis_boxes(document)["transcriber"], "field_messages": messages,
-            "presets": settings_service.PRESETS}
+            "presets": settings_service.presets()}
 
 
 def _job():
