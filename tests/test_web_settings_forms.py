@@ -147,12 +147,21 @@ def test_switching_the_type_without_javascript_redraws_its_fields(web):
     assert '<option value="openai" selected>' in page
     assert 'name="analysis.transcriber.cfg.model" value="whisper-1"' in page  # not the old type's model
     assert 'name="analysis.transcriber.cfg.api_key_env" value="OPENAI_API_KEY"' in page
+    # a plain link asking for a type keeps the rest of the settings as they are
+    linked = _text(admin.get("/settings/?analysis.scorer.type=openai"))
+    assert '<option value="openai" selected>' in linked and 'name="analysis.scorer.cfg.model" value="gpt-4o-mini"' in linked
+    assert 'name="processing.maxConcurrentFiles" value="5"' in linked and '<option value="sidecar" selected>' in linked
+    speech_step = _text(admin.get("/setup/speech?analysis.transcriber.type=faster_whisper"))
+    assert 'name="analysis.transcriber.cfg.model" value="whisper-base"' in speech_step
+    assert re.search(r'name="analysis.transcriber.cfg.local_files_only" checked', speech_step)  # its default
     # and a save with fields drawn for another type takes only the type
     assert admin.post("/settings/", data=query).status_code == 302
     assert _stored()["transcriber"] == {"type": "openai"}
 
 
 def test_test_speech_transcribes_a_sample_call_and_says_why_not(web):
+    from webapp.services import settings as service
+
     admin = web["admin"]
     form = {**BASE, "analysis.transcriber.type": "sidecar", "analysis.transcriber.shown": "sidecar"}
     ok = _text(admin.post("/settings/test-speech", data=form, htmx=True))
@@ -162,6 +171,13 @@ def test_test_speech_transcribes_a_sample_call_and_says_why_not(web):
     assert "Speech failed" in bad and "Beam size: a whole number from 1 to 10." in bad
     missing = _text(admin.post("/settings/test-speech", data=_whisper(model="no-such-model"), htmx=True))
     assert "Speech failed" in missing and "is not installed" in missing
+    # a hub model is never downloaded by Test speech: it says the model is not installed
+    gpu = {**BASE, "analysis.transcriber.shown": "faster_whisper",
+           **{f"analysis.transcriber.cfg.{k}": ("on" if v is True else str(v))
+              for k, v in service.preset("hebrew-gpu")["transcriber"].items() if v is not False},
+           "analysis.transcriber.type": "faster_whisper"}
+    hub = _text(admin.post("/settings/test-speech", data=gpu, htmx=True))
+    assert "'ivrit-ai/whisper-large-v3-turbo-ct2' is not installed" in hub, hub
     plain = admin.post("/settings/test-speech", data=form)  # without JavaScript: the page, with the result
     assert plain.status_code == 200 and "Speech works." in _text(plain) and "<h1>Settings</h1>" in _text(plain)
     assert web["manager"].post("/settings/test-speech", data=form, htmx=True).status_code == 403

@@ -17,10 +17,13 @@ MAX_TEXT = 600
 
 def test_speech(config):
     """Transcribe one synthetic Hebrew sample call (spoken by espeak-ng where installed, its
-    phone-system transcript written beside it) with transcriber settings `config`. Returns
+    phone-system transcript written beside it) with transcriber settings `config`; a model
+    not installed yet is reported, never downloaded here. Returns
     {"ok", "engine", "text", "expected", "seconds", "audio_seconds"} or {"ok": False,
     "engine", "message"}."""
     engine = (config or {}).get("type") or "?"
+    if engine == "faster_whisper":  # a model hub download is `flask models` work, not a web request's
+        config = {**config, "local_files_only": True}
     try:
         transcriber = provider("transcriber", config or {})
     except ConfigError as err:

@@ -40,8 +40,13 @@ def index():
     """The settings in force; `?preset=` fills the speech engine from a preset, and the form
     sent back by GET (its noscript "show this engine's fields" button) redraws what was typed."""
     document = service.current()
-    if "analysis.transcriber.type" in request.args:
+    if "analysis.transcriber.shown" in request.args:  # the whole form, sent back by GET
         document, _errors = service.from_form(request.args)
+    else:
+        for kind in ("transcriber", "scorer"):  # a type asked for by a plain link
+            wanted = request.args.get(f"analysis.{kind}.type")
+            if wanted and wanted != document["analysis"][kind].get("type"):
+                document["analysis"][kind] = {"type": wanted}
     chosen = service.preset(request.args.get("preset"))
     if chosen:
         document["analysis"]["transcriber"] = dict(chosen["transcriber"])

@@ -42,9 +42,11 @@ def step(step_id):
     extra = {}
     if step_id == "speech":
         document = settings_service.current()
-        if "analysis.transcriber.type" in request.args:  # the noscript "show this engine's fields"
-            document["analysis"]["transcriber"] = settings_service.provider_config(
-                "transcriber", request.args, document["analysis"]["transcriber"])
+        stored = document["analysis"]["transcriber"]
+        if "analysis.transcriber.shown" in request.args:  # the form, sent back by its noscript button
+            document["analysis"]["transcriber"] = settings_service.provider_config("transcriber", request.args, stored)
+        elif request.args.get("analysis.transcriber.type", stored.get("type")) != stored.get("type"):
+            document["analysis"]["transcriber"] = {"type": request.args["analysis.transcriber.type"]}
         chosen = settings_service.preset(request.args.get("preset"))
         if chosen:
             document["analysis"]["transcriber"] = dict(chosen["transcriber"])
@@ -58,7 +60,7 @@ def save_speech():
     document = settings_service.current()
     before = document["analysis"]["transcriber"]
     document["analysis"]["transcriber"] = settings_service.provider_config("transcriber", request.form, before)
-    _config, errors = settings_service.save(document, action="settings.update")
+    _config, errors = settings_service.save(document)
     if errors:
         return _page("speech", status=422, errors=errors, **_speech(document, errors))
     service.mark("speech", service.DONE)
