@@ -149,7 +149,8 @@ def test_switching_the_type_without_javascript_redraws_its_fields(web):
     assert 'name="analysis.transcriber.cfg.api_key_env" value="OPENAI_API_KEY"' in page
     # a plain link asking for a type keeps the rest of the settings as they are
     linked = _text(admin.get("/settings/?analysis.scorer.type=openai"))
-    assert '<option value="openai" selected>' in linked and 'name="analysis.scorer.cfg.model" value="gpt-4o-mini"' in linked
+    assert '<option value="openai" selected>' in linked
+    assert 'name="analysis.scorer.cfg.model" value="gpt-4o-mini"' in linked
     assert 'name="processing.maxConcurrentFiles" value="5"' in linked and '<option value="sidecar" selected>' in linked
     speech_step = _text(admin.get("/setup/speech?analysis.transcriber.type=faster_whisper"))
     assert 'name="analysis.transcriber.cfg.model" value="whisper-base"' in speech_step

@@ -169,7 +169,8 @@ def test_folder_templates_fill_the_form_and_say_what_to_set_up(web, app):
     local = _text(admin.get("/folders/new?template=local"))
     assert '<option value="events" selected>' in local and 'name="name" value="Call recordings"' in local
     # a template's defaults pass the folder's own checks once the storage-specific values are in
-    for template_id, extra in (("s3", {"cfg.bucket": "calls"}), ("gcs", {"cfg.bucket": "calls", "cfg.anonymous": "on"})):
+    for template_id, extra in (("s3", {"cfg.bucket": "calls"}),
+                               ("gcs", {"cfg.bucket": "calls", "cfg.anonymous": "on"})):
         data = folder_templates.get(template_id)["data"]
         form = {"name": data["name"], "storage_type": data["storage_type"], "monitor_type": data["monitor_type"],
                 "scan_interval": str(data["scan_interval"]), "allowed_extensions": "wav", "max_file_size_mb": "100",

@@ -121,6 +121,12 @@ def provider_form(kind, type_name):
     return next((p for p in found if p["type"] == type_name), found[0])
 
 
+def chooser(kind, config):
+    """What the transcriber or scorer chooser draws for `config`: {providers, provider, config}."""
+    config = config or {}
+    return {"providers": providers(kind), "provider": provider_form(kind, config.get("type")), "config": config}
+
+
 def presets():
     """The presets in the reader's language, as plain text (the page escapes the <uuid> in one)."""
     return [{**p, "label": str(p["label"]), "help": str(p["help"])} for p in PRESETS]

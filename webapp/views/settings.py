@@ -26,13 +26,7 @@ def _page(document, errors, status=200, validated=False, speech=None):
 
 
 def analysis_boxes(document):
-    """What the transcriber and scorer choosers draw: {kind: {providers, provider, config}}."""
-    boxes = {}
-    for kind in ("transcriber", "scorer"):
-        config = document.get("analysis", {}).get(kind) or {}
-        boxes[kind] = {"providers": service.providers(kind), "config": config,
-                       "provider": service.provider_form(kind, config.get("type"))}
-    return boxes
+    return {kind: service.chooser(kind, document.get("analysis", {}).get(kind)) for kind in ("transcriber", "scorer")}
 
 
 @bp.get("/")
@@ -61,16 +55,16 @@ def analysis_fields():
         abort(404)
     chosen = service.preset(request.args.get("preset")) if kind == "transcriber" else None
     if not is_htmx():
-        return redirect(url_for("settings.index", **({"preset": chosen["id"]} if chosen else request.args)))
+        field = f"analysis.{kind}.type"
+        asked = {"preset": chosen["id"]} if chosen else {field: request.args.get(field)}
+        return redirect(url_for("settings.index", **asked))
     if chosen:
         config = dict(chosen["transcriber"])
     else:
         type_name = request.args.get(f"analysis.{kind}.type")
         stored = service.current()["analysis"][kind]
         config = stored if stored.get("type") == type_name else {"type": type_name}
-    box = {"providers": service.providers(kind), "config": config,
-           "provider": service.provider_form(kind, config.get("type"))}
-    return render_template("partials/analysis_fields.html", kind=kind, box=box)
+    return render_template("partials/analysis_fields.html", kind=kind, box=service.chooser(kind, config))
 
 
 @bp.post("/")

@@ -18,7 +18,6 @@ from ..services import settings as settings_service
 from ..services import setup as service
 from ..services import speech as speech_service
 from . import is_htmx, require_login
-from .settings import analysis_boxes
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
 require_login(bp)
@@ -139,7 +138,8 @@ def _page(step_id, status=200, errors=(), **extra):
 
 def _speech(document, errors=()):
     messages = [e["message"] for e in errors if e["field"].startswith("analysis.transcriber")]
-    return {"box": analysis_boxes(document)["transcriber"], "field_messages": messages,
+    return {"box": settings_service.chooser("transcriber", document["analysis"]["transcriber"]),
+            "field_messages": messages,
             "presets": settings_service.presets()}
 
 
