@@ -299,7 +299,7 @@ def test_new_folders_take_the_global_scanning_defaults_from_page_api_and_cli(web
 def test_a_folder_scores_with_its_own_speech_engine_and_scorecard(web, ctx, cli, tmp_path):
     # The global speech engine cannot work here (no API key): the folder's own one must be used.
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0},
-              analysis={"transcriber": {"type": "openai", "api_key_env": "CALLBATCH_TEST_NO_SUCH_KEY"}})
+              analysis={"transcriber": {"type": "openai", "api_key_env": "CALLBATCH_NO_SUCH_API_KEY"}})
     admin = web["admin"]
     form = admin.get("/folders/new").get_data(as_text=True)
     assert 'name="analysis_transcriber"' in form and 'value="faster_whisper"' in form

@@ -93,7 +93,7 @@ def test_settings_field_errors_validate_reset_import_export(web):
     form = {"processing.maxConcurrentFiles": "50", "processing.autoStart": "on", "retryPolicy.maxRetries": "3",
             "retryPolicy.delaySeconds": "30", "scanning.scanInterval": "300", "scanning.maxFileSize": "1048576",
             "scanning.allowedExtensions": "mp3 wav", "scanning.fileSettleSeconds": "10",
-            "analysis.transcriber": '{"type": "sidecar"}', "analysis.scorer": '{"type": "rubric"}'}
+            "analysis.transcriber.type": "sidecar", "analysis.scorer.type": "rubric"}
     bad = admin.post("/settings/", data=form)
     assert bad.status_code == 422
     assert "processing.maxConcurrentFiles" in bad.get_data(as_text=True)

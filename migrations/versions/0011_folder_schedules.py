@@ -1,7 +1,7 @@
 """Folders: how files are found and when they are processed (processing windows and times)
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02 00:30:00
 
 A folder's cron schedule used to run beside its polling; it now belongs to the "schedule"
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -54,7 +54,15 @@ def defaults():
 
 
 def validate(document):
-    """Return (config, errors): errors is a list of {"field", "message"}."""
+    """Return (config, errors): errors is a list of {"field", "message"}. The transcriber and
+    the scorer are checked by their own providers too."""
+    config, errors = _parse(document)
+    if config is not None:
+        errors = provider_errors(config.analysis)
+    return (config if not errors else None), errors
+
+
+def _parse(document):
     try:
         return BatchConfig.model_validate(document), []
     except ValidationError as exc:
@@ -63,11 +71,32 @@ def validate(document):
         ]
 
 
+def provider_errors(analysis):
+    """The transcriber's and the scorer's own messages about their settings, each against its
+    field (analysis.transcriber / analysis.scorer)."""
+    from ..analysis import REGISTRIES
+
+    errors = []
+    for kind in ("transcriber", "scorer"):
+        config = getattr(analysis, kind)
+        registry = REGISTRIES[kind]
+        name = config.get("type")
+        field = f"analysis.{kind}"
+        if name not in registry:
+            errors.append({"field": field, "message": f"Unknown {kind} type '{name}' "
+                                                      f"(known: {', '.join(sorted(registry))})."})
+            continue
+        errors += [{"field": field, "message": message} for message in registry[name].validate_config(config)]
+    return errors
+
+
 def load():
-    """The current configuration, defaults filled in for anything never saved."""
+    """The current configuration, defaults filled in for anything never saved. A stored
+    provider setting that no longer passes its provider's check is kept as stored: the
+    files fail with its message, where an admin sees it."""
     row = db.session.get(BatchSettings, 1)
     stored = row.config if row else {}
-    config, errors = validate(stored)
+    config, errors = _parse(stored)
     return config if config else BatchConfig()
 
 

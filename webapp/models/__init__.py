@@ -6,10 +6,11 @@ from .folder import ExternalFolder
 from .job import BatchJob
 from .notification import NotificationConfig, NotificationDelivery
 from .settings import BatchSettings
+from .setup import SetupStep
 from .user import User
 
 __all__ = [
     "ApiToken", "FolderHook", "IdempotencyKey",
     "AuditLog", "BatchJob", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
-    "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "User",
+    "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "SetupStep", "User",
 ]

@@ -4,8 +4,10 @@ document live in services.config_document."""
 import json
 
 import yaml
+from flask_babel import lazy_gettext as _l
 
 from .. import audit
+from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import DEFAULT_RUBRIC, load_rubric
 from ..batch import settings as batch_settings
 from ..errors import ProcessingError
@@ -13,6 +15,27 @@ from ..extensions import db
 from . import error
 
 TRUE = ("1", "true", "yes", "on")
+IVRIT_TURBO = "ivrit-ai/whisper-large-v3-turbo-ct2"
+
+# One click fills the speech engine form with one of these (nothing is saved until Save).
+PRESETS = (
+    {"id": "hebrew-gpu", "label": _l("Hebrew, best quality on a GPU"),
+     "help": _l("ivrit-ai Whisper large-v3-turbo on an NVIDIA GPU (CUDA), float16, 8 speech chunks at once. "
+                "Downloaded once where a model hub is reachable, or give the model's folder."),
+     "transcriber": {"type": "faster_whisper", "model": IVRIT_TURBO, "language": "he", "device": "cuda",
+                     "compute_type": "float16", "batch_size": 8, "beam_size": 1, "local_files_only": False}},
+    {"id": "hebrew-cpu", "label": _l("Hebrew on CPU"),
+     "help": _l("The same model on the processor: int8, 4 speech chunks at once, silence skipped."),
+     "transcriber": {"type": "faster_whisper", "model": IVRIT_TURBO, "language": "he", "device": "cpu",
+                     "compute_type": "int8", "batch_size": 4, "vad_filter": True, "beam_size": 1,
+                     "local_files_only": False}},
+    {"id": "openai", "label": _l("OpenAI API"),
+     "help": _l("OpenAI's transcription service; the key is read from the OPENAI_API_KEY environment variable."),
+     "transcriber": {"type": "openai", "model": "whisper-1", "language": "he", "api_key_env": "OPENAI_API_KEY"}},
+    {"id": "sidecar", "label": _l("Transcripts from the phone system"),
+     "help": _l("Use the transcript the phone system delivers beside each recording (<uuid>.json or .txt)."),
+     "transcriber": {"type": "sidecar"}},
+)
 
 
 def current():
@@ -33,7 +56,8 @@ def schema():
         fields = []
         for name, info in model.model_fields.items():
             annotation = info.annotation
-            kind = ("bool" if annotation is bool else "number" if annotation in (int, float)
+            kind = ("provider" if section_name == "analysis" and name in REGISTRIES
+                    else "bool" if annotation is bool else "number" if annotation in (int, float)
                     else "list" if getattr(annotation, "__origin__", None) is list else "json")
             low = high = None
             for meta in info.metadata:
@@ -47,13 +71,17 @@ def schema():
 
 def from_form(form):
     """A configuration document from flat form fields named `section.field` (checkboxes
-    absent = false, lists comma/space separated, objects as JSON). Returns (document, errors)."""
+    absent = false, lists comma/space separated, objects as JSON; the transcriber and the
+    scorer as `analysis.<kind>.type` and `analysis.<kind>.cfg.<field>`). Returns (document, errors)."""
     document, errors = {}, []
+    stored = current()["analysis"]
     for section in schema():
         values = document.setdefault(section["section"], {})
         for f in section["fields"]:
             raw = form.get(f["path"])
-            if f["kind"] == "bool":
+            if f["kind"] == "provider":
+                values[f["name"]] = provider_config(f["name"], form, stored.get(f["name"]))
+            elif f["kind"] == "bool":
                 values[f["name"]] = str(raw or "").strip().lower() in TRUE
             elif f["kind"] == "number":
                 try:
@@ -70,6 +98,76 @@ def from_form(form):
                     errors.append(error(f["path"], f"Not valid JSON: {exc.msg} (line {exc.lineno})."))
                     values[f["name"]] = {}
     return document, errors
+
+
+def providers(kind):
+    """The transcriber or scorer registry as forms draw it: [{type, label, fields: [{name,
+    label, kind, required, help, default, choices: [(value, label)]}]}]."""
+    return [{"type": key, "label": cls.label,
+             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
+                         "default": f.default,
+                         "choices": [(c, c) if isinstance(c, str) else tuple(c) for c in f.choices]}
+                        for f in cls.fields]}
+            for key, cls in REGISTRIES[kind].items()]
+
+
+def provider_form(kind, type_name):
+    """The form of provider `type_name` (the registry's first when it is unknown)."""
+    found = providers(kind)
+    return next((p for p in found if p["type"] == type_name), found[0])
+
+
+def chooser(kind, config):
+    """What the transcriber or scorer chooser draws for `config`: {providers, provider, config}."""
+    config = config or {}
+    return {"providers": providers(kind), "provider": provider_form(kind, config.get("type")), "config": config}
+
+
+def presets():
+    """The presets in the reader's language, as plain text (the page escapes the <uuid> in one)."""
+    return [{**p, "label": str(p["label"]), "help": str(p["help"])} for p in PRESETS]
+
+
+def preset(preset_id):
+    return next((p for p in presets() if p["id"] == preset_id), None)
+
+
+def provider_config(kind, form, stored=None):
+    """A transcriber/scorer config from form fields `analysis.<kind>.type` and
+    `analysis.<kind>.cfg.<field>`: numbers as numbers, checkboxes as booleans, blanks left out
+    (the provider's default applies). Settings the form does not show (an inline scorecard)
+    are kept from `stored` while the type stays the same. When the fields on the form were
+    drawn for another type (`analysis.<kind>.shown`), only the type is taken."""
+    prefix = f"analysis.{kind}."
+    type_name = str(form.get(prefix + "type") or "").strip()
+    config = {"type": type_name}
+    cls = REGISTRIES[kind].get(type_name)
+    if cls is None:
+        return config
+    declared = {f.name for f in cls.fields}
+    if stored and stored.get("type") == type_name:
+        config.update({k: v for k, v in stored.items() if k not in declared and k != "type"})
+    if (form.get(prefix + "shown") or type_name) != type_name:
+        return config
+    for f in cls.fields:
+        raw = form.get(prefix + "cfg." + f.name)
+        if f.kind == "bool":
+            config[f.name] = str(raw or "").strip().lower() in TRUE
+        elif raw is not None and str(raw).strip():
+            config[f.name] = _number(raw.strip()) if f.kind == "number" else raw.strip()
+    return config
+
+
+def _number(text):
+    """A number typed in a form, as int or float; text that is neither is returned as it
+    is, for the provider to refuse with its own message."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
 
 
 def validate(document):

@@ -28,9 +28,9 @@ def is_htmx():
 
 
 def register_blueprints(app):
-    from . import auth, calls, dashboard, files, folders, jobs, notifications, reports, settings
+    from . import auth, calls, dashboard, files, folders, jobs, notifications, reports, settings, setup
 
-    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports):
+    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup):
         app.register_blueprint(module.bp)
     from ..api import register_api  # the JSON API (webapp/api), sharing the same services
 

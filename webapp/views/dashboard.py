@@ -4,14 +4,16 @@ something runs (the fragment drops its own hx-trigger when all is idle)."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from ..auth import role_required
+from ..auth import has_role, role_required
 from ..batch.status import FAILED
 from ..extensions import db
 from ..models import FileProcessingRecord
 from ..services import dashboard as service
 from ..services import files as file_service
 from ..services import jobs as job_service
+from ..services import setup as setup_service
 from . import is_htmx, require_login
 
 bp = Blueprint("dashboard", __name__)
@@ -22,8 +24,10 @@ require_login(bp)
 
 @bp.get("/")
 def index():
+    setup = setup_service.progress() if has_role(current_user, "admin") else None
     return render_template("dashboard.html", folders=service.folder_rows(), waiting=service.waiting(),
-                           **service.status())
+                           **service.status(),
+                           setup=setup if setup and not setup["dismissed"] and not setup["settled"] else None)
 
 
 @bp.get("/partials/status")

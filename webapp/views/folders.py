@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..crypto import MASK
+from ..services import folder_templates
 from ..services import folders as service
 from . import is_htmx, require_login
 
@@ -21,22 +22,31 @@ def index():
 @bp.get("/new")
 @role_required("admin")
 def new():
+    """The empty form; `?template=` fills it from a folder template (and says what to set up
+    on the storage side), `?setup=1` comes back to the setup guide once saved."""
     storage_type = request.args.get("storage_type") or "local"
     defaults = service.new_folder_defaults()
-    return _form(None, {**defaults, "storage_type": storage_type, "storage_config": {}, "process_mode": "immediate",
-                        "allowed_extensions": " ".join(defaults["allowed_extensions"]),
-                        "max_file_size_mb": defaults["max_file_size"] // service.MB}, [])
+    data = {**defaults, "storage_type": storage_type, "storage_config": {}, "process_mode": "immediate",
+            "allowed_extensions": " ".join(defaults["allowed_extensions"]),
+            "max_file_size_mb": defaults["max_file_size"] // service.MB}
+    template = folder_templates.get(request.args.get("template"))
+    if template:
+        data = folder_templates.form_data(template["id"], data)
+    return _form(None, data, [], template=template, setup=request.args.get("setup") == "1")
 
 
 @bp.post("/new")
 @role_required("admin")
 def create():
     data, errors = _data(request.form)
+    setup = request.form.get("setup") == "1"
     if not errors:
         folder, errors = service.create_folder(data)
     if errors:
-        return _form(None, _shown(data), errors, 422)
+        return _form(None, _shown(data), errors, 422, setup=setup)
     flash(_("Folder '%(name)s' added.", name=folder.name))
+    if setup:
+        return redirect(url_for("setup.step", step_id="speech"))
     return redirect(url_for("folders.detail", folder_id=folder.id))
 
 
@@ -119,7 +129,7 @@ def test_form():
         return render_template("partials/connection_result.html", result=result)
     flash((_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + result.get("message", ""),
           "info" if result["ok"] else "error")
-    return _form(folder, _shown(data), [])
+    return _form(folder, _shown(data), [], setup=request.form.get("setup") == "1")
 
 
 @bp.post("/<int:folder_id>/scan")
@@ -190,11 +200,14 @@ def _shown(data):
             "max_file_size_mb": size // service.MB if isinstance(size, int) else size}
 
 
-def _form(folder, data, errors, status=200):
+def _form(folder, data, errors, status=200, template=None, setup=False):
     types = service.storage_types()
     provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
     analysis = data.get("analysis") or service.analysis_form_values(data.get("analysis_config"))
     return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
                            provider=provider, monitors=service.monitor_types(),
                            process_modes=service.process_modes(), analysis=analysis,
-                           analysis_types=service.analysis_types()), status
+                           analysis_types=service.analysis_types(), setup=setup,
+                           templates=folder_templates.TEMPLATES, template=template,
+                           steps=folder_templates.cloud_steps(template["id"]) if template else [],
+                           events_ready=folder_templates.events_ready()), status

@@ -9,33 +9,76 @@ from flask_login import current_user
 from ..auth import has_role, role_required
 from ..services import config_document
 from ..services import settings as service
+from ..services import setup as setup_service
+from ..services import speech as speech_service
 from . import is_htmx, require_login
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 require_login(bp)
 
 
-def _page(document, errors, status=200, validated=False):
+def _page(document, errors, status=200, validated=False, speech=None):
     by_field = {}
     for e in errors:
         by_field.setdefault(e["field"], []).append(e["message"])
     return render_template("settings/index.html", document=document, errors=errors, by_field=by_field,
-                           schema=service.schema(), validated=validated), status
+                           schema=service.schema(), validated=validated, analysis=analysis_boxes(document),
+                           presets=service.presets(), speech=speech, models=speech_service.installed_models(),
+                           models_dir=speech_service.models_dir()), status
+
+
+def analysis_boxes(document):
+    return {kind: service.chooser(kind, document.get("analysis", {}).get(kind)) for kind in ("transcriber", "scorer")}
 
 
 @bp.get("/")
 def index():
-    return _page(service.current(), [])
+    """The settings in force; `?preset=` fills the speech engine from a preset, and the form
+    sent back by GET (its noscript "show this engine's fields" button) redraws what was typed."""
+    document = service.current()
+    if "analysis.transcriber.shown" in request.args:  # the whole form, sent back by GET
+        document, _errors = service.from_form(request.args)
+    else:
+        for kind in ("transcriber", "scorer"):  # a type asked for by a plain link
+            wanted = request.args.get(f"analysis.{kind}.type")
+            if wanted and wanted != document["analysis"][kind].get("type"):
+                document["analysis"][kind] = {"type": wanted}
+    chosen = service.preset(request.args.get("preset"))
+    if chosen:
+        document["analysis"]["transcriber"] = dict(chosen["transcriber"])
+    return _page(document, [])
+
+
+@bp.get("/analysis-fields")
+def analysis_fields():
+    """The chooser of one kind (transcriber | scorer) for a type or a preset, swapped in by htmx."""
+    kind = request.args.get("kind")
+    if kind not in ("transcriber", "scorer"):
+        abort(404)
+    chosen = service.preset(request.args.get("preset")) if kind == "transcriber" else None
+    if not is_htmx():
+        field = f"analysis.{kind}.type"
+        asked = {"preset": chosen["id"]} if chosen else {field: request.args.get(field)}
+        return redirect(url_for("settings.index", **asked))
+    if chosen:
+        config = dict(chosen["transcriber"])
+    else:
+        type_name = request.args.get(f"analysis.{kind}.type")
+        stored = service.current()["analysis"][kind]
+        config = stored if stored.get("type") == type_name else {"type": type_name}
+    return render_template("partials/analysis_fields.html", kind=kind, box=service.chooser(kind, config))
 
 
 @bp.post("/")
 @role_required("admin")
 def save():
     document, errors = service.from_form(request.form)
+    before = service.current()["analysis"]["transcriber"]
     if not errors:
         _config, errors = service.save(document)
     if errors:
         return _page(document, errors, 422)
+    setup_service.speech_saved(before, document["analysis"]["transcriber"])
     flash(_("Settings saved."))
     return redirect(url_for("settings.index"))
 
@@ -48,6 +91,19 @@ def validate():
     if is_htmx():
         return render_template("partials/validation.html", errors=errors)
     return _page(document, errors, 200 if not errors else 422, validated=True)
+
+
+@bp.post("/test-speech")
+@role_required("admin")
+def test_speech():
+    """Transcribe a sample call with the speech engine as typed in the form (saved or not)."""
+    config = service.provider_config("transcriber", request.form, service.current()["analysis"]["transcriber"])
+    speech = speech_service.test_speech(config)
+    setup_service.speech_tested(speech)
+    if is_htmx():
+        return render_template("partials/speech_result.html", speech=speech)
+    document, _errors = service.from_form(request.form)
+    return _page(document, [], speech=speech)
 
 
 @bp.post("/reset")

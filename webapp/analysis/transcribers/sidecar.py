@@ -6,13 +6,16 @@ import json
 import os
 
 from ...errors import ProcessingError
+from ...providers.storage.base import Field
 from ..result import Segment, Transcript
 
 
 class SidecarTranscriber:
     type = "sidecar"
     label = "Transcript delivered beside the recording"
-    fields = ()
+    fields = (
+        Field("language", "Language", default="he", help="The calls' language when the transcript does not name it."),
+    )
 
     def __init__(self, config):
         self.language = config.get("language", "he")
