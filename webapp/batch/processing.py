@@ -96,15 +96,17 @@ def _run(record_id, record, config):
         return _guarded(_skip, record, err)
     except CallbatchError as err:
         return _guarded(fail, record, err, config.retryPolicy)
-    except ConfigError as err:
-        failure = CallbatchError("; ".join(err.messages), code="TRANSCRIPTION_FAILED")
+    except ConfigError as err:  # the settings are wrong: no retry helps until someone changes them
+        failure = CallbatchError("The speech-to-text settings are not valid: " + " ".join(err.messages),
+                                 code="TRANSCRIPTION_FAILED", retryable=False)
         return _guarded(fail, record, failure, config.retryPolicy)
     except OperationalError as err:
         return _fail_when_database_returns(record_id, err, config.retryPolicy)
     except Exception as err:  # anything unforeseen still ends in a status, never in silence
         log.exception("file %s failed unexpectedly", record_id)
         db.session.rollback()
-        return _guarded(fail, record, CallbatchError(f"{type(err).__name__}: {err}"), config.retryPolicy)
+        failure = CallbatchError(details={"error": f"{type(err).__name__}: {err}"})  # the sentence of INTERNAL_ERROR
+        return _guarded(fail, record, failure, config.retryPolicy)
 
 
 def _guarded(outcome, record, *args):
@@ -241,7 +243,8 @@ def _fail_when_database_returns(record_id, err, policy):
     """The database dropped mid-file: wait for it (briefly) to record the failure and its
     retry. If it stays away, the reaper does the same once it is back."""
     log.warning("database error on file %s: %s", record_id, err)
-    failure = CallbatchError(f"The database was unreachable: {str(err).splitlines()[0]}", code="DATABASE_ERROR")
+    failure = CallbatchError("The database was unreachable while the file was processed.",
+                             code="DATABASE_ERROR", details={"error": str(err).splitlines()[0]})
     db.session.rollback()  # the broken transaction, before the first attempt reads the record
     return _when_database_answers(lambda: fail(db.session.get(FileProcessingRecord, record_id), failure, policy))
 
