@@ -60,6 +60,7 @@ def service_env(database_url, redis_url, tmp_path_factory):
         "CALLBATCH_TICK_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
         "FLASK_APP": "wsgi.py",
+        "HF_ENDPOINT": "http://127.0.0.1:1",  # a model hub that is not there, on loopback (see test_speech_default)
     }
     os.environ.update(env)
     return env

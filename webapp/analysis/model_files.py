@@ -142,7 +142,8 @@ def download(name, models_dir, progress=True):
     (enable_progress_bars if progress else disable_progress_bars)()
     try:
         huggingface_hub.snapshot_download(name, local_dir=target, allow_patterns=HUB_FILES,
-                                          etag_timeout=HUB_TIMEOUT_SECONDS)
+                                          etag_timeout=HUB_TIMEOUT_SECONDS,
+                                          endpoint=os.environ.get("HF_ENDPOINT") or None)  # a mirror
     except Exception as exc:
         if isinstance(exc, (hub_errors.RepositoryNotFoundError, hub_errors.RevisionNotFoundError)):
             why = "the model hub has no model of that name"

@@ -15,7 +15,7 @@ from .. import model_files
 from .faster_whisper import FasterWhisperTranscriber, _models_dir
 from .sidecar import SidecarTranscriber
 
-# (settings, model chosen) -> the ModelUnavailable it ended in, in this process
+# (settings, models folder, model chosen) -> the ModelUnavailable it ended in, in this process
 _UNAVAILABLE = {}
 
 
@@ -32,13 +32,17 @@ class AutoTranscriber:
     def __init__(self, config):
         self.config = dict(config)
         self.sidecar = SidecarTranscriber(config)
-        self.models_dir = config.get("models_dir") or _models_dir()
-        self.speech_options = {k: v for k, v in config.items() if k not in ("type", "model")}
+        self.given_models_dir = config.get("models_dir")
+        self.speech_options = {k: v for k, v in config.items() if k not in ("type", "model", "models_dir")}
 
     @classmethod
     def validate_config(cls, config):
         return FasterWhisperTranscriber.validate_config({**config, "model": config.get("model") or
                                                          model_files.RECOMMENDED})
+
+    @property
+    def models_dir(self):
+        return self.given_models_dir or _models_dir()  # looked up each time: the instance is kept per process
 
     def chosen_model(self):
         """The model used for recordings without a transcript: a name, directory or hub name."""
@@ -53,7 +57,7 @@ class AutoTranscriber:
         except TranscriptMissing as missing:
             no_transcript = missing
         model = self.chosen_model()
-        key = (json.dumps(self.config, sort_keys=True), model)
+        key = (json.dumps(self.config, sort_keys=True), self.models_dir, model)
         remembered = _UNAVAILABLE.get(key)
         try:
             if remembered:
