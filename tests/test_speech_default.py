@@ -46,6 +46,7 @@ def test_an_empty_instance_transcribes_and_scores_calls_without_transcripts(tmp_
     for lines in LINES:
         good.append(name("wav"))
         speak(calls / good[-1], lines)
+    delivered = write_call(calls)  # the phone system's transcript beside it: no speech model needed
     broken = name("mp3")
     (calls / broken).write_bytes(b"ID3" + os.urandom(2000))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -55,18 +56,20 @@ def test_an_empty_instance_transcribes_and_scores_calls_without_transcripts(tmp_
     started = time.monotonic()
     run = _flask(["batch", "run", str(calls), "--json"], env)
     took = time.monotonic() - started
-    print(f"\nbatch run, {len(good)} calls without transcripts + 1 broken file, whisper-base: {took:.1f} s")
+    print(f"\nbatch run, {len(good)} calls without transcripts + 1 with + 1 broken file, whisper-base: {took:.1f} s")
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout)
     by_name = {f["file_name"]: f for f in report["files"]}
-    for file_name in good:
+    for file_name in good + [delivered]:
         entry = by_name[file_name]
         assert entry["status"] == "completed" and entry["sales_call_id"], entry
         assert isinstance(entry["overall_score"], (int, float)), entry
     assert by_name[broken]["status"] == "skipped" and by_name[broken]["error_code"] == "CORRUPTED_FILE"
     with sqlite3.connect(tmp_path / "instance" / "callbatch.sqlite3") as conn:
-        engines = set(conn.execute("SELECT engine, model FROM sales_calls").fetchall())
-    assert engines == {("faster_whisper", "whisper-base")}  # the model found in the models folder
+        engines = dict(conn.execute("SELECT f.file_name, c.engine || ' ' || coalesce(c.model, '-') FROM sales_calls c "
+                                    "JOIN file_processing_records f ON f.id = c.file_id").fetchall())
+    # the model found in the models folder for the recordings alone; the delivered transcript for the other
+    assert engines == {**{n: "faster_whisper whisper-base" for n in good}, delivered: "sidecar -"}
 
 
 def _untranscribed(folder, count):
@@ -264,3 +267,12 @@ def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, m
     listed = api.get("admin", "/api/batch/config/models").json
     assert [m["name"] for m in listed["models"]] == ["whisper-base"]
     assert listed["models"][0]["used_by"] == [{"kind": "settings", "id": None, "name": "global settings"}]
+
+
+def test_sample_calls_come_with_a_transcript_or_without(cli, tmp_path):
+    result = cli.invoke(args=["samples", "make", str(tmp_path), "--count", "4", "--transcripts", "some"])
+    assert result.exit_code == 0 and "4 sample calls" in result.output and "2 with a transcript" in result.output
+    recordings = sorted((p for p in tmp_path.iterdir() if p.suffix in (".wav", ".mp3", ".ogg", ".m4a")),
+                        key=lambda p: p.stat().st_mtime_ns)
+    assert [(p.with_suffix(".json")).exists() for p in recordings] == [True, False, True, False]
+    assert all(p.with_suffix(".meta.json").exists() for p in recordings)
