@@ -148,14 +148,13 @@ def download(name, models_dir, progress=True):
         if isinstance(exc, (hub_errors.RepositoryNotFoundError, hub_errors.RevisionNotFoundError)):
             why = "the model hub has no model of that name"
         elif isinstance(exc, hub_errors.LocalEntryNotFoundError):
-            why = "no model hub could be reached from this machine"
+            why = "no model hub could be reached"
         else:
             why = "the download did not finish"
         raise ModelUnavailable(
-            f"The speech model '{name}' is not installed and could not be downloaded: {why}. "
-            f"Run `flask models install-base --use` for the small demo model, copy a model folder into "
-            f"{models_dir} and choose it (`flask models use NAME`), or run `flask models pull {name}` "
-            "where the model hub can be reached.",
+            f"The speech model '{name}' is not installed and could not be downloaded ({why}). To fix it: "
+            f"`flask models install-base --use` (the small demo model), a model folder copied into {models_dir}, "
+            f"or `flask models pull {name}` where a model hub is reachable.",
             details={"model": name, "models_dir": models_dir, "error": f"{type(exc).__name__}: {exc}"}) from exc
     if not is_model(target):
         raise ModelUnavailable(f"The download of '{name}' holds no CTranslate2 Whisper model (model.bin, "
