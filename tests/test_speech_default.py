@@ -244,7 +244,7 @@ def test_pull_of_the_real_hub_name_fails_fast_where_no_hub_is_reachable(service_
 
 
 @pytest.mark.slow
-def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, monkeypatch):
+def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, monkeypatch, tmp_path):
     from webapp.services import models as service
 
     monkeypatch.setitem(ctx.config, "MODELS_DIR", os.path.dirname(base_model))
@@ -257,6 +257,8 @@ def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, m
 
     bad = service.test_speech({"type": "faster_whisper", "model": "no-such-model"})
     assert not bad["ok"] and "install-base" in bad["error"] and bad["text"] == ""
+    none = service.test_speech({"type": "auto", "models_dir": str(tmp_path / "empty")})
+    assert not none["ok"] and none["error"].startswith("The speech model 'ivrit-ai/whisper-large-v3-turbo-ct2' is not")
     typo = service.test_speech({"type": "fast_whisper"})
     assert not typo["ok"] and "Unknown transcriber type" in typo["error"]
 

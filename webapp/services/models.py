@@ -101,7 +101,8 @@ def test_speech(transcriber=None):
     try:
         engine = provider("transcriber", transcriber)
         duration, _sha = probe(SAMPLE_CALL)
-        result = engine.transcribe(SAMPLE_CALL, duration)
+        speech = getattr(engine, "transcribe_speech", engine.transcribe)  # auto: its speech model, not a transcript
+        result = speech(SAMPLE_CALL, duration)
         outcome.update(ok=True, text=result.text, engine=result.engine, model=result.model)
     except ConfigError as err:
         outcome["error"] = "The speech-to-text settings are not valid: " + " ".join(err.messages)

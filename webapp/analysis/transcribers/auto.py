@@ -56,6 +56,14 @@ class AutoTranscriber:
             return self.sidecar.transcribe(audio_path, duration, **kwargs)
         except TranscriptMissing as missing:
             no_transcript = missing
+        try:
+            return self.transcribe_speech(audio_path, duration)
+        except ModelUnavailable as err:
+            reason = err.message[0].lower() + err.message[1:]
+            raise ModelUnavailable(f"{no_transcript.message[:-1]}, and {reason}", details=err.details) from None
+
+    def transcribe_speech(self, audio_path, duration):
+        """Speech-to-text with the chosen model, whatever lies beside the recording."""
         model = self.chosen_model()
         key = (json.dumps(self.config, sort_keys=True), self.models_dir, model)
         remembered = _UNAVAILABLE.get(key)
@@ -67,6 +75,4 @@ class AutoTranscriber:
             return speech.transcribe(audio_path, duration)
         except ModelUnavailable as err:
             _UNAVAILABLE[key] = err
-            reason = err.message[0].lower() + err.message[1:]
-            raise ModelUnavailable(f"{no_transcript.message[:-1]}, and {reason}",
-                                   details={**err.details, "tried_before": bool(remembered)}) from None
+            raise ModelUnavailable(err.message, details={**err.details, "tried_before": bool(remembered)}) from None
