@@ -259,8 +259,13 @@ def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, m
     assert not bad["ok"] and "install-base" in bad["error"] and bad["text"] == ""
     none = service.test_speech({"type": "auto", "models_dir": str(tmp_path / "empty")})
     assert not none["ok"] and none["error"].startswith("The speech model 'ivrit-ai/whisper-large-v3-turbo-ct2' is not")
+    assert "no speech engine to test" in service.test_speech({"type": "sidecar"})["error"]
     typo = service.test_speech({"type": "fast_whisper"})
     assert not typo["ok"] and "Unknown transcriber type" in typo["error"]
+
+    from_cli = ctx.test_cli_runner().invoke(args=["models", "test"])
+    assert from_cli.exit_code == 0 and "faster_whisper whisper-base took" in from_cli.output, from_cli.output
+    assert "spoken: שלום" in from_cli.output
 
     answer = api.post("admin", "/api/batch/config/test-speech",
                       json={"transcriber": {"type": "auto", "model": base_model}})

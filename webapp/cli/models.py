@@ -47,6 +47,17 @@ def use(name):
     _use(name)
 
 
+@models.command("test")
+def test_speech():
+    """Transcribe a bundled Hebrew sample call with the global transcriber; show the text and the time."""
+    outcome = service.test_speech()
+    if not outcome["ok"]:
+        raise click.ClickException(outcome["error"])
+    click.echo(f"{outcome['engine']} {outcome['model'] or ''} took {outcome['seconds']} s")
+    click.echo(f"heard:  {outcome['text']}")
+    click.echo(f"spoken: {outcome['expected']}")
+
+
 @models.command("install-base")
 @click.option("--dest", default=None, help="Models folder (default: the instance's models folder).")
 @click.option("--force", is_flag=True, help="Assemble again even if it is already there.")

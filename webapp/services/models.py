@@ -98,6 +98,10 @@ def test_speech(transcriber=None):
     transcriber = transcriber or settings_service.current()["analysis"]["transcriber"]
     started = time.perf_counter()
     outcome = {"ok": False, "text": "", "expected": SAMPLE_TEXT, "engine": None, "model": None, "error": None}
+    if transcriber.get("type") == "sidecar":
+        outcome.update(error="This transcriber only reads the transcripts delivered beside the recordings: "
+                             "there is no speech engine to test.", seconds=0.0)
+        return outcome
     try:
         engine = provider("transcriber", transcriber)
         duration, _sha = probe(SAMPLE_CALL)
