@@ -130,6 +130,15 @@ def test_failures_no_retry_can_cure_are_not_retried(ctx, cli, tmp_path, transcri
     _failed_once_each(names)
 
 
+def test_invalid_scorer_settings_are_not_retried(ctx, cli, tmp_path):
+    names = [write_call(tmp_path) for _ in range(2)]
+    configure(scanning={"fileSettleSeconds": 0}, analysis={"scorer": {"type": "rubrik"}})
+    result, report = run_json(cli, tmp_path, "--workers", "1")
+    assert [f["error_code"] for f in report["files"]] == ["SCORING_FAILED"] * 2, result.output
+    assert all("Unknown scorer type 'rubrik'" in f["error_message"] for f in report["files"])
+    _failed_once_each(names)
+
+
 def test_transient_failures_are_retried_and_the_rest_are_not():
     from webapp.errors import (CallbatchError, FileAccessError, ModelUnavailable, ProcessingError, SkipFile,
                                TranscriptMissing)
