@@ -63,6 +63,7 @@ def service_env(database_url, redis_url, tmp_path_factory):
         # Every stand-in (moto, Azurite, the GCS emulator, HTTP and SMTP servers) listens on
         # 127.0.0.1; tests of the outbound guard turn this off, or run in a loopback-only namespace.
         "CALLBATCH_ALLOW_PRIVATE_TARGETS": "1",
+        "HF_ENDPOINT": "http://127.0.0.1:1",  # a model hub that is not there, on loopback (see test_speech_default)
     }
     os.environ.update(env)
     return env

@@ -101,7 +101,7 @@ def test_install_base_command_is_idempotent_and_can_select_the_model(cli, ctx, b
     assert result.exit_code == 0, result.output
     assert "Already installed" in result.output
     transcriber = settings.load().analysis.transcriber
-    assert transcriber["type"] == "faster_whisper" and transcriber["model"] == base_model
+    assert transcriber["type"] == "auto" and transcriber["model"] == base_model  # delivered transcripts still win
     manifest = json.load(open(os.path.join(base_model, "callbatch-model.json")))
     assert os.path.getsize(os.path.join(base_model, "model.bin")) == manifest["model_bin_bytes"]
 

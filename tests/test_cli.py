@@ -1,13 +1,14 @@
 """`flask batch ...` as a newcomer and an operator use it."""
 import json
 import os
+import re
 import subprocess
 import sys
 
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import AuditLog, FileProcessingRecord, User
+from webapp.models import AuditLog, FileProcessingRecord, SalesCall, User
 
 from conftest import ROOT
 from helpers import configure, run_json
@@ -43,10 +44,15 @@ def test_batch_run_json_reports_every_file_and_exits_1_when_one_failed(ctx, cli,
     assert result.exit_code == 1
     assert set(report) == {"folder_id", "job_id", "totals", "files"}
     assert report["totals"] == {"discovered": 0, "queued": 0, "completed": 2, "failed": 1, "skipped": 0}
+    assert all(set(f) == {"file_name", "status", "error_code", "error_message", "sales_call_id", "overall_score"}
+               for f in report["files"])
     failed = next(f for f in report["files"] if f["file_name"] == no_transcript)
     assert failed["status"] == "failed" and failed["error_code"] == "TRANSCRIPTION_FAILED"
-    assert "transcript" in failed["error_message"]
+    assert "transcript" in failed["error_message"] and failed["overall_score"] is None
     assert {f["file_name"] for f in report["files"] if f["sales_call_id"]} == set(good)
+    scores = dict(db.session.execute(sa.select(SalesCall.id, SalesCall.overall_score)).all())
+    assert {f["sales_call_id"]: f["overall_score"] for f in report["files"] if f["sales_call_id"]} == scores
+    assert all(isinstance(score, float) for score in scores.values())
 
 
 def test_batch_run_refuses_a_bad_path_with_exit_2(ctx, cli, tmp_path):
@@ -57,10 +63,37 @@ def test_batch_run_refuses_a_bad_path_with_exit_2(ctx, cli, tmp_path):
 
 def test_batch_run_prints_a_summary_table(ctx, cli, tmp_path):
     configure(scanning={"fileSettleSeconds": 0})
-    file_name = write_call(tmp_path)
+    file_name = write_call(tmp_path, text="שלום, מדברת נועה מחברת אורנים. כמה אתם משלמים היום? תודה רבה.")
     result = cli.invoke(args=["batch", "run", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert file_name in result.stdout and "completed: 1" in result.stdout
+    call = db.session.scalars(sa.select(SalesCall)).one()
+    passed = sum(1 for c in call.scores["criteria"] if c["applicable"] and c["passed"])
+    applicable = sum(1 for c in call.scores["criteria"] if c["applicable"])
+    header, _rule, row = result.stdout.splitlines()[:3]
+    assert header.split()[:5] == ["file", "status", "score", "passed", "transcript"]
+    assert row.split()[:5] == [file_name, "completed", f"{call.overall_score:g}", f"{passed}/{applicable}",
+                               "delivered"]
+    assert passed >= 1
+
+
+def test_batch_run_progress_says_what_it_waits_for(ctx, cli, tmp_path, httpserver, monkeypatch):
+    """A transcription service that answers 429 once: the bar names the retry and when it is due."""
+    monkeypatch.setenv("CALLBATCH_TEST_OPENAI_KEY", "sk-test-not-a-real-key")
+    httpserver.expect_oneshot_request("/v1/audio/transcriptions").respond_with_json(
+        {"error": {"message": "Rate limit reached", "type": "requests"}}, status=429)
+    httpserver.expect_request("/v1/audio/transcriptions").respond_with_json(
+        {"text": "שלום, תודה רבה.", "language": "hebrew", "duration": 1.0,
+         "segments": [{"start": 0.0, "end": 1.0, "text": "שלום, תודה רבה."}]})
+    write_wav(tmp_path / name("wav"))
+    configure(scanning={"fileSettleSeconds": 0},
+              retryPolicy={"maxRetries": 1, "delaySeconds": 3, "exponentialBackoff": False},
+              analysis={"transcriber": {"type": "openai", "model": "whisper-1", "base_url": httpserver.url_for("/v1"),
+                                        "api_key_env": "CALLBATCH_TEST_OPENAI_KEY", "timeout": 5}})
+    result = cli.invoke(args=["batch", "run", str(tmp_path), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"1 retry due in [1-3] s", result.stderr), result.stderr[-2000:]
+    assert "completed: 1" in result.stdout
 
 
 def test_batch_retry_and_scan_commands(ctx, cli, tmp_path):

@@ -1,6 +1,7 @@
 """Every skip code from real files made here; the batch carries on past each of them."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,3 +86,28 @@ def test_every_bad_file_gets_its_code_and_the_batch_carries_on(ctx, service_env,
     assert by_name[files["good"]]["sales_call_id"]
     assert report["totals"]["completed"] == 1
     assert result.returncode == 0, result.stderr
+    _messages_are_plain_and_details_keep_the_cause(report, root, files)
+
+
+TECHNICAL = re.compile(r"errno|\[Err|/tmp/|callbatch-|\b[A-Za-z]*(Error|Exception)\b|Traceback", re.IGNORECASE)
+
+
+def _messages_are_plain_and_details_keep_the_cause(report, root, files):
+    """A manager reads a sentence: no errno, no temporary path, no exception class name
+    (the folder's own path may be named); the file's technical details keep the cause."""
+    import sqlalchemy as sa
+
+    from webapp.extensions import db
+    from webapp.models import FileEvent, FileProcessingRecord
+
+    for entry in report["files"]:
+        if entry["error_message"]:
+            assert not TECHNICAL.search(entry["error_message"].replace(str(root), "<folder>")), entry
+    for key in ("truncated", "text_as_mp3"):
+        details = db.session.scalar(
+            sa.select(FileEvent.details).join(FileProcessingRecord, FileEvent.file_id == FileProcessingRecord.id)
+            .where(FileProcessingRecord.file_name == files[key], FileEvent.to_status == "skipped"))
+        assert details["code"] == "CORRUPTED_FILE" and "Error" in details["error"], details
+    truncated = db.session.scalar(sa.select(FileProcessingRecord.error_message)
+                                  .where(FileProcessingRecord.file_name == files["truncated"]))
+    assert truncated.startswith("The "), truncated

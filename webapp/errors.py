@@ -67,7 +67,8 @@ CODES = {
     "TRANSCRIPTION_FAILED": (
         PROCESSING,
         "The speech-to-text step failed for this recording.",
-        "Usually temporary; the file is retried. If it keeps failing, check the transcriber settings.",
+        "When the message names a fix (a speech model to install, a transcript to deliver, a setting to "
+        "correct), make it and retry the file; otherwise it is usually temporary and retried automatically.",
     ),
     "SCORING_FAILED": (
         PROCESSING,
@@ -104,17 +105,27 @@ def explain(code):
     return CODES.get(code, (SYSTEM, "An error occurred.", "Retry the file."))
 
 
+# Codes that no retry can cure, whatever raised them: a person must act first.
+NOT_RETRIED = ("ACCESS_DENIED",)
+
+
 class CallbatchError(Exception):
-    """An error with a project code. `message` is the specific sentence for this file."""
+    """An error with a project code. `message` is the specific sentence for this file, plain
+    enough for a manager; technical detail (exception text, paths, errno) goes in `details`.
+    `retryable`: whether trying the same file again, unchanged, can succeed."""
 
     code = "INTERNAL_ERROR"
     retryable = True
 
-    def __init__(self, message=None, code=None, details=None):
+    def __init__(self, message=None, code=None, details=None, retryable=None):
         if code:
             self.code = code
         self.message = message or explain(self.code)[1]
         self.details = details or {}
+        if retryable is not None:
+            self.retryable = retryable
+        elif self.code in NOT_RETRIED:
+            self.retryable = False
         super().__init__(self.message)
 
     @property
@@ -134,6 +145,18 @@ class FileAccessError(CallbatchError):
 
 class ProcessingError(CallbatchError):
     code = "TRANSCRIPTION_FAILED"
+
+
+class TranscriptMissing(ProcessingError):
+    """No transcript beside the recording: only its delivery (or another transcriber) helps."""
+
+    retryable = False
+
+
+class ModelUnavailable(ProcessingError):
+    """The speech model is neither installed nor downloadable: it takes a person to fix."""
+
+    retryable = False
 
 
 class ConfigError(Exception):

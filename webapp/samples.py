@@ -1,6 +1,8 @@
 """Sample sales calls for the demo and the tests: a folder of recordings, each with the
-transcript a phone system delivers beside it (`<uuid>.json`, the script as spoken) and the
-customer metadata (`<uuid>.meta.json`; every sixth call has none and stays unassigned).
+transcript a phone system delivers beside it (`<uuid>.json`, the script as spoken; with
+`transcripts="some"` only every other call has one, the others are left to the speech
+model) and the customer metadata (`<uuid>.meta.json`; every sixth call has none and stays
+unassigned).
 
 With espeak-ng installed the calls are spoken Hebrew: two voices (`he` for the agent, `he+f3`
 at a higher pitch for the customer), mixed to one telephone channel and encoded as wav, mp3,
@@ -63,12 +65,16 @@ def can_speak():
     return shutil.which("espeak-ng") is not None
 
 
-def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0):
+TRANSCRIPTS = ("all", "some", "none")
+
+
+def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0, transcripts="all"):
     """Write `count` sample calls into `path`; returns their file names. `formats` rotates
     the containers (default: all four when ffmpeg is there, else wav); `speak` forces
     (True) or refuses (False) espeak-ng, default: use it when installed. With `minutes`,
     each call carries on through the next conversations until it is that long, as real
-    sales calls are (one script alone lasts 10-40 s)."""
+    sales calls are (one script alone lasts 10-40 s). `transcripts`: which calls come with
+    the phone system's transcript — all, some (the 1st, 3rd, 5th, ...) or none."""
     os.makedirs(path, exist_ok=True)
     speak = can_speak() if speak is None else speak
     if formats is None:
@@ -86,8 +92,9 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=
         else:
             segments = _timeline(script, seconds=minutes * 60)
             _write_wav(target, segments, voice_shift=random.uniform(-20, 20))
-        with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
-            json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
+        if transcripts == "all" or transcripts == "some" and i % 2 == 0:
+            with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
+                json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
         if metadata and i % 6 != 5:
             customer = CUSTOMERS[i % len(CUSTOMERS)]
             meta = {**customer, "agent": AGENTS[i % len(SCRIPTS) % len(AGENTS)],

@@ -36,7 +36,7 @@ def analyze(audio_path, folder, defaults, duration=None, call_uuid=None):
         scorer = provider("scorer", _choose(folder, defaults, "scorer") or DEFAULT_SCORER)
     except ConfigError as err:
         raise ProcessingError("The scorer settings are not valid: " + "; ".join(err.messages),
-                              code="SCORING_FAILED") from err
+                              code="SCORING_FAILED", retryable=False) from err
     scores, overall = scorer.score(transcript, duration)
     timings["scoring_ms"] = _ms(started)
     return Analysis(transcript=transcript, duration=duration, scores=scores, overall_score=overall,

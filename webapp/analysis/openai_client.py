@@ -83,8 +83,8 @@ def failure(exc, code, what):
     elif isinstance(exc, openai.APIStatusError):
         message = f"The {what} service answered HTTP {exc.status_code}: {_detail(exc)}"
     else:
-        message = f"The {what} service failed: {type(exc).__name__}: {exc}"
-    return ProcessingError(message, code=code, details={"engine_error": type(exc).__name__})
+        message = f"The {what} service failed."
+    return ProcessingError(message, code=code, details={"engine_error": type(exc).__name__, "error": str(exc)})
 
 
 def _detail(exc):

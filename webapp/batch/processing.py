@@ -102,15 +102,17 @@ def _run(record_id, record, config):
         return _guarded(_skip, record, err)
     except CallbatchError as err:
         return _guarded(fail, record, err, config.retryPolicy)
-    except ConfigError as err:
-        failure = CallbatchError("; ".join(err.messages), code="TRANSCRIPTION_FAILED")
+    except ConfigError as err:  # the settings are wrong: no retry helps until someone changes them
+        failure = CallbatchError("The speech-to-text settings are not valid: " + " ".join(err.messages),
+                                 code="TRANSCRIPTION_FAILED", retryable=False)
         return _guarded(fail, record, failure, config.retryPolicy)
     except OperationalError as err:
         return _fail_when_database_returns(record_id, attempt, err, config.retryPolicy)
     except Exception as err:  # anything unforeseen still ends in a status, never in silence
         log.exception("file %s failed unexpectedly", record_id)
         db.session.rollback()
-        return _guarded(fail, record, CallbatchError(f"{type(err).__name__}: {err}"), config.retryPolicy)
+        failure = CallbatchError(details={"error": f"{type(err).__name__}: {err}"})  # the sentence of INTERNAL_ERROR
+        return _guarded(fail, record, failure, config.retryPolicy)
 
 
 def _guarded(outcome, record, *args):
@@ -249,7 +251,8 @@ def _fail_when_database_returns(record_id, attempt, err, policy):
     retry. If it stays away, the reaper does the same once it is back; if the reaper already
     did (the outage outlasted the heartbeat), the file is no longer ours."""
     log.warning("database error on file %s: %s", record_id, err)
-    failure = CallbatchError(f"The database was unreachable: {str(err).splitlines()[0]}", code="DATABASE_ERROR")
+    failure = CallbatchError("The database was unreachable while the file was processed.",
+                             code="DATABASE_ERROR", details={"error": str(err).splitlines()[0]})
 
     def record_failure():
         record = db.session.get(FileProcessingRecord, record_id)

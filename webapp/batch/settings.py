@@ -38,7 +38,7 @@ class Scanning(_Strict):
 
 
 class Analysis(_Strict):
-    transcriber: dict = Field(default_factory=lambda: {"type": "sidecar"})
+    transcriber: dict = Field(default_factory=lambda: {"type": "auto"})
     scorer: dict = Field(default_factory=lambda: {"type": "rubric"})
 
 

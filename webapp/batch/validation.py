@@ -63,10 +63,26 @@ def probe(path):
             _first_frame(container, stream)
             duration = _duration(container, stream)
     except PermissionError as exc:
-        raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED") from exc
+        raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED",
+                       details=_technical(exc)) from exc
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise SkipFile(f"The audio could not be read: {exc}.", code="CORRUPTED_FILE") from exc
+        raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details=_technical(exc)) from exc
     return duration, sha256_of(path)
+
+
+def _unreadable(exc):
+    """The sentence for audio FFmpeg cannot read; its own text (errno, a temporary path) goes
+    to the details."""
+    if isinstance(exc, av.error.EOFError):
+        return "The recording ends before its audio does: the file is cut short or damaged."
+    if isinstance(exc, av.error.InvalidDataError):
+        return ("The file is not audio in a format Callbatch can read: it is damaged, or another kind of "
+                "file with an audio file's name.")
+    return "The audio in the file could not be read: the file is damaged or in an unsupported format."
+
+
+def _technical(exc):
+    return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _first_frame(container, stream):

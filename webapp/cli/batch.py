@@ -17,11 +17,12 @@ from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall
 from ..models import job as job_status
 from ..models.types import utcnow
 from ..batch import actions, discovery, folders
-from ..batch.status import COMPLETED, DISCOVERED, FAILED, QUEUED, SKIPPED
+from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
 
 batch = AppGroup("batch", help="Scan folders and process recordings.")
 
 TOTALS = (DISCOVERED, QUEUED, COMPLETED, FAILED, SKIPPED)
+WAITING = (DISCOVERED, QUEUED, PROCESSING, RETRYING)
 
 
 @batch.command("run")
@@ -88,15 +89,34 @@ def _wait(job_ids, quiet):
         bar.update(sum(j.finished_files for j in jobs) - bar.n)
         if all(j.status not in job_status.ACTIVE_STATUSES for j in jobs):
             break
+        if not bar.disable:
+            bar.set_postfix_str(_waiting_for(job_ids), refresh=True)
         db.session.rollback()  # end the read transaction so the next look sees new commits
         time.sleep(0.3)
+    bar.set_postfix_str("")
     bar.close()
+
+
+def _waiting_for(job_ids):
+    """What the run waits for, for its progress bar: "2 processing, 1 retry due in 25 s"."""
+    FPR = FileProcessingRecord
+    counts = dict(db.session.execute(
+        sa.select(FPR.status, sa.func.count()).where(FPR.job_id.in_(job_ids), FPR.status.in_(WAITING))
+        .group_by(FPR.status)).all())
+    parts = [f"{counts[s]} {s}" for s in (PROCESSING, QUEUED, DISCOVERED) if counts.get(s)]
+    if counts.get(RETRYING):
+        due = db.session.scalar(sa.select(sa.func.min(FPR.next_retry_at))
+                                .where(FPR.job_id.in_(job_ids), FPR.status == RETRYING))
+        seconds = max(0, round((due - utcnow()).total_seconds())) if due else 0
+        retries = f"{counts[RETRYING]} retr{'y' if counts[RETRYING] == 1 else 'ies'}"
+        parts.append(f"{retries} due in {seconds} s" if seconds else f"{retries} due now")
+    return ", ".join(parts)
 
 
 def _records(job_ids):
     FPR = FileProcessingRecord
     return db.session.execute(
-        sa.select(FPR, SalesCall.id).outerjoin(SalesCall, SalesCall.file_id == FPR.id)
+        sa.select(FPR, SalesCall).outerjoin(SalesCall, SalesCall.file_id == FPR.id)
         .where(FPR.job_id.in_(job_ids)).order_by(FPR.file_name)
     ).all()
 
@@ -108,8 +128,9 @@ def _report(folder, job_ids, records, as_json):
             totals[record.status] += 1
     files = [
         {"file_name": r.file_name, "status": r.status, "error_code": r.error_code,
-         "error_message": r.error_message, "sales_call_id": call_id}
-        for r, call_id in records
+         "error_message": r.error_message, "sales_call_id": call.id if call else None,
+         "overall_score": call.overall_score if call else None}
+        for r, call in records
     ]
     if as_json:
         click.echo(json.dumps({"folder_id": folder.id, "job_id": job_ids[0] if job_ids else None,
@@ -118,10 +139,31 @@ def _report(folder, job_ids, records, as_json):
     if not files:
         click.echo(f"Nothing new in {folder.name}.")
         return
-    rows = [[f["file_name"], f["status"], f["error_code"] or "", f["error_message"] or "", f["sales_call_id"] or ""]
-            for f in files]
-    click.echo(tabulate(rows, headers=["file", "status", "code", "why", "call"]))
+    rows = [[f["file_name"], f["status"], _score(call), _passed(call), _transcript_by(call),
+             f["error_code"] or "", f["error_message"] or "", f["sales_call_id"] or ""]
+            for f, (_, call) in zip(files, records)]
+    click.echo(tabulate(rows, headers=["file", "status", "score", "passed", "transcript", "code", "why",
+                                       "call"], maxcolwidths=[None] * 6 + [60, None]))
     click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in totals.items()))
+
+
+def _score(call):
+    if call is None:
+        return ""
+    return "withheld" if call.overall_score is None else f"{call.overall_score:g}"
+
+
+def _transcript_by(call):
+    """Where the transcript came from: delivered beside the recording, or which speech model."""
+    if call is None:
+        return ""
+    return "delivered" if call.engine == "sidecar" else (call.model or call.engine)
+
+
+def _passed(call):
+    """Criteria passed of those that applied, e.g. "3/6"."""
+    criteria = [c for c in ((call.scores or {}).get("criteria") or []) if c.get("applicable", True)] if call else []
+    return f"{sum(1 for c in criteria if c.get('passed'))}/{len(criteria)}" if criteria else ""
 
 
 @batch.command("scan")

@@ -1,3 +1,5 @@
+import os
+
 import click
 from flask.cli import AppGroup
 
@@ -11,7 +13,11 @@ samples = AppGroup("samples", help="Sample sales calls for trying Callbatch out.
 @click.option("--count", default=6, show_default=True)
 @click.option("--minutes", default=0.0, show_default=True,
               help="Make each call at least this long (0: each sample conversation once, 10-40 s).")
-def make(path, count, minutes):
-    """Write COUNT sample Hebrew calls (audio + transcript) into PATH."""
-    names = sample_calls.make_folder(path, count, minutes=minutes)
-    click.echo(f"Wrote {len(names)} sample calls to {path}.")
+@click.option("--transcripts", type=click.Choice(sample_calls.TRANSCRIPTS), default="all", show_default=True,
+              help="Which calls come with the phone system's transcript beside them (some: the 1st, 3rd, ...; "
+                   "the others are left to the speech model).")
+def make(path, count, minutes, transcripts):
+    """Write COUNT sample Hebrew calls (audio, transcript, customer details) into PATH."""
+    names = sample_calls.make_folder(path, count, minutes=minutes, transcripts=transcripts)
+    with_transcript = sum(1 for n in names if os.path.exists(os.path.join(path, os.path.splitext(n)[0] + ".json")))
+    click.echo(f"Wrote {len(names)} sample calls to {path} ({with_transcript} with a transcript beside them).")

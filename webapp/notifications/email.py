@@ -82,14 +82,16 @@ def recipients(config):
 
 
 def html(message):
-    facts = "".join(f"<tr><th align='start'>{escape(k)}</th><td dir='auto'>{escape(v)}</td></tr>"
-                    for k, v in message.facts)
-    links = " · ".join(f"<a href='{escape(url)}'>{escape(label)}</a>" for label, url in message.links)
-    return (
-        "<!doctype html><html><body style='font-family:sans-serif'>"
-        f"<h2 dir='auto'>{escape(message.title)}</h2>"
-        f"<p dir='auto'>{escape(message.text)}</p>"
-        + (f"<table cellpadding='4'>{facts}</table>" if facts else "")
-        + (f"<p>{links}</p>" if links else "")
-        + "</body></html>"
+    # One element a line: SMTP servers refuse lines over 998 characters, and Flask-Mail sends
+    # ASCII text as 7bit, unwrapped.
+    facts = "\n".join(f"<tr><th align='start'>{escape(k)}</th><td dir='auto'>{escape(v)}</td></tr>"
+                      for k, v in message.facts)
+    links = " ·\n".join(f"<a href='{escape(url)}'>{escape(label)}</a>" for label, url in message.links)
+    return "\n".join(
+        ["<!doctype html><html><body style='font-family:sans-serif'>",
+         f"<h2 dir='auto'>{escape(message.title)}</h2>",
+         f"<p dir='auto'>{escape(message.text)}</p>"]
+        + ([f"<table cellpadding='4'>\n{facts}\n</table>"] if facts else [])
+        + ([f"<p>{links}</p>"] if links else [])
+        + ["</body></html>"]
     )

@@ -136,7 +136,8 @@ def _parse(answer):
     try:
         content = answer.choices[0].message.content
     except (AttributeError, IndexError, TypeError) as exc:
-        raise ProcessingError(f"The scoring model gave no answer: {exc}", code=CODE) from exc
+        raise ProcessingError("The scoring model gave no answer.", code=CODE,
+                              details={"error": f"{type(exc).__name__}: {exc}"}) from exc
     if not content:
         refusal = getattr(answer.choices[0].message, "refusal", None)
         raise ProcessingError(f"The scoring model gave no answer{': ' + refusal if refusal else ''}.", code=CODE)

@@ -57,7 +57,10 @@ def _read(path):
     try:
         with open(path, encoding="utf-8") as f:
             return yaml.safe_load(f)  # JSON is YAML too
-    except (OSError, yaml.YAMLError) as exc:
+    except OSError as exc:
+        raise ProcessingError(f"The scorecard {path} could not be read: the file is missing or not readable.",
+                              code="SCORING_FAILED", details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+    except yaml.YAMLError as exc:
         raise ProcessingError(f"The scorecard {path} could not be read: {exc}", code="SCORING_FAILED") from exc
 
 

@@ -2,14 +2,16 @@
 
 `model` is a CTranslate2 Whisper model: a directory, a name under the models folder
 (`flask models install-base` puts `whisper-base` there), or a model-hub name such as
-`ivrit-ai/whisper-large-v3-turbo-ct2` where a hub is reachable. The loaded model is kept
-per process and shared by every file (and every folder using the same model settings)."""
+`ivrit-ai/whisper-large-v3-turbo-ct2`, downloaded once into the models folder where a hub is
+reachable and `local_files_only` is off. The loaded model is kept per process and shared by
+every file (and every folder using the same model settings)."""
 import os
 import threading
 import time
 
-from ...errors import ProcessingError
+from ...errors import ModelUnavailable, ProcessingError
 from ...providers.storage.base import Field
+from .. import model_files
 from ..result import Segment, Transcript
 
 DEFAULT_MODEL = "whisper-base"
@@ -81,39 +83,40 @@ class FasterWhisperTranscriber:
     @property
     def model_path(self):
         """The directory (or hub name) this transcriber loads."""
-        name = os.path.expanduser(self.model_name)
-        if os.path.isdir(name):
-            return os.path.abspath(name)
-        in_models = os.path.join(self.models_dir, name)
-        if os.path.isfile(os.path.join(in_models, "model.bin")):
-            return in_models
-        return self.model_name
+        return model_files.resolve(self.model_name, self.models_dir) or self.model_name
 
     def model(self):
-        """The loaded WhisperModel, loading it on first use in this process."""
-        key = (self.model_path, self.device, self.compute_type, self.cpu_threads)
+        """The loaded WhisperModel, loading it (and downloading it first, where allowed and
+        needed) on first use in this process."""
         with _LOCK:
+            path = model_files.resolve(self.model_name, self.models_dir) or self._download()
+            key = (path, self.device, self.compute_type, self.cpu_threads)
             if key not in _MODELS:
-                _MODELS[key] = self._load(key[0])
+                _MODELS[key] = self._load(path)
             return _MODELS[key]
 
-    def _load(self, path):
-        if not os.path.isdir(path) and self.local_files_only:
-            raise ProcessingError(
+    def _download(self):
+        if self.local_files_only:
+            pull = f", `flask models pull {self.model_name}`" if model_files.HUB_NAME.match(self.model_name) else ""
+            raise ModelUnavailable(
                 f"The speech model '{self.model_name}' is not installed (looked in {self.models_dir}). "
-                "Run `flask models install-base` for the demo model, or set the model to a local directory.",
-                code="TRANSCRIPTION_FAILED",
-            )
+                f"Run `flask models install-base --use` for the demo model{pull}, or set the model to a "
+                "local directory.",
+                details={"model": self.model_name, "models_dir": self.models_dir})
+        return model_files.download(self.model_name, self.models_dir)
+
+    def _load(self, path):
         from faster_whisper import WhisperModel
 
         started = time.perf_counter()
         try:
             model = WhisperModel(path, device=self.device, compute_type=self.compute_type,
-                                 cpu_threads=self.cpu_threads, download_root=os.path.join(self.models_dir, "hub"),
-                                 local_files_only=self.local_files_only)
+                                 cpu_threads=self.cpu_threads, local_files_only=True)
         except Exception as exc:
-            raise ProcessingError(f"The speech model '{self.model_name}' could not be loaded: {exc}",
-                                  code="TRANSCRIPTION_FAILED") from exc
+            raise ModelUnavailable(
+                f"The speech model '{self.model_name}' could not be loaded: check that its folder holds a "
+                "complete CTranslate2 Whisper model and that the device and compute type suit this machine.",
+                details={"model": path, "error": f"{type(exc).__name__}: {exc}"}) from exc
         LOADS["count"] += 1
         LOADS["seconds"] += time.perf_counter() - started
         return model
@@ -143,8 +146,8 @@ class FasterWhisperTranscriber:
         except ProcessingError:
             raise
         except Exception as exc:
-            raise ProcessingError(f"faster-whisper could not transcribe the recording: {type(exc).__name__}: {exc}",
-                                  code="TRANSCRIPTION_FAILED") from exc
+            raise ProcessingError("The speech model could not transcribe this recording.",
+                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
         transcript = Transcript(" ".join(s.text for s in segments), segments, language or self.language,
                                 self.type, os.path.basename(self.model_path.rstrip("/")) or self.model_name)
         transcript.stats = {"model_loads": LOADS["count"], "loaded_now": LOADS["count"] > loads_before,

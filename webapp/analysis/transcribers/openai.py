@@ -55,8 +55,8 @@ class OpenAITranscriber:
         except openai.OpenAIError as exc:
             raise openai_client.failure(exc, "TRANSCRIPTION_FAILED", "transcription") from exc
         except OSError as exc:
-            raise ProcessingError(f"The recording could not be read for upload: {exc}",
-                                  code="TRANSCRIPTION_FAILED") from exc
+            raise ProcessingError("The recording could not be read for upload.", code="TRANSCRIPTION_FAILED",
+                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
         return self._transcript(answer, duration)
 
     def _transcript(self, answer, duration):

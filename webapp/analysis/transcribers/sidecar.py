@@ -5,7 +5,7 @@ preferred; `<uuid>.txt` is plain text, one utterance per line, spread evenly ove
 import json
 import os
 
-from ...errors import ProcessingError
+from ...errors import ProcessingError, TranscriptMissing
 from ...providers.storage.base import Field
 from ..result import Segment, Transcript
 
@@ -31,7 +31,7 @@ class SidecarTranscriber:
         if os.path.exists(stem + ".txt"):
             return self._from_text(stem + ".txt", duration)
         name = os.path.basename(stem)
-        raise ProcessingError(
+        raise TranscriptMissing(
             f"No transcript was delivered beside the recording (expected {name}.json or {name}.txt).",
             code="TRANSCRIPTION_FAILED",
         )

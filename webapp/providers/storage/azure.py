@@ -200,14 +200,14 @@ class AzureBlobStorage(cloud.CloudStorage):
             raise FileAccessError(f"Azure Blob Storage answered with an error ({code or exc.status_code}).",
                                   code="STORAGE_UNAVAILABLE", details={"service_code": code}) from None
         except (ServiceRequestError, ServiceResponseError) as exc:
-            raise FileAccessError(f"The connection to {self._host()} failed ({type(exc).__name__}).",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError(f"The connection to {self._host()} failed.", code="STORAGE_UNAVAILABLE",
+                                  details={"error": type(exc).__name__}) from None
         except ValueError:  # a malformed connection string, account key or SAS token
             raise FileAccessError("The folder's Azure credentials are malformed: paste the connection string, "
                                   "account key or SAS token again.", code="INVALID_CREDENTIALS") from None
         except OSError as exc:
-            raise FileAccessError(f"The connection to {self._host()} broke: {self.secrets.scrub(exc)}.",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError(f"The connection to {self._host()} broke.", code="STORAGE_UNAVAILABLE",
+                                  details={"error": self.secrets.scrub(exc)}) from None
 
     def _denied(self, code, name):
         if name:

@@ -199,14 +199,14 @@ class GCSStorage(cloud.CloudStorage):
                                   "or give the server default credentials.", code="INVALID_CREDENTIALS") from None
         except (requests.exceptions.RequestException, auth.TransportError, api.RetryError,
                 api.ServerError, ConnectionError) as exc:
-            raise FileAccessError(f"The connection to Google Cloud Storage failed ({type(exc).__name__}).",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError("The connection to Google Cloud Storage failed.", code="STORAGE_UNAVAILABLE",
+                                  details={"error": type(exc).__name__}) from None
         except api.GoogleAPICallError as exc:
             raise FileAccessError(f"Google Cloud Storage answered with an error ({exc.code}).",
                                   code="STORAGE_UNAVAILABLE") from None
         except OSError as exc:
-            raise FileAccessError(f"The connection to the bucket broke: {self.secrets.scrub(exc)}.",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError("The connection to the bucket broke.", code="STORAGE_UNAVAILABLE",
+                                  details={"error": self.secrets.scrub(exc)}) from None
 
 
 def _check_key(raw):

@@ -184,11 +184,11 @@ class S3Storage(cloud.CloudStorage):
             kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
             where = self._endpoint() or "Amazon S3"
             detail = type(exc).__name__ if isinstance(exc, BotoConnectionError) else self.secrets.scrub(exc)
-            raise FileAccessError(f"The connection to {where} {kind} ({detail}).",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError(f"The connection to {where} {kind}.", code="STORAGE_UNAVAILABLE",
+                                  details={"error": detail}) from None
         except OSError as exc:
-            raise FileAccessError(f"The connection to the bucket broke: {self.secrets.scrub(exc)}.",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError("The connection to the bucket broke.", code="STORAGE_UNAVAILABLE",
+                                  details={"error": self.secrets.scrub(exc)}) from None
 
     def _client_error(self, code, key):
         bucket = self.bucket

@@ -1,0 +1,78 @@
+"""The default transcriber: the phone system's transcript when one was delivered beside the
+recording, else faster-whisper with the best model this installation has — the one named in
+the settings, else the largest in the models folder, else the recommended Hebrew model,
+downloaded once where a model hub is reachable.
+
+When no model can be had, every file fails at once with the fix in its message, and is not
+retried. The failure is remembered per process for the same settings and the same models
+folder contents, so the next files do not try the download again; changing the settings or
+installing a model forgets it."""
+import json
+
+from ...errors import ModelUnavailable, TranscriptMissing
+from ...providers.storage.base import Field
+from .. import model_files
+from .faster_whisper import FasterWhisperTranscriber, _models_dir
+from .sidecar import SidecarTranscriber
+
+# (settings, models folder, model chosen) -> the ModelUnavailable it ended in, in this process
+_UNAVAILABLE = {}
+
+
+class AutoTranscriber:
+    type = "auto"
+    label = "Automatic: the delivered transcript, else the best local speech model"
+    fields = (
+        Field("model", "Model",
+              help="Leave empty for the largest model in the models folder, else "
+                   f"{model_files.RECOMMENDED} (downloaded once where a model hub is reachable). "
+                   "Or a local directory, a name in the models folder, or a hub name."),
+    ) + tuple(f for f in FasterWhisperTranscriber.fields if f.name not in ("model", "local_files_only"))
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self.sidecar = SidecarTranscriber(config)
+        self.given_models_dir = config.get("models_dir")
+        self.speech_options = {k: v for k, v in config.items() if k not in ("type", "model", "models_dir")}
+
+    @classmethod
+    def validate_config(cls, config):
+        return FasterWhisperTranscriber.validate_config({**config, "model": config.get("model") or
+                                                         model_files.RECOMMENDED})
+
+    @property
+    def models_dir(self):
+        return self.given_models_dir or _models_dir()  # looked up each time: the instance is kept per process
+
+    def chosen_model(self):
+        """The model used for recordings without a transcript: a name, directory or hub name."""
+        if self.config.get("model"):
+            return self.config["model"]
+        found = model_files.best(self.models_dir)
+        return found.path if found else model_files.RECOMMENDED
+
+    def transcribe(self, audio_path, duration, **kwargs):
+        try:
+            return self.sidecar.transcribe(audio_path, duration, **kwargs)
+        except TranscriptMissing as missing:
+            no_transcript = missing
+        try:
+            return self.transcribe_speech(audio_path, duration)
+        except ModelUnavailable as err:
+            reason = err.message[0].lower() + err.message[1:]
+            raise ModelUnavailable(f"{no_transcript.message[:-1]}, and {reason}", details=err.details) from None
+
+    def transcribe_speech(self, audio_path, duration):
+        """Speech-to-text with the chosen model, whatever lies beside the recording."""
+        model = self.chosen_model()
+        key = (json.dumps(self.config, sort_keys=True), self.models_dir, model)
+        remembered = _UNAVAILABLE.get(key)
+        try:
+            if remembered:
+                raise remembered  # tried in this process already: fail fast, no second download
+            speech = FasterWhisperTranscriber({**self.speech_options, "model": model, "local_files_only": False,
+                                               "models_dir": self.models_dir})
+            return speech.transcribe(audio_path, duration)
+        except ModelUnavailable as err:
+            _UNAVAILABLE[key] = err
+            raise ModelUnavailable(err.message, details={**err.details, "tried_before": bool(remembered)}) from None
