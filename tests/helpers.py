@@ -17,6 +17,15 @@ def configure(**sections):
     return config
 
 
+def store_unchecked(**sections):
+    """Store settings the way an older release (before the providers checked them on save) may
+    have left them: only their shape is checked, as `settings.load` does."""
+    document = settings.load().model_dump()
+    for section, values in sections.items():
+        document[section].update(values)
+    settings.save(settings.BatchConfig.model_validate(document))
+
+
 def run_json(cli, path, *args):
     result = cli.invoke(args=["batch", "run", str(path), "--json", *args])
     report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None

@@ -79,7 +79,7 @@ def test_batch_run_prints_a_summary_table(ctx, cli, tmp_path):
 
 def test_batch_run_progress_says_what_it_waits_for(ctx, cli, tmp_path, httpserver, monkeypatch):
     """A transcription service that answers 429 once: the bar names the retry and when it is due."""
-    monkeypatch.setenv("CALLBATCH_TEST_OPENAI_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("CALLBATCH_TEST_OPENAI_API_KEY", "sk-test-not-a-real-key")
     httpserver.expect_oneshot_request("/v1/audio/transcriptions").respond_with_json(
         {"error": {"message": "Rate limit reached", "type": "requests"}}, status=429)
     httpserver.expect_request("/v1/audio/transcriptions").respond_with_json(
@@ -89,7 +89,7 @@ def test_batch_run_progress_says_what_it_waits_for(ctx, cli, tmp_path, httpserve
     configure(scanning={"fileSettleSeconds": 0},
               retryPolicy={"maxRetries": 1, "delaySeconds": 3, "exponentialBackoff": False},
               analysis={"transcriber": {"type": "openai", "model": "whisper-1", "base_url": httpserver.url_for("/v1"),
-                                        "api_key_env": "CALLBATCH_TEST_OPENAI_KEY", "timeout": 5}})
+                                        "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY", "timeout": 5}})
     result = cli.invoke(args=["batch", "run", str(tmp_path), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert re.search(r"1 retry due in [1-3] s", result.stderr), result.stderr[-2000:]

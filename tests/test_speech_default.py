@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import ROOT
-from helpers import configure, run_json
+from helpers import configure, run_json, store_unchecked
 from recordings import name, write_call, write_wav
 from webapp.extensions import db
 from webapp.models import AuditLog, ExternalFolder, FileEvent, FileProcessingRecord
@@ -123,7 +123,8 @@ def test_without_any_model_each_file_fails_once_at_once_with_the_fix(ctx, cli, t
 ])
 def test_failures_no_retry_can_cure_are_not_retried(ctx, cli, tmp_path, transcriber, expected):
     names = _untranscribed(tmp_path, 3)
-    configure(scanning={"fileSettleSeconds": 0}, analysis={"transcriber": transcriber})
+    configure(scanning={"fileSettleSeconds": 0})
+    store_unchecked(analysis={"transcriber": transcriber})
     result, report = run_json(cli, tmp_path, "--workers", "1")
     assert report["totals"]["failed"] == 3, result.output
     assert all(expected in f["error_message"] for f in report["files"]), report["files"]
@@ -132,7 +133,8 @@ def test_failures_no_retry_can_cure_are_not_retried(ctx, cli, tmp_path, transcri
 
 def test_invalid_scorer_settings_are_not_retried(ctx, cli, tmp_path):
     names = [write_call(tmp_path) for _ in range(2)]
-    configure(scanning={"fileSettleSeconds": 0}, analysis={"scorer": {"type": "rubrik"}})
+    configure(scanning={"fileSettleSeconds": 0})
+    store_unchecked(analysis={"scorer": {"type": "rubrik"}})
     result, report = run_json(cli, tmp_path, "--workers", "1")
     assert [f["error_code"] for f in report["files"]] == ["SCORING_FAILED"] * 2, result.output
     assert all("Unknown scorer type 'rubrik'" in f["error_message"] for f in report["files"])

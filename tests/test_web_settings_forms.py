@@ -85,7 +85,7 @@ def test_a_preset_fills_the_form_with_htmx_and_as_a_plain_link(web):
     assert '<option value="openai" selected>' in _text(admin.get("/settings/?preset=openai"))
     sidecar = admin.get("/settings/?preset=sidecar").get_data(as_text=True)
     assert '<option value="sidecar" selected>' in sidecar and "(&lt;uuid&gt;.json or .txt)" in sidecar
-    assert _stored()["transcriber"] == {"type": "sidecar"}  # filling the form saves nothing
+    assert _stored()["transcriber"] == {"type": "auto"}  # filling the form saves nothing
     # a plain request for the fragment is sent to the page it belongs to
     plain = admin.get("/settings/analysis-fields?kind=transcriber&preset=hebrew-cpu")
     assert plain.status_code == 302 and plain.headers["Location"].endswith("/settings/?preset=hebrew-cpu")
@@ -126,7 +126,7 @@ def test_a_good_value_is_saved_audited_and_keeps_what_the_form_does_not_show(web
     assert _stored()["transcriber"]["local_files_only"] is False  # an unticked box: off
     row = _audit("settings.update")[0]
     assert row.actor == "admin@example.com" and row.after["analysis"]["transcriber"]["batch_size"] == 4
-    assert row.before["analysis"]["transcriber"] == {"type": "sidecar"}
+    assert row.before["analysis"]["transcriber"] == {"type": "auto"}
     # an inline scorecard (from the rubric editor) survives a save of the settings form
     scorecard = service.rubric()["document"]
     assert service.save_rubric({**scorecard, "pass_mark": 55})[1] == []
@@ -151,7 +151,7 @@ def test_switching_the_type_without_javascript_redraws_its_fields(web):
     linked = _text(admin.get("/settings/?analysis.scorer.type=openai"))
     assert '<option value="openai" selected>' in linked
     assert 'name="analysis.scorer.cfg.model" value="gpt-4o-mini"' in linked
-    assert 'name="processing.maxConcurrentFiles" value="5"' in linked and '<option value="sidecar" selected>' in linked
+    assert 'name="processing.maxConcurrentFiles" value="5"' in linked and '<option value="auto" selected>' in linked
     speech_step = _text(admin.get("/setup/speech?analysis.transcriber.type=faster_whisper"))
     assert 'name="analysis.transcriber.cfg.model" value="whisper-base"' in speech_step
     assert re.search(r'name="analysis.transcriber.cfg.local_files_only" checked', speech_step)  # its default
