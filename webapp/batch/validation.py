@@ -10,19 +10,19 @@ import stat
 import av
 
 from ..errors import SkipFile
+from ..providers.storage.base import MANIFEST, METADATA_SUFFIX, TRANSCRIPT_SUFFIXES
 
 UUID_NAME = re.compile(
     r"^(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?P<ext>[a-z0-9]+)$",
     re.IGNORECASE,
 )
 # Files telephony systems deliver beside a recording; read by analysis, never queued.
-COMPANION_SUFFIXES = (".txt", ".json", ".meta.json")
-MANIFEST_NAMES = ("manifest.csv",)
+COMPANION_SUFFIXES = TRANSCRIPT_SUFFIXES + (METADATA_SUFFIX,)
 
 
 def is_companion(name):
     lower = name.lower()
-    if lower in MANIFEST_NAMES:
+    if lower == MANIFEST:
         return True
     for suffix in COMPANION_SUFFIXES:
         if lower.endswith(suffix) and UUID_NAME.match(lower[: -len(suffix)] + ".x"):

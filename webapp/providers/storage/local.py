@@ -36,6 +36,7 @@ class LocalStorage:
         self.path = config["path"]
         self.root = os.path.realpath(config["path"])
         self.recursive = config.get("recursive", True)
+        self._root_refused = None
 
     @classmethod
     def validate_config(cls, config):
@@ -59,10 +60,12 @@ class LocalStorage:
 
     def _check_root(self):
         """A folder saved before its root was refused, or whose root became a link to
-        somewhere refused, is not read."""
-        problem = refusal(self.path)
-        if problem:
-            raise FileAccessError(problem, code="ACCESS_DENIED")
+        somewhere refused, is not read. Checked once per provider: one is built for each
+        scan and each file."""
+        if self._root_refused is None:
+            self._root_refused = refusal(self.path) or ""
+        if self._root_refused:
+            raise FileAccessError(self._root_refused, code="ACCESS_DENIED")
 
     # -- listing -------------------------------------------------------------------------
 
