@@ -9,7 +9,7 @@ import stat
 
 import av
 
-from ..errors import SkipFile
+from ..errors import FileAccessError, SkipFile
 from ..providers.storage.base import MANIFEST, METADATA_SUFFIX, TRANSCRIPT_SUFFIXES
 
 UUID_NAME = re.compile(
@@ -64,6 +64,8 @@ def probe(path):
     keep naming the file they checked, see LocalStorage.download_file.)"""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        raise FileAccessError("The recording is no longer there.", code="FILE_NOT_FOUND") from exc
     except PermissionError as exc:
         raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED") from exc
     with os.fdopen(fd, "rb") as f:
