@@ -72,9 +72,11 @@ class LocalStorage:
     def list_files(self, prefix=""):
         self.connect()
         start = self._confined(prefix) if prefix else self.root
-        yield from self._walk(start)
+        relative = os.path.relpath(start, self.root).replace(os.sep, "/")
+        yield from self._walk(start, "" if relative == "." else relative + "/")
 
-    def _walk(self, directory):
+    def _walk(self, directory, relative):
+        """The files under `directory`, whose path relative to the root is `relative`."""
         try:
             entries = list(os.scandir(directory))
         except OSError:
@@ -82,9 +84,9 @@ class LocalStorage:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if self.recursive:
-                    yield from self._walk(entry.path)
+                    yield from self._walk(entry.path, relative + entry.name + "/")
                 continue
-            stored = self._stored(entry, os.path.relpath(entry.path, self.root).replace(os.sep, "/"))
+            stored = self._stored(entry, relative + entry.name)
             if stored is not None:
                 yield stored
 
