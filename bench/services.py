@@ -31,7 +31,7 @@ def own_services(name):
     server = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     os.environ.update(
         DATABASE_URL=f"{server}/{database}", REDIS_URL=redis_url, SECRET_KEY="bench",
-        INSTANCE_PATH=os.path.join(workdir, "instance"), LOG_LEVEL="WARNING",
+        INSTANCE_PATH=os.path.join(workdir, "instance"), LOG_LEVEL="WARNING", CALLBATCH_LOCAL_ROOTS=workdir,
         CALLBATCH_QUEUE_PREFIX=f"bench-{database}", FLASK_APP="wsgi.py",
     )
     try:

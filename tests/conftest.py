@@ -54,6 +54,7 @@ def service_env(database_url, redis_url, tmp_path_factory):
         "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret-key",
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "CALLBATCH_LOCAL_ROOTS": str(tmp_path_factory.getbasetemp()),  # where the tests' folders are made
         "CALLBATCH_QUEUE_PREFIX": f"cbtest-{RUN_ID}",
         "CALLBATCH_HEARTBEAT_SECONDS": "1",
         "CALLBATCH_STALE_AFTER_SECONDS": "4",

@@ -145,7 +145,10 @@ def test_phone_normalisation(raw, expected):
     assert metadata.normalize_phone(raw) == expected
 
 
-def test_metadata_from_sidecar_manifest_and_malformed_files(tmp_path):
+def test_metadata_from_sidecar_manifest_and_malformed_files(ctx, tmp_path):
+    from webapp.providers.storage import LocalStorage
+
+    storage = LocalStorage({"path": str(tmp_path)})
     a, b, c = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222", \
         "33333333-3333-4333-8333-333333333333"
     (tmp_path / f"{a}.meta.json").write_text(json.dumps(
@@ -154,14 +157,14 @@ def test_metadata_from_sidecar_manifest_and_malformed_files(tmp_path):
         "uuid,phone,name,external_id,agent,called_at\n"
         f"{b},03-6123456,אבי,CRM-7,דני,2026-11-03 09:30\n"
         f"{c},12,בלי טלפון,,,yesterday\n", encoding="utf-8")
-    meta, problems = metadata.read(str(tmp_path / f"{a}.wav"), a)
+    meta, problems = metadata.read(storage.companions_for(f"{a}.wav"))
     assert meta == {"phone": "+972501234567", "name": "יוסי", "agent": "נועה",
                     "called_at": "2026-11-02T10:00:00+02:00"} and problems == []
-    meta, problems = metadata.read(str(tmp_path / f"{b}.mp3"), b)
+    meta, problems = metadata.read(storage.companions_for(f"{b}.mp3"))
     assert meta["phone"] == "+97236123456" and meta["external_id"] == "CRM-7"
     assert meta["called_at"] == "2026-11-03T09:30:00+00:00"
-    meta, problems = metadata.read(str(tmp_path / f"{c}.mp3"), c)
+    meta, problems = metadata.read(storage.companions_for(f"{c}.mp3"))
     assert meta == {"name": "בלי טלפון"} and len(problems) == 2
     (tmp_path / f"{a}.meta.json").write_text("{not json")
-    meta, problems = metadata.read(str(tmp_path / f"{a}.wav"), a)
+    meta, problems = metadata.read(storage.companions_for(f"{a}.wav"))
     assert meta is None and "is not valid" in problems[0]

@@ -18,7 +18,7 @@ from recordings import write_call, write_calls, write_wav, name
 def test_embedded_default_runs_the_demo_end_to_end_without_servers(tmp_path):
     """No DATABASE_URL, no REDIS_URL: SQLite, the in-process Redis stand-in and worker."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py")
+    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py", CALLBATCH_LOCAL_ROOTS=str(tmp_path))
     flask = [sys.executable, "-m", "flask"]
     subprocess.run(flask + ["samples", "make", str(tmp_path / "calls"), "--count", "4"], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=60)

@@ -180,7 +180,10 @@ def test_a_remembered_missing_model_is_forgotten_once_a_model_is_installed(ctx, 
     assert transcript.segments and any("\u05d0" <= ch <= "\u05ea" for ch in transcript.text)
 
     (audio.parent / (audio.stem + ".txt")).write_text("שלום\nתודה\n", encoding="utf-8")
-    assert transcriber.transcribe(str(audio), 3.0).engine == "sidecar"  # a delivered transcript wins
+    from webapp.providers.storage.local import LocalStorage
+
+    companions = LocalStorage({"path": str(tmp_path)}).companions_for(audio.name)
+    assert transcriber.transcribe(str(audio), 3.0, companions=companions).engine == "sidecar"  # delivered wins
 
 
 def test_auto_prefers_the_largest_installed_model(tmp_path):

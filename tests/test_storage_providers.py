@@ -31,7 +31,7 @@ def failure(storage):
 
 # -- listing and downloading -----------------------------------------------------------------
 
-def test_listing_gives_size_time_and_checksum_and_a_download_brings_the_sidecar(cloud_folder):
+def test_listing_gives_size_time_and_checksum_and_companions_come_from_the_bucket(cloud_folder):
     audio = os.urandom(3000)
     cloud_folder.put("calls/a1.wav", audio)
     cloud_folder.put("calls/a1.json", b'{"segments": []}')
@@ -50,8 +50,11 @@ def test_listing_gives_size_time_and_checksum_and_a_download_brings_the_sidecar(
     with storage.download_file("calls/a1.wav") as local_path:
         directory = os.path.dirname(local_path)
         assert open(local_path, "rb").read() == audio
-        assert sorted(os.listdir(directory)) == ["a1.json", "a1.wav"]  # absent sidecars leave no file
+        assert os.listdir(directory) == ["a1.wav"]  # companions are asked for, not downloaded beside it
     assert not os.path.exists(directory)
+    companions = storage.companions_for("calls/a1.wav")
+    assert companions.read("a1.json") == b'{"segments": []}'
+    assert companions.read("a1.txt") is None and companions.read("manifest.csv") is None
 
 
 def test_the_temporary_directory_goes_even_when_the_analysis_fails(cloud_folder):

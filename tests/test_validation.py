@@ -62,7 +62,7 @@ def run_unprivileged(args, env):
 def test_every_bad_file_gets_its_code_and_the_batch_carries_on(ctx, service_env, garbage):
     root, files = garbage
     configure(scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB})
-    env = {**os.environ, **service_env}
+    env = {**os.environ, **service_env, "CALLBATCH_LOCAL_ROOTS": str(root)}
     result = run_unprivileged(["batch", "run", str(root), "--json"], env)
     assert result.stdout.startswith("{"), result.stderr[-3000:]
     report = json.loads(result.stdout)

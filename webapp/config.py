@@ -31,6 +31,7 @@ class Config:
         self.TICK_SECONDS = _int("CALLBATCH_TICK_SECONDS", 10)
         self.FILE_JOB_TIMEOUT = _int("CALLBATCH_FILE_JOB_TIMEOUT", 3600)
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
+        self.LOCAL_ROOTS = [p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep) if os.path.isabs(p)]
         self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))
         self.BASE_URL = os.environ.get("CALLBATCH_BASE_URL", "http://localhost:5000").rstrip("/")
         self.ALLOW_PRIVATE_TARGETS = _bool("CALLBATCH_ALLOW_PRIVATE_TARGETS", False)

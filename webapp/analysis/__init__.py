@@ -1,12 +1,11 @@
 """Analysis of one recording: transcription, then scoring. Providers are built once per
 process and reused for every file (an ASR model is loaded once per worker)."""
 import json
-import os
-import re
 import time
 from functools import lru_cache
 
 from ..errors import ConfigError, ProcessingError
+from ..providers.storage.base import Companions
 from . import metadata, metrics
 from .result import Analysis
 from .scorers import SCORERS
@@ -14,17 +13,18 @@ from .transcribers import TRANSCRIBERS
 
 REGISTRIES = {"transcriber": TRANSCRIBERS, "scorer": SCORERS}
 DEFAULT_SCORER = {"type": "rubric"}
-UUID_NAME = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.", re.IGNORECASE)
 
 
-def analyze(audio_path, folder, defaults, duration=None, call_uuid=None):
+def analyze(audio_path, folder, defaults, duration=None, companions=None):
     """Transcribe and score one recording with the folder's providers (or the defaults), and
-    read the customer metadata delivered with it."""
+    read the customer metadata delivered with it. `companions` gives the files delivered
+    beside the recording (from the folder's storage, see providers.storage.base.Companions)."""
     timings = {}
-    meta, notes = metadata.read(audio_path, call_uuid or _uuid_of(audio_path))
+    companions = companions or Companions.none(audio_path)
+    meta, notes = metadata.read(companions)
     started = time.perf_counter()
     transcriber = provider("transcriber", _choose(folder, defaults, "transcriber"))
-    transcript = transcriber.transcribe(audio_path, duration)
+    transcript = transcriber.transcribe(audio_path, duration, companions=companions)
     timings["asr_ms"] = _ms(started)
     if transcript.stats.get("loaded_now"):
         timings["model_load_ms"] = transcript.stats["model_load_ms"]
@@ -46,11 +46,6 @@ def analyze(audio_path, folder, defaults, duration=None, call_uuid=None):
 def _choose(folder, defaults, kind):
     own = (folder.analysis_config or {}).get(kind) if folder is not None else None
     return own or defaults.get(kind)
-
-
-def _uuid_of(audio_path):
-    match = UUID_NAME.match(os.path.basename(audio_path))
-    return match.group(1).lower() if match else None
 
 
 def _ms(started):

@@ -3,13 +3,15 @@
 `manifest.csv` (uuid,phone,name,external_id,agent,called_at). Israeli phone numbers are
 normalised to E.164."""
 import csv
+import io
 import json
-import os
 import re
 from datetime import datetime, timezone
 
+from ..errors import SkipFile
+from ..providers.storage.base import MANIFEST
+
 FIELDS = ("phone", "name", "external_id", "agent", "called_at")
-MANIFEST = "manifest.csv"
 ALIASES = {"customer_phone": "phone", "customer_name": "name", "customer_id": "external_id", "call_time": "called_at"}
 
 
@@ -49,45 +51,54 @@ def _israeli(national):
     return bool(re.fullmatch(r"[23489]\d{7}", national))
 
 
-def read(audio_path, call_uuid):
-    """(metadata dict or None, list of problems to report). Looks beside the recording for
-    `<uuid>.meta.json`, then for a `manifest.csv` row in the same directory."""
+def read(companions):
+    """(metadata dict or None, list of problems to report). Asks the recording's folder (see
+    providers.storage.base.Companions) for `<uuid>.meta.json`, then for a `manifest.csv`
+    row in the same directory."""
     problems = []
-    directory = os.path.dirname(audio_path)
-    sidecar = os.path.join(directory, f"{call_uuid}.meta.json")
+    call_uuid = companions.stem
+    name = f"{call_uuid}.meta.json"
     raw = None
-    if call_uuid and os.path.exists(sidecar):
+    data = _companion(companions, name, problems)
+    if data is not None:
         try:
-            with open(sidecar, encoding="utf-8") as f:
-                raw = json.load(f)
+            raw = json.loads(data.decode("utf-8"))
             if not isinstance(raw, dict):
                 raise ValueError("it is not a JSON object")
-        except (OSError, ValueError) as exc:
-            problems.append(f"The metadata file {call_uuid}.meta.json is not valid ({exc}); "
-                            "the call is kept without a customer.")
+        except ValueError as exc:
+            problems.append(f"The metadata file {name} is not valid ({exc}); the call is kept without a customer.")
             raw = None
-    manifest = os.path.join(directory, MANIFEST)
-    if raw is None and call_uuid and os.path.exists(manifest):
-        raw, problem = _manifest_row(manifest, call_uuid)
-        if problem:
-            problems.append(problem)
+    if raw is None:
+        data = _companion(companions, MANIFEST, problems)
+        if data is not None:
+            raw, problem = _manifest_row(data, call_uuid)
+            if problem:
+                problems.append(problem)
     if raw is None:
         return None, problems
     meta, more = clean(raw)
     return meta, problems + more
 
 
-def _manifest_row(path, call_uuid):
+def _companion(companions, name, problems):
+    """The bytes of a companion file; a refused one is reported in `problems` and read as none."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            if not reader.fieldnames or "uuid" not in [h.strip().lower() for h in reader.fieldnames]:
-                return None, f"{MANIFEST} has no 'uuid' column; the call is kept without a customer."
-            for row in reader:
-                row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-                if row.get("uuid", "").lower() == call_uuid.lower():
-                    return row, None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return companions.read(name)
+    except SkipFile as err:
+        problems.append(f"{err.message} The call is kept without its customer details from {name}.")
+        return None
+
+
+def _manifest_row(data, call_uuid):
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        if not reader.fieldnames or "uuid" not in [h.strip().lower() for h in reader.fieldnames]:
+            return None, f"{MANIFEST} has no 'uuid' column; the call is kept without a customer."
+        for row in reader:
+            row = {(k or "").strip().lower(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
+            if row.get("uuid", "").lower() == call_uuid.lower():
+                return row, None
+    except (UnicodeDecodeError, csv.Error) as exc:
         return None, f"{MANIFEST} could not be read ({exc}); the call is kept without a customer."
     return None, None
 

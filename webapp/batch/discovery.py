@@ -71,7 +71,9 @@ def plan(folder, config, listing, known_paths, sightings):
             continue
         if is_companion(stored.name):
             continue
-        if now - stored.modified < settle and sightings.get(stored.path) != _sighting(stored):
+        # A file that may not be read (a link leading out, a FIFO…) is skipped at once:
+        # waiting would not change that.
+        if not stored.denied and now - stored.modified < settle and sightings.get(stored.path) != _sighting(stored):
             result.still_writing.append(stored)
             continue
         try:

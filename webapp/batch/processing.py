@@ -85,7 +85,8 @@ def _run(record_id, record, config):
             duration, sha256 = probe(local_path)
             timings["probe_ms"] = _ms(started)
             _skip_if_duplicate(record, sha256)
-            result = analysis.analyze(local_path, folder, config.analysis.model_dump(), duration)
+            result = analysis.analyze(local_path, folder, config.analysis.model_dump(), duration,
+                                      companions=storage.companions_for(record.file_path))
         timings.update(result.timings)
         started = time.perf_counter()
         _check_still_ours(record, attempt)

@@ -3,24 +3,26 @@
 `check_listing` runs at scan time on what the listing says (name, type, size, access);
 `probe` runs in the worker on the content (can the container be read, which hash)."""
 import hashlib
+import os
 import re
+import stat
 
 import av
 
-from ..errors import SkipFile
+from ..errors import FileAccessError, SkipFile
+from ..providers.storage.base import MANIFEST, METADATA_SUFFIX, TRANSCRIPT_SUFFIXES
 
 UUID_NAME = re.compile(
     r"^(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?P<ext>[a-z0-9]+)$",
     re.IGNORECASE,
 )
 # Files telephony systems deliver beside a recording; read by analysis, never queued.
-COMPANION_SUFFIXES = (".txt", ".json", ".meta.json")
-MANIFEST_NAMES = ("manifest.csv",)
+COMPANION_SUFFIXES = TRANSCRIPT_SUFFIXES + (METADATA_SUFFIX,)
 
 
 def is_companion(name):
     lower = name.lower()
-    if lower in MANIFEST_NAMES:
+    if lower == MANIFEST:
         return True
     for suffix in COMPANION_SUFFIXES:
         if lower.endswith(suffix) and UUID_NAME.match(lower[: -len(suffix)] + ".x"):
@@ -35,6 +37,8 @@ def call_uuid(name):
 
 def check_listing(stored, extensions, max_size):
     """Raise SkipFile for a listed file that cannot be taken."""
+    if stored.denied and stored.denied_code == "INVALID_FILENAME":  # e.g. a name that is not UTF-8
+        raise SkipFile(stored.denied, code="INVALID_FILENAME")
     match = UUID_NAME.match(stored.name)
     if not match:
         raise SkipFile(f"'{stored.name}' is not named <uuid>.<extension>.", code="INVALID_FILENAME")
@@ -48,26 +52,39 @@ def check_listing(stored, extensions, max_size):
             code="FILE_TOO_LARGE",
         )
     if stored.denied:
-        raise SkipFile(stored.denied, code="ACCESS_DENIED")
+        raise SkipFile(stored.denied, code=stored.denied_code)
     if stored.size == 0:
         raise SkipFile("The file is empty (0 bytes).", code="CORRUPTED_FILE")
 
 
 def probe(path):
-    """(duration in seconds, SHA-256 hex) of an audio file; SkipFile if it holds no readable audio."""
+    """(duration in seconds, SHA-256 hex) of an audio file; SkipFile if it is not a regular
+    file or holds no readable audio. The file is first opened without blocking and checked
+    on its descriptor: a FIFO would hang any reader. (Storage providers yield paths that
+    keep naming the file they checked, see LocalStorage.download_file.)"""
     try:
-        with av.open(path) as container:
-            if not container.streams.audio:
-                raise SkipFile("The file holds no audio track.", code="CORRUPTED_FILE")
-            stream = container.streams.audio[0]
-            _first_frame(container, stream)
-            duration = _duration(container, stream)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        raise FileAccessError("The recording is no longer there.", code="FILE_NOT_FOUND") from exc
     except PermissionError as exc:
         raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED",
                        details=_technical(exc)) from exc
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details=_technical(exc)) from exc
-    return duration, sha256_of(path)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SkipFile("The recording is not a regular file; Callbatch does not read it.", code="ACCESS_DENIED")
+        try:
+            with av.open(path) as container:
+                if not container.streams.audio:
+                    raise SkipFile("The file holds no audio track.", code="CORRUPTED_FILE")
+                stream = container.streams.audio[0]
+                _first_frame(container, stream)
+                duration = _duration(container, stream)
+        except PermissionError as exc:
+            raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED",
+                           details=_technical(exc)) from exc
+        except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+            raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details=_technical(exc)) from exc
+        return duration, _sha256(f)
 
 
 def _unreadable(exc):
@@ -99,11 +116,10 @@ def _duration(container, stream):
     return None
 
 
-def sha256_of(path):
+def _sha256(f):
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1024 * 1024), b""):
-            digest.update(chunk)
+    for chunk in iter(lambda: f.read(1024 * 1024), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -34,7 +34,7 @@ def run(path, as_json, workers):
     """Register PATH as a folder (if new), scan it and process every new recording.
 
     Exit status: 0 when every file ended completed or skipped, 1 when any failed,
-    2 for a path that is not a readable directory."""
+    2 for a path that is not a readable directory or may not be watched."""
     if not os.path.isdir(path) or not os.access(path, os.R_OK | os.X_OK):
         click.echo(f"Error: {path} is not a readable directory.", err=True)
         sys.exit(2)
@@ -46,7 +46,13 @@ def run(path, as_json, workers):
         from workers.runtime import EmbeddedRuntime
 
         runtime = EmbeddedRuntime(app, workers=workers).start()
-    folder = folders.local_folder_for(path)
+    try:
+        folder = folders.local_folder_for(path)
+    except ValueError as err:  # a directory Callbatch may not watch (see CALLBATCH_LOCAL_ROOTS)
+        if runtime:
+            runtime.stop()
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
     try:
         job_ids = _scan_until_settled(folder)
         for job_id in job_ids:

@@ -73,8 +73,7 @@ def audio(call):
     mimetype = AUDIO_TYPES.get(ext) or mimetypes.guess_type(record.file_name)[0] or "application/octet-stream"
     storage = storage_for(record.folder)
     if record.folder.storage_type == "local":
-        with storage.download_file(record.file_path) as path:
-            return path, mimetype
+        return storage.local_path(record.file_path), mimetype
     cache_dir = os.path.join(current_app.instance_path, "audio-cache")
     os.makedirs(cache_dir, exist_ok=True)
     cached = os.path.join(cache_dir, f"{call.content_sha256}{ext}")

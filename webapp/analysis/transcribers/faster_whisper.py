@@ -121,7 +121,7 @@ class FasterWhisperTranscriber:
         LOADS["seconds"] += time.perf_counter() - started
         return model
 
-    def transcribe(self, audio_path, duration):
+    def transcribe(self, audio_path, duration, companions=None):
         loads_before = LOADS["count"]
         model = self.model()
         options = dict(language=self.language, beam_size=self.beam_size, temperature=self.temperature,

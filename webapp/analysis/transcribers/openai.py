@@ -37,7 +37,7 @@ class OpenAITranscriber:
     def validate_config(cls, config):
         return openai_client.validate(config, DEFAULT_MODEL)
 
-    def transcribe(self, audio_path, duration):
+    def transcribe(self, audio_path, duration, companions=None):
         import openai
 
         client = openai_client.make_client(self.config)

@@ -1,12 +1,12 @@
 """Transcripts delivered next to the recording by the phone system.
 
 `<uuid>.json` ({"text", "language", "segments": [{"start", "end", "text", "speaker"}]}) is
-preferred; `<uuid>.txt` is plain text, one utterance per line, spread evenly over the call."""
+preferred; `<uuid>.txt` is plain text, one utterance per line, spread evenly over the call.
+Both are asked of the recording's folder (see providers.storage.base.Companions)."""
 import json
-import os
 
 from ...errors import ProcessingError, TranscriptMissing
-from ...providers.storage.base import Field
+from ...providers.storage.base import Companions, Field
 from ..result import Segment, Transcript
 
 
@@ -24,40 +24,40 @@ class SidecarTranscriber:
     def validate_config(cls, config):
         return []
 
-    def transcribe(self, audio_path, duration):
-        stem = os.path.splitext(audio_path)[0]
-        if os.path.exists(stem + ".json"):
-            return self._from_json(stem + ".json")
-        if os.path.exists(stem + ".txt"):
-            return self._from_text(stem + ".txt", duration)
-        name = os.path.basename(stem)
+    def transcribe(self, audio_path, duration, companions=None):
+        companions = companions or Companions.none(audio_path)
+        name = companions.stem
+        data = companions.read(name + ".json")
+        if data is not None:
+            return self._from_json(name + ".json", data)
+        data = companions.read(name + ".txt")
+        if data is not None:
+            return self._from_text(name + ".txt", data, duration)
         raise TranscriptMissing(
             f"No transcript was delivered beside the recording (expected {name}.json or {name}.txt).",
             code="TRANSCRIPTION_FAILED",
         )
 
-    def _from_json(self, path):
+    def _from_json(self, file_name, data):
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = json.loads(data.decode("utf-8"))
             segments = [
                 Segment(float(s["start"]), float(s["end"]), str(s["text"]).strip(), s.get("speaker"))
                 for s in data.get("segments", [])
             ]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ProcessingError(
-                f"The transcript file {os.path.basename(path)} is not valid: {exc}.", code="TRANSCRIPTION_FAILED"
+                f"The transcript file {file_name} is not valid: {exc}.", code="TRANSCRIPTION_FAILED"
             ) from exc
         text = data.get("text") or " ".join(s.text for s in segments)
         return Transcript(text, segments, data.get("language", self.language), self.type)
 
-    def _from_text(self, path, duration):
+    def _from_text(self, file_name, data, duration):
         try:
-            with open(path, encoding="utf-8") as f:
-                lines = [line.strip() for line in f if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
+            lines = [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
+        except UnicodeDecodeError as exc:
             raise ProcessingError(
-                f"The transcript file {os.path.basename(path)} could not be read: {exc}.",
+                f"The transcript file {file_name} could not be read: {exc}.",
                 code="TRANSCRIPTION_FAILED",
             ) from exc
         step = (duration or 0) / len(lines) if lines else 0

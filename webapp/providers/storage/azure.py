@@ -1,5 +1,4 @@
 """Recordings in an Azure Blob Storage container."""
-import contextlib
 from urllib.parse import urlparse
 
 from ... import outbound
@@ -143,18 +142,6 @@ class AzureBlobStorage(cloud.CloudStorage):
                           checksum=cloud.md5_checksum(settings.content_md5 if settings else None), denied=denied)
 
     # -- download ------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def download_file(self, path):
-        with cloud.download_dir(path) as local_path:
-            self._fetch(path, local_path)
-            for companion in cloud.companion_keys(path):
-                try:
-                    self._fetch(companion, cloud.beside(local_path, companion))
-                except FileAccessError as err:
-                    if err.code != "FILE_NOT_FOUND":
-                        raise
-            yield local_path
 
     def _fetch(self, name, local_path):
         def stream():

@@ -1,5 +1,16 @@
+import os
 from dataclasses import dataclass
 from datetime import datetime
+
+from ...errors import SkipFile
+
+# Files a telephony system delivers beside a recording: its transcript, its metadata and the
+# directory's manifest (see batch.validation.is_companion). They are read through the
+# folder's storage provider, never by a path of their own.
+TRANSCRIPT_SUFFIXES = (".json", ".txt")
+METADATA_SUFFIX = ".meta.json"
+MANIFEST = "manifest.csv"
+MAX_COMPANION_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -11,6 +22,7 @@ class StoredFile:
     modified: datetime
     checksum: str | None = None  # the service's content hash (ETag/MD5/CRC) where it gives one
     denied: str | None = None    # why Callbatch may not read it, when it may not
+    denied_code: str = "ACCESS_DENIED"
 
     @property
     def name(self):
@@ -28,3 +40,35 @@ class Field:
     help: str = ""
     default: object = None
     choices: tuple = ()
+
+
+class Companions:
+    """The files delivered beside one recording, asked of its folder's storage provider.
+
+    `read(name)` gives the bytes of `name` in the recording's directory, or None when there
+    is no such file; a file the provider refuses to read (a link leading out of the folder,
+    anything but a regular file, over MAX_COMPANION_BYTES) raises SkipFile saying why."""
+
+    def __init__(self, storage, record_path):
+        self.storage = storage
+        directory, _, name = record_path.rpartition("/")
+        self.directory = directory + "/" if directory else ""
+        self.stem = os.path.splitext(name)[0]
+        self._read = {}
+
+    @classmethod
+    def none(cls, record_path):
+        """No companions at all (a recording analysed on its own)."""
+        return cls(None, os.path.basename(record_path))
+
+    def read(self, name):
+        if self.storage is None:
+            return None
+        if name not in self._read:
+            self._read[name] = self.storage.read_companion(self.directory + name)
+        return self._read[name]
+
+
+def too_large(path):
+    return SkipFile(f"{path} is over {MAX_COMPANION_BYTES // (1024 * 1024)} MB, the most Callbatch reads of a "
+                    "file delivered beside a recording.", code="FILE_TOO_LARGE")

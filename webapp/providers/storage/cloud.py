@@ -1,6 +1,7 @@
-"""What the three cloud providers share: transfer settings, the temporary download
-directory (the recording plus its sidecar transcript, always removed), a deadline on each
-download, checksums in one comparable form, and scrubbing secrets out of messages and logs."""
+"""What the three cloud providers share: transfer settings, downloads to a temporary
+directory (always removed) with a deadline, the files delivered beside a recording fetched
+from the bucket, checksums in one comparable form, and scrubbing secrets out of messages
+and logs."""
 import base64
 import binascii
 import contextlib
@@ -11,16 +12,12 @@ import tempfile
 import time
 
 from ... import outbound, redaction
-from ...errors import FileAccessError
-from .base import Field
+from ...errors import FileAccessError, SkipFile
+from .base import MAX_COMPANION_BYTES, Companions, Field, too_large
 
 CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 600
 DEFAULT_DOWNLOADS = 4
-# Files the analysis reads beside a recording (see batch.validation.is_companion): sidecar
-# transcripts, call metadata, and the directory's manifest.
-COMPANIONS = (".json", ".txt", ".meta.json")
-MANIFEST = "manifest.csv"
 MASK = redaction.MASK
 
 TRANSFER_FIELDS = (
@@ -101,27 +98,50 @@ class CloudStorage:
     def max_downloads(self):
         return self.transfer.max_downloads
 
+    @contextlib.contextmanager
+    def download_file(self, path):
+        """Stream the object to a temporary directory that is removed on exit; yields the
+        recording's local path."""
+        with download_dir(path) as local_path:
+            self._fetch(path, local_path)
+            yield local_path
+
+    def companions_for(self, record_path):
+        return Companions(self, record_path)
+
+    def read_companion(self, key):
+        """The bytes of the object `key` (delivered beside a recording), or None when the
+        bucket has no such object. Always fetched from the bucket."""
+        stored = self.stat(key)
+        if stored is None:
+            return None
+        if stored.denied:
+            raise SkipFile(stored.denied, code="ACCESS_DENIED")
+        if stored.size > MAX_COMPANION_BYTES:
+            raise too_large(key)
+        with download_dir(key) as local_path:
+            try:
+                self._fetch(key, local_path)
+            except FileAccessError as err:
+                if err.code == "FILE_NOT_FOUND":
+                    return None  # removed since it was looked up
+                raise
+            with open(local_path, "rb") as f:
+                data = f.read(MAX_COMPANION_BYTES + 1)
+        if len(data) > MAX_COMPANION_BYTES:
+            raise too_large(key)
+        return data
+
 
 @contextlib.contextmanager
 def download_dir(key):
-    """A private temporary directory for one download; yields the recording's local path
-    and removes the directory (recording and sidecars) whatever happens."""
+    """A private temporary directory for one download; yields the local path for the
+    object `key` and removes the directory whatever happens."""
     directory = tempfile.mkdtemp(prefix="callbatch-dl-")
     try:
         yield os.path.join(directory, os.path.basename(key) or "recording")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def beside(local_path, key):
-    """Where the object `key` goes in the directory of `local_path`."""
-    return os.path.join(os.path.dirname(local_path), os.path.basename(key))
-
-
-def companion_keys(key):
-    stem = os.path.splitext(key)[0]
-    directory = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
-    return [stem + suffix for suffix in COMPANIONS] + [directory + MANIFEST]
 
 
 def write_chunks(local_path, chunks, timeout, what):

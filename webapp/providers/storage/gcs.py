@@ -1,5 +1,4 @@
 """Recordings in a Google Cloud Storage bucket."""
-import contextlib
 import json
 import os
 
@@ -138,18 +137,6 @@ class GCSStorage(cloud.CloudStorage):
         return StoredFile(blob.name, int(blob.size or 0), blob.updated, checksum=checksum)
 
     # -- download ------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def download_file(self, path):
-        with cloud.download_dir(path) as local_path:
-            self._fetch(path, local_path)
-            for companion in cloud.companion_keys(path):
-                try:
-                    self._fetch(companion, cloud.beside(local_path, companion))
-                except FileAccessError as err:
-                    if err.code != "FILE_NOT_FOUND":
-                        raise
-            yield local_path
 
     def _fetch(self, name, local_path):
         from google.api_core.retry import Retry

@@ -1,5 +1,4 @@
 """Recordings in an Amazon S3 bucket (or an S3-compatible service through its endpoint)."""
-import contextlib
 
 from ... import outbound
 from ...errors import FileAccessError, SkipFile
@@ -137,20 +136,6 @@ class S3Storage(cloud.CloudStorage):
         return StoredFile(key, size, modified, checksum=_checksum(etag), denied=denied)
 
     # -- download ------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def download_file(self, path):
-        """Stream the object (and its sidecar transcript, if any) to a temporary directory
-        that is removed on exit; yields the recording's local path."""
-        with cloud.download_dir(path) as local_path:
-            self._fetch(path, local_path)
-            for companion in cloud.companion_keys(path):
-                try:
-                    self._fetch(companion, cloud.beside(local_path, companion))
-                except FileAccessError as err:
-                    if err.code != "FILE_NOT_FOUND":
-                        raise
-            yield local_path
 
     def _fetch(self, key, local_path):
         def stream():
