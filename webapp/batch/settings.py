@@ -9,6 +9,7 @@ from ..models import BatchSettings
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 
 MB = 1024 * 1024
+MAX_DEPTH = 20  # levels of nesting in a settings document (provider settings included)
 
 
 class _Strict(BaseModel):
@@ -54,7 +55,61 @@ def defaults():
 
 
 def validate(document):
-    """Return (config, errors): errors is a list of {"field", "message"}."""
+    """Return (config, errors): errors is a list of {"field", "message"}. Validate, Save,
+    Import and the API all come here: the shape, then the transcriber and the scorer
+    settings checked by their own providers, so a bad provider setting is refused now
+    instead of failing every file later."""
+    errors = _text_problems(document)
+    if errors:
+        return None, errors
+    config, errors = _parse(document)
+    if config is None:
+        return None, errors
+    errors = [{"field": f"analysis.{kind}", "message": message}
+              for kind in ("transcriber", "scorer") for message in provider_problems(kind, getattr(config.analysis, kind))]
+    return (None, errors) if errors else (config, [])
+
+
+def provider_problems(kind, config):
+    """The messages of the `kind` provider named by config["type"] ([] when it is valid). An
+    empty scorer means the built-in rubric scorer."""
+    from ..analysis import DEFAULT_SCORER, REGISTRIES
+
+    if kind == "scorer" and not config:
+        config = DEFAULT_SCORER
+    registry = REGISTRIES[kind]
+    name = config.get("type")
+    known = ", ".join(sorted(registry))
+    if not name:
+        return [f"Choose a {kind} type: one of {known}."]
+    if not isinstance(name, str) or name not in registry:
+        return [f"Unknown {kind} type '{str(name)[:60]}' (known: {known})."]
+    return list(registry[name].validate_config(config))
+
+
+def _text_problems(document):
+    """The document is stored and audited as JSON: no control characters (PostgreSQL refuses
+    a NUL), and at most MAX_DEPTH levels of nesting. Walked without recursion."""
+    from ..params import CONTROL
+
+    stack = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return [{"field": path, "message": f"The settings are nested more than {MAX_DEPTH} levels deep."}]
+        if isinstance(value, str) and CONTROL.search(value):
+            return [{"field": path or "document",
+                     "message": "Contains a control character (such as a NUL byte); remove it."}]
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if isinstance(key, str) and CONTROL.search(key):
+                return [{"field": path or "document",
+                         "message": "A field name contains a control character (such as a NUL byte)."}]
+            stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+    return []
+
+
+def _parse(document):
     try:
         return BatchConfig.model_validate(document), []
     except ValidationError as exc:
@@ -67,7 +122,7 @@ def load():
     """The current configuration, defaults filled in for anything never saved."""
     row = db.session.get(BatchSettings, 1)
     stored = row.config if row else {}
-    config, errors = validate(stored)
+    config, _errors = _parse(stored)  # the shape only: a stored provider setting is never dropped here
     return config if config else BatchConfig()
 
 

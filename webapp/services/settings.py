@@ -68,10 +68,9 @@ def from_form(form):
                 values[f["name"]] = [v.strip().lstrip(".") for v in str(raw or "").replace(",", " ").split()
                                      if v.strip()]
             else:
-                try:
-                    values[f["name"]] = json.loads(raw) if raw and raw.strip() else {}
-                except json.JSONDecodeError as exc:
-                    errors.append(error(f["path"], f"Not valid JSON: {exc.msg} (line {exc.lineno})."))
+                values[f["name"]], problem = _json(raw) if raw and raw.strip() else ({}, None)
+                if problem:
+                    errors.append(error(f["path"], f"Not valid JSON: {problem}."))
                     values[f["name"]] = {}
     return document, errors
 
@@ -104,13 +103,24 @@ def reset(user=None):
 def import_document(data, user=None):
     """Import a document (a dict, or JSON text/bytes). Returns (config document, errors)."""
     if isinstance(data, (bytes, str)):
-        try:
-            data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return None, [error("file", f"The file is not JSON: {exc}.")]
+        data, problem = _json(data)
+        if problem:
+            return None, [error("file", f"The file is not JSON: {problem}.")]
     if not isinstance(data, dict):
         return None, [error("file", "The document must be a JSON object like the one Export writes.")]
     return save(data, user, action="settings.import")
+
+
+def _json(text):
+    """(value, None), or (None, why `text` is not JSON we can take)."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{exc.msg} (line {exc.lineno})"
+    except UnicodeDecodeError:
+        return None, "the text is not UTF-8"
+    except RecursionError:
+        return None, "it is nested too deeply"
 
 
 # -- the scoring rubric ----------------------------------------------------------------------
@@ -140,6 +150,8 @@ def parse_rubric(text):
         document = yaml.safe_load(text or "")
     except yaml.YAMLError as exc:
         return None, [error("rubric", f"Not valid YAML/JSON: {exc}")]
+    except RecursionError:
+        return None, [error("rubric", "Not valid YAML/JSON: it is nested too deeply.")]
     if not isinstance(document, dict):
         return None, [error("rubric", "The scorecard must be a mapping with a list of criteria.")]
     if not isinstance(document.get("criteria"), list) or not document["criteria"]:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..crypto import MASK
+from ..params import number, safe_next
 from ..services import folders as service
 from . import is_htmx, require_login
 
@@ -50,7 +51,7 @@ def fields():
     return render_template("partials/folder_fields.html", provider=types[storage_type], config={}, errors=[])
 
 
-@bp.get("/<int:folder_id>")
+@bp.get("/<id:folder_id>")
 def detail(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     return render_template("folders/detail.html", folder=folder, shown=service.view(folder),
@@ -58,7 +59,7 @@ def detail(folder_id):
                            provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type))
 
 
-@bp.get("/<int:folder_id>/edit")
+@bp.get("/<id:folder_id>/edit")
 @role_required("admin")
 def edit(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -68,7 +69,7 @@ def edit(folder_id):
     return _form(folder, data, [])
 
 
-@bp.post("/<int:folder_id>/edit")
+@bp.post("/<id:folder_id>/edit")
 @role_required("admin")
 def update(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -80,7 +81,7 @@ def update(folder_id):
     return redirect(url_for("folders.detail", folder_id=folder.id))
 
 
-@bp.post("/<int:folder_id>/delete")
+@bp.post("/<id:folder_id>/delete")
 @role_required("admin")
 def delete(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -94,7 +95,7 @@ def delete(folder_id):
     return redirect(url_for("folders.index"))
 
 
-@bp.post("/<int:folder_id>/test")
+@bp.post("/<id:folder_id>/test")
 @role_required("admin")
 def test(folder_id):
     """Test the stored settings (from the list/detail) and keep the result as its status."""
@@ -117,7 +118,7 @@ def test_form():
     return _form(folder, _shown(data), [])
 
 
-@bp.post("/<int:folder_id>/scan")
+@bp.post("/<id:folder_id>/scan")
 @role_required("manager")
 def scan(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -126,10 +127,10 @@ def scan(folder_id):
     if is_htmx():
         return render_template("partials/flash.html", messages=[("info", message)])
     flash(message)
-    return redirect(request.referrer or url_for("folders.detail", folder_id=folder.id))
+    return redirect(safe_next(request.referrer) or url_for("folders.detail", folder_id=folder.id))
 
 
-@bp.get("/<int:folder_id>/preview")
+@bp.get("/<id:folder_id>/preview")
 @role_required("manager")
 def preview(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -159,10 +160,10 @@ def _data(form):
             "monitor_type": form.get("monitor_type", "polling"), "scan_interval": form.get("scan_interval", ""),
             "cron_schedule": form.get("cron_schedule", ""), "allowed_extensions": form.get("allowed_extensions", ""),
             "enabled": form.get("enabled") == "on"}
-    try:
-        data["max_file_size"] = int(float(form.get("max_file_size_mb", "")) * service.MB)
-    except ValueError:
-        data["max_file_size"] = form.get("max_file_size_mb")
+    size_mb = number(form.get("max_file_size_mb", ""))
+    # Out of any sensible range (or not a number): the raw text, which the service refuses.
+    fits = size_mb is not None and abs(size_mb) <= 1_000_000
+    data["max_file_size"] = int(size_mb * service.MB) if fits else form.get("max_file_size_mb")
     return data
 
 
