@@ -140,3 +140,26 @@ def test_sign_in_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(app,
     print(f"\nsign-in median: unknown e-mail {statistics.median(unknown[1:]) * 1000:.1f} ms, "
           f"wrong password {statistics.median(wrong[1:]) * 1000:.1f} ms, ratio {ratio:.2f}")
     assert 0.5 <= ratio <= 2.0
+
+
+def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(app, users):
+    """CALLBATCH_PROXY_HOPS=1: the failed sign-in is counted for the client the proxy names,
+    and the request is HTTPS as the proxy says (CSRF then checks the Referer strictly)."""
+    from webapp import auth, create_app
+    from webapp.queues import connection
+
+    proxied = create_app({"TESTING": True, "PROXY_HOPS": 1})
+    client = WebClient(proxied.test_client())
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "Referer": "https://localhost/login"}
+    with proxied.app_context():
+        client._token = None
+        page = client.get("/login", headers=forwarded)
+        assert page.status_code == 200
+        response = client.post("/login", data={"email": "viewer@example.com", "password": "wrong"},
+                               headers=forwarded)
+        assert response.status_code == 401
+        _email_key, ip_key = auth._attempt_keys("viewer@example.com", "203.0.113.9")
+        assert connection().get(ip_key) == b"1"
+        no_referer = client.post("/login", data={"email": "viewer@example.com", "password": "wrong"},
+                                 headers={k: v for k, v in forwarded.items() if k != "Referer"})
+        assert no_referer.status_code == 400  # an HTTPS form post must come from this site
