@@ -133,7 +133,8 @@ def test_the_rubric_page_shows_an_odd_stored_rubric_value_as_a_problem(web, rubr
 
 
 @pytest.mark.parametrize("kind, value, message", [
-    ("transcriber", {"type": "nope"}, "Unknown transcriber type &#39;nope&#39; (known: faster_whisper, openai, sidecar)."),
+    ("transcriber", {"type": "nope"},
+     "Unknown transcriber type &#39;nope&#39; (known: faster_whisper, openai, sidecar)."),
     ("transcriber", {}, "Choose a transcriber type: one of faster_whisper, openai, sidecar."),
     ("transcriber", {"type": "faster_whisper", "beam_size": 99}, "Beam size: a whole number from 1 to 10."),
     ("scorer", {"type": "nope"}, "Unknown scorer type &#39;nope&#39; (known: openai, rubric)."),

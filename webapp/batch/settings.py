@@ -65,8 +65,8 @@ def validate(document):
     config, errors = _parse(document)
     if config is None:
         return None, errors
-    errors = [{"field": f"analysis.{kind}", "message": message}
-              for kind in ("transcriber", "scorer") for message in provider_problems(kind, getattr(config.analysis, kind))]
+    errors = [{"field": f"analysis.{kind}", "message": message} for kind in ("transcriber", "scorer")
+              for message in provider_problems(kind, getattr(config.analysis, kind))]
     return (None, errors) if errors else (config, [])
 
 

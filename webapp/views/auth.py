@@ -5,8 +5,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import auth
 from ..auth import role_required
-from ..params import safe_next
 from ..models.user import ROLES
+from ..params import safe_next
 from ..services import audit as audit_service
 from ..services import users as user_service
 
@@ -110,4 +110,3 @@ def audit_log():
     filters = audit_service.parse_filters(request.args)
     page = audit_service.list_entries(filters, request.args.get("page"), 50)
     return render_template("audit/index.html", page=page, filters=filters, actions=audit_service.actions())
-
