@@ -8,7 +8,7 @@ from helpers import configure
 from recordings import write_calls
 from webapp.batch import settings
 from webapp.extensions import db
-from webapp.models import ApiToken, AuditLog, BatchJob, ExternalFolder, NotificationConfig
+from webapp.models import ApiToken, AuditLog, BatchJob, ExternalFolder, NotificationConfig, User
 
 
 def count(model):
@@ -52,7 +52,8 @@ def test_a_browser_session_needs_the_csrf_token_to_change_things(app, tokens, ct
     client = app.test_client()
     with app.app_context():
         with client.session_transaction() as session:  # signed in as the admin, as the pages do
-            session.update({"_user_id": "3", "_fresh": True, "csrf_token": raw})
+            admin = db.session.scalar(sa.select(User).where(User.email == "admin@example.com"))
+            session.update({"_user_id": admin.get_id(), "_fresh": True, "csrf_token": raw})
         with app.test_request_context():
             request_session["csrf_token"] = raw
             token = generate_csrf()  # what the page puts in its meta tag / hx-headers

@@ -129,7 +129,8 @@ def test_reports_filter_by_folder_and_dates(web, tmp_path):
     html = web["viewer"].get(f"/reports/?date_from={old}&date_to={old}").get_data(as_text=True)
     assert re.search(r'id="perf-completed">1<', html)
     assert "No problems." in html
-    assert web["viewer"].get("/reports/?date_from=nonsense&folder_id=-4").status_code == 200
+    refused = web["viewer"].get("/reports/?date_from=nonsense&folder_id=-4")  # said plainly, not guessed
+    assert refused.status_code == 400 and "must be a date written YYYY-MM-DD" in refused.get_data(as_text=True)
 
 
 def test_reports_need_sign_in(web):

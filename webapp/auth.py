@@ -18,9 +18,25 @@ RANK = {"viewer": 1, "manager": 2, "admin": 3}
 
 
 @login_manager.user_loader
-def load_user(user_id):
+def load_user(session_id):
+    """The user of a session or remember cookie: "<id>:<session token>" (User.get_id). A cookie
+    issued before the user's sessions were ended carries an old token and is refused."""
+    user_id, _sep, token = str(session_id).partition(":")
+    if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 10 or not token:
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    return user if user is not None and user.active and user.holds_session(token) else None
+
+
+def end_sessions(user, keep_current=True):
+    """End every session of `user` (the caller commits). The session making this request
+    stays signed in when it is that user's own and `keep_current` is set: it is given the
+    new token at once."""
+    from flask import has_request_context, session
+
+    user.end_sessions()
+    if keep_current and has_request_context() and current_user.is_authenticated and current_user.id == user.id:
+        session["_user_id"] = user.get_id()
 
 
 def has_role(user, role):

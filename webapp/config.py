@@ -41,6 +41,7 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+        self.PROXY_HOPS = _int("CALLBATCH_PROXY_HOPS", 0)  # trusted proxies in front (X-Forwarded-*)
         # JSON API (webapp/api)
         self.MAX_CONTENT_LENGTH = _int("CALLBATCH_MAX_BODY_BYTES", 1024 * 1024)
         self.EVENTS_TOKEN = os.environ.get("CALLBATCH_EVENTS_TOKEN", "")

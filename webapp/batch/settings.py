@@ -9,6 +9,7 @@ from ..models import BatchSettings
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 
 MB = 1024 * 1024
+MAX_DEPTH = 20  # levels of nesting in a settings document (provider settings included)
 
 
 class _Strict(BaseModel):
@@ -54,12 +55,58 @@ def defaults():
 
 
 def validate(document):
-    """Return (config, errors): errors is a list of {"field", "message"}. The transcriber and
-    the scorer are checked by their own providers too."""
+    """Return (config, errors): errors is a list of {"field", "message"}. Validate, Save,
+    Import and the API all come here: the shape, then the transcriber and the scorer
+    settings checked by their own providers, so a bad provider setting is refused now
+    instead of failing every file later."""
+    errors = _text_problems(document)
+    if errors:
+        return None, errors
     config, errors = _parse(document)
-    if config is not None:
-        errors = provider_errors(config.analysis)
-    return (config if not errors else None), errors
+    if config is None:
+        return None, errors
+    errors = [{"field": f"analysis.{kind}", "message": message} for kind in ("transcriber", "scorer")
+              for message in provider_problems(kind, getattr(config.analysis, kind))]
+    return (None, errors) if errors else (config, [])
+
+
+def provider_problems(kind, config):
+    """The messages of the `kind` provider named by config["type"] ([] when it is valid). An
+    empty scorer means the built-in rubric scorer."""
+    from ..analysis import DEFAULT_SCORER, REGISTRIES
+
+    if kind == "scorer" and not config:
+        config = DEFAULT_SCORER
+    registry = REGISTRIES[kind]
+    name = config.get("type")
+    known = ", ".join(sorted(registry))
+    if not name:
+        return [f"Choose a {kind} type: one of {known}."]
+    if not isinstance(name, str) or name not in registry:
+        return [f"Unknown {kind} type '{str(name)[:60]}' (known: {known})."]
+    return list(registry[name].validate_config(config))
+
+
+def _text_problems(document):
+    """The document is stored and audited as JSON: no control characters (PostgreSQL refuses
+    a NUL), and at most MAX_DEPTH levels of nesting. Walked without recursion."""
+    from ..params import CONTROL
+
+    stack = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return [{"field": path, "message": f"The settings are nested more than {MAX_DEPTH} levels deep."}]
+        if isinstance(value, str) and CONTROL.search(value):
+            return [{"field": path or "document",
+                     "message": "Contains a control character (such as a NUL byte); remove it."}]
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if isinstance(key, str) and CONTROL.search(key):
+                return [{"field": path or "document",
+                         "message": "A field name contains a control character (such as a NUL byte)."}]
+            stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+    return []
 
 
 def _parse(document):
@@ -71,24 +118,6 @@ def _parse(document):
         ]
 
 
-def provider_errors(analysis):
-    """The transcriber's and the scorer's own messages about their settings, each against its
-    field (analysis.transcriber / analysis.scorer)."""
-    from ..analysis import REGISTRIES
-
-    errors = []
-    for kind in ("transcriber", "scorer"):
-        config = getattr(analysis, kind)
-        registry = REGISTRIES[kind]
-        name = config.get("type")
-        field = f"analysis.{kind}"
-        if name not in registry:
-            errors.append({"field": field, "message": f"Unknown {kind} type '{name}' "
-                                                      f"(known: {', '.join(sorted(registry))})."})
-            continue
-        errors += [{"field": field, "message": message} for message in registry[name].validate_config(config)]
-    return errors
-
 
 def load():
     """The current configuration, defaults filled in for anything never saved. A stored
@@ -96,7 +125,7 @@ def load():
     files fail with its message, where an admin sees it."""
     row = db.session.get(BatchSettings, 1)
     stored = row.config if row else {}
-    config, errors = _parse(stored)
+    config, _errors = _parse(stored)  # the shape only: a stored provider setting is never dropped here
     return config if config else BatchConfig()
 
 

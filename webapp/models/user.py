@@ -1,3 +1,6 @@
+import hmac
+import secrets
+
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,10 +23,22 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
     created_at = mapped_column(UTCDateTime, default=utcnow)
     last_login_at = mapped_column(UTCDateTime)
+    # Carried in every session and remember cookie (get_id); a new value ends them all.
+    session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
 
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token):
+        return hmac.compare_digest((self.session_token or "").encode(), (token or "").encode())
+
+    def end_sessions(self):
+        """Every session and remember cookie issued so far stops working."""
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)

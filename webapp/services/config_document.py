@@ -28,6 +28,7 @@ from ..notifications import NOTIFIERS
 from ..notifications import service as notification_service
 from ..providers.storage import STORAGE
 from . import folders as folder_service
+from . import settings as settings_service
 
 SECRETS_MODES = ("omit", "encrypted")
 SECTIONS = ("folders", "notifications", "processing", "scanning", "analysis", "secrets", "retryPolicy")
@@ -198,10 +199,9 @@ def import_document(data, dry_run=False, user=None, actor=None):
 
 def _parse(data, report):
     if isinstance(data, (bytes, str)):
-        try:
-            data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            report.problem("document", f"The file is not JSON: {exc}.")
+        data, problem = settings_service.parse_json(data)
+        if problem:
+            report.problem("document", f"The file is not JSON: {problem}.")
             return None
     if not isinstance(data, dict):
         report.problem("document", "The document must be a JSON object like the one Export writes.")

@@ -92,10 +92,9 @@ def from_form(form):
                 values[f["name"]] = [v.strip().lstrip(".") for v in str(raw or "").replace(",", " ").split()
                                      if v.strip()]
             else:
-                try:
-                    values[f["name"]] = json.loads(raw) if raw and raw.strip() else {}
-                except json.JSONDecodeError as exc:
-                    errors.append(error(f["path"], f"Not valid JSON: {exc.msg} (line {exc.lineno})."))
+                values[f["name"]], problem = parse_json(raw) if raw and raw.strip() else ({}, None)
+                if problem:
+                    errors.append(error(f["path"], f"Not valid JSON: {problem}."))
                     values[f["name"]] = {}
     return document, errors
 
@@ -195,6 +194,18 @@ def reset(user=None):
     return config
 
 
+def parse_json(text):
+    """(value, None), or (None, why `text` is not JSON we can take)."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{exc.msg} (line {exc.lineno})"
+    except UnicodeDecodeError:
+        return None, "the text is not UTF-8"
+    except RecursionError:
+        return None, "it is nested too deeply"
+
+
 # -- the scoring rubric ----------------------------------------------------------------------
 
 def rubric():
@@ -222,6 +233,8 @@ def parse_rubric(text):
         document = yaml.safe_load(text or "")
     except yaml.YAMLError as exc:
         return None, [error("rubric", f"Not valid YAML/JSON: {exc}")]
+    except RecursionError:
+        return None, [error("rubric", "Not valid YAML/JSON: it is nested too deeply.")]
     if not isinstance(document, dict):
         return None, [error("rubric", "The scorecard must be a mapping with a list of criteria.")]
     if not isinstance(document.get("criteria"), list) or not document["criteria"]:

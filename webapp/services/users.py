@@ -1,11 +1,15 @@
-"""Users (admins manage them): list, create, change role / active / password / language.
-The last active admin can be neither demoted nor deactivated."""
+"""Users (admins manage them): list, create, change role / active / password / language,
+end their sessions. The last active admin can be neither demoted nor deactivated. A new
+password, a new role or deactivation ends the user's other sessions."""
+import functools
 import re
 import secrets
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
+from ..auth import end_sessions
 from ..extensions import db
 from ..models import User
 from ..models.types import utcnow
@@ -36,13 +40,24 @@ def view(user):
 
 
 def authenticate(email, password):
-    """The active user with this e-mail and password, or None (same answer for every miss)."""
+    """The active user with this e-mail and password, or None. Every miss gives the same
+    answer in the same time: an unknown e-mail is checked against a hash of the same kind,
+    so the time taken does not tell which e-mails have an account."""
     user = by_email(email)
-    if user is None or not user.active or not user.check_password(password or ""):
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     user.last_login_at = utcnow()
     db.session.commit()
     return user
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash():
+    """A hash made like every stored one (werkzeug's default method and cost)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def create_user(data, user=None):
@@ -94,15 +109,35 @@ def update_user(target, data, user=None):
         errors.append(error("role", "This is the last active admin: make someone else admin first."))
     if errors:
         return target, errors
+    ends_sessions = bool(password) or role != target.role or (target.active and not active)
     target.role, target.active, target.language = role, bool(active), language
     if password:
         target.set_password(password)
+    if ends_sessions:
+        end_sessions(target)
     after = view(target)
     if password:
         after["password"] = "changed"
+    if ends_sessions:
+        after["sessions"] = "ended"
     audit.record("user.update", target, before=before, after=after, user=user)
     db.session.commit()
     return target, []
+
+
+def end_user_sessions(target, user=None):
+    """Sign `target` out everywhere (an admin's action; their own current session stays)."""
+    end_sessions(target)
+    audit.record("user.sessions_end", target, after={"sessions": "ended"}, user=user)
+    db.session.commit()
+
+
+def sign_out(target):
+    """Signing out ends every session of the user, on every device (the cookie of this one
+    too: it is cleared by the caller)."""
+    end_sessions(target, keep_current=False)
+    audit.record("user.logout", target, user=target)
+    db.session.commit()
 
 
 def _active_admins():

@@ -28,7 +28,11 @@ def is_htmx():
 
 
 def register_blueprints(app):
+    from .. import params
     from . import auth, calls, dashboard, files, folders, jobs, notifications, reports, settings, setup
+
+    app.url_map.converters["id"] = params.IdConverter  # before any route uses it
+    app.before_request(params.check_request)
 
     for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup):
         app.register_blueprint(module.bp)
@@ -59,6 +63,16 @@ def register_blueprints(app):
             "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; frame-ancestors 'none'")
         return response
+
+    @app.errorhandler(400)
+    def _bad_request(err):
+        from flask import render_template
+
+        from ..api.errors import http_error, is_api_request
+
+        if is_api_request():
+            return http_error(err)  # the API's own error shape
+        return render_template("errors/400.html", message=err.description), 400
 
     @app.errorhandler(403)
     def _forbidden(err):

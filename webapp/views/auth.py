@@ -1,6 +1,4 @@
 """Sign in and out, users (admins), the audit log."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -8,6 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from .. import auth
 from ..auth import role_required
 from ..models.user import ROLES
+from ..params import safe_next
 from ..services import audit as audit_service
 from ..services import users as user_service
 
@@ -18,7 +17,7 @@ bp = Blueprint("auth", __name__)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("auth/login.html", next=next_url, email="")
     email = (request.form.get("email") or "").strip().lower()
@@ -46,6 +45,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends every session of this user, on every device."""
+    user_service.sign_out(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You are signed out."))
@@ -71,7 +72,7 @@ def create_user():
     return redirect(url_for("auth.users"))
 
 
-@bp.post("/users/<int:user_id>")
+@bp.post("/users/<id:user_id>")
 @role_required("admin")
 def update_user(user_id):
     target = user_service.get_user(user_id) or abort(404)
@@ -85,12 +86,22 @@ def update_user(user_id):
     return redirect(url_for("auth.users"))
 
 
+@bp.post("/users/<id:user_id>/sessions/end")
+@role_required("admin")
+def end_sessions(user_id):
+    target = user_service.get_user(user_id) or abort(404)
+    user_service.end_user_sessions(target)
+    flash(_("%(email)s is signed out everywhere.", email=target.email) if target.id != current_user.id
+          else _("Your other sessions are signed out; this one stays."))
+    return redirect(url_for("auth.users"))
+
+
 @bp.post("/language")
 @login_required
 def language():
     """The signed-in user's own interface direction (he = right-to-left)."""
     user_service.update_user(current_user._get_current_object(), {"language": request.form.get("language", "en")})
-    return redirect(_safe_next(request.form.get("next")) or url_for("dashboard.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("dashboard.index"))
 
 
 @bp.get("/audit")
@@ -99,13 +110,3 @@ def audit_log():
     filters = audit_service.parse_filters(request.args)
     page = audit_service.list_entries(filters, request.args.get("page"), 50)
     return render_template("audit/index.html", page=page, filters=filters, actions=audit_service.actions())
-
-
-def _safe_next(value):
-    """Only a path on this site (no scheme, no host) may be a redirect target."""
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return None
-    return value

@@ -22,7 +22,7 @@ def index():
                            unassigned=request.args.get("unassigned") == "1")
 
 
-@bp.get("/calls/<int:call_id>")
+@bp.get("/calls/<id:call_id>")
 def detail(call_id):
     call = service.get_call(call_id) or abort(404)
     q = request.args.get("customer_q", "").strip()
@@ -31,7 +31,7 @@ def detail(call_id):
                            matches=matches, errors=[])
 
 
-@bp.get("/calls/<int:call_id>/audio")
+@bp.get("/calls/<id:call_id>/audio")
 def audio(call_id):
     call = service.get_call(call_id) or abort(404)
     try:
@@ -42,7 +42,7 @@ def audio(call_id):
     return send_file(path, mimetype=mimetype, conditional=True, max_age=0)
 
 
-@bp.post("/calls/<int:call_id>/assign")
+@bp.post("/calls/<id:call_id>/assign")
 @role_required("manager")
 def assign(call_id):
     call = service.get_call(call_id) or abort(404)
@@ -68,7 +68,7 @@ def customers():
     return render_template("customers/index.html", page=page, q=request.args.get("q", ""))
 
 
-@bp.get("/customers/<int:customer_id>")
+@bp.get("/customers/<id:customer_id>")
 def customer(customer_id):
     item = customer_service.get_customer(customer_id) or abort(404)
     points = customer_service.trend_svg_points(customer_service.trend(item))

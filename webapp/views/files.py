@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..auth import role_required
 from ..batch.status import STATUSES
 from ..errors import CODES
+from ..params import safe_next
 from ..services import files as service
 from ..services import folders as folder_service
 from . import is_htmx, require_login
@@ -47,16 +48,16 @@ def retry_selected():
     count = service.retry(ids)
     flash(_("%(num)d files queued again.", num=count) if count else _("None of those files can be retried "
           "(only failed, skipped or cancelled files can)."))
-    return redirect(request.form.get("back") or url_for("files.index"))
+    return redirect(safe_next(request.form.get("back")) or url_for("files.index"))
 
 
-@bp.get("/<int:file_id>")
+@bp.get("/<id:file_id>")
 def detail(file_id):
     record = service.get_file(file_id) or abort(404)
     return render_template("files/detail.html", record=record, file=service.detail(record))
 
 
-@bp.post("/<int:file_id>/retry")
+@bp.post("/<id:file_id>/retry")
 @role_required("manager")
 def retry(file_id):
     record = service.get_file(file_id) or abort(404)

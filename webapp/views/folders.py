@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from ..auth import role_required
 from ..crypto import MASK
 from ..services import folder_templates
+from ..params import number, safe_next
 from ..services import folders as service
 from . import is_htmx, require_login
 
@@ -62,7 +63,7 @@ def fields():
     return render_template("partials/folder_fields.html", provider=types[storage_type], config={}, errors=[])
 
 
-@bp.get("/<int:folder_id>")
+@bp.get("/<id:folder_id>")
 def detail(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     return render_template("folders/detail.html", folder=folder, shown=service.view(folder),
@@ -71,7 +72,7 @@ def detail(folder_id):
                            provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type))
 
 
-@bp.get("/<int:folder_id>/edit")
+@bp.get("/<id:folder_id>/edit")
 @role_required("admin")
 def edit(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -82,7 +83,7 @@ def edit(folder_id):
     return _form(folder, data, [])
 
 
-@bp.post("/<int:folder_id>/edit")
+@bp.post("/<id:folder_id>/edit")
 @role_required("admin")
 def update(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -95,7 +96,7 @@ def update(folder_id):
     return redirect(url_for("folders.detail", folder_id=folder.id))
 
 
-@bp.post("/<int:folder_id>/delete")
+@bp.post("/<id:folder_id>/delete")
 @role_required("admin")
 def delete(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -109,7 +110,7 @@ def delete(folder_id):
     return redirect(url_for("folders.index"))
 
 
-@bp.post("/<int:folder_id>/test")
+@bp.post("/<id:folder_id>/test")
 @role_required("admin")
 def test(folder_id):
     """Test the stored settings (from the list/detail) and keep the result as its status."""
@@ -132,7 +133,7 @@ def test_form():
     return _form(folder, _shown(data), [], setup=request.form.get("setup") == "1")
 
 
-@bp.post("/<int:folder_id>/scan")
+@bp.post("/<id:folder_id>/scan")
 @role_required("manager")
 def scan(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -141,10 +142,10 @@ def scan(folder_id):
     if is_htmx():
         return render_template("partials/flash.html", messages=[("info", message)])
     flash(message)
-    return redirect(request.referrer or url_for("folders.detail", folder_id=folder.id))
+    return redirect(safe_next(request.referrer) or url_for("folders.detail", folder_id=folder.id))
 
 
-@bp.get("/<int:folder_id>/preview")
+@bp.get("/<id:folder_id>/preview")
 @role_required("manager")
 def preview(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
@@ -180,10 +181,10 @@ def _data(form, folder=None):
         if key in form:
             data[key] = form[key]
     if "max_file_size_mb" in form:
-        try:
-            data["max_file_size"] = int(float(form["max_file_size_mb"]) * service.MB)
-        except ValueError:
-            data["max_file_size"] = form["max_file_size_mb"]
+        size_mb = number(form["max_file_size_mb"])
+        # Out of any sensible range (or not a number): the raw text, which the service refuses.
+        fits = size_mb is not None and abs(size_mb) <= 1_000_000
+        data["max_file_size"] = int(size_mb * service.MB) if fits else form["max_file_size_mb"]
     data["analysis_config"], errors = service.analysis_from_form(form, folder)
     data["analysis"] = {"transcriber": form.get("analysis_transcriber", ""),
                         "scorer": form.get("analysis_scorer", ""), "rubric": form.get("analysis_rubric", "")}

@@ -25,13 +25,13 @@ def _context(job):
                 calls=service.calls_count(job), active=job.status in job_status.ACTIVE_STATUSES)
 
 
-@bp.get("/<int:job_id>")
+@bp.get("/<id:job_id>")
 def detail(job_id):
     job = service.get_job(job_id) or abort(404)
     return render_template("jobs/detail.html", **_context(job))
 
 
-@bp.get("/<int:job_id>/progress")
+@bp.get("/<id:job_id>/progress")
 def progress(job_id):
     job = service.get_job(job_id) or abort(404)
     if not is_htmx():
@@ -39,7 +39,7 @@ def progress(job_id):
     return render_template("partials/job_progress.html", **_context(job))
 
 
-@bp.get("/<int:job_id>/start")
+@bp.get("/<id:job_id>/start")
 @role_required("manager")
 def confirm_start(job_id):
     """Starting waiting files by hand is confirmed first: how many, and how long they take."""
@@ -47,7 +47,7 @@ def confirm_start(job_id):
     return render_template("jobs/start.html", job=job, estimate=service.start_estimate(job))
 
 
-@bp.post("/<int:job_id>/start")
+@bp.post("/<id:job_id>/start")
 @role_required("manager")
 def start(job_id):
     job = service.get_job(job_id) or abort(404)
@@ -58,7 +58,7 @@ def start(job_id):
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
-@bp.post("/<int:job_id>/cancel")
+@bp.post("/<id:job_id>/cancel")
 @role_required("manager")
 def cancel(job_id):
     job = service.get_job(job_id) or abort(404)
@@ -66,7 +66,7 @@ def cancel(job_id):
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
-@bp.post("/<int:job_id>/retry-failed")
+@bp.post("/<id:job_id>/retry-failed")
 @role_required("manager")
 def retry_failed(job_id):
     job = service.get_job(job_id) or abort(404)
@@ -74,7 +74,7 @@ def retry_failed(job_id):
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
-@bp.post("/<int:job_id>/rollback")
+@bp.post("/<id:job_id>/rollback")
 @role_required("manager")
 def rollback(job_id):
     job = service.get_job(job_id) or abort(404)

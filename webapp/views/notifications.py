@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..auth import role_required
 from ..errors import CODES
 from ..notifications import service
+from ..params import safe_next
 from ..services import folders as folder_service
 from . import is_htmx, require_login
 
@@ -76,7 +77,7 @@ def create():
     return redirect(url_for("notifications.detail", config_id=config.id))
 
 
-@bp.get("/<int:config_id>")
+@bp.get("/<id:config_id>")
 def detail(config_id):
     config = service.get_config(config_id) or abort(404)
     status = request.args.get("status") or None
@@ -86,14 +87,14 @@ def detail(config_id):
                            status=status)
 
 
-@bp.get("/<int:config_id>/edit")
+@bp.get("/<id:config_id>/edit")
 @role_required("admin")
 def edit(config_id):
     config = service.get_config(config_id) or abort(404)
     return _form(config, service.view(config), [])
 
 
-@bp.post("/<int:config_id>/edit")
+@bp.post("/<id:config_id>/edit")
 @role_required("admin")
 def update(config_id):
     config = service.get_config(config_id) or abort(404)
@@ -105,16 +106,16 @@ def update(config_id):
     return redirect(url_for("notifications.detail", config_id=config_id))
 
 
-@bp.post("/<int:config_id>/enabled")
+@bp.post("/<id:config_id>/enabled")
 @role_required("admin")
 def set_enabled(config_id):
     config = service.get_config(config_id) or abort(404)
     service.set_enabled(config, request.form.get("enabled") == "1", **_who())
     flash(_("Notification enabled.") if config.enabled else _("Notification disabled."))
-    return redirect(request.form.get("back") or url_for("notifications.detail", config_id=config_id))
+    return redirect(safe_next(request.form.get("back")) or url_for("notifications.detail", config_id=config_id))
 
 
-@bp.post("/<int:config_id>/test")
+@bp.post("/<id:config_id>/test")
 @role_required("admin")
 def send_test(config_id):
     config = service.get_config(config_id) or abort(404)
@@ -128,7 +129,7 @@ def send_test(config_id):
     return redirect(url_for("notifications.detail", config_id=config_id))
 
 
-@bp.post("/<int:config_id>/delete")
+@bp.post("/<id:config_id>/delete")
 @role_required("admin")
 def delete(config_id):
     config = service.get_config(config_id) or abort(404)

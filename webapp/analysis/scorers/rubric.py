@@ -43,7 +43,11 @@ def load_rubric(config):
     if config.get("criteria"):
         document = {k: v for k, v in config.items() if k not in ("type",)}
     else:
-        document = _read(config.get("rubric") or DEFAULT_RUBRIC)
+        path = config.get("rubric") or DEFAULT_RUBRIC
+        if not isinstance(path, str):
+            raise ProcessingError("The scorecard is not valid: rubric must be the path of a YAML or JSON file "
+                                  "(or give the criteria inline).", code="SCORING_FAILED")
+        document = _read(path)
     if "pass_mark" in config and config["pass_mark"] is not None:
         document = {**document, "pass_mark": config["pass_mark"]}
     problems = _problems(document)
