@@ -28,6 +28,7 @@ class Config:
         self.QUEUE_PREFIX = os.environ.get("CALLBATCH_QUEUE_PREFIX", "callbatch")
         self.HEARTBEAT_SECONDS = _int("CALLBATCH_HEARTBEAT_SECONDS", 10)
         self.STALE_AFTER_SECONDS = _int("CALLBATCH_STALE_AFTER_SECONDS", 60)
+        self.READY_REQUIRES_WORKER = _bool("CALLBATCH_READY_REQUIRES_WORKER", False)
         self.TICK_SECONDS = _int("CALLBATCH_TICK_SECONDS", 10)
         self.FILE_JOB_TIMEOUT = _int("CALLBATCH_FILE_JOB_TIMEOUT", 3600)
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
