@@ -43,6 +43,7 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         # JSON API (webapp/api)
         self.MAX_CONTENT_LENGTH = _int("CALLBATCH_MAX_BODY_BYTES", 1024 * 1024)
+        self.METRICS_TOKEN = os.environ.get("CALLBATCH_METRICS_TOKEN", "")
         self.EVENTS_TOKEN = os.environ.get("CALLBATCH_EVENTS_TOKEN", "")
         self.SNS_SUBSCRIBE_URL_PATTERN = os.environ.get(
             "CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")

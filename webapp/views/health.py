@@ -1,5 +1,7 @@
 """Probes for load balancers and process managers, without sign-in.
 
+/metrics (Prometheus, token or admin) lives here too, for the same audience.
+
 /healthz: the process answers (nothing else is touched, so a slow database never gets a
 healthy web process restarted). /readyz: the database answers and is at the latest
 migration, Redis answers and, with ?worker=1 (or CALLBATCH_READY_REQUIRES_WORKER), at least
@@ -90,3 +92,28 @@ def _heads(directory):
 def migration_heads():
     """The head revision(s) of the migrations directory this code ships."""
     return set(_heads(current_app.extensions["migrate"].directory))
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus text format, for `Authorization: Bearer <CALLBATCH_METRICS_TOKEN>` or a
+    signed-in admin."""
+    from flask import Response
+    from flask_login import current_user
+
+    from .. import metrics as exporter
+    from ..auth import has_role
+
+    if not _metrics_token_given() and not has_role(current_user, "admin"):
+        if current_user.is_authenticated:
+            return {"error": "Metrics are for admins or the metrics token."}, 403
+        return {"error": "Send the metrics token as `Authorization: Bearer <token>`, or sign in as an admin."}, 401
+    return Response(exporter.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _metrics_token_given():
+    import hmac
+
+    expected = current_app.config["METRICS_TOKEN"]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), expected)

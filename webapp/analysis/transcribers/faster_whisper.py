@@ -8,6 +8,7 @@ import os
 import threading
 import time
 
+from ... import metrics
 from ...errors import ProcessingError
 from ...providers.storage.base import Field
 from ..result import Segment, Transcript
@@ -115,6 +116,7 @@ class FasterWhisperTranscriber:
             raise ProcessingError(f"The speech model '{self.model_name}' could not be loaded: {exc}",
                                   code="TRANSCRIPTION_FAILED") from exc
         LOADS["count"] += 1
+        metrics.model_loaded(self.type)
         LOADS["seconds"] += time.perf_counter() - started
         return model
 
