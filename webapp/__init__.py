@@ -1,5 +1,4 @@
 """Callbatch: bulk analysis of Hebrew sales-call recordings."""
-import logging
 import os
 
 from flask import Flask
@@ -30,8 +29,9 @@ def create_app(overrides=None):
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(Config(app.instance_path))
     app.config.update(overrides or {})
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import logging_setup
+
+    logging_setup.configure(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
