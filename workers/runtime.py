@@ -15,6 +15,7 @@ from webapp import queues
 from webapp.batch import enqueue, schedule
 from webapp.extensions import db
 from webapp.providers.monitors.events import Watchers
+from webapp.services import workers as worker_stats
 
 from . import tasks
 
@@ -25,6 +26,10 @@ class Worker(SimpleWorker):
     """Runs jobs in its own process, without forking: the app and the ASR model are loaded
     once per worker process and reused for every file (forking after native thread pools
     start can hang the child, and a fork per job costs more than the work it saves)."""
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        worker_stats.publish(self.connection, self.name, timeout or self.worker_ttl + 60)  # for the Workers page
 
 
 class ThreadWorker(Worker):

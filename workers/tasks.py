@@ -65,6 +65,9 @@ def scan_folder(folder_id, trigger="manual", user_id=None):
 
 @_in_app_context
 def tick():
+    from webapp.services import workers
+
+    workers.record_tick()  # "the scheduler's last tick" on the Workers page
     return schedule.tick()
 
 

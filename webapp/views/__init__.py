@@ -20,9 +20,9 @@ def is_htmx():
 
 
 def register_blueprints(app):
-    from . import auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings
+    from . import auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings, workers
 
-    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, health):
+    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, health, workers):
         app.register_blueprint(module.bp)
     from ..api import register_api  # the JSON API (webapp/api), sharing the same services
 
