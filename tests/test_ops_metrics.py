@@ -99,3 +99,19 @@ def test_metrics_access_token_or_admin(app, web, token):
 def test_metrics_token_unset_refuses_every_token(app, monkeypatch):
     monkeypatch.setitem(app.config, "METRICS_TOKEN", "")
     assert app.test_client().get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
+
+
+@pytest.mark.slow
+def test_model_loads_are_counted_once_per_load(ctx, token, base_model, monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    from plugins_asr import asr_config
+    from webapp.analysis.transcribers.faster_whisper import FasterWhisperTranscriber
+
+    def loads():
+        return value(scrape(ctx.test_client()), "callbatch_model_loads_total", engine="faster_whisper") or 0
+
+    before = loads()
+    transcriber = FasterWhisperTranscriber(asr_config(base_model, cpu_threads=1))  # a model of its own
+    transcriber.model()
+    transcriber.model()  # kept: no second load
+    assert loads() == before + 1
