@@ -1,5 +1,4 @@
 """Callbatch: bulk analysis of Hebrew sales-call recordings."""
-import logging
 import os
 
 from flask import Flask
@@ -37,8 +36,9 @@ def create_app(overrides=None):
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import logging_setup
+
+    logging_setup.configure(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))

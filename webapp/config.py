@@ -28,6 +28,7 @@ class Config:
         self.QUEUE_PREFIX = os.environ.get("CALLBATCH_QUEUE_PREFIX", "callbatch")
         self.HEARTBEAT_SECONDS = _int("CALLBATCH_HEARTBEAT_SECONDS", 10)
         self.STALE_AFTER_SECONDS = _int("CALLBATCH_STALE_AFTER_SECONDS", 60)
+        self.READY_REQUIRES_WORKER = _bool("CALLBATCH_READY_REQUIRES_WORKER", False)
         self.TICK_SECONDS = _int("CALLBATCH_TICK_SECONDS", 10)
         self.FILE_JOB_TIMEOUT = _int("CALLBATCH_FILE_JOB_TIMEOUT", 3600)
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
@@ -44,6 +45,7 @@ class Config:
         self.PROXY_HOPS = _int("CALLBATCH_PROXY_HOPS", 0)  # trusted proxies in front (X-Forwarded-*)
         # JSON API (webapp/api)
         self.MAX_CONTENT_LENGTH = _int("CALLBATCH_MAX_BODY_BYTES", 1024 * 1024)
+        self.METRICS_TOKEN = os.environ.get("CALLBATCH_METRICS_TOKEN", "")
         self.EVENTS_TOKEN = os.environ.get("CALLBATCH_EVENTS_TOKEN", "")
         self.SNS_SUBSCRIBE_URL_PATTERN = os.environ.get(
             "CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")

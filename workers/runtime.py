@@ -15,6 +15,7 @@ from webapp import queues
 from webapp.batch import enqueue, faults, schedule
 from webapp.extensions import db
 from webapp.providers.monitors.events import Watchers
+from webapp.services import workers as worker_stats
 
 from . import tasks
 
@@ -56,6 +57,10 @@ class Worker(SimpleWorker):
                 self.heartbeat(self.get_heartbeat_ttl(job))
             except Exception:  # a missed beat is harmless; a long silence lets the reaper step in
                 log.warning("worker heartbeat failed", exc_info=True)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        worker_stats.publish(self.connection, self.name, timeout or self.worker_ttl + 60)  # for the Workers page
 
 
 class ThreadWorker(Worker):

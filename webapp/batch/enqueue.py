@@ -7,6 +7,7 @@ from flask import current_app
 from rq import Queue
 
 from .. import queues
+from ..logging_setup import job_meta
 from ..models.types import utcnow
 
 PROCESS_FILE = "workers.tasks.process_file"
@@ -31,7 +32,7 @@ def file(record_id, delay=None, job_id=None):
     job_id = job_id or new_job_id()
     q = queues.queue(queues.FILES)
     options = dict(job_id=job_id, job_timeout=current_app.config["FILE_JOB_TIMEOUT"], result_ttl=600,
-                   failure_ttl=86400)
+                   failure_ttl=86400, meta=job_meta())
     if delay:
         q.enqueue_in(timedelta(seconds=delay), PROCESS_FILE, record_id, **options)
     else:
@@ -46,7 +47,7 @@ def files(pairs):
     for chunk in _chunks(list(pairs), 500):
         q.enqueue_many([
             Queue.prepare_data(PROCESS_FILE, (record_id,), job_id=job_id, timeout=timeout, result_ttl=600,
-                               failure_ttl=86400)
+                               failure_ttl=86400, meta=job_meta())
             for record_id, job_id in chunk
         ])
 
@@ -55,7 +56,7 @@ def scan(folder_id, trigger, user_id=None):
     """Queue a scan of a folder; at most one waits per folder at a time."""
     q = queues.queue(queues.SCANS)
     return q.enqueue(SCAN_FOLDER, folder_id, trigger, user_id, job_timeout=3600, result_ttl=600,
-                     job_id=f"scan-{folder_id}-{uuid.uuid4().hex[:8]}")
+                     job_id=f"scan-{folder_id}-{uuid.uuid4().hex[:8]}", meta=job_meta())
 
 
 def live_job_ids(job_ids):

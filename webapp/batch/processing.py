@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import analysis
+from .. import analysis, metrics
 from ..analysis import customers, metadata
 from ..errors import CallbatchError, ConfigError, SkipFile
 from ..extensions import commit_without_waiting_for_disk, db
@@ -205,6 +205,7 @@ def _file_call(record, result, sha256, timings, started):
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")
     transition(record, COMPLETED, filed, {"timings_ms": timings}, audio_seconds=result.duration,
                finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
+    metrics.stage_timings(timings)
     return call
 
 

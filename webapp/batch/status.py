@@ -2,7 +2,7 @@
 which writes a FileEvent and moves the job's counters in the same transaction."""
 import sqlalchemy as sa
 
-from .. import redaction
+from .. import metrics, redaction
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
@@ -62,6 +62,7 @@ def transition(record, to, message="", details=None, **fields):
     db.session.add(FileEvent(file_id=record.id, from_status=frm, to_status=to, message=message, details=details))
     move_counters(record.job_id, frm, to)
     notify.file_changed(record, to, details)
+    metrics.file_changed(record, to)
     live.file_changed(record, frm, to)
 
 

@@ -5,9 +5,10 @@ from .notifications import notifications
 from .processes import scheduler_command, serve_command, worker_command
 from .samples import samples
 from .users import users
+from .workers import workers_command
 
 
 def register_commands(app):
     for command in (batch, config, models, notifications, samples, users, worker_command, scheduler_command,
-                    serve_command):
+                    serve_command, workers_command):
         app.cli.add_command(command)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import queues, redaction
+from .. import metrics, queues, redaction
 from ..crypto import unseal
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, NotificationConfig, NotificationDelivery
@@ -166,11 +166,13 @@ def deliver(delivery_id, retry=True):
         delivery.sent_at = utcnow()
         next_try = _schedule_retry(delivery) if retry and delivery.kind != n.TEST else None
         db.session.commit()
+        metrics.delivery(config.type, n.FAILED)
         if next_try:
             enqueue(next_try[0].id, delay=next_try[1])
         return n.FAILED
     delivery.status, delivery.sent_at, delivery.error = n.SENT, utcnow(), None
     db.session.commit()
+    metrics.delivery(config.type, n.SENT)
     return n.SENT
 
 

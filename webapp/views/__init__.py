@@ -1,11 +1,9 @@
 """Blueprints: pages and the htmx fragments they poll. Every page needs a signed-in user;
 every route that changes something checks the role on the server (auth.role_required)."""
-import sqlalchemy as sa
 from flask import request
 from flask_login import current_user
 
 from ..auth import has_role, login_manager
-from ..extensions import db
 
 
 def require_login(bp):
@@ -17,29 +15,24 @@ def require_login(bp):
             return login_manager.unauthorized()
 
 
-def healthz():
-    """For load balancers and process managers (no sign-in): the database answers."""
-    db.session.execute(sa.text("SELECT 1"))
-    return {"status": "ok"}
-
-
 def is_htmx():
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def register_blueprints(app):
     from .. import params
-    from . import auth, calls, dashboard, files, folders, jobs, notifications, reports, settings, setup
+    from . import (auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings, setup,
+                   workers)
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)
 
-    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup):
+    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup, health,
+                   workers):
         app.register_blueprint(module.bp)
     from ..api import register_api  # the JSON API (webapp/api), sharing the same services
 
     register_api(app)
-    app.add_url_rule("/healthz", "healthz", healthz)
 
     @app.context_processor
     def _roles():

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 
+from ... import metrics
 from ...errors import ModelUnavailable, ProcessingError
 from ...providers.storage.base import Field
 from .. import model_files
@@ -118,6 +119,7 @@ class FasterWhisperTranscriber:
                 "complete CTranslate2 Whisper model and that the device and compute type suit this machine.",
                 details={"model": path, "error": f"{type(exc).__name__}: {exc}"}) from exc
         LOADS["count"] += 1
+        metrics.model_loaded(self.type)
         LOADS["seconds"] += time.perf_counter() - started
         return model
 
