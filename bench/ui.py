@@ -3,7 +3,8 @@ the Flask test client (signed in, the whole app stack):
   - the dashboard status fragment (p95 target <= 50 ms),
   - the file list, filtered and paginated (p95 target <= 150 ms),
   - the CSV export of all 100,000 rows, streamed (peak RSS growth while streaming),
-against a baseline measured in the same run: GET /healthz (a bare SELECT 1 through the same stack).
+against a baseline measured in the same run: GET /readyz (one small query and a Redis ping through
+the same stack).
 
 Run: .venv/bin/python bench/ui.py [--files 100000] [--calls 10000] [--requests 200]
 Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at the end."""
@@ -138,11 +139,11 @@ def _run(args, workdir):
     assert response.status_code == 302, response.status_code
     client._token = None
     n = args.requests
-    for url in ("/healthz", "/partials/status", "/files/?status=failed"):  # warm up
+    for url in ("/readyz", "/partials/status", "/files/?status=failed"):  # warm up
         client.get(url, headers={"HX-Request": "true"})
 
     print(f"\n{n} requests each, Flask test client signed in as a manager (whole app stack):")
-    base = _line("baseline GET /healthz (SELECT 1)", _timed(client, "/healthz", n))
+    base = _line("baseline GET /readyz (one query, a Redis ping)", _timed(client, "/readyz", n))
     _line("dashboard status fragment /partials/status", _timed(
         client, "/partials/status", n, headers={"HX-Request": "true"},
         check=lambda body: body.startswith(b'<section id="status"')), 50, base)
