@@ -89,6 +89,11 @@ CODES = {
         "An unexpected error stopped the processing of this file.",
         "The file is retried; if it keeps failing, send the error details to your administrator.",
     ),
+    "BACKUP_FAILED": (
+        SYSTEM,
+        "A backup could not be made, checked or restored.",
+        "Read the message for the cause; the database itself was not changed.",
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from ..models import ExternalFolder
 from ..models.types import utcnow
 from ..notifications import watch as notify_watch
 from ..providers.monitors import MONITORS
+from ..services import backup
 from . import announce, enqueue, reaper, settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 def tick():
     reaper.reap()
     notify_watch.tick()
+    backup.tick()  # the daily backup, when one is configured and due
     try:
         announce.drain_event_queues()  # S3 → SQS announcements of cloud-events folders
     except Exception:  # one unreachable queue must not stop the tick; the periodic scan still runs
