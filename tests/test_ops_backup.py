@@ -113,6 +113,33 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
         db.engine.dispose()
 
 
+def test_a_portable_backup_of_postgresql_restores_with_its_ids_and_sequences(ctx, cli, tmp_path, fresh_database):
+    from webapp import create_app
+
+    configure(scanning={"fileSettleSeconds": 0})
+    (tmp_path / "calls").mkdir()
+    write_calls(tmp_path / "calls", 2)
+    scan(tmp_path / "calls")
+    before = table_counts(db.engine)
+    where, manifest = backup.create(str(tmp_path / "b"), portable=True)
+    assert manifest["format"] == "portable" and manifest["database"] == "postgresql"
+    assert manifest["tables"] == before and before["file_processing_records"] == 2
+    source = db.session.execute(sa.select(FPR.id, FPR.file_name, FPR.created_at).order_by(FPR.id)).all()
+    last_event = db.session.scalar(sa.select(sa.func.max(FileEvent.id)))
+
+    restored_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_database})
+    with restored_app.app_context():
+        assert backup.restore(where)["revision"] == manifest["revision"]
+        assert table_counts(db.engine) == before
+        assert db.session.execute(sa.select(FPR.id, FPR.file_name, FPR.created_at).order_by(FPR.id)).all() == source
+        event = FileEvent(file_id=source[0].id, message="after the restore")
+        db.session.add(event)
+        db.session.commit()
+        assert event.id > last_event
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_the_portable_format_round_trips_on_the_embedded_sqlite_default(tmp_path):
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     source = {**base, "INSTANCE_PATH": str(tmp_path / "source"), "FLASK_APP": "wsgi.py"}

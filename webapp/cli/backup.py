@@ -14,10 +14,13 @@ backup = AppGroup("backup", help="Back up and restore the processing state (ever
 
 @backup.command("create")
 @click.option("--to", "destination", help="A directory or s3://bucket/prefix (default: the instance folder's backups/).")
-def create(destination):
-    """Write a consistent snapshot of every table, with a manifest and checksums."""
+@click.option("--portable", is_flag=True, help="JSON lines of every table even where pg_dump is available.")
+def create(destination, portable):
+    """Write a consistent snapshot of every table, with a manifest and checksums: pg_dump's
+    custom format on PostgreSQL when a pg_dump at least the server's version is installed,
+    else (or with --portable) every table's rows as JSON lines."""
     try:
-        where, manifest = service.create(destination)
+        where, manifest = service.create(destination, portable=portable)
     except CallbatchError as err:
         raise click.ClickException(err.message)
     audit.record("backup.create", target=("backup", service.backup_id(where)), actor="cli",

@@ -44,13 +44,14 @@ def _error(message):
 
 # ---- create -------------------------------------------------------------------------------
 
-def create(destination=None):
+def create(destination=None, portable=False):
     """Write a backup to `destination` (a directory or s3://bucket/prefix; default: the
-    instance folder's backups/). Returns (where it was written, manifest)."""
+    instance folder's backups/); `portable` asks for JSON lines even where pg_dump could
+    run (to move between PostgreSQL and SQLite). Returns (where it was written, manifest)."""
     destination = destination or default_directory()
     name = f"callbatch-{utcnow():%Y%m%dT%H%M%S%fZ}{SUFFIX}"
     with tempfile.TemporaryDirectory(prefix="callbatch-backup-") as work:
-        manifest, payload = _snapshot(work)
+        manifest, payload = _snapshot(work, portable)
         local = os.path.join(work, name)
         _write_tar(local, manifest, payload)
         if destination.startswith("s3://"):
@@ -71,9 +72,9 @@ def default_directory():
     return os.path.join(current_app.instance_path, "backups")
 
 
-def _snapshot(work):
+def _snapshot(work, portable):
     engine = db.engine
-    pg_dump = _usable_pg_dump(engine) if engine.dialect.name == "postgresql" else None
+    pg_dump = _usable_pg_dump(engine) if engine.dialect.name == "postgresql" and not portable else None
     if pg_dump:
         return _pg_dump_snapshot(engine, pg_dump, work)
     return _portable_snapshot(engine, work)
