@@ -55,18 +55,23 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
         ctx, cli, workers, tmp_path, service_env, fresh_database):
     from webapp import create_app, queues
 
-    configure(scanning={"fileSettleSeconds": 0})
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     calls = tmp_path / "calls"
     calls.mkdir()
     write_calls(calls, 3)
     first = scan(calls)
     (proc,) = workers(1, burst=True)
     assert proc.wait(60) == 0
-    write_calls(calls, 3)
-    second = scan(calls)  # these three stay queued: no worker runs
-    assert first.queued == 3 and second.queued == 3
+    write_calls(calls, 4)
+    second = scan(calls)  # these stay queued: no worker runs...
+    assert first.queued == 3 and second.queued == 4
+    # ...but for one, taken by a worker that then went away in the middle of it.
+    victim = db.session.scalar(sa.select(FPR).where(FPR.status == status.QUEUED).order_by(FPR.id))
+    victim_id = victim.id
+    assert status.claim(victim_id, "gone-worker", victim.rq_job_id)
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(FPR.status == status.COMPLETED)) == 3
+    by_status = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).group_by(FPR.status)).all())
+    assert by_status == {status.COMPLETED: 3, status.QUEUED: 3, status.PROCESSING: 1}
     before = table_counts(db.engine)
 
     result = cli.invoke(args=["backup", "create", "--to", str(tmp_path / "backups")])
@@ -75,6 +80,7 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
     manifest = backup.verify(str(path))
     assert manifest["format"] == "pg_dump" and manifest["tables"] == before
     assert manifest["revision"] and manifest["tables"]["sales_calls"] == 3
+    assert manifest["tables"]["file_processing_records"] == 7
 
     # The old Redis is gone with the old servers: the queued files' RQ jobs no longer exist.
     queues.connection().flushdb()
@@ -94,18 +100,30 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
                                capture_output=True, text=True, timeout=120)
         assert again.returncode == 1 and "only into an empty database" in again.stderr
 
-        lost = wait_for(lambda: reaper.reap()[1], timeout=30, message="the reaper re-queues the lost jobs")
-        assert lost == 3
+        # The processing file has no heartbeat: failed over to a retry. The queued ones have
+        # no RQ job in this Redis: queued again, as is the retry once it is due.
+        reaped = [0, 0]
+
+        def reap():
+            stale, lost = reaper.reap()
+            reaped[0] += stale
+            reaped[1] += lost
+            return reaped == [1, 4]
+
+        wait_for(reap, timeout=30, interval=0.5, message="the reaper to pick up every file in flight")
         worker = subprocess.run(FLASK + ["worker", "--burst", "--name", f"restored-{RUN_ID}"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=120)
         assert worker.returncode == 0, worker.stderr[-2000:]
         db.session.rollback()
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(FPR.status == status.COMPLETED)) == 6
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == 6
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(FPR.status == status.COMPLETED)) == 7
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == 7
         completions = db.session.execute(
             sa.select(FileEvent.file_id, sa.func.count()).where(FileEvent.to_status == status.COMPLETED)
             .group_by(FileEvent.file_id)).all()
-        assert len(completions) == 6 and all(n == 1 for _, n in completions)
+        assert len(completions) == 7 and all(n == 1 for _, n in completions)
+        reasons = db.session.scalars(sa.select(FileEvent.message).where(
+            FileEvent.file_id == victim_id, FileEvent.to_status == status.FAILED)).all()
+        assert len(reasons) == 1 and "No sign of life from gone-worker" in reasons[0]
         assert db.session.get(BatchJob, second.job_id).status == "completed"
         # New rows get ids past the restored ones: the sequences were restored too.
         assert max(e for e, in db.session.execute(sa.select(FileEvent.id))) > before["file_events"]
@@ -140,6 +158,7 @@ def test_a_portable_backup_of_postgresql_restores_with_its_ids_and_sequences(ctx
         db.engine.dispose()
 
 
+@pytest.mark.slow
 def test_the_portable_format_round_trips_on_the_embedded_sqlite_default(tmp_path):
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     source = {**base, "INSTANCE_PATH": str(tmp_path / "source"), "FLASK_APP": "wsgi.py"}
