@@ -229,6 +229,22 @@ def test_a_backup_uploads_to_s3(ctx, cli, moto_server):
     assert backup.verify(local)["tables"]["batch_settings"] == 1
     os.remove(local)
 
+    # The daily backup keeps the newest N in the bucket too.
+    configure(backup={"enabled": True, "hour": 0, "destination": f"s3://{bucket}/daily", "keep": 1})
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        first = backup.run_scheduled(datetime(2026, 3, 1, 1, tzinfo=timezone.utc))
+        second = backup.run_scheduled(datetime(2026, 3, 2, 1, tzinfo=timezone.utc))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key)
+            else:
+                os.environ[key] = value
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
+    assert first != second and keys == sorted([obj["Key"], second.removeprefix(f"s3://{bucket}/")])
+
 
 def test_the_daily_backup_runs_once_a_day_after_its_hour_and_keeps_the_newest(ctx, tmp_path):
     configure(backup={"enabled": True, "hour": 2, "destination": str(tmp_path), "keep": 2})

@@ -101,14 +101,19 @@ def _major_version(binary):
     return int(re.search(r"\)\s*(\d+)", out).group(1))  # "pg_dump (PostgreSQL) 15.20 (Debian ...)"
 
 
-def _libpq_url(engine):
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+def _libpq(engine):
+    """The database URL for pg_dump/pg_restore and the environment that carries its password
+    (kept out of the command line, which any local user can read)."""
+    url = engine.url.set(drivername="postgresql")
+    env = {**os.environ, "PGPASSWORD": url.password} if url.password else None
+    return url.set(password=None).render_as_string(hide_password=False), env
 
 
 def _pg_dump_snapshot(engine, pg_dump, work):
     """pg_dump reads the snapshot this transaction exported, so the manifest's counts are
     exactly the dump's."""
     path = os.path.join(work, DUMP_MEMBER)
+    url, env = _libpq(engine)
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
@@ -117,8 +122,8 @@ def _pg_dump_snapshot(engine, pg_dump, work):
             revision = _revision(conn)
             result = subprocess.run(
                 [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                 f"--file={path}", _libpq_url(engine)],
-                capture_output=True, text=True)
+                 f"--file={path}", url],
+                capture_output=True, text=True, env=env)
     if result.returncode:
         raise _error(f"pg_dump failed: {result.stderr.strip()[-500:]}")
     return _manifest(PG_DUMP, revision, counts, {DUMP_MEMBER: path}), {DUMP_MEMBER: path}
@@ -152,9 +157,9 @@ def _json_value(value):
     raise TypeError(f"cannot store {type(value).__name__} in a portable backup")
 
 
-def _counts(conn):
+def _counts(conn, names=None):
     return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-            for t in db.metadata.sorted_tables}
+            for t in db.metadata.sorted_tables if names is None or t.name in names}
 
 
 def _revision(conn):
@@ -264,7 +269,7 @@ def restore(path):
         else:
             _portable_restore(engine, manifest, work)
     with engine.connect() as conn:
-        counts = _counts(conn)
+        counts = _counts(conn, manifest["tables"])
     if counts != manifest["tables"]:
         raise _error(f"After the restore the row counts {counts} differ from the backup's {manifest['tables']}.")
     return manifest
@@ -278,8 +283,9 @@ def _pg_restore(engine, dump):
     if not pg_restore:
         raise _error("pg_restore (at least the server's version) was not found on PATH or under "
                      "/usr/lib/postgresql/*/bin.")
+    url, env = _libpq(engine)
     result = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-                             f"--dbname={_libpq_url(engine)}", dump], capture_output=True, text=True)
+                             f"--dbname={url}", dump], capture_output=True, text=True, env=env)
     if result.returncode:
         raise _error(f"pg_restore failed: {result.stderr.strip()[-500:]}")
 
@@ -386,9 +392,11 @@ def prune(destination, keep):
 def _list(destination):
     if destination.startswith("s3://"):
         bucket, prefix = _s3_parts(destination)
-        pages = _s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else "")
-        keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
-        return [k.rsplit("/", 1)[-1] for k in keys if k.endswith(SUFFIX) and "/" not in k[len(prefix) + 1 if prefix else 0:]]
-    if not os.path.isdir(destination):
-        return []
-    return [n for n in os.listdir(destination) if n.startswith("callbatch-") and n.endswith(SUFFIX)]
+        pages = _s3_client().get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"{prefix}/" if prefix else "", Delimiter="/")
+        names = [obj["Key"].rsplit("/", 1)[-1] for page in pages for obj in page.get("Contents", [])]
+    elif os.path.isdir(destination):
+        names = os.listdir(destination)
+    else:
+        names = []
+    return [n for n in names if n.startswith("callbatch-") and n.endswith(SUFFIX)]
