@@ -97,6 +97,11 @@ CODES = {
         "Use the storage service's public address, or ask the administrator to set "
         "CALLBATCH_ALLOW_PRIVATE_TARGETS for an on-premises service.",
     ),
+    "BACKUP_FAILED": (
+        SYSTEM,
+        "A backup could not be made, checked or restored.",
+        "Read the message for the cause; the database itself was not changed.",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from ..models import ExternalFolder, FileProcessingRecord
 from ..models.types import utcnow
 from ..notifications import watch as notify_watch
 from ..providers.monitors import MONITORS
+from ..services import backup
 from . import announce, discovery, enqueue, reaper, settings, timetable
 from .status import DISCOVERED
 
@@ -27,6 +28,7 @@ def tick(now=None):
     now = now or utcnow()
     reaper.reap()
     notify_watch.tick()
+    backup.tick(now)  # the daily backup, when one is configured and due
     try:
         announce.drain_event_queues()  # S3 → SQS announcements of cloud-events folders
     except Exception:  # one unreachable queue must not stop the tick; the periodic scan still runs

@@ -43,8 +43,16 @@ class Analysis(_Strict):
     scorer: dict = Field(default_factory=lambda: {"type": "rubric"})
 
 
+class Backup(_Strict):
+    enabled: bool = False
+    hour: int = Field(2, ge=0, le=23)       # the daily backup runs after this hour, in TIMEZONE
+    destination: str = ""                   # a directory or s3://bucket/prefix; empty: instance/backups
+    keep: int = Field(7, ge=1, le=365)      # the newest N backups are kept, older ones removed
+
+
 class BatchConfig(_Strict):
     analysis: Analysis = Field(default_factory=Analysis)
+    backup: Backup = Field(default_factory=Backup)
     processing: Processing = Field(default_factory=Processing)
     retryPolicy: RetryPolicy = Field(default_factory=RetryPolicy)
     scanning: Scanning = Field(default_factory=Scanning)

@@ -1,7 +1,9 @@
+from .backup import backup
 from .batch import batch
 from .config import config
 from .models import models
 from .notifications import notifications
+from .retention import retention
 from .processes import scheduler_command, serve_command, worker_command
 from .samples import samples
 from .users import users
@@ -9,6 +11,6 @@ from .workers import workers_command
 
 
 def register_commands(app):
-    for command in (batch, config, models, notifications, samples, users, worker_command, scheduler_command,
-                    serve_command, workers_command):
+    for command in (backup, batch, config, models, notifications, retention, samples, users, worker_command,
+                    scheduler_command, serve_command, workers_command):
         app.cli.add_command(command)

@@ -58,6 +58,7 @@ def schema():
             annotation = info.annotation
             kind = ("provider" if section_name == "analysis" and name in REGISTRIES
                     else "bool" if annotation is bool else "number" if annotation in (int, float)
+                    else "text" if annotation is str
                     else "list" if getattr(annotation, "__origin__", None) is list else "json")
             low = high = None
             for meta in info.metadata:
@@ -88,6 +89,8 @@ def from_form(form):
                     values[f["name"]] = int(str(raw).strip())
                 except (TypeError, ValueError):
                     values[f["name"]] = raw  # pydantic reports it, against its field
+            elif f["kind"] == "text":
+                values[f["name"]] = str(raw or "").strip()
             elif f["kind"] == "list":
                 values[f["name"]] = [v.strip().lstrip(".") for v in str(raw or "").replace(",", " ").split()
                                      if v.strip()]
