@@ -72,15 +72,19 @@ def schema():
 
 def from_form(form):
     """A configuration document from flat form fields named `section.field` (checkboxes
-    absent = false, lists comma/space separated, objects as JSON; the transcriber and the
+    absent = false, other fields absent = as saved, lists comma/space separated, objects as
+    JSON; the transcriber and the
     scorer as `analysis.<kind>.type` and `analysis.<kind>.cfg.<field>`). Returns (document, errors)."""
     document, errors = {}, []
-    stored = current()["analysis"]
+    saved = current()
+    stored = saved["analysis"]
     for section in schema():
         values = document.setdefault(section["section"], {})
         for f in section["fields"]:
             raw = form.get(f["path"])
-            if f["kind"] == "provider":
+            if f["kind"] not in ("provider", "bool") and f["path"] not in form:
+                values[f["name"]] = saved[section["section"]][f["name"]]  # a field the form did not show
+            elif f["kind"] == "provider":
                 values[f["name"]] = provider_config(f["name"], form, stored.get(f["name"]))
             elif f["kind"] == "bool":
                 values[f["name"]] = str(raw or "").strip().lower() in TRUE
