@@ -273,6 +273,9 @@ def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, m
     assert not bad["ok"] and "install-base" in bad["error"] and bad["text"] == ""
     none = service.test_speech({"type": "auto", "models_dir": str(tmp_path / "empty")})
     assert not none["ok"] and none["error"].startswith("The speech model 'ivrit-ai/whisper-large-v3-turbo-ct2' is not")
+    assert "could not be downloaded" in none["error"]  # the CLI and the API may download
+    offline = service.test_speech({"type": "auto", "models_dir": str(tmp_path / "empty")}, download=False)
+    assert "is not installed (looked in" in offline["error"] and "downloaded" not in offline["error"]
     assert "no speech engine to test" in service.test_speech({"type": "sidecar"})["error"]
     typo = service.test_speech({"type": "fast_whisper"})
     assert not typo["ok"] and "Unknown transcriber type" in typo["error"]

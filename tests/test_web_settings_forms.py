@@ -165,9 +165,9 @@ def test_test_speech_transcribes_a_sample_call_and_says_why_not(web):
 
     admin = web["admin"]
     form = {**BASE, "analysis.transcriber.type": "sidecar", "analysis.transcriber.shown": "sidecar"}
-    ok = _text(admin.post("/settings/test-speech", data=form, htmx=True))
-    assert "Speech works." in ok and "sidecar" in ok
-    assert "שלום" in ok  # the sample call's transcript, as the phone system delivered it
+    sidecar = _text(admin.post("/settings/test-speech", data=form, htmx=True))
+    assert "Nothing to test." in sidecar and "there is no speech engine to test" in sidecar
+    assert "Speech works." not in sidecar and "Speech failed" not in sidecar
     bad = _text(admin.post("/settings/test-speech", data=_whisper(beam_size="0"), htmx=True))
     assert "Speech failed" in bad and "Beam size: a whole number from 1 to 10." in bad
     missing = _text(admin.post("/settings/test-speech", data=_whisper(model="no-such-model"), htmx=True))
@@ -179,26 +179,42 @@ def test_test_speech_transcribes_a_sample_call_and_says_why_not(web):
            "analysis.transcriber.type": "faster_whisper"}
     hub = _text(admin.post("/settings/test-speech", data=gpu, htmx=True))
     assert "'ivrit-ai/whisper-large-v3-turbo-ct2' is not installed" in hub, hub
+    # nor by `auto` with no model in the models folder (a download would say it could not be downloaded)
+    auto = {**BASE, "analysis.transcriber.type": "auto", "analysis.transcriber.shown": "auto"}
+    unavailable = _text(admin.post("/settings/test-speech", data=auto, htmx=True))
+    assert "'ivrit-ai/whisper-large-v3-turbo-ct2' is not installed" in unavailable, unavailable
+    assert "downloaded" not in unavailable
     plain = admin.post("/settings/test-speech", data=form)  # without JavaScript: the page, with the result
-    assert plain.status_code == 200 and "Speech works." in _text(plain) and "<h1>Settings</h1>" in _text(plain)
+    assert plain.status_code == 200 and "Nothing to test." in _text(plain) and "<h1>Settings</h1>" in _text(plain)
     assert web["manager"].post("/settings/test-speech", data=form, htmx=True).status_code == 403
 
 
-def test_the_settings_page_lists_the_installed_models(web, app):
+def test_the_settings_page_lists_the_installed_models(web, app, tmp_path):
     import os
+
+    from webapp.services import folders
 
     model = os.path.join(app.config["MODELS_DIR"], "my-hebrew-model")
     os.makedirs(os.path.join(model, "nested"), exist_ok=True)
-    with open(os.path.join(model, "model.bin"), "wb") as f:
-        f.write(b"\0" * 2048)
+    for file_name, size in (("model.bin", 2048), ("config.json", 2)):
+        with open(os.path.join(model, file_name), "wb") as f:
+            f.write(b"\0" * size)
+    other = os.path.join(app.config["MODELS_DIR"], "not-a-model")
+    os.makedirs(other, exist_ok=True)  # no model.bin: not listed
+    folder, errors = folders.create_folder({"name": "Sales line", "storage_type": "local",
+                                            "storage_config": {"path": str(tmp_path)}})
+    assert not errors, errors
     try:
         page = _text(web["viewer"].get("/settings/"))
         assert "Models installed in" in page and "(1)" in page
-        assert ">my-hebrew-model</td><td>2.0 KB</td>" in page
+        # the default `auto` uses the largest installed model: the global settings and the folder without its own
+        assert re.search(r">my-hebrew-model</td><td>2.0 KB</td><td>the global settings, "
+                         rf'<a href="/folders/{folder.id}">Sales line</a></td>', page), page
     finally:
         import shutil
 
         shutil.rmtree(model)
+        shutil.rmtree(other)
 
 
 @pytest.mark.slow
@@ -209,3 +225,6 @@ def test_test_speech_with_the_offline_model_shows_its_text_and_time(web, base_mo
     text = re.search(r'<blockquote dir="rtl" lang="he">(.*?)</blockquote>', answer, re.S).group(1)
     assert sum(1 for ch in text if "\u05d0" <= ch <= "\u05ea") > 10  # Hebrew came out of the model
     assert re.search(r"faster_whisper turned a [\d.]+ s sample call into text in [\d.]+ s", answer)
+    from webapp.services import setup
+
+    assert setup.step("speech")["state"] == "done"  # a Test speech that gives text settles the guide's step

@@ -91,23 +91,33 @@ def pull(name, progress=True):
     return model_files.download(name, models_dir(), progress=progress)
 
 
-def test_speech(transcriber=None):
+def test_speech(transcriber=None, download=True):
     """Transcribe the bundled sample call with `transcriber` (default: the global one; the
-    Settings page may pass the form's unsaved setting). Returns {"ok", "text", "expected",
-    "seconds", "engine", "model", "error"}: a failure is reported, not raised."""
+    Settings page may pass the form's unsaved setting). With download=False (a web request)
+    a hub model that is not installed is reported, never downloaded. Returns {"ok", "text",
+    "expected", "seconds", "audio_seconds", "engine", "model", "error"}: a failure is
+    reported, not raised."""
     transcriber = transcriber or settings_service.current()["analysis"]["transcriber"]
+    if not download and transcriber.get("type") in SPEECH_TYPES:
+        transcriber = {**transcriber, "local_files_only": True}
     started = time.perf_counter()
-    outcome = {"ok": False, "text": "", "expected": SAMPLE_TEXT, "engine": None, "model": None, "error": None}
+    outcome = {"ok": False, "text": "", "expected": SAMPLE_TEXT, "audio_seconds": None, "engine": None,
+               "model": None, "error": None}
     if transcriber.get("type") == "sidecar":
-        outcome.update(error="This transcriber only reads the transcripts delivered beside the recordings: "
-                             "there is no speech engine to test.", seconds=0.0)
+        outcome.update(engine="sidecar", seconds=0.0,
+                       error="This transcriber only reads the transcripts delivered beside the recordings: "
+                             "there is no speech engine to test.")
         return outcome
     try:
         engine = provider("transcriber", transcriber)
         duration, _sha = probe(SAMPLE_CALL)
+        outcome["audio_seconds"] = round(duration, 1)
         speech = getattr(engine, "transcribe_speech", engine.transcribe)  # auto: its speech model, not a transcript
         result = speech(SAMPLE_CALL, duration)
-        outcome.update(ok=True, text=result.text, engine=result.engine, model=result.model)
+        outcome.update(text=result.text.strip(), engine=result.engine, model=result.model)
+        outcome["ok"] = bool(outcome["text"])
+        if not outcome["ok"]:
+            outcome["error"] = "The speech engine gave no text for a sample call full of speech."
     except ConfigError as err:
         outcome["error"] = "The speech-to-text settings are not valid: " + " ".join(err.messages)
     except CallbatchError as err:

@@ -15,7 +15,8 @@ STEPS = (
      "help": _l("Where the recordings arrive: a folder on this server or a cloud bucket. Test the connection before "
                 "you save it.")},
     {"id": "speech", "label": _l("Choose the speech engine"),
-     "help": _l("How recordings become text. Pick a preset, then Test speech transcribes a sample call.")},
+     "help": _l("How recordings become text. Pick a preset: Test speech transcribes a sample call with a speech "
+                "model; Save and continue settles the step (transcripts from the phone system need no test).")},
     {"id": "notify", "label": _l("Add a notification channel (optional)"), "optional": True,
      "help": _l("E-mail, Slack, SMS or a webhook when a batch finishes or files fail; Send test checks it.")},
     {"id": "preview", "label": _l("Preview the first scan"),
@@ -102,7 +103,8 @@ def dismiss(user=None):
 
 
 def speech_tested(result, user=None):
-    """A Test speech that gave text settles the speech step."""
+    """A Test speech that gave text settles the speech step (the sidecar transcriber has no
+    speech engine to test: saving it from the guide settles the step)."""
     if result.get("ok"):
         mark("speech", DONE, user)
 

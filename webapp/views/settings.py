@@ -8,9 +8,9 @@ from flask_login import current_user
 
 from ..auth import has_role, role_required
 from ..services import config_document
+from ..services import models as models_service
 from ..services import settings as service
 from ..services import setup as setup_service
-from ..services import speech as speech_service
 from . import is_htmx, require_login
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -23,8 +23,8 @@ def _page(document, errors, status=200, validated=False, speech=None):
         by_field.setdefault(e["field"], []).append(e["message"])
     return render_template("settings/index.html", document=document, errors=errors, by_field=by_field,
                            schema=service.schema(), validated=validated, analysis=analysis_boxes(document),
-                           presets=service.presets(), speech=speech, models=speech_service.installed_models(),
-                           models_dir=speech_service.models_dir()), status
+                           presets=service.presets(), speech=speech, models=models_service.installed(),
+                           models_dir=models_service.models_dir()), status
 
 
 def analysis_boxes(document):
@@ -96,9 +96,10 @@ def validate():
 @bp.post("/test-speech")
 @role_required("admin")
 def test_speech():
-    """Transcribe a sample call with the speech engine as typed in the form (saved or not)."""
+    """Transcribe the sample call with the speech engine as typed in the form (saved or not);
+    a model not installed is reported, never downloaded from here."""
     config = service.provider_config("transcriber", request.form, service.current()["analysis"]["transcriber"])
-    speech = speech_service.test_speech(config)
+    speech = models_service.test_speech(config, download=False)
     setup_service.speech_tested(speech)
     if is_htmx():
         return render_template("partials/speech_result.html", speech=speech)

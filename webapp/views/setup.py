@@ -14,9 +14,9 @@ from ..notifications import service as notification_service
 from ..services import folder_templates
 from ..services import folders as folder_service
 from ..services import jobs as job_service
+from ..services import models as models_service
 from ..services import settings as settings_service
 from ..services import setup as service
-from ..services import speech as speech_service
 from . import is_htmx, require_login
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
@@ -69,10 +69,11 @@ def save_speech():
 
 @bp.post("/speech/test")
 def test_speech():
-    """Test speech with the engine as typed on the step (saved or not)."""
+    """Test speech with the engine as typed on the step (saved or not); a model not installed
+    is reported, never downloaded from here."""
     document = settings_service.current()
     config = settings_service.provider_config("transcriber", request.form, document["analysis"]["transcriber"])
-    speech = speech_service.test_speech(config)
+    speech = models_service.test_speech(config, download=False)
     service.speech_tested(speech)
     if is_htmx():
         return render_template("partials/speech_result.html", speech=speech)

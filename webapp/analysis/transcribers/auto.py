@@ -6,7 +6,8 @@ downloaded once where a model hub is reachable.
 When no model can be had, every file fails at once with the fix in its message, and is not
 retried. The failure is remembered per process for the same settings and the same models
 folder contents, so the next files do not try the download again; changing the settings or
-installing a model forgets it."""
+installing a model forgets it. A `local_files_only` setting (the speech test from a web
+request passes it) never downloads."""
 import json
 
 from ...errors import ModelUnavailable, TranscriptMissing
@@ -70,8 +71,8 @@ class AutoTranscriber:
         try:
             if remembered:
                 raise remembered  # tried in this process already: fail fast, no second download
-            speech = FasterWhisperTranscriber({**self.speech_options, "model": model, "local_files_only": False,
-                                               "models_dir": self.models_dir})
+            speech = FasterWhisperTranscriber({**self.speech_options, "model": model, "models_dir": self.models_dir,
+                                               "local_files_only": bool(self.config.get("local_files_only"))})
             return speech.transcribe(audio_path, duration)
         except ModelUnavailable as err:
             _UNAVAILABLE[key] = err
