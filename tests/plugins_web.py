@@ -96,3 +96,17 @@ def browser():
             "--disable-component-update", "--no-first-run"])
         yield browser
         browser.close()
+
+
+def browser_sign_in(browser, base, email="admin@example.com"):
+    """A new page in a fresh browser context, signed in as `email` through the login form,
+    on the dashboard."""
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(base + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    return page

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import configure, wait_for
-from plugins_web import PASSWORD
+from plugins_web import browser_sign_in
 from recordings import write_calls, write_wav
 
 pytestmark = pytest.mark.slow
@@ -43,17 +43,8 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, liv
     write_wav(calls / "not-a-call-id.wav", seconds=1.0)  # skipped: the name is not <uuid>.<ext>
     workers(1)
 
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20000)
     base = live_server
-
-    # sign in (an admin: adding folders is theirs)
-    page.goto(base + "/login")
-    page.fill("input[name=email]", "admin@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    page = browser_sign_in(browser, base)  # an admin: adding folders is theirs
 
     # add the folder through the form
     page.goto(base + "/folders/new")
@@ -81,7 +72,7 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, liv
     first = int(page.get_attribute("#job-progress progress", "value"))
     assert first < 100
     _shot(page, "02-job-waiting")
-    other = context.new_page()  # a second tab resumes processing from the dashboard
+    other = page.context.new_page()  # a second tab resumes processing from the dashboard
     other.goto(base + "/")
     other.click("text=Resume processing")
     other.wait_for_selector("text=Pause processing")
@@ -146,4 +137,4 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, liv
     assert "ביצועי עיבוד" in page.inner_text("main")
     assert page.query_selector("svg.chart") is not None
     _shot(page, "08-hebrew-reports")
-    context.close()
+    page.context.close()

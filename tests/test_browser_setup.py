@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import configure
-from plugins_web import PASSWORD
+from plugins_web import browser_sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -36,15 +36,8 @@ def test_the_setup_guide_takes_an_empty_instance_to_a_finished_first_batch(ctx, 
     samples.make_folder(str(calls), count=CALLS, formats=("wav",), speak=False)  # transcripts beside them
     workers(1)
 
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20000)
     base = live_server
-    page.goto(base + "/login")
-    page.fill("input[name=email]", "admin@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    page = browser_sign_in(browser, base)
     assert "Welcome to Callbatch" in page.inner_text("#setup-box")
     _shot(page, "01-welcome")
 
@@ -117,4 +110,4 @@ def test_the_setup_guide_takes_an_empty_instance_to_a_finished_first_batch(ctx, 
     assert page.is_checked("input[name='analysis.transcriber.cfg.vad_filter']")
     assert page.evaluate("window.__sameDocument") is True
     _shot(page, "09-settings-preset")
-    context.close()
+    page.context.close()
