@@ -91,19 +91,19 @@ def format_table(results, before=None):
     criteria = [c for c in results["all"][0] if c != "overall"] + ["overall"]
     head = f"{'criterion':<12}"
     for split in ("tuning", "heldout", "all"):
-        head += f"{split:>18}" if before is None else f"{split + ' before→after':>26}"
+        head += f"{split:>20}" if before is None else f"{split + ' before → after':>30}"
     lines = [head]
     for crit in criteria:
         line = f"{crit:<12}"
         for split in ("tuning", "heldout", "all"):
             now = results[split][0][crit]
-            cell = f"{share(now):.0%} ({now[0]}/{now[1]})"
+            cell = f"{share(now):.1%} ({now[0]}/{now[1]})"
             if before is not None:
                 then = before[split][0].get(crit, [0, now[1]])
-                cell = f"{share(then):.0%} → {cell}"
-                line += f"{cell:>26}"
+                cell = f"{share(then):.1%} → {cell}"
+                line += f"{cell:>30}"
             else:
-                line += f"{cell:>18}"
+                line += f"{cell:>20}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -143,14 +143,15 @@ def timing(repeat):
             "baseline_ms": base_mean, "peak_kib": peak / 1024}
 
 
-def before_results(rev):
-    """The tables computed by the scorer as it was at `rev`, in a child process."""
+def before_results(rev, repeat):
+    """The tables and timing of the scorer as it was at `rev`, computed in a child process."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", ROOT, "archive", rev, "webapp"], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--code", tmp, "--json"],
-                               check=True, capture_output=True, text=True)
-    return {split: (table, [tuple(m) for m in misses]) for split, (table, misses) in json.loads(child.stdout).items()}
+        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--code", tmp, "--json",
+                                "--repeat", str(repeat)], check=True, capture_output=True, text=True)
+    out = json.loads(child.stdout)
+    return {split: (table, [tuple(m) for m in misses]) for split, (table, misses) in out["tables"].items()}, out["timing"]
 
 
 def main():
@@ -166,9 +167,9 @@ def main():
         sys.path.insert(0, args.code)
     results = evaluate()
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps({"tables": results, "timing": timing(args.repeat)}))
         return
-    before = before_results(args.before) if args.before else None
+    before, before_timing = before_results(args.before, args.repeat) if args.before else (None, None)
     print(format_table(results, before))
     if args.disagreements:
         for conv, crit, label, got in results["tuning"][1]:
@@ -177,6 +178,10 @@ def main():
     print(f"\n{t['conversations']} conversations: {t['score_ms']:.2f} ms each on average "
           f"(worst {t['score_max_ms']:.2f} ms); splitting and normalising alone {t['baseline_ms']:.3f} ms "
           f"(scoring is {t['score_ms'] / t['baseline_ms']:.1f}x that); peak memory {t['peak_kib']:.0f} KiB")
+    if before_timing:
+        b = before_timing
+        print(f"before ({args.before}): {b['score_ms']:.2f} ms each (worst {b['score_max_ms']:.2f} ms), "
+              f"peak memory {b['peak_kib']:.0f} KiB; now {t['score_ms'] / b['score_ms']:.1f}x the time")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ def is_question(sentence):
     words = normalize(sentence).split()
     if not words:
         return False
+    if words[0] in ("מה", "ומה") and len(words) > 1 and words[1].startswith("ש"):
+        return False  # "מה שאני מציעה..." relates, it does not ask
     for opener in _question_openers():
         n = len(opener)
         head = words[:n]
@@ -91,6 +93,15 @@ def is_question(sentence):
                                     [head[0][1:]] + head[1:] == list(opener)):
             return True
     return any(w in _anywhere() for w in words)
+
+
+def questions_in(sentence):
+    """How many questions a sentence asks: its clauses of two words or more that are
+    question forms ("מה הגודל של הסלון, ואיזה סגנון את אוהבת" asks two), at least one
+    when it is a question at all."""
+    if not is_question(sentence):
+        return 0
+    return max(1, sum(1 for c in clauses(sentence) if len(c.split()) > 1 and is_question(c)))
 
 
 @functools.lru_cache(maxsize=1)

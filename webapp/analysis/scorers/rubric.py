@@ -86,6 +86,10 @@ def _problems(doc):
                 problems.append(f"{name}.{part['id']}: needs phrases (or questions: true)")
             elif not part.get("trigger") and not isinstance(part.get("points"), (int, float)):
                 problems.append(f"{name}.{part['id']}: needs points")
+            elif "within_words" in part and (not isinstance(part["within_words"], int) or part["within_words"] < 1):
+                problems.append(f"{name}.{part['id']}: within_words must be a whole number of 1 or more")
+            elif "except" in part and not isinstance(part["except"], list):
+                problems.append(f"{name}.{part['id']}: except must be a list of phrases")
     return problems
 
 
@@ -174,7 +178,8 @@ def _hits(part, sentences):
         if part.get("questions"):
             if any(hebrew.find(p, s["clauses"]) for p in part.get("except", ())):
                 continue
-            matched = ["?"] if hebrew.is_question(s["text"]) else matched[:1]
+            asked = hebrew.questions_in(s["text"])
+            matched = ["?"] * asked if asked else matched[:1]
         if matched:
             hits.append({"part": part["id"], "matched": matched[0], "quote": s["text"],
                          "start": round(s["start"], 2), "end": round(s["end"], 2), "speaker": s["speaker"],
