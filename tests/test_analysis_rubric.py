@@ -261,3 +261,8 @@ def test_new_part_options_are_validated():
         == ["The scorecard is not valid: c.p: within_words must be a whole number of 1 or more"]
     assert RubricScorer.validate_config({"type": "rubric", "criteria": [{**crit, "parts": [{**part, "except": "x"}]}]}) \
         == ["The scorecard is not valid: c.p: except must be a list of phrases"]
+
+
+def test_plural_endings_after_final_letters_are_folded():
+    criteria, _, _ = score(transcript((0.0, 3.0, "agent", "אנחנו מציעים מסלולים שחוסכים מאות שקלים.")))
+    assert [e["matched"] for e in criteria["offer"]["evidence"]] == ["מסלול", "שקל"]

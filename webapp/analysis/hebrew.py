@@ -10,7 +10,7 @@ PREFIX = "[והשלבכמ]{0,3}"
 LETTER = r"[\u05D0-\u05EAa-z0-9]"
 # Endings a word takes without changing its sense here: plural, feminine, possessive, past
 # person (מבין → מבינה, שולח → שולחת, מסלול → מסלולים, קבענו).
-SUFFIX = "(?:ים|ות|ית|ה|ת|י|כ|נו|כמ|כנ|ו)?"
+SUFFIX = "(?:ימ|ות|ית|ה|ת|י|כ|נו|כמ|כנ|ו)?"  # in normalized spelling (final forms folded)
 # A noun ending in ה/ת also appears in construct or plural: חבילה → חבילת, מערכת → מערכות.
 STEM_ENDINGS = {"ה": "(?:ה|ת|ות)", "ת": "(?:ת|ות)"}
 NEGATIONS = ("לא", "אין", "אינני", "אינו", "אינה")
