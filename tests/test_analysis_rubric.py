@@ -168,3 +168,104 @@ def test_metadata_from_sidecar_manifest_and_malformed_files(ctx, tmp_path):
     (tmp_path / f"{a}.meta.json").write_text("{not json")
     meta, problems = metadata.read(storage.companions_for(f"{a}.wav"))
     assert meta is None and "is not valid" in problems[0]
+
+
+def test_a_customers_greeting_is_not_the_agents_but_counts_when_nobody_knows_who_spoke():
+    lines = [(0.0, 1.0, "customer", "שלום?"), (1.5, 4.0, "agent", "מדבר אבי מחברת אורנים, יש לנו מסלול חדש.")]
+    criteria, _, _ = score(transcript(*lines))
+    assert criteria["opening"]["score"] == 50 and criteria["opening"]["missing"] == ["greeting"]
+    criteria, _, _ = score(transcript(*[(s, e, None, text) for s, e, _, text in lines]))
+    assert criteria["opening"]["score"] == 100
+
+
+def test_a_goodbye_shalom_is_no_greeting_even_early_in_a_short_call():
+    criteria, _, _ = score(transcript(
+        (0.0, 4.0, "agent", "כן, מדבר משה מפרטנר, יש לנו הצעה למסלול סלולר ללא הגבלה בחמישים שקל."),
+        (4.5, 6.0, "customer", "אני לא צריך, תודה."),
+        (6.5, 8.0, "agent", "בסדר, שלום."),
+    ))
+    assert criteria["opening"]["missing"] == ["greeting"] and not criteria["opening"]["passed"]
+    objection = criteria["objection"]  # "אני לא צריך" is an objection, left unanswered
+    assert objection["applicable"] and objection["missing"] == ["acknowledged", "answered"]
+    assert objection["evidence"][0]["quote"] == "אני לא צריך, תודה."
+
+
+@pytest.mark.parametrize("opening", [
+    "היי, זאת מיכל מהראל ביטוחים.",
+    "אהלן, אני דני מביטוח ישיר.",
+    "ערב טוב, זה אבי מסלולר סנטר.",
+    "בוקר טוב, זאת מיכל.",
+])
+def test_introductions_without_a_fixed_phrase(opening):
+    criteria, _, _ = score(transcript((0.0, 3.0, "agent", opening)))
+    assert criteria["opening"]["score"] == 100, criteria["opening"]
+    assert [e["part"] for e in criteria["opening"]["evidence"]] == ["greeting", "introduction"]
+
+
+def test_questions_without_a_question_mark_and_courtesy_questions():
+    criteria, _, _ = score(transcript(
+        (0.0, 2.0, "agent", "שלום, מה שלומך?"),
+        (2.5, 5.0, "agent", "ספרי לי מה מציק לך בזמן האחרון"),
+        (5.5, 7.0, "agent", "ממתי זה התחיל"),
+    ))
+    discovery = criteria["discovery"]
+    assert discovery["score"] == 100
+    assert [e["quote"] for e in discovery["evidence"]] == ["ספרי לי מה מציק לך בזמן האחרון", "ממתי זה התחיל"]
+    criteria, _, _ = score(transcript((0.0, 2.0, "agent", "שלום, מה שלומך?"), (2.5, 5.0, "agent", "יש לך שאלות?")))
+    assert criteria["discovery"]["score"] == 0  # courtesy and "any questions?" are not needs discovery
+    criteria, _, _ = score(transcript((0.0, 4.0, "agent", "מה הגודל של הסלון בערך, ואיזה סגנון את אוהבת")))
+    assert criteria["discovery"]["score"] == 100  # one sentence asking two questions
+
+
+def test_a_negated_offer_is_no_offer_and_a_denied_price_is_no_objection():
+    criteria, _, _ = score(transcript(
+        (0.0, 3.0, "agent", "אני לא מציעה לך כרגע שום חבילה, קודם צריך אבחון."),
+        (3.5, 5.0, "customer", "זה לא יקר בכלל."),
+    ))
+    assert criteria["offer"]["score"] == 0 and criteria["offer"]["missing"] == ["product", "value"]
+    assert criteria["objection"]["applicable"] is False
+
+
+def test_inflected_and_construct_forms():
+    criteria, _, _ = score(transcript(
+        (0.0, 3.0, "agent", "יש לנו חבילת סלולר במאה שקל."),
+        (3.5, 5.0, "customer", "יש לי כבר ספק."),
+        (5.5, 9.0, "agent", "לגמרי מבינה. רק שתדע שאצלנו החודש הראשון בחצי מחיר."),
+        (9.5, 12.0, "agent", "אני שולחת לך קישור להרשמה בהודעה."),
+    ))
+    assert criteria["offer"]["evidence"][0]["matched"] == "חבילה"
+    assert (criteria["objection"]["score"], criteria["objection"]["passed"]) == (100, True)
+    assert criteria["closing"]["evidence"][0]["matched"] == "שולח לך"
+
+
+def test_two_polite_expressions_in_one_sentence_count_twice_but_repetition_does_not():
+    criteria, _, _ = score(transcript((0.0, 2.0, "agent", "תודה רבה ויום נעים!")))
+    assert criteria["courtesy"]["score"] == 100 and len(criteria["courtesy"]["evidence"]) == 1
+    criteria, overall, _ = score(transcript((0.0, 60.0, None, " ".join(["תודה"] * 200))))
+    assert criteria["courtesy"]["score"] == 50 and criteria["objection"]["applicable"] is False
+    assert overall is not None and overall < 10
+
+
+def test_the_objection_is_answered_only_after_it_was_raised():
+    criteria, _, _ = score(transcript(
+        (0.0, 3.0, None, "יש לנו הנחה של עשרים אחוז."),
+        (3.5, 5.0, None, "שלושים שקל יקר לי בשביל זה."),
+        (5.5, 6.5, None, "אני מבין."),
+    ))
+    objection = criteria["objection"]
+    assert objection["score"] == 40 and objection["missing"] == ["answered"]
+    assert [e["part"] for e in objection["evidence"]] == ["objection_raised", "acknowledged"]
+
+
+def test_new_part_options_are_validated():
+    part = {"id": "p", "points": 10, "phrases": ["שלום"]}
+    crit = {"id": "c", "label": "C", "weight": 1}
+    assert RubricScorer.validate_config({"type": "rubric", "criteria": [{**crit, "parts": [{**part, "within_words": 0}]}]}) \
+        == ["The scorecard is not valid: c.p: within_words must be a whole number of 1 or more"]
+    assert RubricScorer.validate_config({"type": "rubric", "criteria": [{**crit, "parts": [{**part, "except": "x"}]}]}) \
+        == ["The scorecard is not valid: c.p: except must be a list of phrases"]
+
+
+def test_plural_endings_after_final_letters_are_folded():
+    criteria, _, _ = score(transcript((0.0, 3.0, "agent", "אנחנו מציעים מסלולים שחוסכים מאות שקלים.")))
+    assert [e["matched"] for e in criteria["offer"]["evidence"]] == ["מסלול", "שקל"]

@@ -93,20 +93,28 @@ def _problems(doc):
                 problems.append(f"{name}.{part['id']}: needs phrases (or questions: true)")
             elif not part.get("trigger") and not isinstance(part.get("points"), (int, float)):
                 problems.append(f"{name}.{part['id']}: needs points")
+            elif "within_words" in part and (not isinstance(part["within_words"], int) or part["within_words"] < 1):
+                problems.append(f"{name}.{part['id']}: within_words must be a whole number of 1 or more")
+            elif "except" in part and not isinstance(part["except"], list):
+                problems.append(f"{name}.{part['id']}: except must be a list of phrases")
     return problems
 
 
 def sentences_of(transcript):
-    """Each segment split into sentences, with times spread by length inside the segment."""
+    """Each segment split into sentences, with times spread by length inside the segment, the
+    sentence's clauses, and how many words its speaker (anyone, when unknown) said before it."""
     out = []
+    said = {}
     for seg in transcript.segments:
         pieces = hebrew.sentences(seg.text) or []
         total = sum(len(p) for p in pieces) or 1
         t = seg.start
         for piece in pieces:
             length = (seg.end - seg.start) * len(piece) / total
-            out.append({"text": piece.strip(), "norm": hebrew.normalize(piece), "start": t, "end": t + length,
-                        "speaker": seg.speaker})
+            norm = hebrew.normalize(piece)
+            out.append({"text": piece.strip(), "norm": norm, "clauses": hebrew.clauses(piece), "start": t,
+                        "end": t + length, "speaker": seg.speaker, "words_before": said.get(seg.speaker, 0)})
+            said[seg.speaker] = said.get(seg.speaker, 0) + len(norm.split())
             t += length
     return out
 
@@ -135,6 +143,8 @@ def _criterion(crit, sentences, pass_mark):
     after = None
     if trigger:
         hits = _hits(trigger, pool)
+        for hit in hits:
+            hit.pop("count")
         if not hits:
             result.update(applicable=False, score=None, passed=None,
                           note=f"Not applicable: nothing of the kind was heard ({trigger['id']}).")
@@ -145,9 +155,9 @@ def _criterion(crit, sentences, pass_mark):
     for part in crit["parts"]:
         if part.get("trigger"):
             continue
-        hits = _hits(part, [s for s in pool if after is None or s["start"] >= after])
+        hits = _hits(part, [s for s in pool if after is None or s["start"] > after])
         need = part.get("need", 1)
-        total += part["points"] * min(1.0, len(hits) / need)
+        total += part["points"] * min(1.0, sum(h.pop("count") for h in hits) / need)
         if hits:
             result["evidence"] += hits[:MAX_EVIDENCE]
         else:
@@ -159,17 +169,26 @@ def _criterion(crit, sentences, pass_mark):
 
 
 def _hits(part, sentences):
+    """The sentences where the part is heard, each with the first phrase heard in it and how
+    many of the part's phrases it holds (two polite expressions in one sentence count twice).
+    A `questions` part hears questions (and its phrases), except those holding an `except`
+    phrase; `within_words` keeps the first words the part's speaker said."""
     speaker = part.get("speaker")
-    patterns = [(p, hebrew.phrase_pattern(p)) for p in part.get("phrases", ())]
+    within_words = part.get("within_words")
     hits = []
     for s in sentences:
         if speaker and s["speaker"] and s["speaker"] != speaker:
             continue  # speaker is known and it is not the one this part listens to
+        if within_words is not None and s["words_before"] >= within_words:
+            continue
+        matched = [p for p in part.get("phrases", ()) if hebrew.find(p, s["clauses"])]
         if part.get("questions"):
-            matched = "?" if hebrew.is_question(s["text"]) else None
-        else:
-            matched = next((phrase for phrase, rx in patterns if rx.search(s["norm"])), None)
+            if any(hebrew.find(p, s["clauses"]) for p in part.get("except", ())):
+                continue
+            asked = hebrew.questions_in(s["text"])
+            matched = ["?"] * asked if asked else matched[:1]
         if matched:
-            hits.append({"part": part["id"], "matched": matched, "quote": s["text"],
-                         "start": round(s["start"], 2), "end": round(s["end"], 2), "speaker": s["speaker"]})
+            hits.append({"part": part["id"], "matched": matched[0], "quote": s["text"],
+                         "start": round(s["start"], 2), "end": round(s["end"], 2), "speaker": s["speaker"],
+                         "count": len(matched)})
     return hits
