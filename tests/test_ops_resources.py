@@ -2,7 +2,11 @@
 Redis: a file that outlasts its job timeout ends as TIMEOUT, a SIGTERM mid-file finishes or
 hands back the file, and a worker past its file or memory limit exits cleanly for a fresh
 one; in every case each file is processed exactly once."""
+import os
 import signal
+import socket
+import subprocess
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -12,12 +16,15 @@ from webapp.errors import explain
 from webapp.extensions import db
 from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.models import job as job_status
+from webapp.notifications import conditions as c
 
 from helpers import configure, wait_for
+from plugins_cloud import make_folder
 from recordings import write_calls
 
 pytestmark = pytest.mark.slow
 FPR = FileProcessingRecord
+MB = 1024 * 1024
 
 
 def count(*where):
@@ -159,3 +166,64 @@ def test_a_worker_past_its_memory_limit_exits_cleanly_after_its_file(calls, work
     workers(1)
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 2, timeout=60, message="the other to complete")
     assert_each_completed_once(job_id, 2)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MB filesystem (tmpfs), unmounted at the end."""
+    directory = tmp_path / "small-disk"
+    directory.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(directory)], check=True)
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=True)
+
+
+def test_a_full_download_disk_makes_the_file_wait_as_disk_full_and_raises_an_alert(
+        calls, small_disk, s3_folder, private_targets, make_config, httpserver, worker_with):
+    configure(retryPolicy={"maxRetries": 10, "delaySeconds": 2, "exponentialBackoff": False})
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    make_config("webhook", {"url": httpserver.url_for("/hook")}, conditions=[c.RESOURCES_LOW])
+    recording = write_calls(calls, 1, seconds=40)  # 640 kB: more than the disk will have free
+    s3_folder.upload_calls(calls, recording)
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (MB + MB // 2))  # leaves about half a megabyte: less than the recording and the margin
+    # Leftovers of killed workers: one of a process that is gone, one older than the job timeout.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    dead = small_disk / f"callbatch-dl-{host}-{gone.pid}-abc"
+    old = small_disk / "callbatch-dl-old"
+    live = small_disk / f"callbatch-dl-{host}-{os.getpid()}-xyz"
+    unrelated = small_disk / "something-else"
+    for directory in (dead, old, live, unrelated):
+        directory.mkdir()
+        (directory / "part").write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+
+    folder = make_folder(s3_folder)
+    job_id = discovery.scan(folder, trigger="test").job_id
+    proc = worker_with(TMPDIR=str(small_disk), CALLBATCH_DOWNLOAD_MARGIN_MB="1")
+    wait_for(lambda: events(FileEvent.to_status == status.FAILED), timeout=60, message="the file to fail")
+    assert not dead.exists() and not old.exists(), "leftovers removed at the worker's start"
+    assert live.exists() and unrelated.exists()
+    (first, *_) = events(FileEvent.to_status == status.FAILED)
+    assert (first.details["code"], first.details["category"]) == ("DISK_FULL", "system")
+    assert first.message == ("The worker has 0.5 MB free on its disk but needs 1.6 MB to download this file "
+                             "(0.6 MB and a margin of 1 MB); the file waits and is retried.")
+    assert count(FPR.status == status.COMPLETED) == 0
+
+    wait_for(lambda: httpserver.log, timeout=30, message="the resources_low alert")
+    body = httpserver.log[0][0].get_json()
+    assert body["event"] == c.RESOURCES_LOW and body["title"] == f"Worker short of disk space: {proc.worker_name}"
+    assert body["text"].startswith(f"{proc.worker_name} has 0.5 MB free in {small_disk} but needs 1.6 MB to download")
+
+    filler.unlink()  # space freed: the next retry completes
+    wait_for(lambda: count(FPR.status == status.COMPLETED) == 1, timeout=60, message="the retry to complete")
+    db.session.rollback()
+    job = db.session.get(BatchJob, job_id)
+    assert (job.processed_files, job.failed_files) == (1, 0)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == 1
+    assert sorted(p.name for p in small_disk.iterdir()) == sorted([live.name, unrelated.name]), \
+        "the download's work directory is gone"

@@ -14,7 +14,7 @@ from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
 
 from webapp import queues
-from webapp.batch import enqueue, faults, schedule
+from webapp.batch import downloads, enqueue, faults, schedule
 from webapp.errors import WorkerStopping
 from webapp.extensions import db
 from webapp.providers.monitors.events import Watchers
@@ -149,6 +149,7 @@ def make_worker(app, worker_class=Worker, name=None):
     tasks.use_app(app)
     with app.app_context():
         worker = worker_class(queues.queues(), connection=queues.connection(), name=name)
+        downloads.remove_stale_work_dirs(app.config["FILE_JOB_TIMEOUT"])
     worker.beat_seconds = app.config["HEARTBEAT_SECONDS"]
     worker.grace_seconds = app.config["WORKER_GRACE_SECONDS"]
     worker.max_files = app.config["WORKER_MAX_FILES"]

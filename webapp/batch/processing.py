@@ -79,7 +79,8 @@ def _run(record_id, record, config):
         _skip_if_same_checksum(record)
         storage = storage_for(folder)
         started = time.perf_counter()
-        with downloads.fetch(folder, storage, record.file_path) as local_path:
+        with downloads.fetch(folder, storage, record.file_path, size=record.file_size,
+                             worker=record.worker_name) as local_path:
             faults.pause_at("file")
             timings["download_ms"] = _ms(started)
             started = time.perf_counter()
