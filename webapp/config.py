@@ -31,6 +31,10 @@ class Config:
         self.READY_REQUIRES_WORKER = _bool("CALLBATCH_READY_REQUIRES_WORKER", False)
         self.TICK_SECONDS = _int("CALLBATCH_TICK_SECONDS", 10)
         self.FILE_JOB_TIMEOUT = _int("CALLBATCH_FILE_JOB_TIMEOUT", 3600)
+        self.WORKER_GRACE_SECONDS = _int("CALLBATCH_WORKER_GRACE_SECONDS", 50)  # under compose's 60 s stop_grace_period
+        self.WORKER_MAX_FILES = _int("CALLBATCH_WORKER_MAX_FILES", 0)  # 0: no limit
+        self.WORKER_MAX_RSS_MB = _int("CALLBATCH_WORKER_MAX_RSS_MB", 0)  # 0: no limit
+        self.DOWNLOAD_MARGIN_MB = _int("CALLBATCH_DOWNLOAD_MARGIN_MB", 64)  # kept free beyond a download's size
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
         self.LOCAL_ROOTS = [p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep) if os.path.isabs(p)]
         self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))

@@ -102,6 +102,16 @@ CODES = {
         "A backup could not be made, checked or restored.",
         "Read the message for the cause; the database itself was not changed.",
     ),
+    "TIMEOUT": (
+        SYSTEM,
+        "The file took longer than the time a worker may spend on one file, so its processing was stopped.",
+        "The file is retried; if it keeps timing out, ask the administrator to raise CALLBATCH_FILE_JOB_TIMEOUT.",
+    ),
+    "DISK_FULL": (
+        SYSTEM,
+        "The worker had no room on its disk to download the file.",
+        "The file waits and is retried; free space in the workers' download directory.",
+    ),
 }
 
 
@@ -170,3 +180,8 @@ class ConfigError(Exception):
     def __init__(self, messages):
         self.messages = list(messages)
         super().__init__("; ".join(self.messages))
+
+
+class WorkerStopping(BaseException):
+    """The worker was asked to stop and its grace period ran out mid-file: the file goes
+    back to the queue. A BaseException, so no `except Exception` on the way swallows it."""

@@ -1,6 +1,8 @@
 """The worker and scheduler processes, and the embedded runtime that runs both as threads
 beside the web app when there is no Redis server."""
 import logging
+import os
+import signal
 import threading
 import time
 
@@ -12,7 +14,8 @@ from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
 
 from webapp import queues
-from webapp.batch import enqueue, faults, schedule
+from webapp.batch import downloads, enqueue, faults, schedule
+from webapp.errors import WorkerStopping
 from webapp.extensions import db
 from webapp.providers.monitors.events import Watchers
 from webapp.services import workers as worker_stats
@@ -29,22 +32,80 @@ class Worker(SimpleWorker):
 
     RQ beats a non-forking worker's heartbeat only when a job starts; this one keeps beating
     every CALLBATCH_HEARTBEAT_SECONDS while the job runs, so the reaper can tell a started
-    job of a live worker from one whose worker was killed (enqueue.live_job_ids)."""
+    job of a live worker from one whose worker was killed (enqueue.live_job_ids).
 
-    beat_seconds = 10  # make_worker sets it from the app's HEARTBEAT_SECONDS
+    Stopping: on SIGTERM (or SIGINT) it takes no more work; a file in progress gets
+    `grace_seconds` to finish, after which (or on a second signal) it is handed back to the
+    queue (processing.WorkerStopping) and the worker exits. After each file it also stops by
+    itself once it has processed `max_files` files or its resident memory passed
+    `max_rss_mb`, so that its process manager starts a fresh one."""
+
+    beat_seconds = 10  # make_worker sets these from the app's settings
+    grace_seconds = 50
+    max_files = 0
+    max_rss_mb = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.files_done = 0
+        self.in_file = False
+        self.grace_timer = None
 
     def execute_job(self, job, queue):
-        if job.func_name == enqueue.PROCESS_FILE:
+        is_file = job.func_name == enqueue.PROCESS_FILE
+        if is_file:
             faults.pause_at("dequeued")
         stop = threading.Event()
         beat = threading.Thread(target=self._beat_while_running, args=(job, stop), daemon=True,
                                 name=f"rq-heartbeat-{self.name}")
         beat.start()
+        self.in_file = is_file
         try:
             super().execute_job(job, queue)
         finally:
+            self.in_file = False
             stop.set()
             beat.join()
+        if is_file:
+            self.files_done += 1
+            self._stop_if_over_limits()
+
+    def _stop_if_over_limits(self):
+        reason = None
+        if self.max_files and self.files_done >= self.max_files:
+            reason = f"it processed {self.files_done} files (CALLBATCH_WORKER_MAX_FILES={self.max_files})"
+        elif self.max_rss_mb and (rss := resident_mb()) > self.max_rss_mb:
+            reason = f"its memory reached {rss:.0f} MB (CALLBATCH_WORKER_MAX_RSS_MB={self.max_rss_mb})"
+        if reason and not self._stop_requested:
+            log.warning("worker %s stops for a fresh process: %s", self.name, reason)
+            self._stop_requested = True  # as RQ's own warm shutdown: the work loop ends before the next job
+
+    def request_stop(self, signum, frame):
+        """First SIGTERM: RQ's warm shutdown (stop after the current job), bounded by the grace
+        period for a file in progress."""
+        signal.signal(signal.SIGUSR1, self._hand_back_now)
+        if self.in_file and self.grace_timer is None:
+            log.warning("worker %s: stop requested; the file in progress has %s s to finish",
+                        self.name, self.grace_seconds)
+            self.grace_timer = threading.Timer(self.grace_seconds, os.kill, (os.getpid(), signal.SIGUSR1))
+            self.grace_timer.daemon = True
+            self.grace_timer.start()
+        super().request_stop(signum, frame)
+
+    def request_force_stop(self, signum, frame):
+        """A second signal hands the file in progress back at once (RQ would just exit)."""
+        if self.in_file:
+            self._hand_back_now(signum, frame)
+        super().request_force_stop(signum, frame)
+
+    def _hand_back_now(self, signum, frame):
+        if self.in_file:
+            raise WorkerStopping()
+
+    def teardown(self):
+        if self.grace_timer is not None:
+            self.grace_timer.cancel()
+        super().teardown()
 
     def prepare_job_execution(self, job, remove_from_intermediate_queue=False):
         super().prepare_job_execution(job, remove_from_intermediate_queue)
@@ -71,6 +132,9 @@ class ThreadWorker(Worker):
     def _install_signal_handlers(self):
         pass
 
+    def _stop_if_over_limits(self):
+        pass  # a thread has no process manager to start a fresh one
+
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         """Wait for a job in one-second steps, so a stop request ends the thread promptly
         (None ends RQ's work loop)."""
@@ -85,8 +149,19 @@ def make_worker(app, worker_class=Worker, name=None):
     tasks.use_app(app)
     with app.app_context():
         worker = worker_class(queues.queues(), connection=queues.connection(), name=name)
+        downloads.remove_stale_work_dirs(app.config["FILE_JOB_TIMEOUT"])
     worker.beat_seconds = app.config["HEARTBEAT_SECONDS"]
+    worker.grace_seconds = app.config["WORKER_GRACE_SECONDS"]
+    worker.max_files = app.config["WORKER_MAX_FILES"]
+    worker.max_rss_mb = app.config["WORKER_MAX_RSS_MB"]
     return worker
+
+
+def resident_mb():
+    """This process's resident memory in MB (Linux: /proc/self/statm)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def make_cron(app):

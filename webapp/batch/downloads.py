@@ -3,15 +3,30 @@
 A cloud provider says how many of its folder's files may download at the same time
 (`max_downloads`) and how long one may take (`transfer.timeout`); the bound holds across
 every worker process through a lease set in Redis (see limits.FileSlots). Local folders are
-read in place and take no slot."""
+read in place and take no slot.
+
+Before a cloud download the worker checks that its download directory has room for the file
+and a margin (CALLBATCH_DOWNLOAD_MARGIN_MB); without it the file fails as DISK_FULL, which
+is retried, and a `resources_low` notification is sent."""
 import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
 import uuid
 
 from flask import current_app
 
-from ..errors import FileAccessError
+from ..errors import CallbatchError, FileAccessError
+from ..notifications import conditions
+from ..notifications import events as notify
+from ..providers.storage.cloud import WORK_DIR_PREFIX, CloudStorage
 from . import enqueue
 from .limits import FileSlots
+
+log = logging.getLogger(__name__)
 
 
 def slots_for(folder, storage):
@@ -24,9 +39,12 @@ def slots_for(folder, storage):
 
 
 @contextlib.contextmanager
-def fetch(folder, storage, path):
+def fetch(folder, storage, path, size=None, worker=None):
     """Download `path` (waiting for one of the folder's download slots) and yield its local
-    path; the slot is given back as soon as the download is done, before the analysis."""
+    path; the slot is given back as soon as the download is done, before the analysis.
+    `size` (from the listing) is checked against the free disk space first."""
+    if isinstance(storage, CloudStorage) and size is not None:
+        check_room(folder, path, size, worker)
     slots = slots_for(folder, storage)
     if slots is None:
         with storage.download_file(path) as local_path:
@@ -46,3 +64,61 @@ def fetch(folder, storage, path):
     finally:
         if not released:
             slots.release(token)
+
+
+def check_room(folder, path, size, worker=None):
+    """Raise DISK_FULL (and send `resources_low`) unless the download directory has room for
+    `size` bytes and the margin."""
+    directory = tempfile.gettempdir()
+    free = shutil.disk_usage(directory).free
+    margin = current_app.config["DOWNLOAD_MARGIN_MB"] * 2**20
+    needed = size + margin
+    if free >= needed:
+        return
+    worker = worker or f"{socket.gethostname()} (process {os.getpid()})"
+    file_name = os.path.basename(path)
+    notify.emit([{"condition": conditions.RESOURCES_LOW, "folder_id": folder.id, "worker": worker,
+                  "directory": directory, "free_bytes": free, "needed_bytes": needed, "file_name": file_name}])
+    raise CallbatchError(
+        f"The worker has {free / 2**20:.1f} MB free on its disk but needs {needed / 2**20:.1f} MB to download "
+        f"this file ({size / 2**20:.1f} MB and a margin of {margin / 2**20:.0f} MB); the file waits and is retried.",
+        code="DISK_FULL", details={"directory": directory, "free_bytes": free, "needed_bytes": needed})
+
+
+def remove_stale_work_dirs(max_age_seconds):
+    """Remove download directories left by killed workers: those of a process of this host
+    that is gone, and any older than `max_age_seconds` (no download outlives its job
+    timeout). Returns how many were removed."""
+    root = tempfile.gettempdir()
+    cutoff = time.time() - max_age_seconds
+    removed = 0
+    for entry in os.scandir(root):
+        if not entry.name.startswith(WORK_DIR_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        owner = _owner_pid(entry.name)
+        if (owner is None or _alive(owner)) and entry.stat(follow_symlinks=False).st_mtime > cutoff:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.warning("removed %d download directories left in %s by stopped workers", removed, root)
+    return removed
+
+
+def _owner_pid(name):
+    """The process id in a directory name made on this host, else None."""
+    mine = f"{WORK_DIR_PREFIX}{socket.gethostname()}-"
+    if not name.startswith(mine):
+        return None
+    pid = name[len(mine):].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -9,17 +9,18 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
+from rq.timeouts import JobTimeoutException
 
 from .. import analysis, metrics
 from ..analysis import customers, metadata
-from ..errors import CallbatchError, ConfigError, SkipFile
+from ..errors import CallbatchError, ConfigError, SkipFile, WorkerStopping
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
 from . import discovery, downloads, enqueue, faults, settings
 from .discovery import storage_for
 from .limits import FileSlots
-from .status import COMPLETED, FAILED, PROCESSING, RETRYING, SKIPPED, InvalidTransition, claim, transition
+from .status import COMPLETED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED, InvalidTransition, claim, transition
 from .validation import call_uuid, probe
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ def _run(record_id, record, config):
         _skip_if_same_checksum(record)
         storage = storage_for(folder)
         started = time.perf_counter()
-        with downloads.fetch(folder, storage, record.file_path) as local_path:
+        with downloads.fetch(folder, storage, record.file_path, size=record.file_size,
+                             worker=record.worker_name) as local_path:
             faults.pause_at("file")
             timings["download_ms"] = _ms(started)
             started = time.perf_counter()
@@ -99,9 +101,13 @@ def _run(record_id, record, config):
         db.session.rollback()
         log.warning("file %s: claim lost before the result was saved; result discarded", record_id)
         return None
+    except WorkerStopping:
+        return _guarded(_hand_back, record, attempt)
     except SkipFile as err:
         return _guarded(_skip, record, err)
     except CallbatchError as err:
+        if _timed_out(err):  # a provider wrapped the timeout in an error of its own
+            return _guarded(fail, record, _timeout_error(), config.retryPolicy)
         return _guarded(fail, record, err, config.retryPolicy)
     except ConfigError as err:  # the settings are wrong: no retry helps until someone changes them
         failure = CallbatchError("The speech-to-text settings are not valid: " + " ".join(err.messages),
@@ -109,6 +115,8 @@ def _run(record_id, record, config):
         return _guarded(fail, record, failure, config.retryPolicy)
     except OperationalError as err:
         return _fail_when_database_returns(record_id, attempt, err, config.retryPolicy)
+    except JobTimeoutException:
+        return _guarded(fail, record, _timeout_error(), config.retryPolicy)
     except Exception as err:  # anything unforeseen still ends in a status, never in silence
         log.exception("file %s failed unexpectedly", record_id)
         db.session.rollback()
@@ -124,6 +132,36 @@ def _guarded(outcome, record, *args):
         db.session.rollback()
         log.warning("file %s: claim lost before the outcome was saved", record.id)
         return None
+
+
+def _timed_out(err):
+    while err is not None:
+        if isinstance(err, JobTimeoutException):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _timeout_error():
+    limit = current_app.config["FILE_JOB_TIMEOUT"]
+    return CallbatchError(f"The file took longer than the {limit} s a worker may spend on one file, "
+                          "so its processing was stopped.", code="TIMEOUT", details={"timeout_seconds": limit})
+
+
+def _hand_back(record, attempt):
+    """The worker is stopping: put the file back in the queue for another worker, unless
+    it is no longer this attempt's (its result was committed just before the stop)."""
+    db.session.rollback()
+    record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
+    if record.status != PROCESSING or record.attempts != attempt:
+        return None
+    job_id = enqueue.new_job_id()
+    transition(record, QUEUED, f"Handed back to the queue: {record.worker_name} was stopped before it finished "
+               "the file.", {"reason": "worker_stopping"}, rq_job_id=job_id, worker_name=None)
+    db.session.commit()
+    enqueue.file(record.id, job_id=job_id)
+    log.warning("file %s handed back to the queue: the worker is stopping", record.id)
+    return QUEUED
 
 
 def _skip_if_same_checksum(record):

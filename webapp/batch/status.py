@@ -27,7 +27,7 @@ CLAIMABLE = (QUEUED, RETRYING)
 ALLOWED = {
     DISCOVERED: {QUEUED, SKIPPED, CANCELLED},
     QUEUED: {PROCESSING, CANCELLED, DISCOVERED},  # back to waiting: a processing window closed
-    PROCESSING: {COMPLETED, FAILED, SKIPPED},
+    PROCESSING: {COMPLETED, FAILED, SKIPPED, QUEUED},  # back to the queue: its worker is stopping
     FAILED: {RETRYING, QUEUED},             # automatic retry, or a person's retry
     RETRYING: {PROCESSING, QUEUED, CANCELLED},
     SKIPPED: {QUEUED},                      # a person's retry after fixing the file

@@ -13,6 +13,7 @@ BATCH_COMPLETED = "batch_completed"
 BATCH_FAILED = "batch_failed"
 FOLDER_UNREACHABLE = "folder_unreachable"
 PROCESSING_STALLED = "processing_stalled"
+RESOURCES_LOW = "resources_low"
 
 # condition: (label for forms, what a digest says happened, severity)
 CONDITIONS = {
@@ -23,6 +24,7 @@ CONDITIONS = {
     BATCH_FAILED: ("A batch finished with failed files", "batches finished with failures", "error"),
     FOLDER_UNREACHABLE: ("A folder cannot be reached", "folder outages", "error"),
     PROCESSING_STALLED: ("Nothing finished for a while although files are queued", "stall alerts", "warning"),
+    RESOURCES_LOW: ("A worker ran short of disk space for downloads", "low-disk alerts", "error"),
 }
 FILE_CONDITIONS = (FILE_FAILED, RETRIES_EXHAUSTED, FILE_SKIPPED)
 
@@ -129,6 +131,20 @@ def _processing_stalled(event):
     return title, text, [["Queued files", str(event.get("waiting"))]], [["Open the dashboard", url("/")]]
 
 
+def _resources_low(event):
+    title = f"Worker short of disk space: {event.get('worker')}"
+    text = (f"{event.get('worker')} has {_mb(event.get('free_bytes'))} free in {event.get('directory')} but needs "
+            f"{_mb(event.get('needed_bytes'))} to download {event.get('file_name')}; the file waits and is retried. "
+            "Free space in the workers' download directory.")
+    facts = [["Worker", event.get("worker", "")], ["Directory", event.get("directory", "")],
+             ["Folder", event.get("folder_name", "")]]
+    return title, text, facts, [["Open the workers", url("/workers")]]
+
+
+def _mb(size):
+    return f"{(size or 0) / 2**20:.1f} MB"
+
+
 RENDER = {
     FILE_FAILED: _file_failed,
     RETRIES_EXHAUSTED: _retries_exhausted,
@@ -137,4 +153,5 @@ RENDER = {
     BATCH_FAILED: _batch,
     FOLDER_UNREACHABLE: _folder_unreachable,
     PROCESSING_STALLED: _processing_stalled,
+    RESOURCES_LOW: _resources_low,
 }

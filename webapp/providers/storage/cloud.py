@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 
@@ -133,11 +134,20 @@ class CloudStorage:
         return data
 
 
+WORK_DIR_PREFIX = "callbatch-dl-"
+
+
+def work_dir_prefix():
+    """Names a download directory for its owner (host and process), so that a worker starting
+    later can tell the leftovers of a killed one (batch.downloads.remove_stale_work_dirs)."""
+    return f"{WORK_DIR_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def download_dir(key):
     """A private temporary directory for one download; yields the local path for the
     object `key` and removes the directory whatever happens."""
-    directory = tempfile.mkdtemp(prefix="callbatch-dl-")
+    directory = tempfile.mkdtemp(prefix=work_dir_prefix())
     try:
         yield os.path.join(directory, os.path.basename(key) or "recording")
     finally:
