@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from rq.timeouts import JobTimeoutException
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
-from rq.timeouts import JobTimeoutException
 
 from .. import analysis, metrics
 from ..analysis import customers, metadata
