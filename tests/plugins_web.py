@@ -98,12 +98,12 @@ def browser():
         browser.close()
 
 
-def browser_sign_in(browser, base, email="admin@example.com"):
+def browser_sign_in(browser, base, email="admin@example.com", timeout=20000):
     """A new page in a fresh browser context, signed in as `email` through the login form,
-    on the dashboard."""
+    on the dashboard. `bypass_csp` lets Playwright evaluate its own predicates."""
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(20000)
+    page.set_default_timeout(timeout)
     page.goto(base + "/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)

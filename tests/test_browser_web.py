@@ -7,22 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import configure
-from plugins_web import PASSWORD
+from plugins_web import browser_sign_in
 from recordings import write_calls, write_wav
 
 pytestmark = pytest.mark.slow
-
-
-def _sign_in(browser, base, email, tmp_path):
-    context = browser.new_context(bypass_csp=True)  # lets Playwright evaluate its own predicates
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return page
 
 
 def _folder(path):
@@ -37,7 +25,7 @@ def test_dashboard_updates_live_while_a_worker_processes_a_batch(ctx, users, liv
     write_calls(tmp_path, 6)
     folder = _folder(tmp_path)
     workers(1)
-    page = _sign_in(browser, live_server, "manager@example.com", tmp_path)
+    page = browser_sign_in(browser, live_server, "manager@example.com", timeout=15000)
     assert page.get_attribute("#status", "data-active") == "no"
     page.click(f"form[action='/folders/{folder.id}/scan'] button")  # plain form: one page load
     page.wait_for_url(live_server + "/")
@@ -80,7 +68,7 @@ def test_transcript_timestamp_seeks_the_player(ctx, users, live_server, browser,
     assert cli.invoke(args=["batch", "run", str(tmp_path)]).exit_code == 0
     db.session.remove()
     call = db.session.scalars(sa.select(SalesCall)).one()
-    page = _sign_in(browser, live_server, "viewer@example.com", tmp_path)
+    page = browser_sign_in(browser, live_server, "viewer@example.com", timeout=15000)
     page.goto(f"{live_server}/calls/{call.id}")
     assert page.get_attribute(".transcript", "dir") == "rtl"
     page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=15000)
@@ -103,7 +91,7 @@ def test_cancel_and_delete_ask_for_confirmation(ctx, users, live_server, browser
     folder = _folder(tmp_path)
     job_id = discovery.scan(folder).job_id  # held: a pending job
     folder_id = folder.id
-    page = _sign_in(browser, live_server, "admin@example.com", tmp_path)
+    page = browser_sign_in(browser, live_server, "admin@example.com", timeout=15000)
     page.goto(f"{live_server}/jobs/{job_id}")
     dialogs = []
 
