@@ -712,16 +712,22 @@ def problems(connections=False):
                         "connections": bool(connections)}}
 
 
-def _folder_problems(where, folder, connections):
+def _undecryptable(where, config, secret_names):
+    """A problem for each stored secret of `config` this server's key cannot decrypt."""
     found = []
-    provider = STORAGE.get(folder.storage_type)
-    secrets = batch_folders.secret_fields(folder.storage_type)
-    for name in secrets:
+    for name in secret_names:
         try:
-            crypto.decrypt((folder.storage_config or {}).get(name) or "")
+            crypto.decrypt((config or {}).get(name) or "")
         except ValueError:
-            found.append({"where": f"{where}.storage.config.{name}",
+            found.append({"where": f"{where}.{name}",
                           "message": "The stored secret cannot be decrypted with this server's key: enter it again."})
+    return found
+
+
+def _folder_problems(where, folder, connections):
+    provider = STORAGE.get(folder.storage_type)
+    found = _undecryptable(f"{where}.storage.config", folder.storage_config,
+                           batch_folders.secret_fields(folder.storage_type))
     if found:
         return found
     data = {key: getattr(folder, key) for key in folder_service.EDITABLE}
@@ -740,13 +746,7 @@ def _notification_problems(where, config):
     notifier = NOTIFIERS.get(config.type)
     if notifier is None:
         return [{"where": f"{where}.type", "message": f"'{config.type}' is not a notification channel."}]
-    found = []
-    for name in notifier.secret_fields():
-        try:
-            crypto.decrypt((config.config or {}).get(name) or "")
-        except ValueError:
-            found.append({"where": f"{where}.config.{name}",
-                          "message": "The stored secret cannot be decrypted with this server's key: enter it again."})
+    found = _undecryptable(f"{where}.config", config.config, notifier.secret_fields())
     if found:
         return found
     errors, _cleaned = notification_service.validate({}, previous=config)
