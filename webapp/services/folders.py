@@ -76,16 +76,13 @@ def validate_analysis(analysis):
             continue
         if config in (None, {}):
             continue
-        registry = REGISTRIES[kind]
-        if not isinstance(config, dict) or not isinstance(config.get("type"), str) or config["type"] not in registry:
-            errors.append(error(field, f"Choose a {kind} type: {', '.join(registry)}."))
+        if not isinstance(config, dict):
+            errors.append(error(field, f"Choose a {kind} type: one of {', '.join(sorted(REGISTRIES[kind]))}."))
             continue
-        if config["type"] == "rubric" and not isinstance(config.get("rubric", ""), str):
-            errors.append(error(field, "Scorecard file: give the path of a YAML scorecard as text."))
-            continue
-        for message in registry[config["type"]].validate_config(config):
-            errors.append(error(field, message))
-        cleaned[kind] = config
+        problems = batch_settings.provider_problems(kind, config)  # the check the global settings get
+        errors += [error(field, message) for message in problems]
+        if not problems:
+            cleaned[kind] = config
     return cleaned, errors
 
 
