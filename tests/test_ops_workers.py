@@ -49,7 +49,7 @@ def _row(data, proc):
 
 
 def test_overview_shows_the_live_worker(busy_worker):
-    from workers import tasks
+    from webapp.tasks import schedule as tasks
 
     proc, held = busy_worker
     tasks.tick()  # as the scheduler's periodic job does

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from webapp import queues
-from webapp.batch import discovery, schedule, timetable
+from webapp import timetable
+from webapp.batch import discovery, schedule
 from webapp.batch.status import COMPLETED, DISCOVERED, QUEUED
 from webapp.extensions import db
 from webapp.models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord

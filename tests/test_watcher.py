@@ -160,7 +160,7 @@ def test_a_folder_whose_events_fell_back_is_polled_and_says_so(ctx, tmp_path, we
 def test_the_scheduler_loop_scans_a_watched_folder_when_a_file_arrives(ctx, tmp_path, workers):
     """End to end: the real scheduler loop (in a thread) and a real worker process; the delay
     from a file written to its record in the database is printed."""
-    from workers.runtime import SchedulerLoop
+    from webapp.worker import SchedulerLoop
 
     configure(scanning={"fileSettleSeconds": 0})
     inbox = tmp_path / "inbox"  # not tmp_path itself, where the worker's log keeps changing

@@ -59,4 +59,25 @@ def create_app(overrides=None):
 
     register_commands(app)
     register_blueprints(app)
+    connect_layers()
     return app
+
+
+def connect_layers():
+    """Hang the upper layers' work off what the lower ones announce, so that imports point one
+    way (docs/ARCHITECTURE.md). Connecting again (one more app) changes nothing."""
+    from . import queues, tasks
+    from .batch import schedule, signals
+    from .notifications import events as notify
+    from .notifications import watch as notify_watch
+    from .services import backup, live
+
+    signals.status_changed.connect(notify.file_changed)
+    signals.status_changed.connect(live.file_changed)
+    signals.skipped_on_scan.connect(notify.file_changed)
+    signals.job_counted.connect(live.job_counted)
+    signals.job_finished.connect(notify.job_finished)
+    signals.disk_short.connect(notify.resources_low)
+    schedule.every_tick(notify_watch.tick)
+    schedule.every_tick(backup.tick)  # the daily backup, when one is configured and due
+    queues.register_jobs(**tasks.JOBS)

@@ -3,7 +3,9 @@
 Every record carries what is known about the work it belongs to (request id, user, folder,
 batch job, RQ job, file), kept in a context variable: a web request binds its request id
 (X-Request-ID, or a new one) and user; the jobs it enqueues carry the request id in their RQ
-meta, and the job functions bind it again with their own ids (workers/tasks.py)."""
+meta, and the worker binds it again for each job, the job functions their own ids
+(webapp/worker.py, webapp/tasks/)."""
+import contextlib
 import json
 import logging
 import os
@@ -34,6 +36,16 @@ def bind(**fields):
 
 def unbind(token):
     _context.reset(token)
+
+
+@contextlib.contextmanager
+def bound(**fields):
+    """The log context with `fields` added, for the duration of a `with` block."""
+    token = bind(**fields)
+    try:
+        yield
+    finally:
+        unbind(token)
 
 
 def current():

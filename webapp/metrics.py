@@ -37,13 +37,12 @@ def stage_timings(timings):
             STAGE_SECONDS.labels(stage=key[:-3]).observe(ms / 1000)
 
 
-def file_changed(record, to):
-    from .batch.status import FAILED, RETRYING
+def file_failed(record):
+    FAILURES.labels(code=record.error_code or "UNKNOWN", category=record.error_category or "unknown").inc()
 
-    if to == FAILED:
-        FAILURES.labels(code=record.error_code or "UNKNOWN", category=record.error_category or "unknown").inc()
-    elif to == RETRYING:
-        RETRIES.labels(code=record.error_code or "UNKNOWN").inc()
+
+def retry_scheduled(record):
+    RETRIES.labels(code=record.error_code or "UNKNOWN").inc()
 
 
 def delivery(channel, outcome):

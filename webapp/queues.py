@@ -16,6 +16,19 @@ NOTIFICATIONS = "notifications"
 # wait behind a long queue of recordings.
 ALL_QUEUES = (SCANS, NOTIFICATIONS, FILES)
 
+# The job functions (webapp/tasks), by the name the code that queues them uses. The app
+# factory registers them (`register_jobs`): that code sits in layers below webapp.tasks and
+# never imports it, and RQ is still given the function itself.
+JOBS = {}
+
+
+def register_jobs(**functions):
+    JOBS.update(functions)
+
+
+def job(name):
+    return JOBS[name]
+
 
 @lru_cache(maxsize=None)
 def _fake_server():

@@ -11,7 +11,7 @@ from typing_extensions import Annotated
 from ..analysis.scorers import SCORERS
 from ..analysis.transcribers import TRANSCRIBERS
 from ..batch.status import STATUSES
-from ..batch.timetable import PROCESS_MODES
+from ..timetable import PROCESS_MODES
 from ..errors import CODES
 from ..models.folder import DEFAULT_EXTENSIONS
 from ..models.job import ACTIVE_STATUSES, CANCELLED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .. import timetable
 from ..errors import SkipFile
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
 from ..models.types import utcnow
 from ..providers.monitors.cloud_events import PARSERS, SqsQueue
-from . import enqueue, settings, timetable
+from . import enqueue, settings
 from .discovery import Plan, _record, storage_for
 from .validation import check_listing, is_companion
 

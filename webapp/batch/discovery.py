@@ -7,15 +7,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .. import crypto, redaction
+from .. import crypto, redaction, timetable
 from ..errors import CallbatchError, FileAccessError, SkipFile
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
-from ..notifications import events as notify
 from ..providers.storage import STORAGE
-from . import enqueue, settings, timetable
+from . import enqueue, settings, signals
 from .status import DISCOVERED, QUEUED, SKIPPED, transition
 from .validation import check_listing, is_companion
 
@@ -159,11 +158,12 @@ def _record(folder, found, trigger, user_id, hold):
         elif status == SKIPPED:
             events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now,
                                message=error_message))
-            notify.file_changed(SimpleNamespace(id=record_id, **row), SKIPPED)
+            signals.skipped_on_scan.send(SimpleNamespace(id=record_id, **row), frm=DISCOVERED, to=SKIPPED,
+                                         details=None)
     _insert_many(FileEvent.__table__, events)
     if not found.to_queue:
         job.status, job.completed_at = job_status.COMPLETED, now
-        notify.job_finished(job.id)
+        signals.job_finished.send(job.id)
     return job, [(record_id, rq_id) for record_id, status, rq_id, _ in inserted if status == QUEUED]
 
 

@@ -20,10 +20,8 @@ import uuid
 from flask import current_app
 
 from ..errors import CallbatchError, FileAccessError
-from ..notifications import conditions
-from ..notifications import events as notify
 from ..providers.storage.cloud import WORK_DIR_PREFIX, CloudStorage
-from . import enqueue
+from . import enqueue, signals
 from .limits import FileSlots
 
 log = logging.getLogger(__name__)
@@ -77,8 +75,8 @@ def check_room(folder, path, size, worker=None):
         return
     worker = worker or f"{socket.gethostname()} (process {os.getpid()})"
     file_name = os.path.basename(path)
-    notify.emit([{"condition": conditions.RESOURCES_LOW, "folder_id": folder.id, "worker": worker,
-                  "directory": directory, "free_bytes": free, "needed_bytes": needed, "file_name": file_name}])
+    signals.disk_short.send(folder, worker=worker, directory=directory, free_bytes=free, needed_bytes=needed,
+                            file_name=file_name)
     raise CallbatchError(
         f"The worker has {free / 2**20:.1f} MB free on its disk but needs {needed / 2**20:.1f} MB to download "
         f"this file ({size / 2**20:.1f} MB and a margin of {margin / 2**20:.0f} MB); the file waits and is retried.",

@@ -1,5 +1,5 @@
 """Putting work on the queues. A job carries only a record or folder id; the job functions
-live in workers.tasks and are named here by path so this package never imports RQ workers."""
+live in webapp.tasks, above this layer, and come from the registry in webapp.queues."""
 import uuid
 from datetime import timedelta
 
@@ -10,8 +10,8 @@ from .. import queues
 from ..logging_setup import job_meta
 from ..models.types import utcnow
 
-PROCESS_FILE = "workers.tasks.process_file"
-SCAN_FOLDER = "workers.tasks.scan_folder"
+PROCESS_FILE = "process_file"
+SCAN_FOLDER = "scan_folder"
 
 
 def redis():
@@ -34,9 +34,9 @@ def file(record_id, delay=None, job_id=None):
     options = dict(job_id=job_id, job_timeout=current_app.config["FILE_JOB_TIMEOUT"], result_ttl=600,
                    failure_ttl=86400, meta=job_meta())
     if delay:
-        q.enqueue_in(timedelta(seconds=delay), PROCESS_FILE, record_id, **options)
+        q.enqueue_in(timedelta(seconds=delay), queues.job(PROCESS_FILE), record_id, **options)
     else:
-        q.enqueue(PROCESS_FILE, record_id, **options)
+        q.enqueue(queues.job(PROCESS_FILE), record_id, **options)
     return job_id
 
 
@@ -44,9 +44,10 @@ def files(pairs):
     """Queue many (record_id, job_id) pairs in one Redis pipeline."""
     q = queues.queue(queues.FILES)
     timeout = current_app.config["FILE_JOB_TIMEOUT"]
+    process_file = queues.job(PROCESS_FILE)
     for chunk in _chunks(list(pairs), 500):
         q.enqueue_many([
-            Queue.prepare_data(PROCESS_FILE, (record_id,), job_id=job_id, timeout=timeout, result_ttl=600,
+            Queue.prepare_data(process_file, (record_id,), job_id=job_id, timeout=timeout, result_ttl=600,
                                failure_ttl=86400, meta=job_meta())
             for record_id, job_id in chunk
         ])
@@ -55,14 +56,14 @@ def files(pairs):
 def scan(folder_id, trigger, user_id=None):
     """Queue a scan of a folder; at most one waits per folder at a time."""
     q = queues.queue(queues.SCANS)
-    return q.enqueue(SCAN_FOLDER, folder_id, trigger, user_id, job_timeout=3600, result_ttl=600,
+    return q.enqueue(queues.job(SCAN_FOLDER), folder_id, trigger, user_id, job_timeout=3600, result_ttl=600,
                      job_id=f"scan-{folder_id}-{uuid.uuid4().hex[:8]}", meta=job_meta())
 
 
 def live_job_ids(job_ids):
     """The subset of RQ job ids still on their way through a worker: waiting in the files
     queue's list, or started by a worker that still beats (rq's worker heartbeat, fresher
-    than CALLBATCH_STALE_AFTER_SECONDS; workers.runtime.Worker beats while a job runs). Any
+    than CALLBATCH_STALE_AFTER_SECONDS; webapp.worker.Worker beats while a job runs). Any
     other job is lost: gone with a flushed Redis; marked queued but in no queue's list (taken
     by a worker killed before it started it); started by a worker killed before it claimed
     the record (RQ would keep it started until its timeout); finished or failed; or still

@@ -12,23 +12,33 @@ import logging
 import sqlalchemy as sa
 from croniter import croniter
 
+from .. import timetable
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
 from ..models.types import utcnow
-from ..notifications import watch as notify_watch
 from ..providers.monitors import MONITORS
-from ..services import backup
-from . import announce, discovery, enqueue, reaper, settings, timetable
+from . import announce, discovery, enqueue, reaper, settings
 from .status import DISCOVERED
 
 log = logging.getLogger(__name__)
+
+# What the layers above do on every tick, after the reaper, in the order added: the app
+# factory adds the notification checks and the daily backup. Each is called with the tick's time.
+DUTIES = []
+
+
+def every_tick(duty):
+    """Run `duty(now)` on every tick; adding the same duty again changes nothing."""
+    if duty not in DUTIES:
+        DUTIES.append(duty)
+    return duty
 
 
 def tick(now=None):
     now = now or utcnow()
     reaper.reap()
-    notify_watch.tick()
-    backup.tick(now)  # the daily backup, when one is configured and due
+    for duty in DUTIES:
+        duty(now)
     try:
         announce.drain_event_queues()  # S3 → SQS announcements of cloud-events folders
     except Exception:  # one unreachable queue must not stop the tick; the periodic scan still runs

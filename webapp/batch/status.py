@@ -7,9 +7,7 @@ from ..extensions import commit_without_waiting_for_disk, db
 from ..models import BatchJob, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
-from ..notifications import events as notify
-from ..services import live
-from . import faults
+from . import faults, signals
 
 DISCOVERED = "discovered"
 QUEUED = "queued"
@@ -61,9 +59,11 @@ def transition(record, to, message="", details=None, **fields):
         setattr(record, name, value)
     db.session.add(FileEvent(file_id=record.id, from_status=frm, to_status=to, message=message, details=details))
     move_counters(record.job_id, frm, to)
-    notify.file_changed(record, to, details)
-    metrics.file_changed(record, to)
-    live.file_changed(record, frm, to)
+    signals.status_changed.send(record, frm=frm, to=to, details=details)
+    if to == FAILED:
+        metrics.file_failed(record)
+    elif to == RETRYING:
+        metrics.retry_scheduled(record)
 
 
 def move_counters(job_id, frm, to):
@@ -86,7 +86,7 @@ def move_counters(job_id, frm, to):
         job = finish_job_if_done(job_id) or job
     elif frm in TERMINAL:
         job = reopen_job(job_id) or job
-    live.job_counted(job)
+    signals.job_counted.send(job)
 
 
 def finish_job_if_done(job_id):
@@ -105,7 +105,7 @@ def finish_job_if_done(job_id):
         .returning(BatchJob).execution_options(synchronize_session=False, populate_existing=True)
     ).scalar()
     if job is not None:
-        notify.job_finished(job_id)
+        signals.job_finished.send(job_id)
     return job
 
 
@@ -146,7 +146,7 @@ def claim(record_id, worker_name, rq_job_id):
         return None
     db.session.add(FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING,
                              message=f"Picked up by {worker_name}"))
-    live.file_changed(record, seen, PROCESSING)
+    signals.status_changed.send(record, frm=seen, to=PROCESSING, details=None)
     faults.pause_at("claim")
     commit_keeping_loaded()
     return record

@@ -18,6 +18,7 @@ from ..models import job as job_status
 from ..models.types import utcnow
 from ..batch import actions, discovery, folders
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
+from ..worker import EmbeddedRuntime
 
 batch = AppGroup("batch", help="Scan folders and process recordings.")
 
@@ -43,8 +44,6 @@ def run(path, as_json, workers):
         raise click.UsageError("The embedded default has no separate workers; use --workers 1 or more.")
     runtime = None
     if workers:
-        from workers.runtime import EmbeddedRuntime
-
         runtime = EmbeddedRuntime(app, workers=workers).start()
     try:
         folder = folders.local_folder_for(path)

@@ -2,6 +2,9 @@
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
+
+from ..worker import EmbeddedRuntime, SchedulerLoop, make_worker
 
 
 @click.command("worker")
@@ -12,8 +15,6 @@ from flask.cli import with_appcontext
 @with_appcontext
 def worker_command(burst, with_scheduler, name):
     """Process files and scans from the queues."""
-    from workers.runtime import make_worker
-
     app = current_app._get_current_object()
     if app.config["EMBEDDED"]:
         raise click.ClickException("Set REDIS_URL and DATABASE_URL to run separate workers; "
@@ -25,8 +26,6 @@ def worker_command(burst, with_scheduler, name):
 @with_appcontext
 def scheduler_command():
     """Run the periodic tick (reaper, polling and cron scans) and file-event watchers. Run one."""
-    from workers.runtime import SchedulerLoop
-
     SchedulerLoop(current_app._get_current_object()).run()
 
 
@@ -37,10 +36,6 @@ def scheduler_command():
 @with_appcontext
 def serve_command(host, port, workers):
     """Serve the web app; on the embedded default, with its worker and scheduler inside."""
-    from werkzeug.serving import run_simple
-
-    from workers.runtime import EmbeddedRuntime
-
     app = current_app._get_current_object()
     if app.config["EMBEDDED"]:
         EmbeddedRuntime(app, workers=workers).start()

@@ -21,7 +21,7 @@ class ExternalFolder(db.Model):
     scan_interval: Mapped[int] = mapped_column(default=300)
     cron_schedule: Mapped[str | None] = mapped_column(sa.String(100))  # scan times of the "schedule" monitor
     monitor_warning: Mapped[str | None] = mapped_column(sa.Text)  # why file events fell back to polling
-    # When found files are processed (webapp.batch.timetable): immediate | hold | window | cron.
+    # When found files are processed (webapp.timetable): immediate | hold | window | cron.
     process_mode: Mapped[str] = mapped_column(sa.String(20), default="immediate", server_default="immediate")
     window_start: Mapped[str | None] = mapped_column(sa.String(5))  # "HH:MM" in TIMEZONE
     window_end: Mapped[str | None] = mapped_column(sa.String(5))

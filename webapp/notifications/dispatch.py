@@ -1,5 +1,5 @@
 """From events to deliveries: match configs, apply the cooldown (hold events for a digest),
-and deliver with retries. Runs in RQ jobs (workers.tasks), never in the file's path."""
+and deliver with retries. Runs in RQ jobs (webapp.tasks.notifications), never in the file's path."""
 import logging
 import math
 from datetime import timedelta
@@ -21,7 +21,7 @@ from .events import QUEUE
 
 log = logging.getLogger(__name__)
 
-DELIVER = "workers.tasks.deliver_notification"
+DELIVER = "deliver_notification"
 
 
 def dispatch(events, now=None):
@@ -141,9 +141,9 @@ def enqueue(delivery_id, delay=None):
     q = queues.queue(QUEUE)
     options = dict(job_timeout=120, result_ttl=60, failure_ttl=86400)
     if delay:
-        q.enqueue_in(timedelta(seconds=delay), DELIVER, delivery_id, **options)
+        q.enqueue_in(timedelta(seconds=delay), queues.job(DELIVER), delivery_id, **options)
     else:
-        q.enqueue(DELIVER, delivery_id, **options)
+        q.enqueue(queues.job(DELIVER), delivery_id, **options)
 
 
 def deliver(delivery_id, retry=True):

@@ -13,14 +13,14 @@ from . import conditions as c
 
 log = logging.getLogger(__name__)
 
-DISPATCH = "workers.tasks.dispatch_notifications"
+DISPATCH = "dispatch_notifications"
 QUEUE = queues.NOTIFICATIONS
 PENDING_KEY = "callbatch_notify"
 NOTED = ("failed", "skipped", "retrying")
 
 
-def file_changed(record, to, details=None):
-    """Called by the status machine for every transition; keeps only what may notify."""
+def file_changed(record, frm, to, details=None):
+    """Listens to every status change (batch.signals); keeps only what may notify."""
     if to not in NOTED:
         return
     db.session.info.setdefault(PENDING_KEY, []).append({
@@ -31,6 +31,7 @@ def file_changed(record, to, details=None):
 
 
 def job_finished(job_id):
+    """Listens to batch.signals.job_finished."""
     db.session.info.setdefault(PENDING_KEY, []).append({"status": "job_finished", "job_id": job_id,
                                                          "at": utcnow().isoformat()})
 
@@ -40,9 +41,15 @@ def emit(events):
     if not events:
         return
     try:
-        queues.queue(QUEUE).enqueue(DISPATCH, events, job_timeout=300, result_ttl=60, failure_ttl=86400)
+        queues.queue(QUEUE).enqueue(queues.job(DISPATCH), events, job_timeout=300, result_ttl=60, failure_ttl=86400)
     except Exception:
         log.warning("could not queue %d notification event(s)", len(events), exc_info=True)
+
+
+def resources_low(folder, worker, directory, free_bytes, needed_bytes, file_name):
+    """Listens to batch.signals.disk_short: a worker lacks the disk space for a download."""
+    emit([{"condition": c.RESOURCES_LOW, "folder_id": folder.id, "worker": worker, "directory": directory,
+           "free_bytes": free_bytes, "needed_bytes": needed_bytes, "file_name": file_name}])
 
 
 def to_events(noted):

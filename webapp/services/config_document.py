@@ -34,7 +34,7 @@ SECRETS_MODES = ("omit", "encrypted")
 SECTIONS = ("folders", "notifications", "processing", "scanning", "analysis", "secrets", "retryPolicy")
 FOLDER_KEYS = ("id", "name", "storage", "monitor", "processing")
 MONITOR_KEYS = ("scanInterval", "cronSchedule")
-# When found files are processed (see batch.timetable): the folder's processing schedule.
+# When found files are processed (see webapp.timetable): the folder's processing schedule.
 SCHEDULE_FIELDS = (("processMode", "process_mode"), ("windowStart", "window_start"), ("windowEnd", "window_end"),
                    ("processCron", "process_cron"))
 FOLDER_PROCESSING_KEYS = ("maxFileSize", "allowedExtensions", "autoStart", "transcriber", "scorer",

@@ -8,10 +8,10 @@ import yaml
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit
+from .. import audit, timetable
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
-from ..batch import discovery, enqueue, timetable
+from ..batch import discovery, enqueue
 from ..batch import settings as batch_settings
 from ..batch import folders as batch_folders
 from ..batch.schedule import validate_cron

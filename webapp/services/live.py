@@ -1,7 +1,7 @@
 """Live status: file and job status changes, published on Redis pub/sub after they commit.
 
-The status machine calls `file_changed` for each change, and `job_counted` with the job row
-its counter UPDATE returned; that only notes small dicts on the session. After the commit
+`file_changed` listens to each status change (webapp.batch.signals), and `job_counted` to
+each job row its counter UPDATE returned; that only notes small dicts on the session. After the commit
 the notes are published on one channel (a job once, as its last UPDATE in the transaction
 left it: the row lock makes those counters exact as of the commit); the JSON API streams
 the channel to SSE and WebSocket clients. Like notifications, nothing here can fail a file:
@@ -28,9 +28,9 @@ def channel():
     return queues.redis_key(CHANNEL)
 
 
-def file_changed(record, frm, to, session=None):
+def file_changed(record, frm, to, details=None):
     """Note a file's status change on the session; published after the commit."""
-    (session or db.session).info.setdefault(PENDING_KEY, []).append({
+    db.session.info.setdefault(PENDING_KEY, []).append({
         "type": "file", "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id,
         "job_id": record.job_id, "from": frm, "status": to, "error_code": record.error_code,
         "at": utcnow().isoformat(),

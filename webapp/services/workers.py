@@ -2,7 +2,7 @@
 GET /api/batch/workers.
 
 Each worker process publishes its own resident memory, CPU time and free download space into
-a small Redis hash on every RQ heartbeat (`publish`, called from workers/runtime.py), so the
+a small Redis hash on every RQ heartbeat (`publish`, called from webapp/worker.py), so the
 figures are the worker's own even when it runs on another host. What a worker is processing
 comes from the database (the PROCESSING records it claimed)."""
 import os

@@ -2,7 +2,7 @@
 e.g. `0 2 * * *` for 02:00 every night: no polling in between."""
 from croniter import croniter
 
-from ...batch import timetable
+from ... import timetable
 
 
 class ScheduleMonitor:
