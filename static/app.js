@@ -2,6 +2,17 @@
 (function () {
   "use strict";
 
+  // The menu folds behind its button on narrow screens only when this script runs.
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".menu-toggle");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("open", open);
+  });
+
   // A form with data-confirm asks before it submits (cancel, delete, rollback, reset).
   document.addEventListener("submit", function (event) {
     var form = event.target;
