@@ -149,6 +149,8 @@ def _check(page, name, language, overflow, access):
 
 
 def test_every_page_fits_every_width_and_passes_axe_in_both_languages(site, live_server, browser):
+    if not os.path.exists(AXE):
+        pytest.fail("axe-core is not installed: run `npm ci` at the repository root (scripts/test does).")
     os.makedirs(SHOTS, exist_ok=True)
     started, overflow, access = time.monotonic(), [], []
     for language in ("en", "he"):
