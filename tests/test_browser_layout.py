@@ -64,6 +64,8 @@ OVERFLOW = """() => {
   return problems.slice(0, 8);
 }"""
 
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => setTimeout(done)))"
+
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations'],
                                           runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
@@ -139,6 +141,7 @@ def _check(page, name, language, overflow, access):
     page.add_script_tag(path=AXE)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
+        page.evaluate(NEXT_FRAME)  # the page has had its resize event
         if width == WIDTHS[0]:
             access += [f"{name}: {v}" for v in page.evaluate(AXE_RUN)]
         found = page.evaluate(OVERFLOW)
