@@ -2,6 +2,29 @@
 (function () {
   "use strict";
 
+  // The menu folds behind its button on narrow screens only when this script runs.
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".menu-toggle");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("open", open);
+  });
+
+  // A table wider than its box scrolls inside it: the box takes the keyboard focus, so arrow
+  // keys scroll it too.
+  function markScrollingTables() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-wrap"), function (box) {
+      if (box.scrollWidth > box.clientWidth) box.setAttribute("tabindex", "0");
+      else box.removeAttribute("tabindex");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", markScrollingTables);
+  window.addEventListener("resize", markScrollingTables);
+  document.addEventListener("htmx:load", markScrollingTables);
+
   // A form with data-confirm asks before it submits (cancel, delete, rollback, reset).
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -91,6 +91,13 @@ def ids_matching(filters, limit=10000):
     return db.session.scalars(query(filters).with_only_columns(FileProcessingRecord.id).limit(limit)).all()
 
 
+def retryable_count(filters):
+    """How many files matching the filters a "retry all matching" would queue."""
+    FPR = FileProcessingRecord
+    return db.session.scalar(query(filters).order_by(None).where(FPR.status.in_(actions.RETRYABLE))
+                             .with_only_columns(sa.func.count(FPR.id)))
+
+
 def csv_chunks(filters, batch=2000):
     """The filtered list as CSV text, yielded a chunk at a time (constant memory: rows are
     read in batches by id, never all at once)."""

@@ -1,6 +1,7 @@
 """The dashboard: totals, folders, active jobs with progress and ETA, throughput, recent
 problems, and quick actions. The live part is one fragment, polled every 2 s only while
-something runs (the fragment drops its own hx-trigger when all is idle)."""
+something runs (the fragment drops its own hx-trigger when all is idle); the folder table
+is its own fragment, polled every 5 s (a scan started elsewhere shows its time there)."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -35,6 +36,13 @@ def status_fragment():
     if not is_htmx():  # the fragment's URL, opened as a link, shows the whole page
         return index()
     return render_template("partials/status.html", **service.status())
+
+
+@bp.get("/partials/folders")
+def folders_fragment():
+    if not is_htmx():  # opened as a link: the whole dashboard
+        return index()
+    return render_template("partials/folder_table.html", folders=service.folder_rows())
 
 
 @bp.post("/processing/pause")

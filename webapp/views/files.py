@@ -22,7 +22,8 @@ def index():
     filters = service.parse_filters(request.args)
     page = service.list_files(filters, request.args.get("page"), request.args.get("per_page", 50))
     context = dict(page=page, filters=filters, statuses=STATUSES, codes=sorted(CODES),
-                   folders=folder_service.list_folders(), query=urlencode(filters))
+                   folders=folder_service.list_folders(), query=urlencode(filters),
+                   retryable=service.retryable_count(filters))
     if is_htmx() and request.headers.get("HX-Target") == "file-list":
         return render_template("partials/file_list.html", **context)
     return render_template("files/index.html", **context)
