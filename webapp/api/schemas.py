@@ -67,6 +67,9 @@ class FolderAnalysis(Body):
     scorer: Optional[dict] = Field(None, description=(
         "A scorer config. Types: " + ", ".join(SCORERS) + ". The folder's own scorecard: "
         "{\"type\": \"rubric\", \"criteria\": [...]} (the same shape as the global rubric)."))
+    redact: Optional[bool] = Field(None, description=(
+        "Replace personal data in the folder's transcripts (Israeli ID, card, phone, e-mail and bank account "
+        "numbers) with a label before they are stored, searched or scored."))
 
 
 class FolderCreate(Body):

@@ -30,6 +30,20 @@ def file_changed(record, to, details=None):
     })
 
 
+def call_filed(call, record, customer=None):
+    """A call was filed (call_completed): its scorecard travels with the event, for a CRM."""
+    scores = call.scores or {}
+    criteria = [{"id": crit.get("id"), "label": crit.get("label"), "score": crit.get("score"),
+                 "passed": crit.get("passed")} for crit in scores.get("criteria") or []]
+    db.session.info.setdefault(PENDING_KEY, []).append({
+        "status": "call_completed", "call_id": call.id, "call_uuid": call.call_uuid, "agent": call.agent,
+        "customer_id": customer.id if customer else None, "customer": (customer.name or customer.phone)
+        if customer else None, "overall_score": call.overall_score, "criteria": criteria,
+        "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id, "job_id": record.job_id,
+        "at": utcnow().isoformat(),
+    })
+
+
 def job_finished(job_id):
     db.session.info.setdefault(PENDING_KEY, []).append({"status": "job_finished", "job_id": job_id,
                                                          "at": utcnow().isoformat()})
@@ -59,6 +73,8 @@ def to_events(noted):
                 events.append({**base, "condition": c.RETRIES_EXHAUSTED, "final": True})
         elif n["status"] == "skipped":
             events.append({**base, "condition": c.FILE_SKIPPED})
+        elif n["status"] == "call_completed":
+            events.append({**base, "condition": c.CALL_COMPLETED})
         elif n["status"] == "job_finished":
             events.append({**base, "condition": "job_finished"})  # completed or failed: decided on dispatch
     return events
