@@ -83,3 +83,10 @@ def deliver_notification(delivery_id):
     from webapp.notifications import dispatch
 
     return dispatch.deliver(delivery_id)
+
+
+@_in_app_context
+def recount_trackers(tracker_ids=None):
+    from webapp.services import trackers
+
+    return trackers.recount(tracker_ids)

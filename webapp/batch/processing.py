@@ -18,6 +18,7 @@ from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
 from ..notifications import events as notify
+from ..services import trackers
 from . import discovery, downloads, enqueue, faults, settings
 from .discovery import storage_for
 from .limits import FileSlots
@@ -243,6 +244,7 @@ def _file_call(record, result, sha256, timings, started):
         db.session.add(FileEvent(file_id=record.id, message=f"Personal data redacted from the transcript: {spans}.",
                                  details={"kind": "redaction", "counts": result.redactions}))
     customer = customers.link(call, meta)
+    trackers.count_call(call)
     notify.call_filed(call, record, customer)
     timings["db_ms"] = _ms(started)
     call.stage_timings = record.stage_timings = timings

@@ -14,14 +14,14 @@ from ..analysis import customers as customer_links
 from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
-from ..models import Customer, SalesCall
+from ..models import CallTrackerHit, Customer, SalesCall
 from . import error, paginate
 
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac",
                ".ogg": "audio/ogg"}
 
 
-def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50):
+def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50, tracker=None):
     query = sa.select(SalesCall).options(joinedload(SalesCall.customer)).order_by(
         SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
     if q:
@@ -33,6 +33,9 @@ def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, 
         query = query.where(SalesCall.customer_id.is_(None))
     if job_id:
         query = query.where(SalesCall.job_id == job_id)
+    if tracker:  # calls in which the tracker's phrases were heard
+        heard = sa.select(CallTrackerHit.call_id).where(CallTrackerHit.tracker_id == tracker)
+        query = query.where(SalesCall.id.in_(heard))
     return paginate(query, page, per_page)
 
 
