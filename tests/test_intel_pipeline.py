@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from webapp.batch import discovery, folders, processing, status
 from webapp.extensions import db
-from webapp.models import FileEvent, FileProcessingRecord, NotificationDelivery, SalesCall
+from webapp.models import CallTrackerHit, FileEvent, FileProcessingRecord, NotificationDelivery, SalesCall, Tracker
 from webapp.notifications import dispatch, events
 from webapp.notifications import conditions as c
 from webapp import queues
@@ -47,8 +47,14 @@ def test_a_redacting_folder_stores_and_scores_no_personal_data(ctx, tmp_path):
     assert "050" not in event.message and "1 phone" in event.message
 
 
-def test_a_folder_that_does_not_redact_keeps_the_words(ctx, tmp_path):
+def test_a_folder_that_does_not_redact_keeps_the_words_and_trackers_are_counted_when_filed(ctx, tmp_path):
+    db.session.execute(sa.delete(Tracker))
+    price = Tracker(name="מחיר", phrases=["מחיר", "יקר"])
+    db.session.add(price)
+    db.session.commit()
     call, record = process_one(tmp_path, redact=False)
+    hit = db.session.scalars(sa.select(CallTrackerHit).where(CallTrackerHit.call_id == call.id)).one()
+    assert (hit.tracker_id, hit.count, hit.times) == (price.id, 1, [0.0])
     assert "050-1234567" in call.transcript
     assert not db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id,
                                                              FileEvent.details["kind"].as_string() == "redaction")).all()

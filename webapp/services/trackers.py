@@ -123,39 +123,41 @@ def count(phrases, segments, text=""):
 def count_call(call, trackers=None):
     """Count every tracker (or the given ones) in one call: its hit rows replaced, in the caller's transaction."""
     trackers = list_trackers() if trackers is None else trackers
-    if not trackers:
-        return
-    ids = [t.id for t in trackers]
-    if call.id is not None:
-        db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.call_id == call.id,
-                                                           CallTrackerHit.tracker_id.in_(ids)))
-    for tracker in trackers:
-        hits, times = count(tracker.phrases or [], call.segments, call.transcript)
+    if trackers:
+        _store(call.id, call.segments, call.transcript, [(t.id, list(t.phrases or [])) for t in trackers])
+
+
+def _store(call_id, segments, transcript, trackers):
+    """Replace a call's hit rows for `trackers` [(id, phrases)] (plain statements: a recount of
+    10k calls keeps nothing in the session)."""
+    db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.call_id == call_id,
+                                                       CallTrackerHit.tracker_id.in_([i for i, _p in trackers])))
+    rows = []
+    for tracker_id, phrases in trackers:
+        hits, times = count(phrases, segments, transcript)
         if hits:
-            db.session.add(CallTrackerHit(call_id=call.id, tracker_id=tracker.id, count=hits, times=times))
+            rows.append({"call_id": call_id, "tracker_id": tracker_id, "count": hits, "times": times})
+    if rows:
+        db.session.execute(sa.insert(CallTrackerHit), rows)
 
 
 def recount(tracker_ids=None, batch=RECOUNT_BATCH):
     """Count the trackers (all, or `tracker_ids`) again in every call, committing each batch of
     calls. Returns how many calls were read."""
-    trackers = list_trackers()
-    if tracker_ids:
-        trackers = [t for t in trackers if t.id in set(tracker_ids)]
+    trackers = [(t.id, list(t.phrases or [])) for t in list_trackers() if not tracker_ids or t.id in tracker_ids]
     if not trackers:
         return 0
     done, last_id = 0, 0
     while True:
-        calls = db.session.scalars(sa.select(SalesCall).where(SalesCall.id > last_id).order_by(SalesCall.id)
-                                   .limit(batch)).all()
+        calls = db.session.execute(sa.select(SalesCall.id, SalesCall.segments, SalesCall.transcript)
+                                   .where(SalesCall.id > last_id).order_by(SalesCall.id).limit(batch)).all()
         if not calls:
             return done
-        for call in calls:
-            count_call(call, trackers)
-        last_id = calls[-1].id
+        for call_id, segments, transcript in calls:
+            _store(call_id, segments, transcript, trackers)
+        last_id = calls[-1][0]
         done += len(calls)
         db.session.commit()
-        db.session.expunge_all()  # memory stays flat over 10k calls
-        trackers = db.session.scalars(sa.select(Tracker).where(Tracker.id.in_([t.id for t in trackers]))).all()
 
 
 def queue_recount(tracker_id=None):
