@@ -152,5 +152,21 @@ def test_trackers_through_the_api(api, ctx):
     assert [t["name"] for t in api.get("viewer", "/api/batch/trackers").get_json()["items"]] == ["ביטול"]
     assert api.delete("manager", f"/api/batch/trackers/{tracker_id}").status_code == 204
     assert api.get("viewer", f"/api/batch/trackers/{tracker_id}").status_code == 404
-    spec = api.get("viewer", "/api/openapi.json").get_json()
-    assert "/api/batch/trackers" in spec["paths"] or "/batch/trackers" in str(spec["paths"])
+    paths = api.get("viewer", "/api/openapi.json").get_json()["paths"]
+    assert set(paths["/api/batch/trackers"]) == {"get", "post"}
+    assert set(paths["/api/batch/trackers/{tracker_id}"]) == {"get", "patch", "delete"}
+    assert "get" in paths["/api/batch/reports/agents"]
+
+
+def test_the_new_pages_in_hebrew(web, users):
+    from flask import g
+
+    users["viewer"].language = "he"
+    db.session.commit()
+    for url, words in {"/trackers/": ["מעקבים", "אין עדיין מעקבים."], "/reports/agents": ["דוח לפי נציג", "מגמה"],
+                       "/reports/": ["שיחות שהזכירו כל מעקב, לפי יום."]}.items():
+        g.pop("_flask_babel", None)
+        html = web["viewer"].get(url).get_data(as_text=True)
+        assert '<html lang="he" dir="rtl">' in html, url
+        for word in words:
+            assert word in html, (url, word)

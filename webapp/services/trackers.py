@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .. import audit, queues
 from ..analysis import hebrew
@@ -48,11 +49,11 @@ def validate(data, tracker=None):
     name = data.get("name")
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 100 or CONTROL.search(name):
-        errors.append(error("name", "Give the tracker a name of 1 to 100 characters."))
+        errors.append(error("name", _("Give the tracker a name of 1 to 100 characters.")))
     else:
         same = db.session.scalar(sa.select(Tracker.id).where(Tracker.name == name))
         if same and (tracker is None or same != tracker.id):
-            errors.append(error("name", f"A tracker named '{name}' already exists."))
+            errors.append(error("name", _("A tracker named “%(name)s” already exists.", name=name)))
     phrases = data.get("phrases")
     if isinstance(phrases, str):
         phrases = parse_phrases(phrases)
@@ -60,10 +61,10 @@ def validate(data, tracker=None):
         phrases = []
     phrases = list(dict.fromkeys(p.strip() for p in phrases if p.strip()))
     if not phrases or len(phrases) > MAX_PHRASES:
-        errors.append(error("phrases", f"List 1 to {MAX_PHRASES} words or phrases to listen for."))
+        errors.append(error("phrases", _("List 1 to %(num)d words or phrases to listen for.", num=MAX_PHRASES)))
     elif any(len(p) > MAX_PHRASE_LENGTH or CONTROL.search(p) or not hebrew.normalize(p) for p in phrases):
-        errors.append(error("phrases", f"Each phrase needs letters or digits, at most {MAX_PHRASE_LENGTH} "
-                                       "characters."))
+        errors.append(error("phrases", _("Each phrase needs letters or digits, at most %(num)d characters.",
+                                         num=MAX_PHRASE_LENGTH)))
     return {"name": name, "phrases": phrases}, errors
 
 
