@@ -5,7 +5,7 @@ Request bodies forbid unknown fields; query strings ignore unknown parameters.""
 from datetime import date
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from typing_extensions import Annotated
 
 from ..analysis.scorers import SCORERS
@@ -67,7 +67,7 @@ class FolderAnalysis(Body):
     scorer: Optional[dict] = Field(None, description=(
         "A scorer config. Types: " + ", ".join(SCORERS) + ". The folder's own scorecard: "
         "{\"type\": \"rubric\", \"criteria\": [...]} (the same shape as the global rubric)."))
-    redact: Optional[bool] = Field(None, description=(
+    redact: Optional[StrictBool] = Field(None, description=(
         "Replace personal data in the folder's transcripts (Israeli ID, card, phone, e-mail and bank account "
         "numbers) with a label before they are stored, searched or scored."))
 
