@@ -77,7 +77,7 @@ def test_call_completed_webhook_receives_the_scorecard(private_targets, make_con
     assert sent["call_uuid"] == call.call_uuid and sent["overall_score"] == call.overall_score
     assert [(k["id"], k["score"]) for k in sent["criteria"]] == [(k["id"], k["score"])
                                                                  for k in call.scores["criteria"]]
-    assert body["links"]["Open the call"].endswith(f"/calls/{call.id}")
+    assert body["links"]["Open the call"].endswith(f"/calls/{call.id}") and sent["link"].endswith(f"/calls/{call.id}")
     assert body["title"].startswith(f"Call filed: {call.call_uuid}")
 
 
