@@ -72,7 +72,9 @@ def test_a_price_after_the_word_or_a_short_pair_is_no_account(text):
 def test_a_transcript_is_redacted_in_its_text_and_each_segment():
     transcript = Transcript(text="הטלפון 050-1234567 והמייל dana@example.com", language="he", engine="test",
                             segments=[Segment(0, 2, "הטלפון 050-1234567"), Segment(2, 4, "והמייל dana@example.com")])
-    counts = pii.redact_transcript(transcript)
+    counts, spans = pii.redact_transcript(transcript)
     assert counts == {"phone": 1, "email": 1}
+    # "050-1234567" is characters 7-18 of an 18-character segment lasting 2 s: 0.78-2.0 s, widened
+    assert spans[0] == [0.03, 2.0] and spans[1][0] >= 2.0 and spans[1][1] == 4.0
     assert transcript.text == 'הטלפון [טלפון] והמייל [דוא"ל]'
     assert [s.text for s in transcript.segments] == ["הטלפון [טלפון]", 'והמייל [דוא"ל]']

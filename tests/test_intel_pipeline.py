@@ -20,9 +20,9 @@ SPOKEN = ("שלום, מדבר דני מחברת אורנג', הטלפון שלי
 PERSONAL = ("050-1234567", "1234567", "123456782", "dana@example.com", "4580 1234 5678 9015", "9015")
 
 
-def process_one(path, redact):
+def process_one(path, redact, seconds=2.0):
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0})
-    write_call(str(path), seconds=2.0, text=SPOKEN)
+    write_call(str(path), seconds=seconds, text=SPOKEN)
     folder = folders.local_folder_for(str(path))
     folder.analysis_config = {"redact": True} if redact else {}
     db.session.commit()
@@ -96,3 +96,32 @@ def test_a_thousand_calls_send_one_email_and_one_digest_within_the_cooldown(make
     assert held == 999
     [digest] = dispatch.flush_digests(now=t0 + timedelta(minutes=11))
     assert digest.event_count == 999 and digest.summary == "999 calls filed in מכירות in the last 10 minutes"
+
+
+def _levels(wav_bytes, rate_windows):
+    """The loudest sample in each (from, to) second window of a 16-bit mono WAV."""
+    import io
+    import struct
+    import wave
+
+    with wave.open(io.BytesIO(wav_bytes)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
+    return [max(abs(v) for v in samples[int(a * rate):int(b * rate)]) for a, b in rate_windows]
+
+
+def test_viewers_of_a_redacting_folder_hear_the_personal_data_silenced(web, tmp_path):
+    call, _record = process_one(tmp_path, redact=True, seconds=12.0)
+    spans = sorted(call.redacted_spans)
+    assert len(spans) == 4 and all(0 <= a < b <= 12.0 for a, b in spans)
+    heard = web["viewer"].get(f"/calls/{call.id}/audio")
+    assert heard.status_code == 200 and heard.mimetype == "audio/wav"
+    silent = [(a + 0.05, b - 0.05) for a, b in spans]
+    spoken = [(0.0, spans[0][0] - 0.05), (spans[-1][1] + 0.05, 12.0)]
+    assert _levels(heard.get_data(), silent) == [0, 0, 0, 0]
+    assert min(_levels(heard.get_data(), spoken)) > 1000
+    # A folder that stops redacting plays the recording as it is (its transcript stays redacted).
+    call.file.folder.analysis_config = {}
+    db.session.commit()
+    original = web["viewer"].get(f"/calls/{call.id}/audio")
+    assert min(_levels(original.get_data(), silent)) > 1000

@@ -1,4 +1,5 @@
-"""Trackers: named phrase lists counted in every call, with the starter trackers
+"""Trackers: named phrase lists counted in every call, with the starter trackers; the
+moments of a redacted call's recording that are silenced for viewers
 
 Revision ID: 0015
 Revises: 0011
@@ -50,12 +51,16 @@ def upgrade():
     with op.batch_alter_table('call_tracker_hits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_tracker_hits_call_id'), ['call_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_tracker_hits_tracker_id'), ['tracker_id'], unique=False)
+    with op.batch_alter_table('sales_calls', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('redacted_spans', JSON, nullable=True))
     now = datetime.now(timezone.utc)
     op.bulk_insert(trackers, [{"name": name, "phrases": phrases, "created_at": now, "updated_at": now}
                               for name, phrases in STARTERS])
 
 
 def downgrade():
+    with op.batch_alter_table('sales_calls', schema=None) as batch_op:
+        batch_op.drop_column('redacted_spans')
     with op.batch_alter_table('call_tracker_hits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_tracker_hits_tracker_id'))
         batch_op.drop_index(batch_op.f('ix_call_tracker_hits_call_id'))

@@ -32,7 +32,7 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
         timings["model_loads"] = transcript.stats["model_loads"]  # loads in this process so far
     # Redacted before anything reads the words: the stored transcript, the search and the
     # scorer's quoted evidence never hold the personal data.
-    redactions = pii.redact_transcript(transcript) if redacts(folder) else None
+    redactions, silenced = pii.redact_transcript(transcript) if redacts(folder) else (None, None)
     started = time.perf_counter()
     call_metrics = metrics.compute(transcript, duration)
     try:
@@ -43,7 +43,8 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     scores, overall = scorer.score(transcript, duration)
     timings["scoring_ms"] = _ms(started)
     return Analysis(transcript=transcript, duration=duration, scores=scores, overall_score=overall,
-                    metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions)
+                    metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions,
+                    redacted_spans=silenced)
 
 
 def redacts(folder):

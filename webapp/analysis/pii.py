@@ -7,6 +7,7 @@ from collections import Counter
 
 LABELS = {"id": "[ת.ז.]", "card": "[כרטיס]", "phone": "[טלפון]", "email": '[דוא"ל]', "account": "[חשבון]"}
 KINDS = tuple(LABELS)
+AUDIO_PAD_SECONDS = 0.75  # silence around an item's estimated moment in the recording
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Digit groups joined by one space, dash or dot: "050-123 4567", "+972 52 1234567".
@@ -109,11 +110,27 @@ def redact(text):
 
 
 def redact_transcript(transcript):
-    """Redact a Transcript in place (its text and every segment); returns the kinds counted in
-    the text, or in the segments when the text is empty."""
+    """Redact a Transcript in place (its text and every segment). Returns (kinds counted in the
+    text, or in the segments when the text is empty; [[start, end]] of the audio to silence)."""
     transcript.text, counts = redact(transcript.text)
-    segment_counts = Counter()
+    segment_counts, spans = Counter(), []
     for segment in transcript.segments:
+        spans += audio_spans(segment)
         segment.text, found = redact(segment.text)
         segment_counts += found
-    return dict(counts or segment_counts)
+    return dict(counts or segment_counts), spans
+
+
+def audio_spans(segment, pad=AUDIO_PAD_SECONDS):
+    """When a segment's personal items were said: the segment has no word times, so each item's
+    moment is estimated from its place in the text, widened by `pad` on both sides and kept
+    within the segment."""
+    text = segment.text or ""
+    length = max(len(text), 1)
+    duration = max(segment.end - segment.start, 0.0)
+    spans = []
+    for start, end, _kind in find(text):
+        begin = segment.start + duration * start / length - pad
+        finish = segment.start + duration * end / length + pad
+        spans.append([round(max(segment.start, begin), 2), round(min(segment.end, finish), 2)])
+    return spans

@@ -229,7 +229,7 @@ def _file_call(record, result, sha256, timings, started):
         called_at=called_at, duration_seconds=result.duration, language=transcript.language,
         transcript=transcript.text, segments=[s.to_dict() for s in transcript.segments],
         engine=transcript.engine, model=transcript.model, scores=result.scores,
-        overall_score=result.overall_score, metrics=result.metrics,
+        overall_score=result.overall_score, metrics=result.metrics, redacted_spans=result.redacted_spans,
     )
     db.session.add(call)
     try:
