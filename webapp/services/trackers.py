@@ -109,11 +109,18 @@ def delete(tracker, user=None):
 def count(phrases, segments, text=""):
     """(hits, times) of `phrases` in a call: every match in every segment, and the start
     times of the segments they were said in (the transcript text when there are no segments)."""
-    patterns = [hebrew.phrase_pattern(p) for p in phrases]
+    return _count([hebrew.phrase_pattern(p) for p in phrases], _pieces(segments, text))
+
+
+def _pieces(segments, text):
+    """A call's words as [(segment start, normalized text)], normalized once for every tracker."""
     pieces = [(s.get("start"), s.get("text") or "") for s in segments or []] or [(None, text or "")]
+    return [(start, hebrew.normalize(words)) for start, words in pieces]
+
+
+def _count(patterns, pieces):
     hits, times = 0, []
-    for start, words in pieces:
-        normalized = hebrew.normalize(words)
+    for start, normalized in pieces:
         found = sum(len(rx.findall(normalized)) for rx in patterns)
         hits += found
         if found and start is not None and len(times) < MAX_TIMES:
@@ -125,19 +132,25 @@ def count_call(call, trackers=None):
     """Count every tracker (or the given ones) in one call: its hit rows replaced, in the caller's transaction."""
     trackers = list_trackers() if trackers is None else trackers
     if trackers:
-        _store(call.id, call.segments, call.transcript, [(t.id, list(t.phrases or [])) for t in trackers])
+        _store([(call.id, call.segments, call.transcript)], _compiled(trackers))
 
 
-def _store(call_id, segments, transcript, trackers):
-    """Replace a call's hit rows for `trackers` [(id, phrases)] (plain statements: a recount of
-    10k calls keeps nothing in the session)."""
-    db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.call_id == call_id,
-                                                       CallTrackerHit.tracker_id.in_([i for i, _p in trackers])))
+def _compiled(trackers):
+    return [(t.id, [hebrew.phrase_pattern(p) for p in t.phrases or []]) for t in trackers]
+
+
+def _store(calls, trackers):
+    """Replace the hit rows of `calls` [(id, segments, transcript)] for `trackers` [(id, patterns)],
+    with two plain statements (a recount of 10k calls keeps nothing in the session)."""
+    db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.call_id.in_([c[0] for c in calls]),
+                                                       CallTrackerHit.tracker_id.in_([t[0] for t in trackers])))
     rows = []
-    for tracker_id, phrases in trackers:
-        hits, times = count(phrases, segments, transcript)
-        if hits:
-            rows.append({"call_id": call_id, "tracker_id": tracker_id, "count": hits, "times": times})
+    for call_id, segments, transcript in calls:
+        pieces = _pieces(segments, transcript)
+        for tracker_id, patterns in trackers:
+            hits, times = _count(patterns, pieces)
+            if hits:
+                rows.append({"call_id": call_id, "tracker_id": tracker_id, "count": hits, "times": times})
     if rows:
         db.session.execute(sa.insert(CallTrackerHit), rows)
 
@@ -145,7 +158,7 @@ def _store(call_id, segments, transcript, trackers):
 def recount(tracker_ids=None, batch=RECOUNT_BATCH):
     """Count the trackers (all, or `tracker_ids`) again in every call, committing each batch of
     calls. Returns how many calls were read."""
-    trackers = [(t.id, list(t.phrases or [])) for t in list_trackers() if not tracker_ids or t.id in tracker_ids]
+    trackers = _compiled(t for t in list_trackers() if not tracker_ids or t.id in tracker_ids)
     if not trackers:
         return 0
     done, last_id = 0, 0
@@ -154,8 +167,7 @@ def recount(tracker_ids=None, batch=RECOUNT_BATCH):
                                    .where(SalesCall.id > last_id).order_by(SalesCall.id).limit(batch)).all()
         if not calls:
             return done
-        for call_id, segments, transcript in calls:
-            _store(call_id, segments, transcript, trackers)
+        _store(calls, trackers)
         last_id = calls[-1][0]
         done += len(calls)
         db.session.commit()
