@@ -52,7 +52,11 @@ def test_a_folder_that_does_not_redact_keeps_the_words_and_trackers_are_counted_
     price = Tracker(name="מחיר", phrases=["מחיר", "יקר"])
     db.session.add(price)
     db.session.commit()
+    queue = queues.queue(events.QUEUE)
+    queue.empty()
     call, record = process_one(tmp_path, redact=False)
+    # No config listens for call_completed: filing queued no event for it.
+    assert not [e for job in queue.jobs for e in job.args[0] if e["condition"] == c.CALL_COMPLETED]
     hit = db.session.scalars(sa.select(CallTrackerHit).where(CallTrackerHit.call_id == call.id)).one()
     assert (hit.tracker_id, hit.count, hit.times) == (price.id, 1, [0.0])
     assert "050-1234567" in call.transcript

@@ -1,13 +1,17 @@
 """Emitting events from the processing path, cheaply: a status change only notes a small dict
-on the session; after the commit one RQ job is queued that does the rest. Nothing here reads
-the database or talks to a channel, and a failure here never reaches the file."""
+on the session; after the commit one RQ job is queued that does the rest. Nothing here talks
+to a channel, and a failure here never reaches the file. The only read is call_filed's look
+at whether any config listens for call_completed, so a batch of 10k calls queues no 10k
+dispatch jobs for nobody."""
 import logging
 
+import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .. import queues
 from ..extensions import db
+from ..models import NotificationConfig
 from ..models.types import utcnow
 from . import conditions as c
 
@@ -32,6 +36,9 @@ def file_changed(record, to, details=None):
 
 def call_filed(call, record, customer=None):
     """A call was filed (call_completed): its scorecard travels with the event, for a CRM."""
+    listening = db.session.scalars(sa.select(NotificationConfig.conditions).where(NotificationConfig.enabled)).all()
+    if not any(c.CALL_COMPLETED in (conditions or []) for conditions in listening):
+        return
     scores = call.scores or {}
     criteria = [{"id": crit.get("id"), "label": crit.get("label"), "score": crit.get("score"),
                  "passed": crit.get("passed")} for crit in scores.get("criteria") or []]
