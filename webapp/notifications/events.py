@@ -44,9 +44,9 @@ def call_filed(call, record, customer=None):
                  "passed": crit.get("passed")} for crit in scores.get("criteria") or []]
     db.session.info.setdefault(PENDING_KEY, []).append({
         "status": "call_completed", "call_id": call.id, "call_uuid": call.call_uuid, "agent": call.agent,
-        "customer_id": customer.id if customer else None, "customer": (customer.name or customer.phone)
-        if customer else None, "overall_score": call.overall_score, "criteria": criteria,
-        "link": c.url(f"/calls/{call.id}"),
+        "customer_id": customer.id if customer else None,
+        "customer": (customer.name or customer.phone) if customer else None,
+        "overall_score": call.overall_score, "criteria": criteria, "link": c.url(f"/calls/{call.id}"),
         "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id, "job_id": record.job_id,
         "at": utcnow().isoformat(),
     })
