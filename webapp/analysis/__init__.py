@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from ..errors import ConfigError, ProcessingError
 from ..providers.storage.base import Companions
-from . import metadata, metrics
+from . import metadata, metrics, pii
 from .result import Analysis
 from .scorers import SCORERS
 from .transcribers import TRANSCRIBERS
@@ -30,6 +30,9 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
         timings["model_load_ms"] = transcript.stats["model_load_ms"]
     if "model_loads" in transcript.stats:
         timings["model_loads"] = transcript.stats["model_loads"]  # loads in this process so far
+    # Redacted before anything reads the words: the stored transcript, the search and the
+    # scorer's quoted evidence never hold the personal data.
+    redactions, silenced = pii.redact_transcript(transcript) if redacts(folder) else (None, None)
     started = time.perf_counter()
     call_metrics = metrics.compute(transcript, duration)
     try:
@@ -40,7 +43,13 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     scores, overall = scorer.score(transcript, duration)
     timings["scoring_ms"] = _ms(started)
     return Analysis(transcript=transcript, duration=duration, scores=scores, overall_score=overall,
-                    metrics=call_metrics, timings=timings, metadata=meta, notes=notes)
+                    metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions,
+                    redacted_spans=silenced)
+
+
+def redacts(folder):
+    """Whether the folder's transcripts have their personal data replaced (analysis_config.redact)."""
+    return bool(folder is not None and (folder.analysis_config or {}).get("redact"))
 
 
 def _choose(folder, defaults, kind):

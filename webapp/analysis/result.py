@@ -37,3 +37,5 @@ class Analysis:
     timings: dict = field(default_factory=dict)
     metadata: dict | None = None    # customer/agent facts delivered with the recording
     notes: list = field(default_factory=list)  # things to record on the file's event log
+    redactions: dict | None = None  # personal data replaced, per kind ({"phone": 2}); None: not redacted
+    redacted_spans: list | None = None  # [[start, end]] seconds of the recording silenced for viewers

@@ -41,7 +41,7 @@ _errors.register_blueprint_handlers(bp)
 
 def register_api(app):
     from . import (calls, config, customers, docs, errors, files, folders, jobs, notifications,  # noqa: F401
-                   receivers, speech, status, tokens, workers)
+                   receivers, reports, speech, status, tokens, trackers, workers)
 
     errors.register(app)
     app.register_blueprint(bp)

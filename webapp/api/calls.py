@@ -3,6 +3,7 @@ call to a customer."""
 from flask_login import current_user
 
 from ..services import calls as service
+from ..services import trackers
 from . import bp, page_json
 from .errors import invalid, not_found
 from .registry import operation
@@ -28,14 +29,14 @@ def summary(call):
 @operation(bp, "GET", "/batch/calls", tag=TAG, summary="List sales calls", query=CallsQuery)
 def list_calls(query):
     page = service.list_calls(query.q, query.customer_id, query.unassigned, query.job_id, query.page,
-                              query.per_page)
+                              query.per_page, tracker=query.tracker)
     return page_json(page, summary)
 
 
 @operation(bp, "GET", "/batch/calls/<int:call_id>", tag=TAG, summary="Get a call: transcript, segments, scores")
 def get_call(call_id):
     call = _call(call_id)
-    return {**service.view(call), "scorecard": service.scorecard(call)}
+    return {**service.view(call), "scorecard": service.scorecard(call), "trackers": trackers.hits_for_call(call)}
 
 
 @operation(bp, "POST", "/batch/calls/<int:call_id>/assign", tag=TAG, summary="Assign a call to a customer",

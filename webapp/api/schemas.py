@@ -5,7 +5,7 @@ Request bodies forbid unknown fields; query strings ignore unknown parameters.""
 from datetime import date
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from typing_extensions import Annotated
 
 from ..analysis.scorers import SCORERS
@@ -67,6 +67,9 @@ class FolderAnalysis(Body):
     scorer: Optional[dict] = Field(None, description=(
         "A scorer config. Types: " + ", ".join(SCORERS) + ". The folder's own scorecard: "
         "{\"type\": \"rubric\", \"criteria\": [...]} (the same shape as the global rubric)."))
+    redact: Optional[StrictBool] = Field(None, description=(
+        "Replace personal data in the folder's transcripts (Israeli ID, card, phone, e-mail and bank account "
+        "numbers) with a label before they are stored, searched or scored."))
 
 
 class FolderCreate(Body):
@@ -201,6 +204,7 @@ class CallsQuery(PageQuery):
     customer_id: Optional[Id] = None
     job_id: Optional[Id] = None
     unassigned: bool = False
+    tracker: Optional[Id] = Field(None, description="Only calls in which this tracker's phrases were heard.")
 
 
 class CallAssign(Body):
@@ -237,3 +241,28 @@ class EventsQuery(Query):
 class HookQuery(Query):
     token: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(
         None, description="The folder's webhook secret (or sign the body: X-Callbatch-Signature).")
+
+
+# -- trackers and the per-agent report -------------------------------------------------------
+
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class TrackerCreate(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    phrases: list[Phrase] = Field(min_length=1, max_length=100, description=(
+        "Words or phrases to count, matched like the scorecard's: Hebrew prefixes (ו ה ש ל ב כ מ), final letters "
+        "and common endings do not matter; 'הנח*' allows up to three more letters."))
+
+
+class TrackerUpdate(Body):
+    name: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]] = None
+    phrases: Optional[list[Phrase]] = Field(None, min_length=1, max_length=100)
+
+
+class AgentsQuery(Query):
+    date_from: Optional[Annotated[str, StringConstraints(max_length=10)]] = Field(
+        None, description="First day (YYYY-MM-DD, UTC); default: 28 days before date_to.")
+    date_to: Optional[Annotated[str, StringConstraints(max_length=10)]] = Field(
+        None, description="Last day (YYYY-MM-DD, UTC); default: today.")
+    folder_id: Optional[Id] = None

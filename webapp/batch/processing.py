@@ -17,6 +17,8 @@ from ..errors import CallbatchError, ConfigError, SkipFile, WorkerStopping
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
+from ..notifications import events as notify
+from ..services import trackers
 from . import discovery, downloads, enqueue, faults, settings
 from .discovery import storage_for
 from .limits import FileSlots
@@ -227,7 +229,7 @@ def _file_call(record, result, sha256, timings, started):
         called_at=called_at, duration_seconds=result.duration, language=transcript.language,
         transcript=transcript.text, segments=[s.to_dict() for s in transcript.segments],
         engine=transcript.engine, model=transcript.model, scores=result.scores,
-        overall_score=result.overall_score, metrics=result.metrics,
+        overall_score=result.overall_score, metrics=result.metrics, redacted_spans=result.redacted_spans,
     )
     db.session.add(call)
     try:
@@ -237,7 +239,13 @@ def _file_call(record, result, sha256, timings, started):
         raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE")
     for note in result.notes:  # e.g. a malformed metadata sidecar: reported, the call still filed
         db.session.add(FileEvent(file_id=record.id, message=note, details={"kind": "metadata"}))
+    if result.redactions is not None:  # how many of each kind, never the values
+        spans = ", ".join(f"{n} {kind}" for kind, n in sorted(result.redactions.items())) or "none found"
+        db.session.add(FileEvent(file_id=record.id, message=f"Personal data redacted from the transcript: {spans}.",
+                                 details={"kind": "redaction", "counts": result.redactions}))
     customer = customers.link(call, meta)
+    trackers.count_call(call)
+    notify.call_filed(call, record, customer)
     timings["db_ms"] = _ms(started)
     call.stage_timings = record.stage_timings = timings
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")

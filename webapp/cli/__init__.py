@@ -6,11 +6,12 @@ from .notifications import notifications
 from .retention import retention
 from .processes import scheduler_command, serve_command, worker_command
 from .samples import samples
+from .trackers import trackers
 from .users import users
 from .workers import workers_command
 
 
 def register_commands(app):
-    for command in (backup, batch, config, models, notifications, retention, samples, users, worker_command,
+    for command in (backup, batch, config, models, notifications, retention, samples, trackers, users, worker_command,
                     scheduler_command, serve_command, workers_command):
         app.cli.add_command(command)

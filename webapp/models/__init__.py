@@ -7,10 +7,11 @@ from .job import BatchJob
 from .notification import NotificationConfig, NotificationDelivery
 from .settings import BatchSettings
 from .setup import SetupStep
+from .tracker import CallTrackerHit, Tracker
 from .user import User
 
 __all__ = [
     "ApiToken", "FolderHook", "IdempotencyKey",
-    "AuditLog", "BatchJob", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
-    "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "SetupStep", "User",
+    "AuditLog", "BatchJob", "CallTrackerHit", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
+    "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "SetupStep", "Tracker", "User",
 ]

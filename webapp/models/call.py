@@ -49,6 +49,8 @@ class SalesCall(db.Model):
     scores: Mapped[dict | None] = mapped_column(JSONType)
     metrics: Mapped[dict | None] = mapped_column(JSONType)
     stage_timings: Mapped[dict | None] = mapped_column(JSONType)
+    # Seconds of the recording that held redacted personal data: silenced in the copy viewers hear.
+    redacted_spans: Mapped[list | None] = mapped_column(JSONType)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     file = relationship("FileProcessingRecord", back_populates="sales_call")

@@ -14,6 +14,7 @@ BATCH_FAILED = "batch_failed"
 FOLDER_UNREACHABLE = "folder_unreachable"
 PROCESSING_STALLED = "processing_stalled"
 RESOURCES_LOW = "resources_low"
+CALL_COMPLETED = "call_completed"
 
 # condition: (label for forms, what a digest says happened, severity)
 CONDITIONS = {
@@ -25,6 +26,7 @@ CONDITIONS = {
     FOLDER_UNREACHABLE: ("A folder cannot be reached", "folder outages", "error"),
     PROCESSING_STALLED: ("Nothing finished for a while although files are queued", "stall alerts", "warning"),
     RESOURCES_LOW: ("A worker ran short of disk space for downloads", "low-disk alerts", "error"),
+    CALL_COMPLETED: ("A call was filed, with its scorecard (for a CRM)", "calls filed", "info"),
 }
 FILE_CONDITIONS = (FILE_FAILED, RETRIES_EXHAUSTED, FILE_SKIPPED)
 
@@ -67,7 +69,7 @@ def digest(condition, events, minutes):
     folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
     status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
     link = (["Open the files", url(f"/files?status={status}{folder_query}")] if condition in FILE_CONDITIONS
-            else ["Open the jobs", url("/jobs")])
+            else ["Open the calls", url("/calls/")] if condition == CALL_COMPLETED else ["Open the jobs", url("/jobs")])
     return Message(condition=condition, title=title, text=text, facts=facts, links=[link], events=events,
                    severity=CONDITIONS[condition][2])
 
@@ -141,6 +143,18 @@ def _resources_low(event):
     return title, text, facts, [["Open the workers", url("/workers")]]
 
 
+def _call_completed(event):
+    score = event.get("overall_score")
+    shown = "no score" if score is None else f"score {score:g}"
+    who = event.get("agent") or "unknown agent"
+    title = f"Call filed: {event.get('call_uuid')} ({shown})"
+    text = f"{who} with {event.get('customer') or 'an unknown customer'}: {shown}."
+    facts = [["Agent", who], ["Customer", event.get("customer") or ""], ["Score", "" if score is None else f"{score:g}"]]
+    facts += [[crit.get("label") or crit.get("id") or "", "n/a" if crit.get("score") is None else f"{crit['score']:g}"]
+              for crit in event.get("criteria") or []]
+    return title, text, facts, [["Open the call", url(f"/calls/{event['call_id']}")]]
+
+
 def _mb(size):
     return f"{(size or 0) / 2**20:.1f} MB"
 
@@ -154,4 +168,5 @@ RENDER = {
     FOLDER_UNREACHABLE: _folder_unreachable,
     PROCESSING_STALLED: _processing_stalled,
     RESOURCES_LOW: _resources_low,
+    CALL_COMPLETED: _call_completed,
 }

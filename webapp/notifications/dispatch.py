@@ -35,9 +35,10 @@ def dispatch(events, now=None):
                                  .order_by(NotificationConfig.id)).all()
     to_deliver = []
     for config in configs:
+        windows = {}  # condition → when its cooldown window opened: one look per dispatch (a batch's burst)
         for event in events:
             if c.matches(config, event):
-                delivery = _admit(config, event, now)
+                delivery = _admit(config, event, now, windows)
                 if delivery.status == n.PENDING:
                     to_deliver.append(delivery)
     db.session.commit()
@@ -64,11 +65,14 @@ def _resolve(event):
     return event
 
 
-def _admit(config, event, now):
-    # The config row lock makes concurrent dispatch jobs take turns, so one window opens once.
-    db.session.execute(sa.select(NotificationConfig.id).where(NotificationConfig.id == config.id).with_for_update())
-    window_open = _window_start(config, event["condition"], now)
-    if window_open is not None:
+def _admit(config, event, now, windows):
+    condition = event["condition"]
+    if condition not in windows:
+        # The config row lock makes concurrent dispatch jobs take turns, so one window opens once.
+        db.session.execute(sa.select(NotificationConfig.id).where(NotificationConfig.id == config.id)
+                           .with_for_update())
+        windows[condition] = _window_start(config, condition, now)
+    if windows[condition] is not None:
         delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], kind=n.MESSAGE,
                                         status=n.SUPPRESSED, summary=c.message(event).title,
                                         payload={"event": event}, created_at=now)
@@ -77,8 +81,12 @@ def _admit(config, event, now):
         delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], kind=n.MESSAGE,
                                         status=n.PENDING, summary=message.title,
                                         payload={"message": message.to_dict()}, created_at=now)
+        db.session.add(delivery)
+        db.session.flush()
+        if config.cooldown_minutes:
+            windows[condition] = now  # this message opens the window
+        return delivery
     db.session.add(delivery)
-    db.session.flush()
     return delivery
 
 

@@ -1,13 +1,17 @@
 """Emitting events from the processing path, cheaply: a status change only notes a small dict
-on the session; after the commit one RQ job is queued that does the rest. Nothing here reads
-the database or talks to a channel, and a failure here never reaches the file."""
+on the session; after the commit one RQ job is queued that does the rest. Nothing here talks
+to a channel, and a failure here never reaches the file. The only read is call_filed's look
+at whether any config listens for call_completed, so a batch of 10k calls queues no 10k
+dispatch jobs for nobody."""
 import logging
 
+import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .. import queues
 from ..extensions import db
+from ..models import NotificationConfig
 from ..models.types import utcnow
 from . import conditions as c
 
@@ -27,6 +31,24 @@ def file_changed(record, frm, to, details=None):
         "status": to, "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id,
         "job_id": record.job_id, "error_code": (details or {}).get("code") or record.error_code,
         "message": record.error_message or "", "attempts": record.attempts, "at": utcnow().isoformat(),
+    })
+
+
+def call_filed(call, record, customer=None):
+    """A call was filed (call_completed): its scorecard travels with the event, for a CRM."""
+    listening = db.session.scalars(sa.select(NotificationConfig.conditions).where(NotificationConfig.enabled)).all()
+    if not any(c.CALL_COMPLETED in (conditions or []) for conditions in listening):
+        return
+    scores = call.scores or {}
+    criteria = [{"id": crit.get("id"), "label": crit.get("label"), "score": crit.get("score"),
+                 "passed": crit.get("passed")} for crit in scores.get("criteria") or []]
+    db.session.info.setdefault(PENDING_KEY, []).append({
+        "status": "call_completed", "call_id": call.id, "call_uuid": call.call_uuid, "agent": call.agent,
+        "customer_id": customer.id if customer else None,
+        "customer": (customer.name or customer.phone) if customer else None,
+        "overall_score": call.overall_score, "criteria": criteria, "link": c.url(f"/calls/{call.id}"),
+        "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id, "job_id": record.job_id,
+        "at": utcnow().isoformat(),
     })
 
 
@@ -66,6 +88,8 @@ def to_events(noted):
                 events.append({**base, "condition": c.RETRIES_EXHAUSTED, "final": True})
         elif n["status"] == "skipped":
             events.append({**base, "condition": c.FILE_SKIPPED})
+        elif n["status"] == "call_completed":
+            events.append({**base, "condition": c.CALL_COMPLETED})
         elif n["status"] == "job_finished":
             events.append({**base, "condition": "job_finished"})  # completed or failed: decided on dispatch
     return events

@@ -298,6 +298,9 @@ def _portable_restore(engine, manifest, work):
     except Exception as exc:
         raise _error(f"Could not build the schema at migration {manifest['revision']}: {exc}")
     with engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):  # rows a migration seeded (the starter trackers)
+            if table.name in manifest["tables"]:            # give way to the backup's own
+                conn.execute(table.delete())
         for table in db.metadata.sorted_tables:
             if table.name not in manifest["tables"]:
                 continue

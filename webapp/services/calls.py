@@ -3,6 +3,7 @@ file to stream, and assigning a call to a customer."""
 import mimetypes
 import os
 import shutil
+import subprocess
 import tempfile
 
 import sqlalchemy as sa
@@ -14,14 +15,14 @@ from ..analysis import customers as customer_links
 from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
-from ..models import Customer, SalesCall
+from ..models import CallTrackerHit, Customer, SalesCall
 from . import error, paginate
 
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac",
                ".ogg": "audio/ogg"}
 
 
-def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50):
+def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50, tracker=None):
     query = sa.select(SalesCall).options(joinedload(SalesCall.customer)).order_by(
         SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
     if q:
@@ -33,6 +34,9 @@ def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, 
         query = query.where(SalesCall.customer_id.is_(None))
     if job_id:
         query = query.where(SalesCall.job_id == job_id)
+    if tracker:  # calls in which the tracker's phrases were heard
+        heard = sa.select(CallTrackerHit.call_id).where(CallTrackerHit.tracker_id == tracker)
+        query = query.where(SalesCall.id.in_(heard))
     return paginate(query, page, per_page)
 
 
@@ -71,9 +75,16 @@ def audio(call):
         raise FileAccessError("The recording's file record or folder was removed.", code="FILE_NOT_FOUND")
     ext = os.path.splitext(record.file_name)[1].lower()
     mimetype = AUDIO_TYPES.get(ext) or mimetypes.guess_type(record.file_name)[0] or "application/octet-stream"
+    path = _original(call, record, ext)
+    if call.redacted_spans and (record.folder.analysis_config or {}).get("redact"):
+        return _silenced(call, path), "audio/wav"
+    return path, mimetype
+
+
+def _original(call, record, ext):
     storage = storage_for(record.folder)
     if record.folder.storage_type == "local":
-        return storage.local_path(record.file_path), mimetype
+        return storage.local_path(record.file_path)
     cache_dir = os.path.join(current_app.instance_path, "audio-cache")
     os.makedirs(cache_dir, exist_ok=True)
     cached = os.path.join(cache_dir, f"{call.content_sha256}{ext}")
@@ -83,7 +94,31 @@ def audio(call):
             os.close(fd)
             shutil.copyfile(path, partial)
             os.replace(partial, cached)
-    return cached, mimetype
+    return cached
+
+
+def _silenced(call, original):
+    """The recording with the moments that held personal data silenced (a WAV made once with
+    ffmpeg into the instance's redacted-audio folder): what viewers of a redacting folder hear."""
+    folder = os.path.join(current_app.instance_path, "audio-redacted")
+    os.makedirs(folder, exist_ok=True)
+    silenced = os.path.join(folder, f"{call.content_sha256}.wav")
+    if os.path.exists(silenced):
+        return silenced
+    quiet = "+".join(f"between(t,{start:.2f},{end:.2f})" for start, end in call.redacted_spans)
+    fd, partial = tempfile.mkstemp(dir=folder, suffix=".wav")
+    os.close(fd)
+    try:
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", original,
+                        "-af", f"volume=enable='{quiet}':volume=0", partial],
+                       check=True, capture_output=True, timeout=600)
+        os.replace(partial, silenced)
+    except (OSError, subprocess.SubprocessError) as err:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise FileAccessError("The recording with its personal data silenced could not be made, so it is not "
+                              "played.", details={"error": type(err).__name__}) from err
+    return silenced
 
 
 def assign(call, customer_id=None, new_customer=None, user=None):

@@ -37,7 +37,7 @@ MONITOR_KEYS = ("scanInterval", "cronSchedule")
 # When found files are processed (see webapp.timetable): the folder's processing schedule.
 SCHEDULE_FIELDS = (("processMode", "process_mode"), ("windowStart", "window_start"), ("windowEnd", "window_end"),
                    ("processCron", "process_cron"))
-FOLDER_PROCESSING_KEYS = ("maxFileSize", "allowedExtensions", "autoStart", "transcriber", "scorer",
+FOLDER_PROCESSING_KEYS = ("maxFileSize", "allowedExtensions", "autoStart", "transcriber", "scorer", "redact",
                           *(key for key, _column in SCHEDULE_FIELDS))
 NOTIFICATION_KEYS = ("name", "type", "config", "conditions", "enabled", "folders", "errorCodes", "cooldownMinutes",
                      "stallMinutes")
@@ -88,6 +88,8 @@ def folder_entry(folder, doc_id, secrets="omit"):
     for kind in ("transcriber", "scorer"):
         if (folder.analysis_config or {}).get(kind):
             processing[kind] = folder.analysis_config[kind]
+    if (folder.analysis_config or {}).get("redact"):
+        processing["redact"] = True
     monitor = {"scanInterval": folder.scan_interval}
     if folder.cron_schedule:
         monitor["cronSchedule"] = folder.cron_schedule
@@ -331,6 +333,8 @@ def folder_data(entry, where, report):
         if "autoStart" in processing and not isinstance(processing["autoStart"], bool):
             report.problem(f"{where}.processing.autoStart", "autoStart must be true or false.")
         analysis = {kind: processing[kind] for kind in ("transcriber", "scorer") if processing.get(kind)}
+        if "redact" in processing:
+            analysis["redact"] = processing["redact"]
         data["analysis_config"] = analysis
     return data
 

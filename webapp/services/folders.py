@@ -71,6 +71,12 @@ def validate_analysis(analysis):
     cleaned, errors = {}, []
     for kind, config in analysis.items():
         field = f"analysis_config.{kind}"
+        if kind == "redact":
+            if config not in (None, True, False):
+                errors.append(error(field, "redact must be true or false."))
+            elif config:
+                cleaned["redact"] = True
+            continue
         if kind not in REGISTRIES:
             errors.append(error(field, f"'{kind}' is not an analysis setting (transcriber or scorer)."))
             continue
@@ -93,6 +99,8 @@ def analysis_from_form(form, folder=None):
     settings for it (set through the API)."""
     own = dict(folder.analysis_config or {}) if folder is not None else {}
     analysis, errors = {}, []
+    if form.get("analysis_redact") == "on":
+        analysis["redact"] = True
     transcriber = (form.get("analysis_transcriber") or "").strip()
     if transcriber:
         kept = own.get("transcriber") or {}
@@ -119,7 +127,7 @@ def analysis_form_values(analysis):
         except ProcessingError as err:
             text = f"# {err.message}\n"
     return {"transcriber": (analysis.get("transcriber") or {}).get("type", ""), "scorer": scorer.get("type", ""),
-            "rubric": text}
+            "rubric": text, "redact": bool(analysis.get("redact"))}
 
 
 def rubric_scorer(text):

@@ -22,13 +22,13 @@ def is_htmx():
 def register_blueprints(app):
     from .. import params
     from . import (auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings, setup,
-                   workers)
+                   trackers, workers)
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)
 
     for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup, health,
-                   workers):
+                   trackers, workers):
         app.register_blueprint(module.bp)
     from ..api import register_api  # the JSON API (webapp/api), sharing the same services
 

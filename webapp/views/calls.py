@@ -8,6 +8,7 @@ from ..auth import role_required
 from ..errors import CallbatchError
 from ..services import calls as service
 from ..services import customers as customer_service
+from ..services import trackers as tracker_service
 from . import require_login
 
 bp = Blueprint("calls", __name__)
@@ -16,10 +17,13 @@ require_login(bp)
 
 @bp.get("/calls/")
 def index():
+    tracker = request.args.get("tracker", type=int)
     page = service.list_calls(q=request.args.get("q"), unassigned=request.args.get("unassigned") == "1",
-                              job_id=request.args.get("job_id", type=int), page=request.args.get("page"))
+                              job_id=request.args.get("job_id", type=int), page=request.args.get("page"),
+                              tracker=tracker)
     return render_template("calls/index.html", page=page, q=request.args.get("q", ""),
-                           unassigned=request.args.get("unassigned") == "1")
+                           unassigned=request.args.get("unassigned") == "1", tracker=tracker,
+                           trackers=tracker_service.list_trackers())
 
 
 @bp.get("/calls/<id:call_id>")
@@ -28,7 +32,7 @@ def detail(call_id):
     q = request.args.get("customer_q", "").strip()
     matches = customer_service.search(q) if q else []
     return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q=q,
-                           matches=matches, errors=[])
+                           matches=matches, errors=[], tracker_hits=tracker_service.hits_for_call(call))
 
 
 @bp.get("/calls/<id:call_id>/audio")
