@@ -76,7 +76,7 @@ def test_managers_add_change_and_remove_trackers_on_the_page_and_the_recount_is_
     assert tracker.phrases == ["בזק", "פרטנר", "סלקום"]
     assert hits(call.id, tracker.id) is None  # the request only queued the work
     [job] = queue.jobs
-    assert job.func_name == "workers.tasks.recount_trackers" and job.args == ([tracker.id],)
+    assert job.func_name == "webapp.tasks.trackers.recount_trackers" and job.args == ([tracker.id],)
     job.perform()
     assert hits(call.id, tracker.id).count == 1
 

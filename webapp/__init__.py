@@ -70,7 +70,7 @@ def connect_layers():
     from .batch import schedule, signals
     from .notifications import events as notify
     from .notifications import watch as notify_watch
-    from .services import backup, live
+    from .services import backup, live, trackers
 
     signals.status_changed.connect(notify.file_changed)
     signals.status_changed.connect(live.file_changed)
@@ -78,6 +78,8 @@ def connect_layers():
     signals.job_counted.connect(live.job_counted)
     signals.job_finished.connect(notify.job_finished)
     signals.disk_short.connect(notify.resources_low)
+    signals.call_filed.connect(trackers.call_filed)
+    signals.call_filed.connect(notify.call_filed)
     schedule.every_tick(notify_watch.tick)
     schedule.every_tick(backup.tick)  # the daily backup, when one is configured and due
     queues.register_jobs(**tasks.JOBS)

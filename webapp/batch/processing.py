@@ -17,9 +17,7 @@ from ..errors import CallbatchError, ConfigError, SkipFile, WorkerStopping
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
-from ..notifications import events as notify
-from ..services import trackers
-from . import discovery, downloads, enqueue, faults, settings
+from . import discovery, downloads, enqueue, faults, settings, signals
 from .discovery import storage_for
 from .limits import FileSlots
 from .status import COMPLETED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED, InvalidTransition, claim, transition
@@ -244,8 +242,7 @@ def _file_call(record, result, sha256, timings, started):
         db.session.add(FileEvent(file_id=record.id, message=f"Personal data redacted from the transcript: {spans}.",
                                  details={"kind": "redaction", "counts": result.redactions}))
     customer = customers.link(call, meta)
-    trackers.count_call(call)
-    notify.call_filed(call, record, customer)
+    signals.call_filed.send(call, record=record, customer=customer)  # trackers counted, call_completed noted
     timings["db_ms"] = _ms(started)
     call.stage_timings = record.stage_timings = timings
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")

@@ -17,3 +17,6 @@ job_finished = _signals.signal("job-finished")
 # A worker lacks disk space for a download. Sender: the folder; keywords: worker, directory,
 # free_bytes, needed_bytes, file_name.
 disk_short = _signals.signal("disk-short")
+# A recording was filed as a call (still inside its transaction). Sender: the call; keywords:
+# record, customer (or None).
+call_filed = _signals.signal("call-filed")

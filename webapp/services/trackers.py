@@ -127,6 +127,11 @@ def _count(patterns, pieces):
     return hits, times
 
 
+def call_filed(call, **_):
+    """Listens to batch.signals.call_filed: a new call's trackers are counted as it is filed."""
+    count_call(call)
+
+
 def count_call(call, trackers=None):
     """Count every tracker (or the given ones) in one call: its hit rows replaced, in the caller's transaction."""
     trackers = list_trackers() if trackers is None else trackers
