@@ -208,7 +208,7 @@ def test_the_settings_page_lists_the_installed_models(web, app, tmp_path):
         page = _text(web["viewer"].get("/settings/"))
         assert "Models installed in" in page and "(1)" in page
         # the default `auto` uses the largest installed model: the global settings and the folder without its own
-        assert re.search(r">my-hebrew-model</td><td>2.0 KB</td><td>the global settings, "
+        assert re.search(r">my-hebrew-model</td><td>2.0 kB</td><td>the global settings, "
                          rf'<a href="/folders/{folder.id}">Sales line</a></td>', page), page
     finally:
         import shutil

@@ -5,3 +5,6 @@ from flask_babel import gettext as _
 STATUSES = (_("discovered"), _("queued"), _("processing"), _("completed"), _("failed"), _("retrying"),
             _("skipped"), _("cancelled"))
 ROLES = (_("admin"), _("manager"), _("viewer"))
+CONNECTIONS = (_("ok"), _("unknown"))
+JOB_STATUSES = (_("running"), _("pending"))
+CATEGORIES = (_("file_access"), _("file_format"), _("processing"), _("database"), _("system"))
