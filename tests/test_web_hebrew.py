@@ -118,7 +118,7 @@ ALLOWED = {"Callbatch", "Amazon", "Azure", "Blob", "Google", "Cloud", "Storage",
            "Whisper", "whisper", "faster", "OpenAI", "English", "Grid", "Pub", "Sub", "ivrit", "ai", "bucket",
            "container", "htmx", "cron", "kB", "byte", "GMT", "UTC", "Prometheus", "Kubernetes", "Docker", "Redis",
            "PostgreSQL", "SQLite", "espeak", "ng", "ct", "turbo", "large", "base", "small", "medium", "tiny"}
-TECHNICAL = re.compile(r"\S+://\S*|\S+@\S+|\S*[/\\]\S*|\S+\.[A-Za-z0-9]{2,5}\b|\b\w*[_\d]\w*\b|\b[A-Z]{2,}s?\b")
+TECHNICAL = re.compile(r"\b\w+(?:\.\w+)+\b|\b[a-z]+[A-Z]\w*\b|\S+://\S*|\S+@\S+|\S*[/\\]\S*|\S+\.[A-Za-z0-9]{2,5}\b|\b\w*[_\d]\w*\b|\b[A-Z]{2,}s?\b")
 WORD = re.compile(r"[A-Za-z]{2,}")
 SKIPPED = {"script", "style", "code", "pre", "textarea", "kbd", "samp"}
 SHOWN_ATTRIBUTES = ("title", "placeholder", "alt", "aria-label")
@@ -176,12 +176,13 @@ def _followed(link):
 
 
 @pytest.fixture
-def everything(ctx, tmp_path, cli, users, make_config):
+def everything(ctx, tmp_path, cli, users):
     """Data of every kind a page shows: processed calls with scorecards (the real pipeline), a
     folder of each storage type, files in every status and with every error code, notification
     channels, users and the audit rows their changes left."""
     from webapp.errors import CODES, explain
     from webapp.models import BatchJob, ExternalFolder, FileProcessingRecord
+    from webapp.notifications import service as notification_service
     from webapp.services import users as user_service
 
     configure(scanning={"fileSettleSeconds": 0})
@@ -208,10 +209,14 @@ def everything(ctx, tmp_path, cli, users, make_config):
             status="skipped" if code in ("INVALID_FILENAME", "DUPLICATE_FILE") else "failed", error_code=code,
             error_category=category, error_message=explanation, file_size=4096, attempts=1))
     db.session.commit()
-    make_config("email", {"host": "127.0.0.1", "port": 2525, "security": "none", "sender": "cb@example.com",
-                          "recipients": "ops@example.com"}, name="מנהלים")
-    make_config("slack", {"webhook_url": "https://hooks.slack.com/services/T0/B0/x"}, name="צוות",
-                conditions=["batch_completed", "folder_unreachable"])
+    for name, kind, config, chosen in (
+            ("מנהלים", "email", {"host": "127.0.0.1", "port": 2525, "security": "none", "sender": "cb@example.com",
+                                 "recipients": "ops@example.com"}, ["file_failed", "file_skipped"]),
+            ("צוות", "slack", {"webhook_url": "https://hooks.slack.com/services/T0/B0/x"},
+             ["batch_completed", "folder_unreachable"])):
+        _config, errors = notification_service.create_config(
+            {"name": name, "type": kind, "config": config, "conditions": chosen}, actor="admin@example.com")
+        assert not errors, errors
     admin = user_service.by_email("admin@example.com")
     user_service.update_user(user_service.by_email("viewer@example.com"), {"timezone": "Asia/Jerusalem"}, user=admin)
     admin.language = "he"

@@ -59,7 +59,8 @@ def create_app(overrides=None):
     csrf.init_app(app)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
                           os.path.join(os.path.dirname(__file__), "..", "translations"))
-    babel.init_app(app, locale_selector=_locale, timezone_selector=_timezone)  # interface language: the user's, else the browser's
+    # interface language: the user's, else the browser's; time zone: the user's, else TIMEZONE
+    babel.init_app(app, locale_selector=_locale, timezone_selector=_timezone)
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale

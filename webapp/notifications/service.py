@@ -19,14 +19,15 @@ LANGUAGES = ("en", "he")
 
 def providers():
     """The registry as forms can draw it: type, label and fields of each channel."""
-    return [{"type": key, "label": cls.label,
-             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
-                         "default": f.default, "choices": [list(c) for c in f.choices]} for f in cls.fields]}
+    return [{"type": key, "label": str(cls.label),
+             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
+                         "help": str(f.help), "default": f.default,
+                         "choices": [[str(part) for part in c] for c in f.choices]} for f in cls.fields]}
             for key, cls in NOTIFIERS.items()]
 
 
 def conditions():
-    return [{"name": key, "label": label} for key, (label, _, _) in CONDITIONS.items()]
+    return [{"name": key, "label": str(label)} for key, (label, _what, _severity) in CONDITIONS.items()]
 
 
 def list_configs():
@@ -169,7 +170,8 @@ def validate(data, previous=None):
     language = merged.get("language") or None
     if language is not None and language not in LANGUAGES:
         error("language", "Language must be en or he (or empty for the installation's language).")
-    cleaned = {"name": name, "language": language, "type": kind, "config": sealed, "conditions": chosen, "folder_ids": folder_ids,
+    cleaned = {"name": name, "language": language, "type": kind, "config": sealed, "conditions": chosen,
+               "folder_ids": folder_ids,
                "error_codes": codes, "cooldown_minutes": cooldown, "stall_minutes": stall,
                "enabled": bool(merged.get("enabled", True))}
     return errors, cleaned
