@@ -8,6 +8,10 @@ ROLES = (_("admin"), _("manager"), _("viewer"))
 ACTORS = (_("cli"), _("system"), _("scheduler"))
 CONNECTIONS = (_("ok"), _("unknown"))
 JOB_STATUSES = (_("running"), _("pending"))
+STAGES = (_("download"), _("probe"), _("model_load"), _("asr"), _("scoring"), _("db"), _("total"))
+MONITORS = (_("polling"), _("events"), _("cloud_events"), _("schedule"))
+TRIGGERS = (_("manual"), _("monitor"), _("webhook"), _("api"))
+DELIVERIES = (_("sent"), _("suppressed"), _("message"), _("digest"), _("test"))
 CATEGORIES = (_("file_access"), _("file_format"), _("processing"), _("database"), _("system"))
 # The built-in scorecard (webapp/analysis/rubric_he.yaml): its name, criteria and what earns them.
 # A custom scorecard shows what its author wrote.

@@ -41,6 +41,9 @@ def register_blueprints(app):
     from ..errors import explain
 
     app.jinja_env.globals["explain"] = explain
+    from .setting_words import setting_label
+
+    app.jinja_env.globals["setting_label"] = setting_label
     from . import formatting
 
     formatting.register(app)

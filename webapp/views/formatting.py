@@ -2,7 +2,7 @@
 time zone (the user's, else TIMEZONE). The JSON API keeps ISO-8601 UTC; only pages use these."""
 from datetime import datetime, timedelta, timezone
 
-from babel import units
+from babel import Locale, UnknownLocaleError, units
 from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale, gettext as _
 from markupsafe import Markup, escape
 
@@ -89,12 +89,26 @@ def tr(text):
     return _(str(text)) if text else text
 
 
+def language_name(code):
+    """he → עברית / Hebrew: a language code by its name in the reader's language."""
+    if not code:
+        return "?"
+    try:
+        return Locale.parse(code).get_display_name(get_locale() or "en")
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def yesno(value):
     """Yes/No in words, never a raw True/False."""
     return _("Yes") if value else _("No")
 
 
 def register(app):
+    from .stored_words import said
+
+    app.jinja_env.filters["said"] = said
     for name, fn in (("dt", dt), ("exact", exact), ("duration", duration), ("clock", clock), ("size", size),
-                     ("number", number), ("yesno", yesno), ("tr", tr)):
+                     ("number", number), ("yesno", yesno), ("tr", tr),
+                     ("language_name", language_name)):
         app.jinja_env.filters[name] = fn

@@ -16,6 +16,25 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 require_login(bp)
 
 
+@bp.context_processor
+def _words():
+    """Channel types, conditions and channel settings by their labels, in the reader's language."""
+    from ..notifications import NOTIFIERS
+    from ..notifications.conditions import CONDITIONS
+
+    def channel_label(kind):
+        return str(NOTIFIERS[kind].label) if kind in NOTIFIERS else kind
+
+    def condition_label(name):
+        return str(CONDITIONS[name][0]) if name in CONDITIONS else name
+
+    def setting_label(kind, name):
+        fields = {f.name: f for f in getattr(NOTIFIERS.get(kind), "fields", ())}
+        return str(fields[name].label) if name in fields else name
+
+    return {"channel_label": channel_label, "condition_label": condition_label, "setting_label": setting_label}
+
+
 def _who():
     return dict(actor=current_user.email, user_id=current_user.id)
 

@@ -27,9 +27,9 @@ class AutoTranscriber:
     label = _l("Automatic: the delivered transcript, else the best local speech model")
     fields = (
         Field("model", _l("Model"),
-              help=_l("Leave empty for the largest model in the models folder, else "
-                   f"{model_files.RECOMMENDED} (downloaded once where a model hub is reachable). "
-                   "Or a local directory, a name in the models folder, or a hub name.")),
+              help=_l("Leave empty for the largest model in the models folder, else %(recommended)s (downloaded "
+                      "once where a model hub is reachable). Or a local directory, a name in the models folder, "
+                      "or a hub name.", recommended=model_files.RECOMMENDED)),
     ) + tuple(f for f in FasterWhisperTranscriber.fields if f.name not in ("model", "local_files_only"))
 
     def __init__(self, config):

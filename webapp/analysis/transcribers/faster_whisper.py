@@ -20,6 +20,9 @@ from ..result import Segment, Transcript
 DEFAULT_MODEL = "whisper-base"
 DEVICES = ("cpu", "cuda", "auto")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default", "auto")
+DEVICE_CHOICES = (("cpu", "CPU"), ("cuda", "CUDA (GPU)"), ("auto", _l("automatic")))
+COMPUTE_CHOICES = tuple((c, c) for c in COMPUTE_TYPES[:-2]) + (("default", _l("the model's own")),
+                                                                ("auto", _l("automatic")))
 
 # (model path, device, compute type, threads) -> WhisperModel; one load per process.
 _MODELS = {}
@@ -35,8 +38,8 @@ class FasterWhisperTranscriber:
               help=_l("A CTranslate2 Whisper model: a local directory, a name in the models folder, "
                    "or a hub name such as ivrit-ai/whisper-large-v3-turbo-ct2.")),
         Field("language", _l("Language"), default="he"),
-        Field("device", _l("Device"), kind="select", default="cpu", choices=DEVICES),
-        Field("compute_type", _l("Compute type"), kind="select", default="int8", choices=COMPUTE_TYPES),
+        Field("device", _l("Device"), kind="select", default="cpu", choices=DEVICE_CHOICES),
+        Field("compute_type", _l("Compute type"), kind="select", default="int8", choices=COMPUTE_CHOICES),
         Field("cpu_threads", _l("CPU threads"), kind="number", default=0, help=_l("0: CTranslate2 decides.")),
         Field("beam_size", _l("Beam size"), kind="number", default=1, help=_l("1 is greedy decoding.")),
         Field("temperature", _l("Temperature"), kind="number", default=0.0),
