@@ -96,15 +96,19 @@ def test_stored_sentences_read_in_the_readers_language(ctx):
         assert said("Found by a manual scan") == "נמצא בסריקה (ידנית)"
         assert said("Retry 2 of 3 in 60 s") == "ניסיון חוזר 2 מתוך 3 בעוד 60 שניות"
         assert said("Something nobody wrote down") == "Something nobody wrote down"
+        assert said("The password needs at least 10 characters.") == "הסיסמה צריכה לפחות 10 תווים."
 
 
 def test_every_error_sentence_the_code_raises_has_its_words():
     """The raise sites and the list of sentences pages translate stay in step."""
-    from webapp.views.stored_words import ERRORS, sentences_in_code
+    from webapp.views.stored_words import CHECKS, ERRORS, checks_in_code, sentences_in_code
 
     in_code = sentences_in_code()
     assert len(in_code) > 50
     assert [s for s in in_code if s not in ERRORS] == [], "add these to webapp/views/stored_words.py ERRORS"
+    checked = checks_in_code()
+    assert len(checked) > 80
+    assert [s for s in checked if s not in ERRORS + CHECKS] == [], "add these to stored_words.py CHECKS"
 
 
 EVENT = {"condition": c.FILE_SKIPPED, "file_id": 7, "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
@@ -271,3 +275,14 @@ def test_no_english_word_on_any_hebrew_page(web, everything):
     report = "\n".join(f"{url}: {' '.join(words)}" for url, words in sorted(missing.items()))
     print(report)
     assert not missing, "English words on Hebrew pages (translate them):\n" + report
+
+
+def test_a_validation_message_on_a_hebrew_page_is_hebrew(web, users):
+    users["admin"].language = "he"
+    db.session.commit()
+    g.pop("_flask_babel", None)
+    page = web["admin"].post("/users", data={"email": "new@example.com", "role": "viewer", "language": "he",
+                                             "password": "short"})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "הסיסמה צריכה לפחות 10 תווים." in html and "The password needs" not in html

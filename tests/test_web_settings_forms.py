@@ -59,7 +59,7 @@ def test_each_provider_form_shows_its_own_fields_and_no_json_box(web):
             assert f'<option value="{type_name}" selected>' in fragment
             for f in cls.fields:
                 assert f'name="analysis.{kind}.cfg.{f.name}"' in fragment, (type_name, f.name)
-                assert f.label in fragment
+                assert str(f.label) in fragment
     whisper = _text(admin.get("/settings/analysis-fields?kind=transcriber&analysis.transcriber.type=faster_whisper",
                               headers={"HX-Request": "true"}))
     assert '<option value="cuda"' in whisper and '<option value="float16"' in whisper  # selects from choices

@@ -85,7 +85,7 @@ def send_test(config, wait=False):
         message = Message(condition="test", title=_("Callbatch: test notification"),
                           text=_("This is a test of the notification '%(name)s'. If you can read it, the channel "
                                  "works.", name=config.name),
-                          facts=[[_("Channel"), _(NOTIFIERS[config.type].label)]],
+                          facts=[[_("Channel"), str(NOTIFIERS[config.type].label)]],
                           links=[[_("Open Callbatch"), url("/")]], severity="info")
     delivery = NotificationDelivery(config_id=config.id, condition="test", kind=n.TEST, status=n.PENDING,
                                     summary=message.title, payload={"message": message.to_dict()})
