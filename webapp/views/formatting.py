@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from babel import Locale, UnknownLocaleError, units
 from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale, gettext as _
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 RELATIVE_WITHIN = timedelta(hours=24)  # nearer than this a time reads "3 minutes ago" / "in 2 hours"
 
@@ -18,18 +18,17 @@ def as_datetime(moment):
     return moment
 
 
-def dt(moment, now=None):
+def dt(moment):
     """<time datetime=ISO-UTC title=exact local time>: relative when near, else the local date and time."""
     moment = as_datetime(moment)
     if moment is None:
         return "—"
-    now = now or datetime.now(timezone.utc)
-    exact = format_datetime(moment, "long")
-    distance = moment - now
+    full = format_datetime(moment, "long")
+    distance = moment - datetime.now(timezone.utc)
     shown = (format_timedelta(distance, add_direction=True) if abs(distance) < RELATIVE_WITHIN
              else format_datetime(moment, "medium"))
     iso = moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, exact, shown)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, full, shown)
 
 
 def exact(moment):
