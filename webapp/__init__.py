@@ -22,6 +22,16 @@ def _locale():
     return request.accept_languages.best_match(LANGUAGES, default="en")
 
 
+def _timezone():
+    """Pages show times in the user's own zone, else in TIMEZONE (Babel's default zone)."""
+    from flask import current_app, has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return current_app.config["TIMEZONE"]
+
+
 def create_app(overrides=None):
     instance_path = os.environ.get("INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
@@ -49,7 +59,8 @@ def create_app(overrides=None):
     csrf.init_app(app)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
                           os.path.join(os.path.dirname(__file__), "..", "translations"))
-    babel.init_app(app, locale_selector=_locale)  # interface language: the user's, else the browser's
+    # interface language: the user's, else the browser's; time zone: the user's, else TIMEZONE
+    babel.init_app(app, locale_selector=_locale, timezone_selector=_timezone)
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale

@@ -36,6 +36,8 @@ class Config:
         self.WORKER_MAX_RSS_MB = _int("CALLBATCH_WORKER_MAX_RSS_MB", 0)  # 0: no limit
         self.DOWNLOAD_MARGIN_MB = _int("CALLBATCH_DOWNLOAD_MARGIN_MB", 64)  # kept free beyond a download's size
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
+        # The installation's language: notification texts, unless a channel names its own (en, he).
+        self.LANGUAGE = os.environ.get("CALLBATCH_LANGUAGE", "en")
         self.LOCAL_ROOTS = [p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep) if os.path.isabs(p)]
         self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))
         self.BASE_URL = os.environ.get("CALLBATCH_BASE_URL", "http://localhost:5000").rstrip("/")

@@ -3,6 +3,7 @@
 Providers and analysis raise these; the batch pipeline turns them into a skipped or failed
 file with the code, the category and a sentence a manager understands.
 """
+from flask_babel import lazy_gettext as _l
 
 # Failure categories
 FILE_ACCESS = "file_access"
@@ -15,109 +16,111 @@ SYSTEM = "system"
 CODES = {
     "INVALID_FILENAME": (
         FILE_FORMAT,
-        "The file name is not a call ID. Recordings must be named <uuid>.<extension>, "
-        "for example 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.mp3.",
-        "Rename the file to its call's UUID and scan again.",
+        _l("The file name is not a call ID. Recordings must be named <uuid>.<extension>, "
+           "for example 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.mp3."),
+        _l("Rename the file to its call's UUID and scan again."),
     ),
     "INVALID_FORMAT": (
         FILE_FORMAT,
-        "The file type is not an accepted audio format for this folder.",
-        "Convert it to mp3, wav, m4a, aac or ogg, or add its extension to the folder's allowed list.",
+        _l("The file type is not an accepted audio format for this folder."),
+        _l("Convert it to mp3, wav, m4a, aac or ogg, or add its extension to the folder's allowed list."),
     ),
     "FILE_TOO_LARGE": (
         FILE_FORMAT,
-        "The recording is larger than this folder's size limit.",
-        "Raise the folder's maximum file size (up to 2 GB) or split the recording.",
+        _l("The recording is larger than this folder's size limit."),
+        _l("Raise the folder's maximum file size (up to 2 GB) or split the recording."),
     ),
     "ACCESS_DENIED": (
         FILE_ACCESS,
-        "Callbatch is not allowed to read this file.",
-        "Give the Callbatch service account read permission on the file or bucket, then retry.",
+        _l("Callbatch is not allowed to read this file."),
+        _l("Give the Callbatch service account read permission on the file or bucket, then retry."),
     ),
     "CORRUPTED_FILE": (
         FILE_FORMAT,
-        "The file is empty or damaged: no audio could be read from it.",
-        "Export the recording again from the phone system and replace the file.",
+        _l("The file is empty or damaged: no audio could be read from it."),
+        _l("Export the recording again from the phone system and replace the file."),
     ),
     "DUPLICATE_FILE": (
         FILE_FORMAT,
-        "The same recording (identical content) was already processed under another name.",
-        "Nothing to do: the earlier copy holds the call. Remove the extra file if you wish.",
+        _l("The same recording (identical content) was already processed under another name."),
+        _l("Nothing to do: the earlier copy holds the call. Remove the extra file if you wish."),
     ),
     "FILE_NOT_FOUND": (
         FILE_ACCESS,
-        "The file was removed or renamed before Callbatch could read it.",
-        "Put the file back in the folder, or ignore this if it was removed on purpose.",
+        _l("The file was removed or renamed before Callbatch could read it."),
+        _l("Put the file back in the folder, or ignore this if it was removed on purpose."),
     ),
     "STORAGE_UNAVAILABLE": (
         FILE_ACCESS,
-        "The folder's storage could not be reached.",
-        "Check the folder's connection (Test connection) and the network; the file is retried.",
+        _l("The folder's storage could not be reached."),
+        _l("Check the folder's connection (Test connection) and the network; the file is retried."),
     ),
     "INVALID_CREDENTIALS": (
         FILE_ACCESS,
-        "The cloud service rejected the folder's credentials (unknown key, wrong secret or expired token).",
-        "Enter valid credentials in the folder's settings and use Test connection; the file is retried.",
+        _l("The cloud service rejected the folder's credentials (unknown key, wrong secret or expired token)."),
+        _l("Enter valid credentials in the folder's settings and use Test connection; the file is retried."),
     ),
     "BUCKET_NOT_FOUND": (
         FILE_ACCESS,
-        "The folder's bucket or container does not exist (or belongs to another account).",
-        "Check the bucket or container name in the folder's settings and use Test connection.",
+        _l("The folder's bucket or container does not exist (or belongs to another account)."),
+        _l("Check the bucket or container name in the folder's settings and use Test connection."),
     ),
     "TRANSCRIPTION_FAILED": (
         PROCESSING,
-        "The speech-to-text step failed for this recording.",
-        "When the message names a fix (a speech model to install, a transcript to deliver, a setting to "
-        "correct), make it and retry the file; otherwise it is usually temporary and retried automatically.",
+        _l("The speech-to-text step failed for this recording."),
+        _l("When the message names a fix (a speech model to install, a transcript to deliver, a setting to "
+           "correct), make it and retry the file; otherwise it is usually temporary and retried automatically."),
     ),
     "SCORING_FAILED": (
         PROCESSING,
-        "The call could not be scored.",
-        "Check the scorer settings; the file is retried.",
+        _l("The call could not be scored."),
+        _l("Check the scorer settings; the file is retried."),
     ),
     "DATABASE_ERROR": (
         DATABASE,
-        "The database was unreachable while saving the result.",
-        "Usually temporary; the file is retried automatically.",
+        _l("The database was unreachable while saving the result."),
+        _l("Usually temporary; the file is retried automatically."),
     ),
     "WORKER_LOST": (
         SYSTEM,
-        "The worker processing this file stopped responding (it was restarted or lost its connection).",
-        "Nothing to do: the file is picked up again automatically.",
+        _l("The worker processing this file stopped responding (it was restarted or lost its connection)."),
+        _l("Nothing to do: the file is picked up again automatically."),
     ),
     "INTERNAL_ERROR": (
         SYSTEM,
-        "An unexpected error stopped the processing of this file.",
-        "The file is retried; if it keeps failing, send the error details to your administrator.",
+        _l("An unexpected error stopped the processing of this file."),
+        _l("The file is retried; if it keeps failing, send the error details to your administrator."),
     ),
     "TARGET_REFUSED": (
         FILE_ACCESS,
-        "The folder's storage address leads into the server's own network (loopback, private or cloud "
-        "metadata addresses), so Callbatch refused to connect to it.",
-        "Use the storage service's public address, or ask the administrator to set "
-        "CALLBATCH_ALLOW_PRIVATE_TARGETS for an on-premises service.",
+        _l("The folder's storage address leads into the server's own network (loopback, private or cloud "
+           "metadata addresses), so Callbatch refused to connect to it."),
+        _l("Use the storage service's public address, or ask the administrator to set "
+           "CALLBATCH_ALLOW_PRIVATE_TARGETS for an on-premises service."),
     ),
     "BACKUP_FAILED": (
         SYSTEM,
-        "A backup could not be made, checked or restored.",
-        "Read the message for the cause; the database itself was not changed.",
+        _l("A backup could not be made, checked or restored."),
+        _l("Read the message for the cause; the database itself was not changed."),
     ),
     "TIMEOUT": (
         SYSTEM,
-        "The file took longer than the time a worker may spend on one file, so its processing was stopped.",
-        "The file is retried; if it keeps timing out, ask the administrator to raise CALLBATCH_FILE_JOB_TIMEOUT.",
+        _l("The file took longer than the time a worker may spend on one file, so its processing was stopped."),
+        _l("The file is retried; if it keeps timing out, ask the administrator to raise CALLBATCH_FILE_JOB_TIMEOUT."),
     ),
     "DISK_FULL": (
         SYSTEM,
-        "The worker had no room on its disk to download the file.",
-        "The file waits and is retried; free space in the workers' download directory.",
+        _l("The worker had no room on its disk to download the file."),
+        _l("The file waits and is retried; free space in the workers' download directory."),
     ),
 }
 
 
 def explain(code):
-    """(category, explanation, fix) for a code; unknown codes get a neutral sentence."""
-    return CODES.get(code, (SYSTEM, "An error occurred.", "Retry the file."))
+    """(category, explanation, fix) for a code, in the current language; unknown codes get a
+    neutral sentence."""
+    category, explanation, fix = CODES.get(code, (SYSTEM, _l("An error occurred."), _l("Retry the file.")))
+    return category, str(explanation), str(fix)
 
 
 # Codes that no retry can cure, whatever raised them: a person must act first.

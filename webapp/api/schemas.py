@@ -177,6 +177,8 @@ class NotificationCreate(Body):
     cooldown_minutes: int = Field(10, ge=0, le=1440)
     stall_minutes: int = Field(30, ge=1, le=1440)
     enabled: bool = True
+    language: Optional[Literal["en", "he"]] = Field(
+        None, description="The language of its messages (null: the installation's, CALLBATCH_LANGUAGE).")
 
 
 class NotificationUpdate(Body):
@@ -189,6 +191,7 @@ class NotificationUpdate(Body):
     cooldown_minutes: Optional[int] = Field(None, ge=0, le=1440)
     stall_minutes: Optional[int] = Field(None, ge=1, le=1440)
     enabled: Optional[bool] = None
+    language: Optional[Literal["en", "he"]] = None
 
 
 class DeliveriesQuery(Query):

@@ -20,6 +20,7 @@ class NotificationConfig(db.Model):
     cooldown_minutes: Mapped[int] = mapped_column(default=10)
     stall_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
     enabled: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str | None] = mapped_column(sa.String(5))  # its messages' language; None: CALLBATCH_LANGUAGE
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -21,6 +21,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(20), default="viewer")
     active: Mapped[bool] = mapped_column(default=True)
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name; None: the TIMEZONE setting
     created_at = mapped_column(UTCDateTime, default=utcnow)
     last_login_at = mapped_column(UTCDateTime)
     # Carried in every session and remember cookie (get_id); a new value ends them all.

@@ -1,5 +1,6 @@
 """Any apprise URL (Teams, Discord, Telegram and 100+ more) for channels without a native notifier."""
 import apprise
+from flask_babel import lazy_gettext as _l
 
 from .. import outbound
 from .base import DeliveryError, Field, Notifier
@@ -12,10 +13,10 @@ LOCAL_PLUGINS = ("NotifyDBus", "NotifyGLib", "NotifyGnome", "NotifyMacOSX", "Not
 
 class AppriseNotifier(Notifier):
     type = "apprise"
-    label = "Apprise (Teams, Discord, Telegram, …)"
+    label = _l("Apprise (Teams, Discord, Telegram, …)")
     fields = (
-        Field("url", "Apprise URL", kind="secret", required=True,
-              help="For example discord://webhook_id/webhook_token or tgram://bot_token/chat_id."),
+        Field("url", _l("Apprise URL"), kind="secret", required=True,
+              help=_l("For example discord://webhook_id/webhook_token or tgram://bot_token/chat_id.")),
     )
 
     @classmethod

@@ -3,6 +3,7 @@ from dataclasses import asdict, dataclass, field
 
 import requests
 from flask import current_app, has_app_context
+from flask_babel import force_locale
 
 from .. import outbound, redaction
 from ..providers.storage.base import Field
@@ -59,7 +60,14 @@ class Notifier:
 
     @classmethod
     def validate_config(cls, config):
-        """Messages for every missing or malformed setting; [] when the config is usable."""
+        """Messages for every missing or malformed setting; [] when the config is usable.
+        Written in English, as every stored or API message is; pages say them in the reader's
+        language (views/stored_words)."""
+        with force_locale("en"):
+            return cls._config_errors(config)
+
+    @classmethod
+    def _config_errors(cls, config):
         errors = []
         for f in cls.fields:
             value = config.get(f.name)

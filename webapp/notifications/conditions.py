@@ -2,6 +2,7 @@
 from collections import Counter
 
 from flask import current_app
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l, ngettext
 
 from ..errors import explain
 from .base import Message
@@ -18,17 +19,22 @@ CALL_COMPLETED = "call_completed"
 
 # condition: (label for forms, what a digest says happened, severity)
 CONDITIONS = {
-    FILE_FAILED: ("A file failed (every failed attempt, retried or not)", "files failed", "error"),
-    RETRIES_EXHAUSTED: ("A file failed for good (no retry left)", "files failed for good", "error"),
-    FILE_SKIPPED: ("A file was skipped (damaged, wrong format, …)", "files were skipped", "warning"),
-    BATCH_COMPLETED: ("A batch finished without failed files", "batches finished", "info"),
-    BATCH_FAILED: ("A batch finished with failed files", "batches finished with failures", "error"),
-    FOLDER_UNREACHABLE: ("A folder cannot be reached", "folder outages", "error"),
-    PROCESSING_STALLED: ("Nothing finished for a while although files are queued", "stall alerts", "warning"),
-    RESOURCES_LOW: ("A worker ran short of disk space for downloads", "low-disk alerts", "error"),
-    CALL_COMPLETED: ("A call was filed, with its scorecard (for a CRM)", "calls filed", "info"),
+    FILE_FAILED: (_l("A file failed (every failed attempt, retried or not)"), _l("files failed"), "error"),
+    RETRIES_EXHAUSTED: (_l("A file failed for good (no retry left)"), _l("files failed for good"), "error"),
+    FILE_SKIPPED: (_l("A file was skipped (damaged, wrong format, …)"), _l("files were skipped"), "warning"),
+    BATCH_COMPLETED: (_l("A batch finished without failed files"), _l("batches finished"), "info"),
+    BATCH_FAILED: (_l("A batch finished with failed files"), _l("batches finished with failures"), "error"),
+    FOLDER_UNREACHABLE: (_l("A folder cannot be reached"), _l("folder outages"), "error"),
+    PROCESSING_STALLED: (_l("Nothing finished for a while although files are queued"), _l("stall alerts"), "warning"),
+    RESOURCES_LOW: (_l("A worker ran short of disk space for downloads"), _l("low-disk alerts"), "error"),
+    CALL_COMPLETED: (_l("A call was filed, with its scorecard (for a CRM)"), _l("calls filed"), "info"),
 }
 FILE_CONDITIONS = (FILE_FAILED, RETRIES_EXHAUSTED, FILE_SKIPPED)
+
+
+def language(config):
+    """The language a channel's messages are written in: its own, else the installation's."""
+    return getattr(config, "language", None) or current_app.config["LANGUAGE"]
 
 
 def matches(config, event):
@@ -44,34 +50,44 @@ def matches(config, event):
     return True
 
 
-def message(event):
-    """The message for one event."""
-    render = RENDER[event["condition"]]
-    title, text, facts, links = render(event)
-    return Message(condition=event["condition"], title=title, text=text, facts=facts, links=links,
-                   events=[event], severity=CONDITIONS[event["condition"]][2])
+def message(event, locale="en"):
+    """The message for one event, written in `locale`."""
+    with force_locale(locale):
+        render = RENDER[event["condition"]]
+        title, text, facts, links = render(event)
+        return Message(condition=event["condition"], title=title, text=text, facts=facts, links=links,
+                       events=[event], severity=CONDITIONS[event["condition"]][2])
 
 
-def digest(condition, events, minutes):
+def digest(condition, events, minutes, locale="en"):
     """One message for the events gathered during a cooldown window, e.g. "12 files failed in
     Production Calls in the last 10 minutes: 9 CORRUPTED_FILE, 3 TRANSCRIPTION_FAILED"."""
-    what = CONDITIONS[condition][1]
-    folders = sorted({e["folder_name"] for e in events if e.get("folder_name")})
-    where = f" in {folders[0]}" if len(folders) == 1 else (f" in {len(folders)} folders" if folders else "")
-    title = f"{len(events)} {what}{where} in the last {minutes} minutes"
-    if condition in FILE_CONDITIONS:
-        breakdown = Counter(e.get("error_code") or "unknown" for e in events)
-    else:
-        breakdown = Counter(e.get("folder_name") or "all folders" for e in events)
-    text = title + ": " + ", ".join(f"{n} {key}" for key, n in breakdown.most_common()) + "."
-    facts = [["Examples", ", ".join(e.get("file_name") or e.get("folder_name") or "" for e in events[:5])]]
-    folder_ids = {e.get("folder_id") for e in events}
-    folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
-    status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
-    link = (["Open the files", url(f"/files?status={status}{folder_query}")] if condition in FILE_CONDITIONS
-            else ["Open the calls", url("/calls/")] if condition == CALL_COMPLETED else ["Open the jobs", url("/jobs")])
-    return Message(condition=condition, title=title, text=text, facts=facts, links=[link], events=events,
-                   severity=CONDITIONS[condition][2])
+    with force_locale(locale):
+        what = str(CONDITIONS[condition][1])
+        folders = sorted({e["folder_name"] for e in events if e.get("folder_name")})
+        if len(folders) == 1:
+            title = _("%(count)d %(what)s in %(folder)s in the last %(minutes)d minutes", count=len(events),
+                      what=what, folder=folders[0], minutes=minutes)
+        elif folders:
+            title = _("%(count)d %(what)s in %(folders)d folders in the last %(minutes)d minutes",
+                      count=len(events), what=what, folders=len(folders), minutes=minutes)
+        else:
+            title = _("%(count)d %(what)s in the last %(minutes)d minutes", count=len(events), what=what,
+                      minutes=minutes)
+        if condition in FILE_CONDITIONS:
+            breakdown = Counter(e.get("error_code") or "unknown" for e in events)
+        else:
+            breakdown = Counter(e.get("folder_name") or _("all folders") for e in events)
+        text = title + ": " + ", ".join(f"{n} {key}" for key, n in breakdown.most_common()) + "."
+        facts = [[_("Examples"), ", ".join(e.get("file_name") or e.get("folder_name") or "" for e in events[:5])]]
+        folder_ids = {e.get("folder_id") for e in events}
+        folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
+        status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
+        link = ([_("Open the files"), url(f"/files?status={status}{folder_query}")] if condition in FILE_CONDITIONS
+                else [_("Open the calls"), url("/calls/")] if condition == CALL_COMPLETED
+                else [_("Open the jobs"), url("/jobs")])
+        return Message(condition=condition, title=title, text=text, facts=facts, links=[link], events=events,
+                       severity=CONDITIONS[condition][2])
 
 
 def url(path):
@@ -80,79 +96,93 @@ def url(path):
 
 def _file_facts(event):
     code = event.get("error_code") or "unknown"
-    return [["File", event.get("file_name", "")], ["Folder", event.get("folder_name", "")], ["Error", code],
-            ["What to do", explain(code)[2]]]
+    return [[_("File"), event.get("file_name", "")], [_("Folder"), event.get("folder_name", "")],
+            [_("Error"), code], [_("What to do"), str(explain(code)[2])]]
 
 
 def _file_links(event):
-    links = [["Open the file", url(f"/files/{event['file_id']}")]]
+    links = [[_("Open the file"), url(f"/files/{event['file_id']}")]]
     if event.get("job_id"):
-        links.append(["Open the job", url(f"/jobs/{event['job_id']}")])
+        links.append([_("Open the job"), url(f"/jobs/{event['job_id']}")])
     return links
 
 
+def _said(event):
+    """The event's own sentence, in the reader's language when the catalogue has it."""
+    said = event.get("message")
+    return _(said) if said else ""
+
+
 def _file_failed(event):
-    then = "No retry is left." if event.get("final") else "It will be retried automatically."
-    title = f"File failed: {event.get('file_name')} ({event.get('error_code')})"
-    return title, f"{event.get('message', '')} {then}".strip(), _file_facts(event), _file_links(event)
+    then = _("No retry is left.") if event.get("final") else _("It will be retried automatically.")
+    title = _("File failed: %(file)s (%(code)s)", file=event.get("file_name"), code=event.get("error_code"))
+    return title, f"{_said(event)} {then}".strip(), _file_facts(event), _file_links(event)
 
 
 def _retries_exhausted(event):
-    title = f"File failed for good: {event.get('file_name')} ({event.get('error_code')})"
-    text = f"{event.get('message', '')} It failed after {event.get('attempts') or 1} attempt(s); no retry is left."
-    return title, text, _file_facts(event), _file_links(event)
+    title = _("File failed for good: %(file)s (%(code)s)", file=event.get("file_name"), code=event.get("error_code"))
+    text = _said(event) + " " + ngettext("It failed after %(num)d attempt; no retry is left.",
+                                         "It failed after %(num)d attempts; no retry is left.",
+                                         event.get("attempts") or 1)
+    return title, text.strip(), _file_facts(event), _file_links(event)
 
 
 def _file_skipped(event):
-    title = f"File skipped: {event.get('file_name')} ({event.get('error_code')})"
-    return title, event.get("message", ""), _file_facts(event), _file_links(event)
+    title = _("File skipped: %(file)s (%(code)s)", file=event.get("file_name"), code=event.get("error_code"))
+    return title, _said(event), _file_facts(event), _file_links(event)
 
 
 def _batch(event):
     counts = event.get("counts", {})
-    summary = (f"{counts.get('processed', 0)} completed, {counts.get('failed', 0)} failed, "
-               f"{counts.get('skipped', 0)} skipped, {counts.get('cancelled', 0)} cancelled "
-               f"of {counts.get('total', 0)} files.")
-    done = "finished with failed files" if event["condition"] == BATCH_FAILED else "finished"
-    title = f"Batch #{event['job_id']} in {event.get('folder_name') or 'a removed folder'} {done}"
-    facts = [["Folder", event.get("folder_name", "")], ["Files", str(counts.get("total", 0))]]
-    return title, summary, facts, [["Open the job", url(f"/jobs/{event['job_id']}")]]
+    summary = _("%(processed)d completed, %(failed)d failed, %(skipped)d skipped, %(cancelled)d cancelled "
+                "of %(total)d files.", processed=counts.get("processed", 0), failed=counts.get("failed", 0),
+                skipped=counts.get("skipped", 0), cancelled=counts.get("cancelled", 0), total=counts.get("total", 0))
+    folder = event.get("folder_name") or _("a removed folder")
+    if event["condition"] == BATCH_FAILED:
+        title = _("Batch #%(job)s in %(folder)s finished with failed files", job=event["job_id"], folder=folder)
+    else:
+        title = _("Batch #%(job)s in %(folder)s finished", job=event["job_id"], folder=folder)
+    facts = [[_("Folder"), event.get("folder_name", "")], [_("Files"), str(counts.get("total", 0))]]
+    return title, summary, facts, [[_("Open the job"), url(f"/jobs/{event['job_id']}")]]
 
 
 def _folder_unreachable(event):
-    title = f"Folder unreachable: {event.get('folder_name')}"
-    text = f"Callbatch could not list the folder: {event.get('message') or 'no reason given'}"
-    return title, text, [["Folder", event.get("folder_name", "")]], [
-        ["Open the folder", url(f"/folders/{event['folder_id']}")]]
+    title = _("Folder unreachable: %(folder)s", folder=event.get("folder_name"))
+    text = _("Callbatch could not list the folder: %(reason)s", reason=_said(event) or _("no reason given"))
+    return title, text, [[_("Folder"), event.get("folder_name", "")]], [
+        [_("Open the folder"), url(f"/folders/{event['folder_id']}")]]
 
 
 def _processing_stalled(event):
-    title = f"Processing stalled: nothing finished for {event.get('minutes')} minutes"
-    text = (f"{event.get('waiting')} file(s) are queued but no file has finished since {event.get('since')}. "
-            "Check that the workers are running.")
-    return title, text, [["Queued files", str(event.get("waiting"))]], [["Open the dashboard", url("/")]]
+    title = _("Processing stalled: nothing finished for %(minutes)s minutes", minutes=event.get("minutes"))
+    text = _("%(waiting)s file(s) are queued but no file has finished since %(since)s. "
+             "Check that the workers are running.", waiting=event.get("waiting"), since=event.get("since"))
+    return title, text, [[_("Queued files"), str(event.get("waiting"))]], [[_("Open the dashboard"), url("/")]]
 
 
 def _resources_low(event):
-    title = f"Worker short of disk space: {event.get('worker')}"
-    text = (f"{event.get('worker')} has {_mb(event.get('free_bytes'))} free in {event.get('directory')} but needs "
-            f"{_mb(event.get('needed_bytes'))} to download {event.get('file_name')}; the file waits and is retried. "
-            "Free space in the workers' download directory.")
-    facts = [["Worker", event.get("worker", "")], ["Directory", event.get("directory", "")],
-             ["Folder", event.get("folder_name", "")]]
-    return title, text, facts, [["Open the workers", url("/workers")]]
+    title = _("Worker short of disk space: %(worker)s", worker=event.get("worker"))
+    text = _("%(worker)s has %(free)s free in %(directory)s but needs %(needed)s to download %(file)s; the file "
+             "waits and is retried. Free space in the workers' download directory.", worker=event.get("worker"),
+             free=_mb(event.get("free_bytes")), directory=event.get("directory"),
+             needed=_mb(event.get("needed_bytes")), file=event.get("file_name"))
+    facts = [[_("Worker"), event.get("worker", "")], [_("Directory"), event.get("directory", "")],
+             [_("Folder"), event.get("folder_name", "")]]
+    return title, text, facts, [[_("Open the workers"), url("/workers")]]
 
 
 def _call_completed(event):
     score = event.get("overall_score")
-    shown = "no score" if score is None else f"score {score:g}"
-    who = event.get("agent") or "unknown agent"
-    title = f"Call filed: {event.get('call_uuid')} ({shown})"
-    text = f"{who} with {event.get('customer') or 'an unknown customer'}: {shown}."
-    facts = [["Agent", who], ["Customer", event.get("customer") or ""], ["Score", "" if score is None else f"{score:g}"]]
-    facts += [[crit.get("label") or crit.get("id") or "", "n/a" if crit.get("score") is None else f"{crit['score']:g}"]
+    shown = _("no score") if score is None else _("score %(score)s", score=f"{score:g}")
+    who = event.get("agent") or _("unknown agent")
+    title = _("Call filed: %(call)s (%(score)s)", call=event.get("call_uuid"), score=shown)
+    text = _("%(agent)s with %(customer)s: %(score)s.", agent=who,
+             customer=event.get("customer") or _("an unknown customer"), score=shown)
+    facts = [[_("Agent"), who], [_("Customer"), event.get("customer") or ""],
+             [_("Score"), "" if score is None else f"{score:g}"]]
+    facts += [[crit.get("label") or crit.get("id") or "", _("n/a") if crit.get("score") is None else f"{crit['score']:g}"]
               for crit in event.get("criteria") or []]
-    return title, text, facts, [["Open the call", url(f"/calls/{event['call_id']}")]]
+    return title, text, facts, [[_("Open the call"), url(f"/calls/{event['call_id']}")]]
 
 
 def _mb(size):

@@ -74,10 +74,10 @@ def _admit(config, event, now, windows):
         windows[condition] = _window_start(config, condition, now)
     if windows[condition] is not None:
         delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], kind=n.MESSAGE,
-                                        status=n.SUPPRESSED, summary=c.message(event).title,
+                                        status=n.SUPPRESSED, summary=c.message(event, c.language(config)).title,
                                         payload={"event": event}, created_at=now)
     else:
-        message = c.message(event)
+        message = c.message(event, c.language(config))
         delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], kind=n.MESSAGE,
                                         status=n.PENDING, summary=message.title,
                                         payload={"message": message.to_dict()}, created_at=now)
@@ -134,7 +134,7 @@ def flush_digests(now=None):
 def _digest(config, condition, held, now):
     events = [row.payload["event"] for row in held]
     minutes = max(config.cooldown_minutes, math.ceil((now - held[0].created_at).total_seconds() / 60))
-    message = c.digest(condition, events, minutes)
+    message = c.digest(condition, events, minutes, c.language(config))
     delivery = NotificationDelivery(config_id=config.id, condition=condition, kind=n.DIGEST, status=n.PENDING,
                                     event_count=len(events), summary=message.title,
                                     payload={"message": message.to_dict()}, created_at=now)

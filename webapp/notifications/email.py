@@ -4,6 +4,7 @@ import smtplib
 import socket
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Mail
 from flask_mail import Message as MailMessage
 from markupsafe import escape
@@ -11,21 +12,21 @@ from markupsafe import escape
 from .. import outbound
 from .base import DeliveryError, Field, Notifier
 
-SECURITY = (("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", "None (trusted network only)"))
+SECURITY = (("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", _l("None (trusted network only)")))
 ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class EmailNotifier(Notifier):
     type = "email"
-    label = "E-mail"
+    label = _l("E-mail")
     fields = (
-        Field("host", "SMTP server", required=True),
-        Field("port", "Port", kind="number", default=587),
-        Field("security", "Security", kind="select", default="starttls", choices=SECURITY),
-        Field("username", "User name"),
-        Field("password", "Password", kind="secret"),
-        Field("sender", "From address", required=True),
-        Field("recipients", "To (comma-separated)", required=True),
+        Field("host", _l("SMTP server"), required=True),
+        Field("port", _l("Port"), kind="number", default=587),
+        Field("security", _l("Security"), kind="select", default="starttls", choices=SECURITY),
+        Field("username", _l("User name")),
+        Field("password", _l("Password"), kind="secret"),
+        Field("sender", _l("From address"), required=True),
+        Field("recipients", _l("To (comma-separated)"), required=True),
     )
 
     @classmethod

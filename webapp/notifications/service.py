@@ -1,6 +1,7 @@
 """What the Notifications pages, the JSON API and the CLI call. Secrets are sealed on the way
 in and masked on the way out; every change leaves an audit_log row."""
 import sqlalchemy as sa
+from flask_babel import force_locale, gettext as _
 
 from ..crypto import masked, seal, unseal
 from ..errors import CODES
@@ -9,22 +10,24 @@ from ..models import AuditLog, ExternalFolder, NotificationConfig, NotificationD
 from ..models import notification as n
 from . import NOTIFIERS, dispatch
 from .base import Message
-from .conditions import CONDITIONS, url
+from .conditions import CONDITIONS, language, url
 
 EDITABLE = ("name", "type", "config", "conditions", "folder_ids", "error_codes", "cooldown_minutes",
-            "stall_minutes", "enabled")
+            "stall_minutes", "enabled", "language")
+LANGUAGES = ("en", "he")
 
 
 def providers():
     """The registry as forms can draw it: type, label and fields of each channel."""
-    return [{"type": key, "label": cls.label,
-             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
-                         "default": f.default, "choices": [list(c) for c in f.choices]} for f in cls.fields]}
+    return [{"type": key, "label": str(cls.label),
+             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
+                         "help": str(f.help), "default": f.default,
+                         "choices": [[str(part) for part in c] for c in f.choices]} for f in cls.fields]}
             for key, cls in NOTIFIERS.items()]
 
 
 def conditions():
-    return [{"name": key, "label": label} for key, (label, _, _) in CONDITIONS.items()]
+    return [{"name": key, "label": str(label)} for key, (label, _what, _severity) in CONDITIONS.items()]
 
 
 def list_configs():
@@ -45,7 +48,7 @@ def view(config):
     return {"id": config.id, "name": config.name, "type": config.type, "config": masked(config.config, secrets),
             "conditions": list(config.conditions or []), "folder_ids": config.folder_ids,
             "error_codes": config.error_codes, "cooldown_minutes": config.cooldown_minutes,
-            "stall_minutes": config.stall_minutes, "enabled": config.enabled,
+            "stall_minutes": config.stall_minutes, "enabled": config.enabled, "language": config.language,
             "created_at": _iso(config.created_at), "updated_at": _iso(config.updated_at),
             "last_delivery": delivery_view(last) if last else None}
 
@@ -78,11 +81,12 @@ def delete_config(config, actor="system", user_id=None):
 def send_test(config, wait=False):
     """Queue a test message to the config's channel and return its delivery row; the worker
     sends it (once, without retries). `wait=True` sends it here instead (the CLI does)."""
-    message = Message(condition="test", title="Callbatch: הודעת בדיקה — test notification",
-                      text=f"This is a test of the notification '{config.name}'. If you can read it, "
-                           "the channel works. זוהי הודעת בדיקה.",
-                      facts=[["Channel", NOTIFIERS[config.type].label]], links=[["Open Callbatch", url("/")]],
-                      severity="info")
+    with force_locale(language(config)):
+        message = Message(condition="test", title=_("Callbatch: test notification"),
+                          text=_("This is a test of the notification '%(name)s'. If you can read it, the channel "
+                                 "works.", name=config.name),
+                          facts=[[_("Channel"), str(NOTIFIERS[config.type].label)]],
+                          links=[[_("Open Callbatch"), url("/")]], severity="info")
     delivery = NotificationDelivery(config_id=config.id, condition="test", kind=n.TEST, status=n.PENDING,
                                     summary=message.title, payload={"message": message.to_dict()})
     db.session.add(delivery)
@@ -163,7 +167,11 @@ def validate(data, previous=None):
             error("error_codes", f"'{code}' is not an error code.")
     cooldown = _bounded(merged.get("cooldown_minutes", 10), 0, 1440, "cooldown_minutes", error)
     stall = _bounded(merged.get("stall_minutes", 30), 1, 1440, "stall_minutes", error)
-    cleaned = {"name": name, "type": kind, "config": sealed, "conditions": chosen, "folder_ids": folder_ids,
+    language = merged.get("language") or None
+    if language is not None and language not in LANGUAGES:
+        error("language", "Language must be en or he (or empty for the installation's language).")
+    cleaned = {"name": name, "language": language, "type": kind, "config": sealed, "conditions": chosen,
+               "folder_ids": folder_ids,
                "error_codes": codes, "cooldown_minutes": cooldown, "stall_minutes": stall,
                "enabled": bool(merged.get("enabled", True))}
     return errors, cleaned

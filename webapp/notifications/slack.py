@@ -1,4 +1,6 @@
 """Slack incoming webhook: a header, the sentence, the facts and buttons back to the app."""
+from flask_babel import lazy_gettext as _l
+
 from .base import Field, Notifier, check_target, post
 
 SLACK_TEXT_LIMIT = 2900  # Slack refuses section text over 3000 characters
@@ -8,8 +10,8 @@ class SlackNotifier(Notifier):
     type = "slack"
     label = "Slack"
     fields = (
-        Field("webhook_url", "Incoming webhook URL", kind="secret", required=True,
-              help="From Slack: Apps → Incoming Webhooks → Add to a channel."),
+        Field("webhook_url", _l("Incoming webhook URL"), kind="secret", required=True,
+              help=_l("From Slack: Apps → Incoming Webhooks → Add to a channel.")),
     )
 
     @classmethod

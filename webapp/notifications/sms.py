@@ -3,6 +3,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -16,12 +17,12 @@ SMS_LIMIT = 320  # two concatenated segments of Latin text; Hebrew costs more pe
 
 class SmsNotifier(Notifier):
     type = "sms"
-    label = "SMS (Twilio)"
+    label = _l("SMS (Twilio)")
     fields = (
-        Field("account_sid", "Account SID", required=True),
-        Field("auth_token", "Auth token", kind="secret", required=True),
-        Field("from_number", "From number", required=True, help="A Twilio number in +E.164 form."),
-        Field("to_numbers", "To numbers (comma-separated)", required=True, help="+972501234567, ..."),
+        Field("account_sid", _l("Account SID"), required=True),
+        Field("auth_token", _l("Auth token"), kind="secret", required=True),
+        Field("from_number", _l("From number"), required=True, help=_l("A Twilio number in +E.164 form.")),
+        Field("to_numbers", _l("To numbers (comma-separated)"), required=True, help=_l("e.g. +972501234567, +972521234567")),
     )
 
     @classmethod

@@ -8,16 +8,18 @@ import hmac
 import json
 import time
 
+from flask_babel import lazy_gettext as _l
+
 from .base import Field, Notifier, check_target, post
 
 
 class WebhookNotifier(Notifier):
     type = "webhook"
-    label = "Webhook"
+    label = _l("Webhook")
     fields = (
-        Field("url", "URL", required=True, help="Receives a JSON POST for every notification."),
-        Field("secret", "Signing secret", kind="secret",
-              help="Signs each request (X-Callbatch-Signature) so the receiver can verify it."),
+        Field("url", _l("URL"), required=True, help=_l("Receives a JSON POST for every notification.")),
+        Field("secret", _l("Signing secret"), kind="secret",
+              help=_l("Signs each request (X-Callbatch-Signature) so the receiver can verify it.")),
     )
 
     @classmethod

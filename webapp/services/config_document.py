@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from .. import audit, crypto
 from ..batch import folders as batch_folders
@@ -547,15 +548,21 @@ def _about(message, provider, needs):
     """Whether a provider's message is about one of the `needs` fields (named by its label)."""
     if not needs or provider is None:
         return False
-    labels = [f.label for f in provider.fields if f.name in needs]
+    labels = [_english(f.label) for f in provider.fields if f.name in needs]
     return any(message.startswith(label) for label in labels) or message.startswith("Credentials")
+
+
+def _english(label):
+    """A field's label as the providers' (English) messages name it."""
+    with force_locale("en"):
+        return str(label)
 
 
 def _field_named(fields, message):
     """The provider field a message is about (its label starts the message), or None."""
     best = None
     for f in fields:
-        if message.startswith(f.label) and (best is None or len(f.label) > len(best.label)):
+        if message.startswith(_english(f.label)) and (best is None or len(str(f.label)) > len(str(best.label))):
             best = f
     return best.name if best else None
 

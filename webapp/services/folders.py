@@ -34,14 +34,15 @@ TRUE = ("1", "true", "yes", "on")
 
 def storage_types():
     """The storage registry as forms draw it: [{type, label, fields: [{name, label, kind, …}]}]."""
-    return [{"type": key, "label": cls.label,
-             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
-                         "default": f.default, "choices": [list(c) for c in f.choices]} for f in cls.fields]}
+    return [{"type": key, "label": str(cls.label),
+             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
+                         "help": str(f.help), "default": f.default,
+                         "choices": [[str(part) for part in c] for c in f.choices]} for f in cls.fields]}
             for key, cls in STORAGE.items()]
 
 
 def monitor_types():
-    return [{"type": key, "label": cls.label} for key, cls in MONITORS.items()]
+    return [{"type": key, "label": str(cls.label)} for key, cls in MONITORS.items()]
 
 
 def process_modes():
@@ -51,7 +52,7 @@ def process_modes():
 def analysis_types():
     """{"transcriber": [{type, label}], "scorer": [...]}: what a folder may choose instead of
     the global speech engine and scorer."""
-    return {kind: [{"type": key, "label": getattr(cls, "label", key)} for key, cls in registry.items()]
+    return {kind: [{"type": key, "label": str(getattr(cls, "label", key))} for key, cls in registry.items()]
             for kind, registry in REGISTRIES.items()}
 
 

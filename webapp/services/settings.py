@@ -109,10 +109,11 @@ def from_form(form):
 def providers(kind):
     """The transcriber or scorer registry as forms draw it: [{type, label, fields: [{name,
     label, kind, required, help, default, choices: [(value, label)]}]}]."""
-    return [{"type": key, "label": cls.label,
-             "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help,
-                         "default": f.default,
-                         "choices": [(c, c) if isinstance(c, str) else tuple(c) for c in f.choices]}
+    return [{"type": key, "label": str(cls.label),
+             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
+                         "help": str(f.help), "default": f.default,
+                         "choices": [(c, c) if isinstance(c, str) else tuple(str(part) for part in c)
+                                     for c in f.choices]}
                         for f in cls.fields]}
             for key, cls in REGISTRIES[kind].items()]
 

@@ -5,6 +5,7 @@ import functools
 import re
 import secrets
 
+import pytz
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,6 +22,15 @@ MIN_PASSWORD = 10
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
+def timezones():
+    """The zones a user may choose (IANA names, as pytz and Babel know them)."""
+    return pytz.common_timezones
+
+
+def valid_timezone(zone):
+    return zone in pytz.all_timezones_set
+
+
 def list_users():
     return db.session.scalars(sa.select(User).order_by(User.email)).all()
 
@@ -35,7 +45,7 @@ def by_email(email):
 
 def view(user):
     return {"id": user.id, "email": user.email, "role": user.role, "active": user.active,
-            "language": user.language, "created_at": _iso(user.created_at),
+            "language": user.language, "timezone": user.timezone, "created_at": _iso(user.created_at),
             "last_login_at": _iso(user.last_login_at)}
 
 
@@ -102,6 +112,9 @@ def update_user(target, data, user=None):
     language = data.get("language", target.language)
     if language not in LANGUAGES:
         errors.append(error("language", "Language must be en or he."))
+    zone = data.get("timezone", target.timezone) or None
+    if zone is not None and not valid_timezone(zone):
+        errors.append(error("timezone", f"Unknown time zone {zone}: choose one from the list, e.g. Asia/Jerusalem."))
     password = data.get("password") or ""
     if password and len(password) < MIN_PASSWORD:
         errors.append(error("password", f"The password needs at least {MIN_PASSWORD} characters."))
@@ -110,7 +123,7 @@ def update_user(target, data, user=None):
     if errors:
         return target, errors
     ends_sessions = bool(password) or role != target.role or (target.active and not active)
-    target.role, target.active, target.language = role, bool(active), language
+    target.role, target.active, target.language, target.timezone = role, bool(active), language, zone
     if password:
         target.set_password(password)
     if ends_sessions:

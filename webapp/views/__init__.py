@@ -41,10 +41,12 @@ def register_blueprints(app):
     from ..errors import explain
 
     app.jinja_env.globals["explain"] = explain
-    app.jinja_env.filters["dt"] = _dt
-    app.jinja_env.filters["duration"] = _duration
-    app.jinja_env.filters["size"] = _size
-    app.jinja_env.filters["clock"] = _clock
+    from .setting_words import setting_label
+
+    app.jinja_env.globals["setting_label"] = setting_label
+    from . import formatting
+
+    formatting.register(app)
 
     @app.after_request
     def _security_headers(response):
@@ -81,29 +83,3 @@ def register_blueprints(app):
             return err
         return render_template("errors/404.html"), 404
 
-
-def _dt(moment, fmt="%Y-%m-%d %H:%M:%S"):
-    return moment.strftime(fmt) + " UTC" if moment else "—"
-
-
-def _duration(seconds):
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m" if hours else (f"{minutes}m {secs:02d}s" if minutes else f"{secs}s")
-
-
-def _clock(seconds):
-    seconds = int(seconds or 0)
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def _size(n):
-    if n is None:
-        return "—"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024

@@ -11,6 +11,20 @@ from ..services import audit as audit_service
 from ..services import users as user_service
 
 bp = Blueprint("auth", __name__)
+LANGUAGE_NAMES = {"en": "English", "he": "עברית"}  # each language in its own words
+
+
+def _users_page(errors=(), form=None, status=200):
+    return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
+                           languages=user_service.LANGUAGES, language_names=LANGUAGE_NAMES,
+                           timezones=user_service.timezones(), errors=list(errors), form=form or {}), status
+
+
+def _person_data(form, keys):
+    data = {key: form[key] for key in keys if form.get(key)}
+    if "timezone" in form:
+        data["timezone"] = form["timezone"].strip()  # blank: back to the installation's zone
+    return data
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,8 +70,7 @@ def logout():
 @bp.get("/users")
 @role_required("admin")
 def users():
-    return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
-                           languages=user_service.LANGUAGES, errors=[], form={})
+    return _users_page()
 
 
 @bp.post("/users")
@@ -65,8 +78,7 @@ def users():
 def create_user():
     new, errors, generated = user_service.create_user(request.form)
     if errors:
-        return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
-                               languages=user_service.LANGUAGES, errors=errors, form=request.form), 422
+        return _users_page(errors, request.form, 422)
     flash(_("Created %(role)s %(email)s.", role=_(new.role), email=new.email)
           + (" " + _("Password (shown once): %(password)s", password=generated) if generated else ""))
     return redirect(url_for("auth.users"))
@@ -76,7 +88,7 @@ def create_user():
 @role_required("admin")
 def update_user(user_id):
     target = user_service.get_user(user_id) or abort(404)
-    data = {key: request.form[key] for key in ("role", "language", "password") if request.form.get(key)}
+    data = _person_data(request.form, ("role", "language", "password"))
     data["active"] = request.form.get("active") == "on"
     _user, errors = user_service.update_user(target, data)
     for e in errors:
@@ -94,6 +106,22 @@ def end_sessions(user_id):
     flash(_("%(email)s is signed out everywhere.", email=target.email) if target.id != current_user.id
           else _("Your other sessions are signed out; this one stays."))
     return redirect(url_for("auth.users"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """A person's own interface language and time zone."""
+    me = current_user._get_current_object()
+    errors = []
+    if request.method == "POST":
+        _user, errors = user_service.update_user(me, _person_data(request.form, ("language",)), user=me)
+        if not errors:
+            flash(_("Saved."))
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", me=me, languages=user_service.LANGUAGES,
+                           language_names=LANGUAGE_NAMES, timezones=user_service.timezones(),
+                           errors=errors), 422 if errors else 200
 
 
 @bp.post("/language")

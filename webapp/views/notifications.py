@@ -1,6 +1,6 @@
 """Notifications: channels (a form per type from the notifier registry), enable/disable,
 send a test, delivery history. Admins change them; everyone may read."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,9 +10,29 @@ from ..notifications import service
 from ..params import safe_next
 from ..services import folders as folder_service
 from . import is_htmx, require_login
+from .auth import LANGUAGE_NAMES
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 require_login(bp)
+
+
+@bp.context_processor
+def _words():
+    """Channel types, conditions and channel settings by their labels, in the reader's language."""
+    from ..notifications import NOTIFIERS
+    from ..notifications.conditions import CONDITIONS
+
+    def channel_label(kind):
+        return str(NOTIFIERS[kind].label) if kind in NOTIFIERS else kind
+
+    def condition_label(name):
+        return str(CONDITIONS[name][0]) if name in CONDITIONS else name
+
+    def setting_label(kind, name):
+        fields = {f.name: f for f in getattr(NOTIFIERS.get(kind), "fields", ())}
+        return str(fields[name].label) if name in fields else name
+
+    return {"channel_label": channel_label, "condition_label": condition_label, "setting_label": setting_label}
 
 
 def _who():
@@ -30,7 +50,8 @@ def _form(config, data, errors, status=200):
     provider = next((p for p in providers if p["type"] == data.get("type")), providers[0])
     return render_template("notifications/form.html", config=config, data=data, errors=errors,
                            providers=providers, provider=provider, conditions=service.conditions(),
-                           folders=folder_service.list_folders(), codes=sorted(CODES)), status
+                           folders=folder_service.list_folders(), codes=sorted(CODES),
+                           language_names=LANGUAGE_NAMES, config_language=current_app.config["LANGUAGE"]), status
 
 
 @bp.get("/new")
@@ -63,7 +84,7 @@ def _data(form):
             "folder_ids": [i for i in form.getlist("folder_ids") if i] or None,
             "error_codes": [c for c in form.getlist("error_codes") if c] or None,
             "cooldown_minutes": form.get("cooldown_minutes", 10), "stall_minutes": form.get("stall_minutes", 30),
-            "enabled": form.get("enabled") == "on"}
+            "enabled": form.get("enabled") == "on", "language": form.get("language") or None}
 
 
 @bp.post("/new")

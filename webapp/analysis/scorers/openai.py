@@ -3,6 +3,7 @@ compatible server) with JSON-schema output. The answer is checked before it is t
 every criterion present, scores 0-100, evidence quoted from the transcript."""
 import json
 
+from flask_babel import lazy_gettext as _l
 import openai
 from pydantic import BaseModel, Field as PydField, ValidationError
 
@@ -54,14 +55,15 @@ SCHEMA = {
 
 class OpenAIScorer:
     type = "openai"
-    label = "Language model (OpenAI API or a compatible server)"
+    label = _l("Language model (OpenAI API or a compatible server)")
     fields = (
-        Field("model", "Model", required=True, default=DEFAULT_MODEL),
-        Field("base_url", "Base URL", help="Leave empty for OpenAI; set it for a compatible self-hosted server."),
-        Field("api_key_env", "API key variable", default="OPENAI_API_KEY",
-              help="Name of the environment variable holding the key (never stored here)."),
-        Field("timeout", "Timeout (s)", kind="number", default=openai_client.DEFAULT_TIMEOUT),
-        Field("rubric", "Scorecard file", help="Empty for the built-in Hebrew scorecard."),
+        Field("model", _l("Model"), required=True, default=DEFAULT_MODEL),
+        Field("base_url", _l("Base URL"),
+              help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")),
+        Field("api_key_env", _l("API key variable"), default="OPENAI_API_KEY",
+              help=_l("Name of the environment variable holding the key (never stored here).")),
+        Field("timeout", _l("Timeout (s)"), kind="number", default=openai_client.DEFAULT_TIMEOUT),
+        Field("rubric", _l("Scorecard file"), help=_l("Empty for the built-in Hebrew scorecard.")),
     )
 
     def __init__(self, config):

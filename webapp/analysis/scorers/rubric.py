@@ -3,6 +3,7 @@ earned it (quoted, with its time in the call), and every miss says what was not 
 import os
 from functools import lru_cache
 
+from flask_babel import lazy_gettext as _l
 import yaml
 
 from ...errors import ProcessingError
@@ -16,10 +17,10 @@ EMPTY_NOTE = "No speech was found in the recording, so there was nothing to scor
 
 class RubricScorer:
     type = "rubric"
-    label = "Sales scorecard (phrase rubric)"
+    label = _l("Sales scorecard (phrase rubric)")
     fields = (
-        Field("rubric", "Scorecard file", help="A YAML or JSON scorecard; empty for the built-in Hebrew one."),
-        Field("pass_mark", "Pass mark", kind="number", help="Score (0-100) a criterion needs to pass."),
+        Field("rubric", _l("Scorecard file"), help=_l("A YAML or JSON scorecard; empty for the built-in Hebrew one.")),
+        Field("pass_mark", _l("Pass mark"), kind="number", help=_l("Score (0-100) a criterion needs to pass.")),
     )
 
     def __init__(self, config):

@@ -10,6 +10,8 @@ installing a model forgets it. A `local_files_only` setting (the speech test fro
 request passes it) never downloads."""
 import json
 
+from flask_babel import lazy_gettext as _l
+
 from ...errors import ModelUnavailable, TranscriptMissing
 from ...providers.storage.base import Field
 from .. import model_files
@@ -22,12 +24,12 @@ _UNAVAILABLE = {}
 
 class AutoTranscriber:
     type = "auto"
-    label = "Automatic: the delivered transcript, else the best local speech model"
+    label = _l("Automatic: the delivered transcript, else the best local speech model")
     fields = (
-        Field("model", "Model",
-              help="Leave empty for the largest model in the models folder, else "
-                   f"{model_files.RECOMMENDED} (downloaded once where a model hub is reachable). "
-                   "Or a local directory, a name in the models folder, or a hub name."),
+        Field("model", _l("Model"),
+              help=_l("Leave empty for the largest model in the models folder, else %(recommended)s (downloaded "
+                      "once where a model hub is reachable). Or a local directory, a name in the models folder, "
+                      "or a hub name.", recommended=model_files.RECOMMENDED)),
     ) + tuple(f for f in FasterWhisperTranscriber.fields if f.name not in ("model", "local_files_only"))
 
     def __init__(self, config):

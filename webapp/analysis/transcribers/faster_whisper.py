@@ -9,6 +9,8 @@ import os
 import threading
 import time
 
+from flask_babel import lazy_gettext as _l
+
 from ... import metrics
 from ...errors import ModelUnavailable, ProcessingError
 from ...providers.storage.base import Field
@@ -18,6 +20,9 @@ from ..result import Segment, Transcript
 DEFAULT_MODEL = "whisper-base"
 DEVICES = ("cpu", "cuda", "auto")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default", "auto")
+DEVICE_CHOICES = (("cpu", "CPU"), ("cuda", "CUDA (GPU)"), ("auto", _l("automatic")))
+COMPUTE_CHOICES = tuple((c, c) for c in COMPUTE_TYPES[:-2]) + (("default", _l("the model's own")),
+                                                                ("auto", _l("automatic")))
 
 # (model path, device, compute type, threads) -> WhisperModel; one load per process.
 _MODELS = {}
@@ -27,25 +32,25 @@ LOADS = {"count": 0, "seconds": 0.0}
 
 class FasterWhisperTranscriber:
     type = "faster_whisper"
-    label = "faster-whisper (local, CTranslate2)"
+    label = _l("faster-whisper (local, CTranslate2)")
     fields = (
-        Field("model", "Model", required=True, default=DEFAULT_MODEL,
-              help="A CTranslate2 Whisper model: a local directory, a name in the models folder, "
-                   "or a hub name such as ivrit-ai/whisper-large-v3-turbo-ct2."),
-        Field("language", "Language", default="he"),
-        Field("device", "Device", kind="select", default="cpu", choices=DEVICES),
-        Field("compute_type", "Compute type", kind="select", default="int8", choices=COMPUTE_TYPES),
-        Field("cpu_threads", "CPU threads", kind="number", default=0, help="0: CTranslate2 decides."),
-        Field("beam_size", "Beam size", kind="number", default=1, help="1 is greedy decoding."),
-        Field("temperature", "Temperature", kind="number", default=0.0),
-        Field("condition_on_previous_text", "Condition on previous text", kind="bool", default=False),
-        Field("vad_filter", "Skip silence (VAD)", kind="bool", default=False),
-        Field("batch_size", "Batched decoding", kind="number", default=0,
-              help="0: sequential decoding; N > 0 decodes N speech chunks at once (implies VAD). "
+        Field("model", _l("Model"), required=True, default=DEFAULT_MODEL,
+              help=_l("A CTranslate2 Whisper model: a local directory, a name in the models folder, "
+                   "or a hub name such as ivrit-ai/whisper-large-v3-turbo-ct2.")),
+        Field("language", _l("Language"), default="he"),
+        Field("device", _l("Device"), kind="select", default="cpu", choices=DEVICE_CHOICES),
+        Field("compute_type", _l("Compute type"), kind="select", default="int8", choices=COMPUTE_CHOICES),
+        Field("cpu_threads", _l("CPU threads"), kind="number", default=0, help=_l("0: CTranslate2 decides.")),
+        Field("beam_size", _l("Beam size"), kind="number", default=1, help=_l("1 is greedy decoding.")),
+        Field("temperature", _l("Temperature"), kind="number", default=0.0),
+        Field("condition_on_previous_text", _l("Condition on previous text"), kind="bool", default=False),
+        Field("vad_filter", _l("Skip silence (VAD)"), kind="bool", default=False),
+        Field("batch_size", _l("Batched decoding"), kind="number", default=0,
+              help=_l("0: sequential decoding; N > 0 decodes N speech chunks at once (implies VAD). "
                    "Faster on calls longer than 30 s; each chunk costs memory (base model about "
-                   "70 MB, large models about 180 MB), so 4 suits a CPU."),
-        Field("local_files_only", "Never download", kind="bool", default=True,
-              help="Off lets a hub model name be downloaded into the models folder on first use."),
+                   "70 MB, large models about 180 MB), so 4 suits a CPU.")),
+        Field("local_files_only", _l("Never download"), kind="bool", default=True,
+              help=_l("Off lets a hub model name be downloaded into the models folder on first use.")),
     )
 
     def __init__(self, config):

@@ -2,6 +2,8 @@
 (`base_url`). The key comes from an environment variable named in the settings."""
 import os
 
+from flask_babel import lazy_gettext as _l
+
 from ...errors import ProcessingError
 from ...providers.storage.base import Field
 from .. import openai_client
@@ -14,15 +16,17 @@ SEGMENTED = ("whisper-1",)
 
 class OpenAITranscriber:
     type = "openai"
-    label = "OpenAI transcription API (or a compatible server)"
+    label = _l("OpenAI transcription API (or a compatible server)")
     fields = (
-        Field("model", "Model", required=True, default=DEFAULT_MODEL, help="e.g. whisper-1, gpt-4o-transcribe"),
-        Field("base_url", "Base URL", help="Leave empty for OpenAI; set it for a compatible self-hosted server."),
-        Field("api_key_env", "API key variable", default="OPENAI_API_KEY",
-              help="Name of the environment variable holding the key (never stored here)."),
-        Field("language", "Language", default="he"),
-        Field("timeout", "Timeout (s)", kind="number", default=openai_client.DEFAULT_TIMEOUT),
-        Field("prompt", "Prompt", help="Optional vocabulary hint (product and company names)."),
+        Field("model", _l("Model"), required=True, default=DEFAULT_MODEL,
+              help=_l("e.g. whisper-1, gpt-4o-transcribe")),
+        Field("base_url", _l("Base URL"),
+              help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")),
+        Field("api_key_env", _l("API key variable"), default="OPENAI_API_KEY",
+              help=_l("Name of the environment variable holding the key (never stored here).")),
+        Field("language", _l("Language"), default="he"),
+        Field("timeout", _l("Timeout (s)"), kind="number", default=openai_client.DEFAULT_TIMEOUT),
+        Field("prompt", _l("Prompt"), help=_l("Optional vocabulary hint (product and company names).")),
     )
 
     def __init__(self, config):

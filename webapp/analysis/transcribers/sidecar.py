@@ -5,6 +5,8 @@ preferred; `<uuid>.txt` is plain text, one utterance per line, spread evenly ove
 Both are asked of the recording's folder (see providers.storage.base.Companions)."""
 import json
 
+from flask_babel import lazy_gettext as _l
+
 from ...errors import ProcessingError, TranscriptMissing
 from ...providers.storage.base import Companions, Field
 from ..result import Segment, Transcript
@@ -12,9 +14,10 @@ from ..result import Segment, Transcript
 
 class SidecarTranscriber:
     type = "sidecar"
-    label = "Transcript delivered beside the recording"
+    label = _l("Transcript delivered beside the recording")
     fields = (
-        Field("language", "Language", default="he", help="The calls' language when the transcript does not name it."),
+        Field("language", _l("Language"), default="he",
+              help=_l("The calls' language when the transcript does not name it.")),
     )
 
     def __init__(self, config):

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus, urlparse
 
+from flask_babel import lazy_gettext as _l
+
 from .polling import PollingMonitor
 
 CLOUD_TYPES = ("s3", "azure", "gcs")
@@ -45,7 +47,7 @@ class Handshake:
 
 class CloudEventMonitor:
     type = "cloud_events"
-    label = "Scan as soon as the cloud storage announces new objects"
+    label = _l("Scan as soon as the cloud storage announces new objects")
     stamp = "last_polled_at"
     trigger = "monitor"
     needs_auto_start = True

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
@@ -24,7 +25,7 @@ MOUNTS = "/proc/self/mountinfo"
 
 class FileEventMonitor:
     type = "events"
-    label = "Scan as soon as files arrive (local folders)"
+    label = _l("Scan as soon as files arrive (local folders)")
     stamp = "last_polled_at"
     trigger = "monitor"
     needs_auto_start = True

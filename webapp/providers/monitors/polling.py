@@ -1,12 +1,14 @@
 """Scan a folder every `scanInterval` seconds (30–3600)."""
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 MIN_INTERVAL, MAX_INTERVAL = 30, 3600
 
 
 class PollingMonitor:
     type = "polling"
-    label = "Scan every few minutes"
+    label = _l("Scan every few minutes")
     stamp = "last_polled_at"
     trigger = "monitor"
     needs_auto_start = True

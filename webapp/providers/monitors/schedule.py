@@ -1,13 +1,14 @@
 """Scan a folder only at the times of its cron schedule (`cron_schedule`, in TIMEZONE),
 e.g. `0 2 * * *` for 02:00 every night: no polling in between."""
 from croniter import croniter
+from flask_babel import lazy_gettext as _l
 
 from ... import timetable
 
 
 class ScheduleMonitor:
     type = "schedule"
-    label = "Only on a schedule (cron times)"
+    label = _l("Only on a schedule (cron times)")
     stamp = "last_cron_at"
     trigger = "schedule"
     needs_auto_start = False  # an explicit schedule runs whenever background processing is on

@@ -1,6 +1,8 @@
 """Recordings in an Azure Blob Storage container."""
 from urllib.parse import urlparse
 
+from flask_babel import lazy_gettext as _l
+
 from ... import outbound
 from ...errors import FileAccessError, SkipFile
 from . import cloud
@@ -19,16 +21,16 @@ DENIED = ("AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch"
 
 class AzureBlobStorage(cloud.CloudStorage):
     type = "azure"
-    label = "Azure Blob Storage container"
+    label = _l("Azure Blob Storage container")
     fields = (
-        Field("container", "Container", required=True),
-        Field("prefix", "Prefix", help="Only blobs whose name starts with this, e.g. calls/2026/."),
-        Field("connection_string", "Connection string", kind="secret",
-              help="From the storage account's Access keys page. Or leave it empty and give the account URL "
-                   "with an account key or a SAS token."),
-        Field("account_url", "Account URL", help="e.g. https://myaccount.blob.core.windows.net"),
-        Field("account_key", "Account key", kind="secret"),
-        Field("sas_token", "SAS token", kind="secret", help="Needs the List and Read permissions."),
+        Field("container", _l("Container"), required=True),
+        Field("prefix", _l("Prefix"), help=_l("Only blobs whose name starts with this, e.g. calls/2026/.")),
+        Field("connection_string", _l("Connection string"), kind="secret",
+              help=_l("From the storage account's Access keys page. Or leave it empty and give the account URL "
+                   "with an account key or a SAS token.")),
+        Field("account_url", _l("Account URL"), help=_l("e.g. https://myaccount.blob.core.windows.net")),
+        Field("account_key", _l("Account key"), kind="secret"),
+        Field("sas_token", _l("SAS token"), kind="secret", help=_l("Needs the List and Read permissions.")),
     ) + cloud.TRANSFER_FIELDS
 
     page_size = 5000  # results per listing request (the service's maximum)

@@ -12,6 +12,8 @@ import socket
 import tempfile
 import time
 
+from flask_babel import lazy_gettext as _l
+
 from ... import outbound, redaction
 from ...errors import FileAccessError, SkipFile
 from .base import MAX_COMPANION_BYTES, Companions, Field, too_large
@@ -22,10 +24,10 @@ DEFAULT_DOWNLOADS = 4
 MASK = redaction.MASK
 
 TRANSFER_FIELDS = (
-    Field("max_downloads", "Downloads at once", kind="number", default=DEFAULT_DOWNLOADS,
-          help="How many recordings of this folder are downloaded at the same time (1–32)."),
-    Field("download_timeout", "Download timeout (seconds)", kind="number", default=DEFAULT_TIMEOUT,
-          help="A download that takes longer fails and is retried (10–7200)."),
+    Field("max_downloads", _l("Downloads at once"), kind="number", default=DEFAULT_DOWNLOADS,
+          help=_l("How many recordings of this folder are downloaded at the same time (1–32).")),
+    Field("download_timeout", _l("Download timeout (seconds)"), kind="number", default=DEFAULT_TIMEOUT,
+          help=_l("A download that takes longer fails and is retried (10–7200).")),
 )
 
 

@@ -2,6 +2,8 @@
 import json
 import os
 
+from flask_babel import lazy_gettext as _l
+
 from ... import outbound
 from ...errors import FileAccessError, SkipFile
 from . import cloud
@@ -12,15 +14,15 @@ READ_ONLY = ("https://www.googleapis.com/auth/devstorage.read_only",)
 
 class GCSStorage(cloud.CloudStorage):
     type = "gcs"
-    label = "Google Cloud Storage bucket"
+    label = _l("Google Cloud Storage bucket")
     fields = (
-        Field("bucket", "Bucket", required=True),
-        Field("prefix", "Prefix", help="Only objects whose name starts with this, e.g. calls/2026/."),
-        Field("project", "Project ID", help="Optional; taken from the service account when empty."),
-        Field("credentials_json", "Service-account key (JSON)", kind="secret",
-              help="Paste the key file's content. Leave empty to use the server's own Google credentials."),
-        Field("endpoint", "API endpoint", help="Only for a private endpoint or an emulator."),
-        Field("anonymous", "No credentials (public bucket or emulator)", kind="bool", default=False),
+        Field("bucket", _l("Bucket"), required=True),
+        Field("prefix", _l("Prefix"), help=_l("Only objects whose name starts with this, e.g. calls/2026/.")),
+        Field("project", _l("Project ID"), help=_l("Optional; taken from the service account when empty.")),
+        Field("credentials_json", _l("Service-account key (JSON)"), kind="secret",
+              help=_l("Paste the key file's content. Leave empty to use the server's own Google credentials.")),
+        Field("endpoint", _l("API endpoint"), help=_l("Only for a private endpoint or an emulator.")),
+        Field("anonymous", _l("No credentials (public bucket or emulator)"), kind="bool", default=False),
     ) + cloud.TRANSFER_FIELDS
 
     page_size = 1000  # objects per listing request (the service's maximum)

@@ -13,6 +13,7 @@ import tempfile
 from datetime import datetime, timezone
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from ...errors import FileAccessError, SkipFile
 from .base import MAX_COMPANION_BYTES, Companions, Field, StoredFile, too_large
@@ -26,10 +27,10 @@ OPEN_FILES = "/proc/self/fd"
 
 class LocalStorage:
     type = "local"
-    label = "Local or mounted directory"
+    label = _l("Local or mounted directory")
     fields = (
-        Field("path", "Directory", required=True, help="Absolute path of the folder to watch."),
-        Field("recursive", "Include subfolders", kind="bool", default=True),
+        Field("path", _l("Directory"), required=True, help=_l("Absolute path of the folder to watch.")),
+        Field("recursive", _l("Include subfolders"), kind="bool", default=True),
     )
 
     def __init__(self, config):

@@ -1,5 +1,7 @@
 """Recordings in an Amazon S3 bucket (or an S3-compatible service through its endpoint)."""
 
+from flask_babel import lazy_gettext as _l
+
 from ... import outbound
 from ...errors import FileAccessError, SkipFile
 from . import cloud
@@ -15,18 +17,18 @@ DENIED = ("AccessDenied", "AllAccessDisabled", "403", "AccessDeniedException")
 
 class S3Storage(cloud.CloudStorage):
     type = "s3"
-    label = "Amazon S3 bucket"
+    label = _l("Amazon S3 bucket")
     fields = (
-        Field("bucket", "Bucket", required=True),
-        Field("prefix", "Prefix", help="Only objects whose key starts with this, e.g. calls/2026/."),
-        Field("region", "Region", default="us-east-1"),
-        Field("endpoint_url", "Endpoint URL", help="Only for S3-compatible services (MinIO, Ceph…)."),
-        Field("access_key_id", "Access key ID", kind="secret",
-              help="Leave both keys empty to use the server's own AWS credentials (role, profile, environment)."),
-        Field("secret_access_key", "Secret access key", kind="secret"),
-        Field("session_token", "Session token", kind="secret", help="Only for temporary credentials."),
-        Field("queue_url", "SQS queue URL", help="For instant scans: the queue that receives the bucket's "
-              "ObjectCreated notifications (monitor 'cloud events')."),
+        Field("bucket", _l("Bucket"), required=True),
+        Field("prefix", _l("Prefix"), help=_l("Only objects whose key starts with this, e.g. calls/2026/.")),
+        Field("region", _l("Region"), default="us-east-1"),
+        Field("endpoint_url", _l("Endpoint URL"), help=_l("Only for S3-compatible services (MinIO, Ceph…).")),
+        Field("access_key_id", _l("Access key ID"), kind="secret",
+              help=_l("Leave both keys empty to use the server's own AWS credentials (role, profile, environment).")),
+        Field("secret_access_key", _l("Secret access key"), kind="secret"),
+        Field("session_token", _l("Session token"), kind="secret", help=_l("Only for temporary credentials.")),
+        Field("queue_url", _l("SQS queue URL"), help=_l("For instant scans: the queue that receives the bucket's "
+              "ObjectCreated notifications (monitor 'cloud events').")),
     ) + cloud.TRANSFER_FIELDS
 
     page_size = 1000  # MaxKeys per listing request (S3's own maximum)
