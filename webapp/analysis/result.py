@@ -7,6 +7,10 @@ class Segment:
     end: float
     text: str
     speaker: str | None = None
+    # the speech engine's own signals, where it gives them (faster-whisper does)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
 
     def to_dict(self):
         data = {"start": round(self.start, 2), "end": round(self.end, 2), "text": self.text}
@@ -37,3 +41,5 @@ class Analysis:
     timings: dict = field(default_factory=dict)
     metadata: dict | None = None    # customer/agent facts delivered with the recording
     notes: list = field(default_factory=list)  # things to record on the file's event log
+    quality: str | None = None      # analysis.quality verdict: "ok" | "needs_review"
+    quality_reasons: list = field(default_factory=list)

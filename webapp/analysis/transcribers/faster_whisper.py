@@ -143,7 +143,8 @@ class FasterWhisperTranscriber:
             else:
                 pieces, info = model.transcribe(audio, vad_filter=self.vad_filter, **options)
                 language = info.language
-            segments = [Segment(float(p.start), float(p.end), p.text.strip())
+            segments = [Segment(float(p.start), float(p.end), p.text.strip(), avg_logprob=p.avg_logprob,
+                                no_speech_prob=p.no_speech_prob, compression_ratio=p.compression_ratio)
                         for p in pieces if p.text.strip() and not _hallucinated(p)]
         except ProcessingError:
             raise
