@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..analysis import customers as customer_links
+from ..analysis.quality import VERDICTS
 from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
@@ -21,7 +22,7 @@ AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", "
                ".ogg": "audio/ogg"}
 
 
-def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50):
+def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50, quality=None):
     query = sa.select(SalesCall).options(joinedload(SalesCall.customer)).order_by(
         SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
     if q:
@@ -33,6 +34,8 @@ def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, 
         query = query.where(SalesCall.customer_id.is_(None))
     if job_id:
         query = query.where(SalesCall.job_id == job_id)
+    if quality in VERDICTS:
+        query = query.where(SalesCall.quality == quality)
     return paginate(query, page, per_page)
 
 
@@ -59,6 +62,7 @@ def view(call):
             "agent": call.agent, "called_at": _iso(call.called_at), "duration_seconds": call.duration_seconds,
             "language": call.language, "transcript": call.transcript, "segments": call.segments or [],
             "engine": call.engine, "model": call.model, "overall_score": call.overall_score,
+            "quality": call.quality, "quality_reasons": call.quality_reasons or [],
             "scores": call.scores, "metrics": call.metrics, "created_at": _iso(call.created_at)}
 
 
