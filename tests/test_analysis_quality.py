@@ -172,22 +172,27 @@ def test_the_embedded_default_files_a_looping_transcript_as_needs_review(tmp_pat
 
 
 @pytest.mark.slow
-def test_a_tone_that_makes_the_model_loop_is_flagged_and_not_scored(ctx, cli, base_model, tmp_path):
-    """A beep every half second: with the old decoding settings (no VAD) the base model
-    repeats one word for the whole recording; the call is filed needs review, unscored."""
+def test_a_recording_that_makes_the_model_loop_is_flagged_and_not_scored(ctx, cli, base_model, speak, tmp_path):
+    """The third sample conversation, spoken by espeak-ng: the base model hears one word and
+    repeats it for the rest of the clip (with the old decoding settings and the new alike).
+    The call is filed needs review, with no score, and the healthy delivered one beside it is scored."""
     from plugins_asr import asr_config
     from webapp import samples
     from webapp.extensions import db
     from webapp.models import SalesCall
 
     configure(scanning={"fileSettleSeconds": 0},
-              analysis={"transcriber": asr_config(base_model, vad_filter=False)})
-    samples.write_hard_audio(str(tmp_path / name("wav")), "tone", 30)
+              analysis={"transcriber": {**asr_config(base_model, vad_filter=False), "type": "auto"}})
+    spoken = name("wav")
+    speak(tmp_path / spoken, samples.SCRIPTS[2])
+    delivered = write_call(tmp_path, seconds=2.0, text=" ".join(t for _s, _e, t in HEALTHY))
     result, report = run_json(cli, tmp_path)
     assert result.exit_code == 0, result.output
-    call = db.session.scalars(sa.select(SalesCall)).one()
-    assert call.engine == "faster_whisper" and call.transcript, "the model wrote nothing"
-    assert call.quality == "needs_review" and call.overall_score is None
-    assert {"repetition", "compression"} & {r["code"] for r in call.quality_reasons}, (call.quality_reasons,
-                                                                                     call.transcript[:200])
-    assert report["files"][0]["quality"] == "needs_review"
+    calls = {c.file.file_name: c for c in db.session.scalars(sa.select(SalesCall))}
+    looped = calls[spoken]
+    assert looped.engine == "faster_whisper" and looped.transcript, "the model wrote nothing"
+    assert looped.quality == "needs_review" and looped.overall_score is None, looped.transcript[:200]
+    assert {"repetition", "compression"} <= {r["code"] for r in looped.quality_reasons}, looped.quality_reasons
+    assert looped.metrics["quality"]["phrase_repeats"] > quality.MAX_PHRASE_REPEATS
+    assert calls[delivered].quality == "ok" and calls[delivered].overall_score is not None
+    assert {f["file_name"]: f["quality"] for f in report["files"]} == {spoken: "needs_review", delivered: "ok"}
