@@ -87,12 +87,16 @@ def _loop_and_healthy(folder):
     return loop, healthy
 
 
-def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(ctx, cli, web, tmp_path):
+def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(ctx, cli, web, tmp_path,
+                                                                             private_targets, make_config,
+                                                                             httpserver):
     from webapp.extensions import db
-    from webapp.models import FileProcessingRecord, SalesCall
+    from webapp.models import FileProcessingRecord, NotificationDelivery, SalesCall
     from webapp.services import reports
 
     configure(scanning={"fileSettleSeconds": 0})
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    channel = make_config("webhook", {"url": httpserver.url_for("/hook")}, conditions=["needs_review"])
     loop, healthy = _loop_and_healthy(tmp_path)
     result, report = run_json(cli, tmp_path)
     assert result.exit_code == 0 and report["totals"]["completed"] == 2, result.output
@@ -105,6 +109,12 @@ def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(ctx
     assert {"repetition", "compression"} <= {r["code"] for r in call.quality_reasons}
     record = db.session.get(FileProcessingRecord, call.file_id)
     assert record.status == "completed" and "needs review" in record.events[-1].message
+    assert record.events[-1].details["quality"] == "needs_review"
+    # the commit announced it: the channel that asked for needs_review has a delivery for this file only
+    deliveries = db.session.scalars(sa.select(NotificationDelivery).where(
+        NotificationDelivery.config_id == channel.id)).all()
+    assert [(d.condition, d.payload["message"]["events"][0]["file_id"]) for d in deliveries] == [
+        ("needs_review", call.file_id)], [(d.status, d.kind) for d in deliveries]
 
     page = web["viewer"].get(f"/calls/{call.id}").get_data(as_text=True)
     assert 'id="quality"' in page and "200 times in a row" in page and "unreliable" in page

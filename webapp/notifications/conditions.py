@@ -14,6 +14,7 @@ BATCH_FAILED = "batch_failed"
 FOLDER_UNREACHABLE = "folder_unreachable"
 PROCESSING_STALLED = "processing_stalled"
 RESOURCES_LOW = "resources_low"
+NEEDS_REVIEW = "needs_review"
 
 # condition: (label for forms, what a digest says happened, severity)
 CONDITIONS = {
@@ -25,6 +26,8 @@ CONDITIONS = {
     FOLDER_UNREACHABLE: ("A folder cannot be reached", "folder outages", "error"),
     PROCESSING_STALLED: ("Nothing finished for a while although files are queued", "stall alerts", "warning"),
     RESOURCES_LOW: ("A worker ran short of disk space for downloads", "low-disk alerts", "error"),
+    NEEDS_REVIEW: ("A call's transcript is unreliable: filed without a score (needs review)", "calls need review",
+                   "warning"),
 }
 FILE_CONDITIONS = (FILE_FAILED, RETRIES_EXHAUSTED, FILE_SKIPPED)
 
@@ -66,8 +69,12 @@ def digest(condition, events, minutes):
     folder_ids = {e.get("folder_id") for e in events}
     folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
     status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
-    link = (["Open the files", url(f"/files?status={status}{folder_query}")] if condition in FILE_CONDITIONS
-            else ["Open the jobs", url("/jobs")])
+    if condition in FILE_CONDITIONS:
+        link = ["Open the files", url(f"/files?status={status}{folder_query}")]
+    elif condition == NEEDS_REVIEW:
+        link = ["Open the calls that need review", url("/calls/?quality=needs_review")]
+    else:
+        link = ["Open the jobs", url("/jobs")]
     return Message(condition=condition, title=title, text=text, facts=facts, links=[link], events=events,
                    severity=CONDITIONS[condition][2])
 
@@ -141,6 +148,15 @@ def _resources_low(event):
     return title, text, facts, [["Open the workers", url("/workers")]]
 
 
+def _needs_review(event):
+    reasons = ", ".join(event.get("reasons") or []) or "unreliable transcript"
+    title = f"Call needs review: {event.get('file_name')}"
+    text = (f"The transcript of {event.get('file_name')} is unreliable ({reasons}), so the call was filed "
+            "without a score. Listen to the recording and review it.")
+    facts = [["File", event.get("file_name", "")], ["Folder", event.get("folder_name", "")], ["Reasons", reasons]]
+    return title, text, facts, _file_links(event)
+
+
 def _mb(size):
     return f"{(size or 0) / 2**20:.1f} MB"
 
@@ -154,4 +170,5 @@ RENDER = {
     FOLDER_UNREACHABLE: _folder_unreachable,
     PROCESSING_STALLED: _processing_stalled,
     RESOURCES_LOW: _resources_low,
+    NEEDS_REVIEW: _needs_review,
 }
