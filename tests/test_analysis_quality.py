@@ -206,3 +206,19 @@ def test_a_recording_that_makes_the_model_loop_is_flagged_and_not_scored(ctx, cl
     assert looped.metrics["quality"]["phrase_repeats"] > quality.MAX_PHRASE_REPEATS
     assert calls[delivered].quality == "ok" and calls[delivered].overall_score is not None
     assert {f["file_name"]: f["quality"] for f in report["files"]} == {spoken: "needs_review", delivered: "ok"}
+
+
+def test_the_decoding_defaults_are_the_measured_ones_and_their_limits_are_checked():
+    from webapp.analysis.transcribers.faster_whisper import FasterWhisperTranscriber
+
+    default = FasterWhisperTranscriber({"type": "faster_whisper"})
+    assert default.vad_filter is True and default.condition_on_previous_text is False
+    assert default.compression_ratio_threshold == 2.4 and default.temperature_fallback is False
+    assert default.hallucination_silence_threshold == 0 and default._temperatures() == 0.0
+    fallback = FasterWhisperTranscriber({"type": "faster_whisper", "temperature_fallback": True})
+    assert fallback._temperatures() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    fields = {f.name: f.default for f in FasterWhisperTranscriber.fields}
+    assert fields["vad_filter"] is True and fields["compression_ratio_threshold"] == 2.4
+    assert FasterWhisperTranscriber.validate_config({"compression_ratio_threshold": -1,
+                                                     "hallucination_silence_threshold": "2"}) == [
+        "Repetition limit: a number from 0 to 100.", "Skip silence inside made-up text: a number from 0 to 60."]
