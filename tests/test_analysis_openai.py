@@ -196,3 +196,75 @@ def test_scorer_rate_limit_then_success(ctx, api):
     assert caught.value.code == "SCORING_FAILED" and "429" in caught.value.message
     scores, overall = scorer.score(CLOSED_DEAL)
     assert overall > 0 and len(api.log) == 2
+
+
+LOCAL_SERVER_ANSWERS = [
+    "```json\n{}\n```",
+    "Here is the scorecard for this call:\n\n```\n{}\n```\nLet me know if you need anything else.",
+    "Sure! {} I scored every criterion.",
+]
+
+
+@pytest.mark.parametrize("wrapping", LOCAL_SERVER_ANSWERS, ids=["fence", "fence-and-text", "text-around"])
+def test_scorer_reads_the_scorecard_a_local_server_wraps_in_a_fence_or_text(ctx, api, wrapping):
+    from webapp.analysis import provider
+
+    content = wrapping.replace("{}", json.dumps(answer(), ensure_ascii=False, indent=1))
+    api.expect_request("/v1/chat/completions").respond_with_json(completion(content))
+    scores, overall = provider("scorer", scorer_config(api, model="qwen2.5-7b-instruct")).score(CLOSED_DEAL)
+    assert overall == round((80 * 15 + 80 * 20 + 80 * 20 + 100 * 20 + 80 * 15) / 90, 1)
+    assert scores["model"] == "qwen2.5-7b-instruct" and len(scores["criteria"]) == 6
+
+
+def test_scorer_asks_again_with_the_schema_in_the_prompt_when_a_server_refuses_structured_output(ctx, api):
+    from webapp.analysis import provider
+
+    def server(request):
+        body = json.loads(request.get_data())
+        if "response_format" in body:  # as a server without structured output answers
+            return Response(json.dumps({"error": {"message": "response_format json_schema is not supported"}}),
+                            status=400, content_type="application/json")
+        return Response(json.dumps(completion("```json\n" + json.dumps(answer()) + "\n```")),
+                        content_type="application/json")
+
+    api.expect_request("/v1/chat/completions").respond_with_handler(server)
+    scores, overall = provider("scorer", scorer_config(api)).score(CLOSED_DEAL)
+    assert overall > 0 and len(api.log) == 2
+    second = json.loads(api.log[1][0].get_data())
+    assert "response_format" not in second and '"required": ["criteria"]' in second["messages"][1]["content"]
+
+
+def test_a_wrong_answer_from_a_model_server_is_a_clear_scoring_failure(ctx, api):
+    from webapp.analysis import provider
+    from webapp.errors import ProcessingError
+
+    api.expect_request("/v1/chat/completions").respond_with_json(
+        completion("I am sorry, I cannot score this conversation."))
+    with pytest.raises(ProcessingError) as caught:
+        provider("scorer", scorer_config(api)).score(CLOSED_DEAL)
+    assert caught.value.code == "SCORING_FAILED"
+    assert caught.value.message.startswith("The scoring model's answer is not valid JSON")
+    assert "it begins “I am sorry, I cannot score this conversation.”" in caught.value.message
+
+
+def test_a_batch_scored_by_a_local_model_server_withholds_the_unreliable_call(cli, ctx, api, tmp_path):
+    """Through a batch run: the good call is scored by the server; the looping one is filed as
+    needs review without asking the server at all."""
+    from webapp.extensions import db
+    from webapp.models import SalesCall
+
+    from recordings import write_call
+
+    api.expect_request("/v1/chat/completions").respond_with_json(
+        completion("```json\n" + json.dumps(answer(), ensure_ascii=False) + "\n```"))
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0},
+              analysis={"transcriber": {"type": "sidecar"}, "scorer": scorer_config(api, model="llama3.1")})
+    good = write_call(tmp_path, seconds=2.0, text="בוקר טוב, כאן דני ממוקד המכירות. אני מבין, תודה רבה.")
+    loop = write_call(tmp_path, seconds=2.0, text=" ".join(["הלו"] * 200))
+    result, report = run_json(cli, tmp_path)
+    assert result.exit_code == 0, result.output
+    calls = {c.file.file_name: c for c in db.session.scalars(sa.select(SalesCall))}
+    assert calls[good].scores["scorer"] == "openai" and calls[good].scores["model"] == "llama3.1"
+    assert calls[good].overall_score > 0 and calls[good].quality == "ok"
+    assert calls[loop].quality == "needs_review" and calls[loop].overall_score is None
+    assert len(api.log) == 1  # only the reliable call was sent to the server

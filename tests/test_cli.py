@@ -44,7 +44,8 @@ def test_batch_run_json_reports_every_file_and_exits_1_when_one_failed(ctx, cli,
     assert result.exit_code == 1
     assert set(report) == {"folder_id", "job_id", "totals", "files"}
     assert report["totals"] == {"discovered": 0, "queued": 0, "completed": 2, "failed": 1, "skipped": 0}
-    assert all(set(f) == {"file_name", "status", "error_code", "error_message", "sales_call_id", "overall_score"}
+    assert all(set(f) == {"file_name", "status", "error_code", "error_message", "sales_call_id", "overall_score",
+                           "quality"}
                for f in report["files"])
     failed = next(f for f in report["files"] if f["file_name"] == no_transcript)
     assert failed["status"] == "failed" and failed["error_code"] == "TRANSCRIPTION_FAILED"

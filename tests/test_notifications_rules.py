@@ -83,6 +83,21 @@ def test_a_commit_of_status_changes_becomes_events():
                      (c.FILE_SKIPPED, 3, None), ("job_finished", 9, None)]
 
 
+def test_a_call_filed_needs_review_becomes_a_needs_review_event(private_targets, make_config, httpserver):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config = make_config("webhook", {"url": httpserver.url_for("/hook")}, conditions=[c.NEEDS_REVIEW])
+    noted = [{"status": "needs_review", "file_id": 4, "file_name": "4.wav", "folder_id": None, "job_id": None,
+              "reasons": ["repetition", "compression"]}]
+    [event] = events.to_events(noted)
+    assert event["condition"] == c.NEEDS_REVIEW
+    [delivery] = dispatch.dispatch([event], now=T0)
+    assert dispatch.deliver(delivery.id) == "sent"
+    body = httpserver.log[-1][0].get_json()
+    assert body["event"] == c.NEEDS_REVIEW and body["title"] == "Call needs review: 4.wav"
+    assert "unreliable (repetition, compression)" in body["text"] and "without a score" in body["text"]
+    assert [r.status for r in rows(config)] == ["sent"]
+
+
 def test_unreachable_folder_fires_once_until_it_recovers(ctx):
     folder = ExternalFolder(name="NAS", storage_type="local", storage_config={"path": "/x"},
                             connection_status="error", last_error="The folder /x does not exist.")

@@ -188,3 +188,34 @@ def _write_wav(path, segments, voice_shift=0.0):
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(bytes(samples))
+
+
+HARD_AUDIO = ("noise", "tone", "music", "silence")
+
+
+def write_hard_audio(path, kind, seconds=30.0, seed=1):
+    """A recording with no conversation in it, of the kinds that make a speech model invent
+    text: `noise` (steady hiss), `tone` (a beep every other half second), `music` (a chord
+    that swells and fades), `silence` (one spoken-like beep, then a long near-silence)."""
+    import numpy as np
+
+    rate = SPEECH_RATE
+    t = np.arange(int(seconds * rate)) / rate
+    if kind == "noise":
+        audio = np.random.default_rng(seed).normal(0, 0.1, len(t))
+    elif kind == "tone":
+        audio = 0.3 * np.sin(2 * np.pi * 440 * t) * (np.floor(t * 2) % 2)
+    elif kind == "music":
+        chord = sum(np.sin(2 * np.pi * f * t) for f in (262, 330, 392))
+        audio = 0.2 * chord * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2
+    elif kind == "silence":
+        audio = np.random.default_rng(seed).normal(0, 0.003, len(t))
+        audio[:rate] += 0.3 * np.sin(2 * np.pi * 300 * t[:rate])
+    else:
+        raise ValueError(f"unknown kind {kind!r} (known: {', '.join(HARD_AUDIO)})")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return seconds

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from ..errors import ConfigError, ProcessingError
 from ..providers.storage.base import Companions
-from . import metadata, metrics, pii
+from . import metadata, metrics, pii, quality
 from .result import Analysis
 from .scorers import SCORERS
 from .transcribers import TRANSCRIBERS
@@ -35,6 +35,13 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     redactions, silenced = pii.redact_transcript(transcript) if redacts(folder) else (None, None)
     started = time.perf_counter()
     call_metrics = metrics.compute(transcript, duration)
+    verdict = quality.judge(transcript, duration)
+    call_metrics["quality"] = verdict.signals
+    if verdict.needs_review:  # a score read off an unreliable transcript would mislead: withhold it
+        timings["scoring_ms"] = _ms(started)
+        return Analysis(transcript=transcript, duration=duration, scores=withheld(verdict), overall_score=None,
+                        metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions,
+                        redacted_spans=silenced, quality=verdict.quality, quality_reasons=verdict.reasons)
     try:
         scorer = provider("scorer", _choose(folder, defaults, "scorer") or DEFAULT_SCORER)
     except ConfigError as err:
@@ -44,12 +51,21 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     timings["scoring_ms"] = _ms(started)
     return Analysis(transcript=transcript, duration=duration, scores=scores, overall_score=overall,
                     metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions,
-                    redacted_spans=silenced)
+                    redacted_spans=silenced, quality=verdict.quality, quality_reasons=verdict.reasons)
 
 
 def redacts(folder):
     """Whether the folder's transcripts have their personal data replaced (analysis_config.redact)."""
     return bool(folder is not None and (folder.analysis_config or {}).get("redact"))
+
+
+def withheld(verdict):
+    """The scores document of a call whose transcript needs review: no criteria, no overall."""
+    empty = any(r["code"] == "empty" for r in verdict.reasons)
+    summary = ("No speech was found in the recording, so there was nothing to score." if empty else
+               "The transcript is unreliable, so the call was not scored; listen to it and review it.")
+    return {"withheld": True, "empty": empty, "overall": None, "summary": summary, "criteria": [],
+            "quality": {"verdict": verdict.quality, "reasons": verdict.reasons}}
 
 
 def _choose(folder, defaults, kind):

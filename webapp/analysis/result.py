@@ -7,6 +7,10 @@ class Segment:
     end: float
     text: str
     speaker: str | None = None
+    # the speech engine's own signals, where it gives them (faster-whisper does)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
 
     def to_dict(self):
         data = {"start": round(self.start, 2), "end": round(self.end, 2), "text": self.text}
@@ -39,3 +43,5 @@ class Analysis:
     notes: list = field(default_factory=list)  # things to record on the file's event log
     redactions: dict | None = None  # personal data replaced, per kind ({"phone": 2}); None: not redacted
     redacted_spans: list | None = None  # [[start, end]] seconds of the recording silenced for viewers
+    quality: str | None = None      # analysis.quality verdict: "ok" | "needs_review"
+    quality_reasons: list = field(default_factory=list)

@@ -29,7 +29,7 @@ def summary(call):
 @operation(bp, "GET", "/batch/calls", tag=TAG, summary="List sales calls", query=CallsQuery)
 def list_calls(query):
     page = service.list_calls(query.q, query.customer_id, query.unassigned, query.job_id, query.page,
-                              query.per_page, tracker=query.tracker)
+                              query.per_page, tracker=query.tracker, quality=query.quality)
     return page_json(page, summary)
 
 

@@ -22,7 +22,7 @@ def _file(file_id):
 def filters(query):
     """The services' filter dict from a validated query."""
     found = {}
-    for key in ("status", "folder_id", "job_id", "q"):
+    for key in ("status", "folder_id", "job_id", "quality", "q"):
         value = getattr(query, key)
         if value not in (None, ""):
             found[key] = value

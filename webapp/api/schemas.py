@@ -8,6 +8,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from typing_extensions import Annotated
 
+from ..analysis.quality import VERDICTS
 from ..analysis.scorers import SCORERS
 from ..analysis.transcribers import TRANSCRIBERS
 from ..batch.status import STATUSES
@@ -33,6 +34,7 @@ ChannelType = Literal[tuple(NOTIFIERS)]
 Condition = Literal[tuple(CONDITIONS)]
 ErrorCode = Literal[tuple(CODES)]
 FileStatus = Literal[STATUSES]
+Quality = Literal[VERDICTS]
 JobStatus = Literal[tuple(ACTIVE_STATUSES) + (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED)]
 Extension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10,
                                              pattern=r"^\.?[A-Za-z0-9]+$")]
@@ -156,6 +158,8 @@ class FilesQuery(PageQuery):
     folder_id: Optional[Id] = None
     job_id: Optional[Id] = None
     error_code: Optional[Annotated[str, StringConstraints(max_length=40)]] = None
+    quality: Optional[Quality] = Field(None, description="Only files whose call's transcript got this verdict "
+                                                         "(needs_review: score withheld).")
     q: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(None, description="File name contains.")
     date_from: Optional[date] = Field(None, description="Found on or after this day (UTC).")
     date_to: Optional[date] = Field(None, description="Found on or before this day (UTC).")
@@ -208,6 +212,8 @@ class CallsQuery(PageQuery):
     job_id: Optional[Id] = None
     unassigned: bool = False
     tracker: Optional[Id] = Field(None, description="Only calls in which this tracker's phrases were heard.")
+    quality: Optional[Quality] = Field(None, description="Only calls whose transcript got this verdict "
+                                                         "(needs_review: score withheld).")
 
 
 class CallAssign(Body):

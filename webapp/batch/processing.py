@@ -228,6 +228,7 @@ def _file_call(record, result, sha256, timings, started):
         transcript=transcript.text, segments=[s.to_dict() for s in transcript.segments],
         engine=transcript.engine, model=transcript.model, scores=result.scores,
         overall_score=result.overall_score, metrics=result.metrics, redacted_spans=result.redacted_spans,
+        quality=result.quality or "ok", quality_reasons=result.quality_reasons or None,
     )
     db.session.add(call)
     try:
@@ -246,7 +247,11 @@ def _file_call(record, result, sha256, timings, started):
     timings["db_ms"] = _ms(started)
     call.stage_timings = record.stage_timings = timings
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")
-    transition(record, COMPLETED, filed, {"timings_ms": timings}, audio_seconds=result.duration,
+    details = {"timings_ms": timings}
+    if call.quality == "needs_review":
+        filed += "; the transcript needs review, so its score is withheld"
+        details.update(quality=call.quality, quality_reasons=[r["code"] for r in call.quality_reasons or []])
+    transition(record, COMPLETED, filed, details, audio_seconds=result.duration,
                finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
     metrics.stage_timings(timings)
     return call

@@ -134,7 +134,7 @@ def _report(folder, job_ids, records, as_json):
     files = [
         {"file_name": r.file_name, "status": r.status, "error_code": r.error_code,
          "error_message": r.error_message, "sales_call_id": call.id if call else None,
-         "overall_score": call.overall_score if call else None}
+         "overall_score": call.overall_score if call else None, "quality": call.quality if call else None}
         for r, call in records
     ]
     if as_json:
@@ -155,6 +155,8 @@ def _report(folder, job_ids, records, as_json):
 def _score(call):
     if call is None:
         return ""
+    if call.quality == "needs_review":
+        return "needs review"
     return "withheld" if call.overall_score is None else f"{call.overall_score:g}"
 
 

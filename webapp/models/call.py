@@ -51,6 +51,9 @@ class SalesCall(db.Model):
     stage_timings: Mapped[dict | None] = mapped_column(JSONType)
     # Seconds of the recording that held redacted personal data: silenced in the copy viewers hear.
     redacted_spans: Mapped[list | None] = mapped_column(JSONType)
+    # analysis.quality verdict on the transcript; "needs_review" withholds the score
+    quality: Mapped[str] = mapped_column(sa.String(20), default="ok", server_default="ok", index=True)
+    quality_reasons: Mapped[list | None] = mapped_column(JSONType)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     file = relationship("FileProcessingRecord", back_populates="sales_call")

@@ -16,6 +16,7 @@ FOLDER_UNREACHABLE = "folder_unreachable"
 PROCESSING_STALLED = "processing_stalled"
 RESOURCES_LOW = "resources_low"
 CALL_COMPLETED = "call_completed"
+NEEDS_REVIEW = "needs_review"
 
 # condition: (label for forms, what a digest says happened, severity)
 CONDITIONS = {
@@ -28,6 +29,8 @@ CONDITIONS = {
     PROCESSING_STALLED: (_l("Nothing finished for a while although files are queued"), _l("stall alerts"), "warning"),
     RESOURCES_LOW: (_l("A worker ran short of disk space for downloads"), _l("low-disk alerts"), "error"),
     CALL_COMPLETED: (_l("A call was filed, with its scorecard (for a CRM)"), _l("calls filed"), "info"),
+    NEEDS_REVIEW: (_l("A call's transcript is unreliable: filed without a score (needs review)"),
+                   _l("calls need review"), "warning"),
 }
 FILE_CONDITIONS = (FILE_FAILED, RETRIES_EXHAUSTED, FILE_SKIPPED)
 
@@ -83,9 +86,14 @@ def digest(condition, events, minutes, locale="en"):
         folder_ids = {e.get("folder_id") for e in events}
         folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
         status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
-        link = ([_("Open the files"), url(f"/files?status={status}{folder_query}")] if condition in FILE_CONDITIONS
-                else [_("Open the calls"), url("/calls/")] if condition == CALL_COMPLETED
-                else [_("Open the jobs"), url("/jobs")])
+        if condition in FILE_CONDITIONS:
+            link = [_("Open the files"), url(f"/files?status={status}{folder_query}")]
+        elif condition == NEEDS_REVIEW:
+            link = [_("Open the calls that need review"), url("/calls/?quality=needs_review")]
+        elif condition == CALL_COMPLETED:
+            link = [_("Open the calls"), url("/calls/")]
+        else:
+            link = [_("Open the jobs"), url("/jobs")]
         return Message(condition=condition, title=title, text=text, facts=facts, links=[link], events=events,
                        severity=CONDITIONS[condition][2])
 
@@ -185,6 +193,16 @@ def _call_completed(event):
     return title, text, facts, [[_("Open the call"), url(f"/calls/{event['call_id']}")]]
 
 
+def _needs_review(event):
+    reasons = ", ".join(event.get("reasons") or []) or _("unreliable transcript")
+    title = _("Call needs review: %(file)s", file=event.get("file_name"))
+    text = _("The transcript of %(file)s is unreliable (%(reasons)s), so the call was filed without a score. "
+             "Listen to the recording and review it.", file=event.get("file_name"), reasons=reasons)
+    facts = [[_("File"), event.get("file_name", "")], [_("Folder"), event.get("folder_name", "")],
+             [_("Reasons"), reasons]]
+    return title, text, facts, _file_links(event)
+
+
 def _mb(size):
     return f"{(size or 0) / 2**20:.1f} MB"
 
@@ -199,4 +217,5 @@ RENDER = {
     PROCESSING_STALLED: _processing_stalled,
     RESOURCES_LOW: _resources_low,
     CALL_COMPLETED: _call_completed,
+    NEEDS_REVIEW: _needs_review,
 }

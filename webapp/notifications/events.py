@@ -25,11 +25,18 @@ NOTED = ("failed", "skipped", "retrying")
 
 def file_changed(record, frm, to, details=None):
     """Listens to every status change (batch.signals); keeps only what may notify."""
+    details = details or {}
+    if to == "completed" and details.get("quality") == "needs_review":
+        db.session.info.setdefault(PENDING_KEY, []).append({
+            "status": "needs_review", "file_id": record.id, "file_name": record.file_name,
+            "folder_id": record.folder_id, "job_id": record.job_id, "reasons": details.get("quality_reasons") or [],
+            "at": utcnow().isoformat()})
+        return
     if to not in NOTED:
         return
     db.session.info.setdefault(PENDING_KEY, []).append({
         "status": to, "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id,
-        "job_id": record.job_id, "error_code": (details or {}).get("code") or record.error_code,
+        "job_id": record.job_id, "error_code": details.get("code") or record.error_code,
         "message": record.error_message or "", "attempts": record.attempts, "at": utcnow().isoformat(),
     })
 
@@ -90,6 +97,8 @@ def to_events(noted):
             events.append({**base, "condition": c.FILE_SKIPPED})
         elif n["status"] == "call_completed":
             events.append({**base, "condition": c.CALL_COMPLETED})
+        elif n["status"] == "needs_review":
+            events.append({**base, "condition": c.NEEDS_REVIEW})
         elif n["status"] == "job_finished":
             events.append({**base, "condition": "job_finished"})  # completed or failed: decided on dispatch
     return events

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..analysis import customers as customer_links
+from ..analysis.quality import VERDICTS
 from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
@@ -22,7 +23,8 @@ AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", "
                ".ogg": "audio/ogg"}
 
 
-def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50, tracker=None):
+def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50, tracker=None,
+               quality=None):
     query = sa.select(SalesCall).options(joinedload(SalesCall.customer)).order_by(
         SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
     if q:
@@ -37,6 +39,8 @@ def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, 
     if tracker:  # calls in which the tracker's phrases were heard
         heard = sa.select(CallTrackerHit.call_id).where(CallTrackerHit.tracker_id == tracker)
         query = query.where(SalesCall.id.in_(heard))
+    if quality in VERDICTS:
+        query = query.where(SalesCall.quality == quality)
     return paginate(query, page, per_page)
 
 
@@ -63,6 +67,7 @@ def view(call):
             "agent": call.agent, "called_at": _iso(call.called_at), "duration_seconds": call.duration_seconds,
             "language": call.language, "transcript": call.transcript, "segments": call.segments or [],
             "engine": call.engine, "model": call.model, "overall_score": call.overall_score,
+            "quality": call.quality, "quality_reasons": call.quality_reasons or [],
             "scores": call.scores, "metrics": call.metrics, "created_at": _iso(call.created_at)}
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from .. import audit
+from ..analysis.quality import VERDICTS
 from ..batch import actions
 from ..batch.status import STATUSES
 from ..errors import explain
@@ -15,7 +16,7 @@ from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord, SalesCall
 from . import Page, clamp_page
 
-FILTERS = ("status", "folder_id", "job_id", "error_code", "date_from", "date_to", "q")
+FILTERS = ("status", "folder_id", "job_id", "error_code", "quality", "date_from", "date_to", "q")
 CSV_COLUMNS = ("id", "file_name", "file_path", "folder", "job_id", "status", "error_code", "error_category",
                "error_message", "retry_count", "attempts", "file_size", "audio_seconds", "created_at",
                "updated_at", "finished_at", "call_id")
@@ -39,6 +40,9 @@ def parse_filters(args):
     code = (get("error_code") or "").strip().upper()
     if code:
         filters["error_code"] = code[:40]
+    quality = (get("quality") or "").strip()
+    if quality in VERDICTS:  # the verdict on the file's call
+        filters["quality"] = quality
     for key in ("date_from", "date_to"):
         value = (get(key) or "").strip()
         try:
@@ -65,6 +69,8 @@ def query(filters):
         stmt = stmt.where(FPR.job_id == filters["job_id"])
     if "error_code" in filters:
         stmt = stmt.where(FPR.error_code == filters["error_code"])
+    if "quality" in filters:  # files whose call got this verdict
+        stmt = stmt.where(FPR.id.in_(sa.select(SalesCall.file_id).where(SalesCall.quality == filters["quality"])))
     if "date_from" in filters:
         start = datetime.combine(datetime.fromisoformat(filters["date_from"]).date(), time.min, timezone.utc)
         stmt = stmt.where(FPR.created_at >= start)
@@ -151,6 +157,8 @@ def detail(record):
         "started_at": _iso(record.started_at), "finished_at": _iso(record.finished_at),
         "stage_timings": record.stage_timings,
         "call_id": record.sales_call.id if record.sales_call else None,
+        "quality": record.sales_call.quality if record.sales_call else None,
+        "quality_reasons": (record.sales_call.quality_reasons or []) if record.sales_call else [],
         "can_retry": record.status in actions.RETRYABLE,
         "events": [{"id": e.id, "at": _iso(e.created_at), "from": e.from_status, "to": e.to_status,
                     "message": e.message, "details": e.details} for e in record.events],

@@ -183,7 +183,11 @@ def scores(filters):
         query.with_only_columns(band.label("band"), sa.func.count()).where(*where).group_by(band)).all())
     mean = db.session.scalar(query.with_only_columns(sa.func.avg(score)).where(*where))
     bins = [(f"{low}–{high}", counts.get(low, 0)) for low, high in SCORE_BINS]
-    return {"bins": bins, "count": sum(c for _label, c in bins),
+    review = [SalesCall.created_at >= start, SalesCall.created_at < end, SalesCall.quality == "needs_review"]
+    if filters.get("folder_id"):
+        review.append(FPR.folder_id == filters["folder_id"])
+    needs_review = db.session.scalar(query.with_only_columns(sa.func.count()).where(*review))
+    return {"bins": bins, "count": sum(c for _label, c in bins), "needs_review": needs_review,
             "mean": round(float(mean), 1) if mean is not None else None}
 
 

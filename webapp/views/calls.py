@@ -4,6 +4,7 @@ call to a customer, and the customer page with call history and score trend."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from ..analysis.quality import VERDICTS
 from ..auth import role_required
 from ..errors import CallbatchError
 from ..services import calls as service
@@ -18,12 +19,13 @@ require_login(bp)
 @bp.get("/calls/")
 def index():
     tracker = request.args.get("tracker", type=int)
+    quality = request.args.get("quality") if request.args.get("quality") in VERDICTS else ""
     page = service.list_calls(q=request.args.get("q"), unassigned=request.args.get("unassigned") == "1",
                               job_id=request.args.get("job_id", type=int), page=request.args.get("page"),
-                              tracker=tracker)
+                              tracker=tracker, quality=quality)
     return render_template("calls/index.html", page=page, q=request.args.get("q", ""),
                            unassigned=request.args.get("unassigned") == "1", tracker=tracker,
-                           trackers=tracker_service.list_trackers())
+                           trackers=tracker_service.list_trackers(), quality=quality)
 
 
 @bp.get("/calls/<id:call_id>")

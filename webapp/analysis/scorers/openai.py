@@ -1,7 +1,13 @@
 """The same scorecard, scored by a language model through the OpenAI chat API (or a
 compatible server) with JSON-schema output. The answer is checked before it is trusted:
-every criterion present, scores 0-100, evidence quoted from the transcript."""
+every criterion present, scores 0-100, evidence quoted from the transcript.
+
+Any OpenAI-compatible server will do (`base_url`: vLLM, llama.cpp's server, Ollama, LM
+Studio, ...). Such servers often wrap the JSON in a markdown code fence or add a sentence
+around it, so the first JSON object in the answer is read; a server that refuses the
+JSON-schema response format (HTTP 400/422) is asked again with the schema in the prompt."""
 import json
+import re
 
 from flask_babel import lazy_gettext as _l
 import openai
@@ -85,18 +91,27 @@ class OpenAIScorer:
         if not any(s["norm"] for s in sentences):
             return score_rubric(self.rubric, sentences, scorer=self.type)  # nothing to ask about
         client = openai_client.make_client(self.config, code=CODE)
+        prompt = self._prompt(transcript)
         try:
             with openai_client.guarded(CODE):
-                answer = client.chat.completions.create(
-                    model=self.model, temperature=0,
-                    messages=[{"role": "system", "content": SYSTEM},
-                              {"role": "user", "content": self._prompt(transcript)}],
-                    response_format={"type": "json_schema",
-                                     "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA}},
-                )
+                try:
+                    answer = self._ask(client, prompt, response_format={
+                        "type": "json_schema",
+                        "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA}})
+                except openai.APIStatusError as exc:
+                    if exc.status_code not in (400, 422):
+                        raise
+                    # a server without structured output: the schema goes into the prompt instead
+                    answer = self._ask(client, prompt + "\n\nAnswer with one JSON object of this JSON schema:\n"
+                                       + json.dumps(SCHEMA))
         except openai.OpenAIError as exc:
             raise openai_client.failure(exc, CODE, "scoring") from exc
         return self._document(_parse(answer), sentences)
+
+    def _ask(self, client, prompt, **extra):
+        return client.chat.completions.create(
+            model=self.model, temperature=0,
+            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}], **extra)
 
     def _prompt(self, transcript):
         lines = "\n".join(
@@ -144,15 +159,47 @@ def _parse(answer):
         refusal = getattr(answer.choices[0].message, "refusal", None)
         raise ProcessingError(f"The scoring model gave no answer{': ' + refusal if refusal else ''}.", code=CODE)
     try:
-        return _Answer.model_validate(json.loads(content))
+        return _Answer.model_validate(json_in(content))
     except json.JSONDecodeError as exc:
-        raise ProcessingError(f"The scoring model's answer is not valid JSON ({exc.msg} at character {exc.pos}).",
-                              code=CODE) from exc
+        raise ProcessingError(f"The scoring model's answer is not valid JSON ({exc.msg} at character {exc.pos}): "
+                              f"it begins “{_start(content)}”.", code=CODE) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ProcessingError(f"The scoring model's answer does not fit the scorecard: {where}: {first['msg']}.",
                               code=CODE) from exc
+
+
+FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
+
+
+def json_in(content):
+    """The JSON object in a model's answer: the whole answer, else the inside of a markdown
+    code fence, else the first object in the text ("Here is the scorecard: {...} Hope it helps")."""
+    text = content.strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        first_error = exc
+    for block in FENCE.findall(text):
+        try:
+            return json.loads(block.strip())
+        except json.JSONDecodeError:
+            pass
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            found, _end = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(found, dict):
+            return found
+    raise first_error
+
+
+def _start(content, length=80):
+    text = " ".join(content.split())
+    return text[:length] + ("…" if len(text) > length else "")
 
 
 def _locate(quote, sentences):

@@ -18,6 +18,12 @@ from .. import model_files
 from ..result import Segment, Transcript
 
 DEFAULT_MODEL = "whisper-base"
+# Decoding defaults chosen by bench/decoding.py (see README, Speech engine › Decoding).
+VAD_FILTER = True
+COMPRESSION_RATIO = 2.4
+TEMPERATURE_FALLBACK = False
+HALLUCINATION_SILENCE = 0.0
+FALLBACK_STEP = 0.2
 DEVICES = ("cpu", "cuda", "auto")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default", "auto")
 DEVICE_CHOICES = (("cpu", "CPU"), ("cuda", "CUDA (GPU)"), ("auto", _l("automatic")))
@@ -44,7 +50,19 @@ class FasterWhisperTranscriber:
         Field("beam_size", _l("Beam size"), kind="number", default=1, help=_l("1 is greedy decoding.")),
         Field("temperature", _l("Temperature"), kind="number", default=0.0),
         Field("condition_on_previous_text", _l("Condition on previous text"), kind="bool", default=False),
-        Field("vad_filter", _l("Skip silence (VAD)"), kind="bool", default=False),
+        Field("vad_filter", _l("Skip silence (VAD)"), kind="bool", default=VAD_FILTER,
+              help=_l("Decode only the stretches where someone speaks: noise, hold music and long "
+                      "silences are not given to the model to invent words for.")),
+        Field("compression_ratio_threshold", _l("Repetition limit"), kind="number", default=COMPRESSION_RATIO,
+              help=_l("A 30-s window whose text compresses better than this (zlib) is taken as a loop: "
+                      "with temperature fallback it is decoded again, else it is kept as it is. 0: off.")),
+        Field("temperature_fallback", _l("Temperature fallback"), kind="bool", default=TEMPERATURE_FALLBACK,
+              help=_l("Decode a window that loops or is unsure again at higher temperatures (0.2 … 1.0). "
+                      "Slower on hard audio.")),
+        Field("hallucination_silence_threshold", _l("Skip silence inside made-up text (s)"), kind="number",
+              default=HALLUCINATION_SILENCE,
+              help=_l("Seconds; a made-up-looking segment next to a silence longer than this is dropped. "
+                      "Needs word timings (slower). 0: off.")),
         Field("batch_size", _l("Batched decoding"), kind="number", default=0,
               help=_l("0: sequential decoding; N > 0 decodes N speech chunks at once (implies VAD). "
                    "Faster on calls longer than 30 s; each chunk costs memory (base model about "
@@ -62,7 +80,11 @@ class FasterWhisperTranscriber:
         self.beam_size = int(config.get("beam_size", 1))
         self.temperature = float(config.get("temperature", 0.0))
         self.condition_on_previous_text = bool(config.get("condition_on_previous_text", False))
-        self.vad_filter = bool(config.get("vad_filter", False))
+        self.vad_filter = bool(config.get("vad_filter", VAD_FILTER))
+        self.compression_ratio_threshold = float(config.get("compression_ratio_threshold", COMPRESSION_RATIO))
+        self.temperature_fallback = bool(config.get("temperature_fallback", TEMPERATURE_FALLBACK))
+        self.hallucination_silence_threshold = float(config.get("hallucination_silence_threshold",
+                                                                HALLUCINATION_SILENCE))
         self.batch_size = int(config.get("batch_size", 0))
         self.local_files_only = bool(config.get("local_files_only", True))
         self.models_dir = config.get("models_dir") or _models_dir()
@@ -84,6 +106,11 @@ class FasterWhisperTranscriber:
         temperature = config.get("temperature", 0.0)
         if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not 0 <= temperature <= 1:
             messages.append("Temperature: a number from 0 to 1.")
+        for name, label, high in (("compression_ratio_threshold", "Repetition limit", 100),
+                                  ("hallucination_silence_threshold", "Skip silence inside made-up text", 60)):
+            value = config.get(name, 0)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= high:
+                messages.append(f"{label}: a number from 0 to {high}.")
         return messages
 
     @property
@@ -131,8 +158,9 @@ class FasterWhisperTranscriber:
     def transcribe(self, audio_path, duration, companions=None):
         loads_before = LOADS["count"]
         model = self.model()
-        options = dict(language=self.language, beam_size=self.beam_size, temperature=self.temperature,
-                       condition_on_previous_text=self.condition_on_previous_text)
+        options = dict(language=self.language, beam_size=self.beam_size, temperature=self._temperatures(),
+                       condition_on_previous_text=self.condition_on_previous_text,
+                       compression_ratio_threshold=self.compression_ratio_threshold or None)
         try:
             from faster_whisper import decode_audio
 
@@ -146,9 +174,12 @@ class FasterWhisperTranscriber:
                 pieces, info = pipeline.transcribe(audio, batch_size=self.batch_size, **options)
                 language = info.language
             else:
-                pieces, info = model.transcribe(audio, vad_filter=self.vad_filter, **options)
+                silence = self.hallucination_silence_threshold or None
+                pieces, info = model.transcribe(audio, vad_filter=self.vad_filter, word_timestamps=bool(silence),
+                                                hallucination_silence_threshold=silence, **options)
                 language = info.language
-            segments = [Segment(float(p.start), float(p.end), p.text.strip())
+            segments = [Segment(float(p.start), float(p.end), p.text.strip(), avg_logprob=p.avg_logprob,
+                                no_speech_prob=p.no_speech_prob, compression_ratio=p.compression_ratio)
                         for p in pieces if p.text.strip() and not _hallucinated(p)]
         except ProcessingError:
             raise
@@ -160,6 +191,12 @@ class FasterWhisperTranscriber:
         transcript.stats = {"model_loads": LOADS["count"], "loaded_now": LOADS["count"] > loads_before,
                             "model_load_ms": round(LOADS["seconds"] * 1000, 1)}
         return transcript
+
+    def _temperatures(self):
+        if not self.temperature_fallback:
+            return self.temperature
+        steps = int(round((1.0 - self.temperature) / FALLBACK_STEP))
+        return [round(self.temperature + FALLBACK_STEP * i, 2) for i in range(steps + 1)]
 
 
 def has_voice(audio, rate, floor_dbfs=-45.0, frame_seconds=0.03):
