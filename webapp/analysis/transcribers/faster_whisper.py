@@ -12,7 +12,9 @@ import time
 from ... import metrics
 from ...errors import ModelUnavailable, ProcessingError
 from ...providers.storage.base import Field
+from .. import audio as channel_audio
 from .. import model_files
+from ..audio import SAMPLING_RATE
 from ..result import Segment, Transcript
 
 DEFAULT_MODEL = "whisper-base"
@@ -124,24 +126,50 @@ class FasterWhisperTranscriber:
         return model
 
     def transcribe(self, audio_path, duration, companions=None):
+        try:
+            from faster_whisper import decode_audio
+
+            audio = decode_audio(audio_path, sampling_rate=SAMPLING_RATE)
+        except Exception as exc:
+            raise ProcessingError("The speech model could not transcribe this recording.",
+                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+        return self._decode(audio, vad_filter=self.vad_filter)
+
+    def transcribe_audio(self, audio, duration, vad_filter=True):
+        """Transcribe 16 kHz mono float samples. For one channel of a two-channel call (the
+        default) only the channel's voiced stretches are decoded, joined, and every segment
+        is cut back to the stretches it covers: Whisper's segments over joined speech can run
+        across the silence while the other side talked, which would make the channel seem to
+        talk over the other."""
+        if not vad_filter or not has_voice(audio, SAMPLING_RATE):
+            return self._decode(audio, vad_filter=vad_filter)
+        voiced = channel_audio.voiced_stretches(audio)
+        if not voiced:
+            return self._decode(audio[:0], vad_filter=False)
+        import numpy as np
+
+        transcript = self._decode(np.concatenate([audio[a:b] for a, b in voiced]), vad_filter=False, joined=True)
+        transcript.segments = channel_audio.restore_times(transcript.segments, voiced)
+        return transcript
+
+    def _decode(self, audio, vad_filter, joined=False):
         loads_before = LOADS["count"]
         model = self.model()
         options = dict(language=self.language, beam_size=self.beam_size, temperature=self.temperature,
                        condition_on_previous_text=self.condition_on_previous_text)
         try:
-            from faster_whisper import decode_audio
-
-            audio = decode_audio(audio_path, sampling_rate=model.feature_extractor.sampling_rate)
-            if not has_voice(audio, model.feature_extractor.sampling_rate):
+            if not has_voice(audio, SAMPLING_RATE):
                 pieces, language = [], self.language  # silence or hum only: nothing to decode
             elif self.batch_size > 0:
                 from faster_whisper import BatchedInferencePipeline
 
+                if joined:  # already voiced only: decode it in whole 30-s windows
+                    options["clip_timestamps"] = channel_audio.windows(len(audio))
                 pipeline = BatchedInferencePipeline(model)
                 pieces, info = pipeline.transcribe(audio, batch_size=self.batch_size, **options)
                 language = info.language
             else:
-                pieces, info = model.transcribe(audio, vad_filter=self.vad_filter, **options)
+                pieces, info = model.transcribe(audio, vad_filter=vad_filter, **options)
                 language = info.language
             segments = [Segment(float(p.start), float(p.end), p.text.strip())
                         for p in pieces if p.text.strip() and not _hallucinated(p)]
