@@ -126,6 +126,8 @@ class FasterWhisperTranscriber:
         return model
 
     def transcribe(self, audio_path, duration, companions=None):
+        loads_before = LOADS["count"]
+        self.model()  # a missing model is the first thing to say, before the recording is read
         try:
             from faster_whisper import decode_audio
 
@@ -133,7 +135,7 @@ class FasterWhisperTranscriber:
         except Exception as exc:
             raise ProcessingError("The speech model could not transcribe this recording.",
                                   details={"error": f"{type(exc).__name__}: {exc}"}) from exc
-        return self._decode(audio, vad_filter=self.vad_filter)
+        return self._decode(audio, vad_filter=self.vad_filter, loads_before=loads_before)
 
     def transcribe_audio(self, audio, duration, vad_filter=True):
         """Transcribe 16 kHz mono float samples. For one channel of a two-channel call (the
@@ -152,8 +154,8 @@ class FasterWhisperTranscriber:
         transcript.segments = channel_audio.restore_times(transcript.segments, voiced)
         return transcript
 
-    def _decode(self, audio, vad_filter, joined=False):
-        loads_before = LOADS["count"]
+    def _decode(self, audio, vad_filter, joined=False, loads_before=None):
+        loads_before = LOADS["count"] if loads_before is None else loads_before
         model = self.model()
         options = dict(language=self.language, beam_size=self.beam_size, temperature=self.temperature,
                        condition_on_previous_text=self.condition_on_previous_text)
