@@ -254,6 +254,15 @@ def test_sample_calls_can_be_two_channel(tmp_path):
         assert np.abs(own[a:b]).max() > 0.05 and np.abs(other[a:b]).max() < 0.01, line
 
 
+def test_samples_make_writes_two_channel_calls(cli, tmp_path):
+    from webapp.analysis import audio
+
+    result = cli.invoke(args=["samples", "make", str(tmp_path), "--count", "2", "--stereo", "all"])
+    assert result.exit_code == 0, result.output
+    recordings = sorted(p for p in tmp_path.iterdir() if not p.name.endswith(".json"))
+    assert len(recordings) == 2 and [audio.channel_count(str(p)) for p in recordings] == [2, 2]
+
+
 def test_reports_average_the_talk_metrics_per_agent(ctx, web):
     from webapp.extensions import db
     from webapp.models import SalesCall
