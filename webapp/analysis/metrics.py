@@ -84,7 +84,7 @@ def _answer_pauses(segments, asker, answerer):
     for seg in segments:
         if seg.speaker == asker:
             turn_end = seg.end if previous != asker else max(turn_end, seg.end)
-        elif previous == asker and turn_end is not None and seg.start >= turn_end:
+        elif seg.speaker == answerer and previous == asker and seg.start >= turn_end:
             pauses.append(seg.start - turn_end)
         previous = seg.speaker
     return pauses
