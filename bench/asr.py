@@ -9,7 +9,13 @@ worker's peak RSS and its model load count. Batched decoding gains with call len
 call shorter than Whisper's 30-s window is one chunk, with nothing to batch (`--minutes 0`
 runs the demo's 10-40 s conversations to show it).
 
-Usage: .venv/bin/python bench/asr.py [--calls 10] [--minutes 3] [--batch-size 4]
+Then the two-channel comparison: the same number of two-channel calls (agent on the left,
+customer on the right), processed once as mono (diarizer `none`: the channels mixed down,
+one pass) and once split (diarizer `channels`: each channel transcribed on its own with VAD),
+each by a fresh worker; prints both times, the ratio split / mono (target <= 1.15) and each
+worker's peak RSS. `--only channels` runs this part alone, `--only speed` the rest.
+
+Usage: .venv/bin/python bench/asr.py [--calls 10] [--minutes 3] [--batch-size 4] [--only speed|channels]
 (PostgreSQL and Redis on 127.0.0.1)
 Environment: as bench/services.py describes."""
 import argparse
@@ -36,23 +42,64 @@ def main():
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=3,
                         help="length of each call (0: the demo's single conversations, 10-40 s each)")
+    parser.add_argument("--only", choices=("speed", "channels"), help="run one part only")
     args = parser.parse_args()
     with own_services("asr") as work:
-        _measure(args, work, dict(os.environ))
-
-
-def _measure(args, work, env):
-    worker = None
-    try:
         from flask_migrate import upgrade
 
-        from webapp import create_app, samples
+        from webapp import create_app
         from webapp.analysis import model_files
 
         app = create_app()
         with app.app_context():
             upgrade(revision="heads")
         model, _ = model_files.install_base(app.config["MODELS_DIR"])
+        if args.only != "channels":
+            _measure(args, work, dict(os.environ), app, model)
+            _reset(app)
+        if args.only != "speed":
+            _channels(args, work, dict(os.environ), app, model)
+
+
+def _channels(args, work, env, app, model):
+    """Two-channel calls split per channel against the same calls mixed down to mono."""
+    from webapp import samples
+
+    folder = os.path.join(work, "stereo-calls")
+    names = samples.make_folder(folder, args.calls, formats=("wav",), minutes=args.minutes, transcripts="none",
+                                stereo=True)
+    warmup = os.path.join(work, "stereo-warmup")
+    samples.make_folder(warmup, 1, formats=("wav",), metadata=False, transcripts="none", stereo=True)
+    audio = sum(_duration(os.path.join(folder, n)) for n in names)
+    print(f"two-channel: {len(names)} calls, {audio:.1f} s of audio each way")
+    plain = {"type": "faster_whisper", "model": model, "compute_type": "int8", "cpu_threads": THREADS, **DECODE}
+    results = {}
+    for label, diarizer in (("mono (mixed down, one pass)", {"type": "none"}),
+                            ("two channels (each channel, VAD)", {"type": "channels"})):
+        _reset(app)
+        _configure(app, plain, diarizer)
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", "bench-asr-channels"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _batch(env, warmup)
+            _reset(app)
+            _batch(env, folder)
+            busy, _stages = _latest_job(app)
+            results[label] = (busy, _peak_rss(worker.pid))
+        finally:
+            worker.terminate()
+            worker.wait(20)
+        print(f"{label:40s} {busy:7.1f} s processing   {audio / busy:6.2f} audio s / wall s   "
+              f"peak RSS {results[label][1] / 1024 / 1024:.0f} MB")
+    (mono, _), (split, _) = results.values()
+    print(f"ratio two channels / mono: {split / mono:.3f}  (target <= 1.15)")
+
+
+def _measure(args, work, env, app, model):
+    worker = None
+    try:
+        from webapp import samples
+
         folder = os.path.join(work, "calls")
         names = samples.make_folder(folder, args.calls, formats=("wav",), minutes=args.minutes)
         files = [os.path.join(folder, n) for n in names]
@@ -105,12 +152,13 @@ def _duration(path):
         return w.getnframes() / w.getframerate()
 
 
-def _configure(app, transcriber):
+def _configure(app, transcriber, diarizer=None):
     from webapp.batch import settings
 
     with app.app_context():
         config = settings.load()
         config.analysis.transcriber = transcriber
+        config.analysis.diarizer = diarizer or {"type": "none"}
         config.scanning.fileSettleSeconds = 0
         config.retryPolicy.maxRetries = 0
         settings.save(config)

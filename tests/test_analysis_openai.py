@@ -268,3 +268,39 @@ def test_a_batch_scored_by_a_local_model_server_withholds_the_unreliable_call(cl
     assert calls[good].overall_score > 0 and calls[good].quality == "ok"
     assert calls[loop].quality == "needs_review" and calls[loop].overall_score is None
     assert len(api.log) == 1  # only the reliable call was sent to the server
+
+
+def test_a_two_channel_recording_is_uploaded_one_channel_at_a_time(ctx, api, tmp_path):
+    """The stand-in hears each uploaded channel: it answers one segment where that file is loud."""
+    import io
+    import wave
+
+    import numpy as np
+
+    from webapp.analysis import analyze
+
+    def answer(request):
+        with wave.open(io.BytesIO(request.files["file"].read())) as w:
+            assert (w.getnchannels(), w.getframerate()) == (1, 16000)
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        loud = np.flatnonzero(np.abs(samples) > 1000)
+        start, end = loud[0] / 16000, (loud[-1] + 1) / 16000
+        text = "שלום, מדברת נועה." if start < 0.1 else "כן, שלום."
+        return Response(json.dumps({"text": text, "language": "hebrew", "segments": [
+            {"start": round(start, 2), "end": round(end, 2), "text": text}]}), content_type="application/json")
+
+    api.expect_request("/v1/audio/transcriptions", method="POST").respond_with_handler(answer)
+    clip = tmp_path / name("wav")
+    rate, half = 8000, 4000
+    left = np.concatenate([np.full(half, 12000), np.zeros(half)])   # the agent, first half
+    right = np.concatenate([np.zeros(half), np.full(half, 12000)])  # the customer, second half
+    with wave.open(str(clip), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.stack([left, right], axis=1).astype("<i2").tobytes())
+    result = analyze(str(clip), None, {"transcriber": transcriber_config(api)}, 1.0)
+    assert len(api.log) == 2
+    assert [(s.speaker, s.start, s.end, s.text) for s in result.transcript.segments] == [
+        ("agent", 0.0, 0.5, "שלום, מדברת נועה."), ("customer", 0.5, 1.0, "כן, שלום.")]
+    assert result.metrics["talk_ratio"] == 0.5 and result.metrics["speakers_from"] == "channels"

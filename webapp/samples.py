@@ -6,7 +6,9 @@ unassigned).
 
 With espeak-ng installed the calls are spoken Hebrew: two voices (`he` for the agent, `he+f3`
 at a higher pitch for the customer), mixed to one telephone channel and encoded as wav, mp3,
-ogg or m4a with ffmpeg. Without espeak-ng each line is a tone of the speaker's pitch."""
+ogg or m4a with ffmpeg. Without espeak-ng each line is a tone of the speaker's pitch. With
+`stereo` the calls are two-channel recordings as call-centre systems make them: the agent on
+channel 1 (left), the customer on channel 2 (right), each silent while the other talks."""
 import itertools
 import json
 import math
@@ -68,13 +70,15 @@ def can_speak():
 TRANSCRIPTS = ("all", "some", "none")
 
 
-def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0, transcripts="all"):
+def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0, transcripts="all",
+                stereo=False):
     """Write `count` sample calls into `path`; returns their file names. `formats` rotates
     the containers (default: all four when ffmpeg is there, else wav); `speak` forces
     (True) or refuses (False) espeak-ng, default: use it when installed. With `minutes`,
     each call carries on through the next conversations until it is that long, as real
     sales calls are (one script alone lasts 10-40 s). `transcripts`: which calls come with
-    the phone system's transcript — all, some (the 1st, 3rd, 5th, ...) or none."""
+    the phone system's transcript — all, some (the 1st, 3rd, 5th, ...) or none. `stereo`:
+    two-channel recordings (True for all; "some" for the 2nd, 4th, ...)."""
     os.makedirs(path, exist_ok=True)
     speak = can_speak() if speak is None else speak
     if formats is None:
@@ -85,13 +89,14 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=
         script = _conversation(i, minutes)
         ext = formats[i % len(formats)]
         target = os.path.join(path, f"{call_id}.{ext}")
+        two = stereo is True or stereo == "some" and i % 2 == 1
         if speak:
             # speed and pauses vary per call, so no two recordings have the same content
             segments = speak_call(target, script, speed=random.randint(150, 165), gap=random.uniform(0.35, 0.6),
-                                  seconds=minutes * 60)
+                                  seconds=minutes * 60, stereo=two)
         else:
             segments = _timeline(script, seconds=minutes * 60)
-            _write_wav(target, segments, voice_shift=random.uniform(-20, 20))
+            _write_wav(target, segments, voice_shift=random.uniform(-20, 20), stereo=two)
         if transcripts == "all" or transcripts == "some" and i % 2 == 0:
             with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
                 json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
@@ -113,13 +118,17 @@ def _conversation(number, minutes):
     return itertools.chain.from_iterable(SCRIPTS[(number + k) % len(SCRIPTS)] for k in itertools.count())
 
 
-def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0):
+def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0, stereo=False, agent_channel=1):
     """Synthesise a two-speaker call with espeak-ng into `target` (its extension picks the
     format), stopping after the line that reaches `seconds` if given; returns the timeline
-    [{"start", "end", "text", "speaker"}]."""
+    [{"start", "end", "text", "speaker"}]. With `stereo` the agent speaks on channel
+    `agent_channel` (1 left, 2 right) and the customer on the other."""
     frames, segments = bytearray(), []
+    tracks = {"agent": bytearray(), "customer": bytearray()}  # each side's own channel, for stereo
     t = 0.3
     frames += _silence(t, rate)
+    for track in tracks.values():
+        track += _silence(t, rate)
     with tempfile.TemporaryDirectory(prefix="callbatch-say-") as tmp:
         for n, (speaker, line) in enumerate(script):
             if seconds and t >= seconds:
@@ -132,17 +141,33 @@ def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0)
             length = len(audio) / 2 / rate
             segments.append({"start": round(t, 2), "end": round(t + length, 2), "text": line, "speaker": speaker})
             frames += audio + _silence(gap, rate)
+            for side, track in tracks.items():
+                track += (audio if side == (speaker if speaker in tracks else "agent") else bytes(len(audio)))
+                track += _silence(gap, rate)
             t += length + gap
         wav_path = target if target.endswith(".wav") else os.path.join(tmp, "call.wav")
-        with wave.open(wav_path, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(rate)
-            w.writeframes(bytes(frames))
+        if stereo:
+            left, right = (tracks["agent"], tracks["customer"]) if agent_channel == 1 else \
+                (tracks["customer"], tracks["agent"])
+            _write_pcm(wav_path, [left, right], rate)
+        else:
+            _write_pcm(wav_path, [frames], rate)
         if wav_path != target:
-            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", wav_path, "-ac", "1", target],
-                           check=True, capture_output=True, timeout=120)
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", wav_path,
+                            "-ac", "2" if stereo else "1", target], check=True, capture_output=True, timeout=120)
     return segments
+
+
+def _write_pcm(path, channels, rate):
+    """A 16-bit WAV from one bytes object of samples per channel (interleaved for stereo)."""
+    import numpy as np
+
+    samples = np.stack([np.frombuffer(bytes(c), dtype="<i2") for c in channels], axis=1)
+    with wave.open(path, "wb") as w:
+        w.setnchannels(len(channels))
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
 
 
 def _silence(seconds, rate):
@@ -173,21 +198,25 @@ def _timeline(script, seconds=0):
     return segments
 
 
-def _write_wav(path, segments, voice_shift=0.0):
-    """A telephone-quality mono WAV whose voiced stretches follow the transcript's timeline
-    (a tone per speaker), so its duration and pauses match the transcript."""
+def _write_wav(path, segments, voice_shift=0.0, stereo=False):
+    """A telephone-quality WAV whose voiced stretches follow the transcript's timeline (a tone
+    per speaker), so its duration and pauses match the transcript; with `stereo` the agent's
+    tones on channel 1 and the customer's on channel 2."""
     total = int((segments[-1]["end"] + 0.5) * RATE)
-    samples = bytearray(total * 2)
+    tracks = {side: bytearray(total * 2) for side in ("agent", "customer")}
     for seg in segments:
         pitch = (180 if seg["speaker"] == "agent" else 120) + voice_shift
+        track = tracks["customer" if seg["speaker"] == "customer" else "agent"]
         for n in range(int(seg["start"] * RATE), min(total, int(seg["end"] * RATE))):
             value = int(6000 * math.sin(2 * math.pi * pitch * n / RATE) * (0.6 + 0.4 * math.sin(n / 700)))
-            struct.pack_into("<h", samples, n * 2, value)
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(bytes(samples))
+            struct.pack_into("<h", track, n * 2, value)
+    if stereo:
+        _write_pcm(path, [tracks["agent"], tracks["customer"]], RATE)
+    else:
+        import numpy as np
+
+        mixed = np.frombuffer(bytes(tracks["agent"]), "<i2") + np.frombuffer(bytes(tracks["customer"]), "<i2")
+        _write_pcm(path, [mixed.astype("<i2").tobytes()], RATE)
 
 
 HARD_AUDIO = ("noise", "tone", "music", "silence")

@@ -1,4 +1,4 @@
-"""Analysis of one recording: transcription, then scoring. Providers are built once per
+"""Analysis of one recording: transcription (with who spoke, see diarizers), then scoring. Providers are built once per
 process and reused for every file (an ASR model is loaded once per worker)."""
 import json
 import time
@@ -7,12 +7,14 @@ from functools import lru_cache
 from ..errors import ConfigError, ProcessingError
 from ..providers.storage.base import Companions
 from . import metadata, metrics, pii, quality
+from .diarizers import DIARIZERS
 from .result import Analysis
 from .scorers import SCORERS
 from .transcribers import TRANSCRIBERS
 
-REGISTRIES = {"transcriber": TRANSCRIBERS, "scorer": SCORERS}
+REGISTRIES = {"transcriber": TRANSCRIBERS, "diarizer": DIARIZERS, "scorer": SCORERS}
 DEFAULT_SCORER = {"type": "rubric"}
+DEFAULT_DIARIZER = {"type": "channels"}
 
 
 def analyze(audio_path, folder, defaults, duration=None, companions=None):
@@ -24,7 +26,8 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     meta, notes = metadata.read(companions)
     started = time.perf_counter()
     transcriber = provider("transcriber", _choose(folder, defaults, "transcriber"))
-    transcript = transcriber.transcribe(audio_path, duration, companions=companions)
+    diarizer = provider("diarizer", _choose(folder, defaults, "diarizer") or DEFAULT_DIARIZER)
+    transcript = diarizer.transcribe(transcriber, audio_path, duration, companions=companions)
     timings["asr_ms"] = _ms(started)
     if transcript.stats.get("loaded_now"):
         timings["model_load_ms"] = transcript.stats["model_load_ms"]

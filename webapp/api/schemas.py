@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from typing_extensions import Annotated
 
 from ..analysis.quality import VERDICTS
+from ..analysis.diarizers import DIARIZERS
 from ..analysis.scorers import SCORERS
 from ..analysis.transcribers import TRANSCRIBERS
 from ..batch.status import STATUSES
@@ -60,12 +61,15 @@ STORAGE_HELP = "; ".join(f"{key}: " + ", ".join(f.name + (" (secret)" if f.kind 
 
 
 class FolderAnalysis(Body):
-    """The folder's own speech engine and scorer, each checked by its provider; one left out
+    """The folder's own speech engine, speaker split and scorer, each checked by its provider; one left out
     (or null) uses the global setting. Sent on an update, it replaces the folder's choice whole."""
 
     transcriber: Optional[dict] = Field(None, description=(
         "A transcriber config, e.g. {\"type\": \"faster_whisper\", \"model\": \"small\"}. Types: "
         + ", ".join(TRANSCRIBERS) + "."))
+    diarizer: Optional[dict] = Field(None, description=(
+        "Who spoke, e.g. {\"type\": \"channels\", \"agent_channel\": \"2\"} (a two-channel recording's "
+        "agent on the right channel). Types: " + ", ".join(DIARIZERS) + "; none transcribes as one channel."))
     scorer: Optional[dict] = Field(None, description=(
         "A scorer config. Types: " + ", ".join(SCORERS) + ". The folder's own scorecard: "
         "{\"type\": \"rubric\", \"criteria\": [...]} (the same shape as the global rubric)."))

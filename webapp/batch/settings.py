@@ -40,6 +40,7 @@ class Scanning(_Strict):
 
 class Analysis(_Strict):
     transcriber: dict = Field(default_factory=lambda: {"type": "auto"})
+    diarizer: dict = Field(default_factory=lambda: {"type": "channels"})
     scorer: dict = Field(default_factory=lambda: {"type": "rubric"})
 
 
@@ -73,18 +74,20 @@ def validate(document):
     config, errors = _parse(document)
     if config is None:
         return None, errors
-    errors = [{"field": f"analysis.{kind}", "message": message} for kind in ("transcriber", "scorer")
+    errors = [{"field": f"analysis.{kind}", "message": message} for kind in ("transcriber", "diarizer", "scorer")
               for message in provider_problems(kind, getattr(config.analysis, kind))]
     return (None, errors) if errors else (config, [])
 
 
 def provider_problems(kind, config):
     """The messages of the `kind` provider named by config["type"] ([] when it is valid). An
-    empty scorer means the built-in rubric scorer."""
-    from ..analysis import DEFAULT_SCORER, REGISTRIES
+    empty scorer means the built-in rubric scorer, an empty diarizer the channel split."""
+    from ..analysis import DEFAULT_DIARIZER, DEFAULT_SCORER, REGISTRIES
 
     if kind == "scorer" and not config:
         config = DEFAULT_SCORER
+    if kind == "diarizer" and not config:
+        config = DEFAULT_DIARIZER
     registry = REGISTRIES[kind]
     name = config.get("type")
     known = ", ".join(sorted(registry))

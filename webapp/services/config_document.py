@@ -38,7 +38,8 @@ MONITOR_KEYS = ("scanInterval", "cronSchedule")
 # When found files are processed (see webapp.timetable): the folder's processing schedule.
 SCHEDULE_FIELDS = (("processMode", "process_mode"), ("windowStart", "window_start"), ("windowEnd", "window_end"),
                    ("processCron", "process_cron"))
-FOLDER_PROCESSING_KEYS = ("maxFileSize", "allowedExtensions", "autoStart", "transcriber", "scorer", "redact",
+ANALYSIS_KINDS = ("transcriber", "diarizer", "scorer")
+FOLDER_PROCESSING_KEYS = ("maxFileSize", "allowedExtensions", "autoStart", *ANALYSIS_KINDS, "redact",
                           *(key for key, _column in SCHEDULE_FIELDS))
 NOTIFICATION_KEYS = ("name", "type", "config", "conditions", "enabled", "folders", "errorCodes", "cooldownMinutes",
                      "stallMinutes")
@@ -50,7 +51,7 @@ WHERE = {"name": "name", "storage_type": "storage.type", "storage_config": "stor
          "process_mode": "processing.processMode", "window_start": "processing.windowStart",
          "window_end": "processing.windowEnd", "process_cron": "processing.processCron",
          "analysis_config": "processing", "analysis_config.transcriber": "processing.transcriber",
-         "analysis_config.scorer": "processing.scorer"}
+         "analysis_config.scorer": "processing.scorer", "analysis_config.diarizer": "processing.diarizer"}
 NOTIFICATION_WHERE = {"name": "name", "type": "type", "config": "config", "conditions": "conditions",
                       "folder_ids": "folders", "error_codes": "errorCodes", "cooldown_minutes": "cooldownMinutes",
                       "stall_minutes": "stallMinutes", "enabled": "enabled"}
@@ -86,7 +87,7 @@ def folder_entry(folder, doc_id, secrets="omit"):
     for key, column in SCHEDULE_FIELDS:
         if getattr(folder, column):
             processing[key] = getattr(folder, column)
-    for kind in ("transcriber", "scorer"):
+    for kind in ANALYSIS_KINDS:
         if (folder.analysis_config or {}).get(kind):
             processing[kind] = folder.analysis_config[kind]
     if (folder.analysis_config or {}).get("redact"):
@@ -283,7 +284,7 @@ def _changed_paths(before, after, prefix=""):
     paths = []
     for key in sorted(set(before) | set(after)):
         a, b = before.get(key), after.get(key)
-        if isinstance(a, dict) and isinstance(b, dict) and key != "scorer" and key != "transcriber":
+        if isinstance(a, dict) and isinstance(b, dict) and key not in ANALYSIS_KINDS:
             paths += _changed_paths(a, b, f"{prefix}{key}.")
         elif a != b:
             paths.append(_settings_where(prefix + key))
@@ -333,7 +334,7 @@ def folder_data(entry, where, report):
             data["allowed_extensions"] = _texts(processing, "allowedExtensions", f"{where}.processing", report)
         if "autoStart" in processing and not isinstance(processing["autoStart"], bool):
             report.problem(f"{where}.processing.autoStart", "autoStart must be true or false.")
-        analysis = {kind: processing[kind] for kind in ("transcriber", "scorer") if processing.get(kind)}
+        analysis = {kind: processing[kind] for kind in ANALYSIS_KINDS if processing.get(kind)}
         if "redact" in processing:
             analysis["redact"] = processing["redact"]
         data["analysis_config"] = analysis

@@ -79,7 +79,7 @@ def validate_analysis(analysis):
                 cleaned["redact"] = True
             continue
         if kind not in REGISTRIES:
-            errors.append(error(field, f"'{kind}' is not an analysis setting (transcriber or scorer)."))
+            errors.append(error(field, f"'{kind}' is not an analysis setting (transcriber, diarizer or scorer)."))
             continue
         if config in (None, {}):
             continue
@@ -93,9 +93,23 @@ def validate_analysis(analysis):
     return cleaned, errors
 
 
+# The folder form's one "Speakers" choice: a two-channel split either way round, or mono.
+SPEAKER_CHOICES = {"channels": {"type": "channels", "agent_channel": "1"},
+                   "channels-swapped": {"type": "channels", "agent_channel": "2"},
+                   "none": {"type": "none"}}
+
+
+def speaker_choice(diarizer):
+    """The form's speakers choice for a stored diarizer config ("" = the global setting)."""
+    diarizer = diarizer or {}
+    if diarizer.get("type") == "channels":
+        return "channels-swapped" if str(diarizer.get("agent_channel", "1")) == "2" else "channels"
+    return diarizer.get("type", "")
+
+
 def analysis_from_form(form, folder=None):
     """(analysis_config, errors) from the folder form: `analysis_transcriber` and `analysis_scorer`
-    name a provider type ("" = the global setting); the rubric scorer takes the folder's own
+    name a provider type ("" = the global setting), `analysis_diarizer` one of SPEAKER_CHOICES; the rubric scorer takes the folder's own
     scorecard pasted as YAML in `analysis_rubric`. A type kept unchanged keeps the folder's other
     settings for it (set through the API)."""
     own = dict(folder.analysis_config or {}) if folder is not None else {}
@@ -106,6 +120,9 @@ def analysis_from_form(form, folder=None):
     if transcriber:
         kept = own.get("transcriber") or {}
         analysis["transcriber"] = kept if kept.get("type") == transcriber else {"type": transcriber}
+    diarizer = SPEAKER_CHOICES.get((form.get("analysis_diarizer") or "").strip())
+    if diarizer:
+        analysis["diarizer"] = diarizer
     scorer = (form.get("analysis_scorer") or "").strip()
     if scorer == "rubric":
         config, errors = rubric_scorer(form.get("analysis_rubric", ""))
@@ -128,6 +145,7 @@ def analysis_form_values(analysis):
         except ProcessingError as err:
             text = f"# {err.message}\n"
     return {"transcriber": (analysis.get("transcriber") or {}).get("type", ""), "scorer": scorer.get("type", ""),
+            "diarizer": speaker_choice(analysis.get("diarizer")),
             "rubric": text, "redact": bool(analysis.get("redact"))}
 
 

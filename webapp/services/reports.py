@@ -1,5 +1,6 @@
 """Reports: processing performance (files/hour, average and p95 time per stage, success
-rate), error analysis (counts by code and category over time) and the score distribution.
+rate), error analysis (counts by code and category over time), the score distribution and
+the talk metrics per agent (calls whose speakers are known).
 
 Every query runs on PostgreSQL and SQLite alike: time buckets use a per-dialect expression
 (`_bucket`), and percentiles are computed in Python over the rows of the window (at most
@@ -191,5 +192,31 @@ def scores(filters):
             "mean": round(float(mean), 1) if mean is not None else None}
 
 
+def talk(filters):
+    """Per agent (the name delivered with the call; "" when none), over the calls created in
+    the window whose speakers are known: [{agent, calls, talk_ratio, patience_seconds,
+    interruptions}], the averages per call (patience over the calls where the agent answered)."""
+    FPR = FileProcessingRecord
+    start, end = _window(filters)
+    query = sa.select(SalesCall.agent, SalesCall.metrics).where(
+        SalesCall.created_at >= start, SalesCall.created_at < end).order_by(SalesCall.id.desc()).limit(TIMING_SAMPLE)
+    if filters.get("folder_id"):
+        query = query.join(FPR, FPR.id == SalesCall.file_id).where(FPR.folder_id == filters["folder_id"])
+    by_agent = {}
+    for agent, metrics in db.session.execute(query):
+        if not metrics or metrics.get("talk_ratio") is None:
+            continue
+        by_agent.setdefault(agent or "", []).append(metrics)
+    rows = []
+    for agent, calls in sorted(by_agent.items()):
+        patience = [m["patience_seconds"] for m in calls if m.get("patience_seconds") is not None]
+        rows.append({"agent": agent, "calls": len(calls),
+                     "talk_ratio": round(sum(m["talk_ratio"] for m in calls) / len(calls), 3),
+                     "patience_seconds": round(sum(patience) / len(patience), 2) if patience else None,
+                     "interruptions": round(sum(m.get("interruptions", 0) for m in calls) / len(calls), 1)})
+    return rows
+
+
 def report(filters):
-    return {"performance": performance(filters), "errors": errors(filters), "scores": scores(filters)}
+    return {"performance": performance(filters), "errors": errors(filters), "scores": scores(filters),
+            "talk": talk(filters)}

@@ -82,7 +82,8 @@ def from_form(form):
         values = document.setdefault(section["section"], {})
         for f in section["fields"]:
             raw = form.get(f["path"])
-            if f["kind"] not in ("provider", "bool") and f["path"] not in form:
+            shown = f["path"] + ".type" in form if f["kind"] == "provider" else f["path"] in form
+            if f["kind"] != "bool" and not shown:
                 values[f["name"]] = saved[section["section"]][f["name"]]  # a field the form did not show
             elif f["kind"] == "provider":
                 values[f["name"]] = provider_config(f["name"], form, stored.get(f["name"]))

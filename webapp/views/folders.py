@@ -187,6 +187,7 @@ def _data(form, folder=None):
         data["max_file_size"] = int(size_mb * service.MB) if fits else form["max_file_size_mb"]
     data["analysis_config"], errors = service.analysis_from_form(form, folder)
     data["analysis"] = {"transcriber": form.get("analysis_transcriber", ""),
+                        "diarizer": form.get("analysis_diarizer", ""),
                         "scorer": form.get("analysis_scorer", ""), "rubric": form.get("analysis_rubric", ""),
                         "redact": form.get("analysis_redact") == "on"}
     return data, errors

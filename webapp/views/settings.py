@@ -27,8 +27,11 @@ def _page(document, errors, status=200, validated=False, speech=None):
                            models_dir=models_service.models_dir()), status
 
 
+ANALYSIS_KINDS = ("transcriber", "diarizer", "scorer")
+
+
 def analysis_boxes(document):
-    return {kind: service.chooser(kind, document.get("analysis", {}).get(kind)) for kind in ("transcriber", "scorer")}
+    return {kind: service.chooser(kind, document.get("analysis", {}).get(kind)) for kind in ANALYSIS_KINDS}
 
 
 @bp.get("/")
@@ -39,7 +42,7 @@ def index():
     if "analysis.transcriber.shown" in request.args:  # the whole form, sent back by GET
         document, _errors = service.from_form(request.args)
     else:
-        for kind in ("transcriber", "scorer"):  # a type asked for by a plain link
+        for kind in ANALYSIS_KINDS:  # a type asked for by a plain link
             wanted = request.args.get(f"analysis.{kind}.type")
             if wanted and wanted != document["analysis"][kind].get("type"):
                 document["analysis"][kind] = {"type": wanted}
@@ -51,9 +54,9 @@ def index():
 
 @bp.get("/analysis-fields")
 def analysis_fields():
-    """The chooser of one kind (transcriber | scorer) for a type or a preset, swapped in by htmx."""
+    """The chooser of one kind (transcriber | diarizer | scorer) for a type or a preset, swapped in by htmx."""
     kind = request.args.get("kind")
-    if kind not in ("transcriber", "scorer"):
+    if kind not in ANALYSIS_KINDS:
         abort(404)
     chosen = service.preset(request.args.get("preset")) if kind == "transcriber" else None
     if not is_htmx():

@@ -58,15 +58,25 @@ class AutoTranscriber:
         try:
             return self.sidecar.transcribe(audio_path, duration, **kwargs)
         except TranscriptMissing as missing:
-            no_transcript = missing
+            no_transcript = missing.message
+        return self._speech(lambda speech: speech.transcribe(audio_path, duration), no_transcript)
+
+    def delivered(self, audio_path, duration, companions=None):
+        """The phone system's transcript delivered beside the recording, or None."""
         try:
-            return self.transcribe_speech(audio_path, duration)
-        except ModelUnavailable as err:
-            reason = err.message[0].lower() + err.message[1:]
-            raise ModelUnavailable(f"{no_transcript.message[:-1]}, and {reason}", details=err.details) from None
+            return self.sidecar.transcribe(audio_path, duration, companions=companions)
+        except TranscriptMissing:
+            return None
+
+    def transcribe_audio(self, audio, duration):
+        """One channel's samples through the chosen speech model (see diarizers.channels)."""
+        return self._speech(lambda speech: speech.transcribe_audio(audio, duration))
 
     def transcribe_speech(self, audio_path, duration):
         """Speech-to-text with the chosen model, whatever lies beside the recording."""
+        return self._speech(lambda speech: speech.transcribe(audio_path, duration))
+
+    def _speech(self, run, no_transcript=None):
         model = self.chosen_model()
         key = (json.dumps(self.config, sort_keys=True), self.models_dir, model)
         remembered = _UNAVAILABLE.get(key)
@@ -75,7 +85,10 @@ class AutoTranscriber:
                 raise remembered  # tried in this process already: fail fast, no second download
             speech = FasterWhisperTranscriber({**self.speech_options, "model": model, "models_dir": self.models_dir,
                                                "local_files_only": bool(self.config.get("local_files_only"))})
-            return speech.transcribe(audio_path, duration)
+            return run(speech)
         except ModelUnavailable as err:
             _UNAVAILABLE[key] = err
-            raise ModelUnavailable(err.message, details={**err.details, "tried_before": bool(remembered)}) from None
+            message = err.message
+            if no_transcript:
+                message = f"{no_transcript[:-1]}, and {message[0].lower() + message[1:]}"
+            raise ModelUnavailable(message, details={**err.details, "tried_before": bool(remembered)}) from None

@@ -14,7 +14,9 @@ from flask_babel import lazy_gettext as _l
 from ... import metrics
 from ...errors import ModelUnavailable, ProcessingError
 from ...providers.storage.base import Field
+from .. import audio as channel_audio
 from .. import model_files
+from ..audio import SAMPLING_RATE
 from ..result import Segment, Transcript
 
 DEFAULT_MODEL = "whisper-base"
@@ -157,25 +159,53 @@ class FasterWhisperTranscriber:
 
     def transcribe(self, audio_path, duration, companions=None):
         loads_before = LOADS["count"]
+        self.model()  # a missing model is the first thing to say, before the recording is read
+        try:
+            from faster_whisper import decode_audio
+
+            audio = decode_audio(audio_path, sampling_rate=SAMPLING_RATE)
+        except Exception as exc:
+            raise ProcessingError("The speech model could not transcribe this recording.",
+                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+        return self._decode(audio, vad_filter=self.vad_filter, loads_before=loads_before)
+
+    def transcribe_audio(self, audio, duration, vad_filter=True):
+        """Transcribe 16 kHz mono float samples. For one channel of a two-channel call (the
+        default) only the channel's voiced stretches are decoded, joined, and every segment
+        is cut back to the stretches it covers: Whisper's segments over joined speech can run
+        across the silence while the other side talked, which would make the channel seem to
+        talk over the other."""
+        if not vad_filter or not has_voice(audio, SAMPLING_RATE):
+            return self._decode(audio, vad_filter=vad_filter)
+        voiced = channel_audio.voiced_stretches(audio)
+        if not voiced:
+            return self._decode(audio[:0], vad_filter=False)
+        import numpy as np
+
+        transcript = self._decode(np.concatenate([audio[a:b] for a, b in voiced]), vad_filter=False, joined=True)
+        transcript.segments = channel_audio.restore_times(transcript.segments, voiced)
+        return transcript
+
+    def _decode(self, audio, vad_filter, joined=False, loads_before=None):
+        loads_before = LOADS["count"] if loads_before is None else loads_before
         model = self.model()
         options = dict(language=self.language, beam_size=self.beam_size, temperature=self._temperatures(),
                        condition_on_previous_text=self.condition_on_previous_text,
                        compression_ratio_threshold=self.compression_ratio_threshold or None)
         try:
-            from faster_whisper import decode_audio
-
-            audio = decode_audio(audio_path, sampling_rate=model.feature_extractor.sampling_rate)
-            if not has_voice(audio, model.feature_extractor.sampling_rate):
+            if not has_voice(audio, SAMPLING_RATE):
                 pieces, language = [], self.language  # silence or hum only: nothing to decode
             elif self.batch_size > 0:
                 from faster_whisper import BatchedInferencePipeline
 
+                if joined:  # already voiced only: decode it in whole 30-s windows
+                    options["clip_timestamps"] = channel_audio.windows(len(audio))
                 pipeline = BatchedInferencePipeline(model)
                 pieces, info = pipeline.transcribe(audio, batch_size=self.batch_size, **options)
                 language = info.language
             else:
                 silence = self.hallucination_silence_threshold or None
-                pieces, info = model.transcribe(audio, vad_filter=self.vad_filter, word_timestamps=bool(silence),
+                pieces, info = model.transcribe(audio, vad_filter=vad_filter, word_timestamps=bool(silence),
                                                 hallucination_silence_threshold=silence, **options)
                 language = info.language
             segments = [Segment(float(p.start), float(p.end), p.text.strip(), avg_logprob=p.avg_logprob,

@@ -1,12 +1,14 @@
 """Speech-to-text through the OpenAI transcription API, or any server speaking it
 (`base_url`). The key comes from an environment variable named in the settings."""
 import os
+import tempfile
 
 from flask_babel import lazy_gettext as _l
 
 from ...errors import ProcessingError
 from ...providers.storage.base import Field
 from .. import openai_client
+from ..audio import write_wav
 from ..result import Segment, Transcript
 
 DEFAULT_MODEL = "whisper-1"
@@ -62,6 +64,13 @@ class OpenAITranscriber:
             raise ProcessingError("The recording could not be read for upload.", code="TRANSCRIPTION_FAILED",
                                   details={"error": f"{type(exc).__name__}: {exc}"}) from exc
         return self._transcript(answer, duration)
+
+    def transcribe_audio(self, audio, duration):
+        """One channel's 16 kHz samples, uploaded as a WAV file of their own (the API takes files)."""
+        with tempfile.TemporaryDirectory(prefix="callbatch-channel-") as tmp:
+            path = os.path.join(tmp, "channel.wav")
+            write_wav(path, audio)
+            return self.transcribe(path, duration)
 
     def _transcript(self, answer, duration):
         try:
