@@ -63,7 +63,7 @@ def _load(app, count):
             now = datetime.now(timezone.utc)
             with cur.copy(f"COPY sales_calls ({columns}) FROM STDIN") as copy:
                 for n in range(count):
-                    said = rng.sample(lines, 30) + ([f"זאת {RARE} מיוחדת."] if n % 100 == 0 else [])
+                    said = rng.choices(lines, k=30) + ([f"זאת {RARE} מיוחדת."] if n % 100 == 0 else [])
                     transcript = " ".join(said)
                     segments = [{"start": 6.0 * i, "end": 6.0 * i + 5, "text": t} for i, t in enumerate(said)]
                     scores = {"criteria": [{"id": "closing", "score": rng.choice([0.0, 100.0]), "passed": True}]}

@@ -133,6 +133,11 @@ def test_a_word_is_found_with_its_prefixes_endings_and_niqqud_and_nothing_else(s
     assert site.found(q="ביטוח מחיר") == set()                          # every word must be said
     assert site.found(q="טלוויזיה") == set()
     assert site.found(q="ביטוח", agent="nobody") == set()
+    from webapp.extensions import db
+    from webapp.models import SalesCall
+
+    uuid_of = db.session.get(SalesCall, other).call_uuid
+    assert site.found(q=uuid_of[:9]) == {other}                       # the beginning of a call id
 
 
 def test_near_spellings_are_found_by_trigrams_on_postgresql(site):

@@ -206,7 +206,8 @@ class CallsFilter(Query):
 
     q: Optional[Text200] = Field(None, description=(
         "Words said in the call, all of them (a word also finds its forms with the prefixes ו ה ב ל מ ש כ and "
-        "longer words it begins; on PostgreSQL also near spellings), or the beginning of a call id."))
+        "longer words it begins; on PostgreSQL also near spellings), or the beginning of a call id (8 characters "
+        "or more)."))
     agent: Optional[Text200] = Field(None, description="The agent's name contains this.")
     customer: Optional[Text200] = Field(None, description="The customer's name, phone or external id contains this.")
     customer_id: Optional[Id] = None

@@ -10,12 +10,14 @@ UPDATE of transcripts must set it too (see services/retention.py).
 A query word matches a word of the call that begins with it (PostgreSQL full-text search with
 the 'simple' configuration and prefix queries; SQLite FTS5 prefix queries on the embedded
 default), or, when the query word itself carries prefixes, that word without them. On
-PostgreSQL a word spelled a little differently matches too (pg_trgm word similarity at its
-default threshold, 0.6: "אחריוט" finds "אחריות"). Every word of a query must match.
+PostgreSQL a word spelled a little differently matches too: the words of the calls'
+vocabulary (`search_words`) whose pg_trgm word similarity to it is at least 0.6 ("אחריוט"
+finds "אחריות") join the query as alternatives. Every word of a query must match.
 
-Migration 0014 builds the dialect's structures: on PostgreSQL a GIN index on
-to_tsvector('simple', search_text) and a GIN trigram index on search_text; on SQLite the FTS5
-table `sales_calls_fts` (external content: sales_calls.search_text) kept in step by triggers.
+Migration 0014 builds the dialect's structures: on PostgreSQL the stored tsvector column
+`search_vector` (to_tsvector('simple', search_text)) with a GIN index, and `search_words`
+(filled by a trigger) with a GIN trigram index; on SQLite the FTS5 table `sales_calls_fts`
+(external content: sales_calls.search_text) kept in step by triggers. Neither is a model.
 """
 import re
 
@@ -31,8 +33,11 @@ MIN_STEM = 2          # letters left after taking prefixes off an indexed word
 MIN_QUERY_STEM = 3    # ... off a query word (shorter stems match too much)
 MAX_TERMS = 10
 SIMILARITY = 0.6      # pg_trgm.word_similarity_threshold's default, which the <% operator uses
+MAX_SIMILAR = 20
 FTS_TABLE = "sales_calls_fts"
-INDEXES = ("ix_sales_calls_search_fts", "ix_sales_calls_search_trgm")
+WORDS_TABLE = "search_words"
+VECTOR_COLUMN = "search_vector"
+INDEXES = ("ix_sales_calls_search_vector", "ix_search_words_trgm")
 WORD = re.compile(r"[\u0591-\u05F4\w'\"]+")  # a word as written, niqqud, geresh and quotes included
 
 
@@ -94,12 +99,20 @@ def condition(text):
 
 
 def _pg_term(word, forms):
-    # The expressions are the indexes' own (migration 0014), so the planner uses them. The
-    # words are normalized letters and digits only: nothing in them is tsquery syntax.
-    tsquery = " | ".join([f"{word}:*"] + forms)
-    vector = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), SalesCall.search_text)
-    said = vector.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsquery))
-    return sa.or_(said, sa.literal(word, sa.Text).op("<%")(SalesCall.search_text))
+    # Normalized letters and digits only, in the words and in search_words: nothing in them is
+    # tsquery syntax.
+    alternatives = [f"{word}:*"] + forms + [w for w in similar_words(word) if w != word]
+    query = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), " | ".join(alternatives))
+    return sa.literal_column("sales_calls.search_vector").op("@@")(query)
+
+
+def similar_words(word, limit=MAX_SIMILAR):
+    """Words the calls say that are spelled like `word` (pg_trgm's word similarity, at least
+    SIMILARITY), most similar first: looked up in search_words, the calls' vocabulary, so no
+    transcript is read."""
+    return db.session.scalars(sa.text(
+        "SELECT word FROM search_words WHERE :word <% word ORDER BY word_similarity(:word, word) DESC, word "
+        "LIMIT :limit"), {"word": word, "limit": limit}).all()
 
 
 # -- hits on the call page ----------------------------------------------------------------------
@@ -172,7 +185,9 @@ def include_in_schema_check(name, type_, _parent_names):
     """Alembic's include_name: the search structures are one dialect's own (migration 0014),
     not models, so comparing the models with the database leaves them out."""
     if type_ == "table":
-        return not name.startswith(FTS_TABLE)
+        return not name.startswith(FTS_TABLE) and name != WORDS_TABLE
+    if type_ == "column":
+        return name != VECTOR_COLUMN
     if type_ == "index":
         return name not in INDEXES
     return True
