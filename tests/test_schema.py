@@ -12,8 +12,9 @@ from conftest import ROOT
 
 
 def test_the_migrations_build_exactly_the_models_on_postgresql(ctx):
-    with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    with db.engine.connect() as conn:  # with the options `flask db check` uses
+        diff = compare_metadata(MigrationContext.configure(conn, opts=ctx.extensions["migrate"].configure_args),
+                                db.metadata)
     assert diff == []
 
 

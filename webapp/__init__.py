@@ -51,8 +51,11 @@ def create_app(overrides=None):
     logging_setup.configure(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     from . import models  # noqa: F401  (register the tables with SQLAlchemy)
+    from .services import search  # keeps sales_calls.search_text in step with each transcript
+
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+                     include_name=search.include_in_schema_check)
     from .auth import csrf, login_manager
 
     login_manager.init_app(app)

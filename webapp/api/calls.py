@@ -1,13 +1,15 @@
-"""/api/batch/calls: the filed sales calls (transcript, segments, scorecard) and assigning a
-call to a customer."""
+"""/api/batch/calls: the filed sales calls (filtered list, CSV/JSON export, transcript with
+search hits, segments, scorecard) and assigning a call to a customer."""
+from flask import Response, stream_with_context
 from flask_login import current_user
 
+from ..services import call_export, search
 from ..services import calls as service
 from ..services import trackers
 from . import bp, page_json
 from .errors import invalid, not_found
 from .registry import operation
-from .schemas import CallAssign, CallsQuery
+from .schemas import CallAssign, CallQuery, CallsExportQuery, CallsQuery
 
 TAG = "calls"
 
@@ -28,15 +30,41 @@ def summary(call):
 
 @operation(bp, "GET", "/batch/calls", tag=TAG, summary="List sales calls", query=CallsQuery)
 def list_calls(query):
-    page = service.list_calls(query.q, query.customer_id, query.unassigned, query.job_id, query.page,
-                              query.per_page, tracker=query.tracker, quality=query.quality)
+    """Newest call first; every filter given must hold."""
+    page = service.list_calls(query.page, query.per_page, **query.filters())
     return page_json(page, summary)
 
 
-@operation(bp, "GET", "/batch/calls/<int:call_id>", tag=TAG, summary="Get a call: transcript, segments, scores")
-def get_call(call_id):
+@operation(bp, "GET", "/batch/calls/export", tag=TAG, summary="Export the filtered calls as CSV or JSON",
+           role="manager", query=CallsExportQuery, produces="text/csv")
+def export_calls(query):
+    """The same filters as the list. One row per call: its facts, `criteria.<id>` (the points of each scorecard
+    criterion) and `metrics.<key>` (talk metrics, nested ones as `metrics.talk_share.agent`); in JSON each call is
+    an object with `criteria` and `metrics`. Streamed; CSV in UTF-8 with a BOM, formula-like cells prefixed with
+    an apostrophe. Each export leaves an audit row."""
+    filters = query.filters()
+    call_export.record(query.format, filters)
+    if query.format == "csv":
+        response = Response(stream_with_context(call_export.csv_chunks(filters)), mimetype="text/csv; charset=utf-8")
+    else:
+        response = Response(stream_with_context(call_export.json_chunks(filters)),
+                            mimetype="application/json; charset=utf-8")
+    response.headers["Content-Disposition"] = f"attachment; filename=callbatch-calls.{query.format}"
+    return response
+
+
+@operation(bp, "GET", "/batch/calls/<int:call_id>", tag=TAG, summary="Get a call: transcript, segments, scores",
+           query=CallQuery)
+def get_call(call_id, query):
+    """With `q`, `hits` lists the segments that say its words (start, end, speaker, text, matched words)."""
     call = _call(call_id)
-    return {**service.view(call), "scorecard": service.scorecard(call), "trackers": trackers.hits_for_call(call)}
+    data = {**service.view(call), "scorecard": service.scorecard(call), "trackers": trackers.hits_for_call(call)}
+    if query.q:
+        data["hits"] = [{"start": h["start"], "end": h["end"], "speaker": h["speaker"],
+                         "text": "".join(piece for piece, _matched in h["pieces"]),
+                         "matched": [piece for piece, matched in h["pieces"] if matched]}
+                        for h in search.hits(call, query.q)]
+    return data
 
 
 @operation(bp, "POST", "/batch/calls/<int:call_id>/assign", tag=TAG, summary="Assign a call to a customer",

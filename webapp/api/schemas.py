@@ -210,14 +210,48 @@ class DeliveriesQuery(Query):
 
 # -- calls and customers ---------------------------------------------------------------------
 
-class CallsQuery(PageQuery):
-    q: Optional[Annotated[str, StringConstraints(max_length=200)]] = Field(None, description="Call id or agent.")
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+Score = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
+
+
+class CallsFilter(Query):
+    """The filters of the calls list and its export (services.calls.calls_query)."""
+
+    q: Optional[Text200] = Field(None, description=(
+        "Words said in the call, all of them (a word also finds its forms with the prefixes ו ה ב ל מ ש כ and "
+        "longer words it begins; on PostgreSQL also near spellings), or the beginning of a call id (8 characters "
+        "or more)."))
+    agent: Optional[Text200] = Field(None, description="The agent's name contains this.")
+    customer: Optional[Text200] = Field(None, description="The customer's name, phone or external id contains this.")
     customer_id: Optional[Id] = None
     job_id: Optional[Id] = None
     unassigned: bool = False
     tracker: Optional[Id] = Field(None, description="Only calls in which this tracker's phrases were heard.")
     quality: Optional[Quality] = Field(None, description="Only calls whose transcript got this verdict "
                                                          "(needs_review: score withheld).")
+    score_min: Optional[Score] = Field(None, description="Overall score at least this (0–100).")
+    score_max: Optional[Score] = Field(None, description="Overall score at most this (0–100).")
+    criterion_failed: Optional[Annotated[str, StringConstraints(max_length=100)]] = Field(None, description=(
+        "A scorecard criterion id (e.g. closing) whose points the call did not earn."))
+    date_from: Optional[Day] = Field(None, description="Called on or after this day (UTC).")
+    date_to: Optional[Day] = Field(None, description="Called on or before this day (UTC).")
+
+    def filters(self):
+        return {k: v for k, v in self.model_dump().items()
+                if k in CallsFilter.model_fields and v is not None and v != "" and v is not False}
+
+
+class CallsQuery(CallsFilter, PageQuery):
+    pass
+
+
+class CallsExportQuery(CallsFilter):
+    format: Literal["csv", "json"] = Field("csv", description="csv (UTF-8 with BOM, for Excel) or json (an array).")
+
+
+class CallQuery(Query):
+    q: Optional[Text200] = Field(None, description="Words to find: the answer's `hits` are the segments saying them.")
 
 
 class CallAssign(Body):

@@ -42,6 +42,7 @@ class SalesCall(db.Model):
     duration_seconds: Mapped[float | None]
     language: Mapped[str | None] = mapped_column(sa.String(10))
     transcript: Mapped[str] = mapped_column(sa.Text, default="")
+    search_text: Mapped[str | None] = mapped_column(sa.Text)  # the transcript as services/search.py indexes it
     segments: Mapped[list] = mapped_column(JSONType, default=list)
     engine: Mapped[str | None] = mapped_column(sa.String(50))
     model: Mapped[str | None] = mapped_column(sa.String(300))

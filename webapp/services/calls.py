@@ -1,35 +1,95 @@
-"""Sales calls: list, detail (transcript segments, scorecard with evidence), the audio
-file to stream, and assigning a call to a customer."""
+"""Sales calls: the filtered list (words said, agent, customer, score, a criterion failed,
+day), detail (transcript segments, scorecard with evidence), the audio file to stream, and
+assigning a call to a customer."""
 import mimetypes
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..analysis import customers as customer_links
 from ..analysis.quality import VERDICTS
+from ..analysis.scorers.rubric import load_rubric
 from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
 from ..models import CallTrackerHit, Customer, SalesCall
-from . import error, paginate
+from ..params import number
+from . import error, paginate, search
 
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac",
                ".ogg": "audio/ogg"}
 
 
-def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, per_page=50, tracker=None,
-               quality=None):
-    query = sa.select(SalesCall).options(joinedload(SalesCall.customer)).order_by(
+CALL_ID_START = re.compile(r"(?=.*[a-fA-F-])[0-9a-fA-F-]{8,36}")
+FILTERS = ("q", "agent", "customer", "customer_id", "unassigned", "job_id", "score_min", "score_max",
+           "criterion_failed", "date_from", "date_to", "tracker", "quality")
+
+
+def parse_filters(args):
+    """Clean filters from a page's query string (or any mapping), for list_calls: blank or
+    malformed values are dropped, so a bookmarked URL never errors (ids and dates were checked
+    by webapp.params already)."""
+    get = args.get
+    filters = {}
+    for key in ("q", "agent", "customer", "criterion_failed"):
+        text = (get(key) or "").strip()
+        if text:
+            filters[key] = text[:200]
+    for key in ("customer_id", "job_id", "tracker"):
+        text = str(get(key) or "").strip()
+        if text.isdigit() and int(text) > 0:
+            filters[key] = int(text)
+    if get("quality") in VERDICTS:
+        filters["quality"] = get("quality")
+    if str(get("unassigned") or "").lower() in ("1", "true", "on"):
+        filters["unassigned"] = True
+    for key in ("score_min", "score_max"):
+        value = number(get(key)) if get(key) not in (None, "") else None
+        if value is not None:
+            filters[key] = value
+    for key in ("date_from", "date_to"):
+        try:
+            filters[key] = date.fromisoformat(str(get(key) or "").strip())
+        except ValueError:
+            pass
+    return filters
+
+
+def list_calls(page=1, per_page=50, **filters):
+    """One page of the calls matching `filters` (calls_query's), newest call first."""
+    query = calls_query(**filters).options(joinedload(SalesCall.customer)).order_by(
         SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
+    return paginate(query, page, per_page)
+
+
+def calls_query(q=None, agent=None, customer=None, customer_id=None, unassigned=False, job_id=None,
+                score_min=None, score_max=None, criterion_failed=None, date_from=None, date_to=None, tracker=None,
+                quality=None):
+    """The select of calls matching every filter given: `q` words said in the call (or a call
+    id), `agent` and `customer` (name, phone or external id) containing text, the overall score
+    from `score_min` to `score_max`, a criterion (`criterion_failed`, its id) whose points were
+    not earned, the call's day (UTC) from `date_from` to `date_to`, inclusive, a `tracker` (id)
+    heard in the call, and the transcript's `quality` verdict. No joins:
+    each filter is one condition, so the export can select what it needs around them."""
+    query = sa.select(SalesCall)
     if q:
-        like = f"%{q.strip()}%"
-        query = query.where(sa.or_(SalesCall.call_uuid.ilike(like), SalesCall.agent.ilike(like)))
+        query = query.where(_said_or_id(q.strip()))
+    if agent:
+        query = query.where(SalesCall.agent.ilike("%" + _like(agent.strip()) + "%", escape="\\"))
+    if customer:
+        like = "%" + _like(customer.strip()) + "%"
+        query = query.where(SalesCall.customer_id.in_(sa.select(Customer.id).where(sa.or_(
+            Customer.name.ilike(like, escape="\\"), Customer.phone.ilike(like, escape="\\"),
+            Customer.external_id.ilike(like, escape="\\")))))
     if customer_id:
         query = query.where(SalesCall.customer_id == customer_id)
     if unassigned:
@@ -41,7 +101,49 @@ def list_calls(q=None, customer_id=None, unassigned=False, job_id=None, page=1, 
         query = query.where(SalesCall.id.in_(heard))
     if quality in VERDICTS:
         query = query.where(SalesCall.quality == quality)
-    return paginate(query, page, per_page)
+    if score_min is not None:
+        query = query.where(SalesCall.overall_score >= score_min)
+    if score_max is not None:
+        query = query.where(SalesCall.overall_score <= score_max)
+    if criterion_failed:
+        query = query.where(_failed(criterion_failed))
+    if date_from:
+        query = query.where(SalesCall.called_at >= datetime.combine(date_from, time.min, timezone.utc))
+    if date_to:
+        query = query.where(SalesCall.called_at < datetime.combine(date_to, time.min, timezone.utc) + timedelta(days=1))
+    return query
+
+
+def _said_or_id(q):
+    """The beginning of a call id (8 or more of its characters), else words said in the call.
+    Never both: an OR with the id would keep PostgreSQL from using the search indexes."""
+    if CALL_ID_START.fullmatch(q):
+        return SalesCall.call_uuid.ilike(_like(q) + "%", escape="\\")
+    said = search.condition(q)
+    return said if said is not None else sa.false()
+
+
+def _failed(criterion_id):
+    """The call's scorecard has criterion `criterion_id`, applicable and not passed."""
+    if db.engine.dialect.name == "postgresql":
+        wanted = sa.literal([{"id": criterion_id, "passed": False}], JSONB)
+        return SalesCall.scores["criteria"].op("@>")(wanted)
+    item = sa.func.json_each(SalesCall.scores, "$.criteria").table_valued("value").alias("criterion")
+    return sa.exists(sa.select(1).select_from(item).where(
+        sa.func.json_extract(item.c.value, "$.id") == criterion_id,
+        sa.func.json_extract(item.c.value, "$.passed") == 0))
+
+
+def criteria_choices():
+    """[(id, label)] of the scorecard in use, for the filter and the export's column order."""
+    from .settings import rubric
+
+    document = rubric().get("document") or load_rubric({})
+    return [(c["id"], c.get("label") or c["id"]) for c in document.get("criteria") or []]
+
+
+def _like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def get_call(call_id):

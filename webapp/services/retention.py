@@ -42,7 +42,8 @@ def purge(days, folder_id=None, dry_run=False, actor="system", now=None):
     }
     if dry_run:
         return counts
-    db.session.execute(sa.update(SalesCall).where(SalesCall.id.in_(calls)).values(transcript="", segments=[]),
+    db.session.execute(sa.update(SalesCall).where(SalesCall.id.in_(calls)).values(transcript="", segments=[],
+                                                                                      search_text=None),
                        execution_options={"synchronize_session": False})
     db.session.execute(sa.delete(FileEvent).where(FileEvent.id.in_(events)),
                        execution_options={"synchronize_session": False})
