@@ -148,9 +148,10 @@ def _batch(app, folder_id, files, workers):
 
 
 class Sampler:
-    """While a run goes on: the CPU seconds used by the workers, PostgreSQL and Redis (each
-    process followed by its pid, so a backend that ends keeps its share), the whole machine's
-    CPU, and how many database sessions were running a statement or waiting on a lock
+    """While a run goes on: the CPU seconds used by the workers, and by the PostgreSQL and
+    Redis servers as a whole (every process of theirs, followed by its pid so a backend that
+    ends keeps its share; on a shared server that includes other databases' work), the whole
+    machine's CPU, and how many database sessions were running a statement or waiting on a lock
     (pg_stat_activity, sampled every 0.2 s)."""
 
     SERVERS = ("postgres", "redis")
@@ -221,12 +222,12 @@ class Sampler:
 def _print(runs):
     one = runs[0]["rate"]
     print(f"{'workers':>7} {'done':>9} {'wall s':>7} {'busy s':>7} {'files/s':>8} {'vs 1':>6} {'file p50':>9} "
-          f"{'p95 ms':>7}  {'CPU s: workers':>14} {'postgres':>8} {'redis':>6}  {'machine':>7} {'db active':>9} {'lock waits':>10}")
+          f"{'p95 ms':>7}  {'CPU s: workers':>14} {'postgres*':>9} {'redis*':>6}  {'machine':>7} {'db active':>9} {'lock waits':>10}")
     for r in runs:
         print(f"{r['workers']:>7} {r['done']:>4}/{r['files']:<4} {r['wall']:7.1f} {r['busy']:7.1f} {r['rate']:8.1f} "
               f"{r['rate'] / one:5.2f}x {r['p50']:9.0f} {r['p95']:7.0f}  {r['cpu_workers']:14.1f} "
-              f"{r['cpu_postgres']:8.1f} {r['cpu_redis']:6.1f}  {r['machine_busy']:7.0%} {r['db_active']:9.2f} {r['lock_waits']:10.2f}")
-    print("(busy s: first claim to last completion, without the workers' start; machine: share of all CPUs "
+              f"{r['cpu_postgres']:9.1f} {r['cpu_redis']:6.1f}  {r['machine_busy']:7.0%} {r['db_active']:9.2f} {r['lock_waits']:10.2f}")
+    print("(* the whole server's processes, whoever's work; busy s: first claim to last completion, without the workers' start; machine: share of all CPUs "
           "busy, anyone's; db active: database sessions running a statement, on average; lock waits: database sessions waiting on a lock, on average)")
     best = max(runs, key=lambda r: r["rate"])
     for previous, r in zip(runs, runs[1:]):
@@ -242,8 +243,8 @@ def _print(runs):
 def _why(run):
     cpu = run["cpu_workers"] + run["cpu_postgres"] + run["cpu_redis"]
     reasons = [f"the machine's CPUs were {run['machine_busy']:.0%} busy"]
-    reasons.append(f"of the CPU this run used, workers {run['cpu_workers'] / cpu:.0%}, PostgreSQL "
-                   f"{run['cpu_postgres'] / cpu:.0%}, Redis {run['cpu_redis'] / cpu:.0%}")
+    reasons.append(f"of the CPU this run used, workers {run['cpu_workers'] / cpu:.0%}, the PostgreSQL "
+                   f"server {run['cpu_postgres'] / cpu:.0%}, the Redis server {run['cpu_redis'] / cpu:.0%}")
     if run["lock_waits"] >= 0.5:
         reasons.append(f"{run['lock_waits']:.1f} database sessions waiting on locks on average")
     else:

@@ -182,10 +182,47 @@ def _measure(app, args, folder_ids, size):
             _timed(client, lambda i: others[i % len(others)](i), max(10, n // 4)), None)
         results["reports page (7 days, all folders)"] = (_timed(client, "/reports/", max(5, n // 20)), None)
     results["_peak_rss"] = peak.peak
+    results["_sql"] = _sql_figures(app, folder, deep["completed"])
     results["_csv"] = _export(client, size)
     if args.explain:
         _explain(app, folder, deep)
     return results
+
+
+def _sql_figures(app, folder, deep_page, repeat=5):
+    """The database's part alone, median ms of `repeat`: what the counters and the ids-first
+    page replace (the GROUP BY over every record, the COUNT of a status in a folder, the
+    page read with OFFSET) beside what runs now."""
+    import sqlalchemy as sa
+
+    from webapp.extensions import db
+
+    offset = (deep_page - 1) * 50
+    queries = {
+        "totals by status: GROUP BY over the records": "SELECT status, count(*) FROM file_processing_records GROUP BY status",
+        "totals by status: the counters": "SELECT status, sum(files) FROM file_status_counts GROUP BY status",
+        "status + folder total: COUNT of the records": "SELECT count(*) FROM file_processing_records "
+                                                        f"WHERE status = 'completed' AND folder_id = {folder}",
+        "status + folder total: the counters": "SELECT sum(files) FROM file_status_counts "
+                                               f"WHERE status = 'completed' AND folder_id = {folder}",
+        "90% deep page: rows with OFFSET": "SELECT * FROM file_processing_records WHERE status = 'completed' "
+                                           f"AND folder_id = {folder} ORDER BY id DESC LIMIT 50 OFFSET {offset}",
+        "90% deep page: ids first, then the rows": "SELECT * FROM file_processing_records WHERE id IN (SELECT id "
+                                                  "FROM file_processing_records WHERE status = 'completed' AND "
+                                                  f"folder_id = {folder} ORDER BY id DESC LIMIT 50 OFFSET {offset}) "
+                                                  "ORDER BY id DESC",
+    }
+    figures = {}
+    with app.app_context():
+        for name, sql in queries.items():
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                db.session.execute(sa.text(sql)).all()
+                times.append((time.perf_counter() - started) * 1000)
+            figures[name] = percentile(times, 50)
+        db.session.rollback()
+    return figures
 
 
 def _has_rows(body):
@@ -245,6 +282,10 @@ def _report(small, large, sizes):
             verdict = f"<= {target} ms {'OK' if ok else 'MISSED'}"
         print(f"{name:<46} {p50s:8.1f} {p95s:9.1f}   {p50l:8.1f} {p95l:9.1f}   {p95l / p95s:5.2f}x   {verdict}")
     print(f"{'(p95 over the baseline: ' + f'{base_small:.1f} / {base_large:.1f} ms)':<46}")
+    print(f"\nthe database alone (median ms){'':<18} {sizes[0]:>10,}   {sizes[1]:>10,}")
+    for name, ms in small["_sql"].items():
+        print(f"  {name:<44} {ms:10.1f}   {large['_sql'][name]:10.1f}")
+    print()
     for label, r, size in (("small", small, sizes[0]), ("large", large, sizes[1])):
         rows, mb, seconds, growth = r["_csv"]
         print(f"{size:>10,} records: peak RSS while timing {r['_peak_rss'] / 2**20:.0f} MB; CSV export {rows:,} rows, "
