@@ -1,16 +1,20 @@
 """What every benchmark needs: a PostgreSQL database and a Redis database of its own, set in
 the environment the app reads (and passes to the worker processes it starts), all removed
-at the end; and percentiles.
+at the end; a web client signed in through the login form; the peak RSS of this process
+while a block runs; and percentiles.
 
 Environment: BENCH_PG_ADMIN (postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS
 (redis://127.0.0.1:6379; a free database number 1-15 is claimed the way the test suite
 claims one, so a concurrent test run and a benchmark leave each other alone)."""
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+import threading
 import uuid
 
+import psutil
 import psycopg
 import redis
 
@@ -56,3 +60,39 @@ def _claim_redis(owner):
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
+
+
+def signed_in_client(app, email, password):
+    """A Flask test client signed in through the login form, as a browser is (its CSRF token
+    read from the page)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"email": email, "password": password}, headers={"X-CSRFToken": token})
+    assert response.status_code == 302, (response.status_code, response.get_data(as_text=True)[:500])
+    return client
+
+
+class PeakRss:
+    """`with PeakRss() as peak:` samples this process's resident memory every 10 ms while
+    the block runs; `peak.peak` is the highest, in bytes."""
+
+    def __init__(self):
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        proc = psutil.Process()
+        while True:
+            self.peak = max(self.peak, proc.memory_info().rss)
+            if self._done.wait(0.01):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()

@@ -80,15 +80,15 @@ class StateCollector:
 
 def _files_by_status():
     from .extensions import db
-    from .models import ExternalFolder, FileProcessingRecord as FPR
+    from .batch import counts
+    from .models import ExternalFolder
 
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())
-    rows = db.session.execute(
-        sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status)).all()
     gauge = GaugeMetricFamily("callbatch_files", "File records by status and folder.",
                               labels=["status", "folder_id", "folder"])
-    for folder_id, status, count in rows:
-        gauge.add_metric([status, str(folder_id), names.get(folder_id, "")], count)
+    for folder_id, by_status in counts.by_folder().items():
+        for status, count in by_status.items():
+            gauge.add_metric([status, str(folder_id), names.get(folder_id, "")], count)
     return gauge
 
 

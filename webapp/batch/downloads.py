@@ -7,7 +7,9 @@ read in place and take no slot.
 
 Before a cloud download the worker checks that its download directory has room for the file
 and a margin (CALLBATCH_DOWNLOAD_MARGIN_MB); without it the file fails as DISK_FULL, which
-is retried, and a `resources_low` notification is sent."""
+is retried, and a `resources_low` notification is sent. A disk that fills up during the
+download all the same (another process wrote to it, the object grew since it was listed)
+ends the same way, once the partial download is removed."""
 import contextlib
 import logging
 import os
@@ -43,6 +45,17 @@ def fetch(folder, storage, path, size=None, worker=None):
     `size` (from the listing) is checked against the free disk space first."""
     if isinstance(storage, CloudStorage) and size is not None:
         check_room(folder, path, size, worker)
+    try:
+        with _download(folder, storage, path) as local_path:
+            yield local_path
+    except CallbatchError as err:
+        if err.code != "DISK_FULL" or "needed_bytes" in err.details:
+            raise
+        raise _filled_up(folder, path, size, worker, err) from None
+
+
+@contextlib.contextmanager
+def _download(folder, storage, path):
     slots = slots_for(folder, storage)
     if slots is None:
         with storage.download_file(path) as local_path:
@@ -73,14 +86,32 @@ def check_room(folder, path, size, worker=None):
     needed = size + margin
     if free >= needed:
         return
-    worker = worker or f"{socket.gethostname()} (process {os.getpid()})"
-    file_name = os.path.basename(path)
-    signals.disk_short.send(folder, worker=worker, directory=directory, free_bytes=free, needed_bytes=needed,
-                            file_name=file_name)
+    _short_of_disk(folder, path, worker, directory, free, needed)
     raise CallbatchError(
         f"The worker has {free / 2**20:.1f} MB free on its disk but needs {needed / 2**20:.1f} MB to download "
         f"this file ({size / 2**20:.1f} MB and a margin of {margin / 2**20:.0f} MB); the file waits and is retried.",
         code="DISK_FULL", details={"directory": directory, "free_bytes": free, "needed_bytes": needed})
+
+
+def _filled_up(folder, path, size, worker, err):
+    """DISK_FULL for a download the disk could not hold (its partial file already removed),
+    and the `resources_low` notification."""
+    directory = tempfile.gettempdir()
+    free = shutil.disk_usage(directory).free
+    written = err.details.get("written_bytes", 0)
+    needed = max(size or 0, written) + current_app.config["DOWNLOAD_MARGIN_MB"] * 2**20
+    _short_of_disk(folder, path, worker, directory, free, needed)
+    return CallbatchError(
+        f"The worker's disk filled up after {written / 2**20:.1f} MB of this file; the partial download was "
+        f"removed ({free / 2**20:.1f} MB free now) and the file waits and is retried.",
+        code="DISK_FULL", details={"directory": directory, "free_bytes": free, "needed_bytes": needed,
+                                   "written_bytes": written, "error": err.details.get("error")})
+
+
+def _short_of_disk(folder, path, worker, directory, free, needed):
+    worker = worker or f"{socket.gethostname()} (process {os.getpid()})"
+    signals.disk_short.send(folder, worker=worker, directory=directory, free_bytes=free, needed_bytes=needed,
+                            file_name=os.path.basename(path))
 
 
 def remove_stale_work_dirs(max_age_seconds):

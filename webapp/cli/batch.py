@@ -1,4 +1,4 @@
-"""`flask batch ...`: run, scan and retry from the command line."""
+"""`flask batch ...`: run, scan, retry and recount from the command line."""
 import json
 import os
 import sys
@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall
 from ..models import job as job_status
 from ..models.types import utcnow
-from ..batch import actions, discovery, folders
+from ..batch import actions, counts, discovery, folders
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
 from ..worker import EmbeddedRuntime
 
@@ -212,3 +212,19 @@ def retry(file_id, job_id):
             raise click.ClickException(f"There is no job {job_id}.")
         count = actions.retry_failed_in_job(job, "cli")
     click.echo(f"{count} file(s) queued again.")
+
+
+@batch.command("recount")
+@click.option("--check", is_flag=True, help="Only report wrong counters (exit code 1 if any), change nothing.")
+def recount(check):
+    """Compare the file counters (by folder and status) with a real count of the records and
+    correct any that differ."""
+    wrong = counts.recount(fix=not check, actor="cli")
+    for folder_id, status, counted, real in wrong:
+        click.echo(f"folder {folder_id} {status}: counted {counted}, really {real}")
+    if not wrong:
+        click.echo("Every file counter agrees with the records.")
+    elif check:
+        sys.exit(1)
+    else:
+        click.echo(f"{len(wrong)} counters corrected.")

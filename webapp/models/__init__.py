@@ -1,7 +1,7 @@
 from .api import ApiToken, FolderHook, IdempotencyKey
 from .audit import AuditLog
 from .call import Customer, SalesCall
-from .file import FileEvent, FileProcessingRecord
+from .file import FileEvent, FileProcessingRecord, FileStatusCount
 from .folder import ExternalFolder
 from .job import BatchJob
 from .notification import NotificationConfig, NotificationDelivery
@@ -12,6 +12,7 @@ from .user import User
 
 __all__ = [
     "ApiToken", "FolderHook", "IdempotencyKey",
-    "AuditLog", "BatchJob", "CallTrackerHit", "BatchSettings", "Customer", "ExternalFolder", "FileEvent",
-    "FileProcessingRecord", "NotificationConfig", "NotificationDelivery", "SalesCall", "SetupStep", "Tracker", "User",
+    "AuditLog", "BatchJob", "BatchSettings", "CallTrackerHit", "Customer", "ExternalFolder", "FileEvent",
+    "FileProcessingRecord", "FileStatusCount", "NotificationConfig", "NotificationDelivery", "SalesCall", "SetupStep",
+    "Tracker", "User",
 ]

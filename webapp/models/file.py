@@ -17,6 +17,8 @@ class FileProcessingRecord(db.Model):
         sa.Index("ix_records_status_finished", "status", "finished_at"),
         sa.Index("ix_records_problems_updated", "updated_at", postgresql_where=sa.text("error_code IS NOT NULL"),
                  sqlite_where=sa.text("error_code IS NOT NULL")),
+        sa.Index("ix_records_folder_status_id", "folder_id", "status", "id"),
+        sa.Index("ix_records_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,3 +69,16 @@ class FileEvent(db.Model):
     details: Mapped[dict | None] = mapped_column(JSONType)
 
     record = relationship("FileProcessingRecord", back_populates="events")
+
+
+class FileStatusCount(db.Model):
+    """How many records of a folder are in each status. Kept by database triggers on
+    file_processing_records (migration 0016) in the transaction of every insert, status
+    change and delete, so it cannot drift from the records; `flask batch recount` checks it."""
+
+    __tablename__ = "file_status_counts"
+
+    folder_id: Mapped[int] = mapped_column(sa.ForeignKey("external_folders.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    files: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -290,6 +290,11 @@ def _pg_restore(engine, dump):
         raise _error(f"pg_restore failed: {result.stderr.strip()[-500:]}")
 
 
+# Rows the database's triggers write as the records are inserted (migration 0016): restored
+# after the records, over what the triggers counted.
+COUNTED_BY_TRIGGERS = {"file_status_counts"}
+
+
 def _portable_restore(engine, manifest, work):
     from flask_migrate import upgrade
 
@@ -301,9 +306,13 @@ def _portable_restore(engine, manifest, work):
         for table in reversed(db.metadata.sorted_tables):  # rows a migration seeded (the starter trackers)
             if table.name in manifest["tables"]:            # give way to the backup's own
                 conn.execute(table.delete())
-        for table in db.metadata.sorted_tables:
+        tables = db.metadata.sorted_tables
+        for table in [t for t in tables if t.name not in COUNTED_BY_TRIGGERS] + \
+                [t for t in tables if t.name in COUNTED_BY_TRIGGERS]:
             if table.name not in manifest["tables"]:
                 continue
+            if table.name in COUNTED_BY_TRIGGERS:
+                conn.execute(table.delete())  # what the triggers counted, replaced by the same figures saved
             with open(os.path.join(work, "tables", f"{table.name}.jsonl"), encoding="utf-8") as f:
                 batch = []
                 for line in f:

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from .. import timetable
+from ..batch import counts as file_counts
 from ..batch.status import DISCOVERED, PROCESSING, QUEUED, RETRYING, STATUSES
 from ..errors import explain
 from ..extensions import db
@@ -14,7 +15,7 @@ from . import folders, jobs
 
 def status():
     FPR = FileProcessingRecord
-    counts = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).group_by(FPR.status)).all())
+    counts = file_counts.by_status()
     totals = {s: counts.get(s, 0) for s in STATUSES}
     active = jobs.active_jobs()
     errors = db.session.scalars(

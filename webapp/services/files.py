@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..analysis.quality import VERDICTS
-from ..batch import actions
+from ..batch import actions, counts
 from ..batch.status import STATUSES
 from ..errors import explain
 from ..extensions import db
@@ -87,9 +87,14 @@ def list_files(filters, page=1, per_page=50):
     """One page of the filtered list, folders loaded with it."""
     page, per_page = clamp_page(page, per_page)
     stmt = query(filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.options(joinedload(FileProcessingRecord.folder))
-                               .limit(per_page).offset((page - 1) * per_page)).all()
+    total = counts.total(filters)
+    if total is None:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    # the page's ids first (an index-only scan, however deep the page), then only their rows
+    FPR = FileProcessingRecord
+    ids = stmt.with_only_columns(FPR.id).limit(per_page).offset((page - 1) * per_page).subquery()
+    items = db.session.scalars(sa.select(FPR).where(FPR.id.in_(sa.select(ids.c.id)))
+                               .options(joinedload(FPR.folder)).order_by(FPR.id.desc())).all()
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 

@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from .. import audit, timetable
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
-from ..batch import discovery, enqueue
+from ..batch import counts, discovery, enqueue
 from ..batch import settings as batch_settings
 from ..batch import folders as batch_folders
 from ..batch.schedule import validate_cron
@@ -167,14 +167,7 @@ def get_folder(folder_id):
 
 def file_counts(folder_ids=None):
     """{folder_id: {status: count}} for the folders list."""
-    FPR = FileProcessingRecord
-    query = sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status)
-    if folder_ids is not None:
-        query = query.where(FPR.folder_id.in_(folder_ids))
-    counts = {}
-    for folder_id, status, count in db.session.execute(query):
-        counts.setdefault(folder_id, {})[status] = count
-    return counts
+    return counts.by_folder(folder_ids)
 
 
 def view(folder):

@@ -5,6 +5,7 @@ and logs."""
 import base64
 import binascii
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ import time
 from flask_babel import lazy_gettext as _l
 
 from ... import outbound, redaction
-from ...errors import FileAccessError, SkipFile
+from ...errors import CallbatchError, FileAccessError, SkipFile
 from .base import MAX_COMPANION_BYTES, Companions, Field, too_large
 
 CHUNK = 1024 * 1024
@@ -156,11 +157,28 @@ def download_dir(key):
         shutil.rmtree(directory, ignore_errors=True)
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def disk_full_on_no_space(local_path, what):
+    """Turn a write that found the disk (or the quota) full into DISK_FULL, with the bytes
+    written by then; any other OSError passes as it is."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        written = os.path.getsize(local_path) if os.path.exists(local_path) else 0
+        raise CallbatchError(f"The worker's disk filled up while downloading {what}.", code="DISK_FULL",
+                             details={"written_bytes": written, "error": errno.errorcode[exc.errno]}) from None
+
+
 def write_chunks(local_path, chunks, timeout, what):
     """Stream `chunks` into `local_path`, failing once the download runs past `timeout`."""
     deadline = time.monotonic() + timeout
     size = 0
-    with open(local_path, "wb") as f:
+    with disk_full_on_no_space(local_path, what), open(local_path, "wb") as f:
         for chunk in chunks:
             f.write(chunk)
             size += len(chunk)

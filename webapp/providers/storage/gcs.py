@@ -146,7 +146,7 @@ class GCSStorage(cloud.CloudStorage):
         def stream():
             blob = self.client().bucket(self.bucket_name).blob(name)
             try:
-                with open(local_path, "wb") as f:
+                with cloud.disk_full_on_no_space(local_path, name), open(local_path, "wb") as f:
                     blob.download_to_file(cloud.DeadlineWriter(f, self.transfer.timeout, name),
                                           timeout=(10, min(60, self.transfer.timeout)), retry=Retry(timeout=30))
             except BaseException:
