@@ -18,7 +18,7 @@ LAYERS = [
     ("foundation", {"webapp.config", "webapp.extensions", "webapp.errors", "webapp.redaction",
                     "webapp.logging_setup", "webapp.crypto", "webapp.queues", "webapp.params",
                     "webapp.outbound", "webapp.samples", "webapp.timetable", "webapp.models", "webapp.audit",
-                    "webapp.auth", "webapp.metrics"}),
+                    "webapp.auth", "webapp.metrics", "webapp.file_counts"}),
     ("providers", {"webapp.providers"}),
     ("analysis", {"webapp.analysis"}),
     ("batch", {"webapp.batch"}),

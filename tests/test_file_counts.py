@@ -5,7 +5,8 @@ import threading
 
 import sqlalchemy as sa
 
-from webapp.batch import counts, status
+from webapp import file_counts as counts
+from webapp.batch import status
 from webapp.extensions import db
 from webapp.models import BatchJob, ExternalFolder, FileProcessingRecord, FileStatusCount
 from webapp.models import job as job_status
@@ -125,7 +126,9 @@ def test_concurrent_status_changes_from_two_connections_keep_the_counters_exact(
     with app.app_context():
         real = real_counts()
         assert counters() == real
-        assert sum(real.values()) == 40 and real[(folder_id, "queued")] > 0 and real[(folder_id, "completed")] > 0
+        # (a record put back in the queue may be claimed again by the other connection, so how
+        # many stay queued depends on the timing; the total never does)
+        assert sum(real.values()) == 40 and real[(folder_id, "completed")] > 0
         assert counts.recount(fix=False) == []
 
 

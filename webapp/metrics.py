@@ -80,7 +80,7 @@ class StateCollector:
 
 def _files_by_status():
     from .extensions import db
-    from .batch import counts
+    from . import file_counts as counts
     from .models import ExternalFolder
 
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())

@@ -16,7 +16,8 @@ from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall
 from ..models import job as job_status
 from ..models.types import utcnow
-from ..batch import actions, counts, discovery, folders
+from .. import file_counts as counts
+from ..batch import actions, discovery, folders
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
 from ..worker import EmbeddedRuntime
 

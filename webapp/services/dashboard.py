@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from .. import timetable
-from ..batch import counts as file_counts
+from .. import file_counts
 from ..batch.status import DISCOVERED, PROCESSING, QUEUED, RETRYING, STATUSES
 from ..errors import explain
 from ..extensions import db

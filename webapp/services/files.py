@@ -9,7 +9,8 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..analysis.quality import VERDICTS
-from ..batch import actions, counts
+from .. import file_counts as counts
+from ..batch import actions
 from ..batch.status import STATUSES
 from ..errors import explain
 from ..extensions import db

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from .. import audit, timetable
+from .. import file_counts as counts
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
-from ..batch import counts, discovery, enqueue
+from ..batch import discovery, enqueue
 from ..batch import settings as batch_settings
 from ..batch import folders as batch_folders
 from ..batch.schedule import validate_cron

@@ -3,9 +3,9 @@ see migration 0016) instead of counting the records; and the check that compares
 a real count and puts them right."""
 import sqlalchemy as sa
 
-from .. import audit
-from ..extensions import db
-from ..models import FileProcessingRecord, FileStatusCount
+from . import audit
+from .extensions import db
+from .models import FileProcessingRecord, FileStatusCount
 
 # Filters whose total the counters can give; any other filter needs a real count.
 COUNTED_FILTERS = {"status", "folder_id"}
