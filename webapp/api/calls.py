@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..services import calls as service
 from . import bp, page_json
-from .errors import invalid, not_found
+from .errors import found, invalid
 from .registry import operation
 from .schemas import CallAssign, CallsQuery
 
@@ -12,10 +12,7 @@ TAG = "calls"
 
 
 def _call(call_id):
-    call = service.get_call(call_id)
-    if call is None:
-        raise not_found("call", call_id)
-    return call
+    return found(service.get_call(call_id), "call", call_id)
 
 
 def summary(call):

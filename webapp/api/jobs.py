@@ -9,7 +9,7 @@ from ..models import job as job_status
 from ..services import folders as folder_service
 from ..services import jobs as service
 from . import bp, page_json
-from .errors import ApiError, not_found
+from .errors import ApiError, found
 from .registry import operation
 from .schemas import JobCreate, JobRollback, JobsQuery
 
@@ -17,10 +17,7 @@ TAG = "jobs"
 
 
 def _job(job_id):
-    job = service.get_job(job_id)
-    if job is None:
-        raise not_found("job", job_id)
-    return job
+    return found(service.get_job(job_id), "job", job_id)
 
 
 def detail(job):

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..notifications import service
 from . import bp
-from .errors import invalid, not_found
+from .errors import found, invalid
 from .registry import operation
 from .schemas import DeliveriesQuery, NotificationCreate, NotificationUpdate
 
@@ -12,10 +12,7 @@ TAG = "notifications"
 
 
 def _config(config_id):
-    config = service.get_config(config_id)
-    if config is None:
-        raise not_found("notification", config_id)
-    return config
+    return found(service.get_config(config_id), "notification", config_id)
 
 
 def _actor():

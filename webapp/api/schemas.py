@@ -14,7 +14,7 @@ from ..batch.status import STATUSES
 from ..timetable import PROCESS_MODES
 from ..errors import CODES
 from ..models.folder import DEFAULT_EXTENSIONS
-from ..models.job import ACTIVE_STATUSES, CANCELLED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED
+from ..models.job import STATUSES as JOB_STATUSES
 from ..notifications import NOTIFIERS
 from ..notifications.conditions import CONDITIONS
 from ..providers.monitors import MONITORS
@@ -33,7 +33,7 @@ ChannelType = Literal[tuple(NOTIFIERS)]
 Condition = Literal[tuple(CONDITIONS)]
 ErrorCode = Literal[tuple(CODES)]
 FileStatus = Literal[STATUSES]
-JobStatus = Literal[tuple(ACTIVE_STATUSES) + (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED)]
+JobStatus = Literal[JOB_STATUSES]
 Extension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10,
                                              pattern=r"^\.?[A-Za-z0-9]+$")]
 

@@ -48,9 +48,8 @@ class ScanResult:
 def storage_for(folder):
     """The folder's storage provider, with its credentials decrypted for this use only."""
     provider = STORAGE[folder.storage_type]
-    secrets = [f.name for f in provider.fields if f.kind == "secret"]
     try:
-        config = crypto.unseal(folder.storage_config or {}, secrets)
+        config = crypto.unseal(folder.storage_config or {}, provider.secret_fields())
     except ValueError:
         raise FileAccessError("The folder's stored credentials cannot be decrypted with this server's key "
                               "(was CALLBATCH_ENCRYPTION_KEY changed?): enter them again.",

@@ -7,6 +7,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .. import queues
+from ..batch.status import FAILED, RETRYING, SKIPPED
 from ..extensions import db
 from ..models.types import utcnow
 from . import conditions as c
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 DISPATCH = "dispatch_notifications"
 QUEUE = queues.NOTIFICATIONS
 PENDING_KEY = "callbatch_notify"
-NOTED = ("failed", "skipped", "retrying")
+NOTED = (FAILED, SKIPPED, RETRYING)
 
 
 def file_changed(record, frm, to, details=None):

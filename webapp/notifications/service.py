@@ -7,6 +7,7 @@ from ..errors import CODES
 from ..extensions import db
 from ..models import AuditLog, ExternalFolder, NotificationConfig, NotificationDelivery
 from ..models import notification as n
+from ..models.types import iso
 from . import NOTIFIERS, dispatch
 from .base import Message
 from .conditions import CONDITIONS, url
@@ -46,7 +47,7 @@ def view(config):
             "conditions": list(config.conditions or []), "folder_ids": config.folder_ids,
             "error_codes": config.error_codes, "cooldown_minutes": config.cooldown_minutes,
             "stall_minutes": config.stall_minutes, "enabled": config.enabled,
-            "created_at": _iso(config.created_at), "updated_at": _iso(config.updated_at),
+            "created_at": iso(config.created_at), "updated_at": iso(config.updated_at),
             "last_delivery": delivery_view(last) if last else None}
 
 
@@ -117,7 +118,7 @@ def delivery_view(d):
     return {"id": d.id, "config_id": d.config_id, "condition": d.condition, "kind": d.kind, "status": d.status,
             "attempt": d.attempt, "retry_of_id": d.retry_of_id, "digest_id": d.digest_id,
             "event_count": d.event_count, "summary": d.summary, "error": d.error,
-            "created_at": _iso(d.created_at), "sent_at": _iso(d.sent_at)}
+            "created_at": iso(d.created_at), "sent_at": iso(d.sent_at)}
 
 
 def validate(data, previous=None):
@@ -204,7 +205,3 @@ def _bounded(value, low, high, field, error):
     if not low <= number <= high:
         error(field, f"Must be between {low} and {high} minutes.")
     return number
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

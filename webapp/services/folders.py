@@ -19,7 +19,7 @@ from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
 from . import error, settings
@@ -162,8 +162,8 @@ def view(folder):
             "max_file_size": folder.max_file_size, "analysis_config": dict(folder.analysis_config or {}),
             "enabled": folder.enabled,
             "connection_status": folder.connection_status, "last_error": folder.last_error,
-            "last_scan_at": _iso(folder.last_scan_at), "created_at": _iso(folder.created_at),
-            "updated_at": _iso(folder.updated_at)}
+            "last_scan_at": iso(folder.last_scan_at), "created_at": iso(folder.created_at),
+            "updated_at": iso(folder.updated_at)}
 
 
 def plan_of(folder, now=None):
@@ -417,7 +417,7 @@ def preview(folder):
 
 
 def _stored(stored):
-    return {"path": stored.path, "name": stored.name, "size": stored.size, "modified": _iso(stored.modified)}
+    return {"path": stored.path, "name": stored.name, "size": stored.size, "modified": iso(stored.modified)}
 
 
 def _int(value):
@@ -438,7 +438,3 @@ def _current_user_id():
     if has_request_context() and current_user.is_authenticated:
         return current_user.id
     return None
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

@@ -14,7 +14,7 @@ import time
 
 from ... import outbound, redaction
 from ...errors import FileAccessError, SkipFile
-from .base import MAX_COMPANION_BYTES, Companions, Field, too_large
+from .base import MAX_COMPANION_BYTES, Companions, Field, StorageProvider, too_large
 
 CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 600
@@ -44,10 +44,6 @@ def endpoint_problems(label, url):
 def refused(exc):
     """The typed error for a connection the outbound guard refused."""
     return FileAccessError(f"The connection was refused: {exc}", code="TARGET_REFUSED")
-
-
-def secret_names(provider):
-    return [f.name for f in provider.fields if f.kind == "secret"]
 
 
 def validate_transfer(config):
@@ -84,7 +80,7 @@ class Transfer:
         self.timeout = int(config.get("download_timeout") or DEFAULT_TIMEOUT)
 
 
-class CloudStorage:
+class CloudStorage(StorageProvider):
     """What the three cloud providers share: their config, prefix, download limits and
     secrets. A provider adds its bucket or container and its client."""
 
@@ -92,7 +88,7 @@ class CloudStorage:
         self.config = dict(config)
         self.prefix = join_prefix(text(config, "prefix"))
         self.transfer = Transfer(config)
-        self.secrets = Secrets(config, secret_names(self))
+        self.secrets = Secrets(config, self.secret_fields())
         self.pages_read = 0  # listing requests made (the paging tests count them)
 
     @property

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from flask import current_app
 
 from ...errors import FileAccessError, SkipFile
-from .base import MAX_COMPANION_BYTES, Companions, Field, StoredFile, too_large
+from .base import MAX_COMPANION_BYTES, Companions, Field, StorageProvider, StoredFile, too_large
 
 ROOTS_VARIABLE = "CALLBATCH_LOCAL_ROOTS"
 SYSTEM_DIRECTORIES = ("/etc", "/proc", "/sys", "/dev", "/root")
@@ -24,7 +24,7 @@ OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXE
 OPEN_FILES = "/proc/self/fd"
 
 
-class LocalStorage:
+class LocalStorage(StorageProvider):
     type = "local"
     label = "Local or mounted directory"
     fields = (
