@@ -26,8 +26,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 from bench.services import own_services, percentile  # noqa: E402
 
 STATUSES = ["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2 + ["retrying"] * 2
-CODES = {"failed": [("TRANSCRIPTION_FAILED", "processing"), ("ACCESS_DENIED", "file_access"), ("DATABASE_ERROR", "database")],
-         "skipped": [("INVALID_FORMAT", "file_format"), ("DUPLICATE_FILE", "file_format"), ("INVALID_FILENAME", "file_format")]}
+CODES = {"failed": [("TRANSCRIPTION_FAILED", "processing"), ("ACCESS_DENIED", "file_access"),
+                    ("DATABASE_ERROR", "database")],
+         "skipped": [("INVALID_FORMAT", "file_format"), ("DUPLICATE_FILE", "file_format"),
+                     ("INVALID_FILENAME", "file_format")]}
 
 
 def main():
@@ -85,8 +87,9 @@ def _load(app, args, workdir):
                     timings = json.dumps({"download_ms": rng.randint(1, 40), "transcribe_ms": rng.randint(500, 9000),
                                           "score_ms": rng.randint(5, 200), "db_ms": rng.randint(1, 20)}) \
                         if status == "completed" else None
-                    copy.write_row((i, folder_ids[i % 4], (i % 100) + 1, name, f"/calls/{name}", rng.randint(10**5, 10**7),
-                                    status, code, category, f"{code} on {name}" if code else None, 0, 1, timings,
+                    copy.write_row((i, folder_ids[i % 4], (i % 100) + 1, name, f"/calls/{name}",
+                                    rng.randint(10**5, 10**7), status, code, category,
+                                    f"{code} on {name}" if code else None, 0, 1, timings,
                                     moment, moment, moment if status in ("completed", "failed", "skipped") else None))
             cur.execute("SELECT setval(pg_get_serial_sequence('file_processing_records', 'id'), %s)", (args.files,))
             columns = "file_id, job_id, content_sha256, call_uuid, overall_score, transcript, segments, created_at"
@@ -152,14 +155,16 @@ def _run(args, workdir):
         lambda i: f"/files/?status=failed&page={i % 20 + 1}",
         lambda i: f"/files/?status=completed&folder_id={i % 4 + 1}&page={i % 50 + 1}",
         lambda i: f"/files/?error_code=INVALID_FORMAT&page={i % 10 + 1}",
-        lambda i: f"/files/?date_from={today - timedelta(days=i % 30 + 5)}&date_to={today - timedelta(days=i % 30)}&page=2",
+        lambda i: (f"/files/?date_from={today - timedelta(days=i % 30 + 5)}"
+                   f"&date_to={today - timedelta(days=i % 30)}&page=2"),
         lambda i: f"/files/?job_id={i % 100 + 1}&status=completed",
         lambda i: f"/files/?q={'%x' % (i % 16)}{'%x' % (i % 7)}&page=1",
     ]
     _line("file list, filtered + paginated (full page)",
           _timed(client, lambda i: lists[i % len(lists)](i), n), 150, base)
     _line("file list, filtered + paginated (htmx part)",
-          _timed(client, lambda i: lists[i % len(lists)](i), n, headers={"HX-Request": "true", "HX-Target": "file-list"}), 150, base)
+          _timed(client, lambda i: lists[i % len(lists)](i), n,
+                 headers={"HX-Request": "true", "HX-Target": "file-list"}), 150, base)
     _line("reports page (7 days, all folders)", _timed(client, "/reports/", max(10, n // 10)), None, base)
 
     # CSV export of every row, streamed: count lines and watch the process's RSS meanwhile

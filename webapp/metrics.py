@@ -80,7 +80,8 @@ class StateCollector:
 
 def _files_by_status():
     from .extensions import db
-    from .models import ExternalFolder, FileProcessingRecord as FPR
+    from .models import ExternalFolder
+    from .models import FileProcessingRecord as FPR
 
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())
     rows = db.session.execute(

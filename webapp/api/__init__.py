@@ -40,8 +40,22 @@ _errors.register_blueprint_handlers(bp)
 
 
 def register_api(app):
-    from . import (calls, config, customers, docs, errors, files, folders, jobs, notifications,  # noqa: F401
-                   receivers, speech, status, tokens, workers)
+    from . import (  # noqa: F401
+        calls,
+        config,
+        customers,
+        docs,
+        errors,
+        files,
+        folders,
+        jobs,
+        notifications,
+        receivers,
+        speech,
+        status,
+        tokens,
+        workers,
+    )
 
     errors.register(app)
     app.register_blueprint(bp)

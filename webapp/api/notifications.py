@@ -77,7 +77,8 @@ def delete_notification(config_id):
            summary="Send a test message")
 def test_notification(config_id):
     """Queues a test message to the channel; its delivery (and outcome) shows in the history."""
-    delivery = service.send_test(_config(config_id))
+    actor, user_id = _actor()
+    delivery = service.send_test(_config(config_id), actor=actor, user_id=user_id)
     return service.delivery_view(delivery), 202
 
 

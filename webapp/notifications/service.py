@@ -76,7 +76,7 @@ def delete_config(config, actor="system", user_id=None):
     db.session.commit()
 
 
-def send_test(config, wait=False):
+def send_test(config, wait=False, actor="system", user_id=None):
     """Queue a test message to the config's channel and return its delivery row; the worker
     sends it (once, without retries). `wait=True` sends it here instead (the CLI does)."""
     message = Message(condition="test", title="Callbatch: הודעת בדיקה — test notification",
@@ -87,6 +87,9 @@ def send_test(config, wait=False):
     delivery = NotificationDelivery(config_id=config.id, condition="test", kind=n.TEST, status=n.PENDING,
                                     summary=message.title, payload={"message": message.to_dict()})
     db.session.add(delivery)
+    db.session.flush()
+    db.session.add(AuditLog(actor=actor, user_id=user_id, action="notification.test", target_type="notification",
+                            target_id=str(config.id), after={"delivery_id": delivery.id}))
     db.session.commit()
     if wait:
         dispatch.deliver(delivery.id, retry=False)

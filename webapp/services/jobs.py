@@ -86,8 +86,19 @@ def start_estimate(job):
     return {"files": files, "files_per_hour": rate or None, "seconds": round(files / rate * 3600) if rate else None}
 
 
+class NotPending(Exception):
+    """Only a held (pending) job can be started."""
+
+    def __init__(self, job):
+        self.job_id, self.status = job.id, job.status
+        super().__init__(f"Job {job.id} is {job.status}; only a pending job can be started.")
+
+
 def start(job, user=None):
-    """Queue the files of a held (pending) job. Returns how many were queued."""
+    """Queue the files of a held (pending) job. Returns how many were queued; raises
+    NotPending for a job in any other status."""
+    if job.status != job_status.PENDING:
+        raise NotPending(job)
     count = discovery.start_job(job)
     audit.record("job.start", job, after={"queued": count}, user=user)
     db.session.commit()

@@ -21,8 +21,7 @@ def is_htmx():
 
 def register_blueprints(app):
     from .. import params
-    from . import (auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings, setup,
-                   workers)
+    from . import auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings, setup, workers
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)

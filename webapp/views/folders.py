@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from ..auth import role_required
 from ..batch.folders import secret_fields
 from ..crypto import MASK
-from ..services import folder_templates
 from ..params import number, safe_next
+from ..services import folder_templates
 from ..services import folders as service
 from . import is_htmx, require_login
 

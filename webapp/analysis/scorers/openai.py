@@ -4,7 +4,8 @@ every criterion present, scores 0-100, evidence quoted from the transcript."""
 import json
 
 import openai
-from pydantic import BaseModel, Field as PydField, ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic import Field as PydField
 
 from ...errors import ProcessingError
 from ...providers.storage.base import Field

@@ -41,6 +41,27 @@ def endpoint_problems(label, url):
     return []
 
 
+def url_problems(label, url, scheme="it must start with http:// or https://."):
+    """Validation messages for a URL setting: its scheme (`scheme` says what to enter), then
+    whether the server may call it. An empty one has none."""
+    if not url:
+        return []
+    if not url.startswith(("http://", "https://")):
+        return [f"{label}: {scheme}"]
+    return endpoint_problems(label, url)
+
+
+def name_problems(label, name, longest, allowed, rule):
+    """Validation messages for a bucket's or container's name: 3 to `longest` characters,
+    lower-case letters, digits and the `allowed` punctuation (`rule` says so in words)."""
+    what = label.lower()
+    if not name:
+        return [f"{label}: enter the {what}'s name."]
+    if not 3 <= len(name) <= longest or not all(c.islower() or c.isdigit() or c in allowed for c in name):
+        return [f"{label}: '{name}' is not a valid {what} name ({rule})."]
+    return []
+
+
 def refused(exc):
     """The typed error for a connection the outbound guard refused."""
     return FileAccessError(f"The connection was refused: {exc}", code="TARGET_REFUSED")
