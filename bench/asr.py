@@ -137,8 +137,10 @@ def _measure(args, work, env, app, model):
               f"{bare / stack_busy:.3f}  (target >= 0.95)")
         print(f"ratio VAD + batched / bare loop (end to end | processing): {bare / batched:.3f} | "
               f"{bare / batched_busy:.3f}  (target >= 1.3)")
-        print(f"worker peak RSS:                                       {peak_rss / 1024 / 1024:.0f} MB  (target <= 1024 MB)")
-        print(f"worker model loads:                                     {loads}  (files processed: {2 * len(files) + 1})")
+        print(f"worker peak RSS:                                       {peak_rss / 1024 / 1024:.0f} MB  "
+              "(target <= 1024 MB)")
+        print(f"worker model loads:                                     {loads}  "
+              f"(files processed: {2 * len(files) + 1})")
     finally:
         if worker:
             worker.terminate()
@@ -181,7 +183,8 @@ def _latest_job(app):
     completion (the stack's processing without `flask batch run`'s start-up and scan), and
     the seconds its calls spent in each stage, as the worker timed them."""
     from webapp.extensions import db
-    from webapp.models import BatchJob, FileProcessingRecord as FPR, SalesCall
+    from webapp.models import BatchJob, SalesCall
+    from webapp.models import FileProcessingRecord as FPR
     from webapp.services.reports import STAGE_ORDER
 
     with app.app_context():

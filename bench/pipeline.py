@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from bench.services import own_services, percentile  # noqa: E402
 
+
 def noop():
     """The baseline job: does nothing."""
 
@@ -107,7 +108,8 @@ def _run(args, workdir):
     print(f"per-file overhead over bare RQ, from RQ's own start/end times of each job: "
           f"p50 {percentile(durations, 50) - percentile(base_durations, 50):.1f} ms, "
           f"p95 {percentile(durations, 95) - percentile(base_durations, 95):.1f} ms "
-          f"(pipeline job p50 {percentile(durations, 50):.1f} ms, bare job p50 {percentile(base_durations, 50):.2f} ms)")
+          f"(pipeline job p50 {percentile(durations, 50):.1f} ms, "
+          f"bare job p50 {percentile(base_durations, 50):.2f} ms)")
     print(f"worker time per file over bare RQ (throughput): {per_file - base_per_job:.1f} ms more; "
           f"ratio {per_file / base_per_job:.2f}x")
     print(f"scan of {args.scan_files} new files (recorded + queued): {big_scan:.2f} s; "

@@ -151,7 +151,8 @@ def before_results(rev, repeat):
         child = subprocess.run([sys.executable, os.path.abspath(__file__), "--code", tmp, "--json",
                                 "--repeat", str(repeat)], check=True, capture_output=True, text=True)
     out = json.loads(child.stdout)
-    return {split: (table, [tuple(m) for m in misses]) for split, (table, misses) in out["tables"].items()}, out["timing"]
+    tables = {split: (table, [tuple(m) for m in misses]) for split, (table, misses) in out["tables"].items()}
+    return tables, out["timing"]
 
 
 def main():

@@ -116,7 +116,7 @@ def test_one_worker_loads_the_model_once_for_several_files(cli, ctx, base_model,
     lines = [[("agent", "שלום, מדברת נועה מחברת אורנים.")],
              [("agent", "בוקר טוב, כאן דני ממוקד המכירות.")],
              [("customer", "המחיר גבוה מדי בשבילי.")]]
-    for i, script in enumerate(lines):
+    for script in lines:
         file_name = name("wav")
         speak(folder / file_name, script)
         meta_for(folder, file_name, phone="050-123-4567", name="יוסי כהן", agent="נועה")

@@ -260,10 +260,14 @@ def test_the_objection_is_answered_only_after_it_was_raised():
 def test_new_part_options_are_validated():
     part = {"id": "p", "points": 10, "phrases": ["שלום"]}
     crit = {"id": "c", "label": "C", "weight": 1}
-    assert RubricScorer.validate_config({"type": "rubric", "criteria": [{**crit, "parts": [{**part, "within_words": 0}]}]}) \
-        == ["The scorecard is not valid: c.p: within_words must be a whole number of 1 or more"]
-    assert RubricScorer.validate_config({"type": "rubric", "criteria": [{**crit, "parts": [{**part, "except": "x"}]}]}) \
-        == ["The scorecard is not valid: c.p: except must be a list of phrases"]
+
+    def card(**change):
+        return {"type": "rubric", "criteria": [{**crit, "parts": [{**part, **change}]}]}
+
+    assert RubricScorer.validate_config(card(within_words=0)) == [
+        "The scorecard is not valid: c.p: within_words must be a whole number of 1 or more"]
+    assert RubricScorer.validate_config(card(**{"except": "x"})) == [
+        "The scorecard is not valid: c.p: except must be a list of phrases"]
 
 
 def test_plural_endings_after_final_letters_are_folded():

@@ -8,8 +8,16 @@ from helpers import configure
 from recordings import write_calls
 from webapp.batch import status
 from webapp.extensions import db
-from webapp.models import (AuditLog, BatchJob, Customer, ExternalFolder, FileEvent, FileProcessingRecord,
-                           NotificationConfig, SalesCall)
+from webapp.models import (
+    AuditLog,
+    BatchJob,
+    Customer,
+    ExternalFolder,
+    FileEvent,
+    FileProcessingRecord,
+    NotificationConfig,
+    SalesCall,
+)
 from webapp.models import job as job_status
 
 RANK = {"viewer": 1, "manager": 2, "admin": 3}
@@ -177,3 +185,13 @@ def test_every_change_is_audited_with_the_token_user(api, world):
     row = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "folder.update")).one()
     assert row.actor == "admin@example.com" and row.after["scan_interval"] == 900
     assert row.before["scan_interval"] == 300
+
+
+def test_a_test_notification_is_audited_with_the_token_user(api, world):
+    sent = api.post("admin", f"/api/batch/notifications/{world['notification']}/test")
+    assert sent.status_code == 202, sent.get_json()
+    db.session.rollback()
+    row = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "notification.test")).one()
+    assert (row.actor, row.target_type, row.target_id) == ("admin@example.com", "notification",
+                                                           str(world["notification"]))
+    assert row.after == {"delivery_id": sent.get_json()["id"]}

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from test_storage_events import PUSH, event_folder, recorded, queued_jobs
 from recordings import write_calls
+from test_storage_events import PUSH, event_folder, queued_jobs, recorded
 from webapp.services import hooks
 
 TOKEN = "events-token-0123456789"
@@ -73,12 +73,12 @@ def test_receivers_are_off_without_a_token(receivers, app, monkeypatch):
 
 def sns_confirmation(url):
     return {"Type": "SubscriptionConfirmation", "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
-            "Token": "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",
+            "Token": "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",  # noqa: E501 (AWS's example, unbroken)
             "TopicArn": "arn:aws:sns:us-west-2:123456789012:MyTopic",
             "Message": "You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.\n"
                        "To confirm the subscription, visit the SubscribeURL included in this message.",
             "SubscribeURL": url, "Timestamp": "2026-11-25T10:00:00.000Z", "SignatureVersion": "1",
-            "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",
+            "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",  # noqa: E501 (as above)
             "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem"}
 
 

@@ -7,12 +7,11 @@ import sys
 
 import sqlalchemy as sa
 
-from webapp.extensions import db
-from webapp.models import AuditLog, FileProcessingRecord, SalesCall, User
-
 from conftest import ROOT
 from helpers import configure, run_json
-from recordings import write_call, write_calls, write_wav, name
+from recordings import name, write_call, write_calls, write_wav
+from webapp.extensions import db
+from webapp.models import AuditLog, FileProcessingRecord, SalesCall, User
 
 
 def test_embedded_default_runs_the_demo_end_to_end_without_servers(tmp_path):

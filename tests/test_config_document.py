@@ -1,19 +1,19 @@
 """The configuration document of the spec: export, import (validated whole, one transaction,
 dry run), secrets encrypted or left out, validation of the configuration in force, the spec's
 PUT endpoints, global scanning defaults for new folders and a folder's own analysis settings."""
+import html
 import io
 import json
 import os
 
 import sqlalchemy as sa
 
+from helpers import configure, run_json
+from recordings import write_call
+from webapp.batch import settings as batch_settings
 from webapp.crypto import MASK
 from webapp.extensions import db
 from webapp.models import AuditLog, BatchJob, ExternalFolder, NotificationConfig, SalesCall
-from webapp.batch import settings as batch_settings
-
-from helpers import configure, run_json
-from recordings import write_call
 
 SPEC_EXAMPLE = os.path.join(os.path.dirname(__file__), "data", "spec_config_example.json")
 SCANNING = {"scanInterval": 120, "maxFileSize": 7 * 1024 * 1024, "allowedExtensions": ["wav", "flac"],
@@ -85,8 +85,8 @@ def _installation(tmp_path):
     secret limited to one folder, and changed global settings."""
     configure(processing={"maxConcurrentFiles": 3, "immediateProcessing": False},
               retryPolicy={"maxRetries": 1}, scanning={"scanInterval": 600})
-    from webapp.services import folders as folder_service
     from webapp.notifications import service as notification_service
+    from webapp.services import folders as folder_service
 
     (tmp_path / "calls").mkdir()
     local, errors = folder_service.create_folder({
@@ -406,3 +406,31 @@ def test_cli_export_to_stdout_and_a_refused_import_exits_1(cli, ctx, tmp_path):
     assert refused.exit_code == 1
     assert "folders[0].storage.type: Storage type must be one of" in refused.output
     assert "nothing was changed" in refused.output and _folders() == []
+
+
+def test_a_bad_folder_is_refused_with_the_same_messages_by_page_api_and_cli(web, ctx, cli, tmp_path):
+    (tmp_path / "calls").mkdir()
+    path = str(tmp_path / "calls")
+    extensions = ["mp3!", "averyverylongone"]
+    by_api = _post_json(web["admin"], "/api/batch/folders", {
+        "name": "Bad", "storage_type": "local", "storage_config": {"path": path}, "monitor_type": "events",
+        "scan_interval": 5, "allowed_extensions": extensions})
+    assert by_api.status_code == 422, by_api.get_json()
+    messages = sorted(d["reason"] for d in by_api.get_json()["error"]["details"])
+    assert len(messages) == 3 and any("mp3!" in m for m in messages) and any("Scan interval" in m for m in messages)
+    document = tmp_path / "bad.json"
+    document.write_text(json.dumps({"folders": [{
+        "name": "Bad", "storage": {"type": "local", "config": {"path": path}},
+        "monitor": {"type": "events", "config": {"scanInterval": 5}},
+        "processing": {"allowedExtensions": extensions}}]}))
+    by_cli = cli.invoke(args=["config", "import", str(document)])
+    assert by_cli.exit_code == 1, by_cli.output
+    assert sorted(line.split(": ", 1)[1] for line in by_cli.output.splitlines()
+                  if line.startswith("folders[0]")) == messages
+    by_page = web["admin"].post("/folders/new", data={
+        "name": "Bad", "storage_type": "local", "cfg.path": path, "monitor_type": "events", "scan_interval": "5",
+        "allowed_extensions": " ".join(extensions), "enabled": "on"})
+    assert by_page.status_code == 422
+    page = html.unescape(by_page.get_data(as_text=True))
+    assert [m for m in messages if m not in page] == []
+    assert _folders() == []

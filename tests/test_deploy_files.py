@@ -35,7 +35,8 @@ def test_the_compose_file_is_valid_against_the_compose_schema(compose):
     validator = jsonschema.Draft201909Validator(schema)
     errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(compose)]
     assert errors == []
-    broken = {**compose, "services": {**compose["services"], "web": {**compose["services"]["web"], "healthcheck": {"test": 1}}}}
+    web = {**compose["services"]["web"], "healthcheck": {"test": 1}}
+    broken = {**compose, "services": {**compose["services"], "web": web}}
     assert list(validator.iter_errors(broken)), "the schema check can fail"
 
 
@@ -114,7 +115,7 @@ def by_kind(kind):
 
 def test_every_kubernetes_manifest_is_valid_against_the_kubernetes_schemas():
     checked = 0
-    for name, document in manifests():
+    for _name, document in manifests():
         if document["apiVersion"].startswith("keda.sh/"):
             continue
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
@@ -151,14 +152,16 @@ def test_the_kubernetes_topology():
                                         {"secretRef": {"name": "callbatch-secrets"}}]
     scheduler = deployments["callbatch-scheduler"]["spec"]
     assert scheduler["replicas"] == 1 and scheduler["strategy"] == {"type": "Recreate"}
-    assert deployments["callbatch-worker"]["spec"]["template"]["spec"]["containers"][0]["command"] == ["flask", "worker"]
+    worker = deployments["callbatch-worker"]["spec"]["template"]["spec"]["containers"][0]
+    assert worker["command"] == ["flask", "worker"]
 
     (web,) = deployments["callbatch-web"]["spec"]["template"]["spec"]["containers"]
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert {"name": "http", "containerPort": 8000} in web["ports"]
     service = by_kind("Service")["callbatch-web"]
-    assert service["spec"]["selector"].items() <= deployments["callbatch-web"]["spec"]["template"]["metadata"]["labels"].items()
+    labels = deployments["callbatch-web"]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
 
     (job,) = by_kind("Job").values()
     (migrate,) = job["spec"]["template"]["spec"]["containers"]

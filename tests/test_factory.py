@@ -5,6 +5,8 @@ import socket
 import threading
 
 import pytest
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 
 
 @pytest.fixture
@@ -48,9 +50,9 @@ def test_create_app_contacts_neither_database_nor_redis(listener, monkeypatch, t
     assert contacts == []
     # The URLs do lead to the listener: the first real use of each is seen there.
     with app.app_context():
-        with pytest.raises(Exception):
+        with pytest.raises(OperationalError):
             with db.engine.connect():
                 pass
-        with pytest.raises(Exception):
+        with pytest.raises(RedisError):
             queues.connection().ping()
     assert len(contacts) >= 2

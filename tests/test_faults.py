@@ -17,17 +17,16 @@ import sqlalchemy as sa
 from rq import Worker
 from rq.job import Job, JobStatus
 
+from conftest import ROOT
+from helpers import configure, wait_for
+from outage import Outage
+from recordings import write_calls
 from webapp import queues
 from webapp.batch import discovery, enqueue, folders, reaper, status
 from webapp.batch.faults import STAGES
 from webapp.extensions import db
 from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.models import job as job_status
-
-from conftest import ROOT
-from helpers import configure, wait_for
-from outage import Outage
-from recordings import write_calls
 
 pytestmark = pytest.mark.slow
 FPR = FileProcessingRecord

@@ -1,13 +1,13 @@
 """Done when: each channel delivers a real message to its stand-in from a real failing file
 in a real batch, run by real `flask worker` processes."""
 import json
-import sqlalchemy as sa
 
-from webapp.extensions import db
-from webapp.models import NotificationDelivery
+import sqlalchemy as sa
 
 from helpers import configure, run_json, wait_for
 from recordings import name, write_call, write_wav
+from webapp.extensions import db
+from webapp.models import NotificationDelivery
 
 SID = "AC" + "3" * 32
 

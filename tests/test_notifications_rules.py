@@ -4,12 +4,11 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from helpers import wait_for
 from webapp.extensions import db
 from webapp.models import ExternalFolder, FileProcessingRecord, NotificationDelivery
-from webapp.notifications import dispatch, events, service, watch
 from webapp.notifications import conditions as c
-
-from helpers import wait_for
+from webapp.notifications import dispatch, events, service, watch
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 D = NotificationDelivery

@@ -14,15 +14,14 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from webapp.batch import discovery, folders, reaper, schedule, status
-from webapp.extensions import db
-from webapp.models import AuditLog, BatchJob, FileEvent, FileProcessingRecord, SalesCall
-from webapp.services import backup
-
 from conftest import PG_ADMIN, ROOT, RUN_ID
 from helpers import configure, wait_for
 from plugins_cloud import aws_client
 from recordings import write_calls
+from webapp.batch import discovery, folders, reaper, schedule, status
+from webapp.extensions import db
+from webapp.models import AuditLog, BatchJob, FileEvent, FileProcessingRecord, SalesCall
+from webapp.services import backup
 
 FPR = FileProcessingRecord
 FLASK = [sys.executable, "-m", "flask"]

@@ -97,7 +97,7 @@ def test_dockerfile_healthcheck_asks_healthz():
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     text = open(os.path.join(root, "Dockerfile")).read().replace("\\\n", " ")
-    line = next(l for l in text.splitlines() if l.startswith("HEALTHCHECK"))
+    line = next(row for row in text.splitlines() if row.startswith("HEALTHCHECK"))
     command = shlex.split(line.split(" CMD ", 1)[1])
     assert command[:2] == ["python", "-c"] and "/healthz" in command[2]
     compile(command[2], "healthcheck", "exec")  # the probe is valid Python

@@ -11,16 +11,15 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from helpers import configure, wait_for
+from plugins_cloud import make_folder
+from recordings import write_calls
 from webapp.batch import discovery, folders, status
 from webapp.errors import explain
 from webapp.extensions import db
 from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.models import job as job_status
 from webapp.notifications import conditions as c
-
-from helpers import configure, wait_for
-from plugins_cloud import make_folder
-from recordings import write_calls
 
 pytestmark = pytest.mark.slow
 FPR = FileProcessingRecord

@@ -4,12 +4,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from helpers import configure, run_json
+from recordings import write_calls
 from webapp.extensions import db
 from webapp.models import AuditLog, FileEvent, FileProcessingRecord, SalesCall
 from webapp.models.types import utcnow
-
-from helpers import configure, run_json
-from recordings import write_calls
 
 FPR = FileProcessingRecord
 
@@ -55,7 +54,8 @@ def test_purge_clears_a_folders_old_transcripts_and_events_after_a_dry_run(ctx, 
 
     dry = cli.invoke(args=["retention", "purge", "--folder", str(old), "--days", "30", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert f"Would clear 2 transcript(s) and {old_events} file event(s) older than 30 days in folder {old}" in dry.output
+    assert (f"Would clear 2 transcript(s) and {old_events} file event(s) older than 30 days in folder {old}"
+            in dry.output)
     assert all(c.transcript for c in calls_of(old)) and events_of(old) == old_events
     assert not db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "retention.purge"))
 
@@ -72,7 +72,8 @@ def test_purge_clears_a_folders_old_transcripts_and_events_after_a_dry_run(ctx, 
     assert entry.after["transcripts"] == 2 and entry.after["events"] == old_events and entry.after["days"] == 30
 
     everywhere = cli.invoke(args=["retention", "purge", "--days", "30"])
-    assert everywhere.exit_code == 0 and f"Cleared 1 transcript(s) and {other_events} file event(s)" in everywhere.output
+    assert everywhere.exit_code == 0
+    assert f"Cleared 1 transcript(s) and {other_events} file event(s)" in everywhere.output
     assert "every folder" in everywhere.output
     assert all(c.transcript for c in calls_of(recent)) and events_of(recent) == recent_events  # younger than 30 days
 

@@ -7,15 +7,14 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from webapp.batch import discovery, enqueue, folders, reaper, status
-from webapp.extensions import db
-from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
-from webapp.models import job as job_status
-
 from helpers import configure, wait_for
 from outage import Outage
 from plugins_asr import asr_config
 from recordings import name, write_calls
+from webapp.batch import discovery, enqueue, folders, reaper, status
+from webapp.extensions import db
+from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
+from webapp.models import job as job_status
 
 pytestmark = pytest.mark.slow
 FPR = FileProcessingRecord
@@ -112,7 +111,7 @@ def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled,
     victim = None
     for _ in range(5):
         (proc,) = workers(1)
-        seen = wait_for(lambda: db.session.scalar(
+        seen = wait_for(lambda proc=proc: db.session.scalar(
             sa.select(FPR.id).where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
             .execution_options(populate_existing=True)) or db.session.rollback(),
             timeout=60, interval=0.002, message="a file in processing")

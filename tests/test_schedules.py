@@ -14,18 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from webapp import queues
-from webapp import timetable
+from conftest import ROOT
+from helpers import configure, wait_for
+from recordings import write_calls
+from webapp import queues, timetable
 from webapp.batch import discovery, schedule
 from webapp.batch.status import COMPLETED, DISCOVERED, QUEUED
 from webapp.extensions import db
 from webapp.models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord
 from webapp.models import job as job_status
 from webapp.models.types import utcnow
-
-from conftest import ROOT
-from helpers import configure, wait_for
-from recordings import write_calls
 
 FPR = FileProcessingRecord
 TZ = ZoneInfo("Asia/Jerusalem")

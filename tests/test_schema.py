@@ -6,9 +6,8 @@ import sys
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from webapp.extensions import db
-
 from conftest import ROOT
+from webapp.extensions import db
 
 
 def test_the_migrations_build_exactly_the_models_on_postgresql(ctx):

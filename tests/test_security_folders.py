@@ -61,7 +61,8 @@ def events_of(file_name):
     from webapp.extensions import db
     from webapp.models import FileEvent, FileProcessingRecord
 
-    record = db.session.scalars(sa.select(FileProcessingRecord).where(FileProcessingRecord.file_name == file_name)).one()
+    record = db.session.scalars(sa.select(FileProcessingRecord)
+                                .where(FileProcessingRecord.file_name == file_name)).one()
     return [e.message for e in db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id))]
 
 
@@ -69,7 +70,8 @@ def call_of(file_name):
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord, SalesCall
 
-    return db.session.scalars(sa.select(SalesCall).join(FileProcessingRecord, SalesCall.file_id == FileProcessingRecord.id)
+    return db.session.scalars(sa.select(SalesCall)
+                              .join(FileProcessingRecord, SalesCall.file_id == FileProcessingRecord.id)
                               .where(FileProcessingRecord.file_name == file_name)).one()
 
 
@@ -106,7 +108,8 @@ def test_companions_linked_out_of_the_folder_are_refused_and_never_become_a_call
         assert f"{stem(refused)}{companion} is a link leading outside the folder" in entry["error_message"]
     for kept in (meta_to_key, manifest_to_passwd, linked_inside):
         assert files[kept]["status"] == "completed", files[kept]
-    assert any(f"{stem(meta_to_key)}.meta.json is a link leading outside the folder" in m for m in events_of(meta_to_key))
+    assert any(f"{stem(meta_to_key)}.meta.json is a link leading outside the folder" in m
+               for m in events_of(meta_to_key))
     assert any("sub/manifest.csv is a link leading outside the folder" in m for m in events_of(manifest_to_passwd))
     assert call_of(meta_to_key).customer_id is None and call_of(manifest_to_passwd).customer_id is None
     assert call_of(linked_inside).transcript == "שלום, כאן דנה\nתודה ולהתראות"

@@ -146,8 +146,14 @@ def test_invalid_scorer_settings_are_not_retried(ctx, cli, tmp_path):
 
 
 def test_transient_failures_are_retried_and_the_rest_are_not():
-    from webapp.errors import (CallbatchError, FileAccessError, ModelUnavailable, ProcessingError, SkipFile,
-                               TranscriptMissing)
+    from webapp.errors import (
+        CallbatchError,
+        FileAccessError,
+        ModelUnavailable,
+        ProcessingError,
+        SkipFile,
+        TranscriptMissing,
+    )
 
     transient = [FileAccessError(), FileAccessError(code="INVALID_CREDENTIALS"), ProcessingError(),
                  CallbatchError(code="DATABASE_ERROR"), CallbatchError(code="WORKER_LOST"), CallbatchError()]

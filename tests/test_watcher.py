@@ -15,15 +15,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from conftest import ROOT
+from helpers import configure, wait_for
+from recordings import write_call
 from webapp.batch import schedule
 from webapp.extensions import db
 from webapp.models import BatchJob, ExternalFolder, FileProcessingRecord
 from webapp.models.types import utcnow
 from webapp.providers.monitors.events import DEBOUNCE_SECONDS, Watchers
-
-from conftest import ROOT
-from helpers import configure, wait_for
-from recordings import write_call
 
 DEBOUNCE = 0.5
 
@@ -179,7 +178,7 @@ def test_the_scheduler_loop_scans_a_watched_folder_when_a_file_arrives(ctx, tmp_
         for n in range(1, 4):
             written = time.monotonic()
             write_call(inbox)
-            wait_for(lambda: db.session.rollback() or db.session.scalar(
+            wait_for(lambda n=n: db.session.rollback() or db.session.scalar(
                 sa.select(sa.func.count()).select_from(FileProcessingRecord)) == n, timeout=30,
                 interval=0.05, message=f"recording {n} recorded")
             delays.append(time.monotonic() - written)

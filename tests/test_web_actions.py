@@ -181,7 +181,8 @@ def test_rollback_removes_calls_and_reopens_files(web, processed):
     statuses = db.session.scalars(sa.select(FileProcessingRecord.status).where(
         FileProcessingRecord.job_id == job)).all()
     assert sorted(statuses) == ["cancelled", "cancelled", "cancelled", "skipped"]
-    record = db.session.scalars(sa.select(FileProcessingRecord).where(FileProcessingRecord.status == "cancelled")).first()
+    record = db.session.scalars(sa.select(FileProcessingRecord)
+                                .where(FileProcessingRecord.status == "cancelled")).first()
     assert [e.to_status for e in record.events][-2:] == ["queued", "cancelled"]
     assert db.session.get(BatchJob, job).processed_files == 0
     row = _audit("job.rollback")[0]
@@ -237,3 +238,25 @@ def test_pause_resume_and_retry_quick_actions(web, processed):
     manager.post("/processing/resume")
     assert not jobs.is_paused()
     assert [a.action for a in _audit("processing.pause")] == ["processing.pause"]
+
+
+def test_only_a_pending_job_can_be_started_from_the_page(web, ctx, tmp_path):
+    from webapp.extensions import db
+    from webapp.models import BatchJob, ExternalFolder, FileProcessingRecord
+
+    folder = ExternalFolder(name="calls", storage_type="local", storage_config={"path": str(tmp_path)})
+    db.session.add(folder)
+    db.session.flush()
+    job = BatchJob(folder_id=folder.id, status="cancelled", total_files=1)
+    db.session.add(job)
+    db.session.flush()
+    db.session.add(FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_name="a.wav", file_path="a.wav",
+                                        status="discovered"))
+    db.session.commit()
+    refused = web["manager"].post(f"/jobs/{job.id}/start", data={"confirm": "yes"})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/jobs/{job.id}")
+    page = web["manager"].get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert f"Job {job.id} is cancelled; only a pending job can be started." in page
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(FileProcessingRecord.status)).all() == ["discovered"]
+    assert db.session.get(BatchJob, job.id).status == "cancelled" and _audit("job.start") == []

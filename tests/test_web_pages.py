@@ -1,9 +1,9 @@
 """Every page renders for each role; sign-in, sign-out, CSRF, rate limiting, roles on changes."""
 import pytest
 
+from helpers import configure
 from plugins_web import PASSWORD, WebClient
 from recordings import write_calls
-from helpers import configure
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 import os
 
 from flask import Flask
+from flask_babel import Babel
 
 from .config import Config
 from .extensions import db, migrate
-from flask_babel import Babel
 
 babel = Babel()
 LANGUAGES = ("en", "he")

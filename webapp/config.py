@@ -38,11 +38,13 @@ class Config:
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
         # The installation's language: notification texts, unless a channel names its own (en, he).
         self.LANGUAGE = os.environ.get("CALLBATCH_LANGUAGE", "en")
-        self.LOCAL_ROOTS = [p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep) if os.path.isabs(p)]
+        self.LOCAL_ROOTS = [p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep)
+                            if os.path.isabs(p)]
         self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))
         self.BASE_URL = os.environ.get("CALLBATCH_BASE_URL", "http://localhost:5000").rstrip("/")
         self.ALLOW_PRIVATE_TARGETS = _bool("CALLBATCH_ALLOW_PRIVATE_TARGETS", False)
-        self.NOTIFY_RETRY_DELAYS = [int(s) for s in os.environ.get("CALLBATCH_NOTIFY_RETRY_DELAYS", "30,120,600").split(",") if s.strip()]
+        self.NOTIFY_RETRY_DELAYS = [int(s) for s in os.environ.get("CALLBATCH_NOTIFY_RETRY_DELAYS", "30,120,600")
+                                    .split(",") if s.strip()]
         self.NOTIFY_TIMEOUT_SECONDS = _int("CALLBATCH_NOTIFY_TIMEOUT_SECONDS", 10)
         self.TWILIO_API_BASE = os.environ.get("CALLBATCH_TWILIO_API_BASE", "")
         self.SESSION_COOKIE_HTTPONLY = True

@@ -14,10 +14,11 @@ import sys
 import uuid
 from contextvars import ContextVar
 from datetime import datetime, timezone
+from types import MappingProxyType
 
 from . import redaction
 
-_context = ContextVar("callbatch_log_context", default={})
+_context = ContextVar("callbatch_log_context", default=MappingProxyType({}))
 FIELDS = ("request_id", "user", "folder", "job", "rq_job", "file")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

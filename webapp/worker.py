@@ -8,7 +8,6 @@ import threading
 import time
 
 import flask_migrate
-
 from rq import SimpleWorker
 from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler

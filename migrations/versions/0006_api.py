@@ -5,8 +5,8 @@ Revises: 0004
 Create Date: 2026-11-25 14:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0006'

@@ -7,8 +7,8 @@ Create Date: 2026-12-02 00:30:00
 A folder's cron schedule used to run beside its polling; it now belongs to the "schedule"
 monitor (scan only at those times), so folders that had one are given that monitor.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0011'
 down_revision = '0010'

@@ -77,8 +77,9 @@ def sentences(text):
 
 
 def is_question(sentence):
-    """A question mark, or a question form: an interrogative word (also after "ו") or a request to tell at the start ("ממתי זה התחיל", "תוכל לספר לי"), or an
-    interrogative that asks anywhere ("איזה")."""
+    """A question mark, or a question form: an interrogative word (also after "ו") or a request
+    to tell at the start ("ממתי זה התחיל", "תוכל לספר לי"), or an interrogative that asks
+    anywhere ("איזה")."""
     if "?" in sentence or "؟" in sentence:
         return True
     words = normalize(sentence).split()

@@ -40,8 +40,24 @@ _errors.register_blueprint_handlers(bp)
 
 
 def register_api(app):
-    from . import (calls, config, customers, docs, errors, files, folders, jobs, notifications,  # noqa: F401
-                   receivers, reports, speech, status, tokens, trackers, workers)
+    from . import (  # noqa: F401
+        calls,
+        config,
+        customers,
+        docs,
+        errors,
+        files,
+        folders,
+        jobs,
+        notifications,
+        receivers,
+        reports,
+        speech,
+        status,
+        tokens,
+        trackers,
+        workers,
+    )
 
     errors.register(app)
     app.register_blueprint(bp)

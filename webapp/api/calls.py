@@ -7,7 +7,7 @@ from ..services import call_export, search
 from ..services import calls as service
 from ..services import trackers
 from . import bp, page_json
-from .errors import invalid, not_found
+from .errors import found, invalid
 from .registry import operation
 from .schemas import CallAssign, CallQuery, CallsExportQuery, CallsQuery
 
@@ -15,10 +15,7 @@ TAG = "calls"
 
 
 def _call(call_id):
-    call = service.get_call(call_id)
-    if call is None:
-        raise not_found("call", call_id)
-    return call
+    return found(service.get_call(call_id), "call", call_id)
 
 
 def summary(call):

@@ -1,8 +1,9 @@
 """/api/batch/customers: customers, their call history and score trend."""
+from ..models.types import iso
 from ..services import customers as service
 from . import bp, page_json
 from .calls import summary as call_summary
-from .errors import not_found
+from .errors import found
 from .registry import operation
 from .schemas import CustomersQuery
 
@@ -17,9 +18,7 @@ def list_customers(query):
 @operation(bp, "GET", "/batch/customers/<int:customer_id>", tag=TAG,
            summary="Get a customer with call history and score trend")
 def get_customer(customer_id):
-    customer = service.get_customer(customer_id)
-    if customer is None:
-        raise not_found("customer", customer_id)
+    customer = found(service.get_customer(customer_id), "customer", customer_id)
     return {**service.view(customer), "calls": [call_summary(c) for c in service.history(customer)],
-            "trend": [{"call_id": call_id, "at": when.isoformat() if when else None, "score": score}
+            "trend": [{"call_id": call_id, "at": iso(when), "score": score}
                       for call_id, when, score in service.trend(customer)]}

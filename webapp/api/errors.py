@@ -35,6 +35,13 @@ def not_found(what, ident):
     return ApiError(404, f"There is no {what} {ident}.")
 
 
+def found(item, what, ident):
+    """`item` as a service found it, or the API's 404 when it found none."""
+    if item is None:
+        raise not_found(what, ident)
+    return item
+
+
 def invalid(errors, message="The request has invalid fields."):
     """A 422 from a service's [{"field", "message"}] list."""
     return ApiError(422, message, details=[{"field": e.get("field") or "body",

@@ -5,7 +5,7 @@ from flask_login import current_user
 from ..batch import actions
 from ..services import files as service
 from . import bp, page_json
-from .errors import ApiError, not_found
+from .errors import ApiError, found
 from .registry import operation
 from .schemas import FilesQuery, FilesRetry
 
@@ -13,10 +13,7 @@ TAG = "files"
 
 
 def _file(file_id):
-    record = service.get_file(file_id)
-    if record is None:
-        raise not_found("file", file_id)
-    return record
+    return found(service.get_file(file_id), "file", file_id)
 
 
 def filters(query):

@@ -5,7 +5,7 @@ from flask_login import current_user
 from ..services import folders as service
 from ..services import hooks
 from . import bp
-from .errors import ApiError, invalid, not_found
+from .errors import ApiError, found, invalid
 from .registry import operation
 from .schemas import FolderCreate, FolderTest, FolderUpdate
 
@@ -13,10 +13,7 @@ TAG = "folders"
 
 
 def _folder(folder_id):
-    folder = service.get_folder(folder_id)
-    if folder is None:
-        raise not_found("folder", folder_id)
-    return folder
+    return found(service.get_folder(folder_id), "folder", folder_id)
 
 
 def _view(folder, counts=None):

@@ -9,7 +9,7 @@ from ..models import job as job_status
 from ..services import folders as folder_service
 from ..services import jobs as service
 from . import bp, page_json
-from .errors import ApiError, not_found
+from .errors import ApiError, found
 from .registry import operation
 from .schemas import JobCreate, JobRollback, JobsQuery
 
@@ -17,10 +17,7 @@ TAG = "jobs"
 
 
 def _job(job_id):
-    job = service.get_job(job_id)
-    if job is None:
-        raise not_found("job", job_id)
-    return job
+    return found(service.get_job(job_id), "job", job_id)
 
 
 def detail(job):
@@ -68,10 +65,10 @@ def get_job(job_id):
 @operation(bp, "POST", "/batch/jobs/<int:job_id>/start", tag=TAG, summary="Start a held (pending) job",
            role="manager")
 def start_job(job_id):
-    job = _job(job_id)
-    if job.status != job_status.PENDING:
-        raise ApiError(409, f"Job {job.id} is {job.status}; only a pending job can be started.")
-    queued = service.start(job, user=current_user)
+    try:
+        queued = service.start(_job(job_id), user=current_user)
+    except service.NotPending as err:
+        raise ApiError(409, str(err)) from None
     return {"queued": queued, "job": detail(_job(job_id))}
 
 

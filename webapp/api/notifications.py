@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..notifications import service
 from . import bp
-from .errors import invalid, not_found
+from .errors import found, invalid
 from .registry import operation
 from .schemas import DeliveriesQuery, NotificationCreate, NotificationUpdate
 
@@ -12,10 +12,7 @@ TAG = "notifications"
 
 
 def _config(config_id):
-    config = service.get_config(config_id)
-    if config is None:
-        raise not_found("notification", config_id)
-    return config
+    return found(service.get_config(config_id), "notification", config_id)
 
 
 def _actor():
@@ -80,7 +77,8 @@ def delete_notification(config_id):
            summary="Send a test message")
 def test_notification(config_id):
     """Queues a test message to the channel; its delivery (and outcome) shows in the history."""
-    delivery = service.send_test(_config(config_id))
+    actor, user_id = _actor()
+    delivery = service.send_test(_config(config_id), actor=actor, user_id=user_id)
     return service.delivery_view(delivery), 202
 
 

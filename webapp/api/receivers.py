@@ -21,11 +21,11 @@ import re
 import requests
 from flask import current_app, jsonify, request
 
+from .. import outbound
 from ..batch import announce
 from ..errors import CallbatchError
-from ..models import ExternalFolder
 from ..extensions import db
-from .. import outbound
+from ..models import ExternalFolder
 from ..services import hooks
 from . import bp
 from .errors import ApiError

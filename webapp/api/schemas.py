@@ -13,14 +13,14 @@ from ..analysis.diarizers import DIARIZERS
 from ..analysis.scorers import SCORERS
 from ..analysis.transcribers import TRANSCRIBERS
 from ..batch.status import STATUSES
-from ..timetable import PROCESS_MODES
 from ..errors import CODES
 from ..models.folder import DEFAULT_EXTENSIONS
-from ..models.job import ACTIVE_STATUSES, CANCELLED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED
+from ..models.job import STATUSES as JOB_STATUSES
 from ..notifications import NOTIFIERS
 from ..notifications.conditions import CONDITIONS
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
+from ..timetable import PROCESS_MODES
 
 MB = 1024 * 1024
 MAX_ID = 2 ** 31 - 1
@@ -36,9 +36,8 @@ Condition = Literal[tuple(CONDITIONS)]
 ErrorCode = Literal[tuple(CODES)]
 FileStatus = Literal[STATUSES]
 Quality = Literal[VERDICTS]
-JobStatus = Literal[tuple(ACTIVE_STATUSES) + (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED)]
-Extension = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10,
-                                             pattern=r"^\.?[A-Za-z0-9]+$")]
+JobStatus = Literal[JOB_STATUSES]
+Extension = str  # checked by the folder service, as for the pages and the configuration import
 
 
 class Body(BaseModel):
@@ -89,8 +88,8 @@ class FolderCreate(Body):
     monitor_type: MonitorType = Field("polling", description=(
         "How files are found: polling (every scan_interval seconds), events (local file events), "
         "cloud_events (storage announcements), schedule (only at the cron_schedule times)."))
-    scan_interval: Optional[int] = Field(None, ge=30, le=3600, description=(
-        "Seconds between periodic scans (default: the global scanning default)."))
+    scan_interval: Optional[int] = Field(None, description=(
+        "Seconds between periodic scans, 30–3600 (default: the global scanning default)."))
     cron_schedule: Optional[Cron] = Field(
         None, description="Scan times of the 'schedule' monitor, a cron expression in TIMEZONE, e.g. '0 2 * * *'.")
     process_mode: ProcessMode = Field("immediate", description=(
@@ -101,7 +100,8 @@ class FolderCreate(Body):
                                                           "across midnight).")
     process_cron: Optional[Cron] = Field(None, description="Release times of the 'cron' processing, e.g. "
                                                            "'0 22 * * *'.")
-    allowed_extensions: Optional[list[Extension]] = Field(None, min_length=1, max_length=50, description=(
+    allowed_extensions: Optional[list[Extension]] = Field(None, description=(
+        "Up to 50 extensions of up to 10 letters and digits. "
         "Default: the global scanning default (" + " ".join(DEFAULT_EXTENSIONS) + " unless changed)."))
     max_file_size: Optional[int] = Field(None, ge=MB, le=2048 * MB, description=(
         "Bytes (1 MB – 2 GB); default: the global scanning default."))
@@ -116,13 +116,13 @@ class FolderUpdate(Body):
     storage_type: Optional[StorageType] = None
     storage_config: Optional[dict] = None
     monitor_type: Optional[MonitorType] = None
-    scan_interval: Optional[int] = Field(None, ge=30, le=3600)
+    scan_interval: Optional[int] = None
     cron_schedule: Optional[Cron] = None
     process_mode: Optional[ProcessMode] = None
     window_start: Optional[Clock] = None
     window_end: Optional[Clock] = None
     process_cron: Optional[Cron] = None
-    allowed_extensions: Optional[list[Extension]] = Field(None, min_length=1, max_length=50)
+    allowed_extensions: Optional[list[Extension]] = None
     max_file_size: Optional[int] = Field(None, ge=MB, le=2048 * MB)
     analysis_config: Optional[FolderAnalysis] = None
     enabled: Optional[bool] = None

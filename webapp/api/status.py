@@ -7,9 +7,11 @@ after it commits (webapp.services.live); each open stream holds one Redis subscr
 one server thread — run the web process with threads (gunicorn -k gthread --threads N)."""
 import json
 import time
+from typing import Optional
 
 from flask import Response, current_app, request, stream_with_context
 from flask_sock import Sock
+from pydantic import Field
 from simple_websocket import ConnectionClosed
 
 from ..extensions import db
@@ -18,8 +20,6 @@ from . import bp
 from .errors import ApiError, response
 from .registry import operation, parse_query, require
 from .schemas import Query
-from pydantic import Field
-from typing import Optional
 
 TAG = "status"
 sock = Sock()

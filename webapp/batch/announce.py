@@ -8,6 +8,7 @@
   Grid, GCS Pub/Sub push) call with the request body.
 - `drain_event_queues()`: read the SQS queues of S3 folders (S3 → SQS notifications);
   run by the periodic tick."""
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -153,5 +154,5 @@ def drain_event_queues():
                 batch.append(announce(folder, keys))
         results += batch
         if not any(r.busy for r in batch):
-            storage._call(lambda: queue.delete(receipt for receipt, _found in received))
+            storage._call(functools.partial(queue.delete, [receipt for receipt, _found in received]))
     return results

@@ -1,9 +1,9 @@
 """Scanning a folder: list it, record each new file once, skip what cannot be taken, and
 open a batch job for what was found."""
 import logging
-from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -48,9 +48,8 @@ class ScanResult:
 def storage_for(folder):
     """The folder's storage provider, with its credentials decrypted for this use only."""
     provider = STORAGE[folder.storage_type]
-    secrets = [f.name for f in provider.fields if f.kind == "secret"]
     try:
-        config = crypto.unseal(folder.storage_config or {}, secrets)
+        config = crypto.unseal(folder.storage_config or {}, provider.secret_fields())
     except ValueError:
         raise FileAccessError("The folder's stored credentials cannot be decrypted with this server's key "
                               "(was CALLBATCH_ENCRYPTION_KEY changed?): enter them again.",
@@ -149,7 +148,7 @@ def _record(folder, found, trigger, user_id, hold):
     FPR = FileProcessingRecord
     inserted = _insert_many(FPR.__table__, rows, returning=("id", "status", "rq_job_id", "error_message"))
     events = []
-    for (record_id, status, _job_id, error_message), row in zip(inserted, rows):
+    for (record_id, status, _job_id, error_message), row in zip(inserted, rows, strict=True):
         events.append(dict(file_id=record_id, from_status=None, to_status=DISCOVERED, created_at=now,
                            message=f"Found by a {trigger} scan"))
         if status == QUEUED:
@@ -187,7 +186,7 @@ def _insert_many(table, rows, returning=()):
         sequence = connection.execute(sa.select(sa.func.pg_get_serial_sequence(table.name, "id"))).scalar()
         ids = connection.execute(sa.text("SELECT nextval(:s) FROM generate_series(1, :n)"),
                                  {"s": sequence, "n": len(rows)}).scalars().all()
-        rows = [dict(row, id=row_id) for row, row_id in zip(rows, ids)]
+        rows = [dict(row, id=row_id) for row, row_id in zip(rows, ids, strict=True)]
         columns = ["id"] + columns
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:

@@ -96,7 +96,7 @@ def _beating_workers(connection, names):
             pipeline.hget(Worker.redis_worker_namespace_prefix + name, "last_heartbeat")
         beats = pipeline.execute() if names else []
     cutoff = utcnow() - timedelta(seconds=current_app.config["STALE_AFTER_SECONDS"])
-    return {name for name, beat in zip(names, beats) if beat and utcparse(beat.decode()) >= cutoff}
+    return {name for name, beat in zip(names, beats, strict=True) if beat and utcparse(beat.decode()) >= cutoff}
 
 
 def _chunks(items, size):

@@ -76,7 +76,7 @@ def _unique_name(base):
 
 def secret_fields(storage_type):
     provider = STORAGE.get(storage_type)
-    return [f.name for f in provider.fields if f.kind == "secret"] if provider else []
+    return provider.secret_fields() if provider else []
 
 
 def seal_storage_config(storage_type, config, previous=None):

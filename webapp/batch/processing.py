@@ -233,9 +233,9 @@ def _file_call(record, result, sha256, timings, started):
     db.session.add(call)
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError as err:
         db.session.rollback()
-        raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE")
+        raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE") from err
     for note in result.notes:  # e.g. a malformed metadata sidecar: reported, the call still filed
         db.session.add(FileEvent(file_id=record.id, message=note, details={"kind": "metadata"}))
     if result.redactions is not None:  # how many of each kind, never the values

@@ -3,8 +3,8 @@ from .batch import batch
 from .config import config
 from .models import models
 from .notifications import notifications
-from .retention import retention
 from .processes import scheduler_command, serve_command, worker_command
+from .retention import retention
 from .samples import samples
 from .trackers import trackers
 from .users import users

@@ -13,7 +13,8 @@ backup = AppGroup("backup", help="Back up and restore the processing state (ever
 
 
 @backup.command("create")
-@click.option("--to", "destination", help="A directory or s3://bucket/prefix (default: the instance folder's backups/).")
+@click.option("--to", "destination",
+              help="A directory or s3://bucket/prefix (default: the instance folder's backups/).")
 @click.option("--portable", is_flag=True, help="JSON lines of every table even where pg_dump is available.")
 def create(destination, portable):
     """Write a consistent snapshot of every table, with a manifest and checksums: pg_dump's
@@ -22,7 +23,7 @@ def create(destination, portable):
     try:
         where, manifest = service.create(destination, portable=portable)
     except CallbatchError as err:
-        raise click.ClickException(err.message)
+        raise click.ClickException(err.message) from err
     audit.record("backup.create", target=("backup", service.backup_id(where)), actor="cli",
                  after={"location": where, "format": manifest["format"], "tables": manifest["tables"]})
     db.session.commit()
@@ -38,7 +39,7 @@ def verify(path, as_json):
     try:
         manifest = service.verify(path)
     except CallbatchError as err:
-        raise click.ClickException(err.message)
+        raise click.ClickException(err.message) from err
     if as_json:
         click.echo(json.dumps(manifest))
     else:
@@ -55,7 +56,7 @@ def restore(path):
     try:
         manifest = service.restore(path)
     except CallbatchError as err:
-        raise click.ClickException(err.message)
+        raise click.ClickException(err.message) from err
     db.session.remove()
     audit.record("backup.restore", target=("backup", service.backup_id(path)), actor="cli",
                  after={"format": manifest["format"], "revision": manifest["revision"],

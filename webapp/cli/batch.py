@@ -11,14 +11,14 @@ from flask.cli import AppGroup
 from tabulate import tabulate
 from tqdm import tqdm
 
+from .. import file_counts as counts
+from ..batch import actions, discovery, folders
+from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
 from ..errors import CallbatchError
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall
 from ..models import job as job_status
 from ..models.types import utcnow
-from .. import file_counts as counts
-from ..batch import actions, discovery, folders
-from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
 from ..worker import EmbeddedRuntime
 
 batch = AppGroup("batch", help="Scan folders and process recordings.")
@@ -78,7 +78,7 @@ def _scan_until_settled(folder):
         try:
             result = discovery.scan(folder, trigger="cli")
         except CallbatchError as err:
-            raise click.ClickException(err.message)
+            raise click.ClickException(err.message) from err
         if not result.still_writing and not result.busy or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -147,7 +147,7 @@ def _report(folder, job_ids, records, as_json):
         return
     rows = [[f["file_name"], f["status"], _score(call), _passed(call), _transcript_by(call),
              f["error_code"] or "", f["error_message"] or "", f["sales_call_id"] or ""]
-            for f, (_, call) in zip(files, records)]
+            for f, (_, call) in zip(files, records, strict=True)]
     click.echo(tabulate(rows, headers=["file", "status", "score", "passed", "transcript", "code", "why",
                                        "call"], maxcolwidths=[None] * 6 + [60, None]))
     click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in totals.items()))
@@ -184,7 +184,7 @@ def scan(folder_id):
     try:
         result = discovery.scan(folder, trigger="cli")
     except CallbatchError as err:
-        raise click.ClickException(err.message)
+        raise click.ClickException(err.message) from err
     if result.busy:
         raise click.ClickException(f"{folder.name} is being scanned right now; try again shortly.")
     click.echo(f"{folder.name}: {result.queued} queued, {result.held} held, {result.skipped} skipped, "

@@ -42,7 +42,7 @@ def report_lines(report):
         return lines
     titles = (("Would create", "Would change", "Would leave as they are") if report["dry_run"]
               else ("Created", "Changed", "Left as they are"))
-    for key, title in zip(("create", "change", "leave"), titles):
+    for key, title in zip(("create", "change", "leave"), titles, strict=True):
         lines.append(f"{title} ({len(report[key])})" + (":" if report[key] else "."))
         for entry in report[key]:
             detail = ", ".join(entry["fields"]) if entry.get("fields") else entry.get("reason", "")

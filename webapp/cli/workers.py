@@ -18,7 +18,8 @@ def workers_command(as_json):
         click.echo(json.dumps(data, indent=2))
         return
     rows = [[w["name"], w["host"], w["pid"], w["state"],
-             ", ".join(f"{f['file_name']} (since {f['since'][:19]})" for f in w["processing"]) or w["current_job"] or "",
+             ", ".join(f"{f['file_name']} (since {f['since'][:19]})" for f in w["processing"])
+             or w["current_job"] or "",
              w["jobs_done"], _mb(w["rss_bytes"]), w["cpu_seconds"], (w["last_heartbeat"] or "")[:19]]
             for w in data["workers"]]
     click.echo(tabulate(rows, headers=["worker", "host", "pid", "state", "processing", "done", "rss MB", "cpu s",

@@ -11,6 +11,7 @@ COMPLETED_WITH_ERRORS = "completed_with_errors"
 FAILED = "failed"            # the job itself could not run (folder unreachable)
 CANCELLED = "cancelled"
 ACTIVE_STATUSES = (PENDING, RUNNING)
+STATUSES = (PENDING, RUNNING, COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED)
 
 
 class BatchJob(db.Model):

@@ -11,6 +11,11 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
+def iso(moment):
+    """A datetime as ISO 8601 text for a page or the API; None stays None."""
+    return moment.isoformat() if moment else None
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Timezone-aware UTC datetimes on both PostgreSQL and SQLite."""
 

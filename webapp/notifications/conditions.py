@@ -48,7 +48,8 @@ def matches(config, event):
         return False
     if config.folder_ids and event.get("folder_id") and event["folder_id"] not in config.folder_ids:
         return False
-    if config.error_codes and event["condition"] in FILE_CONDITIONS and event.get("error_code") not in config.error_codes:
+    if (config.error_codes and event["condition"] in FILE_CONDITIONS
+            and event.get("error_code") not in config.error_codes):
         return False
     return True
 

@@ -10,6 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .. import queues
+from ..batch.status import FAILED, RETRYING, SKIPPED
 from ..extensions import db
 from ..models import NotificationConfig
 from ..models.types import utcnow
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 DISPATCH = "dispatch_notifications"
 QUEUE = queues.NOTIFICATIONS
 PENDING_KEY = "callbatch_notify"
-NOTED = ("failed", "skipped", "retrying")
+NOTED = (FAILED, SKIPPED, RETRYING)
 
 
 def file_changed(record, frm, to, details=None):

@@ -8,6 +8,7 @@ from ..errors import CODES
 from ..extensions import db
 from ..models import AuditLog, ExternalFolder, NotificationConfig, NotificationDelivery
 from ..models import notification as n
+from ..models.types import iso
 from . import NOTIFIERS, dispatch
 from .base import Message
 from .conditions import CONDITIONS, language, url
@@ -49,7 +50,7 @@ def view(config):
             "conditions": list(config.conditions or []), "folder_ids": config.folder_ids,
             "error_codes": config.error_codes, "cooldown_minutes": config.cooldown_minutes,
             "stall_minutes": config.stall_minutes, "enabled": config.enabled, "language": config.language,
-            "created_at": _iso(config.created_at), "updated_at": _iso(config.updated_at),
+            "created_at": iso(config.created_at), "updated_at": iso(config.updated_at),
             "last_delivery": delivery_view(last) if last else None}
 
 
@@ -78,7 +79,7 @@ def delete_config(config, actor="system", user_id=None):
     db.session.commit()
 
 
-def send_test(config, wait=False):
+def send_test(config, wait=False, actor="system", user_id=None):
     """Queue a test message to the config's channel and return its delivery row; the worker
     sends it (once, without retries). `wait=True` sends it here instead (the CLI does)."""
     with force_locale(language(config)):
@@ -90,6 +91,9 @@ def send_test(config, wait=False):
     delivery = NotificationDelivery(config_id=config.id, condition="test", kind=n.TEST, status=n.PENDING,
                                     summary=message.title, payload={"message": message.to_dict()})
     db.session.add(delivery)
+    db.session.flush()
+    db.session.add(AuditLog(actor=actor, user_id=user_id, action="notification.test", target_type="notification",
+                            target_id=str(config.id), after={"delivery_id": delivery.id}))
     db.session.commit()
     if wait:
         dispatch.deliver(delivery.id, retry=False)
@@ -121,7 +125,7 @@ def delivery_view(d):
     return {"id": d.id, "config_id": d.config_id, "condition": d.condition, "kind": d.kind, "status": d.status,
             "attempt": d.attempt, "retry_of_id": d.retry_of_id, "digest_id": d.digest_id,
             "event_count": d.event_count, "summary": d.summary, "error": d.error,
-            "created_at": _iso(d.created_at), "sent_at": _iso(d.sent_at)}
+            "created_at": iso(d.created_at), "sent_at": iso(d.sent_at)}
 
 
 def validate(data, previous=None):
@@ -212,7 +216,3 @@ def _bounded(value, low, high, field, error):
     if not low <= number <= high:
         error(field, f"Must be between {low} and {high} minutes.")
     return number
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

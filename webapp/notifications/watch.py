@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from .. import queues
 from ..batch import settings
+from ..batch.status import COMPLETED, FAILED, QUEUED, RETRYING, SKIPPED
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord, NotificationConfig
 from ..models.types import utcnow
@@ -17,7 +18,7 @@ from .events import emit
 
 log = logging.getLogger(__name__)
 
-ACTIVITY = ("completed", "failed", "skipped", "retrying")  # a file left the queue's head
+ACTIVITY = (COMPLETED, FAILED, SKIPPED, RETRYING)  # a file left the queue's head
 
 
 def tick(now=None):
@@ -76,7 +77,7 @@ def _stalled_since():
     """(since when nothing has moved although files are queued, how many wait), or (None, 0)."""
     FPR = FileProcessingRecord
     oldest_queued, waiting = db.session.execute(
-        sa.select(sa.func.min(FPR.updated_at), sa.func.count()).where(FPR.status == "queued")
+        sa.select(sa.func.min(FPR.updated_at), sa.func.count()).where(FPR.status == QUEUED)
     ).one()
     if not waiting:
         return None, 0

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import AuditLog
+from ..models.types import iso
 from . import paginate
 
 
@@ -35,7 +36,7 @@ def actions():
 
 
 def view(entry):
-    return {"id": entry.id, "at": entry.created_at.isoformat() if entry.created_at else None,
+    return {"id": entry.id, "at": iso(entry.created_at),
             "actor": entry.actor, "user_id": entry.user_id, "action": entry.action,
             "target_type": entry.target_type, "target_id": entry.target_id, "before": entry.before,
             "after": entry.after}

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -210,7 +210,7 @@ def _upload(local, url, name):
     try:
         _s3_client().upload_file(local, bucket, key)
     except Exception as exc:  # botocore's errors carry no secrets, only the service's answer
-        raise _error(f"Uploading the backup to s3://{bucket}/{key} failed: {exc}")
+        raise _error(f"Uploading the backup to s3://{bucket}/{key} failed: {exc}") from exc
     return f"s3://{bucket}/{key}"
 
 
@@ -236,15 +236,15 @@ def verify(path):
                     if lines != expected:
                         raise _error(f"Table {table} has {lines} rows in {path}, its manifest says {expected}.")
     except tarfile.TarError as exc:
-        raise _error(f"{path} is not a readable backup ({exc}).")
+        raise _error(f"{path} is not a readable backup ({exc}).") from exc
     return manifest
 
 
 def _read_manifest(tar, path):
     try:
         manifest = json.load(tar.extractfile(MANIFEST))
-    except (KeyError, ValueError):
-        raise _error(f"{path} has no readable {MANIFEST}; it is not a Callbatch backup.")
+    except (KeyError, ValueError) as exc:
+        raise _error(f"{path} has no readable {MANIFEST}; it is not a Callbatch backup.") from exc
     missing = {"format", "revision", "created_at", "tables", "files"} - set(manifest)
     if missing or manifest["format"] not in (PG_DUMP, PORTABLE):
         raise _error(f"The manifest of {path} is incomplete (missing {sorted(missing)}) or of an unknown format.")
@@ -301,7 +301,7 @@ def _portable_restore(engine, manifest, work):
     try:
         upgrade(revision=manifest["revision"])
     except Exception as exc:
-        raise _error(f"Could not build the schema at migration {manifest['revision']}: {exc}")
+        raise _error(f"Could not build the schema at migration {manifest['revision']}: {exc}") from exc
     with engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):  # rows a migration seeded (the starter trackers)
             if table.name in manifest["tables"]:            # give way to the backup's own

@@ -22,6 +22,7 @@ from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
 from ..models import CallTrackerHit, Customer, SalesCall
+from ..models.types import iso
 from ..params import number
 from . import error, paginate, search
 
@@ -166,11 +167,11 @@ def view(call):
     return {"id": call.id, "call_uuid": call.call_uuid, "file_id": call.file_id, "job_id": call.job_id,
             "customer": None if not call.customer else {"id": call.customer.id, "name": call.customer.name,
                                                         "phone": call.customer.phone},
-            "agent": call.agent, "called_at": _iso(call.called_at), "duration_seconds": call.duration_seconds,
+            "agent": call.agent, "called_at": iso(call.called_at), "duration_seconds": call.duration_seconds,
             "language": call.language, "transcript": call.transcript, "segments": call.segments or [],
             "engine": call.engine, "model": call.model, "overall_score": call.overall_score,
             "quality": call.quality, "quality_reasons": call.quality_reasons or [],
-            "scores": call.scores, "metrics": call.metrics, "created_at": _iso(call.created_at)}
+            "scores": call.scores, "metrics": call.metrics, "created_at": iso(call.created_at)}
 
 
 def audio(call):
@@ -252,7 +253,3 @@ def assign(call, customer_id=None, new_customer=None, user=None):
     audit.record("call.assign", call, before=before, after={"customer_id": call.customer_id}, user=user)
     db.session.commit()
     return call, []
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

@@ -323,21 +323,28 @@ def folder_data(entry, where, report):
             data["cron_schedule"] = _text(monitor_config, "cronSchedule", f"{where}.monitor.config", report)
     processing = _object(entry, "processing", where, report)
     if processing is not None:
-        _known(processing, FOLDER_PROCESSING_KEYS, f"{where}.processing", report)
-        for key, column in (("maxFileSize", "max_file_size"), ("autoStart", "enabled")):
-            if key in processing:
-                data[column] = processing[key]
-        for key, column in SCHEDULE_FIELDS:
-            if key in processing:
-                data[column] = _text(processing, key, f"{where}.processing", report)
-        if "allowedExtensions" in processing:
-            data["allowed_extensions"] = _texts(processing, "allowedExtensions", f"{where}.processing", report)
-        if "autoStart" in processing and not isinstance(processing["autoStart"], bool):
-            report.problem(f"{where}.processing.autoStart", "autoStart must be true or false.")
-        analysis = {kind: processing[kind] for kind in ANALYSIS_KINDS if processing.get(kind)}
-        if "redact" in processing:
-            analysis["redact"] = processing["redact"]
-        data["analysis_config"] = analysis
+        data.update(_processing_data(processing, f"{where}.processing", report))
+    return data
+
+
+def _processing_data(processing, where, report):
+    """A folder entry's `processing` part as row values."""
+    _known(processing, FOLDER_PROCESSING_KEYS, where, report)
+    data = {}
+    for key, column in (("maxFileSize", "max_file_size"), ("autoStart", "enabled")):
+        if key in processing:
+            data[column] = processing[key]
+    for key, column in SCHEDULE_FIELDS:
+        if key in processing:
+            data[column] = _text(processing, key, where, report)
+    if "allowedExtensions" in processing:
+        data["allowed_extensions"] = _texts(processing, "allowedExtensions", where, report)
+    if "autoStart" in processing and not isinstance(processing["autoStart"], bool):
+        report.problem(f"{where}.autoStart", "autoStart must be true or false.")
+    analysis = {kind: processing[kind] for kind in ANALYSIS_KINDS if processing.get(kind)}
+    if "redact" in processing:
+        analysis["redact"] = processing["redact"]
+    data["analysis_config"] = analysis
     return data
 
 

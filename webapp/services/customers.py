@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from .. import audit
 from ..extensions import db
 from ..models import Customer, SalesCall
+from ..models.types import iso
 from . import error, paginate
 
 
@@ -52,8 +53,8 @@ def trend_svg_points(points, width=600, height=200, pad=30):
 
 def view(customer):
     return {"id": customer.id, "name": customer.name, "phone": customer.phone, "external_id": customer.external_id,
-            "call_count": customer.call_count, "first_call_at": _iso(customer.first_call_at),
-            "last_call_at": _iso(customer.last_call_at), "latest_score": customer.latest_score,
+            "call_count": customer.call_count, "first_call_at": iso(customer.first_call_at),
+            "last_call_at": iso(customer.last_call_at), "latest_score": customer.latest_score,
             "average_score": customer.average_score}
 
 
@@ -79,7 +80,3 @@ def create_customer(data, user=None, commit=True):
     if commit:
         db.session.commit()
     return customer, []
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

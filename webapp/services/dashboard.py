@@ -9,7 +9,7 @@ from ..batch.status import DISCOVERED, PROCESSING, QUEUED, RETRYING, STATUSES
 from ..errors import explain
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 from . import folders, jobs
 
 
@@ -58,7 +58,7 @@ def waiting(now=None):
         starts = timetable.starts_at(folder, now) if folder is not None else None
         shown.append({"folder": folder, **entry,
                       "starts_at": starts.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if starts else None,
-                      "starts_iso": starts.isoformat() if starts else None, "timezone": str(tz)})
+                      "starts_iso": iso(starts), "timezone": str(tz)})
     return shown
 
 

@@ -15,6 +15,7 @@ from ..batch.status import STATUSES
 from ..errors import explain
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord, SalesCall
+from ..models.types import iso
 from . import Page, clamp_page
 
 FILTERS = ("status", "folder_id", "job_id", "error_code", "quality", "date_from", "date_to", "q")
@@ -159,14 +160,14 @@ def detail(record):
         "error": None if not record.error_code else {
             "code": record.error_code, "category": record.error_category or category,
             "message": record.error_message, "explanation": explanation, "fix": fix},
-        "next_retry_at": _iso(record.next_retry_at), "created_at": _iso(record.created_at),
-        "started_at": _iso(record.started_at), "finished_at": _iso(record.finished_at),
+        "next_retry_at": iso(record.next_retry_at), "created_at": iso(record.created_at),
+        "started_at": iso(record.started_at), "finished_at": iso(record.finished_at),
         "stage_timings": record.stage_timings,
         "call_id": record.sales_call.id if record.sales_call else None,
         "quality": record.sales_call.quality if record.sales_call else None,
         "quality_reasons": (record.sales_call.quality_reasons or []) if record.sales_call else [],
         "can_retry": record.status in actions.RETRYABLE,
-        "events": [{"id": e.id, "at": _iso(e.created_at), "from": e.from_status, "to": e.to_status,
+        "events": [{"id": e.id, "at": iso(e.created_at), "from": e.from_status, "to": e.to_status,
                     "message": e.message, "details": e.details} for e in record.events],
     }
 
@@ -211,10 +212,6 @@ def _cell(value):
     return "" if value is None else value
 
 
-def _iso(moment):
-    return moment.isoformat() if moment else None
-
-
 def summary(record):
     """A file as a list shows it (detail() without the events, the call and the timings)."""
     return {
@@ -223,6 +220,6 @@ def summary(record):
         "file_size": record.file_size, "audio_seconds": record.audio_seconds, "error_code": record.error_code,
         "error_category": record.error_category, "error_message": record.error_message,
         "retry_count": record.retry_count, "attempts": record.attempts,
-        "next_retry_at": _iso(record.next_retry_at), "created_at": _iso(record.created_at),
-        "updated_at": _iso(record.updated_at), "finished_at": _iso(record.finished_at),
+        "next_retry_at": iso(record.next_retry_at), "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at), "finished_at": iso(record.finished_at),
     }

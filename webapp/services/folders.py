@@ -3,6 +3,8 @@
 Storage credentials are sealed (encrypted) on the way in and masked on the way out; a
 secret sent back blank or masked keeps the stored one.
 """
+import re
+
 import sqlalchemy as sa
 import yaml
 from flask_babel import gettext as _
@@ -13,15 +15,16 @@ from .. import file_counts as counts
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
 from ..batch import discovery, enqueue
-from ..batch import settings as batch_settings
 from ..batch import folders as batch_folders
+from ..batch import settings as batch_settings
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, FileProcessingRecord
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 from ..providers.monitors import MONITORS
+from ..providers.monitors.polling import PollingMonitor
 from ..providers.storage import STORAGE
 from . import error, settings
 
@@ -31,6 +34,8 @@ EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_inte
 MB = 1024 * 1024
 MAX_FILE_SIZE = 2048 * MB
 TRUE = ("1", "true", "yes", "on")
+EXTENSION = re.compile(r"[a-z0-9]{1,10}")
+MAX_EXTENSIONS = 50
 
 
 def storage_types():
@@ -183,8 +188,8 @@ def view(folder):
             "max_file_size": folder.max_file_size, "analysis_config": dict(folder.analysis_config or {}),
             "enabled": folder.enabled,
             "connection_status": folder.connection_status, "last_error": folder.last_error,
-            "last_scan_at": _iso(folder.last_scan_at), "created_at": _iso(folder.created_at),
-            "updated_at": _iso(folder.updated_at)}
+            "last_scan_at": iso(folder.last_scan_at), "created_at": iso(folder.created_at),
+            "updated_at": iso(folder.updated_at)}
 
 
 def plan_of(folder, now=None):
@@ -278,39 +283,27 @@ def validate(data, folder=None):
     """(cleaned, errors) for a folder document. `data` may be partial when `folder` is given."""
     merged = {key: getattr(folder, key) for key in EDITABLE} if folder else {}
     merged.update({key: value for key, value in data.items() if key in EDITABLE})
-    errors = []
     name = str(merged.get("name") or "").strip()
-    if not name or len(name) > 200:
-        errors.append(error("name", "Give the folder a name (up to 200 characters)."))
-    else:
-        taken = db.session.scalar(sa.select(ExternalFolder.id).where(ExternalFolder.name == name))
-        if taken and (folder is None or taken != folder.id):
-            errors.append(error("name", f"A folder named '{name}' already exists."))
+    errors = _name_problems(name, folder)
     storage_type = merged.get("storage_type")
-    provider = STORAGE.get(storage_type)
-    sealed = {}
-    if provider is None:
-        errors.append(error("storage_type", f"Storage type must be one of: {', '.join(STORAGE)}."))
-    else:
-        previous = folder.storage_config if folder and folder.storage_type == storage_type else None
-        given = merged.get("storage_config") or {}
-        if not isinstance(given, dict):
-            errors.append(error("storage_config", "Storage settings must be an object."))
-            given = {}
-        sealed = batch_folders.seal_storage_config(storage_type, given, previous)
-        for message in provider.validate_config(sealed):
-            errors.append(error("storage_config", message))
+    sealed, storage_errors = _sealed_storage(storage_type, merged.get("storage_config"), folder)
+    errors += storage_errors
     monitor_type = merged.get("monitor_type") or "polling"
     interval = _int(merged.get("scan_interval", 300))
     if interval is None:
         errors.append(error("scan_interval", "Scan interval must be a whole number of seconds."))
         interval = 300
+    # Every monitor scans on the interval when it has to (events lost, the fallback to polling).
+    interval_problems = PollingMonitor.validate_config({"scan_interval": interval})
+    errors += [error("scan_interval", message) for message in interval_problems]
     if monitor_type not in MONITORS:
         errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
     else:
         for message in MONITORS[monitor_type].validate_config({**merged, "scan_interval": interval,
                                                                "storage_type": storage_type,
                                                                "storage_config": sealed}):
+            if message in interval_problems:
+                continue
             field = "scan_interval" if "interval" in message.lower() else "monitor_type"
             errors.append(error("cron_schedule" if monitor_type == "schedule" else field, message))
     cron = (merged.get("cron_schedule") or "").strip() or None
@@ -326,12 +319,8 @@ def validate(data, folder=None):
     process_cron = (merged.get("process_cron") or "").strip() or None
     for field, message in timetable.validate(process_mode, window_start, window_end, process_cron):
         errors.append(error(field, message))
-    extensions = merged.get("allowed_extensions")
-    if isinstance(extensions, str):
-        extensions = extensions.replace(",", " ").split()
-    extensions = [str(e).strip().lower().lstrip(".") for e in (extensions or []) if str(e).strip()]
-    if not extensions:
-        errors.append(error("allowed_extensions", "List at least one file extension, e.g. mp3 wav."))
+    extensions = _extensions(merged.get("allowed_extensions"))
+    errors += [error("allowed_extensions", message) for message in _extension_problems(extensions)]
     max_size = _int(merged.get("max_file_size", DEFAULT_MAX_FILE_SIZE))
     if max_size is None or not MB <= max_size <= MAX_FILE_SIZE:
         errors.append(error("max_file_size", "Maximum file size must be from 1 MB to 2048 MB."))
@@ -345,6 +334,48 @@ def validate(data, folder=None):
                "allowed_extensions": extensions,
                "max_file_size": max_size, "analysis_config": analysis, "enabled": enabled}
     return cleaned, errors
+
+
+def _name_problems(name, folder):
+    if not name or len(name) > 200:
+        return [error("name", "Give the folder a name (up to 200 characters).")]
+    taken = db.session.scalar(sa.select(ExternalFolder.id).where(ExternalFolder.name == name))
+    if taken and (folder is None or taken != folder.id):
+        return [error("name", f"A folder named '{name}' already exists.")]
+    return []
+
+
+def _sealed_storage(storage_type, given, folder):
+    """(storage config with its secrets sealed, errors) as the storage provider checks it."""
+    provider = STORAGE.get(storage_type)
+    if provider is None:
+        return {}, [error("storage_type", f"Storage type must be one of: {', '.join(STORAGE)}.")]
+    errors = []
+    previous = folder.storage_config if folder and folder.storage_type == storage_type else None
+    given = given or {}
+    if not isinstance(given, dict):
+        errors.append(error("storage_config", "Storage settings must be an object."))
+        given = {}
+    sealed = batch_folders.seal_storage_config(storage_type, given, previous)
+    errors += [error("storage_config", message) for message in provider.validate_config(sealed)]
+    return sealed, errors
+
+
+def _extensions(extensions):
+    """The allowed extensions as a list, lower case without the dot ("mp3, .WAV" too)."""
+    if isinstance(extensions, str):
+        extensions = extensions.replace(",", " ").split()
+    return [str(e).strip().lower().lstrip(".") for e in (extensions or []) if str(e).strip()]
+
+
+def _extension_problems(extensions):
+    if not extensions:
+        return ["List at least one file extension, e.g. mp3 wav."]
+    problems = [f"'{e}' is not a file extension: up to 10 letters and digits, e.g. mp3."
+                for e in extensions if not EXTENSION.fullmatch(e)]
+    if len(extensions) > MAX_EXTENSIONS:
+        problems.append(f"List at most {MAX_EXTENSIONS} file extensions.")
+    return problems
 
 
 def create_folder(data, user=None):
@@ -438,7 +469,7 @@ def preview(folder):
 
 
 def _stored(stored):
-    return {"path": stored.path, "name": stored.name, "size": stored.size, "modified": _iso(stored.modified)}
+    return {"path": stored.path, "name": stored.name, "size": stored.size, "modified": iso(stored.modified)}
 
 
 def _int(value):
@@ -459,7 +490,3 @@ def _current_user_id():
     if has_request_context() and current_user.is_authenticated:
         return current_user.id
     return None
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

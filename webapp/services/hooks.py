@@ -16,7 +16,7 @@ from ..batch import announce, enqueue
 from ..batch.discovery import storage_for
 from ..extensions import db
 from ..models import FolderHook
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 
 
 def get_hook(folder):
@@ -30,8 +30,8 @@ def url_path(folder):
 def view(folder):
     hook = get_hook(folder)
     return {"folder_id": folder.id, "enabled": hook is not None, "url": url_path(folder),
-            "created_at": _iso(hook.created_at) if hook else None,
-            "last_used_at": _iso(hook.last_used_at) if hook else None}
+            "created_at": iso(hook.created_at) if hook else None,
+            "last_used_at": iso(hook.last_used_at) if hook else None}
 
 
 def rotate(folder, user=None):
@@ -91,7 +91,3 @@ def announce_files(folder, paths):
                 "missing": result.missing}
     rq_job = enqueue.scan(folder.id, "webhook")
     return {"mode": "scan", "busy": False, "scan_id": rq_job.id}
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

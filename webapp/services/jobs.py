@@ -7,15 +7,14 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..batch import actions, discovery, settings
-from ..batch.status import DISCOVERED, FAILED, STATUSES
+from ..batch.status import COMPLETED, DISCOVERED, FAILED, STATUSES
 from ..extensions import db
 from ..models import BatchJob, FileProcessingRecord, SalesCall
 from ..models import job as job_status
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 from . import paginate
 
-JOB_STATUSES = (job_status.PENDING, job_status.RUNNING, job_status.COMPLETED, job_status.COMPLETED_WITH_ERRORS,
-                job_status.FAILED, job_status.CANCELLED)
+JOB_STATUSES = job_status.STATUSES
 
 
 def list_jobs(status=None, folder_id=None, page=1, per_page=50):
@@ -59,8 +58,8 @@ def view(job):
             "processed_files": job.processed_files, "failed_files": job.failed_files,
             "skipped_files": job.skipped_files, "cancelled_files": job.cancelled_files,
             "finished_files": job.finished_files, "progress": job.progress, "error_message": job.error_message,
-            "created_at": _iso(job.created_at), "started_at": _iso(job.started_at),
-            "completed_at": _iso(job.completed_at), **timing(job)}
+            "created_at": iso(job.created_at), "started_at": iso(job.started_at),
+            "completed_at": iso(job.completed_at), **timing(job)}
 
 
 def status_counts(job):
@@ -87,8 +86,19 @@ def start_estimate(job):
     return {"files": files, "files_per_hour": rate or None, "seconds": round(files / rate * 3600) if rate else None}
 
 
+class NotPending(Exception):
+    """Only a held (pending) job can be started."""
+
+    def __init__(self, job):
+        self.job_id, self.status = job.id, job.status
+        super().__init__(f"Job {job.id} is {job.status}; only a pending job can be started.")
+
+
 def start(job, user=None):
-    """Queue the files of a held (pending) job. Returns how many were queued."""
+    """Queue the files of a held (pending) job. Returns how many were queued; raises
+    NotPending for a job in any other status."""
+    if job.status != job_status.PENDING:
+        raise NotPending(job)
     count = discovery.start_job(job)
     audit.record("job.start", job, after={"queued": count}, user=user)
     db.session.commit()
@@ -143,7 +153,7 @@ def throughput(hours=1):
     """Files finished (completed) per hour over the last `hours` hours."""
     FPR = FileProcessingRecord
     since = utcnow() - timedelta(hours=hours)
-    done = db.session.scalar(sa.select(sa.func.count()).where(FPR.status == "completed", FPR.finished_at >= since))
+    done = db.session.scalar(sa.select(sa.func.count()).where(FPR.status == COMPLETED, FPR.finished_at >= since))
     return round(done / hours, 1)
 
 
@@ -151,10 +161,6 @@ def _actor(user):
     from .files import _actor as actor
 
     return actor(user)
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None
 
 
 def create(folder, user=None, trigger="api"):

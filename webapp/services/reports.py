@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
+from ..batch.status import CANCELLED, COMPLETED, FAILED, SKIPPED
 from ..extensions import db
 from ..models import FileProcessingRecord, SalesCall
 
@@ -101,21 +102,21 @@ def performance(filters):
     where = _records(filters, FPR.finished_at)
     outcomes = dict(db.session.execute(
         sa.select(FPR.status, sa.func.count()).where(*where).group_by(FPR.status)).all())
-    completed, failed = outcomes.get("completed", 0), outcomes.get("failed", 0)
+    completed, failed = outcomes.get(COMPLETED, 0), outcomes.get(FAILED, 0)
     start, end = _window(filters)
     now = datetime.now(timezone.utc)
     hours = max((min(end, now) - start).total_seconds() / 3600, 1 / 60)
     unit = _unit(filters)
     label = _bucket(FPR.finished_at, unit).label("bucket")
     per_bucket = dict(db.session.execute(
-        sa.select(label, sa.func.count()).where(*where, FPR.status == "completed").group_by(label)).all())
+        sa.select(label, sa.func.count()).where(*where, FPR.status == COMPLETED).group_by(label)).all())
     series = [(name, per_bucket.get(name, 0)) for name in _labels(filters, unit)]
     timings = db.session.scalars(
-        sa.select(FPR.stage_timings).where(*where, FPR.status == "completed", FPR.stage_timings.is_not(None))
+        sa.select(FPR.stage_timings).where(*where, FPR.status == COMPLETED, FPR.stage_timings.is_not(None))
         .order_by(FPR.finished_at.desc()).limit(TIMING_SAMPLE)).all()
     stages = stage_stats(timings)
-    return {"completed": completed, "failed": failed, "skipped": outcomes.get("skipped", 0),
-            "cancelled": outcomes.get("cancelled", 0),
+    return {"completed": completed, "failed": failed, "skipped": outcomes.get(SKIPPED, 0),
+            "cancelled": outcomes.get(CANCELLED, 0),
             "files_per_hour": round(completed / hours, 1),
             "success_rate": round(100.0 * completed / (completed + failed), 1) if completed + failed else None,
             "unit": unit, "series": series, "stages": stages, "sampled": len(timings),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from .. import audit
 from ..extensions import db
 from ..models import ApiToken, User
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 from . import error
 
 PREFIX = "cb_"
@@ -41,8 +41,8 @@ def view(token):
     state = ("revoked" if token.revoked_at else
              "expired" if token.expires_at and token.expires_at <= now else "active")
     return {"id": token.id, "name": token.name, "prefix": token.prefix, "user_id": token.user_id,
-            "created_at": _iso(token.created_at), "expires_at": _iso(token.expires_at),
-            "last_used_at": _iso(token.last_used_at), "revoked_at": _iso(token.revoked_at), "state": state}
+            "created_at": iso(token.created_at), "expires_at": iso(token.expires_at),
+            "last_used_at": iso(token.last_used_at), "revoked_at": iso(token.revoked_at), "state": state}
 
 
 def create_token(user, name, expires_in_days=None):
@@ -98,7 +98,3 @@ def authenticate(text):
         db.session.commit()
         token = db.session.get(ApiToken, token.id, populate_existing=True)
     return user, token
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

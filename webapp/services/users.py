@@ -13,7 +13,7 @@ from .. import audit
 from ..auth import end_sessions
 from ..extensions import db
 from ..models import User
-from ..models.types import utcnow
+from ..models.types import iso, utcnow
 from ..models.user import ROLES
 from . import error
 
@@ -45,8 +45,8 @@ def by_email(email):
 
 def view(user):
     return {"id": user.id, "email": user.email, "role": user.role, "active": user.active,
-            "language": user.language, "timezone": user.timezone, "created_at": _iso(user.created_at),
-            "last_login_at": _iso(user.last_login_at)}
+            "language": user.language, "timezone": user.timezone, "created_at": iso(user.created_at),
+            "last_login_at": iso(user.last_login_at)}
 
 
 def authenticate(email, password):
@@ -155,7 +155,3 @@ def sign_out(target):
 
 def _active_admins():
     return db.session.scalar(sa.select(sa.func.count()).where(User.role == "admin", User.active.is_(True)))
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None

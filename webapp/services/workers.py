@@ -16,8 +16,10 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from .. import queues
+from ..batch.status import PROCESSING, RETRYING
 from ..extensions import db
 from ..models import FileProcessingRecord as FPR
+from ..models.types import iso
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -69,8 +71,8 @@ def overview():
         "workers": workers,
         "queues": queue_rows,
         "scheduled_retries": db.session.scalar(
-            sa.select(sa.func.count()).select_from(FPR).where(FPR.status == "retrying")),
-        "scheduler_last_tick": _iso(float(tick)) if tick else None,
+            sa.select(sa.func.count()).select_from(FPR).where(FPR.status == RETRYING)),
+        "scheduler_last_tick": _epoch_iso(float(tick)) if tick else None,
         "download_dir": {"path": download_dir, "free_bytes": disk.free, "total_bytes": disk.total,
                          "host": socket.gethostname()},
     }
@@ -81,11 +83,11 @@ def _processing(names):
         return {}
     rows = db.session.execute(
         sa.select(FPR.worker_name, FPR.id, FPR.file_name, FPR.started_at)
-        .where(FPR.status == "processing", FPR.worker_name.in_(names)).order_by(FPR.started_at)).all()
+        .where(FPR.status == PROCESSING, FPR.worker_name.in_(names)).order_by(FPR.started_at)).all()
     found = {}
     for worker_name, file_id, file_name, started_at in rows:
         found.setdefault(worker_name, []).append(
-            {"file_id": file_id, "file_name": file_name, "since": started_at.isoformat() if started_at else None})
+            {"file_id": file_id, "file_name": file_name, "since": iso(started_at)})
     return found
 
 
@@ -100,14 +102,14 @@ def _worker(worker, connection, files):
         "processing": files,
         "jobs_done": worker.successful_job_count,
         "jobs_failed": worker.failed_job_count,
-        "started_at": worker.birth_date.isoformat() if worker.birth_date else None,
-        "last_heartbeat": worker.last_heartbeat.isoformat() if worker.last_heartbeat else None,
+        "started_at": iso(worker.birth_date),
+        "last_heartbeat": iso(worker.last_heartbeat),
         "rss_bytes": int(stats["rss_bytes"]) if "rss_bytes" in stats else None,
         "cpu_seconds": float(stats["cpu_seconds"]) if "cpu_seconds" in stats else None,
         "disk_free_bytes": int(stats["disk_free_bytes"]) if "disk_free_bytes" in stats else None,
-        "resources_at": _iso(float(stats["at"])) if "at" in stats else None,
+        "resources_at": _epoch_iso(float(stats["at"])) if "at" in stats else None,
     }
 
 
-def _iso(timestamp):
+def _epoch_iso(timestamp):
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()

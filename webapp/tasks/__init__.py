@@ -4,6 +4,8 @@ the request that queued it. The app factory registers them in webapp.queues.JOBS
 which the lower layers queue them."""
 from . import files, notifications, scans, schedule, trackers
 
+__all__ = ["files", "notifications", "scans", "schedule", "JOBS"]
+
 JOBS = {
     "process_file": files.process_file,
     "scan_folder": scans.scan_folder,

@@ -21,8 +21,21 @@ def is_htmx():
 
 def register_blueprints(app):
     from .. import params
-    from . import (auth, calls, dashboard, files, folders, health, jobs, notifications, reports, settings, setup,
-                   trackers, workers)
+    from . import (
+        auth,
+        calls,
+        dashboard,
+        files,
+        folders,
+        health,
+        jobs,
+        notifications,
+        reports,
+        settings,
+        setup,
+        trackers,
+        workers,
+    )
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)

@@ -37,8 +37,8 @@ def login():
     email = (request.form.get("email") or "").strip().lower()
     wait = auth.login_blocked(email, request.remote_addr)
     if wait:
-        return render_template("auth/login.html", next=next_url, email=email,
-                               error=_("Too many failed sign-ins. Try again in %(num)d minutes.", num=wait // 60 + 1)), 429
+        error = _("Too many failed sign-ins. Try again in %(num)d minutes.", num=wait // 60 + 1)
+        return render_template("auth/login.html", next=next_url, email=email, error=error), 429
     user = user_service.authenticate(email, request.form.get("password"))
     if user is None:
         auth.note_failed_login(email, request.remote_addr)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 
 from ..auth import role_required
+from ..batch.actions import RETRYABLE
 from ..batch.status import STATUSES
 from ..errors import CODES
 from ..params import safe_next
@@ -21,7 +22,7 @@ require_login(bp)
 def index():
     filters = service.parse_filters(request.args)
     page = service.list_files(filters, request.args.get("page"), request.args.get("per_page", 50))
-    context = dict(page=page, filters=filters, statuses=STATUSES, codes=sorted(CODES),
+    context = dict(page=page, filters=filters, statuses=STATUSES, retryable_statuses=RETRYABLE, codes=sorted(CODES),
                    folders=folder_service.list_folders(), query=urlencode(filters),
                    retryable=service.retryable_count(filters))
     if is_htmx() and request.headers.get("HX-Target") == "file-list":

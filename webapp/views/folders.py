@@ -4,9 +4,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from ..auth import role_required
+from ..batch.folders import secret_fields
 from ..crypto import MASK
-from ..services import folder_templates
 from ..params import number, safe_next
+from ..services import folder_templates
 from ..services import folders as service
 from . import is_htmx, require_login
 
@@ -195,8 +196,7 @@ def _data(form, folder=None):
 
 def _shown(data):
     """The submitted data as the form redraws it: secrets never echoed back."""
-    types = {t["type"]: t for t in service.storage_types()}
-    secrets = [f["name"] for f in types.get(data.get("storage_type"), {}).get("fields", []) if f["kind"] == "secret"]
+    secrets = secret_fields(data.get("storage_type"))
     config = {k: (MASK if k in secrets and v else v) for k, v in (data.get("storage_config") or {}).items()}
     size = data.get("max_file_size")
     return {**data, "storage_config": config,

@@ -54,7 +54,11 @@ def start(job_id):
     if request.form.get("confirm") != "yes":
         flash(_("Confirm to start the job's waiting files."), "error")
         return redirect(url_for("jobs.confirm_start", job_id=job_id))
-    flash(_("%(num)d files queued.", num=service.start(job)))
+    try:
+        flash(_("%(num)d files queued.", num=service.start(job)))
+    except service.NotPending as err:
+        flash(_("Job %(num)d is %(status)s; only a pending job can be started.", num=err.job_id, status=err.status),
+              "error")
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 

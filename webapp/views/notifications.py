@@ -140,12 +140,7 @@ def set_enabled(config_id):
 @role_required("admin")
 def send_test(config_id):
     config = service.get_config(config_id) or abort(404)
-    from .. import audit
-    from ..extensions import db
-
-    delivery = service.send_test(config)
-    audit.record("notification.test", ("notification", config.id), after={"delivery_id": delivery.id})
-    db.session.commit()
+    delivery = service.send_test(config, **_who())
     flash(_("Test message queued (delivery #%(num)d); its result appears in the history below.", num=delivery.id))
     return redirect(url_for("notifications.detail", config_id=config_id))
 

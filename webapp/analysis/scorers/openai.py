@@ -11,7 +11,8 @@ import re
 
 from flask_babel import lazy_gettext as _l
 import openai
-from pydantic import BaseModel, Field as PydField, ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic import Field as PydField
 
 from ...errors import ProcessingError
 from ...providers.storage.base import Field

@@ -43,13 +43,8 @@ class AzureBlobStorage(cloud.CloudStorage):
     @classmethod
     def validate_config(cls, config):
         config = config or {}
-        messages = []
-        container = cloud.text(config, "container")
-        if not container:
-            messages.append("Container: enter the container's name.")
-        elif not 3 <= len(container) <= 63 or not all(c.islower() or c.isdigit() or c == "-" for c in container):
-            messages.append(f"Container: '{container}' is not a valid container name (3–63 lower-case letters, "
-                            "digits and hyphens).")
+        messages = cloud.name_problems("Container", cloud.text(config, "container"), 63, "-",
+                                       "3–63 lower-case letters, digits and hyphens")
         connection_string = cloud.text(config, "connection_string")
         url = cloud.text(config, "account_url")
         if connection_string:
@@ -64,10 +59,7 @@ class AzureBlobStorage(cloud.CloudStorage):
             messages.append("Credentials: enter a connection string, or the account URL with an account key "
                             "or a SAS token.")
         else:
-            if not url.startswith(("http://", "https://")):
-                messages.append("Account URL: it must start with https://.")
-            else:
-                messages += cloud.endpoint_problems("Account URL", url)
+            messages += cloud.url_problems("Account URL", url, "it must start with https://.")
             if not (cloud.text(config, "account_key") or cloud.text(config, "sas_token")):
                 messages.append("Credentials: with an account URL, enter the account key or a SAS token.")
         return messages + cloud.validate_transfer(config)
@@ -155,8 +147,12 @@ class AzureBlobStorage(cloud.CloudStorage):
     # -- errors --------------------------------------------------------------------------
 
     def _call(self, action, name=None):
-        from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
-                                           ServiceResponseError)
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
 
         try:
             with outbound.guard():

@@ -42,6 +42,17 @@ class Field:
     choices: tuple = ()
 
 
+class StorageProvider:
+    """What every storage back end declares: its settings, as form fields."""
+
+    fields = ()
+
+    @classmethod
+    def secret_fields(cls):
+        """The names of the settings stored encrypted and never shown."""
+        return [f.name for f in cls.fields if f.kind == "secret"]
+
+
 class Companions:
     """The files delivered beside one recording, asked of its folder's storage provider.
 

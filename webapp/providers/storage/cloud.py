@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ... import outbound, redaction
 from ...errors import CallbatchError, FileAccessError, SkipFile
-from .base import MAX_COMPANION_BYTES, Companions, Field, too_large
+from .base import MAX_COMPANION_BYTES, Companions, Field, StorageProvider, too_large
 
 CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 600
@@ -44,13 +44,30 @@ def endpoint_problems(label, url):
     return []
 
 
+def url_problems(label, url, scheme="it must start with http:// or https://."):
+    """Validation messages for a URL setting: its scheme (`scheme` says what to enter), then
+    whether the server may call it. An empty one has none."""
+    if not url:
+        return []
+    if not url.startswith(("http://", "https://")):
+        return [f"{label}: {scheme}"]
+    return endpoint_problems(label, url)
+
+
+def name_problems(label, name, longest, allowed, rule):
+    """Validation messages for a bucket's or container's name: 3 to `longest` characters,
+    lower-case letters, digits and the `allowed` punctuation (`rule` says so in words)."""
+    what = label.lower()
+    if not name:
+        return [f"{label}: enter the {what}'s name."]
+    if not 3 <= len(name) <= longest or not all(c.islower() or c.isdigit() or c in allowed for c in name):
+        return [f"{label}: '{name}' is not a valid {what} name ({rule})."]
+    return []
+
+
 def refused(exc):
     """The typed error for a connection the outbound guard refused."""
     return FileAccessError(f"The connection was refused: {exc}", code="TARGET_REFUSED")
-
-
-def secret_names(provider):
-    return [f.name for f in provider.fields if f.kind == "secret"]
 
 
 def validate_transfer(config):
@@ -87,7 +104,7 @@ class Transfer:
         self.timeout = int(config.get("download_timeout") or DEFAULT_TIMEOUT)
 
 
-class CloudStorage:
+class CloudStorage(StorageProvider):
     """What the three cloud providers share: their config, prefix, download limits and
     secrets. A provider adds its bucket or container and its client."""
 
@@ -95,7 +112,7 @@ class CloudStorage:
         self.config = dict(config)
         self.prefix = join_prefix(text(config, "prefix"))
         self.transfer = Transfer(config)
-        self.secrets = Secrets(config, secret_names(self))
+        self.secrets = Secrets(config, self.secret_fields())
         self.pages_read = 0  # listing requests made (the paging tests count them)
 
     @property

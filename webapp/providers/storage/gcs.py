@@ -35,21 +35,12 @@ class GCSStorage(cloud.CloudStorage):
     @classmethod
     def validate_config(cls, config):
         config = config or {}
-        messages = []
-        bucket = cloud.text(config, "bucket")
-        if not bucket:
-            messages.append("Bucket: enter the bucket's name.")
-        elif not 3 <= len(bucket) <= 222 or not all(c.islower() or c.isdigit() or c in "._-" for c in bucket):
-            messages.append(f"Bucket: '{bucket}' is not a valid bucket name (lower-case letters, digits, dots, "
-                            "hyphens and underscores).")
+        messages = cloud.name_problems("Bucket", cloud.text(config, "bucket"), 222, "._-",
+                                       "lower-case letters, digits, dots, hyphens and underscores")
         raw = cloud.text(config, "credentials_json")
         if raw and not cloud.is_placeholder(raw):
             messages += _check_key(raw)
-        endpoint = cloud.text(config, "endpoint")
-        if endpoint and not endpoint.startswith(("http://", "https://")):
-            messages.append("API endpoint: it must start with http:// or https://.")
-        elif endpoint:
-            messages += cloud.endpoint_problems("API endpoint", endpoint)
+        messages += cloud.url_problems("API endpoint", cloud.text(config, "endpoint"))
         if raw and config.get("anonymous"):
             messages.append("Credentials: choose either a service-account key or no credentials, not both.")
         return messages + cloud.validate_transfer(config)

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ...errors import FileAccessError, SkipFile
-from .base import MAX_COMPANION_BYTES, Companions, Field, StoredFile, too_large
+from .base import MAX_COMPANION_BYTES, Companions, Field, StorageProvider, StoredFile, too_large
 
 ROOTS_VARIABLE = "CALLBATCH_LOCAL_ROOTS"
 SYSTEM_DIRECTORIES = ("/etc", "/proc", "/sys", "/dev", "/root")
@@ -25,7 +25,7 @@ OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXE
 OPEN_FILES = "/proc/self/fd"
 
 
-class LocalStorage:
+class LocalStorage(StorageProvider):
     type = "local"
     label = _l("Local or mounted directory")
     fields = (

@@ -41,27 +41,15 @@ class S3Storage(cloud.CloudStorage):
     @classmethod
     def validate_config(cls, config):
         config = config or {}
-        messages = []
-        bucket = cloud.text(config, "bucket")
-        if not bucket:
-            messages.append("Bucket: enter the bucket's name.")
-        elif not 3 <= len(bucket) <= 63 or not all(c.islower() or c.isdigit() or c in ".-" for c in bucket):
-            messages.append(f"Bucket: '{bucket}' is not a valid bucket name (3–63 lower-case letters, digits, "
-                            "dots and hyphens).")
+        messages = cloud.name_problems("Bucket", cloud.text(config, "bucket"), 63, ".-",
+                                       "3–63 lower-case letters, digits, dots and hyphens")
         key_id, secret = cloud.text(config, "access_key_id"), cloud.text(config, "secret_access_key")
         if bool(key_id) != bool(secret):
             messages.append("Credentials: enter both the access key ID and the secret access key, or neither "
                             "(to use the server's own AWS credentials).")
-        endpoint = cloud.text(config, "endpoint_url")
-        if endpoint and not endpoint.startswith(("http://", "https://")):
-            messages.append("Endpoint URL: it must start with http:// or https://.")
-        elif endpoint:
-            messages += cloud.endpoint_problems("Endpoint URL", endpoint)
-        queue = cloud.text(config, "queue_url")
-        if queue and not queue.startswith(("http://", "https://")):
-            messages.append("SQS queue URL: it must start with https:// (copy it from the queue's details).")
-        elif queue:
-            messages += cloud.endpoint_problems("SQS queue URL", queue)
+        messages += cloud.url_problems("Endpoint URL", cloud.text(config, "endpoint_url"))
+        messages += cloud.url_problems("SQS queue URL", cloud.text(config, "queue_url"),
+                                       "it must start with https:// (copy it from the queue's details).")
         return messages + cloud.validate_transfer(config)
 
     # -- connection ----------------------------------------------------------------------
@@ -153,8 +141,8 @@ class S3Storage(cloud.CloudStorage):
 
     def _call(self, action, key=None):
         """Run an SDK call, turning its failures into the project's typed errors."""
-        from botocore.exceptions import (BotoCoreError, ClientError, ConnectionError as BotoConnectionError,
-                                         NoCredentialsError, PartialCredentialsError)
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
 
         try:
             with outbound.guard():
