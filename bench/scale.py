@@ -121,7 +121,8 @@ def _batch(app, folder_id, files, workers):
 
     from webapp.batch import discovery
     from webapp.extensions import db
-    from webapp.models import ExternalFolder, FileProcessingRecord as FPR
+    from webapp.models import ExternalFolder
+    from webapp.models import FileProcessingRecord as FPR
 
     with app.app_context():
         _reset()

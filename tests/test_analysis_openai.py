@@ -250,10 +250,9 @@ def test_a_wrong_answer_from_a_model_server_is_a_clear_scoring_failure(ctx, api)
 def test_a_batch_scored_by_a_local_model_server_withholds_the_unreliable_call(cli, ctx, api, tmp_path):
     """Through a batch run: the good call is scored by the server; the looping one is filed as
     needs review without asking the server at all."""
+    from recordings import write_call
     from webapp.extensions import db
     from webapp.models import SalesCall
-
-    from recordings import write_call
 
     api.expect_request("/v1/chat/completions").respond_with_json(
         completion("```json\n" + json.dumps(answer(), ensure_ascii=False) + "\n```"))

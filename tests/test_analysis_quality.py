@@ -9,12 +9,11 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from webapp.analysis import quality
-from webapp.analysis.result import Segment, Transcript
-
 from conftest import ROOT
 from helpers import configure, run_json
 from recordings import name, write_call, write_wav
+from webapp.analysis import quality
+from webapp.analysis.result import Segment, Transcript
 
 HEALTHY = [
     (0.3, 3.1, "שלום, מדברת נועה מחברת אורנים, מה שלומך היום?"),

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from helpers import configure, run_json
 from plugins_asr import asr_config
 from recordings import name, write_wav
-
 from webapp.analysis import metrics
 from webapp.analysis.result import Segment, Transcript
 

@@ -80,8 +80,16 @@ def site(ctx, users, tmp_path, cli):
     and a failed file, a customer, a held job, a notification channel, and a Hebrew admin."""
     from webapp.batch import discovery, folders, status
     from webapp.extensions import db
-    from webapp.models import (BatchJob, Customer, ExternalFolder, FileEvent, FileProcessingRecord, NotificationConfig,
-                               SalesCall, User)
+    from webapp.models import (
+        BatchJob,
+        Customer,
+        ExternalFolder,
+        FileEvent,
+        FileProcessingRecord,
+        NotificationConfig,
+        SalesCall,
+        User,
+    )
 
     configure(scanning={"fileSettleSeconds": 0})
     calls = tmp_path / "הקלטות מכירות — סניף צפון"

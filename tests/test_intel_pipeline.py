@@ -5,15 +5,14 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from helpers import configure
+from recordings import write_call
+from webapp import queues
 from webapp.batch import discovery, folders, processing, status
 from webapp.extensions import db
 from webapp.models import CallTrackerHit, FileEvent, FileProcessingRecord, NotificationDelivery, SalesCall, Tracker
-from webapp.notifications import dispatch, events
 from webapp.notifications import conditions as c
-from webapp import queues
-
-from helpers import configure
-from recordings import write_call
+from webapp.notifications import dispatch, events
 
 SPOKEN = ("שלום, מדבר דני מחברת אורנג', הטלפון שלי 050-1234567 ותעודת זהות 123456782. "
           "המייל dana@example.com והכרטיס 4580 1234 5678 9015, מה המחיר שמתאים לך?")

@@ -10,7 +10,6 @@ from flask import g
 
 from helpers import configure
 from recordings import write_calls
-
 from webapp.extensions import db
 from webapp.notifications import conditions as c
 from webapp.notifications import dispatch

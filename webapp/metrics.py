@@ -79,8 +79,8 @@ class StateCollector:
 
 
 def _files_by_status():
-    from .extensions import db
     from . import file_counts as counts
+    from .extensions import db
     from .models import ExternalFolder
 
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())

@@ -6,8 +6,8 @@ Create Date: 2026-12-02 03:30:00
 
 Calls filed before this revision are "ok": they were scored, and nothing judged them.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0013'

@@ -7,8 +7,8 @@ Create Date: 2026-12-02 03:10:00
 """
 from datetime import datetime, timezone
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0015'

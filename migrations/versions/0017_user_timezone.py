@@ -5,8 +5,8 @@ Revision ID: 0017
 Revises: 0011
 Create Date: 2026-12-02 03:20:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0017'
 down_revision = '0015'

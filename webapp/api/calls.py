@@ -3,9 +3,8 @@ search hits, segments, scorecard) and assigning a call to a customer."""
 from flask import Response, stream_with_context
 from flask_login import current_user
 
-from ..services import call_export, search
+from ..services import call_export, search, trackers
 from ..services import calls as service
-from ..services import trackers
 from . import bp, page_json
 from .errors import found, invalid
 from .registry import operation

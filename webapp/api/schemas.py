@@ -8,8 +8,8 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from typing_extensions import Annotated
 
-from ..analysis.quality import VERDICTS
 from ..analysis.diarizers import DIARIZERS
+from ..analysis.quality import VERDICTS
 from ..analysis.scorers import SCORERS
 from ..analysis.transcribers import TRANSCRIBERS
 from ..batch.status import STATUSES

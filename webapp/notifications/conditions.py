@@ -2,7 +2,9 @@
 from collections import Counter
 
 from flask import current_app
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..errors import explain
 from .base import Message

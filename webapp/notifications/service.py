@@ -1,7 +1,8 @@
 """What the Notifications pages, the JSON API and the CLI call. Secrets are sealed on the way
 in and masked on the way out; every change leaves an audit_log row."""
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ..crypto import masked, seal, unseal
 from ..errors import CODES

@@ -3,8 +3,7 @@ recent problems, and whether anything is running (which keeps the page polling).
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from .. import timetable
-from .. import file_counts
+from .. import file_counts, timetable
 from ..batch.status import DISCOVERED, PROCESSING, QUEUED, RETRYING, STATUSES
 from ..errors import explain
 from ..extensions import db

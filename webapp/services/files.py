@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from .. import audit
-from ..analysis.quality import VERDICTS
 from .. import file_counts as counts
+from ..analysis.quality import VERDICTS
 from ..batch import actions
 from ..batch.status import STATUSES
 from ..errors import explain

@@ -3,8 +3,18 @@ right-to-left with timestamps that seek the player, the scorecard with evidence)
 call to a customer, and the customer page with call history and score trend."""
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, send_file,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from ..auth import role_required

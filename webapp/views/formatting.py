@@ -3,7 +3,8 @@ time zone (the user's, else TIMEZONE). The JSON API keeps ISO-8601 UTC; only pag
 from datetime import datetime, timedelta, timezone
 
 from babel import Locale, UnknownLocaleError, units
-from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale, gettext as _
+from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 RELATIVE_WITHIN = timedelta(hours=24)  # nearer than this a time reads "3 minutes ago" / "in 2 hours"

@@ -9,8 +9,8 @@ JSON-schema response format (HTTP 400/422) is asked again with the schema in the
 import json
 import re
 
-from flask_babel import lazy_gettext as _l
 import openai
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
 from pydantic import Field as PydField
 

@@ -3,8 +3,8 @@ earned it (quoted, with its time in the call), and every miss says what was not 
 import os
 from functools import lru_cache
 
-from flask_babel import lazy_gettext as _l
 import yaml
+from flask_babel import lazy_gettext as _l
 
 from ...errors import ProcessingError
 from ...providers.storage.base import Field
