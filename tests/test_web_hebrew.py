@@ -143,7 +143,7 @@ def test_notifications_speak_the_installations_language_unless_the_channel_names
 ALLOWED = {"Callbatch", "Amazon", "Azure", "Blob", "Google", "Cloud", "Storage", "Slack", "Twilio", "Apprise",
            "Teams", "Discord", "Telegram", "Ceph", "Whisper", "whisper", "faster", "OpenAI", "English", "Event",
            "Grid", "ivrit", "ai", "bucket", "container", "cron", "kB", "ms", "byte", "GMT", "wav", "aac", "ogg",
-           "webhook",
+           "webhook", "zlib",
            "yes"}  # "yes" is an Israeli TV provider, a starter competitor tracker phrase
 # Names the Hebrew cloud set-up steps keep as the consoles show them (menus, roles, commands)
 CONSOLE = {"Properties", "Event", "notifications", "Events", "subject", "List", "Read", "Storage", "Object", "Viewer",

@@ -111,6 +111,8 @@ ERRORS = [
     N_("The scoring model's answer is incomplete: no score for %(join)s."),
     N_('The scoring model gave no answer.'),
     N_("The scoring model's answer is not valid JSON (%(msg)s at character %(pos)s)."),
+    N_("The scoring model's answer is not valid JSON (%(msg)s at character %(pos)s): it begins “%(start)s”."),
+    N_("The worker's disk filled up while downloading %(what)s."),
     N_("The scoring model's answer does not fit the scorecard: %(where)s: %(first)s."),
     N_('The scorecard is not valid: rubric must be the path of a YAML or JSON file (or give the criteria inline).'),
     N_('The scorecard %(path)s could not be read: the file is missing or not readable.'),
@@ -228,6 +230,10 @@ CHECKS = [
     N_('%(name)s.%(part)s: needs points'),
     N_('%(name)s.%(part)s: within_words must be a whole number of 1 or more'),
     N_('%(name)s.%(part)s: except must be a list of phrases'),
+    N_('List at most %(max_extensions)s file extensions.'),
+    N_("'%(kind)s' is not an analysis setting (transcriber, diarizer or scorer)."),
+    N_('redact must be true or false.'),
+    N_('%(label)s: a number from 0 to %(high)s.'),
 ]
 
 # Where the ERRORS sentences are written: the raise sites of these modules

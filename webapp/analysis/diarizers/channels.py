@@ -6,6 +6,8 @@ while the other side talks is skipped) and the segments are merged in time order
 Anything else passes through to the transcriber unchanged: a mono recording, a stereo file
 whose two channels carry the same sound, a transcript the phone system delivered beside the
 recording, and a transcriber that only reads delivered transcripts (`sidecar`)."""
+from flask_babel import lazy_gettext as _l
+
 from ...errors import ProcessingError
 from ...providers.storage.base import Field
 from ..audio import channel_count, same_signal, split_channels
@@ -16,11 +18,11 @@ CHANNELS = ("1", "2")
 
 class ChannelsDiarizer:
     type = "channels"
-    label = "Two-channel recordings: agent on one channel, customer on the other"
+    label = _l("Two-channel recordings: agent on one channel, customer on the other")
     fields = (
-        Field("agent_channel", "Agent's channel", kind="select", default="1",
-              choices=(("1", "1 (left)"), ("2", "2 (right)")),
-              help="The channel the phone system records the agent on; the customer is on the other."),
+        Field("agent_channel", _l("Agent's channel"), kind="select", default="1",
+              choices=(("1", _l("1 (left)")), ("2", _l("2 (right)"))),
+              help=_l("The channel the phone system records the agent on; the customer is on the other.")),
     )
 
     def __init__(self, config):

@@ -1,9 +1,10 @@
 """No speaker split: the recording is transcribed as one (a two-channel file is mixed down)."""
+from flask_babel import lazy_gettext as _l
 
 
 class NoDiarizer:
     type = "none"
-    label = "None: transcribe the recording as one channel"
+    label = _l("None: transcribe the recording as one channel")
     fields = ()
 
     def __init__(self, config):
