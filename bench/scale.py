@@ -223,15 +223,19 @@ class Sampler:
 def _print(runs):
     one = runs[0]["rate"]
     print(f"{'workers':>7} {'done':>9} {'wall s':>7} {'busy s':>7} {'files/s':>8} {'vs 1':>6} {'file p50':>9} "
-          f"{'p95 ms':>7}  {'CPU s: workers':>14} {'postgres*':>9} {'redis*':>6}  {'machine':>7} {'db active':>9} {'lock waits':>10}")
+          f"{'p95 ms':>7}  {'CPU s: workers':>14} {'postgres*':>9} {'redis*':>6}  "
+          f"{'machine':>7} {'db active':>9} {'lock waits':>10}")
     for r in runs:
         print(f"{r['workers']:>7} {r['done']:>4}/{r['files']:<4} {r['wall']:7.1f} {r['busy']:7.1f} {r['rate']:8.2f} "
               f"{r['rate'] / one:5.2f}x {r['p50']:9.0f} {r['p95']:7.0f}  {r['cpu_workers']:14.1f} "
-              f"{r['cpu_postgres']:9.1f} {r['cpu_redis']:6.1f}  {r['machine_busy']:7.0%} {r['db_active']:9.2f} {r['lock_waits']:10.2f}")
-    print("(* the whole server's processes, whoever's work; busy s: first claim to last completion, without the workers' start; machine: share of all CPUs "
-          "busy, anyone's; db active: database sessions running a statement, on average; lock waits: database sessions waiting on a lock, on average)")
+              f"{r['cpu_postgres']:9.1f} {r['cpu_redis']:6.1f}  {r['machine_busy']:7.0%} {r['db_active']:9.2f} "
+              f"{r['lock_waits']:10.2f}")
+    print("(* the whole server's processes, whoever's work; busy s: first claim to last completion, "
+          "without the workers' start; machine: share of all CPUs "
+          "busy, anyone's; db active: database sessions running a statement, on average; "
+          "lock waits: database sessions waiting on a lock, on average)")
     best = max(runs, key=lambda r: r["rate"])
-    for previous, r in zip(runs, runs[1:]):
+    for previous, r in zip(runs, runs[1:], strict=False):
         gain = r["rate"] / previous["rate"]
         if gain < 1.15:
             print(f"stops scaling past {previous['workers']} workers: {r['workers']} give {gain:.2f}x of "

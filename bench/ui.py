@@ -29,9 +29,12 @@ sys.path.insert(0, ROOT)
 
 from bench.services import PeakRss, own_services, percentile, signed_in_client  # noqa: E402
 
-STATUSES = ["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2 + ["retrying"] * 2
-CODES = {"failed": [("TRANSCRIPTION_FAILED", "processing"), ("ACCESS_DENIED", "file_access"), ("DATABASE_ERROR", "database")],
-         "skipped": [("INVALID_FORMAT", "file_format"), ("DUPLICATE_FILE", "file_format"), ("INVALID_FILENAME", "file_format")]}
+STATUSES = (["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2
+            + ["retrying"] * 2)
+CODES = {"failed": [("TRANSCRIPTION_FAILED", "processing"), ("ACCESS_DENIED", "file_access"),
+                    ("DATABASE_ERROR", "database")],
+         "skipped": [("INVALID_FORMAT", "file_format"), ("DUPLICATE_FILE", "file_format"),
+                     ("INVALID_FILENAME", "file_format")]}
 FOLDERS = 4
 FILES_PER_JOB = 1000
 CALL_EVERY = 10
@@ -159,7 +162,8 @@ def _measure(app, args, folder_ids, size):
     others = [
         lambda i: f"/files/?status=failed&page={i % 20 + 1}",
         lambda i: f"/files/?error_code=INVALID_FORMAT&page={i % 10 + 1}",
-        lambda i: f"/files/?date_from={start_day + timedelta(days=i % 30)}&date_to={start_day + timedelta(days=i % 30 + 3)}&page=2",
+        lambda i: (f"/files/?date_from={start_day + timedelta(days=i % 30)}"
+                   f"&date_to={start_day + timedelta(days=i % 30 + 3)}&page=2"),
         lambda i: f"/files/?job_id={i % (size // FILES_PER_JOB) + 1}&status=completed",
         lambda i: f"/files/?q={'%x' % (i % 16)}{'%x' % (i % 7)}&page=1",
     ]
@@ -175,8 +179,8 @@ def _measure(app, args, folder_ids, size):
         results["files: status + folder, 90% deep page"] = (
             _timed(client, lambda i: deep_page[i % 3], n, check=_has_rows), 150)
         results["files: status + folder, htmx part"] = (_timed(
-            client, lambda i: (first_page + deep_page)[i % 6], n, headers={"HX-Request": "true", "HX-Target": "file-list"}),
-            150)
+            client, lambda i: (first_page + deep_page)[i % 6], n,
+            headers={"HX-Request": "true", "HX-Target": "file-list"}), 150)
         results["files: other filters (error, date, job, name)"] = (
             _timed(client, lambda i: others[i % len(others)](i), max(10, n // 4)), None)
         results["reports page (7 days, all folders)"] = (_timed(client, "/reports/", max(5, n // 20)), None)
@@ -198,7 +202,8 @@ def _sql_figures(app, folder, deep_page, repeat=5):
 
     offset = (deep_page - 1) * 50
     queries = {
-        "totals by status: GROUP BY over the records": "SELECT status, count(*) FROM file_processing_records GROUP BY status",
+        "totals by status: GROUP BY over the records": ("SELECT status, count(*) FROM file_processing_records "
+                                                        "GROUP BY status"),
         "totals by status: the counters": "SELECT status, sum(files) FROM file_status_counts GROUP BY status",
         "status + folder total: COUNT of the records": "SELECT count(*) FROM file_processing_records "
                                                         f"WHERE status = 'completed' AND folder_id = {folder}",
@@ -285,10 +290,11 @@ def _report(small, large, sizes):
     for name, ms in small["_sql"].items():
         print(f"  {name:<44} {ms:10.1f}   {large['_sql'][name]:10.1f}")
     print()
-    for label, r, size in (("small", small, sizes[0]), ("large", large, sizes[1])):
+    for r, size in ((small, sizes[0]), (large, sizes[1])):
         rows, mb, seconds, growth = r["_csv"]
         print(f"{size:>10,} records: peak RSS while timing {r['_peak_rss'] / 2**20:.0f} MB; CSV export {rows:,} rows, "
-              f"{mb:.1f} MB in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), RSS growth while streaming {growth:.1f} MB")
+              f"{mb:.1f} MB in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), "
+              f"RSS growth while streaming {growth:.1f} MB")
     return missed
 
 

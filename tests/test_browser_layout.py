@@ -58,7 +58,8 @@ OVERFLOW = """() => {
     if (!r.width || !r.height || r.bottom < -50) continue;
     if ((r.right > width + 1 || r.left < -1) && !contained(el))
       problems.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-                    (el.className && el.className.baseVal === undefined ? '.' + el.className.split(' ').join('.') : '') +
+                    (el.className && el.className.baseVal === undefined
+                     ? '.' + el.className.split(' ').join('.') : '') +
                     ' spans ' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + width);
   }
   return problems.slice(0, 8);
@@ -68,7 +69,8 @@ NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => setTimeout(d
 
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations'],
-                                          runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
+                                          runOnly: {type: 'tag',
+                                                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
   return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
     .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
 }"""

@@ -49,7 +49,8 @@ def test_starter_trackers_chart_and_agent_report_on_sqlite(tmp_path):
     assert set(found["starters"]) == {"מתחרים", "ביטול", "מחיר"}
     assert "בזק" in found["starters"]["מתחרים"] and "לבטל" in found["starters"]["ביטול"]
     chart = found["chart"]
-    per_tracker = dict(zip(chart["trackers"], map(list, zip(*[values for _label, values in chart["series"]]))))
+    columns = map(list, zip(*[values for _label, values in chart["series"]], strict=True))
+    per_tracker = dict(zip(chart["trackers"], columns, strict=True))
     assert sum(per_tracker["מתחרים"]) == 1 and sum(per_tracker["מחיר"]) == 1 and sum(per_tracker["ביטול"]) == 0
     [dana] = found["agents"]["agents"]
     assert (dana["agent"], dana["calls"], dana["average"], dana["criteria"]) == ("דנה", 1, 75.0, {"greeting": 75.0})

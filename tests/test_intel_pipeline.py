@@ -26,7 +26,8 @@ def process_one(path, redact, seconds=2.0):
     folder.analysis_config = {"redact": True} if redact else {}
     db.session.commit()
     assert discovery.scan(folder, trigger="test").queued == 1
-    record = db.session.scalars(sa.select(FileProcessingRecord).where(FileProcessingRecord.folder_id == folder.id)).one()
+    record = db.session.scalars(
+        sa.select(FileProcessingRecord).where(FileProcessingRecord.folder_id == folder.id)).one()
     assert processing.process_file(record.id) == status.COMPLETED
     db.session.rollback()
     return db.session.scalars(sa.select(SalesCall).where(SalesCall.file_id == record.id)).one(), record
@@ -59,8 +60,8 @@ def test_a_folder_that_does_not_redact_keeps_the_words_and_trackers_are_counted_
     hit = db.session.scalars(sa.select(CallTrackerHit).where(CallTrackerHit.call_id == call.id)).one()
     assert (hit.tracker_id, hit.count, hit.times) == (price.id, 1, [0.0])
     assert "050-1234567" in call.transcript
-    assert not db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id,
-                                                             FileEvent.details["kind"].as_string() == "redaction")).all()
+    assert not db.session.scalars(sa.select(FileEvent).where(
+        FileEvent.file_id == record.id, FileEvent.details["kind"].as_string() == "redaction")).all()
 
 
 def test_call_completed_webhook_receives_the_scorecard(private_targets, make_config, ctx, tmp_path, httpserver):

@@ -115,9 +115,10 @@ def _engine_signals(segments):
         return {}
     weights = [max(s.end - s.start, 0.01) for s in timed]
     total = sum(weights)
-    found = {"avg_logprob": round(sum(s.avg_logprob * w for s, w in zip(timed, weights)) / total, 3)}
+    weighted = list(zip(timed, weights, strict=True))
+    found = {"avg_logprob": round(sum(s.avg_logprob * w for s, w in weighted) / total, 3)}
     if all(s.no_speech_prob is not None for s in timed):
-        found["no_speech_prob"] = round(sum(s.no_speech_prob * w for s, w in zip(timed, weights)) / total, 3)
+        found["no_speech_prob"] = round(sum(s.no_speech_prob * w for s, w in weighted) / total, 3)
     return found
 
 

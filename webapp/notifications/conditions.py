@@ -191,7 +191,8 @@ def _call_completed(event):
              customer=event.get("customer") or _("an unknown customer"), score=shown)
     facts = [[_("Agent"), who], [_("Customer"), event.get("customer") or ""],
              [_("Score"), "" if score is None else f"{score:g}"]]
-    facts += [[crit.get("label") or crit.get("id") or "", _("n/a") if crit.get("score") is None else f"{crit['score']:g}"]
+    facts += [[crit.get("label") or crit.get("id") or "",
+               _("n/a") if crit.get("score") is None else f"{crit['score']:g}"]
               for crit in event.get("criteria") or []]
     return title, text, facts, [[_("Open the call"), url(f"/calls/{event['call_id']}")]]
 

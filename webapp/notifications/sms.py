@@ -22,7 +22,8 @@ class SmsNotifier(Notifier):
         Field("account_sid", _l("Account SID"), required=True),
         Field("auth_token", _l("Auth token"), kind="secret", required=True),
         Field("from_number", _l("From number"), required=True, help=_l("A Twilio number in +E.164 form.")),
-        Field("to_numbers", _l("To numbers (comma-separated)"), required=True, help=_l("e.g. +972501234567, +972521234567")),
+        Field("to_numbers", _l("To numbers (comma-separated)"), required=True,
+              help=_l("e.g. +972501234567, +972521234567")),
     )
 
     @classmethod

@@ -115,9 +115,9 @@ def speaker_choice(diarizer):
 
 def analysis_from_form(form, folder=None):
     """(analysis_config, errors) from the folder form: `analysis_transcriber` and `analysis_scorer`
-    name a provider type ("" = the global setting), `analysis_diarizer` one of SPEAKER_CHOICES; the rubric scorer takes the folder's own
-    scorecard pasted as YAML in `analysis_rubric`. A type kept unchanged keeps the folder's other
-    settings for it (set through the API)."""
+    name a provider type ("" = the global setting), `analysis_diarizer` one of SPEAKER_CHOICES;
+    the rubric scorer takes the folder's own scorecard pasted as YAML in `analysis_rubric`. A type
+    kept unchanged keeps the folder's other settings for it (set through the API)."""
     own = dict(folder.analysis_config or {}) if folder is not None else {}
     analysis, errors = {}, []
     if form.get("analysis_redact") == "on":

@@ -1,6 +1,7 @@
-"""Calls and customers: the filtered calls list and its CSV/JSON export, the call page (audio streamed with range requests, the transcript
-right-to-left with timestamps that seek the player, the scorecard with evidence), assigning a
-call to a customer, and the customer page with call history and score trend."""
+"""Calls and customers: the filtered calls list and its CSV/JSON export, the call page (audio
+streamed with range requests, the transcript right-to-left with timestamps that seek the player,
+the scorecard with evidence), assigning a call to a customer, and the customer page with call
+history and score trend."""
 from urllib.parse import urlencode
 
 from flask import (
