@@ -256,7 +256,7 @@ def test_only_a_pending_job_can_be_started_from_the_page(web, ctx, tmp_path):
     refused = web["manager"].post(f"/jobs/{job.id}/start", data={"confirm": "yes"})
     assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/jobs/{job.id}")
     page = web["manager"].get(f"/jobs/{job.id}").get_data(as_text=True)
-    assert f"Job {job.id} is cancelled; only a pending job can be started." in page
+    assert f"Job {job.id} is cancelled; only a job whose files are waiting can be started." in page
     db.session.expire_all()
     assert db.session.scalars(sa.select(FileProcessingRecord.status)).all() == ["discovered"]
     assert db.session.get(BatchJob, job.id).status == "cancelled" and _audit("job.start") == []

@@ -62,7 +62,8 @@ def get_job(job_id):
     return detail(_job(job_id))
 
 
-@operation(bp, "POST", "/batch/jobs/<int:job_id>/start", tag=TAG, summary="Start a held (pending) job",
+@operation(bp, "POST", "/batch/jobs/<int:job_id>/start", tag=TAG,
+           summary="Start a job's waiting files (a held job, or one waiting for its window)",
            role="manager")
 def start_job(job_id):
     try:

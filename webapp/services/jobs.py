@@ -87,17 +87,18 @@ def start_estimate(job):
 
 
 class NotPending(Exception):
-    """Only a held (pending) job can be started."""
+    """Only a job with waiting files can be started: a held (pending) one, or one whose files
+    wait for their processing window."""
 
     def __init__(self, job):
         self.job_id, self.status = job.id, job.status
-        super().__init__(f"Job {job.id} is {job.status}; only a pending job can be started.")
+        super().__init__(f"Job {job.id} is {job.status}; only a job whose files are waiting can be started.")
 
 
 def start(job, user=None):
-    """Queue the files of a held (pending) job. Returns how many were queued; raises
-    NotPending for a job in any other status."""
-    if job.status != job_status.PENDING:
+    """Queue the waiting files of a held (pending) job, or of one whose files wait for their
+    processing window. Returns how many were queued; raises NotPending for a job with none."""
+    if job.status not in job_status.ACTIVE_STATUSES or not waiting_files(job):
         raise NotPending(job)
     count = discovery.start_job(job)
     audit.record("job.start", job, after={"queued": count}, user=user)

@@ -57,8 +57,8 @@ def start(job_id):
     try:
         flash(_("%(num)d files queued.", num=service.start(job)))
     except service.NotPending as err:
-        flash(_("Job %(num)d is %(status)s; only a pending job can be started.", num=err.job_id, status=err.status),
-              "error")
+        flash(_("Job %(num)d is %(status)s; only a job whose files are waiting can be started.",
+                num=err.job_id, status=err.status), "error")
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
