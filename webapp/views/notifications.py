@@ -10,7 +10,7 @@ from ..notifications import service
 from ..params import safe_next
 from ..services import folders as folder_service
 from . import is_htmx, require_login
-from .auth import LANGUAGE_NAMES
+from .users import LANGUAGE_NAMES
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 require_login(bp)
