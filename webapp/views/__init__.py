@@ -41,7 +41,7 @@ def register_blueprints(app):
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)
-    from . import audit, users  # noqa: F401 (they add their routes to auth.bp)
+    from . import audit, customers, users  # noqa: F401 (routes on the auth and calls blueprints)
 
     for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup, health,
                    trackers, workers):
