@@ -4,7 +4,7 @@ import os
 
 import sqlalchemy as sa
 
-from .. import audit, crypto, redaction
+from .. import audit_log, crypto, redaction
 from ..errors import CallbatchError, explain
 from ..extensions import db
 from ..models import ExternalFolder
@@ -58,7 +58,7 @@ def local_folder_for(path):
     folder = ExternalFolder(**data)
     db.session.add(folder)
     db.session.flush()
-    audit.record("folder.create", folder, actor="cli", after={"name": folder.name, "storage_type": "local",
+    audit_log.record("folder.create", folder, actor="cli", after={"name": folder.name, "storage_type": "local",
                                                               "storage_config": {"path": real}})
     db.session.commit()
     return folder

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from .. import audit, crypto
+from .. import audit_log, crypto
 from ..batch import folders as batch_folders
 from ..batch import settings as batch_settings
 from ..extensions import db
@@ -675,7 +675,7 @@ def _apply(config, folders, notifications, report, user, actor):
         after["processing"]["paused"] = before["processing"]["paused"]
         row.config = after
         db.session.add(row)
-        audit.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
+        audit_log.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
     for plan in folders:
         if plan.row is not None and not plan.changes:
             continue
@@ -691,7 +691,7 @@ def _apply(config, folders, notifications, report, user, actor):
         db.session.add(folder)
         db.session.flush()
         plan.row = plan.row or folder
-        audit.record("folder.create" if before is None else "folder.update", folder, before=before,
+        audit_log.record("folder.create" if before is None else "folder.update", folder, before=before,
                      after=folder_service.view(folder), user=user, actor=actor)
     for plan in notifications:
         if plan.row is not None and not plan.changes:
@@ -702,9 +702,9 @@ def _apply(config, folders, notifications, report, user, actor):
             setattr(config_row, key, value)
         db.session.add(config_row)
         db.session.flush()
-        audit.record("notification.create" if before is None else "notification.update", config_row,
+        audit_log.record("notification.create" if before is None else "notification.update", config_row,
                      before=before, after=notification_service.view(config_row), user=user, actor=actor)
-    audit.record("config.import", ("config", "document"), user=user, actor=actor,
+    audit_log.record("config.import", ("config", "document"), user=user, actor=actor,
                  after={"create": report.create, "change": report.change,
                         "needs_credentials": report.needs_credentials})
     db.session.commit()

@@ -10,7 +10,7 @@ import yaml
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit, timetable
+from .. import audit_log, timetable
 from .. import file_counts as counts
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
@@ -388,7 +388,7 @@ def create_folder(data, user=None):
     folder = ExternalFolder(**cleaned)
     db.session.add(folder)
     db.session.flush()
-    audit.record("folder.create", folder, after=view(folder), user=user)
+    audit_log.record("folder.create", folder, after=view(folder), user=user)
     db.session.commit()
     return folder, []
 
@@ -409,7 +409,7 @@ def update_folder(folder, data, user=None):
     if folder.monitor_type != "events" or changed_storage:
         folder.monitor_warning = None  # the watcher looks at the folder afresh
     db.session.flush()
-    audit.record("folder.update", folder, before=before, after=view(folder), user=user)
+    audit_log.record("folder.update", folder, before=before, after=view(folder), user=user)
     db.session.commit()
     return folder, []
 
@@ -418,7 +418,7 @@ def delete_folder(folder, user=None):
     """Delete a folder and its file records (their calls stay, unlinked from the files)."""
     FPR = FileProcessingRecord
     files = db.session.scalar(sa.select(sa.func.count()).where(FPR.folder_id == folder.id))
-    audit.record("folder.delete", folder, before={**view(folder), "file_records": files}, user=user)
+    audit_log.record("folder.delete", folder, before={**view(folder), "file_records": files}, user=user)
     db.session.execute(sa.update(BatchJob).where(BatchJob.folder_id == folder.id).values(folder_id=None))
     db.session.delete(folder)
     db.session.commit()
@@ -442,7 +442,7 @@ def test_connection(folder=None, storage_type=None, storage_config=None):
 def scan_now(folder, user=None):
     """Queue a scan of the folder (a worker runs it). Returns the RQ job id."""
     job = enqueue.scan(folder.id, "manual", getattr(user, "id", None) or _current_user_id())
-    audit.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
+    audit_log.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
     db.session.commit()
     return job.id
 

@@ -8,7 +8,7 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import audit
+from .. import audit_log
 from ..analysis import model_files, provider
 from ..batch import settings as batch_settings
 from ..batch.validation import probe
@@ -79,7 +79,7 @@ def use(name, user=None, actor=None):
     config, errors = batch_settings.validate(document)
     if errors:
         return None, errors
-    audit.record("settings.model", ("settings", 1), before={"transcriber": current},
+    audit_log.record("settings.model", ("settings", 1), before={"transcriber": current},
                  after={"transcriber": transcriber}, actor=actor, user=user)
     batch_settings.save(config)  # commits the audit row with it
     return transcriber, []

@@ -6,7 +6,7 @@ import json
 import yaml
 from flask_babel import lazy_gettext as _l
 
-from .. import audit
+from .. import audit_log
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import DEFAULT_RUBRIC, load_rubric
 from ..batch import settings as batch_settings
@@ -190,7 +190,7 @@ def save(document, user=None, action="settings.update"):
     if errors:
         return None, errors
     before = current()
-    audit.record(action, ("settings", 1), before=before, after=config.model_dump(), user=user)
+    audit_log.record(action, ("settings", 1), before=before, after=config.model_dump(), user=user)
     batch_settings.save(config)  # commits the audit row with it
     return config.model_dump(), []
 

@@ -32,10 +32,10 @@ def login():
     session.clear()  # a fresh session: no fixation
     session.permanent = True
     login_user(user)
-    from .. import audit
+    from .. import audit_log
     from ..extensions import db
 
-    audit.record("user.login", user, user=user)
+    audit_log.record("user.login", user, user=user)
     db.session.commit()
     return redirect(next_url or url_for("dashboard.index"))
 
