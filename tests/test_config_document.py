@@ -85,8 +85,8 @@ def _installation(tmp_path):
     secret limited to one folder, and changed global settings."""
     configure(processing={"maxConcurrentFiles": 3, "immediateProcessing": False},
               retryPolicy={"maxRetries": 1}, scanning={"scanInterval": 600})
-    from webapp.notifications import service as notification_service
     from webapp.services import folders as folder_service
+    from webapp.services import notifications as notification_service
 
     (tmp_path / "calls").mkdir()
     local, errors = folder_service.create_folder({

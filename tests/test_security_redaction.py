@@ -21,9 +21,10 @@ from webapp.batch import discovery, folders, processing, status
 from webapp.errors import CallbatchError
 from webapp.extensions import db
 from webapp.models import FileEvent, FileProcessingRecord
-from webapp.notifications import NOTIFIERS, service
+from webapp.notifications import NOTIFIERS
 from webapp.notifications.base import DeliveryError, Message
 from webapp.redaction import MASK, redact
+from webapp.services import notifications as service
 
 FPR = FileProcessingRecord
 

@@ -26,9 +26,9 @@ from ..batch import settings as batch_settings
 from ..extensions import db
 from ..models import BatchSettings, ExternalFolder, NotificationConfig
 from ..notifications import NOTIFIERS
-from ..notifications import service as notification_service
 from ..providers.storage import STORAGE
 from . import folders as folder_service
+from . import notifications as notification_service
 from . import settings as settings_service
 
 SECRETS_MODES = ("omit", "encrypted")
