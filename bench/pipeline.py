@@ -41,7 +41,7 @@ def _run(args, workdir):
 
     from recordings import write_calls
     from webapp import create_app, queues
-    from webapp.batch import discovery, folders, settings
+    from webapp.batch import batch_config, discovery, folders
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord as FPR
     from webapp.services.reports import STAGE_ORDER
@@ -49,10 +49,10 @@ def _run(args, workdir):
     app = create_app()
     with app.app_context():
         upgrade(revision="heads")
-        config = settings.load().model_dump()
+        config = batch_config.load().model_dump()
         config["scanning"]["fileSettleSeconds"] = 0
         config["processing"]["maxConcurrentFiles"] = 20
-        settings.save(settings.BatchConfig.model_validate(config))
+        batch_config.save(batch_config.BatchConfig.model_validate(config))
 
         # Baseline: bare RQ no-op jobs, same Redis, same worker class, same number of processes.
         q = queues.queue(queues.FILES)

@@ -62,7 +62,8 @@ def _run(args, workdir):
 
     from webapp import create_app
     from webapp.analysis import model_files
-    from webapp.batch import folders, settings
+    from webapp.batch import batch_config as settings
+    from webapp.batch import folders
 
     app = create_app()
     with app.app_context():

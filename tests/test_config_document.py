@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from helpers import configure, run_json
 from recordings import write_call
-from webapp.batch import settings as batch_settings
+from webapp.batch import batch_config as batch_settings
 from webapp.crypto import MASK
 from webapp.extensions import db
 from webapp.models import AuditLog, BatchJob, ExternalFolder, NotificationConfig, SalesCall

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import ExternalFolder
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
-from . import settings
+from . import batch_config
 from .schedule import validate_cron
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def new_folder_defaults(scanning=None):
     """The values a new folder starts with wherever it is made (web app, API, CLI, import):
     the global scanning defaults. A folder may then override each of them. The settle time
     stays global (Scanning.fileSettleSeconds)."""
-    scanning = scanning or settings.load().scanning
+    scanning = scanning or batch_config.load().scanning
     return {"monitor_type": "polling", "scan_interval": scanning.scanInterval,
             "max_file_size": scanning.maxFileSize,
             "allowed_extensions": [str(e).strip().lower().lstrip(".") for e in scanning.allowedExtensions],

@@ -364,9 +364,9 @@ def run_scheduled(now=None):
     `backup.scheduled` audit row. Returns the backup's location, or None when not due."""
     from zoneinfo import ZoneInfo
 
-    from ..batch import settings
+    from ..batch import batch_config
 
-    config = settings.load().backup
+    config = batch_config.load().backup
     if not config.enabled:
         return None
     now = now or utcnow()

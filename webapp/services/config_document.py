@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from .. import audit_log, crypto
+from ..batch import batch_config
 from ..batch import folders as batch_folders
-from ..batch import settings as batch_settings
 from ..extensions import db
 from ..models import BatchSettings, ExternalFolder, NotificationConfig
 from ..notifications import NOTIFIERS
@@ -68,7 +68,7 @@ def export(secrets="omit"):
         raise ValueError(f"secrets must be one of: {', '.join(SECRETS_MODES)}")
     folders = folder_service.list_folders()
     ids = {folder.id: f"folder-{n}" for n, folder in enumerate(folders, 1)}
-    config = batch_settings.load().model_dump()
+    config = batch_config.load().model_dump()
     processing = {key: value for key, value in config["processing"].items() if key != "paused"}
     return {
         "folders": [folder_entry(folder, ids[folder.id], secrets) for folder in folders],
@@ -178,7 +178,7 @@ def import_document(data, dry_run=False, user=None, actor=None):
     if document is None:
         return report.as_dict(dry_run, False)
     config = _plan_settings(document, report)
-    scanning = config.scanning if config else batch_settings.load().scanning
+    scanning = config.scanning if config else batch_config.load().scanning
     folders = [_plan_folder(n, entry, scanning, report) for n, entry in enumerate(_list(document, "folders", report))]
     folders = [plan for plan in folders if plan]
     _check_unique(folders, report, lambda plan: plan.name, "A folder named '{}' appears twice.")
@@ -241,7 +241,7 @@ def _check_unique(plans, report, key, message):
 
 def _plan_settings(document, report):
     """The merged global configuration (the document's sections over the current one), or None."""
-    current = batch_settings.load().model_dump()
+    current = batch_config.load().model_dump()
     merged = json.loads(json.dumps(current))
     processing = document.get("processing")
     given = {"scanning": document.get("scanning"), "analysis": document.get("analysis"),
@@ -262,7 +262,7 @@ def _plan_settings(document, report):
             report.problem(_settings_where(section), f"'{_settings_where(section)}' must be an object.")
             return None
         merged[section].update(values)
-    config, errors = batch_settings.validate(merged)
+    config, errors = batch_config.validate(merged)
     for e in errors:
         report.problem(_settings_where(e["field"]), e["message"])
     if config is None:
@@ -670,7 +670,7 @@ def _needs_message(plan):
 def _apply(config, folders, notifications, report, user, actor):
     if config is not None and any(c.get("what") == "settings" for c in report.change):
         row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
-        before = batch_settings.load().model_dump()
+        before = batch_config.load().model_dump()
         after = config.model_dump()
         after["processing"]["paused"] = before["processing"]["paused"]
         row.config = after
@@ -718,7 +718,7 @@ def problems(connections=False):
     "code"?}], "checked": {...}}. With `connections`, each enabled folder's storage is tried."""
     found = []
     row = db.session.get(BatchSettings, 1)
-    _config, errors = batch_settings.validate(row.config if row else {})
+    _config, errors = batch_config.validate(row.config if row else {})
     found += [{"where": _settings_where(e["field"]), "message": e["message"]} for e in errors]
     folders = folder_service.list_folders()
     for n, folder in enumerate(folders):

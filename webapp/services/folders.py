@@ -14,9 +14,8 @@ from .. import audit_log, timetable
 from .. import file_counts as counts
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
-from ..batch import discovery, enqueue
+from ..batch import batch_config, discovery, enqueue
 from ..batch import folders as batch_folders
-from ..batch import settings as batch_settings
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
@@ -92,7 +91,7 @@ def validate_analysis(analysis):
         if not isinstance(config, dict):
             errors.append(error(field, f"Choose a {kind} type: one of {', '.join(sorted(REGISTRIES[kind]))}."))
             continue
-        problems = batch_settings.provider_problems(kind, config)  # the check the global settings get
+        problems = batch_config.provider_problems(kind, config)  # the check the global settings get
         errors += [error(field, message) for message in problems]
         if not problems:
             cleaned[kind] = config
@@ -235,7 +234,7 @@ def _processing(folder, tz):
                  end=folder.window_end, tz=tz)
     if mode == timetable.CRON:
         return _("files wait for the processing time %(cron)s (%(tz)s)", cron=folder.process_cron, tz=tz)
-    if not batch_settings.load().processing.immediateProcessing:
+    if not batch_config.load().processing.immediateProcessing:
         return _("files wait until someone starts them (immediate processing is off in Settings)")
     return _("files are processed at once")
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from .. import audit_log
-from ..batch import actions, discovery, settings
+from ..batch import actions, batch_config, discovery
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, STATUSES
 from ..extensions import db
 from ..models import BatchJob, FileProcessingRecord, SalesCall
@@ -138,7 +138,7 @@ def rollback(job, user=None, requeue=True):
 
 
 def is_paused():
-    return settings.load().processing.paused
+    return batch_config.load().processing.paused
 
 
 def set_paused(paused, user=None):

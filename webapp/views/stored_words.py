@@ -248,7 +248,7 @@ CHECKED = ("services/users.py", "services/folders.py", "services/settings.py", "
            "notifications/base.py", "notifications/email.py", "notifications/sms.py", "notifications/apprise.py",
            "providers/storage/azure.py", "providers/storage/cloud.py", "providers/storage/gcs.py",
            "providers/storage/s3.py", "providers/storage/local.py", "providers/monitors/polling.py",
-           "batch/settings.py", "timetable.py", "analysis/transcribers/faster_whisper.py",
+           "batch/batch_config.py", "timetable.py", "analysis/transcribers/faster_whisper.py",
            "analysis/openai_client.py", "analysis/scorers/rubric.py")
 RAISED = {"SkipFile", "FileAccessError", "ProcessingError", "CallbatchError", "BlockedTarget", "TranscriptMissing",
           "ModelUnavailable"}
