@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 from helpers import configure
 from plugins_cloud import make_folder
 from plugins_notify import free_port
-from webapp.batch import discovery, folders, processing, status
+from webapp.batch import discovery, processing, status
+from webapp.batch import folder_config as folders
 from webapp.errors import CallbatchError
 from webapp.extensions import db
 from webapp.models import FileEvent, FileProcessingRecord

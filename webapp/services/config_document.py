@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from .. import audit_log, crypto
-from ..batch import batch_config
-from ..batch import folders as batch_folders
+from ..batch import batch_config, folder_config
 from ..extensions import db
 from ..models import BatchSettings, ExternalFolder, NotificationConfig
 from ..notifications import NOTIFIERS
@@ -97,7 +96,7 @@ def folder_entry(folder, doc_id, secrets="omit"):
         monitor["cronSchedule"] = folder.cron_schedule
     return {"id": doc_id, "name": folder.name,
             "storage": {"type": folder.storage_type,
-                        "config": _exported(folder.storage_config, batch_folders.secret_fields(folder.storage_type),
+                        "config": _exported(folder.storage_config, folder_config.secret_fields(folder.storage_type),
                                             secrets)},
             "monitor": {"type": folder.monitor_type, "config": monitor},
             "processing": processing}
@@ -357,7 +356,7 @@ def _plan_folder(n, entry, scanning, report):
     name = str(data.get("name") or "").strip()
     existing = db.session.scalar(sa.select(ExternalFolder).where(ExternalFolder.name == name)) if name else None
     storage_type = data.get("storage_type")
-    secret_fields = batch_folders.secret_fields(storage_type)
+    secret_fields = folder_config.secret_fields(storage_type)
     previous = existing.storage_config if existing is not None and existing.storage_type == storage_type else {}
     config = data.get("storage_config") or {}
     needs = _placeholders(config, secret_fields, previous)
@@ -365,7 +364,7 @@ def _plan_folder(n, entry, scanning, report):
     if "storage_config" in data:  # a placeholder is no secret: the stored one (if any) is kept
         data["storage_config"] = {k: v for k, v in config.items() if not (k in secret_fields and _placeholder(v))}
     if existing is None:
-        data = {**batch_folders.new_folder_defaults(scanning), **data}
+        data = {**folder_config.new_folder_defaults(scanning), **data}
     cleaned, errors = folder_service.validate(data, existing)
     provider = STORAGE.get(storage_type)
     for e in errors:
@@ -395,7 +394,7 @@ def _folder_where(where, field_name, message, provider):
 
 def _same(folder, key, value):
     if key == "storage_config":
-        secrets = batch_folders.secret_fields(folder.storage_type)
+        secrets = folder_config.secret_fields(folder.storage_type)
         try:
             return crypto.unseal(folder.storage_config or {}, secrets) == crypto.unseal(value, secrets)
         except ValueError:
@@ -746,7 +745,7 @@ def _undecryptable(where, config, secret_names):
 def _folder_problems(where, folder, connections):
     provider = STORAGE.get(folder.storage_type)
     found = _undecryptable(f"{where}.storage.config", folder.storage_config,
-                           batch_folders.secret_fields(folder.storage_type))
+                           folder_config.secret_fields(folder.storage_type))
     if found:
         return found
     data = {key: getattr(folder, key) for key in folder_service.EDITABLE}
@@ -754,7 +753,7 @@ def _folder_problems(where, folder, connections):
     found += [{"where": _folder_where(where, e["field"], e["message"], provider), "message": e["message"]}
               for e in errors]
     if connections and not found and folder.enabled:
-        result = batch_folders.test_connection(folder.storage_type, folder.storage_config or {},
+        result = folder_config.test_connection(folder.storage_type, folder.storage_config or {},
                                                folder.storage_config or {})
         if not result["ok"]:
             found.append({"where": f"{where}.storage", "code": result.get("code"), "message": result["message"]})

@@ -14,8 +14,7 @@ from .. import audit_log, timetable
 from .. import file_counts as counts
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
-from ..batch import batch_config, discovery, enqueue
-from ..batch import folders as batch_folders
+from ..batch import batch_config, discovery, enqueue, folder_config
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
@@ -64,7 +63,7 @@ def analysis_types():
 def new_folder_defaults():
     """What a new folder starts with: the global scanning defaults (one place decides it for the
     web app, the API, the CLI and imports)."""
-    return batch_folders.new_folder_defaults()
+    return folder_config.new_folder_defaults()
 
 
 def validate_analysis(analysis):
@@ -178,7 +177,7 @@ def file_counts(folder_ids=None):
 def view(folder):
     """A folder as a page or API response may show it (secrets masked)."""
     return {"id": folder.id, "name": folder.name, "storage_type": folder.storage_type,
-            "storage_config": batch_folders.shown_storage_config(folder), "monitor_type": folder.monitor_type,
+            "storage_config": folder_config.shown_storage_config(folder), "monitor_type": folder.monitor_type,
             "scan_interval": folder.scan_interval, "cron_schedule": folder.cron_schedule,
             "monitor_warning": folder.monitor_warning if folder.monitor_type == "events" else None,
             "process_mode": folder.process_mode, "window_start": folder.window_start,
@@ -355,7 +354,7 @@ def _sealed_storage(storage_type, given, folder):
     if not isinstance(given, dict):
         errors.append(error("storage_config", "Storage settings must be an object."))
         given = {}
-    sealed = batch_folders.seal_storage_config(storage_type, given, previous)
+    sealed = folder_config.seal_storage_config(storage_type, given, previous)
     errors += [error("storage_config", message) for message in provider.validate_config(sealed)]
     return sealed, errors
 
@@ -430,7 +429,7 @@ def test_connection(folder=None, storage_type=None, storage_config=None):
     if storage_type is None:
         storage_type, storage_config = folder.storage_type, folder.storage_config
     previous = folder.storage_config if folder is not None and folder.storage_type == storage_type else None
-    result = batch_folders.test_connection(storage_type, storage_config or {}, previous)
+    result = folder_config.test_connection(storage_type, storage_config or {}, previous)
     if folder is not None and storage_type == folder.storage_type and storage_config is folder.storage_config:
         folder.connection_status = "ok" if result["ok"] else "error"
         folder.last_error = None if result["ok"] else result.get("message")

@@ -1,4 +1,5 @@
-"""Registering and checking folders."""
+"""A folder's configuration: checking a definition, the defaults a new folder starts with,
+registering a local folder, sealing and showing its storage settings, testing its connection."""
 import logging
 import os
 
