@@ -14,7 +14,7 @@ from ..providers.storage import STORAGE
 from . import batch_config
 from .schedule import validate_cron
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("webapp.batch.folders")  # the logger name log filters and dashboards already know
 
 
 def validate(data):
