@@ -14,7 +14,7 @@ from ..providers.storage import STORAGE
 from . import batch_config
 from .schedule import validate_cron
 
-log = logging.getLogger("webapp.batch.folders")  # the logger name log filters and dashboards already know
+log = logging.getLogger("webapp.batch.folders")  # unchanged by the rename from batch/folders.py
 
 
 def validate(data):
