@@ -155,15 +155,15 @@ def _duration(path):
 
 
 def _configure(app, transcriber, diarizer=None):
-    from webapp.batch import settings
+    from webapp.batch import batch_config
 
     with app.app_context():
-        config = settings.load()
+        config = batch_config.load()
         config.analysis.transcriber = transcriber
         config.analysis.diarizer = diarizer or {"type": "none"}
         config.scanning.fileSettleSeconds = 0
         config.retryPolicy.maxRetries = 0
-        settings.save(config)
+        batch_config.save(config)
 
 
 def _batch(env, folder):

@@ -41,7 +41,7 @@ def _run(args, workdir):
 
     from recordings import write_calls
     from webapp import create_app, queues
-    from webapp.batch import discovery, folders, settings
+    from webapp.batch import batch_config, discovery, folder_config
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord as FPR
     from webapp.services.reports import STAGE_ORDER
@@ -49,10 +49,10 @@ def _run(args, workdir):
     app = create_app()
     with app.app_context():
         upgrade(revision="heads")
-        config = settings.load().model_dump()
+        config = batch_config.load().model_dump()
         config["scanning"]["fileSettleSeconds"] = 0
         config["processing"]["maxConcurrentFiles"] = 20
-        settings.save(settings.BatchConfig.model_validate(config))
+        batch_config.save(batch_config.BatchConfig.model_validate(config))
 
         # Baseline: bare RQ no-op jobs, same Redis, same worker class, same number of processes.
         q = queues.queue(queues.FILES)
@@ -66,7 +66,7 @@ def _run(args, workdir):
         calls = os.path.join(workdir, "calls")
         os.makedirs(calls)
         write_calls(calls, args.files, seconds=0.5)
-        folder = folders.local_folder_for(calls)
+        folder = folder_config.local_folder_for(calls)
         started = time.perf_counter()
         result = discovery.scan(folder, trigger="bench")
         scan_seconds = time.perf_counter() - started
@@ -86,7 +86,7 @@ def _run(args, workdir):
         sample = os.path.join(calls, os.listdir(calls)[0])
         for _ in range(args.scan_files):
             os.link(sample, os.path.join(big, f"{uuid.uuid4()}.wav"))
-        big_folder = folders.local_folder_for(big)
+        big_folder = folder_config.local_folder_for(big)
         started = time.perf_counter()
         first = discovery.scan(big_folder, trigger="bench")
         big_scan = time.perf_counter() - started

@@ -62,7 +62,8 @@ def _run(args, workdir):
 
     from webapp import create_app
     from webapp.analysis import model_files
-    from webapp.batch import folders, settings
+    from webapp.batch import batch_config as settings
+    from webapp.batch import folder_config
 
     app = create_app()
     with app.app_context():
@@ -70,7 +71,7 @@ def _run(args, workdir):
         _configure(settings, {"type": "sidecar"})
         calls = os.path.join(workdir, "calls")
         write_recordings(calls, args.files)
-        folder_id = folders.local_folder_for(calls).id
+        folder_id = folder_config.local_folder_for(calls).id
 
     print(f"{args.files} recordings with .txt transcripts (sidecar transcriber); "
           f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
@@ -87,7 +88,7 @@ def _run(args, workdir):
             speech = os.path.join(workdir, "speech")
             samples.make_folder(speech, count=args.whisper_files, formats=("wav",), metadata=False, speak=True,
                                 transcripts="none")
-            folder_id = folders.local_folder_for(speech).id
+            folder_id = folder_config.local_folder_for(speech).id
         print(f"\n{args.whisper_files} recordings of synthetic Hebrew speech, Whisper base (int8, 2 threads per "
               f"worker, beam 1), load average {os.getloadavg()[0]:.1f} at the start", flush=True)
         runs = [_batch(app, folder_id, args.whisper_files, int(n)) for n in args.whisper_workers.split(",")]

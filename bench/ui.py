@@ -56,7 +56,7 @@ def main():
 def _setup(app, workdir):
     from flask_migrate import upgrade
 
-    from webapp.batch import folders
+    from webapp.batch import folder_config
     from webapp.extensions import db
     from webapp.models import User
 
@@ -69,7 +69,7 @@ def _setup(app, workdir):
         for n in range(FOLDERS):
             path = os.path.join(workdir, f"folder{n}")
             os.makedirs(path)
-            ids.append(folders.local_folder_for(path).id)
+            ids.append(folder_config.local_folder_for(path).id)
         db.session.commit()
         return ids
 

@@ -2,7 +2,7 @@
 import json
 import time
 
-from webapp.batch import settings
+from webapp.batch import batch_config as settings
 
 
 def configure(**sections):

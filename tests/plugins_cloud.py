@@ -36,7 +36,7 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 def make_folder(cloud, monitor="polling", max_file_size=None, **changes):
     """Register a folder on a stand-in's bucket or container (`cloud`: one of the *_folder
     fixtures), with `changes` to its storage config and its secrets sealed as the pages do."""
-    from webapp.batch import folders
+    from webapp.batch import folder_config as folders
     from webapp.extensions import db
     from webapp.models import ExternalFolder
 

@@ -64,7 +64,7 @@ def twilio_base(app, httpserver, monkeypatch):
 
 @pytest.fixture
 def make_config(ctx):
-    from webapp.notifications import service
+    from webapp.services import notifications as service
 
     def make(type, config, conditions=("file_failed",), **fields):
         saved, errors = service.create_config(

@@ -94,7 +94,7 @@ def test_a_missing_model_fails_as_a_processing_error(ctx, tmp_path):
 
 
 def test_install_base_command_is_idempotent_and_can_select_the_model(cli, ctx, base_model):
-    from webapp.batch import settings
+    from webapp.batch import batch_config as settings
 
     dest = os.path.dirname(base_model)
     result = cli.invoke(args=["models", "install-base", "--dest", dest, "--use"])

@@ -221,7 +221,7 @@ def test_no_talk_metrics_without_both_speakers():
 # -- settings, samples, reports ------------------------------------------------------------------
 
 def test_the_diarizer_is_chosen_and_checked_like_the_transcriber(ctx, tmp_path):
-    from webapp.batch import settings
+    from webapp.batch import batch_config as settings
     from webapp.services import folders as folder_service
 
     assert settings.defaults()["analysis"]["diarizer"] == {"type": "channels"}

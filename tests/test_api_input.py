@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from helpers import configure
 from recordings import write_calls
-from webapp.batch import settings
+from webapp.batch import batch_config as settings
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditLog, BatchJob, ExternalFolder, NotificationConfig, User
 

@@ -17,7 +17,7 @@ from conftest import ROOT
 LAYERS = [
     ("foundation", {"webapp.config", "webapp.extensions", "webapp.errors", "webapp.redaction",
                     "webapp.logging_setup", "webapp.crypto", "webapp.queues", "webapp.params",
-                    "webapp.outbound", "webapp.samples", "webapp.timetable", "webapp.models", "webapp.audit",
+                    "webapp.outbound", "webapp.samples", "webapp.timetable", "webapp.models", "webapp.audit_log",
                     "webapp.auth", "webapp.metrics", "webapp.file_counts"}),
     ("providers", {"webapp.providers"}),
     ("analysis", {"webapp.analysis"}),

@@ -80,7 +80,8 @@ AXE_RUN = """async () => {
 def site(ctx, users, tmp_path, cli):
     """Realistic data through the real pipeline: a folder of processed calls with a skipped
     and a failed file, a customer, a held job, a notification channel, and a Hebrew admin."""
-    from webapp.batch import discovery, folders, status
+    from webapp.batch import discovery, status
+    from webapp.batch import folder_config as folders
     from webapp.extensions import db
     from webapp.models import (
         BatchJob,
@@ -188,7 +189,7 @@ def test_every_page_fits_every_width_and_passes_axe_in_both_languages(site, live
 
 
 def _folder_with_calls(path, count=2):
-    from webapp.batch import folders
+    from webapp.batch import folder_config as folders
 
     path.mkdir()
     write_calls(path, count)

@@ -27,7 +27,7 @@ def _shot(page, name):
 def test_the_setup_guide_takes_an_empty_instance_to_a_finished_first_batch(ctx, users, live_server, browser,
                                                                           workers, tmp_path):
     from webapp import samples
-    from webapp.batch import settings
+    from webapp.batch import batch_config as settings
     from webapp.extensions import db
     from webapp.models import BatchJob, ExternalFolder, SalesCall
 

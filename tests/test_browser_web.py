@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def _folder(path):
-    from webapp.batch import folders
+    from webapp.batch import folder_config as folders
 
     return folders.local_folder_for(str(path))
 

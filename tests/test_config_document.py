@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from helpers import configure, run_json
 from recordings import write_call
-from webapp.batch import settings as batch_settings
+from webapp.batch import batch_config as batch_settings
 from webapp.crypto import MASK
 from webapp.extensions import db
 from webapp.models import AuditLog, BatchJob, ExternalFolder, NotificationConfig, SalesCall
@@ -85,8 +85,8 @@ def _installation(tmp_path):
     secret limited to one folder, and changed global settings."""
     configure(processing={"maxConcurrentFiles": 3, "immediateProcessing": False},
               retryPolicy={"maxRetries": 1}, scanning={"scanInterval": 600})
-    from webapp.notifications import service as notification_service
     from webapp.services import folders as folder_service
+    from webapp.services import notifications as notification_service
 
     (tmp_path / "calls").mkdir()
     local, errors = folder_service.create_folder({

@@ -22,7 +22,8 @@ from helpers import configure, wait_for
 from outage import Outage
 from recordings import write_calls
 from webapp import queues
-from webapp.batch import discovery, enqueue, folders, reaper, status
+from webapp.batch import discovery, enqueue, reaper, status
+from webapp.batch import folder_config as folders
 from webapp.batch.faults import STAGES
 from webapp.extensions import db
 from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall

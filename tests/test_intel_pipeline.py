@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from helpers import configure
 from recordings import write_call
 from webapp import queues
-from webapp.batch import discovery, folders, processing, status
+from webapp.batch import discovery, processing, status
+from webapp.batch import folder_config as folders
 from webapp.extensions import db
 from webapp.models import CallTrackerHit, FileEvent, FileProcessingRecord, NotificationDelivery, SalesCall, Tracker
 from webapp.notifications import conditions as c

@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response
 from webapp import outbound
 from webapp.models import NotificationDelivery
 from webapp.notifications import conditions as c
-from webapp.notifications import dispatch, service
+from webapp.notifications import dispatch
+from webapp.services import notifications as service
 
 EVENT = {"condition": c.FILE_SKIPPED, "file_id": 7, "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
          "folder_id": None, "folder_name": "שיחות מכירה", "job_id": 3, "error_code": "CORRUPTED_FILE",

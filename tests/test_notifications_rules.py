@@ -8,7 +8,8 @@ from helpers import wait_for
 from webapp.extensions import db
 from webapp.models import ExternalFolder, FileProcessingRecord, NotificationDelivery
 from webapp.notifications import conditions as c
-from webapp.notifications import dispatch, events, service, watch
+from webapp.notifications import dispatch, events, watch
+from webapp.services import notifications as service
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 D = NotificationDelivery

@@ -18,7 +18,8 @@ from conftest import PG_ADMIN, ROOT, RUN_ID
 from helpers import configure, wait_for
 from plugins_cloud import aws_client
 from recordings import write_calls
-from webapp.batch import discovery, folders, reaper, schedule, status
+from webapp.batch import discovery, reaper, schedule, status
+from webapp.batch import folder_config as folders
 from webapp.extensions import db
 from webapp.models import AuditLog, BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.services import backup

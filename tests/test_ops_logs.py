@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from helpers import configure, wait_for
 from recordings import write_calls
 from webapp import logging_setup
-from webapp.batch import folders, status
+from webapp.batch import folder_config as folders
+from webapp.batch import status
 from webapp.extensions import db
 from webapp.models import FileProcessingRecord as FPR
 

@@ -6,7 +6,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import configure, wait_for
 from recordings import name, write_calls, write_wav
-from webapp.batch import discovery, folders, status
+from webapp.batch import discovery, status
+from webapp.batch import folder_config as folders
 from webapp.extensions import db
 from webapp.models import FileProcessingRecord as FPR
 

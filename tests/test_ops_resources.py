@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from helpers import configure, wait_for
 from plugins_cloud import make_folder
 from recordings import write_calls
-from webapp.batch import discovery, folders, status
+from webapp.batch import discovery, status
+from webapp.batch import folder_config as folders
 from webapp.errors import explain
 from webapp.extensions import db
 from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from helpers import configure, wait_for
 from recordings import write_calls
-from webapp.batch import discovery, folders, status
+from webapp.batch import discovery, status
+from webapp.batch import folder_config as folders
 from webapp.extensions import db
 from webapp.models import FileProcessingRecord as FPR
 from webapp.services import workers as service

@@ -11,7 +11,8 @@ from helpers import configure, wait_for
 from outage import Outage
 from plugins_asr import asr_config
 from recordings import name, write_calls
-from webapp.batch import discovery, enqueue, folders, reaper, status
+from webapp.batch import discovery, enqueue, reaper, status
+from webapp.batch import folder_config as folders
 from webapp.extensions import db
 from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.models import job as job_status

@@ -120,7 +120,8 @@ def test_companions_linked_out_of_the_folder_are_refused_and_never_become_a_call
 
 
 def test_a_recording_linked_out_of_the_folder_is_skipped_in_one_scan(ctx, tmp_path):
-    from webapp.batch import discovery, folders
+    from webapp.batch import discovery
+    from webapp.batch import folder_config as folders
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord
 
@@ -176,7 +177,8 @@ def test_loops_dangling_links_directories_and_fifos_never_block_a_scan_or_a_work
 
 
 def test_a_recording_replaced_by_a_fifo_after_the_scan_is_skipped_by_the_worker(app, ctx, tmp_path):
-    from webapp.batch import discovery, folders, processing
+    from webapp.batch import discovery, processing
+    from webapp.batch import folder_config as folders
     from webapp.batch.validation import probe
     from webapp.errors import SkipFile
     from webapp.extensions import db
@@ -215,7 +217,8 @@ def test_a_recording_replaced_by_a_fifo_after_the_scan_is_skipped_by_the_worker(
 # -- file names -------------------------------------------------------------------------------
 
 def test_names_that_are_not_utf8_are_skipped_and_shown_readably(ctx, cli, web, tmp_path):
-    from webapp.batch import discovery, folders
+    from webapp.batch import discovery
+    from webapp.batch import folder_config as folders
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord
 
@@ -314,7 +317,8 @@ def test_by_default_only_folders_inside_the_instance_folder_are_allowed(app, ctx
 
 
 def test_a_root_swapped_for_a_link_to_etc_after_saving_is_not_scanned_or_read(ctx, tmp_path):
-    from webapp.batch import discovery, folders
+    from webapp.batch import discovery
+    from webapp.batch import folder_config as folders
     from webapp.errors import FileAccessError
     from webapp.extensions import db
     from webapp.models import ExternalFolder, FileProcessingRecord

@@ -17,13 +17,15 @@ from werkzeug.wrappers import Response
 from helpers import configure
 from plugins_cloud import make_folder
 from plugins_notify import free_port
-from webapp.batch import discovery, folders, processing, status
+from webapp.batch import discovery, processing, status
+from webapp.batch import folder_config as folders
 from webapp.errors import CallbatchError
 from webapp.extensions import db
 from webapp.models import FileEvent, FileProcessingRecord
-from webapp.notifications import NOTIFIERS, service
+from webapp.notifications import NOTIFIERS
 from webapp.notifications.base import DeliveryError, Message
 from webapp.redaction import MASK, redact
+from webapp.services import notifications as service
 
 FPR = FileProcessingRecord
 

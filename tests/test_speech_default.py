@@ -217,7 +217,7 @@ def test_auto_prefers_the_largest_installed_model(tmp_path):
 
 
 def test_models_list_use_and_pull(ctx, cli, base_model, monkeypatch):
-    from webapp.batch import settings
+    from webapp.batch import batch_config as settings
 
     monkeypatch.setitem(ctx.config, "MODELS_DIR", os.path.dirname(base_model))
     db.session.add(ExternalFolder(name="Sales floor", storage_type="local", storage_config={"path": "/srv/calls"},

@@ -13,7 +13,8 @@ from helpers import configure, wait_for
 from plugins_cloud import make_folder
 from recordings import name, write_calls
 from webapp import crypto
-from webapp.batch import discovery, downloads, folders, status
+from webapp.batch import discovery, downloads, status
+from webapp.batch import folder_config as folders
 from webapp.errors import CallbatchError
 from webapp.extensions import db
 from webapp.models import ExternalFolder, FileEvent, FileProcessingRecord, SalesCall

@@ -213,7 +213,7 @@ def everything(ctx, tmp_path, cli, users):
     channels, users and the audit rows their changes left."""
     from webapp.errors import CODES, explain
     from webapp.models import BatchJob, ExternalFolder, FileProcessingRecord
-    from webapp.notifications import service as notification_service
+    from webapp.services import notifications as notification_service
     from webapp.services import users as user_service
 
     configure(scanning={"fileSettleSeconds": 0})

@@ -11,7 +11,7 @@ from webapp.services import reports
 
 
 def _seed(tmp_path):
-    from webapp.batch import folders
+    from webapp.batch import folder_config as folders
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord, SalesCall
 

@@ -30,7 +30,7 @@ def _audit(action):
 
 
 def _stored():
-    from webapp.batch import settings
+    from webapp.batch import batch_config as settings
     from webapp.extensions import db
 
     db.session.expire_all()

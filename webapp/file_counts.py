@@ -3,7 +3,7 @@ see migration 0016) instead of counting the records; and the check that compares
 a real count and puts them right."""
 import sqlalchemy as sa
 
-from . import audit
+from . import audit_log
 from .extensions import db
 from .models import FileProcessingRecord, FileStatusCount
 
@@ -60,7 +60,7 @@ def recount(fix=True, actor=None):
     if fix and wrong:
         for folder_id, status, _counted, files in wrong:
             db.session.merge(C(folder_id=folder_id, status=status, files=files))
-        audit.record("files.recount", ("file_status_counts", len(wrong)), actor=actor,
+        audit_log.record("files.recount", ("file_status_counts", len(wrong)), actor=actor,
                      before=[{"folder_id": f, "status": s, "files": n} for f, s, n, _ in wrong],
                      after=[{"folder_id": f, "status": s, "files": n} for f, s, _, n in wrong])
         db.session.commit()

@@ -63,7 +63,7 @@ def register_api(app):
     app.register_blueprint(bp)
     csrf = app.extensions.get("csrf")
     if csrf is not None:
-        csrf.exempt(bp)  # the API checks CSRF itself, for browser sessions only (registry.require)
+        csrf.exempt(bp)  # the API checks CSRF itself, for browser sessions only (api.auth.require)
     status.sock.init_app(app)
 
     @app.after_request

@@ -5,7 +5,7 @@ from typing import Literal
 from flask_login import current_user
 from pydantic import Field
 
-from ..batch.settings import BatchConfig
+from ..batch.batch_config import BatchConfig
 from ..services import config_document
 from ..services import settings as service
 from . import bp

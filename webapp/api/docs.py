@@ -5,7 +5,7 @@ import os
 from flask import send_file
 
 from . import API_VERSION, bp
-from .registry import openapi
+from .openapi import openapi
 
 DESCRIPTION = """Drive Callbatch from other systems: folders, batch jobs, files, configuration,
 notifications, calls and customers, a live status stream and receivers for external triggers.

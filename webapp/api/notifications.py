@@ -2,7 +2,7 @@
 delivery history. Secrets are masked in every answer."""
 from flask_login import current_user
 
-from ..notifications import service
+from ..services import notifications as service
 from . import bp
 from .errors import found, invalid
 from .registry import operation

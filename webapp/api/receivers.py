@@ -29,7 +29,8 @@ from ..models import ExternalFolder
 from ..services import hooks
 from . import bp
 from .errors import ApiError
-from .registry import operation, read_json
+from .input import read_json
+from .registry import operation
 from .schemas import Announce, EventsQuery, HookQuery
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,10 @@ from simple_websocket import ConnectionClosed
 from ..extensions import db
 from ..services import dashboard, files, jobs, live
 from . import bp
+from .auth import require
 from .errors import ApiError, response
-from .registry import operation, parse_query, require
+from .input import parse_query
+from .registry import operation
 from .schemas import Query
 
 TAG = "status"

@@ -89,11 +89,11 @@ def rollback_job(job, actor, requeue=True):
 def set_paused(paused, actor):
     """Pause (workers take no new files) or resume processing. Resuming queues again every
     file left waiting while paused. Returns how many files were re-queued."""
-    from . import settings
+    from . import batch_config
 
-    config = settings.load()
+    config = batch_config.load()
     config.processing.paused = bool(paused)
-    settings.save(config)
+    batch_config.save(config)
     if paused:
         return 0
     FPR = FileProcessingRecord

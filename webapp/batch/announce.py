@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
 from ..models.types import utcnow
 from ..providers.monitors.cloud_events import PARSERS, SqsQueue
-from . import enqueue, settings
+from . import batch_config, enqueue
 from .discovery import Plan, _record, storage_for
 from .validation import check_listing, is_companion
 
@@ -96,7 +96,7 @@ def _take(folder, storage, keys, trigger, result):
         found.to_queue.append(stored)
     if not (found.to_queue or found.to_skip):
         return
-    hold = timetable.waits(folder, settings.load().processing, utcnow())
+    hold = timetable.waits(folder, batch_config.load().processing, utcnow())
     job, queued = _record(folder, found, trigger, None, hold)
     db.session.commit()
     enqueue.files(queued)

@@ -14,7 +14,7 @@ from ..models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
 from ..providers.storage import STORAGE
-from . import enqueue, settings, signals
+from . import batch_config, enqueue, signals
 from .status import DISCOVERED, QUEUED, SKIPPED, transition
 from .validation import check_listing, is_companion
 
@@ -85,7 +85,7 @@ def plan(folder, config, listing, known_paths, sightings):
 
 def preview(folder):
     """A dry run: what a scan would queue and skip now, without recording anything."""
-    config = settings.load()
+    config = batch_config.load()
     listing = list(storage_for(folder).list_files())
     return plan(folder, config, listing, _known_paths(folder.id), _load_sightings(folder.id))
 
@@ -106,7 +106,7 @@ def scan(folder, trigger="manual", user_id=None, now=None):
 
 
 def _scan(folder, trigger, user_id, now):
-    config = settings.load()
+    config = batch_config.load()
     try:
         listing = list(storage_for(folder).list_files())
     except CallbatchError as err:

@@ -17,7 +17,7 @@ from ..errors import CallbatchError, ConfigError, SkipFile, WorkerStopping
 from ..extensions import commit_without_waiting_for_disk, db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
-from . import discovery, downloads, enqueue, faults, settings, signals
+from . import batch_config, discovery, downloads, enqueue, faults, signals
 from .discovery import storage_for
 from .limits import FileSlots
 from .status import COMPLETED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED, InvalidTransition, claim, transition
@@ -34,7 +34,7 @@ def process_file(record_id, rq_job_id=None, worker_name=None):
     # A short database outage is waited out here, before the claim: the worker pauses
     # instead of failing every queued job in a burst (the record is not ours yet). If the
     # database stays away, the job fails and the reaper queues the file again later.
-    config = _when_database_answers(settings.load)
+    config = _when_database_answers(batch_config.load)
     if config.processing.paused:
         return None  # stays queued; resuming re-enqueues every queued file
     if _when_database_answers(lambda: discovery.hold_if_window_closed(record_id)):
@@ -278,7 +278,7 @@ def fail(record, err, policy):
         db.session.commit()
         return FAILED
     number = record.retry_count + 1
-    delay = settings.retry_delay(policy, number)
+    delay = batch_config.retry_delay(policy, number)
     job_id = enqueue.new_job_id()
     transition(record, RETRYING, f"Retry {number} of {policy.maxRetries} in {delay} s",
                retry_count=number, next_retry_at=utcnow() + timedelta(seconds=delay), rq_job_id=job_id)

@@ -11,7 +11,7 @@ from ..errors import CallbatchError
 from ..extensions import db
 from ..models import FileProcessingRecord
 from ..models.types import utcnow
-from . import enqueue, settings
+from . import batch_config, enqueue
 from .processing import fail
 from .status import PROCESSING, QUEUED, RETRYING
 
@@ -20,7 +20,7 @@ GRACE_SECONDS = 5  # a file queued this recently may not have reached Redis yet
 
 def reap():
     """One pass. Returns (stale files failed over, lost jobs re-queued)."""
-    config = settings.load()
+    config = batch_config.load()
     return _reclaim_stale(config), (0 if config.processing.paused else _requeue_lost())
 
 

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
 from ..models.types import utcnow
 from ..providers.monitors import MONITORS
-from . import announce, discovery, enqueue, reaper, settings
+from . import announce, batch_config, discovery, enqueue, reaper
 from .status import DISCOVERED
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def tick(now=None):
 def queue_due_scans(now=None):
     """Queue every scan that is due; returns [(folder id, trigger)]."""
     now = now or utcnow()
-    processing = settings.load().processing
+    processing = batch_config.load().processing
     queued = []
     for folder in _folders(ExternalFolder.enabled):
         monitor = MONITORS.get(folder.monitor_type)

@@ -1,11 +1,11 @@
 from .backup import backup
 from .batch import batch
 from .config import config
-from .models import models
 from .notifications import notifications
 from .processes import scheduler_command, serve_command, worker_command
 from .retention import retention
 from .samples import samples
+from .speech_models import models
 from .trackers import trackers
 from .users import users
 from .workers import workers_command

@@ -4,7 +4,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from .. import audit
+from .. import audit_log
 from ..errors import CallbatchError
 from ..extensions import db
 from ..services import backup as service
@@ -24,7 +24,7 @@ def create(destination, portable):
         where, manifest = service.create(destination, portable=portable)
     except CallbatchError as err:
         raise click.ClickException(err.message) from err
-    audit.record("backup.create", target=("backup", service.backup_id(where)), actor="cli",
+    audit_log.record("backup.create", target=("backup", service.backup_id(where)), actor="cli",
                  after={"location": where, "format": manifest["format"], "tables": manifest["tables"]})
     db.session.commit()
     click.echo(f"Backup written to {where} ({manifest['format']}, migration {manifest['revision']}, "
@@ -58,7 +58,7 @@ def restore(path):
     except CallbatchError as err:
         raise click.ClickException(err.message) from err
     db.session.remove()
-    audit.record("backup.restore", target=("backup", service.backup_id(path)), actor="cli",
+    audit_log.record("backup.restore", target=("backup", service.backup_id(path)), actor="cli",
                  after={"format": manifest["format"], "revision": manifest["revision"],
                         "created_at": manifest["created_at"]})
     db.session.commit()

@@ -12,7 +12,7 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 from .. import file_counts as counts
-from ..batch import actions, discovery, folders
+from ..batch import actions, discovery, folder_config
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, PROCESSING, QUEUED, RETRYING, SKIPPED
 from ..errors import CallbatchError
 from ..extensions import db
@@ -47,7 +47,7 @@ def run(path, as_json, workers):
     if workers:
         runtime = EmbeddedRuntime(app, workers=workers).start()
     try:
-        folder = folders.local_folder_for(path)
+        folder = folder_config.local_folder_for(path)
     except ValueError as err:  # a directory Callbatch may not watch (see CALLBATCH_LOCAL_ROOTS)
         if runtime:
             runtime.stop()

@@ -3,7 +3,7 @@ import click
 from flask.cli import AppGroup
 from tabulate import tabulate
 
-from ..notifications import service
+from ..services import notifications as service
 
 notifications = AppGroup("notifications", help="Notification channels and their delivery history.")
 

@@ -7,7 +7,7 @@ import logging
 import sqlalchemy as sa
 
 from .. import queues
-from ..batch import settings
+from ..batch import batch_config
 from ..batch.status import COMPLETED, FAILED, QUEUED, RETRYING, SKIPPED
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord, NotificationConfig
@@ -59,7 +59,7 @@ def stall_events(now):
     redis = queues.connection()
     keys = {config.id: queues.redis_key("notify", "stalled", config.id) for config in configs}
     since, waiting = _stalled_since()
-    if since is None or settings.load().processing.paused:
+    if since is None or batch_config.load().processing.paused:
         redis.delete(*keys.values())
         return []
     minutes = int((now - since).total_seconds() // 60)

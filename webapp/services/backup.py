@@ -23,7 +23,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import audit
+from .. import audit_log
 from ..errors import CallbatchError
 from ..extensions import db
 from ..models import AuditLog
@@ -364,9 +364,9 @@ def run_scheduled(now=None):
     `backup.scheduled` audit row. Returns the backup's location, or None when not due."""
     from zoneinfo import ZoneInfo
 
-    from ..batch import settings
+    from ..batch import batch_config
 
-    config = settings.load().backup
+    config = batch_config.load().backup
     if not config.enabled:
         return None
     now = now or utcnow()
@@ -381,7 +381,7 @@ def run_scheduled(now=None):
     destination = config.destination or default_directory()
     where, manifest = create(destination)
     removed = prune(destination, config.keep)
-    row = audit.record(SCHEDULED_ACTION, target=("backup", backup_id(where)), actor="scheduler",
+    row = audit_log.record(SCHEDULED_ACTION, target=("backup", backup_id(where)), actor="scheduler",
                        after={"location": where, "tables": manifest["tables"], "removed": removed})
     row.created_at = now
     db.session.commit()

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from .. import audit
+from .. import audit_log
 from ..extensions import db
 from ..models import Customer, SalesCall
 from .calls import calls_query, criteria_choices
@@ -27,7 +27,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def record(fmt, filters, user=None):
     """The audit row of an export (committed before the first byte is sent)."""
     count = db.session.scalar(sa.select(sa.func.count()).select_from(calls_query(**filters).subquery()))
-    audit.record("calls.export", after={"format": fmt, "filters": _plain(filters), "calls": count}, user=user)
+    audit_log.record("calls.export", after={"format": fmt, "filters": _plain(filters), "calls": count}, user=user)
     db.session.commit()
     return count
 

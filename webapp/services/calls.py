@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit_log
 from ..analysis import customers as customer_links
 from ..analysis.quality import VERDICTS
 from ..analysis.scorers.rubric import load_rubric
@@ -250,6 +250,6 @@ def assign(call, customer_id=None, new_customer=None, user=None):
     except CallbatchError as err:
         db.session.rollback()
         return call, [error("customer_id", err.message)]
-    audit.record("call.assign", call, before=before, after={"customer_id": call.customer_id}, user=user)
+    audit_log.record("call.assign", call, before=before, after={"customer_id": call.customer_id}, user=user)
     db.session.commit()
     return call, []

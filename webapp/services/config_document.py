@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from .. import audit, crypto
-from ..batch import folders as batch_folders
-from ..batch import settings as batch_settings
+from .. import audit_log, crypto
+from ..batch import batch_config, folder_config
 from ..extensions import db
 from ..models import BatchSettings, ExternalFolder, NotificationConfig
 from ..notifications import NOTIFIERS
-from ..notifications import service as notification_service
 from ..providers.storage import STORAGE
 from . import folders as folder_service
+from . import notifications as notification_service
 from . import settings as settings_service
 
 SECRETS_MODES = ("omit", "encrypted")
@@ -68,7 +67,7 @@ def export(secrets="omit"):
         raise ValueError(f"secrets must be one of: {', '.join(SECRETS_MODES)}")
     folders = folder_service.list_folders()
     ids = {folder.id: f"folder-{n}" for n, folder in enumerate(folders, 1)}
-    config = batch_settings.load().model_dump()
+    config = batch_config.load().model_dump()
     processing = {key: value for key, value in config["processing"].items() if key != "paused"}
     return {
         "folders": [folder_entry(folder, ids[folder.id], secrets) for folder in folders],
@@ -97,7 +96,7 @@ def folder_entry(folder, doc_id, secrets="omit"):
         monitor["cronSchedule"] = folder.cron_schedule
     return {"id": doc_id, "name": folder.name,
             "storage": {"type": folder.storage_type,
-                        "config": _exported(folder.storage_config, batch_folders.secret_fields(folder.storage_type),
+                        "config": _exported(folder.storage_config, folder_config.secret_fields(folder.storage_type),
                                             secrets)},
             "monitor": {"type": folder.monitor_type, "config": monitor},
             "processing": processing}
@@ -178,7 +177,7 @@ def import_document(data, dry_run=False, user=None, actor=None):
     if document is None:
         return report.as_dict(dry_run, False)
     config = _plan_settings(document, report)
-    scanning = config.scanning if config else batch_settings.load().scanning
+    scanning = config.scanning if config else batch_config.load().scanning
     folders = [_plan_folder(n, entry, scanning, report) for n, entry in enumerate(_list(document, "folders", report))]
     folders = [plan for plan in folders if plan]
     _check_unique(folders, report, lambda plan: plan.name, "A folder named '{}' appears twice.")
@@ -241,7 +240,7 @@ def _check_unique(plans, report, key, message):
 
 def _plan_settings(document, report):
     """The merged global configuration (the document's sections over the current one), or None."""
-    current = batch_settings.load().model_dump()
+    current = batch_config.load().model_dump()
     merged = json.loads(json.dumps(current))
     processing = document.get("processing")
     given = {"scanning": document.get("scanning"), "analysis": document.get("analysis"),
@@ -262,7 +261,7 @@ def _plan_settings(document, report):
             report.problem(_settings_where(section), f"'{_settings_where(section)}' must be an object.")
             return None
         merged[section].update(values)
-    config, errors = batch_settings.validate(merged)
+    config, errors = batch_config.validate(merged)
     for e in errors:
         report.problem(_settings_where(e["field"]), e["message"])
     if config is None:
@@ -357,7 +356,7 @@ def _plan_folder(n, entry, scanning, report):
     name = str(data.get("name") or "").strip()
     existing = db.session.scalar(sa.select(ExternalFolder).where(ExternalFolder.name == name)) if name else None
     storage_type = data.get("storage_type")
-    secret_fields = batch_folders.secret_fields(storage_type)
+    secret_fields = folder_config.secret_fields(storage_type)
     previous = existing.storage_config if existing is not None and existing.storage_type == storage_type else {}
     config = data.get("storage_config") or {}
     needs = _placeholders(config, secret_fields, previous)
@@ -365,7 +364,7 @@ def _plan_folder(n, entry, scanning, report):
     if "storage_config" in data:  # a placeholder is no secret: the stored one (if any) is kept
         data["storage_config"] = {k: v for k, v in config.items() if not (k in secret_fields and _placeholder(v))}
     if existing is None:
-        data = {**batch_folders.new_folder_defaults(scanning), **data}
+        data = {**folder_config.new_folder_defaults(scanning), **data}
     cleaned, errors = folder_service.validate(data, existing)
     provider = STORAGE.get(storage_type)
     for e in errors:
@@ -395,7 +394,7 @@ def _folder_where(where, field_name, message, provider):
 
 def _same(folder, key, value):
     if key == "storage_config":
-        secrets = batch_folders.secret_fields(folder.storage_type)
+        secrets = folder_config.secret_fields(folder.storage_type)
         try:
             return crypto.unseal(folder.storage_config or {}, secrets) == crypto.unseal(value, secrets)
         except ValueError:
@@ -670,12 +669,12 @@ def _needs_message(plan):
 def _apply(config, folders, notifications, report, user, actor):
     if config is not None and any(c.get("what") == "settings" for c in report.change):
         row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
-        before = batch_settings.load().model_dump()
+        before = batch_config.load().model_dump()
         after = config.model_dump()
         after["processing"]["paused"] = before["processing"]["paused"]
         row.config = after
         db.session.add(row)
-        audit.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
+        audit_log.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
     for plan in folders:
         if plan.row is not None and not plan.changes:
             continue
@@ -691,7 +690,7 @@ def _apply(config, folders, notifications, report, user, actor):
         db.session.add(folder)
         db.session.flush()
         plan.row = plan.row or folder
-        audit.record("folder.create" if before is None else "folder.update", folder, before=before,
+        audit_log.record("folder.create" if before is None else "folder.update", folder, before=before,
                      after=folder_service.view(folder), user=user, actor=actor)
     for plan in notifications:
         if plan.row is not None and not plan.changes:
@@ -702,9 +701,9 @@ def _apply(config, folders, notifications, report, user, actor):
             setattr(config_row, key, value)
         db.session.add(config_row)
         db.session.flush()
-        audit.record("notification.create" if before is None else "notification.update", config_row,
+        audit_log.record("notification.create" if before is None else "notification.update", config_row,
                      before=before, after=notification_service.view(config_row), user=user, actor=actor)
-    audit.record("config.import", ("config", "document"), user=user, actor=actor,
+    audit_log.record("config.import", ("config", "document"), user=user, actor=actor,
                  after={"create": report.create, "change": report.change,
                         "needs_credentials": report.needs_credentials})
     db.session.commit()
@@ -718,7 +717,7 @@ def problems(connections=False):
     "code"?}], "checked": {...}}. With `connections`, each enabled folder's storage is tried."""
     found = []
     row = db.session.get(BatchSettings, 1)
-    _config, errors = batch_settings.validate(row.config if row else {})
+    _config, errors = batch_config.validate(row.config if row else {})
     found += [{"where": _settings_where(e["field"]), "message": e["message"]} for e in errors]
     folders = folder_service.list_folders()
     for n, folder in enumerate(folders):
@@ -746,7 +745,7 @@ def _undecryptable(where, config, secret_names):
 def _folder_problems(where, folder, connections):
     provider = STORAGE.get(folder.storage_type)
     found = _undecryptable(f"{where}.storage.config", folder.storage_config,
-                           batch_folders.secret_fields(folder.storage_type))
+                           folder_config.secret_fields(folder.storage_type))
     if found:
         return found
     data = {key: getattr(folder, key) for key in folder_service.EDITABLE}
@@ -754,7 +753,7 @@ def _folder_problems(where, folder, connections):
     found += [{"where": _folder_where(where, e["field"], e["message"], provider), "message": e["message"]}
               for e in errors]
     if connections and not found and folder.enabled:
-        result = batch_folders.test_connection(folder.storage_type, folder.storage_config or {},
+        result = folder_config.test_connection(folder.storage_type, folder.storage_config or {},
                                                folder.storage_config or {})
         if not result["ok"]:
             found.append({"where": f"{where}.storage", "code": result.get("code"), "message": result["message"]})

@@ -3,7 +3,7 @@ import re
 
 import sqlalchemy as sa
 
-from .. import audit
+from .. import audit_log
 from ..extensions import db
 from ..models import Customer, SalesCall
 from ..models.types import iso
@@ -76,7 +76,7 @@ def create_customer(data, user=None, commit=True):
     customer = Customer(name=name, phone=phone, external_id=external_id, call_count=0)
     db.session.add(customer)
     db.session.flush()
-    audit.record("customer.create", customer, after=view(customer), user=user)
+    audit_log.record("customer.create", customer, after=view(customer), user=user)
     if commit:
         db.session.commit()
     return customer, []

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit_log
 from .. import file_counts as counts
 from ..analysis.quality import VERDICTS
 from ..batch import actions
@@ -181,7 +181,7 @@ def retry(file_ids, user=None):
     retryable = [r.id for r in records if r.status in actions.RETRYABLE]
     if not retryable:
         return 0
-    audit.record("file.retry", ("file", retryable[0]) if len(retryable) == 1 else ("files", len(retryable)),
+    audit_log.record("file.retry", ("file", retryable[0]) if len(retryable) == 1 else ("files", len(retryable)),
                  after={"file_ids": retryable}, user=user)
     return actions.retry_files([r for r in records if r.id in set(retryable)], _actor(user))
 

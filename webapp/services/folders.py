@@ -10,13 +10,11 @@ import yaml
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import audit, timetable
+from .. import audit_log, timetable
 from .. import file_counts as counts
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import load_rubric
-from ..batch import discovery, enqueue
-from ..batch import folders as batch_folders
-from ..batch import settings as batch_settings
+from ..batch import batch_config, discovery, enqueue, folder_config
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
@@ -65,7 +63,7 @@ def analysis_types():
 def new_folder_defaults():
     """What a new folder starts with: the global scanning defaults (one place decides it for the
     web app, the API, the CLI and imports)."""
-    return batch_folders.new_folder_defaults()
+    return folder_config.new_folder_defaults()
 
 
 def validate_analysis(analysis):
@@ -92,7 +90,7 @@ def validate_analysis(analysis):
         if not isinstance(config, dict):
             errors.append(error(field, f"Choose a {kind} type: one of {', '.join(sorted(REGISTRIES[kind]))}."))
             continue
-        problems = batch_settings.provider_problems(kind, config)  # the check the global settings get
+        problems = batch_config.provider_problems(kind, config)  # the check the global settings get
         errors += [error(field, message) for message in problems]
         if not problems:
             cleaned[kind] = config
@@ -179,7 +177,7 @@ def file_counts(folder_ids=None):
 def view(folder):
     """A folder as a page or API response may show it (secrets masked)."""
     return {"id": folder.id, "name": folder.name, "storage_type": folder.storage_type,
-            "storage_config": batch_folders.shown_storage_config(folder), "monitor_type": folder.monitor_type,
+            "storage_config": folder_config.shown_storage_config(folder), "monitor_type": folder.monitor_type,
             "scan_interval": folder.scan_interval, "cron_schedule": folder.cron_schedule,
             "monitor_warning": folder.monitor_warning if folder.monitor_type == "events" else None,
             "process_mode": folder.process_mode, "window_start": folder.window_start,
@@ -235,7 +233,7 @@ def _processing(folder, tz):
                  end=folder.window_end, tz=tz)
     if mode == timetable.CRON:
         return _("files wait for the processing time %(cron)s (%(tz)s)", cron=folder.process_cron, tz=tz)
-    if not batch_settings.load().processing.immediateProcessing:
+    if not batch_config.load().processing.immediateProcessing:
         return _("files wait until someone starts them (immediate processing is off in Settings)")
     return _("files are processed at once")
 
@@ -356,7 +354,7 @@ def _sealed_storage(storage_type, given, folder):
     if not isinstance(given, dict):
         errors.append(error("storage_config", "Storage settings must be an object."))
         given = {}
-    sealed = batch_folders.seal_storage_config(storage_type, given, previous)
+    sealed = folder_config.seal_storage_config(storage_type, given, previous)
     errors += [error("storage_config", message) for message in provider.validate_config(sealed)]
     return sealed, errors
 
@@ -388,7 +386,7 @@ def create_folder(data, user=None):
     folder = ExternalFolder(**cleaned)
     db.session.add(folder)
     db.session.flush()
-    audit.record("folder.create", folder, after=view(folder), user=user)
+    audit_log.record("folder.create", folder, after=view(folder), user=user)
     db.session.commit()
     return folder, []
 
@@ -409,7 +407,7 @@ def update_folder(folder, data, user=None):
     if folder.monitor_type != "events" or changed_storage:
         folder.monitor_warning = None  # the watcher looks at the folder afresh
     db.session.flush()
-    audit.record("folder.update", folder, before=before, after=view(folder), user=user)
+    audit_log.record("folder.update", folder, before=before, after=view(folder), user=user)
     db.session.commit()
     return folder, []
 
@@ -418,7 +416,7 @@ def delete_folder(folder, user=None):
     """Delete a folder and its file records (their calls stay, unlinked from the files)."""
     FPR = FileProcessingRecord
     files = db.session.scalar(sa.select(sa.func.count()).where(FPR.folder_id == folder.id))
-    audit.record("folder.delete", folder, before={**view(folder), "file_records": files}, user=user)
+    audit_log.record("folder.delete", folder, before={**view(folder), "file_records": files}, user=user)
     db.session.execute(sa.update(BatchJob).where(BatchJob.folder_id == folder.id).values(folder_id=None))
     db.session.delete(folder)
     db.session.commit()
@@ -431,7 +429,7 @@ def test_connection(folder=None, storage_type=None, storage_config=None):
     if storage_type is None:
         storage_type, storage_config = folder.storage_type, folder.storage_config
     previous = folder.storage_config if folder is not None and folder.storage_type == storage_type else None
-    result = batch_folders.test_connection(storage_type, storage_config or {}, previous)
+    result = folder_config.test_connection(storage_type, storage_config or {}, previous)
     if folder is not None and storage_type == folder.storage_type and storage_config is folder.storage_config:
         folder.connection_status = "ok" if result["ok"] else "error"
         folder.last_error = None if result["ok"] else result.get("message")
@@ -442,7 +440,7 @@ def test_connection(folder=None, storage_type=None, storage_config=None):
 def scan_now(folder, user=None):
     """Queue a scan of the folder (a worker runs it). Returns the RQ job id."""
     job = enqueue.scan(folder.id, "manual", getattr(user, "id", None) or _current_user_id())
-    audit.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
+    audit_log.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
     db.session.commit()
     return job.id
 

@@ -11,7 +11,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from .. import audit, crypto
+from .. import audit_log, crypto
 from ..batch import announce, enqueue
 from ..batch.discovery import storage_for
 from ..extensions import db
@@ -44,7 +44,7 @@ def rotate(folder, user=None):
         db.session.add(hook)
     hook.secret, hook.created_at, hook.last_used_at = crypto.encrypt(secret), utcnow(), None
     db.session.flush()
-    audit.record("folder.webhook_rotate", folder, before=before, after=view(folder), user=user)
+    audit_log.record("folder.webhook_rotate", folder, before=before, after=view(folder), user=user)
     db.session.commit()
     return secret
 
@@ -52,7 +52,7 @@ def rotate(folder, user=None):
 def remove(folder, user=None):
     hook = get_hook(folder)
     if hook is not None:
-        audit.record("folder.webhook_remove", folder, before=view(folder), user=user)
+        audit_log.record("folder.webhook_remove", folder, before=view(folder), user=user)
         db.session.delete(hook)
         db.session.commit()
 

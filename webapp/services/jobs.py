@@ -5,8 +5,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from .. import audit
-from ..batch import actions, discovery, settings
+from .. import audit_log
+from ..batch import actions, batch_config, discovery
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, STATUSES
 from ..extensions import db
 from ..models import BatchJob, FileProcessingRecord, SalesCall
@@ -101,7 +101,7 @@ def start(job, user=None):
     if job.status not in job_status.ACTIVE_STATUSES or not waiting_files(job):
         raise NotPending(job)
     count = discovery.start_job(job)
-    audit.record("job.start", job, after={"queued": count}, user=user)
+    audit_log.record("job.start", job, after={"queued": count}, user=user)
     db.session.commit()
     return count
 
@@ -110,7 +110,7 @@ def cancel(job, user=None):
     """Cancel the job's waiting files (files being processed finish). Returns how many."""
     before = {"status": job.status}
     count = actions.cancel_job(job, _actor(user))
-    audit.record("job.cancel", job, before=before, after={"status": job.status, "cancelled_files": count},
+    audit_log.record("job.cancel", job, before=before, after={"status": job.status, "cancelled_files": count},
                  user=user)
     db.session.commit()
     return count
@@ -121,7 +121,7 @@ def retry_failed(job, user=None):
     failed = db.session.scalar(sa.select(sa.func.count()).where(FPR.job_id == job.id, FPR.status == FAILED))
     if not failed:
         return 0
-    audit.record("job.retry_failed", job, after={"failed_files": failed}, user=user)
+    audit_log.record("job.retry_failed", job, after={"failed_files": failed}, user=user)
     return actions.retry_failed_in_job(job, _actor(user))
 
 
@@ -132,20 +132,20 @@ def rollback(job, user=None, requeue=True):
     before = view(job)
     calls, files = actions.rollback_job(job, _actor(user), requeue=requeue)
     db.session.refresh(job)
-    audit.record("job.rollback", job, before=before, after={"calls_removed": calls, "files_reopened": files,
+    audit_log.record("job.rollback", job, before=before, after={"calls_removed": calls, "files_reopened": files,
                                                             "requeue": requeue, "status": job.status}, user=user)
     db.session.commit()
     return {"calls_removed": calls, "files_reopened": files}
 
 
 def is_paused():
-    return settings.load().processing.paused
+    return batch_config.load().processing.paused
 
 
 def set_paused(paused, user=None):
     """Pause or resume processing for every folder. Returns how many files were re-queued."""
     before = is_paused()
-    audit.record("processing.pause" if paused else "processing.resume", ("settings", 1),
+    audit_log.record("processing.pause" if paused else "processing.resume", ("settings", 1),
                  before={"paused": before}, after={"paused": bool(paused)}, user=user)
     return actions.set_paused(paused, _actor(user))
 
@@ -170,7 +170,7 @@ def create(folder, user=None, trigger="api"):
     the folder. Raises CallbatchError when the folder cannot be listed."""
     result = discovery.scan(folder, trigger=trigger, user_id=getattr(user, "id", None))
     if result.job_id:
-        audit.record("job.create", ("batch_job", result.job_id),
+        audit_log.record("job.create", ("batch_job", result.job_id),
                      after={"folder_id": folder.id, "queued": result.queued, "held": result.held,
                             "skipped": result.skipped}, user=user)
         db.session.commit()

@@ -8,9 +8,9 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import audit
+from .. import audit_log
 from ..analysis import model_files, provider
-from ..batch import settings as batch_settings
+from ..batch import batch_config
 from ..batch.validation import probe
 from ..errors import CallbatchError, ConfigError
 from ..extensions import db
@@ -76,12 +76,12 @@ def use(name, user=None, actor=None):
         transcriber = {"type": "auto", "model": path, "language": "he", "compute_type": "int8", "beam_size": 1,
                        "temperature": 0.0, "condition_on_previous_text": False}
     document["analysis"]["transcriber"] = transcriber
-    config, errors = batch_settings.validate(document)
+    config, errors = batch_config.validate(document)
     if errors:
         return None, errors
-    audit.record("settings.model", ("settings", 1), before={"transcriber": current},
+    audit_log.record("settings.model", ("settings", 1), before={"transcriber": current},
                  after={"transcriber": transcriber}, actor=actor, user=user)
-    batch_settings.save(config)  # commits the audit row with it
+    batch_config.save(config)  # commits the audit row with it
     return transcriber, []
 
 

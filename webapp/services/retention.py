@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .. import audit
+from .. import audit_log
 from ..extensions import db
 from ..models import FileEvent, FileProcessingRecord, SalesCall
 from ..models.types import utcnow
@@ -47,7 +47,7 @@ def purge(days, folder_id=None, dry_run=False, actor="system", now=None):
                        execution_options={"synchronize_session": False})
     db.session.execute(sa.delete(FileEvent).where(FileEvent.id.in_(events)),
                        execution_options={"synchronize_session": False})
-    audit.record("retention.purge", target=("folder", folder_id) if folder_id is not None else None, actor=actor,
+    audit_log.record("retention.purge", target=("folder", folder_id) if folder_id is not None else None, actor=actor,
                  after={"days": days, "cutoff": cutoff.isoformat(), **counts})
     db.session.commit()
     return counts

@@ -6,10 +6,10 @@ import json
 import yaml
 from flask_babel import lazy_gettext as _l
 
-from .. import audit
+from .. import audit_log
 from ..analysis import REGISTRIES
 from ..analysis.scorers.rubric import DEFAULT_RUBRIC, load_rubric
-from ..batch import settings as batch_settings
+from ..batch import batch_config
 from ..errors import ProcessingError
 from ..extensions import db
 from . import error
@@ -40,18 +40,18 @@ PRESETS = (
 
 def current():
     """The configuration document in force (defaults filled in)."""
-    return batch_settings.load().model_dump()
+    return batch_config.load().model_dump()
 
 
 def defaults():
-    return batch_settings.defaults()
+    return batch_config.defaults()
 
 
 def schema():
     """The form's shape: [{"section", "fields": [{"name", "path", "kind", "min", "max", "description"}]}],
     read from the pydantic model so a new setting appears without template changes."""
     sections = []
-    for section_name, section_field in batch_settings.BatchConfig.model_fields.items():
+    for section_name, section_field in batch_config.BatchConfig.model_fields.items():
         model = section_field.default_factory().__class__
         fields = []
         for name, info in model.model_fields.items():
@@ -180,18 +180,18 @@ def _number(text):
 
 def validate(document):
     """Field errors ([] when the document can be saved)."""
-    _config, errors = batch_settings.validate(document)
+    _config, errors = batch_config.validate(document)
     return errors
 
 
 def save(document, user=None, action="settings.update"):
     """Validate and save a whole document; returns (config document, errors)."""
-    config, errors = batch_settings.validate(document)
+    config, errors = batch_config.validate(document)
     if errors:
         return None, errors
     before = current()
-    audit.record(action, ("settings", 1), before=before, after=config.model_dump(), user=user)
-    batch_settings.save(config)  # commits the audit row with it
+    audit_log.record(action, ("settings", 1), before=before, after=config.model_dump(), user=user)
+    batch_config.save(config)  # commits the audit row with it
     return config.model_dump(), []
 
 

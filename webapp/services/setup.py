@@ -6,7 +6,7 @@ an admin hides it."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from .. import audit
+from .. import audit_log
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, NotificationConfig, SetupStep
 
@@ -82,7 +82,7 @@ def mark(step_id, state, user=None):
         db.session.add(SetupStep(step=step_id, state=state))
     else:
         row.state = state
-    audit.record("setup." + (state or "resume"), ("setup_step", step_id), before={"state": before},
+    audit_log.record("setup." + (state or "resume"), ("setup_step", step_id), before={"state": before},
                  after={"state": state}, user=user)
     db.session.commit()
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .. import audit
+from .. import audit_log
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import iso, utcnow
@@ -65,7 +65,7 @@ def create_token(user, name, expires_in_days=None):
                      expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None)
     db.session.add(token)
     db.session.flush()
-    audit.record("token.create", token, after=view(token), user=user)
+    audit_log.record("token.create", token, after=view(token), user=user)
     db.session.commit()
     return token, text, []
 
@@ -75,7 +75,7 @@ def revoke_token(token, user=None):
     if token.revoked_at is None:
         before = view(token)
         token.revoked_at = utcnow()
-        audit.record("token.revoke", token, before=before, after=view(token), user=user)
+        audit_log.record("token.revoke", token, before=before, after=view(token), user=user)
         db.session.commit()
     return token
 

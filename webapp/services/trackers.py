@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import audit, queues
+from .. import audit_log, queues
 from ..analysis import hebrew
 from ..extensions import db
 from ..models import CallTrackerHit, FileProcessingRecord, SalesCall, Tracker
@@ -74,7 +74,7 @@ def create(data, user=None):
     tracker = Tracker(**cleaned)
     db.session.add(tracker)
     db.session.flush()
-    audit.record("tracker.create", tracker, after=view(tracker), user=user)
+    audit_log.record("tracker.create", tracker, after=view(tracker), user=user)
     db.session.commit()
     queue_recount(tracker.id)
     return tracker, []
@@ -89,7 +89,7 @@ def update(tracker, data, user=None):
     changed = cleaned["phrases"] != list(tracker.phrases or [])
     tracker.name, tracker.phrases = cleaned["name"], cleaned["phrases"]
     db.session.flush()
-    audit.record("tracker.update", tracker, before=before, after=view(tracker), user=user)
+    audit_log.record("tracker.update", tracker, before=before, after=view(tracker), user=user)
     db.session.commit()
     if changed:
         queue_recount(tracker.id)
@@ -97,7 +97,7 @@ def update(tracker, data, user=None):
 
 
 def delete(tracker, user=None):
-    audit.record("tracker.delete", tracker, before=view(tracker), user=user)
+    audit_log.record("tracker.delete", tracker, before=view(tracker), user=user)
     db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.tracker_id == tracker.id))
     db.session.delete(tracker)
     db.session.commit()

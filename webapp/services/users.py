@@ -9,7 +9,7 @@ import pytz
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import audit
+from .. import audit_log
 from ..auth import end_sessions
 from ..extensions import db
 from ..models import User
@@ -94,7 +94,7 @@ def create_user(data, user=None):
     new.set_password(password or generated)
     db.session.add(new)
     db.session.flush()
-    audit.record("user.create", new, after=view(new), user=user)
+    audit_log.record("user.create", new, after=view(new), user=user)
     db.session.commit()
     return new, [], generated
 
@@ -133,7 +133,7 @@ def update_user(target, data, user=None):
         after["password"] = "changed"
     if ends_sessions:
         after["sessions"] = "ended"
-    audit.record("user.update", target, before=before, after=after, user=user)
+    audit_log.record("user.update", target, before=before, after=after, user=user)
     db.session.commit()
     return target, []
 
@@ -141,7 +141,7 @@ def update_user(target, data, user=None):
 def end_user_sessions(target, user=None):
     """Sign `target` out everywhere (an admin's action; their own current session stays)."""
     end_sessions(target)
-    audit.record("user.sessions_end", target, after={"sessions": "ended"}, user=user)
+    audit_log.record("user.sessions_end", target, after={"sessions": "ended"}, user=user)
     db.session.commit()
 
 
@@ -149,7 +149,7 @@ def sign_out(target):
     """Signing out ends every session of the user, on every device (the cookie of this one
     too: it is cleared by the caller)."""
     end_sessions(target, keep_current=False)
-    audit.record("user.logout", target, user=target)
+    audit_log.record("user.logout", target, user=target)
     db.session.commit()
 
 

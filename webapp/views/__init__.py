@@ -25,8 +25,10 @@ def register_blueprints(app):
         auth,
         calls,
         dashboard,
+        errors,
         files,
         folders,
+        headers,
         health,
         jobs,
         notifications,
@@ -39,6 +41,7 @@ def register_blueprints(app):
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)
+    from . import audit, customers, users  # noqa: F401 (routes on the auth and calls blueprints)
 
     for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup, health,
                    trackers, workers):
@@ -61,38 +64,5 @@ def register_blueprints(app):
 
     formatting.register(app)
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'")
-        return response
-
-    @app.errorhandler(400)
-    def _bad_request(err):
-        from flask import render_template
-
-        from ..api.errors import http_error, is_api_request
-
-        if is_api_request():
-            return http_error(err)  # the API's own error shape
-        return render_template("errors/400.html", message=err.description), 400
-
-    @app.errorhandler(403)
-    def _forbidden(err):
-        from flask import render_template
-
-        return render_template("errors/403.html"), 403
-
-    @app.errorhandler(404)
-    def _not_found(err):
-        from flask import render_template
-
-        if request.path.startswith("/api/"):
-            return err
-        return render_template("errors/404.html"), 404
-
+    headers.register(app)
+    errors.register(app)

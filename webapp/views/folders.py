@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from ..auth import role_required
-from ..batch.folders import secret_fields
+from ..batch.folder_config import secret_fields
 from ..crypto import MASK
 from ..params import number, safe_next
 from ..services import folder_templates

@@ -6,11 +6,11 @@ from flask_login import current_user
 
 from ..auth import role_required
 from ..errors import CODES
-from ..notifications import service
 from ..params import safe_next
 from ..services import folders as folder_service
+from ..services import notifications as service
 from . import is_htmx, require_login
-from .auth import LANGUAGE_NAMES
+from .users import LANGUAGE_NAMES
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 require_login(bp)

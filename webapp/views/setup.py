@@ -10,11 +10,11 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import BatchJob
 from ..models import job as job_status
-from ..notifications import service as notification_service
 from ..services import folder_templates
 from ..services import folders as folder_service
 from ..services import jobs as job_service
 from ..services import models as models_service
+from ..services import notifications as notification_service
 from ..services import settings as settings_service
 from ..services import setup as service
 from . import is_htmx, require_login

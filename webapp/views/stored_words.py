@@ -244,11 +244,11 @@ SOURCES = ("batch/validation.py", "providers/storage/azure.py", "providers/stora
 # Where the CHECKS sentences are written: what the forms' checks say (error(field, sentence),
 # messages.append(sentence), report.problem(where, sentence))
 CHECKED = ("services/users.py", "services/folders.py", "services/settings.py", "services/tokens.py",
-           "services/calls.py", "services/customers.py", "services/config_document.py", "notifications/service.py",
+           "services/calls.py", "services/customers.py", "services/config_document.py", "services/notifications.py",
            "notifications/base.py", "notifications/email.py", "notifications/sms.py", "notifications/apprise.py",
            "providers/storage/azure.py", "providers/storage/cloud.py", "providers/storage/gcs.py",
            "providers/storage/s3.py", "providers/storage/local.py", "providers/monitors/polling.py",
-           "batch/settings.py", "timetable.py", "analysis/transcribers/faster_whisper.py",
+           "batch/batch_config.py", "timetable.py", "analysis/transcribers/faster_whisper.py",
            "analysis/openai_client.py", "analysis/scorers/rubric.py")
 RAISED = {"SkipFile", "FileAccessError", "ProcessingError", "CallbatchError", "BlockedTarget", "TranscriptMissing",
           "ModelUnavailable"}

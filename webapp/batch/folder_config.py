@@ -1,19 +1,20 @@
-"""Registering and checking folders."""
+"""A folder's configuration: checking a definition, the defaults a new folder starts with,
+registering a local folder, sealing and showing its storage settings, testing its connection."""
 import logging
 import os
 
 import sqlalchemy as sa
 
-from .. import audit, crypto, redaction
+from .. import audit_log, crypto, redaction
 from ..errors import CallbatchError, explain
 from ..extensions import db
 from ..models import ExternalFolder
 from ..providers.monitors import MONITORS
 from ..providers.storage import STORAGE
-from . import settings
+from . import batch_config
 from .schedule import validate_cron
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("webapp.batch.folders")  # unchanged by the rename from batch/folders.py
 
 
 def validate(data):
@@ -37,7 +38,7 @@ def new_folder_defaults(scanning=None):
     """The values a new folder starts with wherever it is made (web app, API, CLI, import):
     the global scanning defaults. A folder may then override each of them. The settle time
     stays global (Scanning.fileSettleSeconds)."""
-    scanning = scanning or settings.load().scanning
+    scanning = scanning or batch_config.load().scanning
     return {"monitor_type": "polling", "scan_interval": scanning.scanInterval,
             "max_file_size": scanning.maxFileSize,
             "allowed_extensions": [str(e).strip().lower().lstrip(".") for e in scanning.allowedExtensions],
@@ -58,7 +59,7 @@ def local_folder_for(path):
     folder = ExternalFolder(**data)
     db.session.add(folder)
     db.session.flush()
-    audit.record("folder.create", folder, actor="cli", after={"name": folder.name, "storage_type": "local",
+    audit_log.record("folder.create", folder, actor="cli", after={"name": folder.name, "storage_type": "local",
                                                               "storage_config": {"path": real}})
     db.session.commit()
     return folder

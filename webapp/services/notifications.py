@@ -10,9 +10,9 @@ from ..extensions import db
 from ..models import AuditLog, ExternalFolder, NotificationConfig, NotificationDelivery
 from ..models import notification as n
 from ..models.types import iso
-from . import NOTIFIERS, dispatch
-from .base import Message
-from .conditions import CONDITIONS, language, url
+from ..notifications import NOTIFIERS, dispatch
+from ..notifications.base import Message
+from ..notifications.conditions import CONDITIONS, language, url
 
 EDITABLE = ("name", "type", "config", "conditions", "folder_ids", "error_codes", "cooldown_minutes",
             "stall_minutes", "enabled", "language")
