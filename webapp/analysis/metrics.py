@@ -13,7 +13,7 @@ def compute(transcript, duration):
     end = max([s.end for s in segments], default=0.0)
     duration = float(duration) if duration else end
     words = sum(hebrew.word_count(s.text) for s in segments)
-    speech = _union_length([(s.start, s.end) for s in segments], duration)
+    speech = union_length([(s.start, s.end) for s in segments], duration)
     questions = [s for s in segments for sentence in hebrew.sentences(s.text) if hebrew.is_question(sentence)]
     metrics = {
         "duration_seconds": round(duration, 2),
@@ -29,7 +29,7 @@ def compute(transcript, duration):
     if speakers:
         metrics["questions_by_speaker"] = {sp: sum(1 for s in questions if s.speaker == sp) for sp in sorted(speakers)}
         metrics["talk_share"] = {
-            sp: round(_union_length([(s.start, s.end) for s in segments if s.speaker == sp], duration) / speech, 3)
+            sp: round(union_length([(s.start, s.end) for s in segments if s.speaker == sp], duration) / speech, 3)
             if speech else 0.0 for sp in sorted(speakers)
         }
     if speakers >= set(SIDES):
@@ -49,7 +49,7 @@ def talk(segments, duration):
     segments = sorted((s for s in segments if s.speaker in SIDES), key=lambda s: (s.start, s.end))
     own = {side: [s for s in segments if s.speaker == side] for side in SIDES}
     monologues = _longest_turns(segments)
-    seconds = {side: _union_length([(s.start, s.end) for s in own[side]], duration) for side in SIDES}
+    seconds = {side: union_length([(s.start, s.end) for s in own[side]], duration) for side in SIDES}
     talking = sum(seconds.values())
     speakers = {}
     for side in SIDES:
@@ -90,7 +90,8 @@ def _answer_pauses(segments, asker, answerer):
     return pauses
 
 
-def _union_length(intervals, limit):
+def union_length(intervals, limit=float("inf")):
+    """Seconds covered by the (start, end) intervals, overlaps counted once, within 0..limit."""
     total, current = 0.0, None
     for start, end in sorted((max(0.0, a), min(limit, b)) for a, b in intervals if b > a):
         if current and start <= current[1]:

@@ -9,7 +9,7 @@ or from a server that gives none) are judged by the text alone."""
 import zlib
 from dataclasses import dataclass, field
 
-from . import hebrew
+from . import hebrew, metrics
 
 OK = "ok"
 NEEDS_REVIEW = "needs_review"
@@ -68,7 +68,7 @@ def judge(transcript, duration=None):
     if signals["phrase_repeats"] > MAX_PHRASE_REPEATS:
         reasons.append(_reason("repetition", signals["phrase_repeats"], MAX_PHRASE_REPEATS))
 
-    speech = _speech_seconds(transcript.segments) or float(duration or 0)
+    speech = metrics.union_length([(s.start, s.end) for s in transcript.segments]) or float(duration or 0)
     signals["speech_seconds"] = round(speech, 2)
     if speech >= RATE_MIN_SPEECH_SECONDS:
         rate = round(len(words) / (speech / 60), 1)
@@ -120,18 +120,6 @@ def _engine_signals(segments):
     if all(s.no_speech_prob is not None for s in timed):
         found["no_speech_prob"] = round(sum(s.no_speech_prob * w for s, w in weighted) / total, 3)
     return found
-
-
-def _speech_seconds(segments):
-    total, current = 0.0, None
-    for start, end in sorted((s.start, s.end) for s in segments if s.end > s.start):
-        if current and start <= current[1]:
-            current[1] = max(current[1], end)
-            continue
-        if current:
-            total += current[1] - current[0]
-        current = [start, end]
-    return total + (current[1] - current[0] if current else 0.0)
 
 
 def _reason(code, value, limit):
