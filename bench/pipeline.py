@@ -15,9 +15,8 @@ import psutil
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from bench.services import own_services, percentile  # noqa: E402
+from bench.services import own_services, percentile, write_recordings  # noqa: E402
 
 
 def noop():
@@ -39,7 +38,6 @@ def _run(args, workdir):
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
-    from recordings import write_calls
     from webapp import create_app, queues
     from webapp.batch import batch_config, discovery, folder_config
     from webapp.extensions import db
@@ -65,7 +63,7 @@ def _run(args, workdir):
         # The pipeline.
         calls = os.path.join(workdir, "calls")
         os.makedirs(calls)
-        write_calls(calls, args.files, seconds=0.5)
+        write_recordings(calls, args.files)
         folder = folder_config.local_folder_for(calls)
         started = time.perf_counter()
         result = discovery.scan(folder, trigger="bench")

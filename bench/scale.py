@@ -10,24 +10,17 @@ Run: .venv/bin/python bench/scale.py [--files 1000] [--workers 1,2,4] [--whisper
 Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at the end."""
 import argparse
 import os
-import random
 import subprocess
 import sys
 import threading
 import time
-import uuid
-import wave
 
 import psutil
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.services import own_services, percentile  # noqa: E402
-
-LINES = ["שלום, מדברת נועה מחברת הסלולר, יש לך דקה?", "כן, בבקשה.", "מה חשוב לך בחבילה?",
-         "גלישה ומחיר.", "אני מציעה לך חבילה ב-49 שקלים לחודש.", "יקר לי.", "אפשר הנחה לשנה הראשונה.",
-         "בסדר, נסגור.", "מעולה, תודה רבה ויום טוב."]
+from bench.services import own_services, percentile, write_recordings  # noqa: E402
 
 
 def main():
@@ -39,22 +32,6 @@ def main():
     args = parser.parse_args()
     with own_services("scale") as workdir:
         _run(args, workdir)
-
-
-def write_recordings(folder, count):
-    """`count` half-second WAV recordings, each with its own content, and a .txt transcript
-    beside each (one utterance per line), as a phone system delivers them."""
-    os.makedirs(folder, exist_ok=True)
-    rng = random.Random(count)
-    for _ in range(count):
-        stem = str(uuid.uuid4())
-        with wave.open(os.path.join(folder, stem + ".wav"), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(bytes(rng.getrandbits(8) for _ in range(8000)))
-        with open(os.path.join(folder, stem + ".txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(LINES))
 
 
 def _run(args, workdir):

@@ -8,11 +8,13 @@ Environment: BENCH_PG_ADMIN (postgresql://postgres@127.0.0.1:5432/postgres), BEN
 claims one, so a concurrent test run and a benchmark leave each other alone)."""
 import contextlib
 import os
+import random
 import re
 import shutil
 import tempfile
 import threading
 import uuid
+import wave
 
 import psutil
 import psycopg
@@ -96,3 +98,24 @@ class PeakRss:
     def __exit__(self, *exc):
         self._done.set()
         self._thread.join()
+
+
+CALL_LINES = ["שלום, מדברת נועה מחברת הסלולר, יש לך דקה?", "כן, בבקשה.", "מה חשוב לך בחבילה?",
+         "גלישה ומחיר.", "אני מציעה לך חבילה ב-49 שקלים לחודש.", "יקר לי.", "אפשר הנחה לשנה הראשונה.",
+         "בסדר, נסגור.", "מעולה, תודה רבה ויום טוב."]
+
+
+def write_recordings(folder, count):
+    """`count` half-second WAV recordings, each with its own content, and a .txt transcript
+    beside each (one utterance per line), as a phone system delivers them."""
+    os.makedirs(folder, exist_ok=True)
+    rng = random.Random(count)
+    for _ in range(count):
+        stem = str(uuid.uuid4())
+        with wave.open(os.path.join(folder, stem + ".wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(bytes(rng.getrandbits(8) for _ in range(8000)))
+        with open(os.path.join(folder, stem + ".txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(CALL_LINES))

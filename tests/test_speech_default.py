@@ -50,7 +50,7 @@ def test_an_empty_instance_transcribes_and_scores_calls_without_transcripts(tmp_
     broken = name("mp3")
     (calls / broken).write_bytes(b"ID3" + os.urandom(2000))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py",
+    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py", CALLBATCH_LOCAL_ROOTS=str(tmp_path),
                CALLBATCH_MODELS_DIR=os.path.dirname(base_model), HF_ENDPOINT="http://127.0.0.1:1")
 
     started = time.monotonic()
@@ -269,7 +269,7 @@ def test_pull_of_the_real_hub_name_fails_fast_where_no_hub_is_reachable(service_
 
 @pytest.mark.slow
 def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, monkeypatch, tmp_path):
-    from webapp.services import models as service
+    from webapp.services import speech_models as service
 
     monkeypatch.setitem(ctx.config, "MODELS_DIR", os.path.dirname(base_model))
     outcome = service.test_speech()  # the default settings: auto, which finds whisper-base

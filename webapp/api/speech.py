@@ -2,7 +2,7 @@
 speech engine on a bundled sample call (the same as `flask models list` and Settings)."""
 from pydantic import BaseModel, ConfigDict
 
-from ..services import models as service
+from ..services import speech_models as service
 from . import bp
 from .registry import operation
 

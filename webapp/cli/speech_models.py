@@ -6,7 +6,7 @@ from tabulate import tabulate
 
 from ..analysis import model_files
 from ..errors import ModelUnavailable
-from ..services import models as service
+from ..services import speech_models as service
 
 models = AppGroup("models", help="Speech-to-text models.")
 

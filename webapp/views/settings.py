@@ -8,9 +8,9 @@ from flask_login import current_user
 
 from ..auth import has_role, role_required
 from ..services import config_document
-from ..services import models as models_service
 from ..services import settings as service
 from ..services import setup as setup_service
+from ..services import speech_models as models_service
 from . import is_htmx, require_login
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")

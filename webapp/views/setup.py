@@ -13,10 +13,10 @@ from ..models import job as job_status
 from ..services import folder_templates
 from ..services import folders as folder_service
 from ..services import jobs as job_service
-from ..services import models as models_service
 from ..services import notifications as notification_service
 from ..services import settings as settings_service
 from ..services import setup as service
+from ..services import speech_models as models_service
 from . import is_htmx, require_login
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
