@@ -18,6 +18,7 @@ worker's peak RSS. `--only channels` runs this part alone, `--only speed` the re
 Usage: .venv/bin/python bench/asr.py [--calls 10] [--minutes 3] [--batch-size 4] [--only speed|channels]
 (PostgreSQL and Redis on 127.0.0.1)
 Environment: as bench/services.py describes."""
+
 import argparse
 import json
 import os
@@ -40,8 +41,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--minutes", type=float, default=3,
-                        help="length of each call (0: the demo's single conversations, 10-40 s each)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=3,
+        help="length of each call (0: the demo's single conversations, 10-40 s each)",
+    )
     parser.add_argument("--only", choices=("speed", "channels"), help="run one part only")
     args = parser.parse_args()
     with own_services("asr") as work:
@@ -66,20 +71,28 @@ def _channels(args, work, env, app, model):
     from webapp import samples
 
     folder = os.path.join(work, "stereo-calls")
-    names = samples.make_folder(folder, args.calls, formats=("wav",), minutes=args.minutes, transcripts="none",
-                                stereo=True)
+    names = samples.make_folder(
+        folder, args.calls, formats=("wav",), minutes=args.minutes, transcripts="none", stereo=True
+    )
     warmup = os.path.join(work, "stereo-warmup")
     samples.make_folder(warmup, 1, formats=("wav",), metadata=False, transcripts="none", stereo=True)
     audio = sum(_duration(os.path.join(folder, n)) for n in names)
     print(f"two-channel: {len(names)} calls, {audio:.1f} s of audio each way")
     plain = {"type": "faster_whisper", "model": model, "compute_type": "int8", "cpu_threads": THREADS, **DECODE}
     results = {}
-    for label, diarizer in (("mono (mixed down, one pass)", {"type": "none"}),
-                            ("two channels (each channel, VAD)", {"type": "channels"})):
+    for label, diarizer in (
+        ("mono (mixed down, one pass)", {"type": "none"}),
+        ("two channels (each channel, VAD)", {"type": "channels"}),
+    ):
         _reset(app)
         _configure(app, plain, diarizer)
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", "bench-asr-channels"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--name", "bench-asr-channels"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _batch(env, warmup)
             _reset(app)
@@ -89,8 +102,10 @@ def _channels(args, work, env, app, model):
         finally:
             worker.terminate()
             worker.wait(20)
-        print(f"{label:40s} {busy:7.1f} s processing   {audio / busy:6.2f} audio s / wall s   "
-              f"peak RSS {results[label][1] / 1024 / 1024:.0f} MB")
+        print(
+            f"{label:40s} {busy:7.1f} s processing   {audio / busy:6.2f} audio s / wall s   "
+            f"peak RSS {results[label][1] / 1024 / 1024:.0f} MB"
+        )
     (mono, _), (split, _) = results.values()
     print(f"ratio two channels / mono: {split / mono:.3f}  (target <= 1.15)")
 
@@ -106,11 +121,18 @@ def _measure(args, work, env, app, model):
         warmup = os.path.join(work, "warmup")
         samples.make_folder(warmup, 1, formats=("wav",), metadata=False)
         audio = sum(_duration(f) for f in files)
-        print(f"{len(files)} calls, {audio:.1f} s of audio ({audio / len(files):.0f} s each on average); "
-              f"model {model}; {THREADS} threads, int8, greedy")
+        print(
+            f"{len(files)} calls, {audio:.1f} s of audio ({audio / len(files):.0f} s each on average); "
+            f"model {model}; {THREADS} threads, int8, greedy"
+        )
 
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--name", "bench-asr"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--name", "bench-asr"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         plain = {"type": "faster_whisper", "model": model, "compute_type": "int8", "cpu_threads": THREADS, **DECODE}
         _configure(app, plain)
         _batch(env, warmup)  # the worker loads the model here; the timed runs measure processing
@@ -124,23 +146,32 @@ def _measure(args, work, env, app, model):
         loads = _model_loads(app)
         peak_rss = _peak_rss(worker.pid)
 
-        rows = [("full stack: `flask batch run` end to end", stack),
-                ("full stack: first claim to last file filed", stack_busy),
-                ("bare faster-whisper loop", bare),
-                (f"VAD + batched ({args.batch_size}): batch run end to end", batched),
-                (f"VAD + batched ({args.batch_size}): first claim to last filed", batched_busy)]
+        rows = [
+            ("full stack: `flask batch run` end to end", stack),
+            ("full stack: first claim to last file filed", stack_busy),
+            ("bare faster-whisper loop", bare),
+            (f"VAD + batched ({args.batch_size}): batch run end to end", batched),
+            (f"VAD + batched ({args.batch_size}): first claim to last filed", batched_busy),
+        ]
         for label, seconds in rows:
             print(f"{label:52s} {seconds:7.1f} s wall   {audio / seconds:6.2f} audio s / wall s")
         for label, stages in (("full stack", stack_stages), (f"VAD + batched ({args.batch_size})", batched_stages)):
             print(f"{label} inside the worker: " + ", ".join(f"{k[:-3]} {v:.1f} s" for k, v in stages.items()))
-        print(f"ratio full stack / bare loop (end to end | processing): {bare / stack:.3f} | "
-              f"{bare / stack_busy:.3f}  (target >= 0.95)")
-        print(f"ratio VAD + batched / bare loop (end to end | processing): {bare / batched:.3f} | "
-              f"{bare / batched_busy:.3f}  (target >= 1.3)")
-        print(f"worker peak RSS:                                       {peak_rss / 1024 / 1024:.0f} MB  "
-              "(target <= 1024 MB)")
-        print(f"worker model loads:                                     {loads}  "
-              f"(files processed: {2 * len(files) + 1})")
+        print(
+            f"ratio full stack / bare loop (end to end | processing): {bare / stack:.3f} | "
+            f"{bare / stack_busy:.3f}  (target >= 0.95)"
+        )
+        print(
+            f"ratio VAD + batched / bare loop (end to end | processing): {bare / batched:.3f} | "
+            f"{bare / batched_busy:.3f}  (target >= 1.3)"
+        )
+        print(
+            f"worker peak RSS:                                       {peak_rss / 1024 / 1024:.0f} MB  "
+            "(target <= 1024 MB)"
+        )
+        print(
+            f"worker model loads:                                     {loads}  (files processed: {2 * len(files) + 1})"
+        )
     finally:
         if worker:
             worker.terminate()
@@ -169,8 +200,14 @@ def _configure(app, transcriber, diarizer=None):
 def _batch(env, folder):
     """Wall seconds of `flask batch run` on the folder, processed by the running worker."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "flask", "batch", "run", folder, "--json", "--workers", "0"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "batch", "run", folder, "--json", "--workers", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     seconds = time.perf_counter() - started
     report = json.loads(result.stdout)
     if report["totals"]["completed"] != len(report["files"]):
@@ -190,7 +227,8 @@ def _latest_job(app):
     with app.app_context():
         job_id = db.session.scalar(sa.select(sa.func.max(BatchJob.id)))
         first, last = db.session.execute(
-            sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at)).where(FPR.job_id == job_id)).one()
+            sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at)).where(FPR.job_id == job_id)
+        ).one()
         stages = {}
         for timings in db.session.scalars(sa.select(SalesCall.stage_timings).where(SalesCall.job_id == job_id)):
             for key in STAGE_ORDER:

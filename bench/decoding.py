@@ -10,6 +10,7 @@ compression or speech-rate reason: the model made text up), the share of sample 
 lost all their words (a filter too eager), the time per file and the peak RSS.
 
 Usage: .venv/bin/python bench/decoding.py [--calls 6] [--hard-seconds 40] [--only NAME ...]"""
+
 import argparse
 import json
 import os
@@ -22,10 +23,21 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-BASE = {"type": "faster_whisper", "language": "he", "compute_type": "int8", "cpu_threads": 2, "beam_size": 1,
-        "temperature": 0.0, "condition_on_previous_text": False}
-OLD = {"vad_filter": False, "compression_ratio_threshold": 2.4, "temperature_fallback": False,
-       "hallucination_silence_threshold": 0}
+BASE = {
+    "type": "faster_whisper",
+    "language": "he",
+    "compute_type": "int8",
+    "cpu_threads": 2,
+    "beam_size": 1,
+    "temperature": 0.0,
+    "condition_on_previous_text": False,
+}
+OLD = {
+    "vad_filter": False,
+    "compression_ratio_threshold": 2.4,
+    "temperature_fallback": False,
+    "hallucination_silence_threshold": 0,
+}
 SETTINGS = {
     "old": OLD,
     "vad": {**OLD, "vad_filter": True},
@@ -52,8 +64,9 @@ def main():
         _prepare(work, args.calls, args.hard_seconds)
         rows = []
         for name in args.only or SETTINGS:
-            out = subprocess.run([sys.executable, __file__, "--run", name, "--work", work], check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--run", name, "--work", work], check=True, capture_output=True, text=True
+            ).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
             _print_row(rows[-1])
         print()
@@ -65,8 +78,7 @@ def _prepare(work, calls, hard_seconds):
     from webapp.analysis import model_files
 
     model_files.install_base(os.path.join(work, "models"))
-    samples.make_folder(os.path.join(work, "calls"), count=calls, formats=("wav",), metadata=False,
-                        transcripts="none")
+    samples.make_folder(os.path.join(work, "calls"), count=calls, formats=("wav",), metadata=False, transcripts="none")
     hard = os.path.join(work, "hard")
     os.makedirs(hard)
     for kind in samples.HARD_AUDIO:
@@ -79,8 +91,9 @@ def _run(name, work):
     from webapp.analysis import quality
     from webapp.analysis.transcribers.faster_whisper import FasterWhisperTranscriber
 
-    transcriber = FasterWhisperTranscriber({**BASE, **SETTINGS[name], "model": "whisper-base",
-                                            "models_dir": os.path.join(work, "models")})
+    transcriber = FasterWhisperTranscriber(
+        {**BASE, **SETTINGS[name], "model": "whisper-base", "models_dir": os.path.join(work, "models")}
+    )
     transcriber.model()  # the load is not part of any file's time
     files = []
     for group in ("calls", "hard"):
@@ -94,24 +107,39 @@ def _run(name, work):
             seconds = time.perf_counter() - started
             verdict = quality.judge(transcript, duration)
             codes = {r["code"] for r in verdict.reasons}
-            files.append({"group": group, "file": file_name, "seconds": round(seconds, 2),
-                          "audio_seconds": round(duration, 1), "made_up": bool(codes & MADE_UP),
-                          "empty": "empty" in codes, "reasons": sorted(codes), "words": verdict.signals["words"]})
+            files.append(
+                {
+                    "group": group,
+                    "file": file_name,
+                    "seconds": round(seconds, 2),
+                    "audio_seconds": round(duration, 1),
+                    "made_up": bool(codes & MADE_UP),
+                    "empty": "empty" in codes,
+                    "reasons": sorted(codes),
+                    "words": verdict.signals["words"],
+                }
+            )
     calls = [f for f in files if f["group"] == "calls"]
-    return {"settings": name, "files": len(files),
-            "degenerate_share": round(sum(f["made_up"] for f in files) / len(files), 3),
-            "calls_degenerate_share": round(sum(f["made_up"] for f in calls) / len(calls), 3),
-            "calls_emptied_share": round(sum(f["empty"] for f in calls) / len(calls), 3),
-            "seconds_per_file": round(sum(f["seconds"] for f in files) / len(files), 2),
-            "calls_seconds_per_file": round(sum(f["seconds"] for f in calls) / len(calls), 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "detail": files}
+    return {
+        "settings": name,
+        "files": len(files),
+        "degenerate_share": round(sum(f["made_up"] for f in files) / len(files), 3),
+        "calls_degenerate_share": round(sum(f["made_up"] for f in calls) / len(calls), 3),
+        "calls_emptied_share": round(sum(f["empty"] for f in calls) / len(calls), 3),
+        "seconds_per_file": round(sum(f["seconds"] for f in files) / len(files), 2),
+        "calls_seconds_per_file": round(sum(f["seconds"] for f in calls) / len(calls), 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "detail": files,
+    }
 
 
 def _print_row(row):
-    print(f"{row['settings']:14} degenerate {row['degenerate_share']:.0%} (calls {row['calls_degenerate_share']:.0%}, "
-          f"calls emptied {row['calls_emptied_share']:.0%})  {row['seconds_per_file']:.1f} s/file "
-          f"(calls {row['calls_seconds_per_file']:.1f})  peak RSS {row['peak_rss_mb']} MB", flush=True)
+    print(
+        f"{row['settings']:14} degenerate {row['degenerate_share']:.0%} (calls {row['calls_degenerate_share']:.0%}, "
+        f"calls emptied {row['calls_emptied_share']:.0%})  {row['seconds_per_file']:.1f} s/file "
+        f"(calls {row['calls_seconds_per_file']:.1f})  peak RSS {row['peak_rss_mb']} MB",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ the point where it stops scaling, and why, can be read off.
 
 Run: .venv/bin/python bench/scale.py [--files 1000] [--workers 1,2,4] [--whisper-files 40] [--whisper-workers 1,2]
 Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at the end."""
+
 import argparse
 import os
 import subprocess
@@ -50,8 +51,11 @@ def _run(args, workdir):
         write_recordings(calls, args.files)
         folder_id = folder_config.local_folder_for(calls).id
 
-    print(f"{args.files} recordings with .txt transcripts (sidecar transcriber); "
-          f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+    print(
+        f"{args.files} recordings with .txt transcripts (sidecar transcriber); "
+        f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start",
+        flush=True,
+    )
     runs = [_batch(app, folder_id, args.files, int(n)) for n in args.workers.split(",")]
     _print(runs)
 
@@ -60,14 +64,27 @@ def _run(args, workdir):
 
         with app.app_context():
             model, _ = model_files.install_base(os.path.join(workdir, "models"))
-            _configure(settings, {"type": "faster_whisper", "model": model, "language": "he", "compute_type": "int8",
-                                  "cpu_threads": 2, "beam_size": 1})
+            _configure(
+                settings,
+                {
+                    "type": "faster_whisper",
+                    "model": model,
+                    "language": "he",
+                    "compute_type": "int8",
+                    "cpu_threads": 2,
+                    "beam_size": 1,
+                },
+            )
             speech = os.path.join(workdir, "speech")
-            samples.make_folder(speech, count=args.whisper_files, formats=("wav",), metadata=False, speak=True,
-                                transcripts="none")
+            samples.make_folder(
+                speech, count=args.whisper_files, formats=("wav",), metadata=False, speak=True, transcripts="none"
+            )
             folder_id = folder_config.local_folder_for(speech).id
-        print(f"\n{args.whisper_files} recordings of synthetic Hebrew speech, Whisper base (int8, 2 threads per "
-              f"worker, beam 1), load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+        print(
+            f"\n{args.whisper_files} recordings of synthetic Hebrew speech, Whisper base (int8, 2 threads per "
+            f"worker, beam 1), load average {os.getloadavg()[0]:.1f} at the start",
+            flush=True,
+        )
         runs = [_batch(app, folder_id, args.whisper_files, int(n)) for n in args.whisper_workers.split(",")]
         _print(runs)
 
@@ -88,8 +105,11 @@ def _reset():
 
     from webapp.extensions import db
 
-    db.session.execute(sa.text("TRUNCATE sales_calls, customers, file_events, file_processing_records, batch_jobs "
-                               "RESTART IDENTITY CASCADE"))
+    db.session.execute(
+        sa.text(
+            "TRUNCATE sales_calls, customers, file_events, file_processing_records, batch_jobs RESTART IDENTITY CASCADE"
+        )
+    )
     db.session.commit()
 
 
@@ -108,9 +128,15 @@ def _batch(app, folder_id, files, workers):
         assert result.queued == files, result
     sampler = Sampler()
     started = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "flask", "worker", "--burst", "--without-scheduler"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--burst", "--without-scheduler"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     with sampler:
         while any(p.poll() is None for p in procs):
             sampler.watch([p.pid for p in procs])
@@ -119,11 +145,22 @@ def _batch(app, folder_id, files, workers):
     with app.app_context():
         done = db.session.scalar(sa.select(sa.func.count()).where(FPR.status == "completed"))
         first, last = db.session.execute(sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at))).one()
-        spans = [(f - s).total_seconds() * 1000 for s, f in db.session.execute(
-            sa.select(FPR.started_at, FPR.finished_at).where(FPR.status == "completed"))]
+        spans = [
+            (f - s).total_seconds() * 1000
+            for s, f in db.session.execute(sa.select(FPR.started_at, FPR.finished_at).where(FPR.status == "completed"))
+        ]
     busy = (last - first).total_seconds()
-    return {"workers": workers, "files": files, "done": done, "wall": wall, "busy": busy,
-            "rate": done / busy, "p50": percentile(spans, 50), "p95": percentile(spans, 95), **sampler.figures()}
+    return {
+        "workers": workers,
+        "files": files,
+        "done": done,
+        "wall": wall,
+        "busy": busy,
+        "rate": done / busy,
+        "p50": percentile(spans, 50),
+        "p95": percentile(spans, 95),
+        **sampler.figures(),
+    }
 
 
 class Sampler:
@@ -182,7 +219,9 @@ class Sampler:
             while not self._done.wait(0.2):
                 waiting, active = conn.execute(
                     "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE state = 'active') "
-                    "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()
+                    "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                ).fetchone()
                 self.lock_samples += waiting
                 self.active += active
                 self.samples += 1
@@ -192,32 +231,44 @@ class Sampler:
         return sum(cpu - self.start_cpu.get(key, 0.0) for key, cpu in self.last_cpu.items() if key[0] == kind)
 
     def figures(self):
-        return {"cpu_workers": sum(self.workers.values()), "cpu_postgres": self._used("postgres"),
-                "cpu_redis": self._used("redis"), "machine_busy": self.machine_busy,
-                "lock_waits": self.lock_samples / max(1, self.samples),
-                "db_active": self.active / max(1, self.samples)}
+        return {
+            "cpu_workers": sum(self.workers.values()),
+            "cpu_postgres": self._used("postgres"),
+            "cpu_redis": self._used("redis"),
+            "machine_busy": self.machine_busy,
+            "lock_waits": self.lock_samples / max(1, self.samples),
+            "db_active": self.active / max(1, self.samples),
+        }
 
 
 def _print(runs):
     one = runs[0]["rate"]
-    print(f"{'workers':>7} {'done':>9} {'wall s':>7} {'busy s':>7} {'files/s':>8} {'vs 1':>6} {'file p50':>9} "
-          f"{'p95 ms':>7}  {'CPU s: workers':>14} {'postgres*':>9} {'redis*':>6}  "
-          f"{'machine':>7} {'db active':>9} {'lock waits':>10}")
+    print(
+        f"{'workers':>7} {'done':>9} {'wall s':>7} {'busy s':>7} {'files/s':>8} {'vs 1':>6} {'file p50':>9} "
+        f"{'p95 ms':>7}  {'CPU s: workers':>14} {'postgres*':>9} {'redis*':>6}  "
+        f"{'machine':>7} {'db active':>9} {'lock waits':>10}"
+    )
     for r in runs:
-        print(f"{r['workers']:>7} {r['done']:>4}/{r['files']:<4} {r['wall']:7.1f} {r['busy']:7.1f} {r['rate']:8.2f} "
-              f"{r['rate'] / one:5.2f}x {r['p50']:9.0f} {r['p95']:7.0f}  {r['cpu_workers']:14.1f} "
-              f"{r['cpu_postgres']:9.1f} {r['cpu_redis']:6.1f}  {r['machine_busy']:7.0%} {r['db_active']:9.2f} "
-              f"{r['lock_waits']:10.2f}")
-    print("(* the whole server's processes, whoever's work; busy s: first claim to last completion, "
-          "without the workers' start; machine: share of all CPUs "
-          "busy, anyone's; db active: database sessions running a statement, on average; "
-          "lock waits: database sessions waiting on a lock, on average)")
+        print(
+            f"{r['workers']:>7} {r['done']:>4}/{r['files']:<4} {r['wall']:7.1f} {r['busy']:7.1f} {r['rate']:8.2f} "
+            f"{r['rate'] / one:5.2f}x {r['p50']:9.0f} {r['p95']:7.0f}  {r['cpu_workers']:14.1f} "
+            f"{r['cpu_postgres']:9.1f} {r['cpu_redis']:6.1f}  {r['machine_busy']:7.0%} {r['db_active']:9.2f} "
+            f"{r['lock_waits']:10.2f}"
+        )
+    print(
+        "(* the whole server's processes, whoever's work; busy s: first claim to last completion, "
+        "without the workers' start; machine: share of all CPUs "
+        "busy, anyone's; db active: database sessions running a statement, on average; "
+        "lock waits: database sessions waiting on a lock, on average)"
+    )
     best = max(runs, key=lambda r: r["rate"])
     for previous, r in zip(runs, runs[1:], strict=False):
         gain = r["rate"] / previous["rate"]
         if gain < 1.15:
-            print(f"stops scaling past {previous['workers']} workers: {r['workers']} give {gain:.2f}x of "
-                  f"{previous['workers']}; {_why(r)}")
+            print(
+                f"stops scaling past {previous['workers']} workers: {r['workers']} give {gain:.2f}x of "
+                f"{previous['workers']}; {_why(r)}"
+            )
             break
     else:
         print(f"still scaling at {best['workers']} workers")
@@ -226,8 +277,10 @@ def _print(runs):
 def _why(run):
     cpu = run["cpu_workers"] + run["cpu_postgres"] + run["cpu_redis"]
     reasons = [f"the machine's CPUs were {run['machine_busy']:.0%} busy"]
-    reasons.append(f"of the CPU this run used, workers {run['cpu_workers'] / cpu:.0%}, the PostgreSQL "
-                   f"server {run['cpu_postgres'] / cpu:.0%}, the Redis server {run['cpu_redis'] / cpu:.0%}")
+    reasons.append(
+        f"of the CPU this run used, workers {run['cpu_workers'] / cpu:.0%}, the PostgreSQL "
+        f"server {run['cpu_postgres'] / cpu:.0%}, the Redis server {run['cpu_redis'] / cpu:.0%}"
+    )
     if run["lock_waits"] >= 0.5:
         reasons.append(f"{run['lock_waits']:.1f} database sessions waiting on locks on average")
     else:

@@ -8,6 +8,7 @@ with the scorer as it was at git revision REV (its `webapp/` is unpacked to a te
 folder and run in a child process), and both are printed side by side.
 
 Usage: .venv/bin/python bench/scoring.py [--before REV] [--disagreements] [--repeat 20]"""
+
 import argparse
 import json
 import os
@@ -139,8 +140,13 @@ def timing(repeat):
         scorer.score(t)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"conversations": len(transcripts), "score_ms": score_mean, "score_max_ms": score_max,
-            "baseline_ms": base_mean, "peak_kib": peak / 1024}
+    return {
+        "conversations": len(transcripts),
+        "score_ms": score_mean,
+        "score_max_ms": score_max,
+        "baseline_ms": base_mean,
+        "peak_kib": peak / 1024,
+    }
 
 
 def before_results(rev, repeat):
@@ -148,8 +154,12 @@ def before_results(rev, repeat):
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", ROOT, "archive", rev, "webapp"], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--code", tmp, "--json",
-                                "--repeat", str(repeat)], check=True, capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--code", tmp, "--json", "--repeat", str(repeat)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     out = json.loads(child.stdout)
     tables = {split: (table, [tuple(m) for m in misses]) for split, (table, misses) in out["tables"].items()}
     return tables, out["timing"]
@@ -176,13 +186,17 @@ def main():
         for conv, crit, label, got in results["tuning"][1]:
             print(f"  {conv:<16} {crit:<10} labelled {label:<5} scored {got}")
     t = timing(args.repeat)
-    print(f"\n{t['conversations']} conversations: {t['score_ms']:.2f} ms each on average "
-          f"(worst {t['score_max_ms']:.2f} ms); splitting and normalising alone {t['baseline_ms']:.3f} ms "
-          f"(scoring is {t['score_ms'] / t['baseline_ms']:.1f}x that); peak memory {t['peak_kib']:.0f} KiB")
+    print(
+        f"\n{t['conversations']} conversations: {t['score_ms']:.2f} ms each on average "
+        f"(worst {t['score_max_ms']:.2f} ms); splitting and normalising alone {t['baseline_ms']:.3f} ms "
+        f"(scoring is {t['score_ms'] / t['baseline_ms']:.1f}x that); peak memory {t['peak_kib']:.0f} KiB"
+    )
     if before_timing:
         b = before_timing
-        print(f"before ({args.before}): {b['score_ms']:.2f} ms each (worst {b['score_max_ms']:.2f} ms), "
-              f"peak memory {b['peak_kib']:.0f} KiB; now {t['score_ms'] / b['score_ms']:.1f}x the time")
+        print(
+            f"before ({args.before}): {b['score_ms']:.2f} ms each (worst {b['score_max_ms']:.2f} ms), "
+            f"peak memory {b['peak_kib']:.0f} KiB; now {t['score_ms'] / b['score_ms']:.1f}x the time"
+        )
 
 
 if __name__ == "__main__":

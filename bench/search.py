@@ -8,6 +8,7 @@ of the streamed CSV export of every call.
 
 Run: .venv/bin/python bench/search.py [--calls 10000] [--requests 50]
 Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at the end."""
+
 import argparse
 import json
 import os
@@ -23,9 +24,14 @@ sys.path.insert(0, ROOT)
 from bench.services import own_services, percentile  # noqa: E402
 
 RARE = "קומבינציה"
-QUERIES = [("common word", {"q": "מחיר"}), ("rare word (1%)", {"q": RARE}), ("word beginning", {"q": "הנח"}),
-           ("misspelling", {"q": "אחריוט"}), ("two words", {"q": "מחיר הנחה"}),
-           ("word + filters", {"q": "מחיר", "score_min": 50, "agent": "נועה"})]
+QUERIES = [
+    ("common word", {"q": "מחיר"}),
+    ("rare word (1%)", {"q": RARE}),
+    ("word beginning", {"q": "הנח"}),
+    ("misspelling", {"q": "אחריוט"}),
+    ("two words", {"q": "מחיר הנחה"}),
+    ("word + filters", {"q": "מחיר", "score_min": 50, "agent": "נועה"}),
+]
 
 
 def main():
@@ -58,8 +64,10 @@ def _load(app, count):
         raw = db.engine.raw_connection()
         try:
             cur = raw.cursor()
-            columns = ("content_sha256, call_uuid, agent, called_at, overall_score, transcript, search_text, segments, "
-                       "scores, metrics, created_at")
+            columns = (
+                "content_sha256, call_uuid, agent, called_at, overall_score, transcript, search_text, segments, "
+                "scores, metrics, created_at"
+            )
             now = datetime.now(timezone.utc)
             with cur.copy(f"COPY sales_calls ({columns}) FROM STDIN") as copy:
                 for n in range(count):
@@ -67,11 +75,21 @@ def _load(app, count):
                     transcript = " ".join(said)
                     segments = [{"start": 6.0 * i, "end": 6.0 * i + 5, "text": t} for i, t in enumerate(said)]
                     scores = {"criteria": [{"id": "closing", "score": rng.choice([0.0, 100.0]), "passed": True}]}
-                    copy.write_row((uuid.uuid4().hex * 2, str(uuid.uuid4()), rng.choice(["נועה", "דני", "רוני"]),
-                                    now - timedelta(hours=n), round(rng.uniform(20, 100), 1), transcript,
-                                    search.index_text(transcript), json.dumps(segments, ensure_ascii=False),
-                                    json.dumps(scores), json.dumps({"words": 250, "talk_share": {"agent": 0.6}}),
-                                    now))
+                    copy.write_row(
+                        (
+                            uuid.uuid4().hex * 2,
+                            str(uuid.uuid4()),
+                            rng.choice(["נועה", "דני", "רוני"]),
+                            now - timedelta(hours=n),
+                            round(rng.uniform(20, 100), 1),
+                            transcript,
+                            search.index_text(transcript),
+                            json.dumps(segments, ensure_ascii=False),
+                            json.dumps(scores),
+                            json.dumps({"words": 250, "talk_share": {"agent": 0.6}}),
+                            now,
+                        )
+                    )
             raw.commit()
             cur.execute("ANALYZE sales_calls")
             raw.commit()
@@ -103,12 +121,16 @@ def _run(args):
         _timed(client, headers, {"q": "מחיר"}, 3)  # warm up
         base, base_total = _timed(client, headers, {}, args.requests)
         base_p50 = percentile(base, 50)
-        print(f"{'baseline: list, no search':28} p50 {base_p50:6.1f} ms  p95 {percentile(base, 95):6.1f} ms  "
-              f"({base_total:,} calls)")
+        print(
+            f"{'baseline: list, no search':28} p50 {base_p50:6.1f} ms  p95 {percentile(base, 95):6.1f} ms  "
+            f"({base_total:,} calls)"
+        )
         for name, params in QUERIES:
             times, total = _timed(client, headers, params, args.requests)
-            print(f"{name:28} p50 {percentile(times, 50):6.1f} ms  p95 {percentile(times, 95):6.1f} ms  "
-                  f"x{percentile(times, 50) / base_p50:4.1f} baseline  ({total:,} found)")
+            print(
+                f"{name:28} p50 {percentile(times, 50):6.1f} ms  p95 {percentile(times, 95):6.1f} ms  "
+                f"x{percentile(times, 50) / base_p50:4.1f} baseline  ({total:,} found)"
+            )
         started = time.perf_counter()
         response = client.get("/api/batch/calls/export", query_string={"format": "csv"}, headers=headers)
         size = sum(len(chunk) for chunk in response.response)

@@ -6,6 +6,7 @@ while a block runs; and percentiles.
 Environment: BENCH_PG_ADMIN (postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS
 (redis://127.0.0.1:6379; a free database number 1-15 is claimed the way the test suite
 claims one, so a concurrent test run and a benchmark leave each other alone)."""
+
 import contextlib
 import os
 import random
@@ -36,9 +37,14 @@ def own_services(name):
     workdir = tempfile.mkdtemp(prefix=f"callbatch-bench-{name}-")
     server = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     os.environ.update(
-        DATABASE_URL=f"{server}/{database}", REDIS_URL=redis_url, SECRET_KEY="bench",
-        INSTANCE_PATH=os.path.join(workdir, "instance"), LOG_LEVEL="WARNING", CALLBATCH_LOCAL_ROOTS=workdir,
-        CALLBATCH_QUEUE_PREFIX=f"bench-{database}", FLASK_APP="wsgi.py",
+        DATABASE_URL=f"{server}/{database}",
+        REDIS_URL=redis_url,
+        SECRET_KEY="bench",
+        INSTANCE_PATH=os.path.join(workdir, "instance"),
+        LOG_LEVEL="WARNING",
+        CALLBATCH_LOCAL_ROOTS=workdir,
+        CALLBATCH_QUEUE_PREFIX=f"bench-{database}",
+        FLASK_APP="wsgi.py",
     )
     try:
         yield workdir
@@ -100,9 +106,17 @@ class PeakRss:
         self._thread.join()
 
 
-CALL_LINES = ["שלום, מדברת נועה מחברת הסלולר, יש לך דקה?", "כן, בבקשה.", "מה חשוב לך בחבילה?",
-         "גלישה ומחיר.", "אני מציעה לך חבילה ב-49 שקלים לחודש.", "יקר לי.", "אפשר הנחה לשנה הראשונה.",
-         "בסדר, נסגור.", "מעולה, תודה רבה ויום טוב."]
+CALL_LINES = [
+    "שלום, מדברת נועה מחברת הסלולר, יש לך דקה?",
+    "כן, בבקשה.",
+    "מה חשוב לך בחבילה?",
+    "גלישה ומחיר.",
+    "אני מציעה לך חבילה ב-49 שקלים לחודש.",
+    "יקר לי.",
+    "אפשר הנחה לשנה הראשונה.",
+    "בסדר, נסגור.",
+    "מעולה, תודה רבה ויום טוב.",
+]
 
 
 def write_recordings(folder, count):

@@ -12,6 +12,7 @@ peak RSS.
 
 Run: .venv/bin/python bench/ui.py [--records 1000000] [--baseline 100000] [--requests 200] [--explain]
 Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at the end."""
+
 import argparse
 import gc
 import json
@@ -29,12 +30,19 @@ sys.path.insert(0, ROOT)
 
 from bench.services import PeakRss, own_services, percentile, signed_in_client  # noqa: E402
 
-STATUSES = (["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2
-            + ["retrying"] * 2)
-CODES = {"failed": [("TRANSCRIPTION_FAILED", "processing"), ("ACCESS_DENIED", "file_access"),
-                    ("DATABASE_ERROR", "database")],
-         "skipped": [("INVALID_FORMAT", "file_format"), ("DUPLICATE_FILE", "file_format"),
-                     ("INVALID_FILENAME", "file_format")]}
+STATUSES = ["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2 + ["retrying"] * 2
+CODES = {
+    "failed": [
+        ("TRANSCRIPTION_FAILED", "processing"),
+        ("ACCESS_DENIED", "file_access"),
+        ("DATABASE_ERROR", "database"),
+    ],
+    "skipped": [
+        ("INVALID_FORMAT", "file_format"),
+        ("DUPLICATE_FILE", "file_format"),
+        ("INVALID_FILENAME", "file_format"),
+    ],
+}
 FOLDERS = 4
 FILES_PER_JOB = 1000
 CALL_EVERY = 10
@@ -89,34 +97,84 @@ def _load(app, folder_ids, start, end, records):
         raw = db.engine.raw_connection()
         try:
             cur = raw.cursor()
-            with cur.copy("COPY batch_jobs (id, folder_id, status, trigger, total_files, processed_files, "
-                          "failed_files, skipped_files, cancelled_files, created_at) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY batch_jobs (id, folder_id, status, trigger, total_files, processed_files, "
+                "failed_files, skipped_files, cancelled_files, created_at) FROM STDIN"
+            ) as copy:
                 for job in range(start // FILES_PER_JOB + 1, end // FILES_PER_JOB + 1):
-                    copy.write_row((job, folder_ids[job % FOLDERS], "completed", "manual", FILES_PER_JOB,
-                                    FILES_PER_JOB, 0, 0, 0, now - (records - job * FILES_PER_JOB) * step))
+                    copy.write_row(
+                        (
+                            job,
+                            folder_ids[job % FOLDERS],
+                            "completed",
+                            "manual",
+                            FILES_PER_JOB,
+                            FILES_PER_JOB,
+                            0,
+                            0,
+                            0,
+                            now - (records - job * FILES_PER_JOB) * step,
+                        )
+                    )
             cur.execute("SELECT setval(pg_get_serial_sequence('batch_jobs', 'id'), %s)", (end // FILES_PER_JOB,))
-            columns = ("id, folder_id, job_id, file_name, file_path, file_size, status, error_code, error_category, "
-                       "error_message, retry_count, attempts, stage_timings, created_at, updated_at, finished_at")
+            columns = (
+                "id, folder_id, job_id, file_name, file_path, file_size, status, error_code, error_category, "
+                "error_message, retry_count, attempts, stage_timings, created_at, updated_at, finished_at"
+            )
             with cur.copy(f"COPY file_processing_records ({columns}) FROM STDIN") as copy:
                 for i in range(start + 1, end + 1):
                     status = rng.choice(STATUSES)
                     code, category = rng.choice(CODES[status]) if status in CODES else (None, None)
                     moment = now - (records - i) * step
                     name = f"{uuid.UUID(int=rng.getrandbits(128))}.wav"
-                    timings = json.dumps({"download_ms": rng.randint(1, 40), "transcribe_ms": rng.randint(500, 9000),
-                                          "score_ms": rng.randint(5, 200), "db_ms": rng.randint(1, 20)}) \
-                        if status == "completed" else None
-                    copy.write_row((i, folder_ids[i % FOLDERS], (i - 1) // FILES_PER_JOB + 1, name, f"/calls/{name}",
-                                    rng.randint(10**5, 10**7), status, code, category,
-                                    f"{code} on {name}" if code else None, 0, 1, timings, moment, moment,
-                                    moment if status in ("completed", "failed", "skipped") else None))
+                    timings = (
+                        json.dumps(
+                            {
+                                "download_ms": rng.randint(1, 40),
+                                "transcribe_ms": rng.randint(500, 9000),
+                                "score_ms": rng.randint(5, 200),
+                                "db_ms": rng.randint(1, 20),
+                            }
+                        )
+                        if status == "completed"
+                        else None
+                    )
+                    copy.write_row(
+                        (
+                            i,
+                            folder_ids[i % FOLDERS],
+                            (i - 1) // FILES_PER_JOB + 1,
+                            name,
+                            f"/calls/{name}",
+                            rng.randint(10**5, 10**7),
+                            status,
+                            code,
+                            category,
+                            f"{code} on {name}" if code else None,
+                            0,
+                            1,
+                            timings,
+                            moment,
+                            moment,
+                            moment if status in ("completed", "failed", "skipped") else None,
+                        )
+                    )
             cur.execute("SELECT setval(pg_get_serial_sequence('file_processing_records', 'id'), %s)", (end,))
             columns = "file_id, job_id, content_sha256, call_uuid, overall_score, transcript, segments, created_at"
             with cur.copy(f"COPY sales_calls ({columns}) FROM STDIN") as copy:
                 for file_id in range(start + 1, end + 1, CALL_EVERY):
-                    copy.write_row((file_id, (file_id - 1) // FILES_PER_JOB + 1, uuid.uuid4().hex * 2,
-                                    str(uuid.uuid4()), round(rng.uniform(20, 100), 1), "שלום", "[]",
-                                    now - (records - file_id) * step))
+                    copy.write_row(
+                        (
+                            file_id,
+                            (file_id - 1) // FILES_PER_JOB + 1,
+                            uuid.uuid4().hex * 2,
+                            str(uuid.uuid4()),
+                            round(rng.uniform(20, 100), 1),
+                            "שלום",
+                            "[]",
+                            now - (records - file_id) * step,
+                        )
+                    )
             raw.commit()
         finally:
             raw.close()
@@ -151,8 +209,11 @@ def _measure(app, args, folder_ids, size):
     n = args.requests
     with app.app_context():
         folder = folder_ids[1]
-        per_status = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).where(FPR.folder_id == folder)
-                                             .group_by(FPR.status)).all())
+        per_status = dict(
+            db.session.execute(
+                sa.select(FPR.status, sa.func.count()).where(FPR.folder_id == folder).group_by(FPR.status)
+            ).all()
+        )
     deep = {s: max(1, int(count / 50 * 0.9)) for s, count in per_status.items()}
     for url in ("/readyz", "/partials/status", "/files/?status=failed"):  # warm up
         client.get(url, headers={"HX-Request": "true"})
@@ -162,8 +223,10 @@ def _measure(app, args, folder_ids, size):
     others = [
         lambda i: f"/files/?status=failed&page={i % 20 + 1}",
         lambda i: f"/files/?error_code=INVALID_FORMAT&page={i % 10 + 1}",
-        lambda i: (f"/files/?date_from={start_day + timedelta(days=i % 30)}"
-                   f"&date_to={start_day + timedelta(days=i % 30 + 3)}&page=2"),
+        lambda i: (
+            f"/files/?date_from={start_day + timedelta(days=i % 30)}"
+            f"&date_to={start_day + timedelta(days=i % 30 + 3)}&page=2"
+        ),
         lambda i: f"/files/?job_id={i % (size // FILES_PER_JOB) + 1}&status=completed",
         lambda i: f"/files/?q={'%x' % (i % 16)}{'%x' % (i % 7)}&page=1",
     ]
@@ -171,18 +234,37 @@ def _measure(app, args, folder_ids, size):
     peak = PeakRss()
     with peak:
         results["baseline GET /readyz"] = (_timed(client, "/readyz", n), None)
-        results["dashboard status fragment"] = (_timed(
-            client, "/partials/status", n, headers={"HX-Request": "true"},
-            check=lambda body: body.startswith(b'<section id="status"')), 50)
+        results["dashboard status fragment"] = (
+            _timed(
+                client,
+                "/partials/status",
+                n,
+                headers={"HX-Request": "true"},
+                check=lambda body: body.startswith(b'<section id="status"'),
+            ),
+            50,
+        )
         results["files: status + folder, first page"] = (
-            _timed(client, lambda i: first_page[i % 3], n, check=_has_rows), 150)
+            _timed(client, lambda i: first_page[i % 3], n, check=_has_rows),
+            150,
+        )
         results["files: status + folder, 90% deep page"] = (
-            _timed(client, lambda i: deep_page[i % 3], n, check=_has_rows), 150)
-        results["files: status + folder, htmx part"] = (_timed(
-            client, lambda i: (first_page + deep_page)[i % 6], n,
-            headers={"HX-Request": "true", "HX-Target": "file-list"}), 150)
+            _timed(client, lambda i: deep_page[i % 3], n, check=_has_rows),
+            150,
+        )
+        results["files: status + folder, htmx part"] = (
+            _timed(
+                client,
+                lambda i: (first_page + deep_page)[i % 6],
+                n,
+                headers={"HX-Request": "true", "HX-Target": "file-list"},
+            ),
+            150,
+        )
         results["files: other filters (error, date, job, name)"] = (
-            _timed(client, lambda i: others[i % len(others)](i), max(10, n // 4)), None)
+            _timed(client, lambda i: others[i % len(others)](i), max(10, n // 4)),
+            None,
+        )
         results["reports page (7 days, all folders)"] = (_timed(client, "/reports/", max(5, n // 20)), None)
     results["_peak_rss"] = peak.peak
     results["_sql"] = _sql_figures(app, folder, deep["completed"])
@@ -202,19 +284,20 @@ def _sql_figures(app, folder, deep_page, repeat=5):
 
     offset = (deep_page - 1) * 50
     queries = {
-        "totals by status: GROUP BY over the records": ("SELECT status, count(*) FROM file_processing_records "
-                                                        "GROUP BY status"),
+        "totals by status: GROUP BY over the records": (
+            "SELECT status, count(*) FROM file_processing_records GROUP BY status"
+        ),
         "totals by status: the counters": "SELECT status, sum(files) FROM file_status_counts GROUP BY status",
         "status + folder total: COUNT of the records": "SELECT count(*) FROM file_processing_records "
-                                                        f"WHERE status = 'completed' AND folder_id = {folder}",
+        f"WHERE status = 'completed' AND folder_id = {folder}",
         "status + folder total: the counters": "SELECT sum(files) FROM file_status_counts "
-                                               f"WHERE status = 'completed' AND folder_id = {folder}",
+        f"WHERE status = 'completed' AND folder_id = {folder}",
         "90% deep page: rows with OFFSET": "SELECT * FROM file_processing_records WHERE status = 'completed' "
-                                           f"AND folder_id = {folder} ORDER BY id DESC LIMIT 50 OFFSET {offset}",
+        f"AND folder_id = {folder} ORDER BY id DESC LIMIT 50 OFFSET {offset}",
         "90% deep page: ids first, then the rows": "SELECT * FROM file_processing_records WHERE id IN (SELECT id "
-                                                  "FROM file_processing_records WHERE status = 'completed' AND "
-                                                  f"folder_id = {folder} ORDER BY id DESC LIMIT 50 OFFSET {offset}) "
-                                                  "ORDER BY id DESC",
+        "FROM file_processing_records WHERE status = 'completed' AND "
+        f"folder_id = {folder} ORDER BY id DESC LIMIT 50 OFFSET {offset}) "
+        "ORDER BY id DESC",
     }
     figures = {}
     with app.app_context():
@@ -292,9 +375,11 @@ def _report(small, large, sizes):
     print()
     for r, size in ((small, sizes[0]), (large, sizes[1])):
         rows, mb, seconds, growth = r["_csv"]
-        print(f"{size:>10,} records: peak RSS while timing {r['_peak_rss'] / 2**20:.0f} MB; CSV export {rows:,} rows, "
-              f"{mb:.1f} MB in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), "
-              f"RSS growth while streaming {growth:.1f} MB")
+        print(
+            f"{size:>10,} records: peak RSS while timing {r['_peak_rss'] / 2**20:.0f} MB; CSV export {rows:,} rows, "
+            f"{mb:.1f} MB in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), "
+            f"RSS growth while streaming {growth:.1f} MB"
+        )
     return missed
 
 
@@ -308,8 +393,11 @@ def _run(args, workdir):
     loaded = 0
     for size in sizes:
         seconds = _load(app, folder_ids, loaded, size, args.records)
-        print(f"loaded records {loaded + 1:,}–{size:,} ({(size - loaded) // CALL_EVERY:,} calls, "
-              f"{(size - loaded) // FILES_PER_JOB} jobs) in {seconds:.1f} s (COPY + VACUUM ANALYZE)", flush=True)
+        print(
+            f"loaded records {loaded + 1:,}–{size:,} ({(size - loaded) // CALL_EVERY:,} calls, "
+            f"{(size - loaded) // FILES_PER_JOB} jobs) in {seconds:.1f} s (COPY + VACUUM ANALYZE)",
+            flush=True,
+        )
         loaded = size
         results.append(_measure(app, args, folder_ids, size))
     missed = _report(*results, sizes)

@@ -1,5 +1,6 @@
 """Fixtures: a PostgreSQL database and a Redis database of this test run's own, an app
 bound to them, helpers to make recordings and to run real worker processes."""
+
 import os
 import signal
 import subprocess
@@ -138,8 +139,10 @@ def workers(service_env, tmp_path):
             name = f"w{len(started)}-{uuid.uuid4().hex[:6]}"
             proc = subprocess.Popen(
                 [sys.executable, "-m", "flask", "worker", "--name", name] + (["--burst"] if burst else []),
-                cwd=ROOT, env={**os.environ, **service_env},
-                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker-{len(started)}.log", "w"),
+                cwd=ROOT,
+                env={**os.environ, **service_env},
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"worker-{len(started)}.log", "w"),
                 start_new_session=True,
             )
             proc.worker_name = name

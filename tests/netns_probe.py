@@ -1,6 +1,7 @@
 """Helpers for scripts that tests run inside a loopback-only network namespace (see the
 `netns` fixture in plugins_netns.py): listeners that count who reached them, a DNS server
 whose answer changes between look-ups, and the app on SQLite (no PostgreSQL or Redis there)."""
+
 import json
 import os
 import socket
@@ -68,10 +69,10 @@ class Dns:
     def _answer(self, query):
         labels, at = [], 12
         while query[at]:
-            labels.append(query[at + 1:at + 1 + query[at]].decode())
+            labels.append(query[at + 1 : at + 1 + query[at]].decode())
             at += 1 + query[at]
-        qtype = struct.unpack("!H", query[at + 1:at + 3])[0]
-        question = query[12:at + 5]
+        qtype = struct.unpack("!H", query[at + 1 : at + 3])[0]
+        question = query[12 : at + 5]
         name = ".".join(labels).lower()
         header = query[:2]
         if name not in self.answers:
@@ -91,9 +92,16 @@ def app(**config):
     from webapp.extensions import db
 
     path = os.path.join(os.environ["INSTANCE_PATH"], "probe.sqlite3")
-    application = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                              "SQLALCHEMY_ENGINE_OPTIONS": {}, "ALLOW_PRIVATE_TARGETS": False,
-                              "NOTIFY_TIMEOUT_SECONDS": 3, **config})
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
+            "ALLOW_PRIVATE_TARGETS": False,
+            "NOTIFY_TIMEOUT_SECONDS": 3,
+            **config,
+        }
+    )
     context = application.app_context()
     context.push()
     db.create_all()
@@ -103,8 +111,12 @@ def app(**config):
 def message():
     from webapp.notifications.base import Message
 
-    return Message(condition="file_failed", title="Callbatch probe", text="A probe message.",
-                   links=[["Open", "http://localhost:5000/"]])
+    return Message(
+        condition="file_failed",
+        title="Callbatch probe",
+        text="A probe message.",
+        links=[["Open", "http://localhost:5000/"]],
+    )
 
 
 def outcome(action):

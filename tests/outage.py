@@ -1,5 +1,6 @@
 """A database outage for worker processes: a TCP proxy to PostgreSQL that can end every
 connection through it and refuse new ones."""
+
 import socket
 import threading
 
@@ -55,8 +56,10 @@ class Outage:
     def cut(self):
         self.up.clear()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                         (self.application_name,))
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                (self.application_name,),
+            )
         for s in self.sockets:
             try:
                 s.shutdown(socket.SHUT_RDWR)

@@ -1,5 +1,6 @@
 """Fixtures for the analysis tests: the real demo Whisper base model, assembled once per
 run from its PyPI packages, and short Hebrew clips spoken by espeak-ng."""
+
 import os
 import shutil
 
@@ -34,9 +35,17 @@ def speak():
 
 
 def asr_config(model_path, **overrides):
-    return {"type": "faster_whisper", "model": model_path, "language": "he", "compute_type": "int8",
-            "cpu_threads": 2, "beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False,
-            **overrides}
+    return {
+        "type": "faster_whisper",
+        "model": model_path,
+        "language": "he",
+        "compute_type": "int8",
+        "cpu_threads": 2,
+        "beam_size": 1,
+        "temperature": 0.0,
+        "condition_on_previous_text": False,
+        **overrides,
+    }
 
 
 def hebrew_letters(text):

@@ -5,6 +5,7 @@ download, and a small HTTP server speaking the GCS JSON API for paging and error
 
 Each `*_folder` fixture gives a CloudFolder: a fresh bucket/container, its provider config
 (with the credentials in clear, as a person would type them) and put/delete helpers."""
+
 import json
 import os
 import socket
@@ -41,8 +42,13 @@ def make_folder(cloud, monitor="polling", max_file_size=None, **changes):
     from webapp.models import ExternalFolder
 
     config = {**cloud.config, **changes}
-    data = dict(name=f"{cloud.type}-{uuid.uuid4().hex[:6]}", storage_type=cloud.type, storage_config=config,
-                monitor_type=monitor, scan_interval=300)
+    data = dict(
+        name=f"{cloud.type}-{uuid.uuid4().hex[:6]}",
+        storage_type=cloud.type,
+        storage_config=config,
+        monitor_type=monitor,
+        scan_interval=300,
+    )
     assert folders.validate(data) == []
     data["storage_config"] = folders.seal_storage_config(cloud.type, config)
     if max_file_size:
@@ -104,6 +110,7 @@ class CloudFolder:
 
 # -- S3 and SQS: moto ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def moto_server(loopback_env):
     from moto.server import ThreadedMotoServer
@@ -131,8 +138,9 @@ def moto_auth(endpoint, on):
 def aws_client(service, endpoint, key_id="testing", secret="testing-secret"):
     import boto3
 
-    return boto3.session.Session().client(service, endpoint_url=endpoint, region_name="us-east-1",
-                                          aws_access_key_id=key_id, aws_secret_access_key=secret)
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
+    )
 
 
 @pytest.fixture
@@ -143,16 +151,26 @@ def s3_folder(moto_server):
     client.create_bucket(Bucket=bucket)
     secret = f"s3-secret-{uuid.uuid4().hex}"
     key_id = f"AKIA{uuid.uuid4().hex[:16].upper()}"
-    config = {"bucket": bucket, "region": "us-east-1", "endpoint_url": moto_server,
-              "access_key_id": key_id, "secret_access_key": secret}
-    folder = CloudFolder("s3", config,
-                         lambda key, data: client.put_object(Bucket=bucket, Key=key, Body=data),
-                         lambda key: client.delete_object(Bucket=bucket, Key=key), secrets=[key_id, secret])
+    config = {
+        "bucket": bucket,
+        "region": "us-east-1",
+        "endpoint_url": moto_server,
+        "access_key_id": key_id,
+        "secret_access_key": secret,
+    }
+    folder = CloudFolder(
+        "s3",
+        config,
+        lambda key, data: client.put_object(Bucket=bucket, Key=key, Body=data),
+        lambda key: client.delete_object(Bucket=bucket, Key=key),
+        secrets=[key_id, secret],
+    )
     folder.client, folder.endpoint, folder.bucket = client, moto_server, bucket
     return folder
 
 
 # -- Azure Blob: Azurite ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def azurite(loopback_env, tmp_path_factory):
@@ -162,9 +180,24 @@ def azurite(loopback_env, tmp_path_factory):
     port = free_port()
     workdir = tmp_path_factory.mktemp("azurite")
     proc = subprocess.Popen(
-        [binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-         "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            binary,
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+            "--disableTelemetry",
+        ],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
@@ -177,8 +210,7 @@ def azurite(loopback_env, tmp_path_factory):
 
 
 def azurite_connection_string(blob_url, key=AZURITE_KEY):
-    return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={key};"
-            f"BlobEndpoint={blob_url};")
+    return f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={key};BlobEndpoint={blob_url};"
 
 
 @pytest.fixture
@@ -189,15 +221,20 @@ def azure_folder(azurite):
     container = f"calls-{uuid.uuid4().hex[:10]}"
     client = service.create_container(container)
     config = {"container": container, "connection_string": azurite_connection_string(azurite)}
-    folder = CloudFolder("azure", config,
-                         lambda key, data: client.upload_blob(key, data, overwrite=True),
-                         lambda key: client.delete_blob(key), secrets=[AZURITE_KEY])
+    folder = CloudFolder(
+        "azure",
+        config,
+        lambda key, data: client.upload_blob(key, data, overwrite=True),
+        lambda key: client.delete_blob(key),
+        secrets=[AZURITE_KEY],
+    )
     folder.client, folder.service, folder.blob_url, folder.container = client, service, azurite, container
     yield folder
     client.delete_container()
 
 
 # -- GCS: gcp-storage-emulator ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def gcs_emulator(loopback_env):
@@ -218,14 +255,19 @@ def gcs_folder(gcs_emulator):
     from google.cloud import storage
 
     gcs_emulator.wipe()
-    client = storage.Client(project="callbatch-test", credentials=AnonymousCredentials(),
-                            client_options=ClientOptions(api_endpoint=gcs_emulator.endpoint))
+    client = storage.Client(
+        project="callbatch-test",
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=gcs_emulator.endpoint),
+    )
     bucket = client.create_bucket(f"calls-{uuid.uuid4().hex[:10]}")
-    config = {"bucket": bucket.name, "endpoint": gcs_emulator.endpoint, "anonymous": True,
-              "project": "callbatch-test"}
-    folder = CloudFolder("gcs", config,
-                         lambda key, data: bucket.blob(key).upload_from_string(data),
-                         lambda key: bucket.blob(key).delete())
+    config = {"bucket": bucket.name, "endpoint": gcs_emulator.endpoint, "anonymous": True, "project": "callbatch-test"}
+    folder = CloudFolder(
+        "gcs",
+        config,
+        lambda key, data: bucket.blob(key).upload_from_string(data),
+        lambda key: bucket.blob(key).delete(),
+    )
     folder.client, folder.bucket, folder.endpoint = client, bucket, gcs_emulator.endpoint
     return folder
 
@@ -237,13 +279,14 @@ def cloud_folder(request):
 
 # -- A local HTTP server speaking the GCS JSON API -------------------------------------------
 
+
 class GcsApiStub:
     """Answers GET /storage/v1/b/<bucket>/o from pages given by the test, in the real JSON API
     format (items + nextPageToken), or with an error status; records each request."""
 
     def __init__(self):
-        self.pages = {}        # page token ('' for the first) → (items, next token)
-        self.error = None      # (status, reason) to answer every request with
+        self.pages = {}  # page token ('' for the first) → (items, next token)
+        self.error = None  # (status, reason) to answer every request with
         self.requests = []
         stub = self
 
@@ -254,8 +297,16 @@ class GcsApiStub:
                 stub.requests.append((url.path, query))
                 if stub.error:
                     status, reason = stub.error
-                    return self._json(status, {"error": {"code": status, "message": reason,
-                                                         "errors": [{"reason": reason, "message": reason}]}})
+                    return self._json(
+                        status,
+                        {
+                            "error": {
+                                "code": status,
+                                "message": reason,
+                                "errors": [{"reason": reason, "message": reason}],
+                            }
+                        },
+                    )
                 if not url.path.endswith("/o"):
                     return self._json(404, {"error": {"code": 404, "message": "Not Found"}})
                 items, next_token = stub.pages.get(query.get("pageToken", ""), ([], None))
@@ -298,6 +349,7 @@ def gcs_api_stub(loopback_env):
 
 
 # -- A TCP proxy that misbehaves on request -------------------------------------------------
+
 
 class Proxy:
     """Relays 127.0.0.1:port ↔ upstream. For requests of audio objects (GET of a key ending

@@ -2,6 +2,7 @@
 URL: whatever the code under test does, no packet can leave the machine. 8.8.8.8 exists
 inside it (on lo) to stand for a public server; its resolver is a DNS server the script
 starts on 127.0.0.1:53 (tests/netns_probe.py)."""
+
 import json
 import os
 import shutil
@@ -40,15 +41,28 @@ def netns(tmp_path):
             f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
         instance = tmp_path / "instance"
         instance.mkdir()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-               "PYTHONPATH": os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
-               "INSTANCE_PATH": str(instance), "SECRET_KEY": "netns-probe-key", "LOG_LEVEL": "WARNING",
-               "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
-               "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "NO_GCE_CHECK": "True"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "PYTHONPATH": os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "netns-probe-key",
+            "LOG_LEVEL": "WARNING",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "NO_GCE_CHECK": "True",
+        }
 
         def run(script, timeout=120):
-            proc = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", textwrap.dedent(script)],
-                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(
+                ["ip", "netns", "exec", name, sys.executable, "-c", textwrap.dedent(script)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
             assert proc.returncode == 0, proc.stderr[-4000:]
             return json.loads(proc.stdout.strip().splitlines()[-1])
 

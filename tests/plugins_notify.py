@@ -1,5 +1,6 @@
 """Fixtures for notification tests: an SMTP stand-in (aiosmtpd), HTTP stand-ins on loopback
 (pytest-httpserver), and channel configs made through the service layer."""
+
 import email
 import email.policy
 import socket
@@ -68,8 +69,15 @@ def make_config(ctx):
 
     def make(type, config, conditions=("file_failed",), **fields):
         saved, errors = service.create_config(
-            {"name": fields.pop("name", f"{type} channel"), "type": type, "config": config,
-             "conditions": list(conditions), **fields}, actor="test")
+            {
+                "name": fields.pop("name", f"{type} channel"),
+                "type": type,
+                "config": config,
+                "conditions": list(conditions),
+                **fields,
+            },
+            actor="test",
+        )
         assert not errors, errors
         return saved
 

@@ -1,5 +1,6 @@
 """Fixtures for the web pages: users of each role, signed-in test clients that send the CSRF
 token like the pages do, and the app served on 127.0.0.1 for a real browser."""
+
 import re
 
 import pytest
@@ -79,8 +80,6 @@ def web(app, users):
     return clients
 
 
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, headless, driven by Playwright (no downloaded browsers)."""
@@ -91,9 +90,17 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         yield browser
         browser.close()
 

@@ -1,4 +1,5 @@
 """Real recordings and folder contents made inside the tests."""
+
 import json
 import math
 import os
@@ -32,8 +33,7 @@ def write_call(folder, seconds=1.0, text="שלום, מה שלומך? אני מת
     write_wav(os.path.join(folder, file_name), seconds)
     stem = os.path.splitext(file_name)[0]
     with open(os.path.join(folder, stem + ".json"), "w", encoding="utf-8") as f:
-        json.dump({"language": "he", "segments": [{"start": 0.0, "end": seconds, "text": text}]}, f,
-                  ensure_ascii=False)
+        json.dump({"language": "he", "segments": [{"start": 0.0, "end": seconds, "text": text}]}, f, ensure_ascii=False)
     return file_name
 
 

@@ -1,6 +1,7 @@
 """Real speech-to-text with the assembled Whisper base model on espeak-ng Hebrew clips.
 Synthetic Hebrew is transcribed poorly by a base model, so these check the path (Hebrew
 script, segment times inside the clip, one model load per process), not the words."""
+
 import json
 import os
 
@@ -52,10 +53,11 @@ def test_batched_decoding_transcribes_a_call_longer_than_one_window(ctx, base_mo
     assert 60 <= duration <= 80 and timeline[-1]["end"] <= duration
     spoken = [s["text"] for s in timeline]
     in_turn = [line for script in samples.SCRIPTS * 2 for _speaker, line in script]
-    assert spoken == in_turn[:len(spoken)] and len(spoken) > len(samples.SCRIPTS[0])  # the next one follows
+    assert spoken == in_turn[: len(spoken)] and len(spoken) > len(samples.SCRIPTS[0])  # the next one follows
 
     transcript = provider("transcriber", asr_config(base_model, vad_filter=True, batch_size=4)).transcribe(
-        str(folder / file_name), duration)
+        str(folder / file_name), duration
+    )
     assert hebrew_letters(transcript.text) >= 50, transcript.text
     starts = [seg.start for seg in transcript.segments]
     assert starts == sorted(starts) and max(starts) > 30, starts
@@ -106,22 +108,26 @@ def test_install_base_command_is_idempotent_and_can_select_the_model(cli, ctx, b
     assert os.path.getsize(os.path.join(base_model, "model.bin")) == manifest["model_bin_bytes"]
 
 
-def test_one_worker_loads_the_model_once_for_several_files(cli, ctx, base_model, speak, workers, tmp_path,
-                                                           meta_for):
+def test_one_worker_loads_the_model_once_for_several_files(cli, ctx, base_model, speak, workers, tmp_path, meta_for):
     from webapp.extensions import db
     from webapp.models import Customer, SalesCall
 
     folder = tmp_path / "calls"
     folder.mkdir()
-    lines = [[("agent", "שלום, מדברת נועה מחברת אורנים.")],
-             [("agent", "בוקר טוב, כאן דני ממוקד המכירות.")],
-             [("customer", "המחיר גבוה מדי בשבילי.")]]
+    lines = [
+        [("agent", "שלום, מדברת נועה מחברת אורנים.")],
+        [("agent", "בוקר טוב, כאן דני ממוקד המכירות.")],
+        [("customer", "המחיר גבוה מדי בשבילי.")],
+    ]
     for script in lines:
         file_name = name("wav")
         speak(folder / file_name, script)
         meta_for(folder, file_name, phone="050-123-4567", name="יוסי כהן", agent="נועה")
-    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0},
-              analysis={"transcriber": asr_config(base_model)})
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 0},
+        analysis={"transcriber": asr_config(base_model)},
+    )
     workers(1)
     result, report = run_json(cli, folder, "--workers", "0")
     assert report, result.output

@@ -1,5 +1,6 @@
 """Customer records: linking from metadata, exact counters under concurrent workers,
 unassigned calls, assignment later."""
+
 import json
 import threading
 
@@ -87,8 +88,10 @@ def test_calls_without_or_with_bad_metadata_stay_unassigned_and_can_be_assigned_
     calls = db.session.scalars(sa.select(SalesCall)).all()
     assert [c.customer_id for c in calls] == [None, None, None]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 0
-    notes = {e.record.file_name: e.message for e in db.session.scalars(
-        sa.select(FileEvent).where(FileEvent.to_status.is_(None)))}
+    notes = {
+        e.record.file_name: e.message
+        for e in db.session.scalars(sa.select(FileEvent).where(FileEvent.to_status.is_(None)))
+    }
     assert "is not valid" in notes[broken] and "kept without a customer" in notes[broken]
     assert "'12' is not a valid phone number" in notes[bad_phone]
     assert plain not in notes

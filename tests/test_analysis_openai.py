@@ -1,4 +1,5 @@
 """The `openai` transcriber and scorer against a local HTTP stand-in speaking the OpenAI API."""
+
 import json
 
 import pytest
@@ -24,17 +25,46 @@ def api(httpserver, monkeypatch):
 
 
 def transcriber_config(api, **extra):
-    return {"type": "openai", "model": "whisper-1", "base_url": api.url_for("/v1"),
-            "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY", "timeout": 5, **extra}
+    return {
+        "type": "openai",
+        "model": "whisper-1",
+        "base_url": api.url_for("/v1"),
+        "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY",
+        "timeout": 5,
+        **extra,
+    }
 
 
 VERBOSE = {
-    "task": "transcribe", "language": "hebrew", "duration": 4.0, "text": "שלום, מדברת נועה. כן, שלום.",
+    "task": "transcribe",
+    "language": "hebrew",
+    "duration": 4.0,
+    "text": "שלום, מדברת נועה. כן, שלום.",
     "segments": [
-        {"id": 0, "seek": 0, "start": 0.0, "end": 2.1, "text": " שלום, מדברת נועה.", "tokens": [],
-         "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01},
-        {"id": 1, "seek": 0, "start": 2.4, "end": 3.6, "text": " כן, שלום.", "tokens": [],
-         "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01},
+        {
+            "id": 0,
+            "seek": 0,
+            "start": 0.0,
+            "end": 2.1,
+            "text": " שלום, מדברת נועה.",
+            "tokens": [],
+            "temperature": 0.0,
+            "avg_logprob": -0.2,
+            "compression_ratio": 1.0,
+            "no_speech_prob": 0.01,
+        },
+        {
+            "id": 1,
+            "seek": 0,
+            "start": 2.4,
+            "end": 3.6,
+            "text": " כן, שלום.",
+            "tokens": [],
+            "temperature": 0.0,
+            "avg_logprob": -0.2,
+            "compression_ratio": 1.0,
+            "no_speech_prob": 0.01,
+        },
     ],
 }
 
@@ -56,7 +86,9 @@ def test_transcriber_sends_the_expected_request_and_reads_segments(ctx, api, tmp
     assert request.files["file"].read() == audio.read_bytes()
     assert transcript.language == "he" and transcript.engine == "openai" and transcript.model == "whisper-1"
     assert [(s.start, s.end, s.text) for s in transcript.segments] == [
-        (0.0, 2.1, "שלום, מדברת נועה."), (2.4, 3.6, "כן, שלום.")]
+        (0.0, 2.1, "שלום, מדברת נועה."),
+        (2.4, 3.6, "כן, שלום."),
+    ]
 
 
 def test_text_only_models_give_one_segment_over_the_call(ctx, api, tmp_path):
@@ -64,8 +96,7 @@ def test_text_only_models_give_one_segment_over_the_call(ctx, api, tmp_path):
 
     audio = write_wav(tmp_path / name("wav"), seconds=0.5)
     api.expect_request("/v1/audio/transcriptions").respond_with_json({"text": "שלום וברכה"})
-    transcript = provider("transcriber", transcriber_config(api, model="gpt-4o-transcribe")).transcribe(
-        str(audio), 7.5)
+    transcript = provider("transcriber", transcriber_config(api, model="gpt-4o-transcribe")).transcribe(str(audio), 7.5)
     assert api.log[0][0].form["response_format"] == "json"
     assert [(s.start, s.end, s.text) for s in transcript.segments] == [(0.0, 7.5, "שלום וברכה")]
 
@@ -86,11 +117,14 @@ def test_rate_limit_fails_as_processing_then_the_retry_succeeds(cli, ctx, api, t
     write_wav(folder / name("wav"), seconds=0.5)
     api.expect_oneshot_request("/v1/audio/transcriptions").respond_with_json(
         {"error": {"message": "Rate limit reached for whisper-1", "type": "requests", "code": "rate_limit_exceeded"}},
-        status=429)
+        status=429,
+    )
     api.expect_request("/v1/audio/transcriptions").respond_with_json(VERBOSE)
-    configure(scanning={"fileSettleSeconds": 0},
-              retryPolicy={"maxRetries": 2, "delaySeconds": 1, "exponentialBackoff": False},
-              analysis={"transcriber": transcriber_config(api)})
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 2, "delaySeconds": 1, "exponentialBackoff": False},
+        analysis={"transcriber": transcriber_config(api)},
+    )
     result, report = run_json(cli, folder, "--workers", "1")
     assert report and report["totals"]["completed"] == 1, (result.output, report)
     assert len(api.log) == 2
@@ -122,15 +156,27 @@ def test_timeout_is_a_processing_error(ctx, api, tmp_path):
 
 
 def scorer_config(api, **extra):
-    return {"type": "openai", "model": "gpt-4o-mini", "base_url": api.url_for("/v1"),
-            "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY", "timeout": 5, **extra}
+    return {
+        "type": "openai",
+        "model": "gpt-4o-mini",
+        "base_url": api.url_for("/v1"),
+        "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY",
+        "timeout": 5,
+        **extra,
+    }
 
 
 def completion(content):
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content, "refusal": None}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content, "refusal": None}}
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 def answer(**overrides):
@@ -148,7 +194,8 @@ def test_scorer_sends_the_rubric_with_a_json_schema_and_returns_the_scorecard(ct
     from webapp.analysis import provider
 
     api.expect_request("/v1/chat/completions", method="POST").respond_with_json(
-        completion(json.dumps(answer(), ensure_ascii=False)))
+        completion(json.dumps(answer(), ensure_ascii=False))
+    )
     scores, overall = provider("scorer", scorer_config(api)).score(CLOSED_DEAL)
     body = json.loads(api.log[0][0].get_data())
     assert body["model"] == "gpt-4o-mini" and body["temperature"] == 0
@@ -160,18 +207,26 @@ def test_scorer_sends_the_rubric_with_a_json_schema_and_returns_the_scorecard(ct
     assert overall == round((80 * 15 + 80 * 20 + 80 * 20 + 100 * 20 + 80 * 15) / 90, 1)
     assert by_id["courtesy"]["applicable"] is False and by_id["courtesy"]["score"] is None
     assert by_id["objection"]["evidence"] == [
-        {"quote": "אני מבין.", "start": 13.5, "end": 14.2, "speaker": "agent", "found": True}]
+        {"quote": "אני מבין.", "start": 13.5, "end": 14.2, "speaker": "agent", "found": True}
+    ]
     assert by_id["opening"]["evidence"][0]["start"] == 0.5
     assert scores["scorer"] == "openai" and scores["model"] == "gpt-4o-mini"
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"criteria": [', "not valid JSON"),
-    (json.dumps({"criteria": [{"id": "opening", "applicable": True, "score": 50, "reason": "", "evidence": []}]}),
-     "incomplete: no score for discovery"),
-    (json.dumps(answer(offer={"score": 250})), "does not fit the scorecard: criteria.2.score"),
-    ("", "gave no answer"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"criteria": [', "not valid JSON"),
+        (
+            json.dumps(
+                {"criteria": [{"id": "opening", "applicable": True, "score": 50, "reason": "", "evidence": []}]}
+            ),
+            "incomplete: no score for discovery",
+        ),
+        (json.dumps(answer(offer={"score": 250})), "does not fit the scorecard: criteria.2.score"),
+        ("", "gave no answer"),
+    ],
+)
 def test_scorer_invalid_or_partial_output_is_a_clear_processing_error(ctx, api, content, message):
     from webapp.analysis import provider
     from webapp.errors import ProcessingError
@@ -188,7 +243,8 @@ def test_scorer_rate_limit_then_success(ctx, api):
     from webapp.errors import ProcessingError
 
     api.expect_oneshot_request("/v1/chat/completions").respond_with_json(
-        {"error": {"message": "Rate limit reached", "type": "requests"}}, status=429)
+        {"error": {"message": "Rate limit reached", "type": "requests"}}, status=429
+    )
     api.expect_request("/v1/chat/completions").respond_with_json(completion(json.dumps(answer())))
     scorer = provider("scorer", scorer_config(api))
     with pytest.raises(ProcessingError) as caught:
@@ -222,10 +278,14 @@ def test_scorer_asks_again_with_the_schema_in_the_prompt_when_a_server_refuses_s
     def server(request):
         body = json.loads(request.get_data())
         if "response_format" in body:  # as a server without structured output answers
-            return Response(json.dumps({"error": {"message": "response_format json_schema is not supported"}}),
-                            status=400, content_type="application/json")
-        return Response(json.dumps(completion("```json\n" + json.dumps(answer()) + "\n```")),
-                        content_type="application/json")
+            return Response(
+                json.dumps({"error": {"message": "response_format json_schema is not supported"}}),
+                status=400,
+                content_type="application/json",
+            )
+        return Response(
+            json.dumps(completion("```json\n" + json.dumps(answer()) + "\n```")), content_type="application/json"
+        )
 
     api.expect_request("/v1/chat/completions").respond_with_handler(server)
     scores, overall = provider("scorer", scorer_config(api)).score(CLOSED_DEAL)
@@ -239,7 +299,8 @@ def test_a_wrong_answer_from_a_model_server_is_a_clear_scoring_failure(ctx, api)
     from webapp.errors import ProcessingError
 
     api.expect_request("/v1/chat/completions").respond_with_json(
-        completion("I am sorry, I cannot score this conversation."))
+        completion("I am sorry, I cannot score this conversation.")
+    )
     with pytest.raises(ProcessingError) as caught:
         provider("scorer", scorer_config(api)).score(CLOSED_DEAL)
     assert caught.value.code == "SCORING_FAILED"
@@ -255,9 +316,13 @@ def test_a_batch_scored_by_a_local_model_server_withholds_the_unreliable_call(cl
     from webapp.models import SalesCall
 
     api.expect_request("/v1/chat/completions").respond_with_json(
-        completion("```json\n" + json.dumps(answer(), ensure_ascii=False) + "\n```"))
-    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0},
-              analysis={"transcriber": {"type": "sidecar"}, "scorer": scorer_config(api, model="llama3.1")})
+        completion("```json\n" + json.dumps(answer(), ensure_ascii=False) + "\n```")
+    )
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 0},
+        analysis={"transcriber": {"type": "sidecar"}, "scorer": scorer_config(api, model="llama3.1")},
+    )
     good = write_call(tmp_path, seconds=2.0, text="בוקר טוב, כאן דני ממוקד המכירות. אני מבין, תודה רבה.")
     loop = write_call(tmp_path, seconds=2.0, text=" ".join(["הלו"] * 200))
     result, report = run_json(cli, tmp_path)
@@ -285,13 +350,21 @@ def test_a_two_channel_recording_is_uploaded_one_channel_at_a_time(ctx, api, tmp
         loud = np.flatnonzero(np.abs(samples) > 1000)
         start, end = loud[0] / 16000, (loud[-1] + 1) / 16000
         text = "שלום, מדברת נועה." if start < 0.1 else "כן, שלום."
-        return Response(json.dumps({"text": text, "language": "hebrew", "segments": [
-            {"start": round(start, 2), "end": round(end, 2), "text": text}]}), content_type="application/json")
+        return Response(
+            json.dumps(
+                {
+                    "text": text,
+                    "language": "hebrew",
+                    "segments": [{"start": round(start, 2), "end": round(end, 2), "text": text}],
+                }
+            ),
+            content_type="application/json",
+        )
 
     api.expect_request("/v1/audio/transcriptions", method="POST").respond_with_handler(answer)
     clip = tmp_path / name("wav")
     rate, half = 8000, 4000
-    left = np.concatenate([np.full(half, 12000), np.zeros(half)])   # the agent, first half
+    left = np.concatenate([np.full(half, 12000), np.zeros(half)])  # the agent, first half
     right = np.concatenate([np.zeros(half), np.full(half, 12000)])  # the customer, second half
     with wave.open(str(clip), "wb") as w:
         w.setnchannels(2)
@@ -301,5 +374,7 @@ def test_a_two_channel_recording_is_uploaded_one_channel_at_a_time(ctx, api, tmp
     result = analyze(str(clip), None, {"transcriber": transcriber_config(api)}, 1.0)
     assert len(api.log) == 2
     assert [(s.speaker, s.start, s.end, s.text) for s in result.transcript.segments] == [
-        ("agent", 0.0, 0.5, "שלום, מדברת נועה."), ("customer", 0.5, 1.0, "כן, שלום.")]
+        ("agent", 0.0, 0.5, "שלום, מדברת נועה."),
+        ("customer", 0.5, 1.0, "כן, שלום."),
+    ]
     assert result.metrics["talk_ratio"] == 0.5 and result.metrics["speakers_from"] == "channels"

@@ -1,4 +1,5 @@
 """The personal-data detectors, each with what it must catch and what it must leave alone."""
+
 import pytest
 
 from webapp.analysis import pii
@@ -31,8 +32,18 @@ def test_digits_failing_luhn_are_no_card(text):
     assert "card" not in kinds(text)
 
 
-@pytest.mark.parametrize("text", ["תתקשר ל-050-1234567", "052 123 4567", "+972 52 123 4567", "+972-3-1234567",
-                                  "03-1234567", "077-1234567", "972541234567"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "תתקשר ל-050-1234567",
+        "052 123 4567",
+        "+972 52 123 4567",
+        "+972-3-1234567",
+        "03-1234567",
+        "077-1234567",
+        "972541234567",
+    ],
+)
 def test_israeli_phone_numbers(text):
     assert kinds(text) == ["phone"], text
     assert "[טלפון]" in pii.redact(text)[0]
@@ -57,8 +68,9 @@ def test_an_at_sign_alone_is_no_email():
     assert kinds("נפגש @ המשרד") == []
 
 
-@pytest.mark.parametrize("text", ["מספר חשבון 123456", "בחשבון שלי 45-678", "החשבון הוא 12-345-678901",
-                                  "סניף וחשבון 12-345-678901"])
+@pytest.mark.parametrize(
+    "text", ["מספר חשבון 123456", "בחשבון שלי 45-678", "החשבון הוא 12-345-678901", "סניף וחשבון 12-345-678901"]
+)
 def test_bank_accounts_after_the_word_or_in_bank_branch_account_form(text):
     assert kinds(text) == ["account"], text
     assert "[חשבון]" in pii.redact(text)[0]
@@ -70,8 +82,12 @@ def test_a_price_after_the_word_or_a_short_pair_is_no_account(text):
 
 
 def test_a_transcript_is_redacted_in_its_text_and_each_segment():
-    transcript = Transcript(text="הטלפון 050-1234567 והמייל dana@example.com", language="he", engine="test",
-                            segments=[Segment(0, 2, "הטלפון 050-1234567"), Segment(2, 4, "והמייל dana@example.com")])
+    transcript = Transcript(
+        text="הטלפון 050-1234567 והמייל dana@example.com",
+        language="he",
+        engine="test",
+        segments=[Segment(0, 2, "הטלפון 050-1234567"), Segment(2, 4, "והמייל dana@example.com")],
+    )
     counts, spans = pii.redact_transcript(transcript)
     assert counts == {"phone": 1, "email": 1}
     # "050-1234567" is characters 7-18 of an 18-character segment lasting 2 s: 0.78-2.0 s, widened

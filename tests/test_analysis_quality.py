@@ -1,6 +1,7 @@
 """How far a transcript can be trusted: the verdict on hand-built transcripts, and a call
 whose transcript loops or is empty filed as "needs review" with its score withheld, seen
 through the pages and the API filters, on PostgreSQL and in the embedded default (SQLite)."""
+
 import json
 import os
 import subprocess
@@ -86,9 +87,9 @@ def _loop_and_healthy(folder):
     return loop, healthy
 
 
-def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(ctx, cli, web, tmp_path,
-                                                                             private_targets, make_config,
-                                                                             httpserver):
+def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(
+    ctx, cli, web, tmp_path, private_targets, make_config, httpserver
+):
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord, NotificationDelivery, SalesCall
     from webapp.services import reports
@@ -110,10 +111,12 @@ def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(ctx
     assert record.status == "completed" and "needs review" in record.events[-1].message
     assert record.events[-1].details["quality"] == "needs_review"
     # the commit announced it: the channel that asked for needs_review has a delivery for this file only
-    deliveries = db.session.scalars(sa.select(NotificationDelivery).where(
-        NotificationDelivery.config_id == channel.id)).all()
+    deliveries = db.session.scalars(
+        sa.select(NotificationDelivery).where(NotificationDelivery.config_id == channel.id)
+    ).all()
     assert [(d.condition, d.payload["message"]["events"][0]["file_id"]) for d in deliveries] == [
-        ("needs_review", call.file_id)], [(d.status, d.kind) for d in deliveries]
+        ("needs_review", call.file_id)
+    ], [(d.status, d.kind) for d in deliveries]
 
     page = web["viewer"].get(f"/calls/{call.id}").get_data(as_text=True)
     assert 'id="quality"' in page and "200 times in a row" in page and "unreliable" in page
@@ -150,8 +153,9 @@ def test_the_embedded_default_files_a_looping_transcript_as_needs_review(tmp_pat
     calls.mkdir()
     loop, healthy = _loop_and_healthy(calls)
     flask = [sys.executable, "-m", "flask"]
-    run = subprocess.run(flask + ["batch", "run", str(calls), "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        flask + ["batch", "run", str(calls), "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     by_name = {f["file_name"]: f for f in json.loads(run.stdout)["files"]}
     assert by_name[loop]["quality"] == "needs_review" and by_name[loop]["overall_score"] is None
@@ -170,9 +174,9 @@ def test_the_embedded_default_files_a_looping_transcript_as_needs_review(tmp_pat
         "client = app.test_client()\n"
         "auth = {'Authorization': 'Bearer ' + text}\n"
         "print(json.dumps([client.get('/api/batch/calls?quality=needs_review', headers=auth).get_json(),\n"
-        "                  client.get('/api/batch/files?quality=needs_review', headers=auth).get_json()]))\n")
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+        "                  client.get('/api/batch/files?quality=needs_review', headers=auth).get_json()]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     calls_json, files_json = json.loads(out.stdout.strip().splitlines()[-1])
     assert [c["call_uuid"] for c in calls_json["items"]] == [loop.split(".")[0]]
@@ -190,8 +194,10 @@ def test_a_recording_that_makes_the_model_loop_is_flagged_and_not_scored(ctx, cl
     from webapp.extensions import db
     from webapp.models import SalesCall
 
-    configure(scanning={"fileSettleSeconds": 0},
-              analysis={"transcriber": {**asr_config(base_model, vad_filter=False), "type": "auto"}})
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        analysis={"transcriber": {**asr_config(base_model, vad_filter=False), "type": "auto"}},
+    )
     spoken = name("wav")
     speak(tmp_path / spoken, samples.SCRIPTS[2])
     delivered = write_call(tmp_path, seconds=2.0, text=" ".join(t for _s, _e, t in HEALTHY))
@@ -218,6 +224,6 @@ def test_the_decoding_defaults_are_the_measured_ones_and_their_limits_are_checke
     assert fallback._temperatures() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     fields = {f.name: f.default for f in FasterWhisperTranscriber.fields}
     assert fields["vad_filter"] is True and fields["compression_ratio_threshold"] == 2.4
-    assert FasterWhisperTranscriber.validate_config({"compression_ratio_threshold": -1,
-                                                     "hallucination_silence_threshold": "2"}) == [
-        "Repetition limit: a number from 0 to 100.", "Skip silence inside made-up text: a number from 0 to 60."]
+    assert FasterWhisperTranscriber.validate_config(
+        {"compression_ratio_threshold": -1, "hallucination_silence_threshold": "2"}
+    ) == ["Repetition limit: a number from 0 to 100.", "Skip silence inside made-up text: a number from 0 to 60."]

@@ -3,6 +3,7 @@ per speaker, and the rubric's speaker limits on a split recording. The ASR tests
 Whisper on real espeak-ng stereo clips made here; they check where each channel spoke, not
 the words (a base model hears synthetic Hebrew poorly), except "שלום", which it hears in
 the `he` voice."""
+
 import uuid
 import wave
 from datetime import datetime, timedelta, timezone
@@ -40,8 +41,9 @@ def _where_each_spoke(segments, spoken):
     """Every segment lies where its speaker's channel spoke (VAD padding allowed)."""
     for seg in segments:
         middle = (seg["start"] + seg["end"]) / 2
-        assert any(a - 0.3 <= seg["start"] and seg["end"] <= b + 0.3 and a <= middle <= b
-                   for a, b in spoken[seg["speaker"]]), (seg, spoken)
+        assert any(
+            a - 0.3 <= seg["start"] and seg["end"] <= b + 0.3 and a <= middle <= b for a, b in spoken[seg["speaker"]]
+        ), (seg, spoken)
 
 
 def _opening(segments, duration):
@@ -57,16 +59,20 @@ def _opening(segments, duration):
 
 
 @pytest.mark.slow
-def test_two_channel_call_comes_out_as_agent_and_customer_through_a_batch_run(cli, ctx, base_model, speak, workers,
-                                                                              web, tmp_path):
+def test_two_channel_call_comes_out_as_agent_and_customer_through_a_batch_run(
+    cli, ctx, base_model, speak, workers, web, tmp_path
+):
     from webapp.extensions import db
     from webapp.models import SalesCall
 
     folder = tmp_path / "calls"
     folder.mkdir()
     spoken, duration = _stereo_call(speak, folder / name("wav"))
-    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0},
-              analysis={"transcriber": asr_config(base_model)})  # the diarizer is left at its default
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 0},
+        analysis={"transcriber": asr_config(base_model)},
+    )  # the diarizer is left at its default
     workers(1)
     result, report = run_json(cli, folder, "--workers", "0")
     assert report and report["totals"]["completed"] == 1, result.output
@@ -102,8 +108,9 @@ def test_swapped_channels_and_mono(ctx, base_model, speak, tmp_path):
     spoken, duration = _stereo_call(speak, clip)
     transcriber = asr_config(base_model)
 
-    swapped = analyze(str(clip), None, {"transcriber": transcriber,
-                                        "diarizer": {"type": "channels", "agent_channel": "2"}}, duration)
+    swapped = analyze(
+        str(clip), None, {"transcriber": transcriber, "diarizer": {"type": "channels", "agent_channel": "2"}}, duration
+    )
     segments = [s.to_dict() for s in swapped.transcript.segments]
     _where_each_spoke(segments, {"agent": spoken["customer"], "customer": spoken["agent"]})
     assert "שלום" in " ".join(s["text"] for s in segments if s["speaker"] == "agent")
@@ -124,12 +131,26 @@ def test_a_delivered_transcript_wins_over_the_channel_split(ctx, tmp_path):
     clip = tmp_path / name("wav")
     _write_stereo(clip, [0.3] * 8000, [0.0] * 4000 + [0.2] * 4000)
     stem = clip.stem
-    (tmp_path / f"{stem}.json").write_text(json.dumps({"segments": [
-        {"start": 0, "end": 0.4, "text": "שלום, מדברת נועה", "speaker": "agent"},
-        {"start": 0.5, "end": 1.0, "text": "כן?", "speaker": "customer"}]}, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / f"{stem}.json").write_text(
+        json.dumps(
+            {
+                "segments": [
+                    {"start": 0, "end": 0.4, "text": "שלום, מדברת נועה", "speaker": "agent"},
+                    {"start": 0.5, "end": 1.0, "text": "כן?", "speaker": "customer"},
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     companions = LocalStorage({"path": str(tmp_path)}).companions_for(clip.name)
-    result = analyze(str(clip), None, {"transcriber": {"type": "auto", "models_dir": str(tmp_path / "none")}}, 1.0,
-                     companions=companions)
+    result = analyze(
+        str(clip),
+        None,
+        {"transcriber": {"type": "auto", "models_dir": str(tmp_path / "none")}},
+        1.0,
+        companions=companions,
+    )
     assert result.transcript.engine == "sidecar"
     assert [s.speaker for s in result.transcript.segments] == ["agent", "customer"]
 
@@ -156,7 +177,10 @@ def test_segments_over_joined_speech_go_back_to_their_stretches():
     segments = [Segment(0.5, 1.5, "אחת"), Segment(1.5, 3.5, "שתיים שלוש ארבע חמש")]
     restored = restore_times(segments, voiced, rate)
     assert [(s.start, s.end, s.text) for s in restored] == [
-        (1.5, 2.5, "אחת"), (2.5, 3.0, "שתיים"), (10.0, 11.5, "שלוש ארבע חמש")]
+        (1.5, 2.5, "אחת"),
+        (2.5, 3.0, "שתיים"),
+        (10.0, 11.5, "שלוש ארבע חמש"),
+    ]
 
 
 def _write_stereo(path, left, right, rate=8000):
@@ -170,19 +194,23 @@ def _write_stereo(path, left, right, rate=8000):
 
 # -- talk metrics on hand-built segments ---------------------------------------------------------
 
+
 def _call(*lines):
     return Transcript("", [Segment(a, b, text, speaker) for speaker, a, b, text in lines], "he", "test")
 
 
 def test_talk_ratio_patience_and_monologues():
-    result = metrics.compute(_call(
-        ("agent", 0.0, 10.0, "שלום מדברת נועה מחברת אורנים מה שלומך היום?"),
-        ("customer", 11.0, 15.0, "בסדר תודה"),
-        ("agent", 17.0, 20.0, "כמה אתם משלמים?"),       # 2.0 s after the customer stopped
-        ("agent", 20.5, 25.0, "ומה חשוב לך?"),           # the same turn (pause under 1.5 s)
-        ("customer", 26.0, 30.0, "המחיר"),
-        ("agent", 31.0, 32.0, "מבין"),                    # 1.0 s after
-    ), 32.0)
+    result = metrics.compute(
+        _call(
+            ("agent", 0.0, 10.0, "שלום מדברת נועה מחברת אורנים מה שלומך היום?"),
+            ("customer", 11.0, 15.0, "בסדר תודה"),
+            ("agent", 17.0, 20.0, "כמה אתם משלמים?"),  # 2.0 s after the customer stopped
+            ("agent", 20.5, 25.0, "ומה חשוב לך?"),  # the same turn (pause under 1.5 s)
+            ("customer", 26.0, 30.0, "המחיר"),
+            ("agent", 31.0, 32.0, "מבין"),  # 1.0 s after
+        ),
+        32.0,
+    )
     assert result["talk_ratio"] == round(18.5 / 26.5, 3)
     assert result["patience_seconds"] == 1.5  # (2.0 + 1.0) / 2
     assert result["interruptions"] == 0
@@ -195,13 +223,16 @@ def test_talk_ratio_patience_and_monologues():
 
 
 def test_interruptions_count_who_started_over_the_other():
-    result = metrics.compute(_call(
-        ("agent", 0.0, 6.0, "אני רוצה להציע לך מסלול חדש"),
-        ("customer", 4.0, 8.0, "רגע רגע"),       # starts while the agent talks: the customer interrupts
-        ("agent", 7.5, 9.0, "כן?"),               # starts while the customer talks: the agent interrupts
-        ("customer", 9.0, 10.0, "לא"),            # starts as the agent stops: no interruption
-        ("agent", 10.5, 12.0, "בסדר"),
-    ), 12.0)
+    result = metrics.compute(
+        _call(
+            ("agent", 0.0, 6.0, "אני רוצה להציע לך מסלול חדש"),
+            ("customer", 4.0, 8.0, "רגע רגע"),  # starts while the agent talks: the customer interrupts
+            ("agent", 7.5, 9.0, "כן?"),  # starts while the customer talks: the agent interrupts
+            ("customer", 9.0, 10.0, "לא"),  # starts as the agent stops: no interruption
+            ("agent", 10.5, 12.0, "בסדר"),
+        ),
+        12.0,
+    )
     assert result["speakers"]["customer"]["interruptions"] == 1
     assert result["speakers"]["agent"]["interruptions"] == 1
     assert result["interruptions"] == 2
@@ -212,13 +243,19 @@ def test_interruptions_count_who_started_over_the_other():
 def test_no_talk_metrics_without_both_speakers():
     unknown = metrics.compute(_call((None, 0.0, 3.0, "שלום"), (None, 3.0, 5.0, "כן")), 5.0)
     assert "talk_ratio" not in unknown and "speakers" not in unknown
-    agent_only = metrics.compute(_call(("agent", 0.0, 3.0, "שלום"),), 5.0)
+    agent_only = metrics.compute(
+        _call(
+            ("agent", 0.0, 3.0, "שלום"),
+        ),
+        5.0,
+    )
     assert "talk_ratio" not in agent_only
     never_answered = metrics.compute(_call(("agent", 0.0, 3.0, "שלום"), ("customer", 3.5, 5.0, "כן")), 5.0)
     assert never_answered["patience_seconds"] is None and never_answered["talk_ratio"] == round(3 / 4.5, 3)
 
 
 # -- settings, samples, reports ------------------------------------------------------------------
+
 
 def test_the_diarizer_is_chosen_and_checked_like_the_transcriber(ctx, tmp_path):
     from webapp.batch import batch_config as settings
@@ -237,7 +274,9 @@ def test_the_diarizer_is_chosen_and_checked_like_the_transcriber(ctx, tmp_path):
     assert folder_service.analysis_form_values(analysis)["diarizer"] == "channels-swapped"
     assert folder_service.analysis_from_form({"analysis_diarizer": "none"})[0] == {"diarizer": {"type": "none"}}
     assert folder_service.validate_analysis({"diarizer": {"type": "channels", "agent_channel": 2}}) == (
-        {"diarizer": {"type": "channels", "agent_channel": 2}}, [])
+        {"diarizer": {"type": "channels", "agent_channel": 2}},
+        [],
+    )
 
 
 def test_sample_calls_can_be_two_channel(tmp_path):
@@ -277,16 +316,27 @@ def test_reports_average_the_talk_metrics_per_agent(ctx, web):
     from webapp.services import reports
 
     now = datetime.now(timezone.utc)
-    rows = [("נועה", {"talk_ratio": 0.6, "patience_seconds": 1.0, "interruptions": 2}),
-            ("נועה", {"talk_ratio": 0.4, "patience_seconds": None, "interruptions": 1}),
-            ("דני", {"talk_ratio": 0.7, "patience_seconds": 0.5, "interruptions": 0}),
-            ("דני", {"words": 10})]  # speakers unknown: left out
+    rows = [
+        ("נועה", {"talk_ratio": 0.6, "patience_seconds": 1.0, "interruptions": 2}),
+        ("נועה", {"talk_ratio": 0.4, "patience_seconds": None, "interruptions": 1}),
+        ("דני", {"talk_ratio": 0.7, "patience_seconds": 0.5, "interruptions": 0}),
+        ("דני", {"words": 10}),
+    ]  # speakers unknown: left out
     for agent, call_metrics in rows:
-        db.session.add(SalesCall(content_sha256=uuid.uuid4().hex * 2, call_uuid=str(uuid.uuid4()), agent=agent,
-                                 metrics=call_metrics, created_at=now - timedelta(hours=1)))
+        db.session.add(
+            SalesCall(
+                content_sha256=uuid.uuid4().hex * 2,
+                call_uuid=str(uuid.uuid4()),
+                agent=agent,
+                metrics=call_metrics,
+                created_at=now - timedelta(hours=1),
+            )
+        )
     db.session.commit()
     talk = reports.talk(reports.parse_filters({}))
-    assert talk == [{"agent": "דני", "calls": 1, "talk_ratio": 0.7, "patience_seconds": 0.5, "interruptions": 0.0},
-                    {"agent": "נועה", "calls": 2, "talk_ratio": 0.5, "patience_seconds": 1.0, "interruptions": 1.5}]
+    assert talk == [
+        {"agent": "דני", "calls": 1, "talk_ratio": 0.7, "patience_seconds": 0.5, "interruptions": 0.0},
+        {"agent": "נועה", "calls": 2, "talk_ratio": 0.5, "patience_seconds": 1.0, "interruptions": 1.5},
+    ]
     page = web["viewer"].get("/reports/").get_data(as_text=True)
     assert 'id="talk-by-agent"' in page and "50%" in page and "1.00 s" in page

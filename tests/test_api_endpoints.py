@@ -35,31 +35,57 @@ def world(ctx, tmp_path, monkeypatch, app):
     folder = ExternalFolder(name="calls", storage_type="local", storage_config={"path": str(folder_dir)})
     db.session.add(folder)
     db.session.flush()
-    job = BatchJob(folder_id=folder.id, status=job_status.COMPLETED_WITH_ERRORS, total_files=2, processed_files=1,
-                   failed_files=1)
+    job = BatchJob(
+        folder_id=folder.id, status=job_status.COMPLETED_WITH_ERRORS, total_files=2, processed_files=1, failed_files=1
+    )
     db.session.add(job)
     db.session.flush()
-    failed = FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_name="a.wav", file_path="a.wav",
-                                  status=status.FAILED, error_code="TRANSCRIPTION_FAILED",
-                                  error_category="processing", error_message="ASR crashed")
-    done = FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_name="b.wav", file_path="b.wav",
-                                status=status.COMPLETED)
+    failed = FileProcessingRecord(
+        folder_id=folder.id,
+        job_id=job.id,
+        file_name="a.wav",
+        file_path="a.wav",
+        status=status.FAILED,
+        error_code="TRANSCRIPTION_FAILED",
+        error_category="processing",
+        error_message="ASR crashed",
+    )
+    done = FileProcessingRecord(
+        folder_id=folder.id, job_id=job.id, file_name="b.wav", file_path="b.wav", status=status.COMPLETED
+    )
     db.session.add_all([failed, done])
     db.session.flush()
     db.session.add(FileEvent(file_id=failed.id, from_status="processing", to_status="failed", message="ASR crashed"))
     customer = Customer(name="דנה כהן", phone="+972501234567", call_count=1)
     db.session.add(customer)
     db.session.flush()
-    call = SalesCall(file_id=done.id, job_id=job.id, customer_id=customer.id, content_sha256="0" * 64,
-                     call_uuid="3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f", transcript="שלום", overall_score=80,
-                     segments=[{"start": 0, "end": 1, "text": "שלום"}], scores={"overall": 80, "criteria": []})
+    call = SalesCall(
+        file_id=done.id,
+        job_id=job.id,
+        customer_id=customer.id,
+        content_sha256="0" * 64,
+        call_uuid="3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f",
+        transcript="שלום",
+        overall_score=80,
+        segments=[{"start": 0, "end": 1, "text": "שלום"}],
+        scores={"overall": 80, "criteria": []},
+    )
     db.session.add(call)
-    notification = NotificationConfig(name="ops", type="webhook", config={"url": "http://127.0.0.1:9/hook"},
-                                      conditions=["file_failed"])
+    notification = NotificationConfig(
+        name="ops", type="webhook", config={"url": "http://127.0.0.1:9/hook"}, conditions=["file_failed"]
+    )
     db.session.add(notification)
     db.session.commit()
-    return {"folder": folder.id, "job": job.id, "failed": failed.id, "done": done.id, "call": call.id,
-            "customer": customer.id, "notification": notification.id, "dir": str(folder_dir)}
+    return {
+        "folder": folder.id,
+        "job": job.id,
+        "failed": failed.id,
+        "done": done.id,
+        "call": call.id,
+        "customer": customer.id,
+        "notification": notification.id,
+        "dir": str(folder_dir),
+    }
 
 
 def endpoints(w):
@@ -71,10 +97,20 @@ def endpoints(w):
         ("GET", f"/api/batch/folders/{f}", "viewer", None, 200),
         ("GET", f"/api/batch/folders/{f}/preview", "manager", None, 200),
         ("POST", f"/api/batch/folders/{f}/test", "manager", None, 200),
-        ("POST", "/api/batch/folders/test", "admin", {"storage_type": "local", "storage_config": {"path": w["dir"]}},
-         200),
-        ("POST", "/api/batch/folders", "admin", {"name": "more", "storage_type": "local",
-                                                 "storage_config": {"path": w["dir"] + "/x"}}, 201),
+        (
+            "POST",
+            "/api/batch/folders/test",
+            "admin",
+            {"storage_type": "local", "storage_config": {"path": w["dir"]}},
+            200,
+        ),
+        (
+            "POST",
+            "/api/batch/folders",
+            "admin",
+            {"name": "more", "storage_type": "local", "storage_config": {"path": w["dir"] + "/x"}},
+            201,
+        ),
         ("PATCH", f"/api/batch/folders/{f}", "admin", {"scan_interval": 600}, 200),
         ("GET", f"/api/batch/folders/{f}/webhook", "admin", None, 200),
         ("POST", f"/api/batch/folders/{f}/webhook", "admin", None, 201),
@@ -101,8 +137,13 @@ def endpoints(w):
         ("GET", "/api/batch/notifications/options", "viewer", None, 200),
         ("GET", f"/api/batch/notifications/{w['notification']}", "viewer", None, 200),
         ("GET", f"/api/batch/notifications/{w['notification']}/deliveries", "viewer", None, 200),
-        ("POST", "/api/batch/notifications", "admin", {"name": "n2", "type": "webhook", "conditions": ["file_failed"],
-                                                       "config": {"url": "http://127.0.0.1:9/x"}}, 201),
+        (
+            "POST",
+            "/api/batch/notifications",
+            "admin",
+            {"name": "n2", "type": "webhook", "conditions": ["file_failed"], "config": {"url": "http://127.0.0.1:9/x"}},
+            201,
+        ),
         ("PATCH", f"/api/batch/notifications/{w['notification']}", "admin", {"cooldown_minutes": 5}, 200),
         ("POST", f"/api/batch/notifications/{w['notification']}/test", "admin", None, 202),
         ("GET", "/api/batch/calls", "viewer", None, 200),
@@ -162,16 +203,29 @@ def test_answers_have_the_documented_shapes(api, world):
 
 
 def test_secrets_are_never_returned(api, world, ctx):
-    created = api.post("admin", "/api/batch/notifications", json={
-        "name": "signed", "type": "webhook", "conditions": ["file_failed"],
-        "config": {"url": "http://127.0.0.1:9/x", "secret": "hush-hush-123"}})
+    created = api.post(
+        "admin",
+        "/api/batch/notifications",
+        json={
+            "name": "signed",
+            "type": "webhook",
+            "conditions": ["file_failed"],
+            "config": {"url": "http://127.0.0.1:9/x", "secret": "hush-hush-123"},
+        },
+    )
     assert created.status_code == 201, created.get_json()
     assert "hush-hush-123" not in created.get_data(as_text=True)
     listed = api.get("viewer", "/api/batch/notifications").get_data(as_text=True)
     assert "hush-hush-123" not in listed
-    folder = api.post("admin", "/api/batch/folders", json={
-        "name": "bucket", "storage_type": "s3", "storage_config": {
-            "bucket": "calls", "access_key_id": "AKIAXXXX", "secret_access_key": "very-secret-key"}})
+    folder = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={
+            "name": "bucket",
+            "storage_type": "s3",
+            "storage_config": {"bucket": "calls", "access_key_id": "AKIAXXXX", "secret_access_key": "very-secret-key"},
+        },
+    )
     assert folder.status_code == 201, folder.get_json()
     text = api.get("viewer", f"/api/batch/folders/{folder.get_json()['id']}").get_data(as_text=True)
     assert "very-secret-key" not in text and "AKIAXXXX" not in text
@@ -192,6 +246,9 @@ def test_a_test_notification_is_audited_with_the_token_user(api, world):
     assert sent.status_code == 202, sent.get_json()
     db.session.rollback()
     row = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "notification.test")).one()
-    assert (row.actor, row.target_type, row.target_id) == ("admin@example.com", "notification",
-                                                           str(world["notification"]))
+    assert (row.actor, row.target_type, row.target_id) == (
+        "admin@example.com",
+        "notification",
+        str(world["notification"]),
+    )
     assert row.after == {"delivery_id": sent.get_json()["id"]}

@@ -71,8 +71,11 @@ def test_a_browser_session_needs_the_csrf_token_to_change_things(app, tokens, ct
 def folder_id(api, tmp_path, ctx):
     configure(scanning={"fileSettleSeconds": 0})
     write_calls(tmp_path, 2)
-    answer = api.post("admin", "/api/batch/folders", json={"name": "calls", "storage_type": "local",
-                                                           "storage_config": {"path": str(tmp_path)}})
+    answer = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={"name": "calls", "storage_type": "local", "storage_config": {"path": str(tmp_path)}},
+    )
     assert answer.status_code == 201
     return answer.get_json()["id"]
 
@@ -89,8 +92,11 @@ def test_bad_input_is_a_4xx_with_field_and_reason_and_nothing_is_written(api, fo
     assert api.post("admin", "/api/batch/folders", data=b"", content_type="application/json").status_code == 400
     assert api.post("admin", "/api/batch/folders", data=b"NaN", content_type="application/json").status_code == 400
 
-    wrong_type = api.post("admin", "/api/batch/folders", json={"name": "x", "storage_type": "local",
-                                                              "scan_interval": "often", "enabled": "maybe"})
+    wrong_type = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={"name": "x", "storage_type": "local", "scan_interval": "often", "enabled": "maybe"},
+    )
     assert wrong_type.status_code == 422
     assert set(fields(wrong_type)) == {"scan_interval", "enabled"}
 
@@ -105,8 +111,11 @@ def test_bad_input_is_a_4xx_with_field_and_reason_and_nothing_is_written(api, fo
     assert "greater than or equal to 30" in fields(interval)["scanning.scanInterval"]
     retries = api.put("admin", "/api/batch/config", json={"retryPolicy": {"maxRetries": 99}})
     assert retries.status_code == 422 and "retryPolicy.maxRetries" in fields(retries)
-    both = api.put("admin", "/api/batch/config", json={"scanning": {"scanInterval": 5, "bogus": 1},
-                                                        "retryPolicy": {"maxRetries": 99}})
+    both = api.put(
+        "admin",
+        "/api/batch/config",
+        json={"scanning": {"scanInterval": 5, "bogus": 1}, "retryPolicy": {"maxRetries": 99}},
+    )
     assert set(fields(both)) == {"scanning.scanInterval", "scanning.bogus", "retryPolicy.maxRetries"}
     validation = api.post("manager", "/api/batch/config/validation", json={"scanning": {"scanInterval": 5}})
     assert validation.get_json()["valid"] is False
@@ -115,15 +124,24 @@ def test_bad_input_is_a_4xx_with_field_and_reason_and_nothing_is_written(api, fo
     assert folder_interval.status_code == 422 and "scan_interval" in fields(folder_interval)
     relative = api.patch("admin", f"/api/batch/folders/{folder_id}", json={"storage_config": {"path": "rel/dir"}})
     assert relative.status_code == 422 and "storage_config" in fields(relative)  # the service's own check
-    duplicate = api.post("admin", "/api/batch/folders", json={"name": "calls", "storage_type": "local",
-                                                              "storage_config": {"path": "/tmp"}})
+    duplicate = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={"name": "calls", "storage_type": "local", "storage_config": {"path": "/tmp"}},
+    )
     assert duplicate.status_code == 422 and "name" in fields(duplicate)
 
-    bad_channel = api.post("admin", "/api/batch/notifications", json={
-        "name": "n", "type": "webhook", "conditions": ["file_failed"], "config": {}, "cooldown_minutes": 5000})
+    bad_channel = api.post(
+        "admin",
+        "/api/batch/notifications",
+        json={"name": "n", "type": "webhook", "conditions": ["file_failed"], "config": {}, "cooldown_minutes": 5000},
+    )
     assert bad_channel.status_code == 422 and "cooldown_minutes" in fields(bad_channel)
-    no_url = api.post("admin", "/api/batch/notifications", json={
-        "name": "n", "type": "webhook", "conditions": ["file_failed"], "config": {}})
+    no_url = api.post(
+        "admin",
+        "/api/batch/notifications",
+        json={"name": "n", "type": "webhook", "conditions": ["file_failed"], "config": {}},
+    )
     assert no_url.status_code == 422 and "config" in fields(no_url)
 
     nul = api.post("admin", "/api/batch/folders", json={"name": "a\x00b", "storage_type": "local"})
@@ -136,8 +154,15 @@ def test_bad_input_is_a_4xx_with_field_and_reason_and_nothing_is_written(api, fo
         app.config["MAX_CONTENT_LENGTH"] = limit
     assert huge.status_code == 413 and huge.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
-    for path in ("/api/batch/folders/999", "/api/batch/jobs/999", "/api/batch/files/999", "/api/batch/calls/999",
-                 "/api/batch/customers/999", "/api/batch/notifications/999", "/api/batch/folders/99999999999"):
+    for path in (
+        "/api/batch/folders/999",
+        "/api/batch/jobs/999",
+        "/api/batch/files/999",
+        "/api/batch/calls/999",
+        "/api/batch/customers/999",
+        "/api/batch/notifications/999",
+        "/api/batch/folders/99999999999",
+    ):
         missing = api.get("admin", path)
         assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "NOT_FOUND", path
     assert api.post("manager", "/api/batch/jobs", json={"folder_id": 999}).status_code == 404

@@ -1,5 +1,6 @@
 """Live status over real HTTP: an SSE client and a WebSocket client, both authenticated with
 a bearer token, receive the status changes a real worker process makes."""
+
 import json
 import queue
 import threading
@@ -16,14 +17,18 @@ from recordings import write_calls
 def folder(api, tmp_path, ctx):
     configure(scanning={"fileSettleSeconds": 0})
     write_calls(tmp_path, 2)
-    answer = api.post("admin", "/api/batch/folders", json={"name": "live", "storage_type": "local",
-                                                           "storage_config": {"path": str(tmp_path)}})
+    answer = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={"name": "live", "storage_type": "local", "storage_config": {"path": str(tmp_path)}},
+    )
     return answer.get_json()["id"]
 
 
 def sse_reader(url, token, out, stop):
-    with requests.get(url, headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
-                      stream=True, timeout=30) as answer:
+    with requests.get(
+        url, headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}, stream=True, timeout=30
+    ) as answer:
         out.put(("status", answer.status_code, answer.headers.get("Content-Type")))
         event = None
         for line in answer.iter_lines(decode_unicode=True):
@@ -50,10 +55,14 @@ def collect_until(out, predicate, timeout=60, seen=None):
 @pytest.mark.slow
 def test_sse_and_websocket_clients_see_a_real_workers_changes(api, tokens, live_server, folder, workers):
     sse, stop = queue.Queue(), threading.Event()
-    threading.Thread(target=sse_reader, args=(live_server + "/api/batch/status/stream", tokens["viewer"], sse, stop),
-                     daemon=True).start()
-    ws = websocket.create_connection(live_server.replace("http", "ws") + "/api/batch/status",
-                                     header=[f"Authorization: Bearer {tokens['viewer']}"], timeout=30)
+    threading.Thread(
+        target=sse_reader, args=(live_server + "/api/batch/status/stream", tokens["viewer"], sse, stop), daemon=True
+    ).start()
+    ws = websocket.create_connection(
+        live_server.replace("http", "ws") + "/api/batch/status",
+        header=[f"Authorization: Bearer {tokens['viewer']}"],
+        timeout=30,
+    )
     first = json.loads(ws.recv())
     assert first["type"] == "snapshot" and "totals" in first
     ws_messages = queue.Queue()
@@ -96,6 +105,7 @@ def test_streams_refuse_without_a_token(live_server, tokens):
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         websocket.create_connection(live_server.replace("http", "ws") + "/api/batch/status", timeout=10)
     assert refused.value.status_code == 401
-    snapshot = requests.get(live_server + "/api/batch/status",
-                            headers={"Authorization": f"Bearer {tokens['viewer']}"}, timeout=10).json()
+    snapshot = requests.get(
+        live_server + "/api/batch/status", headers={"Authorization": f"Bearer {tokens['viewer']}"}, timeout=10
+    ).json()
     assert set(snapshot) >= {"totals", "jobs", "recent_errors", "paused", "throughput_per_hour"}

@@ -2,6 +2,7 @@
 formats (S3 via SNS incl. SubscriptionConfirmation, Azure Event Grid in both schemas incl.
 the validation handshakes, GCS Pub/Sub push) and a folder's inbound webhook (secret token
 or HMAC signature) — each queues exactly the announced objects."""
+
 import json
 
 import pytest
@@ -38,8 +39,13 @@ def test_cloud_events_queue_exactly_the_announced_objects(receivers, app, cloud_
     assert post(receivers, app, path, push(cloud_folder, "in/" + calls[0])).status_code == 401  # no token
     assert post(receivers, app, path + "?token=wrong", push(cloud_folder, "in/" + calls[0])).status_code == 401
     assert post(receivers, app, path + f"?token={TOKEN}", b"{not json").status_code == 400
-    answer = post(receivers, app, path + f"?token={TOKEN}", push(cloud_folder, "in/" + calls[0]),
-                  content_type="text/plain; charset=UTF-8" if cloud_folder.type == "s3" else "application/json")
+    answer = post(
+        receivers,
+        app,
+        path + f"?token={TOKEN}",
+        push(cloud_folder, "in/" + calls[0]),
+        content_type="text/plain; charset=UTF-8" if cloud_folder.type == "s3" else "application/json",
+    )
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["queued"] == 1
     assert recorded() == ["in/" + calls[0]] and queued_jobs() == 1  # not the two others
@@ -48,18 +54,34 @@ def test_cloud_events_queue_exactly_the_announced_objects(receivers, app, cloud_
 
 
 def test_event_grid_handshakes(receivers, app):
-    validation = [{"id": "2d1781af", "topic": "/subscriptions/s/resourceGroups/g/providers/"
-                   "Microsoft.Storage/storageAccounts/acct", "subject": "", "eventTime": "2026-11-25T10:00:00Z",
-                   "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "metadataVersion": "1",
-                   "dataVersion": "2", "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6",
-                                                "validationUrl": "https://rp-eastus2.eventgrid.azure.net/x"}}]
-    answer = post(receivers, app, f"/api/batch/events/azure?token={TOKEN}", validation,
-                  headers={"aeg-event-type": "SubscriptionValidation"})
+    validation = [
+        {
+            "id": "2d1781af",
+            "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
+            "subject": "",
+            "eventTime": "2026-11-25T10:00:00Z",
+            "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+            "metadataVersion": "1",
+            "dataVersion": "2",
+            "data": {
+                "validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6",
+                "validationUrl": "https://rp-eastus2.eventgrid.azure.net/x",
+            },
+        }
+    ]
+    answer = post(
+        receivers,
+        app,
+        f"/api/batch/events/azure?token={TOKEN}",
+        validation,
+        headers={"aeg-event-type": "SubscriptionValidation"},
+    )
     assert answer.status_code == 200
     assert answer.get_json() == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
     with app.app_context():
-        options = receivers.options(f"/api/batch/events/azure?token={TOKEN}",
-                                    headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
+        options = receivers.options(
+            f"/api/batch/events/azure?token={TOKEN}", headers={"WebHook-Request-Origin": "eventgrid.azure.net"}
+        )
     assert options.status_code == 200 and options.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
     with app.app_context():
         assert receivers.options("/api/batch/events/azure?token=bad").status_code == 401
@@ -72,19 +94,25 @@ def test_receivers_are_off_without_a_token(receivers, app, monkeypatch):
 
 
 def sns_confirmation(url):
-    return {"Type": "SubscriptionConfirmation", "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
-            "Token": "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",  # noqa: E501 (AWS's example, unbroken)
-            "TopicArn": "arn:aws:sns:us-west-2:123456789012:MyTopic",
-            "Message": "You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.\n"
-                       "To confirm the subscription, visit the SubscribeURL included in this message.",
-            "SubscribeURL": url, "Timestamp": "2026-11-25T10:00:00.000Z", "SignatureVersion": "1",
-            "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",  # noqa: E501 (as above)
-            "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem"}
+    return {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",  # noqa: E501 (AWS's example, unbroken)
+        "TopicArn": "arn:aws:sns:us-west-2:123456789012:MyTopic",
+        "Message": "You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.\n"
+        "To confirm the subscription, visit the SubscribeURL included in this message.",
+        "SubscribeURL": url,
+        "Timestamp": "2026-11-25T10:00:00.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",  # noqa: E501 (as above)
+        "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem",
+    }
 
 
 def test_sns_subscription_is_confirmed_only_at_an_allowed_address(receivers, app, monkeypatch, httpserver):
     httpserver.expect_request("/", query_string={"Action": "ConfirmSubscription", "Token": "abc"}).respond_with_data(
-        "<ConfirmSubscriptionResponse/>")
+        "<ConfirmSubscriptionResponse/>"
+    )
     local = httpserver.url_for("/") + "?Action=ConfirmSubscription&Token=abc"
     path = f"/api/batch/events/s3?token={TOKEN}"
     monkeypatch.setitem(app.config, "ALLOW_PRIVATE_TARGETS", False)
@@ -107,6 +135,7 @@ def test_sns_subscription_is_confirmed_only_at_an_allowed_address(receivers, app
     assert len(httpserver.log) == 1 and httpserver.log[0][0].method == "GET"
 
     from webapp.api.receivers import subscribe_url_allowed
+
     monkeypatch.setitem(app.config, "SNS_SUBSCRIBE_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
     with app.test_request_context():
         assert not subscribe_url_allowed("https://sns.us-east-1.amazonaws.com.evil.example/?x")[0]
@@ -129,14 +158,24 @@ def test_a_folders_inbound_webhook_with_token_or_signature(api, app, s3_folder, 
     body = json.dumps({"files": [calls[0]]}).encode()
     assert api.post(None, url, data=body, content_type="application/json").status_code == 401
     assert api.post(None, url + "?token=wrong", data=body, content_type="application/json").status_code == 401
-    bad_sig = api.post(None, url, data=body, content_type="application/json",
-                       headers={"X-Callbatch-Signature": hooks.sign("wrong", body)})
+    bad_sig = api.post(
+        None,
+        url,
+        data=body,
+        content_type="application/json",
+        headers={"X-Callbatch-Signature": hooks.sign("wrong", body)},
+    )
     assert bad_sig.status_code == 401
     by_token = api.post(None, url + f"?token={secret}", data=body, content_type="application/json")
     assert by_token.status_code == 202 and by_token.get_json()["queued"] == 1, by_token.get_json()
     body2 = json.dumps({"files": [calls[1]]}).encode()
-    signed = api.post(None, url, data=body2, content_type="application/json",
-                      headers={"X-Callbatch-Signature": hooks.sign(secret, body2)})
+    signed = api.post(
+        None,
+        url,
+        data=body2,
+        content_type="application/json",
+        headers={"X-Callbatch-Signature": hooks.sign(secret, body2)},
+    )
     assert signed.status_code == 202 and signed.get_json()["queued"] == 1
     assert recorded() == sorted(calls[:2]) and queued_jobs() == 2  # exactly the two announced
     unknown_field = api.post(None, url + f"?token={secret}", json={"files": [calls[2]], "x": 1})

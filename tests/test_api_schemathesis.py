@@ -5,6 +5,7 @@ cases is printed (`-s` shows it) and asserted to be substantial.
 
 (schemathesis' own pytest plugin does not run under pytest 9 yet, so each operation's
 strategies are driven with hypothesis directly.)"""
+
 import time
 
 import pytest
@@ -34,21 +35,28 @@ def test_generated_requests_never_get_a_server_error(live_server, tokens, monkey
             continue
         counts["operations"] += 1
         for mode, examples in EXAMPLES.items():
+
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case):
                 counts["cases"] += 1
                 merged = {**(case.headers or {}), **headers}  # always the admin: reach the handlers
-                case.call_and_validate(base_url=live_server, headers=merged, checks=[not_a_server_error],
-                                       timeout=30)
+                case.call_and_validate(base_url=live_server, headers=merged, checks=[not_a_server_error], timeout=30)
 
             try:
                 run()
             except Exception as exc:  # keep going: report every failing operation at once
                 failures.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {exc}"[:2000])
 
-    print(f"\nschemathesis: {counts['cases']} generated cases over {counts['operations']} operations "
-          f"in {time.monotonic() - started:.1f} s")
+    print(
+        f"\nschemathesis: {counts['cases']} generated cases over {counts['operations']} operations "
+        f"in {time.monotonic() - started:.1f} s"
+    )
     assert not failures, "\n\n".join(failures)
     assert counts["cases"] >= 300

@@ -1,6 +1,7 @@
 """Imports point one way (docs/ARCHITECTURE.md): every module under webapp/ is read (its AST,
 imports inside functions included), and no package may import one of a higher layer or take
 part in an import cycle between packages."""
+
 import ast
 import functools
 import os
@@ -15,10 +16,27 @@ from conftest import ROOT
 # Bottom to top. A package is a directory under webapp/ or a module directly in it; the app
 # factory (webapp/__init__.py) is "webapp". A package may import its own layer and those below.
 LAYERS = [
-    ("foundation", {"webapp.config", "webapp.extensions", "webapp.errors", "webapp.redaction",
-                    "webapp.logging_setup", "webapp.crypto", "webapp.queues", "webapp.params",
-                    "webapp.outbound", "webapp.samples", "webapp.timetable", "webapp.models", "webapp.audit_log",
-                    "webapp.auth", "webapp.metrics", "webapp.file_counts"}),
+    (
+        "foundation",
+        {
+            "webapp.config",
+            "webapp.extensions",
+            "webapp.errors",
+            "webapp.redaction",
+            "webapp.logging_setup",
+            "webapp.crypto",
+            "webapp.queues",
+            "webapp.params",
+            "webapp.outbound",
+            "webapp.samples",
+            "webapp.timetable",
+            "webapp.models",
+            "webapp.audit_log",
+            "webapp.auth",
+            "webapp.metrics",
+            "webapp.file_counts",
+        },
+    ),
     ("providers", {"webapp.providers"}),
     ("analysis", {"webapp.analysis"}),
     ("batch", {"webapp.batch"}),
@@ -54,7 +72,7 @@ def imports(name, path, known):
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([node.module] if node.module else []))
             for alias in node.names:  # `from . import x`: module x, or a name defined in the package
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
@@ -92,10 +110,12 @@ def test_every_package_has_a_layer():
 
 def test_no_package_imports_a_higher_layer():
     _known, edges = package_graph()
-    upward = sorted(f"{module} imports {target} ({LAYERS[LAYER[package_of(module)]][0]} → "
-                    f"{LAYERS[LAYER[package]][0]})"
-                    for source, targets in edges.items() for package, module, target in targets
-                    if LAYER[package] > LAYER[source])
+    upward = sorted(
+        f"{module} imports {target} ({LAYERS[LAYER[package_of(module)]][0]} → {LAYERS[LAYER[package]][0]})"
+        for source, targets in edges.items()
+        for package, module, target in targets
+        if LAYER[package] > LAYER[source]
+    )
     assert upward == []
 
 
@@ -108,7 +128,7 @@ def test_no_import_cycle_between_packages():
         state[package] = "open"
         for target in sorted(graph.get(package, ())):
             if state.get(target) == "open":
-                cycles.append(" → ".join(path[path.index(target):] + [target]))
+                cycles.append(" → ".join(path[path.index(target) :] + [target]))
             elif target not in state:
                 visit(target, path + [target])
         state[package] = "done"

@@ -4,6 +4,7 @@ through the form, scan it, watch the job's progress bar reach 100 % without relo
 why a file was skipped, fix and retry a failed file, switch to Hebrew (right-to-left).
 
 Screenshots are kept under test-artifacts/screenshots/ at the repository root."""
+
 import json
 import os
 import time
@@ -29,8 +30,7 @@ def _shot(page, name):
     return path
 
 
-def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, live_server, browser, workers,
-                                                                 tmp_path):
+def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, live_server, browser, workers, tmp_path):
     from webapp.extensions import db
     from webapp.models import BatchJob, FileProcessingRecord
 
@@ -60,10 +60,16 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, liv
     # scan it (htmx: the answer appears in place)
     page.click("button:has-text('Scan now')")
     page.wait_for_selector("#folder-result .flash")
-    job_id = wait_for(lambda: (db.session.expire_all(), db.session.scalar(sa.select(BatchJob.id)))[1],
-                      timeout=40, message="the scan's job")
-    wait_for(lambda: (db.session.expire_all(), db.session.get(BatchJob, job_id).total_files == 12)[1],
-             timeout=30, message="12 files in the job")
+    job_id = wait_for(
+        lambda: (db.session.expire_all(), db.session.scalar(sa.select(BatchJob.id)))[1],
+        timeout=40,
+        message="the scan's job",
+    )
+    wait_for(
+        lambda: (db.session.expire_all(), db.session.get(BatchJob, job_id).total_files == 12)[1],
+        timeout=30,
+        message="12 files in the job",
+    )
 
     # watch the job: its fragment is polled while it runs; the page is never reloaded
     page.goto(f"{base}/jobs/{job_id}")
@@ -105,9 +111,13 @@ def test_manager_runs_watches_and_fixes_a_batch_from_the_browser(ctx, users, liv
     problem = page.inner_text("#problem")
     assert "TRANSCRIPTION_FAILED" in problem and "No transcript was delivered" in problem
     _shot(page, "05-failed-file")
-    (calls / (orphan[:-4] + ".json")).write_text(json.dumps(
-        {"language": "he", "segments": [{"start": 0.0, "end": 1.0, "text": "שלום, אני מתקשר לגבי ההצעה."}]},
-        ensure_ascii=False), encoding="utf-8")
+    (calls / (orphan[:-4] + ".json")).write_text(
+        json.dumps(
+            {"language": "he", "segments": [{"start": 0.0, "end": 1.0, "text": "שלום, אני מתקשר לגבי ההצעה."}]},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     page.click("button:has-text('Retry this file')")
     page.wait_for_selector("text=File queued again.")
     file_url = page.url

@@ -5,6 +5,7 @@ starts a scan, empty lists say what to do next, and the dashboard's folder table
 database without a reload.
 
 Screenshots are kept under test-artifacts/screenshots/layout/ at the repository root."""
+
 import os
 import time
 
@@ -25,18 +26,35 @@ WIDTHS = (390, 768, 1280)
 # (name, path) for an admin; {placeholders} come from the `site` fixture.
 PAGES = [
     ("dashboard", "/"),
-    ("folders", "/folders/"), ("folder", "/folders/{folder}"), ("folder-new", "/folders/new"),
-    ("folder-edit", "/folders/{folder}/edit"), ("folder-preview", "/folders/{folder}/preview"),
-    ("jobs", "/jobs/"), ("job", "/jobs/{job}"), ("job-start", "/jobs/{held_job}/start"),
-    ("files", "/files/"), ("file-skipped", "/files/{skipped}"), ("file-failed", "/files/{failed}"),
-    ("calls", "/calls/"), ("call", "/calls/{call}"),
-    ("customers", "/customers/"), ("customer", "/customers/{customer}"),
-    ("reports", "/reports/"), ("settings", "/settings/"), ("rubric", "/settings/rubric"),
-    ("notifications", "/notifications/"), ("notification", "/notifications/{notification}"),
-    ("notification-new", "/notifications/new"), ("notification-edit", "/notifications/{notification}/edit"),
-    ("users", "/users"), ("audit", "/audit"), ("workers", "/workers/"),
-    ("setup", "/setup/"), ("setup-step", "/setup/speech"),
-    ("error-404", "/no-such-page"), ("error-400", "/files/?page=abc"),
+    ("folders", "/folders/"),
+    ("folder", "/folders/{folder}"),
+    ("folder-new", "/folders/new"),
+    ("folder-edit", "/folders/{folder}/edit"),
+    ("folder-preview", "/folders/{folder}/preview"),
+    ("jobs", "/jobs/"),
+    ("job", "/jobs/{job}"),
+    ("job-start", "/jobs/{held_job}/start"),
+    ("files", "/files/"),
+    ("file-skipped", "/files/{skipped}"),
+    ("file-failed", "/files/{failed}"),
+    ("calls", "/calls/"),
+    ("call", "/calls/{call}"),
+    ("customers", "/customers/"),
+    ("customer", "/customers/{customer}"),
+    ("reports", "/reports/"),
+    ("settings", "/settings/"),
+    ("rubric", "/settings/rubric"),
+    ("notifications", "/notifications/"),
+    ("notification", "/notifications/{notification}"),
+    ("notification-new", "/notifications/new"),
+    ("notification-edit", "/notifications/{notification}/edit"),
+    ("users", "/users"),
+    ("audit", "/audit"),
+    ("workers", "/workers/"),
+    ("setup", "/setup/"),
+    ("setup-step", "/setup/speech"),
+    ("error-404", "/no-such-page"),
+    ("error-400", "/files/?page=abc"),
 ]
 
 # Anything wider than the viewport, or (right-to-left) starting left of it, that is not
@@ -103,21 +121,34 @@ def site(ctx, users, tmp_path, cli):
     db.session.remove()
     folder = db.session.scalar(sa.select(ExternalFolder.id))
     job_id = db.session.scalar(sa.select(BatchJob.id))
-    failed = FileProcessingRecord(folder_id=folder, job_id=job_id, file_name="9b1d4f0e-2c3a-4e5f-8a7b-6c5d4e3f2a1b.wav",
-                                  file_path="9b1d4f0e-2c3a-4e5f-8a7b-6c5d4e3f2a1b.wav", status=status.FAILED,
-                                  error_code="TRANSCRIPTION_FAILED", error_category="processing",
-                                  error_message="The speech engine stopped before the end of the recording")
+    failed = FileProcessingRecord(
+        folder_id=folder,
+        job_id=job_id,
+        file_name="9b1d4f0e-2c3a-4e5f-8a7b-6c5d4e3f2a1b.wav",
+        file_path="9b1d4f0e-2c3a-4e5f-8a7b-6c5d4e3f2a1b.wav",
+        status=status.FAILED,
+        error_code="TRANSCRIPTION_FAILED",
+        error_category="processing",
+        error_message="The speech engine stopped before the end of the recording",
+    )
     db.session.add(failed)
     db.session.flush()
-    db.session.add(FileEvent(file_id=failed.id, from_status="processing", to_status="failed",
-                             message="The speech engine stopped before the end of the recording"))
+    db.session.add(
+        FileEvent(
+            file_id=failed.id,
+            from_status="processing",
+            to_status="failed",
+            message="The speech engine stopped before the end of the recording",
+        )
+    )
     customer = Customer(name="דנה כהן — אורות תאורה בע״מ", phone="+972501234567", call_count=3)
     db.session.add(customer)
     db.session.flush()
     for call in db.session.scalars(sa.select(SalesCall)):
         call.customer_id = customer.id
-    notification = NotificationConfig(name="צוות התפעול", type="webhook", config={"url": "http://127.0.0.1:9/hook"},
-                                      conditions=["file_failed"])
+    notification = NotificationConfig(
+        name="צוות התפעול", type="webhook", config={"url": "http://127.0.0.1:9/hook"}, conditions=["file_failed"]
+    )
     db.session.add(notification)
     for role in ("admin", "viewer"):
         hebrew = User(email=f"{role}-he@example.com", role=role, language="he")
@@ -133,8 +164,16 @@ def site(ctx, users, tmp_path, cli):
     configure(processing={"immediateProcessing": True})
     call = db.session.scalars(sa.select(SalesCall.id)).first()
     skipped = db.session.scalar(sa.select(FileProcessingRecord.id).where(FileProcessingRecord.status == "skipped"))
-    return {"folder": folder, "job": job_id, "held_job": held_job, "skipped": skipped, "failed": failed.id,
-            "call": call, "customer": customer.id, "notification": notification.id}
+    return {
+        "folder": folder,
+        "job": job_id,
+        "held_job": held_job,
+        "skipped": skipped,
+        "failed": failed.id,
+        "call": call,
+        "customer": customer.id,
+        "notification": notification.id,
+    }
 
 
 def _signed_in(browser, base, language, role="admin"):
@@ -218,12 +257,14 @@ def test_keyboard_alone_skips_the_menu_and_starts_a_scan(ctx, users, live_server
     assert focused == [target, "solid"], focused
     page.keyboard.press("Enter")
     page.wait_for_selector(f"text=Scan of '{folder.name}' queued")
-    wait_for(lambda: (db.session.expire_all(), db.session.scalar(sa.select(BatchJob.total_files)))[1] == 2,
-             timeout=60, message="the scan to find the 2 recordings")
+    wait_for(
+        lambda: (db.session.expire_all(), db.session.scalar(sa.select(BatchJob.total_files)))[1] == 2,
+        timeout=60,
+        message="the scan to find the 2 recordings",
+    )
 
 
-def test_menu_folds_behind_a_button_on_a_phone_and_stays_open_without_javascript(ctx, users, live_server,
-                                                                                  browser):
+def test_menu_folds_behind_a_button_on_a_phone_and_stays_open_without_javascript(ctx, users, live_server, browser):
     page = browser_sign_in(browser, live_server)
     page.set_viewport_size({"width": 390, "height": 800})
     toggle, link = page.locator(".menu-toggle"), page.locator("#site-menu a[href='/folders/']")

@@ -4,6 +4,7 @@ admin adds a folder from a template (Test connection), chooses the speech engine
 preset (saved from the guide), skips the notification channel, previews the first scan and starts
 it, and watches the first batch finish. A screenshot of each step is kept under
 test-artifacts/setup/ at the repository root."""
+
 import os
 
 import pytest
@@ -24,8 +25,9 @@ def _shot(page, name):
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
-def test_the_setup_guide_takes_an_empty_instance_to_a_finished_first_batch(ctx, users, live_server, browser,
-                                                                          workers, tmp_path):
+def test_the_setup_guide_takes_an_empty_instance_to_a_finished_first_batch(
+    ctx, users, live_server, browser, workers, tmp_path
+):
     from webapp import samples
     from webapp.batch import batch_config as settings
     from webapp.extensions import db

@@ -1,5 +1,6 @@
 """The pages in a real browser (Debian's Chromium, headless, through Playwright) against the
 app served on 127.0.0.1, with a real worker process."""
+
 import json
 import time
 
@@ -19,8 +20,7 @@ def _folder(path):
     return folders.local_folder_for(str(path))
 
 
-def test_dashboard_updates_live_while_a_worker_processes_a_batch(ctx, users, live_server, browser, workers,
-                                                                  tmp_path):
+def test_dashboard_updates_live_while_a_worker_processes_a_batch(ctx, users, live_server, browser, workers, tmp_path):
     configure(scanning={"fileSettleSeconds": 0}, processing={"paused": True})
     write_calls(tmp_path, 6)
     folder = _folder(tmp_path)
@@ -31,8 +31,10 @@ def test_dashboard_updates_live_while_a_worker_processes_a_batch(ctx, users, liv
     page.wait_for_url(live_server + "/")
     page.evaluate("window.__sameDocument = true")
     # the scan runs in the worker; files wait (processing is paused) and the fragment shows them
-    page.wait_for_function("document.querySelector('#total-queued') && "
-                           "document.querySelector('#total-queued').textContent.trim() === '6'", timeout=30000)
+    page.wait_for_function(
+        "document.querySelector('#total-queued') && document.querySelector('#total-queued').textContent.trim() === '6'",
+        timeout=30000,
+    )
     assert page.get_attribute("#status", "data-active") == "yes"
     page.screenshot(path=str(tmp_path / "dashboard-queued.png"))
     page.click("text=Resume processing")  # htmx: swaps the fragment, no reload
@@ -52,11 +54,14 @@ def _call_with_segments(tmp_path):
 
     name = f"{uuid.uuid4()}.wav"
     write_wav(tmp_path / name, seconds=6.0)
-    segments = [{"start": 0.0, "end": 2.4, "text": "שלום, מדברת נועה מחברת אורות."},
-                {"start": 2.5, "end": 3.9, "text": "מה חשוב לכם היום?"},
-                {"start": 4.0, "end": 6.0, "text": "יש לנו מסלול חדש במחיר מיוחד."}]
-    (tmp_path / (name[:-4] + ".json")).write_text(json.dumps({"language": "he", "segments": segments},
-                                                             ensure_ascii=False), encoding="utf-8")
+    segments = [
+        {"start": 0.0, "end": 2.4, "text": "שלום, מדברת נועה מחברת אורות."},
+        {"start": 2.5, "end": 3.9, "text": "מה חשוב לכם היום?"},
+        {"start": 4.0, "end": 6.0, "text": "יש לנו מסלול חדש במחיר מיוחד."},
+    ]
+    (tmp_path / (name[:-4] + ".json")).write_text(
+        json.dumps({"language": "he", "segments": segments}, ensure_ascii=False), encoding="utf-8"
+    )
 
 
 def test_transcript_timestamp_seeks_the_player(ctx, users, live_server, browser, tmp_path, cli):

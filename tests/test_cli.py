@@ -1,4 +1,5 @@
 """`flask batch ...` as a newcomer and an operator use it."""
+
 import json
 import os
 import re
@@ -19,18 +20,36 @@ def test_embedded_default_runs_the_demo_end_to_end_without_servers(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py", CALLBATCH_LOCAL_ROOTS=str(tmp_path))
     flask = [sys.executable, "-m", "flask"]
-    subprocess.run(flask + ["samples", "make", str(tmp_path / "calls"), "--count", "4"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=60)
-    run = subprocess.run(flask + ["batch", "run", str(tmp_path / "calls"), "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        flask + ["samples", "make", str(tmp_path / "calls"), "--count", "4"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    run = subprocess.run(
+        flask + ["batch", "run", str(tmp_path / "calls"), "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout)
     assert report["totals"]["completed"] == 4, (report, run.stderr[-3000:])
     assert all(f["sales_call_id"] for f in report["files"])
     assert os.path.exists(tmp_path / "instance" / "callbatch.sqlite3")
 
-    again = subprocess.run(flask + ["batch", "run", str(tmp_path / "calls"), "--json"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        flask + ["batch", "run", str(tmp_path / "calls"), "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 0 and json.loads(again.stdout)["files"] == []  # nothing is processed twice
 
 
@@ -43,9 +62,10 @@ def test_batch_run_json_reports_every_file_and_exits_1_when_one_failed(ctx, cli,
     assert result.exit_code == 1
     assert set(report) == {"folder_id", "job_id", "totals", "files"}
     assert report["totals"] == {"discovered": 0, "queued": 0, "completed": 2, "failed": 1, "skipped": 0}
-    assert all(set(f) == {"file_name", "status", "error_code", "error_message", "sales_call_id", "overall_score",
-                           "quality"}
-               for f in report["files"])
+    assert all(
+        set(f) == {"file_name", "status", "error_code", "error_message", "sales_call_id", "overall_score", "quality"}
+        for f in report["files"]
+    )
     failed = next(f for f in report["files"] if f["file_name"] == no_transcript)
     assert failed["status"] == "failed" and failed["error_code"] == "TRANSCRIPTION_FAILED"
     assert "transcript" in failed["error_message"] and failed["overall_score"] is None
@@ -72,8 +92,7 @@ def test_batch_run_prints_a_summary_table(ctx, cli, tmp_path):
     applicable = sum(1 for c in call.scores["criteria"] if c["applicable"])
     header, _rule, row = result.stdout.splitlines()[:3]
     assert header.split()[:5] == ["file", "status", "score", "passed", "transcript"]
-    assert row.split()[:5] == [file_name, "completed", f"{call.overall_score:g}", f"{passed}/{applicable}",
-                               "delivered"]
+    assert row.split()[:5] == [file_name, "completed", f"{call.overall_score:g}", f"{passed}/{applicable}", "delivered"]
     assert passed >= 1
 
 
@@ -81,15 +100,30 @@ def test_batch_run_progress_says_what_it_waits_for(ctx, cli, tmp_path, httpserve
     """A transcription service that answers 429 once: the bar names the retry and when it is due."""
     monkeypatch.setenv("CALLBATCH_TEST_OPENAI_API_KEY", "sk-test-not-a-real-key")
     httpserver.expect_oneshot_request("/v1/audio/transcriptions").respond_with_json(
-        {"error": {"message": "Rate limit reached", "type": "requests"}}, status=429)
+        {"error": {"message": "Rate limit reached", "type": "requests"}}, status=429
+    )
     httpserver.expect_request("/v1/audio/transcriptions").respond_with_json(
-        {"text": "שלום, תודה רבה.", "language": "hebrew", "duration": 1.0,
-         "segments": [{"start": 0.0, "end": 1.0, "text": "שלום, תודה רבה."}]})
+        {
+            "text": "שלום, תודה רבה.",
+            "language": "hebrew",
+            "duration": 1.0,
+            "segments": [{"start": 0.0, "end": 1.0, "text": "שלום, תודה רבה."}],
+        }
+    )
     write_wav(tmp_path / name("wav"))
-    configure(scanning={"fileSettleSeconds": 0},
-              retryPolicy={"maxRetries": 1, "delaySeconds": 3, "exponentialBackoff": False},
-              analysis={"transcriber": {"type": "openai", "model": "whisper-1", "base_url": httpserver.url_for("/v1"),
-                                        "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY", "timeout": 5}})
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 1, "delaySeconds": 3, "exponentialBackoff": False},
+        analysis={
+            "transcriber": {
+                "type": "openai",
+                "model": "whisper-1",
+                "base_url": httpserver.url_for("/v1"),
+                "api_key_env": "CALLBATCH_TEST_OPENAI_API_KEY",
+                "timeout": 5,
+            }
+        },
+    )
     result = cli.invoke(args=["batch", "run", str(tmp_path), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert re.search(r"1 retry due in [1-3] s", result.stderr), result.stderr[-2000:]
@@ -119,14 +153,16 @@ def test_batch_retry_and_scan_commands(ctx, cli, tmp_path):
 
 
 def test_users_create_leaves_an_audit_row(ctx, cli):
-    result = cli.invoke(args=["users", "create", "--email", "dana@example.com", "--role", "manager",
-                              "--password", "a long passphrase"])
+    result = cli.invoke(
+        args=["users", "create", "--email", "dana@example.com", "--role", "manager", "--password", "a long passphrase"]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.email == "dana@example.com"))
     assert user.role == "manager" and user.password_hash and "passphrase" not in user.password_hash
     assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "user.create"))
-    duplicate = cli.invoke(args=["users", "create", "--email", "dana@example.com", "--role", "viewer",
-                                 "--password", "x" * 12])
+    duplicate = cli.invoke(
+        args=["users", "create", "--email", "dana@example.com", "--role", "viewer", "--password", "x" * 12]
+    )
     assert duplicate.exit_code != 0
     bad_role = cli.invoke(args=["users", "create", "--email", "x@example.com", "--role", "owner"])
     assert bad_role.exit_code == 2

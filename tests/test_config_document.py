@@ -1,6 +1,7 @@
 """The configuration document of the spec: export, import (validated whole, one transaction,
 dry run), secrets encrypted or left out, validation of the configuration in force, the spec's
 PUT endpoints, global scanning defaults for new folders and a folder's own analysis settings."""
+
 import html
 import io
 import json
@@ -16,8 +17,12 @@ from webapp.extensions import db
 from webapp.models import AuditLog, BatchJob, ExternalFolder, NotificationConfig, SalesCall
 
 SPEC_EXAMPLE = os.path.join(os.path.dirname(__file__), "data", "spec_config_example.json")
-SCANNING = {"scanInterval": 120, "maxFileSize": 7 * 1024 * 1024, "allowedExtensions": ["wav", "flac"],
-            "fileSettleSeconds": 0}
+SCANNING = {
+    "scanInterval": 120,
+    "maxFileSize": 7 * 1024 * 1024,
+    "allowedExtensions": ["wav", "flac"],
+    "fileSettleSeconds": 0,
+}
 CARD = """id: folder-card
 pass_mark: 40
 criteria:
@@ -55,13 +60,15 @@ def test_the_spec_example_imports_as_it_is_with_its_placeholders_flagged(api, cl
     assert response.status_code == 200, response.get_json()
     report = response.get_json()
     assert report["applied"] and {(e["what"], e["name"]) for e in report["create"]} == {
-        ("folder", "Production Calls"), ("notification", "Slack")}
+        ("folder", "Production Calls"),
+        ("notification", "Slack"),
+    }
     flagged = {e["name"]: e for e in report["needs_credentials"]}
     assert flagged["Production Calls"]["fields"] == ["access_key_id", "secret_access_key"]
     assert flagged["Slack"]["fields"] == ["webhook_url"]
     assert any(n["where"] == "notifications[0].config.channel" for n in report["notes"])
 
-    folder, = _folders()
+    (folder,) = _folders()
     assert folder.storage_type == "s3" and not folder.enabled and folder.connection_status == "error"
     assert folder.storage_config == {"bucket": "sales-calls", "prefix": "production/", "region": "us-east-1"}
     assert "placeholders" in folder.last_error
@@ -83,27 +90,55 @@ def test_the_spec_example_imports_as_it_is_with_its_placeholders_flagged(api, cl
 def _installation(tmp_path):
     """Two folders (one with its own analysis settings and a secret), a webhook channel with a
     secret limited to one folder, and changed global settings."""
-    configure(processing={"maxConcurrentFiles": 3, "immediateProcessing": False},
-              retryPolicy={"maxRetries": 1}, scanning={"scanInterval": 600})
+    configure(
+        processing={"maxConcurrentFiles": 3, "immediateProcessing": False},
+        retryPolicy={"maxRetries": 1},
+        scanning={"scanInterval": 600},
+    )
     from webapp.services import folders as folder_service
     from webapp.services import notifications as notification_service
 
     (tmp_path / "calls").mkdir()
-    local, errors = folder_service.create_folder({
-        "name": "Local calls", "storage_type": "local", "storage_config": {"path": str(tmp_path / "calls")},
-        "monitor_type": "schedule", "cron_schedule": "0 2 * * *", "process_mode": "window",
-        "window_start": "20:00", "window_end": "06:00", "allowed_extensions": ["wav"],
-        "analysis_config": {"transcriber": {"type": "sidecar"}, "scorer": {"type": "rubric", **_card()}}})
+    local, errors = folder_service.create_folder(
+        {
+            "name": "Local calls",
+            "storage_type": "local",
+            "storage_config": {"path": str(tmp_path / "calls")},
+            "monitor_type": "schedule",
+            "cron_schedule": "0 2 * * *",
+            "process_mode": "window",
+            "window_start": "20:00",
+            "window_end": "06:00",
+            "allowed_extensions": ["wav"],
+            "analysis_config": {"transcriber": {"type": "sidecar"}, "scorer": {"type": "rubric", **_card()}},
+        }
+    )
     assert not errors, errors
-    _bucket, errors = folder_service.create_folder({
-        "name": "Bucket", "storage_type": "s3", "monitor_type": "polling",
-        "storage_config": {"bucket": "calls-bucket", "region": "eu-west-1", "access_key_id": "AKIAREALKEY",
-                           "secret_access_key": "real-secret"}})
+    _bucket, errors = folder_service.create_folder(
+        {
+            "name": "Bucket",
+            "storage_type": "s3",
+            "monitor_type": "polling",
+            "storage_config": {
+                "bucket": "calls-bucket",
+                "region": "eu-west-1",
+                "access_key_id": "AKIAREALKEY",
+                "secret_access_key": "real-secret",
+            },
+        }
+    )
     assert not errors, errors
-    _channel, errors = notification_service.create_config({
-        "name": "Ops hook", "type": "webhook", "config": {"url": "http://127.0.0.1:9/hook", "secret": "s3cret"},
-        "conditions": ["file_failed"], "folder_ids": [local.id], "error_codes": ["TRANSCRIPTION_FAILED"],
-        "cooldown_minutes": 5})
+    _channel, errors = notification_service.create_config(
+        {
+            "name": "Ops hook",
+            "type": "webhook",
+            "config": {"url": "http://127.0.0.1:9/hook", "secret": "s3cret"},
+            "conditions": ["file_failed"],
+            "folder_ids": [local.id],
+            "error_codes": ["TRANSCRIPTION_FAILED"],
+            "cooldown_minutes": 5,
+        }
+    )
     assert not errors, errors
 
 
@@ -170,8 +205,11 @@ def test_an_invalid_part_changes_nothing_and_says_where(api, ctx):
         "folders": [
             {"name": "Fine", "storage": {"type": "local", "config": {"path": "/srv/calls"}}},
             {"name": "Bad bucket", "storage": {"type": "s3", "config": {"bucket": "No_Such Bucket!"}}},
-            {"name": "Bad speech", "storage": {"type": "local", "config": {"path": "/srv/other"}},
-             "processing": {"transcriber": {"type": "telepathy"}}},
+            {
+                "name": "Bad speech",
+                "storage": {"type": "local", "config": {"path": "/srv/other"}},
+                "processing": {"transcriber": {"type": "telepathy"}},
+            },
         ],
         "notifications": [{"type": "pigeon", "config": {}, "conditions": ["file_failed"], "enabled": True}],
         "processing": {"maxConcurrentFiles": 7},
@@ -187,9 +225,16 @@ def test_an_invalid_part_changes_nothing_and_says_where(api, ctx):
 
 def test_dry_run_reports_what_it_would_create_change_and_leave(api, ctx, tmp_path):
     for name, interval in (("Kept", 300), ("Changed", 300), ("Elsewhere", 300)):
-        response = api.post("admin", "/api/batch/folders", json={
-            "name": name, "storage_type": "local", "storage_config": {"path": str(tmp_path / name)},
-            "scan_interval": interval})
+        response = api.post(
+            "admin",
+            "/api/batch/folders",
+            json={
+                "name": name,
+                "storage_type": "local",
+                "storage_config": {"path": str(tmp_path / name)},
+                "scan_interval": interval,
+            },
+        )
         assert response.status_code == 201, response.get_json()
     exported = api.get("admin", "/api/batch/config/export").get_json()
     document = {"folders": [f for f in exported["folders"] if f["name"] in ("Kept", "Changed")]}
@@ -212,15 +257,25 @@ def test_dry_run_reports_what_it_would_create_change_and_leave(api, ctx, tmp_pat
 
 
 def test_the_spec_methods_answer_and_both_are_documented(api, ctx, tmp_path):
-    folder = api.post("admin", "/api/batch/folders", json={
-        "name": "Put me", "storage_type": "local", "storage_config": {"path": str(tmp_path)}}).get_json()
+    folder = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={"name": "Put me", "storage_type": "local", "storage_config": {"path": str(tmp_path)}},
+    ).get_json()
     put = api.put("admin", f"/api/batch/folders/{folder['id']}", json={"scan_interval": 60})
     assert put.status_code == 200 and put.get_json()["scan_interval"] == 60
     assert api.put("viewer", f"/api/batch/folders/{folder['id']}", json={"scan_interval": 90}).status_code == 403
 
-    channel = api.post("admin", "/api/batch/notifications", json={
-        "name": "Mail", "type": "email", "conditions": ["file_failed"],
-        "config": {"host": "127.0.0.1", "sender": "a@example.com", "recipients": "b@example.com"}}).get_json()
+    channel = api.post(
+        "admin",
+        "/api/batch/notifications",
+        json={
+            "name": "Mail",
+            "type": "email",
+            "conditions": ["file_failed"],
+            "config": {"host": "127.0.0.1", "sender": "a@example.com", "recipients": "b@example.com"},
+        },
+    ).get_json()
     put = api.put("admin", f"/api/batch/notifications/{channel['id']}", json={"cooldown_minutes": 3})
     assert put.status_code == 200 and put.get_json()["cooldown_minutes"] == 3
 
@@ -241,11 +296,21 @@ def test_the_spec_methods_answer_and_both_are_documented(api, ctx, tmp_path):
 
 def test_validation_of_the_configuration_in_force_says_where_each_problem_is(api, ctx, tmp_path):
     fine = api.get("manager", "/api/batch/config/validation").get_json()
-    assert fine == {"valid": True, "problems": [], "checked": {"settings": True, "folders": 0, "notifications": 0,
-                                                               "connections": False}}
+    assert fine == {
+        "valid": True,
+        "problems": [],
+        "checked": {"settings": True, "folders": 0, "notifications": 0, "connections": False},
+    }
     for name, config in (("A local", {"path": str(tmp_path / "missing")}), ("B bucket", {"bucket": "calls"})):
-        response = api.post("admin", "/api/batch/folders", json={"name": name, "storage_type": config and (
-            "local" if "path" in config else "s3"), "storage_config": config})
+        response = api.post(
+            "admin",
+            "/api/batch/folders",
+            json={
+                "name": name,
+                "storage_type": config and ("local" if "path" in config else "s3"),
+                "storage_config": config,
+            },
+        )
         assert response.status_code == 201, response.get_json()
     broken = db.session.scalar(sa.select(ExternalFolder).where(ExternalFolder.name == "B bucket"))
     broken.storage_config = {"bucket": "Not A Bucket"}
@@ -276,16 +341,34 @@ def test_new_folders_take_the_global_scanning_defaults_from_page_api_and_cli(web
     form = admin.get("/folders/new").get_data(as_text=True)
     assert 'value="120"' in form and 'value="wav flac"' in form and 'value="7"' in form
     (tmp_path / "page").mkdir()
-    created = admin.post("/folders/new", data={"name": "From the page", "storage_type": "local",
-                                               "cfg.path": str(tmp_path / "page"), "monitor_type": "polling",
-                                               "enabled": "on"})
+    created = admin.post(
+        "/folders/new",
+        data={
+            "name": "From the page",
+            "storage_type": "local",
+            "cfg.path": str(tmp_path / "page"),
+            "monitor_type": "polling",
+            "enabled": "on",
+        },
+    )
     assert created.status_code == 302, created.get_data(as_text=True)[:2000]
-    response = _post_json(admin, "/api/batch/folders", {
-        "name": "From the API", "storage_type": "local", "storage_config": {"path": str(tmp_path / "api")}})
+    response = _post_json(
+        admin,
+        "/api/batch/folders",
+        {"name": "From the API", "storage_type": "local", "storage_config": {"path": str(tmp_path / "api")}},
+    )
     assert response.status_code == 201, response.get_json()
-    own = _post_json(admin, "/api/batch/folders", {
-        "name": "Own values", "storage_type": "local", "storage_config": {"path": str(tmp_path / "own")},
-        "scan_interval": 45, "allowed_extensions": [".MP3"]}).get_json()
+    own = _post_json(
+        admin,
+        "/api/batch/folders",
+        {
+            "name": "Own values",
+            "storage_type": "local",
+            "storage_config": {"path": str(tmp_path / "own")},
+            "scan_interval": 45,
+            "allowed_extensions": [".MP3"],
+        },
+    ).get_json()
     assert (own["scan_interval"], own["allowed_extensions"]) == (45, ["mp3"])
     (tmp_path / "cli").mkdir()
     result, report = run_json(cli, tmp_path / "cli", "--workers", "1")
@@ -298,19 +381,29 @@ def test_new_folders_take_the_global_scanning_defaults_from_page_api_and_cli(web
 
 def test_a_folder_scores_with_its_own_speech_engine_and_scorecard(web, ctx, cli, tmp_path):
     # The global speech engine cannot work here (no API key): the folder's own one must be used.
-    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0},
-              analysis={"transcriber": {"type": "openai", "api_key_env": "CALLBATCH_NO_SUCH_API_KEY"}})
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 0},
+        analysis={"transcriber": {"type": "openai", "api_key_env": "CALLBATCH_NO_SUCH_API_KEY"}},
+    )
     admin = web["admin"]
     form = admin.get("/folders/new").get_data(as_text=True)
     assert 'name="analysis_transcriber"' in form and 'value="faster_whisper"' in form
-    fields = {"name": "Own card", "storage_type": "local", "cfg.path": str(tmp_path), "monitor_type": "polling",
-              "enabled": "on", "analysis_transcriber": "sidecar", "analysis_scorer": "rubric"}
+    fields = {
+        "name": "Own card",
+        "storage_type": "local",
+        "cfg.path": str(tmp_path),
+        "monitor_type": "polling",
+        "enabled": "on",
+        "analysis_transcriber": "sidecar",
+        "analysis_scorer": "rubric",
+    }
     refused = admin.post("/folders/new", data={**fields, "analysis_rubric": "criteria: [nope"})
     assert refused.status_code == 422 and "Not valid YAML" in refused.get_data(as_text=True)
     refused = admin.post("/folders/new", data={**fields, "analysis_rubric": "criteria:\n  - id: x\n"})
     assert refused.status_code == 422 and "scorecard is not valid" in refused.get_data(as_text=True)
     assert admin.post("/folders/new", data={**fields, "analysis_rubric": CARD}).status_code == 302
-    folder, = _folders()
+    (folder,) = _folders()
     assert folder.analysis_config["transcriber"] == {"type": "sidecar"}
     assert folder.analysis_config["scorer"]["id"] == "folder-card"
     edit = admin.get(f"/folders/{folder.id}/edit").get_data(as_text=True)
@@ -326,15 +419,26 @@ def test_a_folder_scores_with_its_own_speech_engine_and_scorecard(web, ctx, cli,
 
 def test_the_api_validates_a_folders_own_analysis_settings_by_their_providers(api, ctx, tmp_path):
     base = {"name": "Checked", "storage_type": "local", "storage_config": {"path": str(tmp_path)}}
-    bad = api.post("admin", "/api/batch/folders", json={
-        **base, "analysis_config": {"transcriber": {"type": "faster_whisper", "device": "abacus"},
-                                    "scorer": {"type": "rubric", "criteria": [{"id": "x"}]}}})
+    bad = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={
+            **base,
+            "analysis_config": {
+                "transcriber": {"type": "faster_whisper", "device": "abacus"},
+                "scorer": {"type": "rubric", "criteria": [{"id": "x"}]},
+            },
+        },
+    )
     assert bad.status_code == 422
     reasons = {d["field"]: d["reason"] for d in bad.get_json()["error"]["details"]}
     assert "Device" in reasons["analysis_config.transcriber"]
     assert "scorecard is not valid" in reasons["analysis_config.scorer"]
-    good = api.post("admin", "/api/batch/folders", json={
-        **base, "analysis_config": {"transcriber": {"type": "faster_whisper", "model": "tiny"}}})
+    good = api.post(
+        "admin",
+        "/api/batch/folders",
+        json={**base, "analysis_config": {"transcriber": {"type": "faster_whisper", "model": "tiny"}}},
+    )
     assert good.status_code == 201 and good.get_json()["analysis_config"]["transcriber"]["model"] == "tiny"
     cleared = api.put("admin", f"/api/batch/folders/{good.get_json()['id']}", json={"analysis_config": {}})
     assert cleared.status_code == 200 and cleared.get_json()["analysis_config"] == {}
@@ -346,12 +450,16 @@ def test_settings_page_previews_and_imports_the_whole_document(web, ctx):
     assert "secrets=encrypted" in page and 'name="dry_run"' in page
     with open(SPEC_EXAMPLE, "rb") as f:
         body = f.read()
-    preview = admin.post("/settings/import", data={"file": (io.BytesIO(body), "c.json"), "dry_run": "1"},
-                         content_type="multipart/form-data")
+    preview = admin.post(
+        "/settings/import",
+        data={"file": (io.BytesIO(body), "c.json"), "dry_run": "1"},
+        content_type="multipart/form-data",
+    )
     assert preview.status_code == 200 and "Production Calls" in preview.get_data(as_text=True)
     assert _folders() == []
-    done = admin.post("/settings/import", data={"file": (io.BytesIO(body), "c.json")},
-                      content_type="multipart/form-data")
+    done = admin.post(
+        "/settings/import", data={"file": (io.BytesIO(body), "c.json")}, content_type="multipart/form-data"
+    )
     assert done.status_code == 302 and [f.name for f in _folders()] == ["Production Calls"]
     exported = json.loads(web["manager"].get("/settings/export.json").get_data())
     assert exported["folders"][0]["storage"]["config"]["bucket"] == "sales-calls"
@@ -365,22 +473,79 @@ MALFORMED = [
     ({"folders": [5]}, "folders[0]"),
     ({"folders": [{"name": "x"}]}, "folders[0].storage"),
     ({"folders": [{"name": "x", "storage": {"type": ["s3"], "config": {}}}]}, "folders[0].storage.type"),
-    ({"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": ["/a"]}}}]},
-     "folders[0].storage.config.path"),
-    ({"folders": [{"name": "x", "storage": {"type": "s3", "config": {"bucket": "calls", "credentials": {
-        "accessKeyId": ["k"]}}}}]}, "folders[0].storage.config.access_key_id"),
-    ({"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": "/a"}},
-                   "monitor": {"type": {}, "config": {"cronSchedule": 5, "every": 1}}}]}, "folders[0].monitor.type"),
-    ({"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": "/a"}},
-                   "processing": {"allowedExtensions": 5, "autoStart": "yes"}}]},
-     "folders[0].processing.allowedExtensions"),
-    ({"folders": [{"id": ["a"], "name": "x", "storage": {"type": "local", "config": {"path": "/a"}},
-                   "processing": {"scorer": {"type": "rubric", "rubric": ["x"]}}}]}, "folders[0].processing.scorer"),
-    ({"notifications": [{"type": "email", "config": {}, "conditions": [{"a": 1}], "errorCodes": "X",
-                         "folders": [{"a": 1}]}]}, "notifications[0].conditions"),
-    ({"notifications": [{"type": "email", "conditions": ["file_failed"], "folders": ["nowhere"],
-                         "config": {"host": "127.0.0.1", "sender": "a@example.com", "recipients": "b@example.com"}}]},
-     "notifications[0].folders[0]"),
+    (
+        {"folders": [{"name": "x", "storage": {"type": "local", "config": {"path": ["/a"]}}}]},
+        "folders[0].storage.config.path",
+    ),
+    (
+        {
+            "folders": [
+                {
+                    "name": "x",
+                    "storage": {"type": "s3", "config": {"bucket": "calls", "credentials": {"accessKeyId": ["k"]}}},
+                }
+            ]
+        },
+        "folders[0].storage.config.access_key_id",
+    ),
+    (
+        {
+            "folders": [
+                {
+                    "name": "x",
+                    "storage": {"type": "local", "config": {"path": "/a"}},
+                    "monitor": {"type": {}, "config": {"cronSchedule": 5, "every": 1}},
+                }
+            ]
+        },
+        "folders[0].monitor.type",
+    ),
+    (
+        {
+            "folders": [
+                {
+                    "name": "x",
+                    "storage": {"type": "local", "config": {"path": "/a"}},
+                    "processing": {"allowedExtensions": 5, "autoStart": "yes"},
+                }
+            ]
+        },
+        "folders[0].processing.allowedExtensions",
+    ),
+    (
+        {
+            "folders": [
+                {
+                    "id": ["a"],
+                    "name": "x",
+                    "storage": {"type": "local", "config": {"path": "/a"}},
+                    "processing": {"scorer": {"type": "rubric", "rubric": ["x"]}},
+                }
+            ]
+        },
+        "folders[0].processing.scorer",
+    ),
+    (
+        {
+            "notifications": [
+                {"type": "email", "config": {}, "conditions": [{"a": 1}], "errorCodes": "X", "folders": [{"a": 1}]}
+            ]
+        },
+        "notifications[0].conditions",
+    ),
+    (
+        {
+            "notifications": [
+                {
+                    "type": "email",
+                    "conditions": ["file_failed"],
+                    "folders": ["nowhere"],
+                    "config": {"host": "127.0.0.1", "sender": "a@example.com", "recipients": "b@example.com"},
+                }
+            ]
+        },
+        "notifications[0].folders[0]",
+    ),
     ({"processing": {"retryConfig": {"maxRetries": 99}}}, "processing.retryConfig.maxRetries"),
     ({"processing": [1]}, "processing"),
     ({"scanning": {"scanInterval": "soon"}}, "scanning.scanInterval"),
@@ -412,24 +577,54 @@ def test_a_bad_folder_is_refused_with_the_same_messages_by_page_api_and_cli(web,
     (tmp_path / "calls").mkdir()
     path = str(tmp_path / "calls")
     extensions = ["mp3!", "averyverylongone"]
-    by_api = _post_json(web["admin"], "/api/batch/folders", {
-        "name": "Bad", "storage_type": "local", "storage_config": {"path": path}, "monitor_type": "events",
-        "scan_interval": 5, "allowed_extensions": extensions})
+    by_api = _post_json(
+        web["admin"],
+        "/api/batch/folders",
+        {
+            "name": "Bad",
+            "storage_type": "local",
+            "storage_config": {"path": path},
+            "monitor_type": "events",
+            "scan_interval": 5,
+            "allowed_extensions": extensions,
+        },
+    )
     assert by_api.status_code == 422, by_api.get_json()
     messages = sorted(d["reason"] for d in by_api.get_json()["error"]["details"])
     assert len(messages) == 3 and any("mp3!" in m for m in messages) and any("Scan interval" in m for m in messages)
     document = tmp_path / "bad.json"
-    document.write_text(json.dumps({"folders": [{
-        "name": "Bad", "storage": {"type": "local", "config": {"path": path}},
-        "monitor": {"type": "events", "config": {"scanInterval": 5}},
-        "processing": {"allowedExtensions": extensions}}]}))
+    document.write_text(
+        json.dumps(
+            {
+                "folders": [
+                    {
+                        "name": "Bad",
+                        "storage": {"type": "local", "config": {"path": path}},
+                        "monitor": {"type": "events", "config": {"scanInterval": 5}},
+                        "processing": {"allowedExtensions": extensions},
+                    }
+                ]
+            }
+        )
+    )
     by_cli = cli.invoke(args=["config", "import", str(document)])
     assert by_cli.exit_code == 1, by_cli.output
-    assert sorted(line.split(": ", 1)[1] for line in by_cli.output.splitlines()
-                  if line.startswith("folders[0]")) == messages
-    by_page = web["admin"].post("/folders/new", data={
-        "name": "Bad", "storage_type": "local", "cfg.path": path, "monitor_type": "events", "scan_interval": "5",
-        "allowed_extensions": " ".join(extensions), "enabled": "on"})
+    assert (
+        sorted(line.split(": ", 1)[1] for line in by_cli.output.splitlines() if line.startswith("folders[0]"))
+        == messages
+    )
+    by_page = web["admin"].post(
+        "/folders/new",
+        data={
+            "name": "Bad",
+            "storage_type": "local",
+            "cfg.path": path,
+            "monitor_type": "events",
+            "scan_interval": "5",
+            "allowed_extensions": " ".join(extensions),
+            "enabled": "on",
+        },
+    )
     assert by_page.status_code == 422
     page = html.unescape(by_page.get_data(as_text=True))
     assert [m for m in messages if m not in page] == []

@@ -4,6 +4,7 @@ specification's JSON schema (tests/schemas/compose-spec.json, as shipped in the 
 Kubernetes manifests against the Kubernetes schemas of kubernetes-validate, and the KEDA
 ScaledObject (a custom resource no package ships a schema for) by a check of its fields
 against KEDA's documented ScaledObject and redis trigger."""
+
 import json
 import os
 import shutil
@@ -51,14 +52,26 @@ def compose_command():
 def test_docker_compose_accepts_the_file_and_requires_a_secret_key():
     """`config` parses, interpolates and checks the file without a Docker daemon."""
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    result = subprocess.run(compose_command() + ["-f", COMPOSE, "config"], cwd=ROOT, capture_output=True,
-                            text=True, env={**env, "SECRET_KEY": "k" * 40}, timeout=60)
+    result = subprocess.run(
+        compose_command() + ["-f", COMPOSE, "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "SECRET_KEY": "k" * 40},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)["services"]
     assert resolved["worker"]["environment"]["SECRET_KEY"] == "k" * 40
     assert resolved["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    missing = subprocess.run(compose_command() + ["-f", COMPOSE, "config", "-q"], cwd=ROOT, capture_output=True,
-                             text=True, env=env, timeout=60)
+    missing = subprocess.run(
+        compose_command() + ["-f", COMPOSE, "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert missing.returncode != 0 and "set SECRET_KEY" in missing.stderr
 
 
@@ -71,9 +84,11 @@ def test_the_compose_topology(compose):
         assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["REDIS_URL"] == "redis://redis:6379/0" and env["SECRET_KEY"].startswith("${SECRET_KEY:?")
     for name in ("web", "worker", "scheduler"):
-        assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"},
-                                                "postgres": {"condition": "service_healthy"},
-                                                "redis": {"condition": "service_healthy"}}
+        assert services[name]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"},
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }
     assert services["migrate"]["command"] == ["flask", "db", "upgrade"] and services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
 
@@ -123,8 +138,9 @@ def test_every_kubernetes_manifest_is_valid_against_the_kubernetes_schemas():
     assert checked == 7
     pdb = by_kind("PodDisruptionBudget")["callbatch-worker"]
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate({**pdb, "spec": {**pdb["spec"], "maxUnavailabel": 1}}, KUBERNETES_VERSION,
-                                     strict=True)
+        kubernetes_validate.validate(
+            {**pdb, "spec": {**pdb["spec"], "maxUnavailabel": 1}}, KUBERNETES_VERSION, strict=True
+        )
 
 
 def test_the_kustomization_lists_every_manifest_and_renders():
@@ -148,8 +164,10 @@ def test_the_kubernetes_topology():
         pod = spec["template"]
         assert spec["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
         (container,) = pod["spec"]["containers"]
-        assert container["envFrom"] == [{"configMapRef": {"name": "callbatch-config"}},
-                                        {"secretRef": {"name": "callbatch-secrets"}}]
+        assert container["envFrom"] == [
+            {"configMapRef": {"name": "callbatch-config"}},
+            {"secretRef": {"name": "callbatch-secrets"}},
+        ]
     scheduler = deployments["callbatch-scheduler"]["spec"]
     assert scheduler["replicas"] == 1 and scheduler["strategy"] == {"type": "Recreate"}
     worker = deployments["callbatch-worker"]["spec"]["template"]["spec"]["containers"][0]
@@ -175,11 +193,35 @@ def test_the_kubernetes_topology():
 
 
 # KEDA v2's ScaledObject spec and its redis (list) trigger's metadata.
-SCALED_OBJECT_SPEC = {"scaleTargetRef", "pollingInterval", "cooldownPeriod", "initialCooldownPeriod",
-                      "idleReplicaCount", "minReplicaCount", "maxReplicaCount", "fallback", "advanced", "triggers"}
-REDIS_TRIGGER = {"address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv", "username",
-                 "usernameFromEnv", "passwordFromEnv", "listName", "listLength", "activationListLength",
-                 "databaseIndex", "enableTLS", "unsafeSsl"}
+SCALED_OBJECT_SPEC = {
+    "scaleTargetRef",
+    "pollingInterval",
+    "cooldownPeriod",
+    "initialCooldownPeriod",
+    "idleReplicaCount",
+    "minReplicaCount",
+    "maxReplicaCount",
+    "fallback",
+    "advanced",
+    "triggers",
+}
+REDIS_TRIGGER = {
+    "address",
+    "addressFromEnv",
+    "host",
+    "hostFromEnv",
+    "port",
+    "portFromEnv",
+    "username",
+    "usernameFromEnv",
+    "passwordFromEnv",
+    "listName",
+    "listLength",
+    "activationListLength",
+    "databaseIndex",
+    "enableTLS",
+    "unsafeSsl",
+}
 
 
 def test_the_keda_scaled_object_scales_the_workers_on_the_files_queue(app):

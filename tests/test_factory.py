@@ -1,6 +1,7 @@
 """The app factory builds an app without reaching any service: PostgreSQL and Redis are first
 contacted by the work that needs them, so a web or worker process starts (and reports
 itself unready on /readyz) while its database or Redis is down."""
+
 import socket
 import threading
 

@@ -3,6 +3,7 @@
 
 Workers started with CALLBATCH_FAULT_PAUSE_AT (webapp/batch/faults.py) sleep at a named
 stage and say so in their log, so a test can kill them exactly there."""
+
 import itertools
 import os
 import random
@@ -61,9 +62,14 @@ def scheduler(service_env, tmp_path):
     procs = []
 
     def start():
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "scheduler"], cwd=ROOT,
-                                env={**os.environ, **service_env}, stdout=subprocess.DEVNULL,
-                                stderr=open(tmp_path / "scheduler.log", "w"), start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "scheduler"],
+            cwd=ROOT,
+            env={**os.environ, **service_env},
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / "scheduler.log", "w"),
+            start_new_session=True,
+        )
         procs.append(proc)
         return proc
 
@@ -88,8 +94,12 @@ def pauses(tmp_path, proc, stage):
 
 
 def wait_paused(tmp_path, proc, stage):
-    wait_for(lambda: pauses(tmp_path, proc, stage), timeout=60, interval=0.05,
-             message=f"{proc.worker_name} to pause at {stage}")
+    wait_for(
+        lambda: pauses(tmp_path, proc, stage),
+        timeout=60,
+        interval=0.05,
+        message=f"{proc.worker_name} to pause at {stage}",
+    )
 
 
 def scan(path):
@@ -103,15 +113,19 @@ def assert_each_completed_once(total):
     calls = db.session.execute(sa.select(SalesCall.file_id, sa.func.count()).group_by(SalesCall.file_id)).all()
     assert len(calls) == total and all(n == 1 for _, n in calls), "one sales call per file"
     completions = db.session.execute(
-        sa.select(FileEvent.file_id, sa.func.count()).where(FileEvent.to_status == status.COMPLETED)
-        .group_by(FileEvent.file_id)).all()
+        sa.select(FileEvent.file_id, sa.func.count())
+        .where(FileEvent.to_status == status.COMPLETED)
+        .group_by(FileEvent.file_id)
+    ).all()
     assert len(completions) == total and all(n == 1 for _, n in completions)
 
 
 def assert_every_history_follows_the_status_machine():
     moves = db.session.execute(
         sa.select(FileEvent.file_id, FileEvent.from_status, FileEvent.to_status, FileEvent.message)
-        .where(FileEvent.to_status.is_not(None)).order_by(FileEvent.file_id, FileEvent.id)).all()
+        .where(FileEvent.to_status.is_not(None))
+        .order_by(FileEvent.file_id, FileEvent.id)
+    ).all()
     for file_id, history in itertools.groupby(moves, key=lambda m: m[0]):
         history = list(history)
         told = "\n".join(f"{frm} → {to}: {message}" for _, frm, to, message in history)
@@ -127,21 +141,32 @@ def assert_every_history_follows_the_status_machine():
 def assert_counters_match_the_records(job_id):
     db.session.rollback()
     job = db.session.get(BatchJob, job_id)
-    by_status = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).where(FPR.job_id == job_id)
-                                        .group_by(FPR.status)).all())
+    by_status = dict(
+        db.session.execute(
+            sa.select(FPR.status, sa.func.count()).where(FPR.job_id == job_id).group_by(FPR.status)
+        ).all()
+    )
     assert (job.total_files, job.processed_files, job.failed_files, job.skipped_files, job.cancelled_files) == (
-        sum(by_status.values()), by_status.get(status.COMPLETED, 0), by_status.get(status.FAILED, 0),
-        by_status.get(status.SKIPPED, 0), by_status.get(status.CANCELLED, 0))
+        sum(by_status.values()),
+        by_status.get(status.COMPLETED, 0),
+        by_status.get(status.FAILED, 0),
+        by_status.get(status.SKIPPED, 0),
+        by_status.get(status.CANCELLED, 0),
+    )
     assert job.status == job_status.COMPLETED
 
 
-@pytest.mark.parametrize("stage, rq_says", [
-    ("dequeued", JobStatus.QUEUED),   # taken off the queue's list, never started
-    ("started", JobStatus.STARTED),   # started, the record not claimed yet
-    ("claim", JobStatus.STARTED),     # the claim's UPDATE sent, never committed
-])
+@pytest.mark.parametrize(
+    "stage, rq_says",
+    [
+        ("dequeued", JobStatus.QUEUED),  # taken off the queue's list, never started
+        ("started", JobStatus.STARTED),  # started, the record not claimed yet
+        ("claim", JobStatus.STARTED),  # the claim's UPDATE sent, never committed
+    ],
+)
 def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_time(
-        settled, workers, faulty, app, tmp_path, stage, rq_says):
+    settled, workers, faulty, app, tmp_path, stage, rq_says
+):
     write_calls(tmp_path, 2)
     scan(tmp_path)
     (proc,) = faulty(f"{stage}:60")
@@ -172,7 +197,8 @@ def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_t
 
 
 def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
-        settled, faulty, service_env, monkeypatch, tmp_path):
+    settled, faulty, service_env, monkeypatch, tmp_path
+):
     """The cut lands while the worker holds an open transaction: its rollback fails too, and
     the worker must still record the failure itself (not leave it to the reaper as a lost
     worker)."""
@@ -186,8 +212,13 @@ def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
     outage.cut()
     time.sleep(3)
     outage.restore()
-    wait_for(lambda: db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING
-             or db.session.rollback(), timeout=30, message="the worker to record the failure")
+    wait_for(
+        lambda: (
+            db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING or db.session.rollback()
+        ),
+        timeout=30,
+        message="the worker to record the failure",
+    )
 
     def reaped_and_done():  # as the scheduler's tick does
         reaper.reap()
@@ -195,15 +226,19 @@ def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
 
     wait_for(reaped_and_done, timeout=60, interval=0.5, message="both completed")
     assert_each_completed_once(2)
-    failures = db.session.execute(sa.select(FileEvent.message, FileEvent.details).where(
-        FileEvent.file_id == victim, FileEvent.to_status == status.FAILED)).all()
+    failures = db.session.execute(
+        sa.select(FileEvent.message, FileEvent.details).where(
+            FileEvent.file_id == victim, FileEvent.to_status == status.FAILED
+        )
+    ).all()
     assert [d["code"] for _, d in failures] == ["DATABASE_ERROR"]
     assert failures[0][0].startswith("The database was unreachable")
     assert_every_history_follows_the_status_machine()
 
 
 def test_a_fault_run_strands_nothing_and_does_nothing_twice(
-        settled, workers, faulty, scheduler, service_env, monkeypatch, tmp_path):
+    settled, workers, faulty, scheduler, service_env, monkeypatch, tmp_path
+):
     """Two waves of workers killed at every stage, random kills of the steady workers in
     between, a database cut in each wave and a Redis flush between them, in one run of 150
     files; then late copies of finished jobs."""
@@ -222,8 +257,11 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
     def wave(first):
         victims = {stage: faulty("file:1,retry:60" if stage == "retry" else f"{stage}:60")[0] for stage in STAGES}
         if first:
-            wait_for(lambda: all(enqueue.redis().exists(f"rq:worker:{p.worker_name}") for p in victims.values()),
-                     timeout=60, message="the workers to start")
+            wait_for(
+                lambda: all(enqueue.redis().exists(f"rq:worker:{p.worker_name}") for p in victims.values()),
+                timeout=60,
+                message="the workers to start",
+            )
             result.update(job_id=scan(calls).job_id)
         # Each victim is killed as soon as it pauses at its stage (one paused mid-commit
         # holds the job's counter row, so every other file of the job waits behind it). The
@@ -249,7 +287,7 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
                     unlucky = rng.randrange(len(steady))
                     kill(steady[unlucky])
                     kills["random"] += 1
-                    steady[unlucky:unlucky + 1] = faulty("file:0.2")
+                    steady[unlucky : unlucky + 1] = faulty("file:0.2")
             time.sleep(0.05)
 
     result = {}
@@ -258,21 +296,33 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
     enqueue.redis().flushdb()
     wave(first=False)
 
-    wait_for(lambda: count(FPR.status == status.COMPLETED) == total, timeout=120, interval=0.5,
-             message="every file completed")
+    wait_for(
+        lambda: count(FPR.status == status.COMPLETED) == total,
+        timeout=120,
+        interval=0.5,
+        message="every file completed",
+    )
     # Late copies of finished jobs (a replayed or re-queued job arriving after the fact) are
     # refused by the claim.
     late = [(record_id, enqueue.new_job_id()) for record_id in db.session.scalars(sa.select(FPR.id).limit(20))]
     enqueue.files(late)
-    wait_for(lambda: all(job and job.get_status() == JobStatus.FINISHED for job in Job.fetch_many(
-        [job_id for _, job_id in late], connection=enqueue.redis())), timeout=30, message="the late jobs to run")
+    wait_for(
+        lambda: all(
+            job and job.get_status() == JobStatus.FINISHED
+            for job in Job.fetch_many([job_id for _, job_id in late], connection=enqueue.redis())
+        ),
+        timeout=30,
+        message="the late jobs to run",
+    )
 
     assert_each_completed_once(total)
     assert_counters_match_the_records(result["job_id"])
     assert_every_history_follows_the_status_machine()
-    claims = db.session.scalar(sa.select(sa.func.count()).select_from(FileEvent)
-                               .where(FileEvent.to_status == status.PROCESSING))
-    failures = Counter(db.session.scalars(sa.select(FileEvent.details["code"].as_string())
-                                          .where(FileEvent.to_status == status.FAILED)))
+    claims = db.session.scalar(
+        sa.select(sa.func.count()).select_from(FileEvent).where(FileEvent.to_status == status.PROCESSING)
+    )
+    failures = Counter(
+        db.session.scalars(sa.select(FileEvent.details["code"].as_string()).where(FileEvent.to_status == status.FAILED))
+    )
     assert failures["DATABASE_ERROR"] >= 1 and failures["WORKER_LOST"] >= 1
     print(f"\n{sum(kills.values())} kills {dict(kills)}; {claims} claims for {total} files; failures {dict(failures)}")

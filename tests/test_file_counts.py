@@ -1,6 +1,7 @@
 """The counters of files by folder and status (file_status_counts, kept by database triggers)
 always equal a real COUNT of the records: through scans' bulk inserts, status changes
 (concurrent ones from two connections too), a folder's delete, and `flask batch recount`."""
+
 import threading
 
 import sqlalchemy as sa
@@ -15,8 +16,12 @@ from webapp.services import dashboard, files
 
 def real_counts():
     FPR = FileProcessingRecord
-    return {(f, s): n for f, s, n in db.session.execute(
-        sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status))}
+    return {
+        (f, s): n
+        for f, s, n in db.session.execute(
+            sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status)
+        )
+    }
 
 
 def counters():
@@ -31,8 +36,10 @@ def make_folder(name, records=0, state=status.QUEUED):
     job = BatchJob(folder_id=folder.id, status=job_status.RUNNING, total_files=records)
     db.session.add(job)
     db.session.flush()
-    rows = [dict(folder_id=folder.id, job_id=job.id, file_path=f"{name}/{n}.wav", file_name=f"{n}.wav",
-                 status=state) for n in range(records)]
+    rows = [
+        dict(folder_id=folder.id, job_id=job.id, file_path=f"{name}/{n}.wav", file_name=f"{n}.wav", status=state)
+        for n in range(records)
+    ]
     if rows:
         db.session.execute(sa.insert(FileProcessingRecord), rows)  # one bulk INSERT, as a scan does
     db.session.commit()
@@ -50,8 +57,11 @@ def test_counters_follow_inserts_status_changes_and_deletes(ctx):
     second, _ = make_folder("second", 5, status.DISCOVERED)
     assert counters() == real_counts() == {(first.id, "queued"): 30, (second.id, "discovered"): 5}
 
-    ids = db.session.scalars(sa.select(FileProcessingRecord.id).where(FileProcessingRecord.folder_id == first.id)
-                             .order_by(FileProcessingRecord.id)).all()
+    ids = db.session.scalars(
+        sa.select(FileProcessingRecord.id)
+        .where(FileProcessingRecord.folder_id == first.id)
+        .order_by(FileProcessingRecord.id)
+    ).all()
     for n, record_id in enumerate(ids[:12]):
         assert status.claim(record_id, "w1", f"rq-{n}") is not None
         move(record_id, status.COMPLETED if n % 3 else status.FAILED)
@@ -60,8 +70,9 @@ def test_counters_follow_inserts_status_changes_and_deletes(ctx):
     assert counters() == real_counts()
     assert counters()[(first.id, "completed")] == 8 and counters()[(first.id, "failed")] == 3
 
-    db.session.execute(sa.update(FileProcessingRecord).where(FileProcessingRecord.id == ids[20])
-                       .values(folder_id=second.id))  # a record moved by hand to another folder
+    db.session.execute(
+        sa.update(FileProcessingRecord).where(FileProcessingRecord.id == ids[20]).values(folder_id=second.id)
+    )  # a record moved by hand to another folder
     db.session.commit()
     assert counters() == real_counts()
 
@@ -89,8 +100,9 @@ def test_the_dashboard_the_file_list_and_the_folders_read_the_counters(ctx):
 def test_a_deep_page_shows_the_same_files_in_the_same_order(ctx):
     folder, _ = make_folder("calls", 130)
     page = files.list_files({"folder_id": folder.id, "status": "queued"}, page=3, per_page=50)
-    expected = db.session.scalars(sa.select(FileProcessingRecord.id).order_by(FileProcessingRecord.id.desc())
-                                  .offset(100).limit(50)).all()
+    expected = db.session.scalars(
+        sa.select(FileProcessingRecord.id).order_by(FileProcessingRecord.id.desc()).offset(100).limit(50)
+    ).all()
     assert [r.id for r in page.items] == expected and len(expected) == 30 and page.total == 130
     assert all(r.folder.name == "calls" for r in page.items)
 

@@ -1,5 +1,6 @@
 """The embedded default (SQLite): a new install starts with the Hebrew starter trackers, and
 the tracker chart and the per-agent report read it the same way as PostgreSQL."""
+
 import json
 import os
 import subprocess
@@ -39,11 +40,11 @@ with app.app_context():
 def test_starter_trackers_chart_and_agent_report_on_sqlite(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(INSTANCE_PATH=str(tmp_path), FLASK_APP="wsgi.py")
-    upgrade = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert upgrade.returncode == 0, upgrade.stderr[-2000:]
-    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     found = json.loads(run.stdout.strip().splitlines()[-1])
     assert set(found["starters"]) == {"מתחרים", "ביטול", "מחיר"}

@@ -1,4 +1,5 @@
 """A folder's redaction setting: the folder form, the API and the configuration document."""
+
 import sqlalchemy as sa
 
 from webapp.extensions import db
@@ -9,8 +10,13 @@ from webapp.services import config_document
 def test_the_folder_form_turns_redaction_on_and_off(web, tmp_path):
     admin = web["admin"]
     assert 'name="analysis_redact"' in admin.get("/folders/new").get_data(as_text=True)
-    fields = {"name": "Private", "storage_type": "local", "cfg.path": str(tmp_path), "monitor_type": "polling",
-              "enabled": "on"}
+    fields = {
+        "name": "Private",
+        "storage_type": "local",
+        "cfg.path": str(tmp_path),
+        "monitor_type": "polling",
+        "enabled": "on",
+    }
     assert admin.post("/folders/new", data={**fields, "analysis_redact": "on"}).status_code == 302
     folder = db.session.scalar(sa.select(ExternalFolder).where(ExternalFolder.name == "Private"))
     assert folder.analysis_config == {"redact": True}
@@ -23,8 +29,9 @@ def test_the_folder_form_turns_redaction_on_and_off(web, tmp_path):
 
 def test_the_api_and_the_configuration_document_carry_redaction(api, ctx, tmp_path):
     base = {"name": "Private", "storage_type": "local", "storage_config": {"path": str(tmp_path)}}
-    assert api.post("admin", "/api/batch/folders", json={**base, "analysis_config": {"redact": "yes"}}
-                    ).status_code == 422
+    assert (
+        api.post("admin", "/api/batch/folders", json={**base, "analysis_config": {"redact": "yes"}}).status_code == 422
+    )
     made = api.post("admin", "/api/batch/folders", json={**base, "analysis_config": {"redact": True}})
     assert made.status_code == 201, made.get_json()
     folder = db.session.get(ExternalFolder, made.get_json()["id"])

@@ -1,5 +1,6 @@
 """Call intelligence on the processing path: personal data redacted before the transcript is
 stored or scored, and the call_completed notification carrying the scorecard."""
+
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -15,8 +16,10 @@ from webapp.models import CallTrackerHit, FileEvent, FileProcessingRecord, Notif
 from webapp.notifications import conditions as c
 from webapp.notifications import dispatch, events
 
-SPOKEN = ("שלום, מדבר דני מחברת אורנג', הטלפון שלי 050-1234567 ותעודת זהות 123456782. "
-          "המייל dana@example.com והכרטיס 4580 1234 5678 9015, מה המחיר שמתאים לך?")
+SPOKEN = (
+    "שלום, מדבר דני מחברת אורנג', הטלפון שלי 050-1234567 ותעודת זהות 123456782. "
+    "המייל dana@example.com והכרטיס 4580 1234 5678 9015, מה המחיר שמתאים לך?"
+)
 PERSONAL = ("050-1234567", "1234567", "123456782", "dana@example.com", "4580 1234 5678 9015", "9015")
 
 
@@ -28,7 +31,8 @@ def process_one(path, redact, seconds=2.0):
     db.session.commit()
     assert discovery.scan(folder, trigger="test").queued == 1
     record = db.session.scalars(
-        sa.select(FileProcessingRecord).where(FileProcessingRecord.folder_id == folder.id)).one()
+        sa.select(FileProcessingRecord).where(FileProcessingRecord.folder_id == folder.id)
+    ).one()
     assert processing.process_file(record.id) == status.COMPLETED
     db.session.rollback()
     return db.session.scalars(sa.select(SalesCall).where(SalesCall.file_id == record.id)).one(), record
@@ -42,8 +46,9 @@ def test_a_redacting_folder_stores_and_scores_no_personal_data(ctx, tmp_path):
     assert "[טלפון]" in call.transcript and "[ת.ז.]" in call.segments[0]["text"]
     quotes = [e["quote"] for crit in call.scores["criteria"] for e in crit["evidence"]]
     assert quotes and any("[טלפון]" in q for q in quotes)
-    [event] = db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id,
-                                                            FileEvent.details["kind"].as_string() == "redaction"))
+    [event] = db.session.scalars(
+        sa.select(FileEvent).where(FileEvent.file_id == record.id, FileEvent.details["kind"].as_string() == "redaction")
+    )
     assert event.details["counts"] == {"phone": 1, "id": 1, "email": 1, "card": 1}
     assert "050" not in event.message and "1 phone" in event.message
 
@@ -61,8 +66,9 @@ def test_a_folder_that_does_not_redact_keeps_the_words_and_trackers_are_counted_
     hit = db.session.scalars(sa.select(CallTrackerHit).where(CallTrackerHit.call_id == call.id)).one()
     assert (hit.tracker_id, hit.count, hit.times) == (price.id, 1, [0.0])
     assert "050-1234567" in call.transcript
-    assert not db.session.scalars(sa.select(FileEvent).where(
-        FileEvent.file_id == record.id, FileEvent.details["kind"].as_string() == "redaction")).all()
+    assert not db.session.scalars(
+        sa.select(FileEvent).where(FileEvent.file_id == record.id, FileEvent.details["kind"].as_string() == "redaction")
+    ).all()
 
 
 def test_call_completed_webhook_receives_the_scorecard(private_targets, make_config, ctx, tmp_path, httpserver):
@@ -80,24 +86,37 @@ def test_call_completed_webhook_receives_the_scorecard(private_targets, make_con
     assert body["event"] == c.CALL_COMPLETED
     [sent] = body["events"]
     assert sent["call_uuid"] == call.call_uuid and sent["overall_score"] == call.overall_score
-    assert [(k["id"], k["score"]) for k in sent["criteria"]] == [(k["id"], k["score"])
-                                                                 for k in call.scores["criteria"]]
+    assert [(k["id"], k["score"]) for k in sent["criteria"]] == [(k["id"], k["score"]) for k in call.scores["criteria"]]
     assert body["links"]["Open the call"].endswith(f"/calls/{call.id}") and sent["link"].endswith(f"/calls/{call.id}")
     assert body["title"].startswith(f"Call filed: {call.call_uuid}")
 
 
 def test_a_thousand_calls_send_one_email_and_one_digest_within_the_cooldown(make_config, ctx):
-    config = make_config("email", {"host": "127.0.0.1", "sender": "cb@example.com", "recipients": "m@example.com"},
-                         conditions=[c.CALL_COMPLETED], cooldown_minutes=10)
+    config = make_config(
+        "email",
+        {"host": "127.0.0.1", "sender": "cb@example.com", "recipients": "m@example.com"},
+        conditions=[c.CALL_COMPLETED],
+        cooldown_minutes=10,
+    )
     t0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
-    noted = [{"status": "call_completed", "call_id": n, "call_uuid": f"uuid-{n}", "overall_score": 70.0,
-              "criteria": [], "folder_name": "מכירות"} for n in range(1000)]
+    noted = [
+        {
+            "status": "call_completed",
+            "call_id": n,
+            "call_uuid": f"uuid-{n}",
+            "overall_score": 70.0,
+            "criteria": [],
+            "folder_name": "מכירות",
+        }
+        for n in range(1000)
+    ]
     found = events.to_events(noted)
     sent = dispatch.dispatch(found[:1], now=t0) + dispatch.dispatch(found[1:], now=t0 + timedelta(minutes=1))
     assert len(sent) == 1
     D = NotificationDelivery
-    held = db.session.scalar(sa.select(sa.func.count()).select_from(D).where(D.config_id == config.id,
-                                                                               D.status == "suppressed"))
+    held = db.session.scalar(
+        sa.select(sa.func.count()).select_from(D).where(D.config_id == config.id, D.status == "suppressed")
+    )
     assert held == 999
     [digest] = dispatch.flush_digests(now=t0 + timedelta(minutes=11))
     assert digest.event_count == 999 and digest.summary == "999 calls filed in מכירות in the last 10 minutes"
@@ -112,7 +131,7 @@ def _levels(wav_bytes, rate_windows):
     with wave.open(io.BytesIO(wav_bytes)) as w:
         rate, frames = w.getframerate(), w.readframes(w.getnframes())
     samples = struct.unpack(f"<{len(frames) // 2}h", frames)
-    return [max(abs(v) for v in samples[int(a * rate):int(b * rate)]) for a, b in rate_windows]
+    return [max(abs(v) for v in samples[int(a * rate) : int(b * rate)]) for a, b in rate_windows]
 
 
 def test_viewers_of_a_redacting_folder_hear_the_personal_data_silenced(web, tmp_path):

@@ -1,5 +1,6 @@
 """Done when: each channel delivers a real message to its stand-in from a real failing file
 in a real batch, run by real `flask worker` processes."""
+
 import json
 
 import sqlalchemy as sa
@@ -12,8 +13,9 @@ from webapp.models import NotificationDelivery
 SID = "AC" + "3" * 32
 
 
-def test_each_channel_hears_of_a_real_failing_file(private_targets, twilio_base, make_config, httpserver,
-                                                    smtp_server, workers, cli, tmp_path):
+def test_each_channel_hears_of_a_real_failing_file(
+    private_targets, twilio_base, make_config, httpserver, smtp_server, workers, cli, tmp_path
+):
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0})
     root = tmp_path / "שיחות מכירה"
     root.mkdir()
@@ -27,22 +29,38 @@ def test_each_channel_hears_of_a_real_failing_file(private_targets, twilio_base,
     for path in ("/slack", "/hook", "/apprise"):
         httpserver.expect_request(path, method="POST").respond_with_data("ok")
     httpserver.expect_request(f"/2010-04-01/Accounts/{SID}/Messages.json", method="POST").respond_with_json(
-        {"sid": "SM" + "4" * 32, "account_sid": SID, "status": "queued"}, status=201)
+        {"sid": "SM" + "4" * 32, "account_sid": SID, "status": "queued"}, status=201
+    )
     both = ["file_skipped", "retries_exhausted"]
-    make_config("email", {"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
-                          "sender": "callbatch@example.com", "recipients": "ops@example.com"}, conditions=both)
+    make_config(
+        "email",
+        {
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "security": "none",
+            "sender": "callbatch@example.com",
+            "recipients": "ops@example.com",
+        },
+        conditions=both,
+    )
     make_config("slack", {"webhook_url": httpserver.url_for("/slack")}, conditions=both)
     make_config("webhook", {"url": httpserver.url_for("/hook"), "secret": "k"}, conditions=both + ["batch_failed"])
-    make_config("sms", {"account_sid": SID, "auth_token": "t", "from_number": "+15005550006",
-                        "to_numbers": "+972501234567"}, conditions=both)
+    make_config(
+        "sms",
+        {"account_sid": SID, "auth_token": "t", "from_number": "+15005550006", "to_numbers": "+972501234567"},
+        conditions=both,
+    )
     make_config("apprise", {"url": f"json://127.0.0.1:{httpserver.port}/apprise"}, conditions=both)
 
     workers(1)
     result, report = run_json(cli, root, "--workers", "0")
     assert report, result.output
     by_name = {f["file_name"]: (f["status"], f["error_code"]) for f in report["files"]}
-    assert by_name == {good: ("completed", None), corrupt: ("skipped", "CORRUPTED_FILE"),
-                       untranscribed: ("failed", "TRANSCRIPTION_FAILED")}
+    assert by_name == {
+        good: ("completed", None),
+        corrupt: ("skipped", "CORRUPTED_FILE"),
+        untranscribed: ("failed", "TRANSCRIPTION_FAILED"),
+    }
 
     def statuses():
         db.session.rollback()
@@ -52,8 +70,10 @@ def test_each_channel_hears_of_a_real_failing_file(private_targets, twilio_base,
     assert set(statuses()) == {"sent"}
 
     subjects = sorted(m["Subject"].strip() for _, _, m in smtp_server.messages)
-    assert subjects == [f"File failed for good: {untranscribed} (TRANSCRIPTION_FAILED)",
-                        f"File skipped: {corrupt} (CORRUPTED_FILE)"]
+    assert subjects == [
+        f"File failed for good: {untranscribed} (TRANSCRIPTION_FAILED)",
+        f"File skipped: {corrupt} (CORRUPTED_FILE)",
+    ]
     bodies = {path: [] for path in ("/slack", "/hook", "/apprise", "twilio")}
     for request, _ in httpserver.log:
         bodies["twilio" if "Accounts" in request.path else request.path].append(request.get_data(as_text=True))

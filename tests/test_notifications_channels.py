@@ -1,5 +1,6 @@
 """Each channel against its real local stand-in: SMTP (aiosmtpd), Slack, webhook and Twilio
 (pytest-httpserver), apprise (json:// to the local server); and the outbound guard."""
+
 import hashlib
 import hmac
 import json
@@ -15,15 +16,28 @@ from webapp.notifications import conditions as c
 from webapp.notifications import dispatch
 from webapp.services import notifications as service
 
-EVENT = {"condition": c.FILE_SKIPPED, "file_id": 7, "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
-         "folder_id": None, "folder_name": "שיחות מכירה", "job_id": 3, "error_code": "CORRUPTED_FILE",
-         "message": "The file is empty or damaged: no audio could be read from it.", "at": "2026-11-24T10:00:00"}
+EVENT = {
+    "condition": c.FILE_SKIPPED,
+    "file_id": 7,
+    "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
+    "folder_id": None,
+    "folder_name": "שיחות מכירה",
+    "job_id": 3,
+    "error_code": "CORRUPTED_FILE",
+    "message": "The file is empty or damaged: no audio could be read from it.",
+    "at": "2026-11-24T10:00:00",
+}
 
 
 def send(config, event=EVENT):
     """Deliver one event to a config the way the worker does."""
-    delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], status="pending",
-                                    summary="", payload={"message": c.message(event).to_dict()})
+    delivery = NotificationDelivery(
+        config_id=config.id,
+        condition=event["condition"],
+        status="pending",
+        summary="",
+        payload={"message": c.message(event).to_dict()},
+    )
     from webapp.extensions import db
 
     db.session.add(delivery)
@@ -33,8 +47,16 @@ def send(config, event=EVENT):
 
 
 def test_email_carries_a_hebrew_subject_html_and_text(private_targets, make_config, smtp_server):
-    config = make_config("email", {"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
-                                   "sender": "callbatch@example.com", "recipients": "ops@example.com, a@example.com"})
+    config = make_config(
+        "email",
+        {
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "security": "none",
+            "sender": "callbatch@example.com",
+            "recipients": "ops@example.com, a@example.com",
+        },
+    )
     send(config)
     delivery = service.send_test(config, wait=True)
     assert delivery.status == "sent", delivery.error
@@ -70,10 +92,14 @@ def test_webhook_is_signed_and_the_receiver_verifies_it(private_targets, make_co
 
     def receiver(request):
         timestamp = request.headers["X-Callbatch-Timestamp"]
-        expected = "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + request.get_data(),
-                                        hashlib.sha256).hexdigest()
-        ok = hmac.compare_digest(expected, request.headers.get("X-Callbatch-Signature", "")) \
+        expected = (
+            "sha256="
+            + hmac.new(secret.encode(), timestamp.encode() + b"." + request.get_data(), hashlib.sha256).hexdigest()
+        )
+        ok = (
+            hmac.compare_digest(expected, request.headers.get("X-Callbatch-Signature", ""))
             and abs(time.time() - int(timestamp)) < 300
+        )
         seen.append((ok, json.loads(request.get_data())))
         return Response("ok" if ok else "bad signature", status=200 if ok else 401)
 
@@ -95,15 +121,20 @@ def test_webhook_is_signed_and_the_receiver_verifies_it(private_targets, make_co
 def test_sms_posts_the_exact_twilio_form(private_targets, twilio_base, make_config, httpserver):
     sid = "AC" + "1" * 32
     httpserver.expect_oneshot_request(f"/2010-04-01/Accounts/{sid}/Messages.json", method="POST").respond_with_json(
-        {"sid": "SM" + "2" * 32, "account_sid": sid, "status": "queued", "body": "x"}, status=201)
-    config = make_config("sms", {"account_sid": sid, "auth_token": "token-xyz", "from_number": "+15005550006",
-                                 "to_numbers": "+972501234567"})
+        {"sid": "SM" + "2" * 32, "account_sid": sid, "status": "queued", "body": "x"}, status=201
+    )
+    config = make_config(
+        "sms",
+        {"account_sid": sid, "auth_token": "token-xyz", "from_number": "+15005550006", "to_numbers": "+972501234567"},
+    )
     send(config)
     request = httpserver.log[0][0]
-    expected_text = ("File skipped: 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav (CORRUPTED_FILE)\n"
-                     "http://localhost:5000/files/7")
+    expected_text = (
+        "File skipped: 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav (CORRUPTED_FILE)\nhttp://localhost:5000/files/7"
+    )
     assert request.get_data(as_text=True) == urlencode(
-        {"To": "+972501234567", "From": "+15005550006", "Body": expected_text})
+        {"To": "+972501234567", "From": "+15005550006", "Body": expected_text}
+    )
     assert request.authorization.username == sid and request.authorization.password == "token-xyz"
 
 
@@ -122,10 +153,14 @@ def test_private_targets_are_refused_unless_allowed(app, ctx, make_config, https
     url = httpserver.url_for("/hook")
     assert url.startswith("http://127.0.0.1:")
     monkeypatch.setitem(app.config, "ALLOW_PRIVATE_TARGETS", False)
-    for kind, config in (("webhook", {"url": url}), ("slack", {"webhook_url": url}),
-                         ("apprise", {"url": f"json://127.0.0.1:{httpserver.port}/hook"})):
-        saved, errors = service.create_config({"name": kind, "type": kind, "config": config,
-                                               "conditions": ["file_failed"]})
+    for kind, config in (
+        ("webhook", {"url": url}),
+        ("slack", {"webhook_url": url}),
+        ("apprise", {"url": f"json://127.0.0.1:{httpserver.port}/hook"}),
+    ):
+        saved, errors = service.create_config(
+            {"name": kind, "type": kind, "config": config, "conditions": ["file_failed"]}
+        )
         assert errors and "loopback, private" in errors[0]["message"], errors
 
     # Saved while allowed, refused at send time once the setting is off: nothing leaves.
@@ -137,10 +172,21 @@ def test_private_targets_are_refused_unless_allowed(app, ctx, make_config, https
     assert httpserver.log == []
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://10.1.2.3/", "http://192.168.0.10/",
-                                 "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://2130706433/",
-                                 "http://localhost/", "http://metadata.google.internal/", "ftp://example.com/",
-                                 "http://[::ffff:10.0.0.1]/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.1.2.3/",
+        "http://192.168.0.10/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://2130706433/",
+        "http://localhost/",
+        "http://metadata.google.internal/",
+        "ftp://example.com/",
+        "http://[::ffff:10.0.0.1]/",
+    ],
+)
 def test_ssrf_guard_refuses_internal_addresses(url):
     with pytest.raises(outbound.BlockedTarget):
         outbound.check_url(url, allow_private=False)
@@ -154,14 +200,31 @@ def test_metadata_service_is_refused_even_when_private_targets_are_allowed():
 
 
 def test_validation_messages_and_masked_secrets(private_targets, make_config, ctx):
-    _, errors = service.create_config({"name": "", "type": "sms", "config": {"to_numbers": "0501234567"},
-                                       "conditions": ["nope"], "cooldown_minutes": -1, "error_codes": ["XX"]})
+    _, errors = service.create_config(
+        {
+            "name": "",
+            "type": "sms",
+            "config": {"to_numbers": "0501234567"},
+            "conditions": ["nope"],
+            "cooldown_minutes": -1,
+            "error_codes": ["XX"],
+        }
+    )
     fields = {e["field"] for e in errors}
     assert fields == {"name", "config", "conditions", "cooldown_minutes", "error_codes"}
     assert any("international form" in e["message"] for e in errors)
 
-    config = make_config("email", {"host": "127.0.0.1", "port": 2525, "security": "none", "password": "pw-1",
-                                   "sender": "a@example.com", "recipients": "b@example.com"})
+    config = make_config(
+        "email",
+        {
+            "host": "127.0.0.1",
+            "port": 2525,
+            "security": "none",
+            "password": "pw-1",
+            "sender": "a@example.com",
+            "recipients": "b@example.com",
+        },
+    )
     stored = config.config["password"]
     shown = service.view(config)
     assert shown["config"]["password"] == "••••••••" and "pw-1" not in json.dumps(shown)

@@ -1,5 +1,6 @@
 """When notifications fire: cooldown and digest on a controllable clock, filters, the
 watchers on the tick, events from the status machine, and a channel that fails once."""
+
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -16,8 +17,17 @@ D = NotificationDelivery
 
 
 def failure(file_id, code="CORRUPTED_FILE", folder_id=None, folder_name="שיחות מכירה", condition=c.FILE_FAILED):
-    return {"condition": condition, "file_id": file_id, "file_name": f"{file_id}.wav", "folder_id": folder_id,
-            "folder_name": folder_name, "job_id": None, "error_code": code, "message": "broken", "final": True}
+    return {
+        "condition": condition,
+        "file_id": file_id,
+        "file_name": f"{file_id}.wav",
+        "folder_id": folder_id,
+        "folder_name": folder_name,
+        "job_id": None,
+        "error_code": code,
+        "message": "broken",
+        "final": True,
+    }
 
 
 def rows(config, **where):
@@ -44,8 +54,9 @@ def test_cooldown_holds_events_and_sends_one_digest(private_targets, make_config
     assert digest.summary == "3 files failed in שיחות מכירה in the last 10 minutes"
     assert dispatch.deliver(digest.id) == "sent"
     document = httpserver.log[-1][0].get_json()
-    assert document["text"] == ("3 files failed in שיחות מכירה in the last 10 minutes: "
-                                "2 CORRUPTED_FILE, 1 TRANSCRIPTION_FAILED.")
+    assert document["text"] == (
+        "3 files failed in שיחות מכירה in the last 10 minutes: 2 CORRUPTED_FILE, 1 TRANSCRIPTION_FAILED."
+    )
     assert [e["file_id"] for e in document["events"]] == [2, 3, 4]
     assert {r.digest_id for r in rows(config, status="suppressed")} == {digest.id}
 
@@ -75,19 +86,36 @@ def test_folder_and_error_code_filters(private_targets, make_config, ctx):
 
 
 def test_a_commit_of_status_changes_becomes_events():
-    noted = [{"status": "failed", "file_id": 1}, {"status": "retrying", "file_id": 1},
-             {"status": "failed", "file_id": 2}, {"status": "skipped", "file_id": 3},
-             {"status": "job_finished", "job_id": 9}]
+    noted = [
+        {"status": "failed", "file_id": 1},
+        {"status": "retrying", "file_id": 1},
+        {"status": "failed", "file_id": 2},
+        {"status": "skipped", "file_id": 3},
+        {"status": "job_finished", "job_id": 9},
+    ]
     found = [(e["condition"], e.get("file_id") or e.get("job_id"), e.get("final")) for e in events.to_events(noted)]
-    assert found == [(c.FILE_FAILED, 1, False), (c.FILE_FAILED, 2, True), (c.RETRIES_EXHAUSTED, 2, True),
-                     (c.FILE_SKIPPED, 3, None), ("job_finished", 9, None)]
+    assert found == [
+        (c.FILE_FAILED, 1, False),
+        (c.FILE_FAILED, 2, True),
+        (c.RETRIES_EXHAUSTED, 2, True),
+        (c.FILE_SKIPPED, 3, None),
+        ("job_finished", 9, None),
+    ]
 
 
 def test_a_call_filed_needs_review_becomes_a_needs_review_event(private_targets, make_config, httpserver):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     config = make_config("webhook", {"url": httpserver.url_for("/hook")}, conditions=[c.NEEDS_REVIEW])
-    noted = [{"status": "needs_review", "file_id": 4, "file_name": "4.wav", "folder_id": None, "job_id": None,
-              "reasons": ["repetition", "compression"]}]
+    noted = [
+        {
+            "status": "needs_review",
+            "file_id": 4,
+            "file_name": "4.wav",
+            "folder_id": None,
+            "job_id": None,
+            "reasons": ["repetition", "compression"],
+        }
+    ]
     [event] = events.to_events(noted)
     assert event["condition"] == c.NEEDS_REVIEW
     [delivery] = dispatch.dispatch([event], now=T0)
@@ -99,8 +127,13 @@ def test_a_call_filed_needs_review_becomes_a_needs_review_event(private_targets,
 
 
 def test_unreachable_folder_fires_once_until_it_recovers(ctx):
-    folder = ExternalFolder(name="NAS", storage_type="local", storage_config={"path": "/x"},
-                            connection_status="error", last_error="The folder /x does not exist.")
+    folder = ExternalFolder(
+        name="NAS",
+        storage_type="local",
+        storage_config={"path": "/x"},
+        connection_status="error",
+        last_error="The folder /x does not exist.",
+    )
     db.session.add(folder)
     db.session.commit()
     [event] = watch.folder_events()
@@ -115,17 +148,26 @@ def test_unreachable_folder_fires_once_until_it_recovers(ctx):
 
 
 def test_stall_is_noticed_after_the_configured_minutes(private_targets, make_config, ctx):
-    config = make_config("webhook", {"url": "http://127.0.0.1:9/x"}, conditions=[c.PROCESSING_STALLED],
-                         stall_minutes=15)
+    config = make_config(
+        "webhook", {"url": "http://127.0.0.1:9/x"}, conditions=[c.PROCESSING_STALLED], stall_minutes=15
+    )
     folder = ExternalFolder(name="calls", storage_type="local", storage_config={"path": "/x"})
     db.session.add(folder)
     db.session.flush()
-    db.session.add_all([
-        FileProcessingRecord(folder_id=folder.id, file_name="a.wav", file_path="a.wav", status="completed",
-                             updated_at=T0),
-        FileProcessingRecord(folder_id=folder.id, file_name="b.wav", file_path="b.wav", status="queued",
-                             updated_at=T0 + timedelta(minutes=1)),
-    ])
+    db.session.add_all(
+        [
+            FileProcessingRecord(
+                folder_id=folder.id, file_name="a.wav", file_path="a.wav", status="completed", updated_at=T0
+            ),
+            FileProcessingRecord(
+                folder_id=folder.id,
+                file_name="b.wav",
+                file_path="b.wav",
+                status="queued",
+                updated_at=T0 + timedelta(minutes=1),
+            ),
+        ]
+    )
     db.session.commit()
     assert watch.stall_events(T0 + timedelta(minutes=10)) == []
     [event] = watch.stall_events(T0 + timedelta(minutes=17))

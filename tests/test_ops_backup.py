@@ -1,6 +1,7 @@
 """Backups: a real mid-batch state backed up, restored into a fresh database, and finished
 there by the reaper and a real worker; the portable format on the embedded SQLite default;
 an upload to S3 (moto); the scheduled daily backup with its retention."""
+
 import json
 import os
 import sqlite3
@@ -30,8 +31,9 @@ FLASK = [sys.executable, "-m", "flask"]
 
 def table_counts(engine):
     with engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in db.metadata.sorted_tables}
+        return {
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in db.metadata.sorted_tables
+        }
 
 
 def scan(path):
@@ -52,7 +54,8 @@ def fresh_database(database_url):
 
 @pytest.mark.slow
 def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_completes_once(
-        ctx, cli, workers, tmp_path, service_env, fresh_database):
+    ctx, cli, workers, tmp_path, service_env, fresh_database
+):
     from webapp import create_app, queues
 
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
@@ -86,8 +89,9 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
     queues.connection().flushdb()
     queues.connection().set("callbatch-test-run", RUN_ID, ex=3600)
     env = {**os.environ, **service_env, "DATABASE_URL": fresh_database}
-    restore = subprocess.run(FLASK + ["backup", "restore", str(path)], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+    restore = subprocess.run(
+        FLASK + ["backup", "restore", str(path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert restore.returncode == 0, restore.stderr[-2000:]
     assert "Restored" in restore.stdout
 
@@ -96,8 +100,9 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
         after = table_counts(db.engine)
         assert after == {**before, "audit_log": before["audit_log"] + 1}  # + the restore's own audit row
         assert db.session.scalar(sa.select(AuditLog.action).order_by(AuditLog.id.desc())) == "backup.restore"
-        again = subprocess.run(FLASK + ["backup", "restore", str(path)], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=120)
+        again = subprocess.run(
+            FLASK + ["backup", "restore", str(path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert again.returncode == 1 and "only into an empty database" in again.stderr
 
         # The processing file has no heartbeat: failed over to a retry. The queued ones have
@@ -111,28 +116,38 @@ def test_a_mid_batch_backup_restores_into_a_fresh_database_and_the_batch_complet
             return reaped == [1, 4]
 
         wait_for(reap, timeout=30, interval=0.5, message="the reaper to pick up every file in flight")
-        worker = subprocess.run(FLASK + ["worker", "--burst", "--name", f"restored-{RUN_ID}"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+        worker = subprocess.run(
+            FLASK + ["worker", "--burst", "--name", f"restored-{RUN_ID}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert worker.returncode == 0, worker.stderr[-2000:]
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(FPR.status == status.COMPLETED)) == 7
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == 7
         completions = db.session.execute(
-            sa.select(FileEvent.file_id, sa.func.count()).where(FileEvent.to_status == status.COMPLETED)
-            .group_by(FileEvent.file_id)).all()
+            sa.select(FileEvent.file_id, sa.func.count())
+            .where(FileEvent.to_status == status.COMPLETED)
+            .group_by(FileEvent.file_id)
+        ).all()
         assert len(completions) == 7 and all(n == 1 for _, n in completions)
-        reasons = db.session.scalars(sa.select(FileEvent.message).where(
-            FileEvent.file_id == victim_id, FileEvent.to_status == status.FAILED)).all()
+        reasons = db.session.scalars(
+            sa.select(FileEvent.message).where(FileEvent.file_id == victim_id, FileEvent.to_status == status.FAILED)
+        ).all()
         assert len(reasons) == 1 and "No sign of life from gone-worker" in reasons[0]
         assert db.session.get(BatchJob, second.job_id).status == "completed"
         # New rows get ids past the restored ones: the sequences were restored too.
-        assert max(e for e, in db.session.execute(sa.select(FileEvent.id))) > before["file_events"]
+        assert max(e for (e,) in db.session.execute(sa.select(FileEvent.id))) > before["file_events"]
         db.session.remove()
         db.engine.dispose()
 
 
-def test_a_portable_backup_of_postgresql_restores_with_its_ids_and_sequences(ctx, tmp_path, service_env,
-                                                                              fresh_database):
+def test_a_portable_backup_of_postgresql_restores_with_its_ids_and_sequences(
+    ctx, tmp_path, service_env, fresh_database
+):
     from webapp import create_app
 
     configure(scanning={"fileSettleSeconds": 0})
@@ -147,8 +162,14 @@ def test_a_portable_backup_of_postgresql_restores_with_its_ids_and_sequences(ctx
     last_event = db.session.scalar(sa.select(sa.func.max(FileEvent.id)))
 
     # In its own process: the migrations' logging setup would silence this one's loggers.
-    restore = subprocess.run(FLASK + ["backup", "restore", where], cwd=ROOT, capture_output=True, text=True,
-                             env={**os.environ, **service_env, "DATABASE_URL": fresh_database}, timeout=120)
+    restore = subprocess.run(
+        FLASK + ["backup", "restore", where],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **service_env, "DATABASE_URL": fresh_database},
+        timeout=120,
+    )
     assert restore.returncode == 0, restore.stderr[-2000:]
     restored_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_database})
     with restored_app.app_context():
@@ -189,8 +210,9 @@ def test_the_portable_format_round_trips_on_the_embedded_sqlite_default(tmp_path
 
     def counts(instance):
         with sqlite3.connect(instance / "callbatch.sqlite3") as conn:
-            return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in manifest["tables"]}, \
-                conn.execute("SELECT transcript, called_at FROM sales_calls ORDER BY id").fetchall()
+            return {
+                t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in manifest["tables"]
+            }, conn.execute("SELECT transcript, called_at FROM sales_calls ORDER BY id").fetchall()
 
     source_counts, source_calls = counts(tmp_path / "source")
     target_counts, target_calls = counts(tmp_path / "target")
@@ -220,8 +242,12 @@ def test_a_backup_uploads_to_s3(ctx, cli, moto_server):
     client = aws_client("s3", moto_server)
     bucket = f"backups-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
-    env = {"AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     result = cli.invoke(args=["backup", "create", "--to", f"s3://{bucket}/nightly"], env=env)
     assert result.exit_code == 0, result.output
     (obj,) = client.list_objects_v2(Bucket=bucket, Prefix="nightly/")["Contents"]
@@ -256,17 +282,18 @@ def test_the_daily_backup_runs_once_a_day_after_its_hour_and_keeps_the_newest(ct
     ctx.config["TIMEZONE"] = "Asia/Jerusalem"  # UTC+2 in March
     try:
         at = lambda day, hour, minute=0: datetime(2026, 3, day, hour, minute, tzinfo=timezone.utc)  # noqa: E731
-        assert backup.tick(at(1, 23, 30)) is None          # 01:30 local on the 2nd: not yet
-        first = backup.tick(at(2, 0, 30))                  # 02:30 local
+        assert backup.tick(at(1, 23, 30)) is None  # 01:30 local on the 2nd: not yet
+        first = backup.tick(at(2, 0, 30))  # 02:30 local
         assert first and os.path.exists(first)
-        assert backup.tick(at(2, 6)) is None               # once a day
+        assert backup.tick(at(2, 6)) is None  # once a day
         second = backup.tick(at(3, 0, 5))
         third = backup.tick(at(4, 1))
         assert second and third
         kept = sorted(os.listdir(tmp_path))
         assert kept == sorted([os.path.basename(second), os.path.basename(third)])
-        rows = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "backup.scheduled")
-                                  .order_by(AuditLog.id)).all()
+        rows = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "backup.scheduled").order_by(AuditLog.id)
+        ).all()
         assert len(rows) == 3 and rows[-1].after["removed"] == [os.path.basename(first)]
     finally:
         ctx.config["TIMEZONE"] = "UTC"

@@ -1,5 +1,6 @@
 """/healthz and /readyz: the process answers; readiness follows the database, its migration,
 Redis and (on request) a live worker."""
+
 import socket
 import subprocess
 
@@ -50,8 +51,10 @@ def _free_port():
 def own_redis():
     """A redis-server of this test's own, which the test may stop."""
     port = _free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     import redis
 

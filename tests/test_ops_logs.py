@@ -1,5 +1,6 @@
 """Structured logs: LOG_FORMAT=json in a real worker process, with the request id of the web
 request that queued the scan carried into the scan job and the file jobs it queued."""
+
 import json
 import logging
 
@@ -66,8 +67,15 @@ def test_json_lines_carry_the_context_and_stay_redacted():
     formatter = logging_setup.JsonFormatter()
     token = logging_setup.bind(request_id="r-1", user="4", folder=9)
     try:
-        record = logging.LogRecord("webapp.x", logging.WARNING, __file__, 1,
-                                   "download of %s failed", ("https://b.example/x.wav?sig=s3cr3tSIG&se=1",), None)
+        record = logging.LogRecord(
+            "webapp.x",
+            logging.WARNING,
+            __file__,
+            1,
+            "download of %s failed",
+            ("https://b.example/x.wav?sig=s3cr3tSIG&se=1",),
+            None,
+        )
         entry = json.loads(formatter.format(record))
     finally:
         logging_setup.unbind(token)

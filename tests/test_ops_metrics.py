@@ -1,5 +1,6 @@
 """/metrics: a real batch through real worker processes (multiprocess files added up), then
 scraped and parsed; who may scrape."""
+
 import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
@@ -60,8 +61,10 @@ def test_metrics_after_a_batch_through_two_worker_processes(ctx, workers, token,
     broken = db.session.execute(sa.select(FPR).where(FPR.file_name == untranscribed)).scalar_one()
     assert broken.status == status.FAILED
     assert value(samples, "callbatch_files", status="failed", folder_id=str(folder.id), folder=folder.name) == 1
-    assert value(samples, "callbatch_file_failures_total", code=broken.error_code,
-                 category=broken.error_category) == broken.retry_count + 1
+    assert (
+        value(samples, "callbatch_file_failures_total", code=broken.error_code, category=broken.error_category)
+        == broken.retry_count + 1
+    )
     assert value(samples, "callbatch_file_retries_total", code=broken.error_code) == (broken.retry_count or None)
     # Every completed file's stages, counted by whichever of the two processes ran it.
     for stage in ("download", "probe", "db"):
@@ -77,11 +80,14 @@ def test_metrics_without_a_multiprocess_dir_show_this_process(ctx, token, monkey
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     from webapp import metrics
 
-    before = value(scrape(ctx.test_client()), "callbatch_notification_deliveries_total",
-                   channel="webhook", outcome="sent") or 0
+    before = (
+        value(scrape(ctx.test_client()), "callbatch_notification_deliveries_total", channel="webhook", outcome="sent")
+        or 0
+    )
     metrics.delivery("webhook", "sent")
-    after = value(scrape(ctx.test_client()), "callbatch_notification_deliveries_total",
-                  channel="webhook", outcome="sent")
+    after = value(
+        scrape(ctx.test_client()), "callbatch_notification_deliveries_total", channel="webhook", outcome="sent"
+    )
     assert after == before + 1
     assert value(scrape(ctx.test_client()), "callbatch_queue_depth", queue="scans") == 0
 

@@ -2,6 +2,7 @@
 Redis: a file that outlasts its job timeout ends as TIMEOUT, a SIGTERM mid-file finishes or
 hands back the file, and a worker past its file or memory limit exits cleanly for a fresh
 one; in every case each file is processed exactly once."""
+
 import os
 import signal
 import socket
@@ -38,9 +39,11 @@ def scan(path):
 
 def events(*where):
     db.session.rollback()
-    return db.session.execute(sa.select(FileEvent.file_id, FileEvent.from_status, FileEvent.to_status,
-                                        FileEvent.message, FileEvent.details)
-                              .where(*where).order_by(FileEvent.id)).all()
+    return db.session.execute(
+        sa.select(FileEvent.file_id, FileEvent.from_status, FileEvent.to_status, FileEvent.message, FileEvent.details)
+        .where(*where)
+        .order_by(FileEvent.id)
+    ).all()
 
 
 def assert_each_completed_once(job_id, total):
@@ -86,7 +89,8 @@ def worker_with(workers, service_env, monkeypatch):
 
 
 def test_a_file_that_outlasts_its_job_timeout_ends_as_timeout_and_is_retried(
-        calls, app, worker_with, monkeypatch, tmp_path):
+    calls, app, worker_with, monkeypatch, tmp_path
+):
     configure(retryPolicy={"maxRetries": 1, "delaySeconds": 1, "exponentialBackoff": False})
     monkeypatch.setitem(app.config, "FILE_JOB_TIMEOUT", 2)  # the job timeout is set where the file is queued
     write_calls(calls, 1)
@@ -96,8 +100,9 @@ def test_a_file_that_outlasts_its_job_timeout_ends_as_timeout_and_is_retried(
 
     record = db.session.scalars(sa.select(FPR)).one()
     assert (record.error_code, record.error_category) == ("TIMEOUT", "system")
-    assert record.error_message == ("The file took longer than the 2 s a worker may spend on one file, "
-                                    "so its processing was stopped.")
+    assert record.error_message == (
+        "The file took longer than the 2 s a worker may spend on one file, so its processing was stopped."
+    )
     failures = events(FileEvent.to_status == status.FAILED)
     assert [(e.details["code"], e.details["category"]) for e in failures] == [("TIMEOUT", "system")] * 2
     assert [e.message for e in events(FileEvent.to_status == status.RETRYING)] == ["Retry 1 of 1 in 1 s"]
@@ -142,7 +147,8 @@ def test_sigterm_past_the_grace_period_hands_the_file_back_to_the_queue(calls, w
 
 
 def test_a_worker_past_its_file_limit_exits_cleanly_and_another_finishes_the_batch(
-        calls, worker_with, workers, tmp_path):
+    calls, worker_with, workers, tmp_path
+):
     write_calls(calls, 5)
     job_id = scan(calls).job_id
     proc = worker_with(CALLBATCH_WORKER_MAX_FILES="2")
@@ -173,8 +179,9 @@ def small_disk(tmp_path):
     """A real 2 MB filesystem (tmpfs), unmounted at the end."""
     directory = tmp_path / "small-disk"
     directory.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(directory)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(directory)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"a tmpfs cannot be mounted here (needs root or CAP_SYS_ADMIN): {mounted.stderr.strip()}")
     try:
@@ -184,7 +191,8 @@ def small_disk(tmp_path):
 
 
 def test_a_full_download_disk_makes_the_file_wait_as_disk_full_and_raises_an_alert(
-        calls, small_disk, s3_folder, private_targets, make_config, httpserver, worker_with):
+    calls, small_disk, s3_folder, private_targets, make_config, httpserver, worker_with
+):
     configure(retryPolicy={"maxRetries": 10, "delaySeconds": 2, "exponentialBackoff": False})
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     make_config("webhook", {"url": httpserver.url_for("/hook")}, conditions=[c.RESOURCES_LOW])
@@ -213,8 +221,10 @@ def test_a_full_download_disk_makes_the_file_wait_as_disk_full_and_raises_an_ale
     assert live.exists() and unrelated.exists()
     (first, *_) = events(FileEvent.to_status == status.FAILED)
     assert (first.details["code"], first.details["category"]) == ("DISK_FULL", "system")
-    assert first.message == ("The worker has 0.5 MB free on its disk but needs 1.6 MB to download this file "
-                             "(0.6 MB and a margin of 1 MB); the file waits and is retried.")
+    assert first.message == (
+        "The worker has 0.5 MB free on its disk but needs 1.6 MB to download this file "
+        "(0.6 MB and a margin of 1 MB); the file waits and is retried."
+    )
     assert count(FPR.status == status.COMPLETED) == 0
 
     wait_for(lambda: httpserver.log, timeout=30, message="the resources_low alert")
@@ -228,12 +238,14 @@ def test_a_full_download_disk_makes_the_file_wait_as_disk_full_and_raises_an_ale
     job = db.session.get(BatchJob, job_id)
     assert (job.processed_files, job.failed_files) == (1, 0)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == 1
-    assert sorted(p.name for p in small_disk.iterdir()) == sorted([live.name, unrelated.name]), \
+    assert sorted(p.name for p in small_disk.iterdir()) == sorted([live.name, unrelated.name]), (
         "the download's work directory is gone"
+    )
 
 
 def test_a_disk_that_fills_up_during_the_download_ends_as_disk_full_without_the_partial_file(
-        calls, small_disk, s3_folder, private_targets, make_config, httpserver, worker_with):
+    calls, small_disk, s3_folder, private_targets, make_config, httpserver, worker_with
+):
     """The listing said 16 kB, so the check before the download passes; the object in the
     bucket has since become 2.4 MB, more than the 2 MB disk: the write itself hits ENOSPC."""
     configure(retryPolicy={"maxRetries": 10, "delaySeconds": 3, "exponentialBackoff": False})

@@ -1,5 +1,6 @@
 """Retention: old transcripts and file events are cleared per folder, after a dry run;
 scores, metadata and the recordings themselves stay."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -32,13 +33,15 @@ def age(folder_id, days):
 
 def calls_of(folder_id):
     db.session.expire_all()
-    return db.session.scalars(sa.select(SalesCall).join(FPR, FPR.id == SalesCall.file_id)
-                              .where(FPR.folder_id == folder_id)).all()
+    return db.session.scalars(
+        sa.select(SalesCall).join(FPR, FPR.id == SalesCall.file_id).where(FPR.folder_id == folder_id)
+    ).all()
 
 
 def events_of(folder_id):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(FileEvent).join(FPR)
-                             .where(FPR.folder_id == folder_id))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(FileEvent).join(FPR).where(FPR.folder_id == folder_id)
+    )
 
 
 def test_purge_clears_a_folders_old_transcripts_and_events_after_a_dry_run(ctx, cli, tmp_path):
@@ -54,8 +57,9 @@ def test_purge_clears_a_folders_old_transcripts_and_events_after_a_dry_run(ctx, 
 
     dry = cli.invoke(args=["retention", "purge", "--folder", str(old), "--days", "30", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert (f"Would clear 2 transcript(s) and {old_events} file event(s) older than 30 days in folder {old}"
-            in dry.output)
+    assert (
+        f"Would clear 2 transcript(s) and {old_events} file event(s) older than 30 days in folder {old}" in dry.output
+    )
     assert all(c.transcript for c in calls_of(old)) and events_of(old) == old_events
     assert not db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "retention.purge"))
 

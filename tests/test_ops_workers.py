@@ -1,5 +1,6 @@
 """The Workers overview (page, `flask workers`, GET /api/batch/workers) with a real worker
 process: its host, pid, resources it published itself, jobs done and the file it holds."""
+
 import json
 import socket
 
@@ -32,7 +33,7 @@ def busy_worker(ctx, workers, tmp_path):
     write_calls(calls, 2)
     folder = folders.local_folder_for(str(calls))
     discovery.scan(folder, trigger="test")
-    proc, = workers(1)
+    (proc,) = workers(1)
     wait_for(lambda: completed() == 2, timeout=90, message="2 files completed")
     # A third file, left queued while processing is paused, is claimed in the worker's name.
     configure(processing={"paused": True})
@@ -69,7 +70,6 @@ def test_overview_shows_the_live_worker(busy_worker):
 
 def test_workers_page_cli_and_api_show_the_same(busy_worker, users, web, cli):
     from webapp.services import tokens
-
 
     proc, held = busy_worker
     page = web["admin"].get("/workers/")

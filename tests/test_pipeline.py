@@ -1,5 +1,6 @@
 """The pipeline with real `flask worker` processes on real PostgreSQL and Redis, including
 the faults it must survive: a killed worker, a flushed Redis, a database that goes away."""
+
 import os
 import signal
 import time
@@ -36,8 +37,10 @@ def assert_each_completed_once(total):
     assert count(FPR.status == status.COMPLETED) == total
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == total
     completions = db.session.execute(
-        sa.select(FileEvent.file_id, sa.func.count()).where(FileEvent.to_status == status.COMPLETED)
-        .group_by(FileEvent.file_id)).all()
+        sa.select(FileEvent.file_id, sa.func.count())
+        .where(FileEvent.to_status == status.COMPLETED)
+        .group_by(FileEvent.file_id)
+    ).all()
     assert len(completions) == total and all(n == 1 for _, n in completions)
 
 
@@ -101,8 +104,11 @@ def test_two_workers_racing_for_the_same_records_process_each_once(settled, work
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 20, timeout=90, message="20 completed")
     time.sleep(1)  # let the duplicate jobs drain
     assert_each_completed_once(20)
-    claims = db.session.execute(sa.select(FileEvent.file_id, sa.func.count())
-                                .where(FileEvent.to_status == status.PROCESSING).group_by(FileEvent.file_id)).all()
+    claims = db.session.execute(
+        sa.select(FileEvent.file_id, sa.func.count())
+        .where(FileEvent.to_status == status.PROCESSING)
+        .group_by(FileEvent.file_id)
+    ).all()
     assert all(n == 1 for _, n in claims)
 
 
@@ -112,10 +118,19 @@ def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled,
     victim = None
     for _ in range(5):
         (proc,) = workers(1)
-        seen = wait_for(lambda proc=proc: db.session.scalar(
-            sa.select(FPR.id).where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
-            .execution_options(populate_existing=True)) or db.session.rollback(),
-            timeout=60, interval=0.002, message="a file in processing")
+        seen = wait_for(
+            lambda proc=proc: (
+                db.session.scalar(
+                    sa.select(FPR.id)
+                    .where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
+                    .execution_options(populate_existing=True)
+                )
+                or db.session.rollback()
+            ),
+            timeout=60,
+            interval=0.002,
+            message="a file in processing",
+        )
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         db.session.rollback()
@@ -125,12 +140,16 @@ def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled,
     assert victim, "never caught the worker in the middle of a file"
 
     workers(1)
-    wait_for(lambda: reaper.reap()[0] or db.session.get(FPR, victim, populate_existing=True).status
-             != status.PROCESSING, timeout=30, message="the reaper to notice the dead worker")
+    wait_for(
+        lambda: reaper.reap()[0] or db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING,
+        timeout=30,
+        message="the reaper to notice the dead worker",
+    )
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 150, timeout=120, message="all completed")
     assert_each_completed_once(150)
-    reasons = db.session.scalars(sa.select(FileEvent.message).where(
-        FileEvent.file_id == victim, FileEvent.to_status == status.FAILED)).all()
+    reasons = db.session.scalars(
+        sa.select(FileEvent.message).where(FileEvent.file_id == victim, FileEvent.to_status == status.FAILED)
+    ).all()
     assert any("No sign of life" in m for m in reasons)
 
 
@@ -150,8 +169,9 @@ def test_redis_flushed_mid_batch_every_file_still_completes(settled, workers, tm
     assert_each_completed_once(120)
 
 
-def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(settled, workers, service_env, tmp_path,
-                                                                         monkeypatch, base_model, speak):
+def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(
+    settled, workers, service_env, tmp_path, monkeypatch, base_model, speak
+):
     """Real speech recognition keeps the worker inside the file for a few seconds, long
     enough to cut its database from under it."""
     for line in ("שלום, מדברת נועה מחברת אורנים.", "בוקר טוב, כאן דני ממוקד המכירות.", "המחיר גבוה מדי."):
@@ -161,17 +181,31 @@ def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(settled,
     outage = Outage()
     monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     (proc,) = workers(1)
-    victim = wait_for(lambda: db.session.scalar(
-        sa.select(FPR.id).where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
-        .execution_options(populate_existing=True)) or db.session.rollback(),
-        timeout=60, interval=0.002, message="a file in processing")
+    victim = wait_for(
+        lambda: (
+            db.session.scalar(
+                sa.select(FPR.id)
+                .where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
+                .execution_options(populate_existing=True)
+            )
+            or db.session.rollback()
+        ),
+        timeout=60,
+        interval=0.002,
+        message="a file in processing",
+    )
     outage.cut()
     time.sleep(6)
     outage.restore()
     # The worker itself records the failure once the database answers (the reaper would
     # step in only after CALLBATCH_STALE_AFTER_SECONDS, a minute in production).
-    wait_for(lambda: db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING
-             or db.session.rollback(), timeout=60, message="the worker to record the failure")
+    wait_for(
+        lambda: (
+            db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING or db.session.rollback()
+        ),
+        timeout=60,
+        message="the worker to record the failure",
+    )
 
     def reaped_and_done():  # as the scheduler's tick does
         reaper.reap()
@@ -179,8 +213,11 @@ def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(settled,
 
     wait_for(reaped_and_done, timeout=180, interval=1, message="all completed")
     assert_each_completed_once(3)
-    moves = db.session.execute(sa.select(FileEvent.from_status, FileEvent.to_status, FileEvent.message)
-                               .where(FileEvent.file_id == victim).order_by(FileEvent.id)).all()
+    moves = db.session.execute(
+        sa.select(FileEvent.from_status, FileEvent.to_status, FileEvent.message)
+        .where(FileEvent.file_id == victim)
+        .order_by(FileEvent.id)
+    ).all()
     failure = next(i for i, (_, to, _m) in enumerate(moves) if to == status.FAILED)
     assert moves[failure][2].startswith("The database was unreachable")
     assert moves[failure + 1][:2] == (status.FAILED, status.RETRYING)

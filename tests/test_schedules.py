@@ -3,6 +3,7 @@ processing windows and processing times, daylight saving in Asia/Jerusalem, a mi
 caught up once, and two scheduler processes scanning once. The schedule functions are
 driven with an explicit `now`; the scheduler processes and workers are real, on real
 PostgreSQL and Redis."""
+
 import os
 import re
 import signal
@@ -47,8 +48,12 @@ def jerusalem(ctx, monkeypatch):
 
 def make_folder(path, **fields):
     fields.setdefault("created_at", local(2026, 1, 1, 0, 0))
-    folder = ExternalFolder(name=fields.pop("name", f"calls-{os.path.basename(str(path))}"), storage_type="local",
-                            storage_config={"path": str(path)}, **fields)
+    folder = ExternalFolder(
+        name=fields.pop("name", f"calls-{os.path.basename(str(path))}"),
+        storage_type="local",
+        storage_config={"path": str(path)},
+        **fields,
+    )
     db.session.add(folder)
     db.session.commit()
     return folder
@@ -63,8 +68,11 @@ def ticks(start, end, step_minutes):
 
 def scans_at(folder, moments):
     """The moments, of those given, at which the schedule queued a scan of `folder`."""
-    return [m for m in moments if (folder.id, schedule.MONITORS[folder.monitor_type].trigger)
-            in schedule.queue_due_scans(now=m)]
+    return [
+        m
+        for m in moments
+        if (folder.id, schedule.MONITORS[folder.monitor_type].trigger) in schedule.queue_due_scans(now=m)
+    ]
 
 
 def scan_jobs(folder):
@@ -73,6 +81,7 @@ def scan_jobs(folder):
 
 
 # -- finding files --------------------------------------------------------------------------
+
 
 def test_polling_scans_at_its_interval_and_not_before(jerusalem, tmp_path):
     folder = make_folder(tmp_path, monitor_type="polling", scan_interval=60)
@@ -85,8 +94,13 @@ def test_polling_scans_at_its_interval_and_not_before(jerusalem, tmp_path):
 
 
 def test_a_folder_found_only_on_a_schedule_scans_at_its_time_and_never_between(jerusalem, tmp_path):
-    folder = make_folder(tmp_path, monitor_type="schedule", cron_schedule="0 2 * * *", scan_interval=30,
-                         created_at=local(2026, 6, 1, 0, 0))
+    folder = make_folder(
+        tmp_path,
+        monitor_type="schedule",
+        cron_schedule="0 2 * * *",
+        scan_interval=30,
+        created_at=local(2026, 6, 1, 0, 0),
+    )
     moments = list(ticks(local(2026, 6, 1, 0, 0), local(2026, 6, 2, 1, 50), 10))
     assert scans_at(folder, moments) == [local(2026, 6, 1, 2, 0)]
     db.session.refresh(folder)
@@ -97,31 +111,44 @@ def test_cron_times_across_daylight_saving_in_jerusalem(jerusalem):
     # Spring forward: 2026-03-27 02:00 → 03:00. Fall back: 2026-10-25 02:00 → 01:00.
     spring = timetable.next_runs("30 2 * * *", local(2026, 3, 26, 12, 0), 3, TZ)
     assert [m.astimezone(TZ).isoformat() for m in spring] == [
-        "2026-03-27T03:00:00+03:00", "2026-03-28T02:30:00+03:00", "2026-03-29T02:30:00+03:00"]
+        "2026-03-27T03:00:00+03:00",
+        "2026-03-28T02:30:00+03:00",
+        "2026-03-29T02:30:00+03:00",
+    ]
     autumn = timetable.next_runs("30 1 * * *", local(2026, 10, 24, 12, 0), 3, TZ)
     assert [m.astimezone(TZ).isoformat() for m in autumn] == [
-        "2026-10-25T01:30:00+03:00", "2026-10-26T01:30:00+02:00", "2026-10-27T01:30:00+02:00"]
+        "2026-10-25T01:30:00+03:00",
+        "2026-10-26T01:30:00+02:00",
+        "2026-10-27T01:30:00+02:00",
+    ]
     # From inside the repeated hour, after its first 01:30: the second 01:30 is not a new run.
     second_pass = local(2026, 10, 25, 1, 10, fold=1)
     assert timetable.next_run("30 1 * * *", second_pass, TZ).astimezone(TZ).isoformat() == "2026-10-26T01:30:00+02:00"
 
 
-@pytest.mark.parametrize("expression, night_from, night_to, expected", [
-    ("30 2 * * *", local(2026, 3, 27, 0, 0), local(2026, 3, 27, 6, 0), [local(2026, 3, 27, 3, 0)]),
-    ("0,30 2 * * *", local(2026, 3, 27, 0, 0), local(2026, 3, 27, 6, 0), [local(2026, 3, 27, 3, 0)]),
-    ("30 1 * * *", local(2026, 10, 25, 0, 0), local(2026, 10, 25, 4, 0), [local(2026, 10, 25, 1, 30)]),
-], ids=["spring-forward-skipped-time", "spring-forward-two-skipped-times", "fall-back-repeated-time"])
-def test_a_scheduled_scan_runs_once_on_a_daylight_saving_night(jerusalem, tmp_path, expression, night_from,
-                                                                night_to, expected):
-    folder = make_folder(tmp_path, monitor_type="schedule", cron_schedule=expression,
-                         created_at=night_from - timedelta(hours=12))
+@pytest.mark.parametrize(
+    "expression, night_from, night_to, expected",
+    [
+        ("30 2 * * *", local(2026, 3, 27, 0, 0), local(2026, 3, 27, 6, 0), [local(2026, 3, 27, 3, 0)]),
+        ("0,30 2 * * *", local(2026, 3, 27, 0, 0), local(2026, 3, 27, 6, 0), [local(2026, 3, 27, 3, 0)]),
+        ("30 1 * * *", local(2026, 10, 25, 0, 0), local(2026, 10, 25, 4, 0), [local(2026, 10, 25, 1, 30)]),
+    ],
+    ids=["spring-forward-skipped-time", "spring-forward-two-skipped-times", "fall-back-repeated-time"],
+)
+def test_a_scheduled_scan_runs_once_on_a_daylight_saving_night(
+    jerusalem, tmp_path, expression, night_from, night_to, expected
+):
+    folder = make_folder(
+        tmp_path, monitor_type="schedule", cron_schedule=expression, created_at=night_from - timedelta(hours=12)
+    )
     # Every 5 minutes of real time through the night (the fall-back night has a repeated hour).
     assert scans_at(folder, list(ticks(night_from, night_to, 5))) == expected
 
 
 def test_a_run_missed_while_the_scheduler_was_down_runs_once_when_it_is_back(jerusalem, tmp_path):
-    folder = make_folder(tmp_path, monitor_type="schedule", cron_schedule="0 2 * * *",
-                         last_cron_at=local(2026, 6, 1, 2, 0))
+    folder = make_folder(
+        tmp_path, monitor_type="schedule", cron_schedule="0 2 * * *", last_cron_at=local(2026, 6, 1, 2, 0)
+    )
     back = local(2026, 6, 3, 9, 0)  # 02:00 on the 2nd and on the 3rd went by with no scheduler
     moments = list(ticks(back, local(2026, 6, 4, 1, 59), 7)) + [local(2026, 6, 4, 2, 0)]
     assert scans_at(folder, moments) == [back, local(2026, 6, 4, 2, 0)]
@@ -129,12 +156,14 @@ def test_a_run_missed_while_the_scheduler_was_down_runs_once_when_it_is_back(jer
 
 # -- processing files -----------------------------------------------------------------------
 
+
 def test_a_window_holds_files_outside_it_and_releases_them_at_its_start(jerusalem, tmp_path):
     from webapp.services import dashboard
 
     write_calls(tmp_path, 3)
-    folder = make_folder(tmp_path, monitor_type="polling", process_mode="window", window_start="20:00",
-                         window_end="06:00")
+    folder = make_folder(
+        tmp_path, monitor_type="polling", process_mode="window", window_start="20:00", window_end="06:00"
+    )
     noon = local(2026, 6, 1, 12, 0)
     found = discovery.scan(folder, "monitor", now=noon)
     assert (found.held, found.queued) == (3, 0)
@@ -159,8 +188,7 @@ def test_a_window_holds_files_outside_it_and_releases_them_at_its_start(jerusale
     assert (inside.queued, inside.held) == (1, 0)
 
 
-def test_files_queued_in_the_window_wait_when_it_closes_and_a_manual_start_goes_on(jerusalem, tmp_path, workers,
-                                                                                   web):
+def test_files_queued_in_the_window_wait_when_it_closes_and_a_manual_start_goes_on(jerusalem, tmp_path, workers, web):
     """A real worker takes no file of a closed window (it goes back to waiting); a manager
     starting the job by hand is asked to confirm, then the files are processed."""
     now = utcnow().astimezone(TZ)
@@ -176,8 +204,9 @@ def test_files_queued_in_the_window_wait_when_it_closes_and_a_manual_start_goes_
     (worker,) = workers(1, burst=True)
     worker.wait(60)
     assert _statuses(folder) == {DISCOVERED: 2}
-    held = db.session.scalars(sa.select(FileEvent.message).where(FileEvent.to_status == DISCOVERED,
-                                                                 FileEvent.from_status == QUEUED)).all()
+    held = db.session.scalars(
+        sa.select(FileEvent.message).where(FileEvent.to_status == DISCOVERED, FileEvent.from_status == QUEUED)
+    ).all()
     assert held == [f"Waiting for the processing window {opened}–{closed}"] * 2
 
     manager = web["manager"]
@@ -209,8 +238,17 @@ def test_starting_by_hand_says_how_long_it_takes_at_the_current_throughput(jerus
     db.session.add(job)
     db.session.flush()
     finished = utcnow() - timedelta(minutes=10)
-    db.session.add_all(FPR(folder_id=other.id, job_id=job.id, file_name=f"{i}.wav", file_path=f"{i}.wav",
-                           status=COMPLETED, finished_at=finished) for i in range(20))
+    db.session.add_all(
+        FPR(
+            folder_id=other.id,
+            job_id=job.id,
+            file_name=f"{i}.wav",
+            file_path=f"{i}.wav",
+            status=COMPLETED,
+            finished_at=finished,
+        )
+        for i in range(20)
+    )
     db.session.commit()
     text = web["manager"].get(f"/jobs/{found.job_id}/start").get_data(as_text=True)
     assert "4 waiting files will be queued" in text
@@ -219,8 +257,7 @@ def test_starting_by_hand_says_how_long_it_takes_at_the_current_throughput(jerus
 
 def test_a_processing_time_releases_waiting_files_at_its_time(jerusalem, tmp_path):
     write_calls(tmp_path, 2)
-    folder = make_folder(tmp_path, process_mode="cron", process_cron="0 22 * * *",
-                         created_at=local(2026, 6, 1, 8, 0))
+    folder = make_folder(tmp_path, process_mode="cron", process_cron="0 22 * * *", created_at=local(2026, 6, 1, 8, 0))
     assert discovery.scan(folder, "monitor", now=local(2026, 6, 1, 9, 0)).held == 2
     assert schedule.release_waiting(now=local(2026, 6, 1, 21, 59)) == []
     assert schedule.release_waiting(now=local(2026, 6, 1, 22, 0)) == [(folder.id, 2)]
@@ -232,8 +269,14 @@ def test_two_schedulers_ticking_at_the_same_moment_take_each_run_once(jerusalem,
     """Both read the folder before either writes (the row lock held by the test makes them
     meet at the UPDATE); only one queues the scan and only one releases the files."""
     write_calls(tmp_path, 2)
-    folder = make_folder(tmp_path, monitor_type="schedule", cron_schedule="0 2 * * *", process_mode="cron",
-                         process_cron="0 22 * * *", created_at=local(2026, 6, 1, 8, 0))
+    folder = make_folder(
+        tmp_path,
+        monitor_type="schedule",
+        cron_schedule="0 2 * * *",
+        process_mode="cron",
+        process_cron="0 22 * * *",
+        created_at=local(2026, 6, 1, 8, 0),
+    )
     assert discovery.scan(folder, "manual", now=local(2026, 6, 1, 9, 0)).held == 2
     at = local(2026, 6, 2, 2, 0)
     releases = run_locked(jerusalem, folder, lambda: schedule.release_waiting(now=at))
@@ -241,8 +284,9 @@ def test_two_schedulers_ticking_at_the_same_moment_take_each_run_once(jerusalem,
     scans = run_locked(jerusalem, folder, lambda: schedule.queue_due_scans(now=at))
     assert sorted(scans) == [[], [(folder.id, "schedule")]]
     assert scan_jobs(folder) == 1 and _statuses(folder) == {QUEUED: 2}
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(FileEvent)
-                             .where(FileEvent.to_status == QUEUED)) == 2
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(FileEvent).where(FileEvent.to_status == QUEUED)) == 2
+    )
 
 
 class row_locked:
@@ -254,13 +298,20 @@ class row_locked:
         self.conn.execute(sa.text("SELECT id FROM external_folders WHERE id = :id FOR UPDATE"), {"id": folder_id})
 
     def wait_for_waiters(self, count):
-        wait_for(lambda: self._waiting() >= count, timeout=60, interval=0.05,
-                 message=f"{count} schedulers waiting for the folder row")
+        wait_for(
+            lambda: self._waiting() >= count,
+            timeout=60,
+            interval=0.05,
+            message=f"{count} schedulers waiting for the folder row",
+        )
 
     def _waiting(self):
         self.conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # the view is cached per transaction
-        return self.conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                         "AND wait_event_type = 'Lock'")).scalar()
+        return self.conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar()
 
     def let_go(self):
         if not self.conn.closed:
@@ -299,13 +350,18 @@ def run_locked(app, folder, work, count=2):
 
 
 def test_the_folder_page_says_what_happens_and_the_next_three_runs(jerusalem, tmp_path, web):
-    folder = make_folder(tmp_path, monitor_type="polling", scan_interval=300, process_mode="window",
-                         window_start="20:00", window_end="06:00")
+    folder = make_folder(
+        tmp_path,
+        monitor_type="polling",
+        scan_interval=300,
+        process_mode="window",
+        window_start="20:00",
+        window_end="06:00",
+    )
     text = web["viewer"].get(f"/folders/{folder.id}").get_data(as_text=True)
     assert "Scanned every 5 minutes; files wait for the window 20:00–06:00 (Asia/Jerusalem)." in text
 
-    scheduled = make_folder(tmp_path / "nightly", name="nightly", monitor_type="schedule",
-                            cron_schedule="0 2 * * *")
+    scheduled = make_folder(tmp_path / "nightly", name="nightly", monitor_type="schedule", cron_schedule="0 2 * * *")
     text = web["viewer"].get(f"/folders/{scheduled.id}").get_data(as_text=True)
     assert "Scanned only at the times of 0 2 * * * (Asia/Jerusalem); files are processed at once." in text
     today = utcnow().astimezone(TZ)
@@ -317,32 +373,67 @@ def test_the_folder_page_says_what_happens_and_the_next_three_runs(jerusalem, tm
 
 def test_the_folder_form_carries_both_choices(jerusalem, tmp_path, web):
     admin = web["admin"]
-    base = {"name": "night", "storage_type": "local", "cfg.path": str(tmp_path), "allowed_extensions": "wav",
-            "max_file_size_mb": "500", "enabled": "on", "scan_interval": "300"}
-    bad = admin.post("/folders/new", data={**base, "monitor_type": "polling", "cron_schedule": "0 2 * * *",
-                                           "process_mode": "window", "window_start": "25:00", "window_end": ""})
+    base = {
+        "name": "night",
+        "storage_type": "local",
+        "cfg.path": str(tmp_path),
+        "allowed_extensions": "wav",
+        "max_file_size_mb": "500",
+        "enabled": "on",
+        "scan_interval": "300",
+    }
+    bad = admin.post(
+        "/folders/new",
+        data={
+            **base,
+            "monitor_type": "polling",
+            "cron_schedule": "0 2 * * *",
+            "process_mode": "window",
+            "window_start": "25:00",
+            "window_end": "",
+        },
+    )
     text = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert "applies only when files are found" in text and "as HH:MM" in text
-    made = admin.post("/folders/new", data={**base, "monitor_type": "schedule", "cron_schedule": "0 2 * * *",
-                                            "process_mode": "window", "window_start": "20:00",
-                                            "window_end": "06:00"})
+    made = admin.post(
+        "/folders/new",
+        data={
+            **base,
+            "monitor_type": "schedule",
+            "cron_schedule": "0 2 * * *",
+            "process_mode": "window",
+            "window_start": "20:00",
+            "window_end": "06:00",
+        },
+    )
     assert made.status_code == 302
     folder = db.session.scalar(sa.select(ExternalFolder).where(ExternalFolder.name == "night"))
-    assert (folder.monitor_type, folder.cron_schedule, folder.process_mode, folder.window_start,
-            folder.window_end) == ("schedule", "0 2 * * *", "window", "20:00", "06:00")
-
+    assert (folder.monitor_type, folder.cron_schedule, folder.process_mode, folder.window_start, folder.window_end) == (
+        "schedule",
+        "0 2 * * *",
+        "window",
+        "20:00",
+        "06:00",
+    )
 
 
 def test_the_api_carries_both_choices(jerusalem, tmp_path, api):
-    body = {"name": "api", "storage_type": "local", "storage_config": {"path": str(tmp_path)},
-            "monitor_type": "polling", "process_mode": "cron", "process_cron": "0 22 * * *"}
+    body = {
+        "name": "api",
+        "storage_type": "local",
+        "storage_config": {"path": str(tmp_path)},
+        "monitor_type": "polling",
+        "process_mode": "cron",
+        "process_cron": "0 22 * * *",
+    }
     created = api.post("admin", "/api/batch/folders", json=body)
     assert created.status_code == 201, created.get_json()
     shown = created.get_json()
     assert (shown["process_mode"], shown["process_cron"]) == ("cron", "0 22 * * *")
-    assert shown["plan"]["sentence"] == ("Scanned every 5 minutes; files wait for the processing time 0 22 * * * "
-                                         "(Asia/Jerusalem).")
+    assert shown["plan"]["sentence"] == (
+        "Scanned every 5 minutes; files wait for the processing time 0 22 * * * (Asia/Jerusalem)."
+    )
     assert len(shown["plan"]["next_starts"]) == 3
     wrong = api.patch("admin", f"/api/batch/folders/{shown['id']}", json={"process_cron": "at ten"})
     assert wrong.status_code == 422 and "is not a cron time" in wrong.get_data(as_text=True)
@@ -350,11 +441,15 @@ def test_the_api_carries_both_choices(jerusalem, tmp_path, api):
 
 def _statuses(folder):
     db.session.rollback()
-    return dict(db.session.execute(sa.select(FPR.status, sa.func.count()).where(FPR.folder_id == folder.id)
-                                   .group_by(FPR.status)).all())
+    return dict(
+        db.session.execute(
+            sa.select(FPR.status, sa.func.count()).where(FPR.folder_id == folder.id).group_by(FPR.status)
+        ).all()
+    )
 
 
 # -- two real scheduler processes -----------------------------------------------------------
+
 
 @pytest.fixture
 def schedulers(service_env, tmp_path):
@@ -362,10 +457,16 @@ def schedulers(service_env, tmp_path):
 
     def start(count):
         for n in range(count):
-            started.append(subprocess.Popen(
-                [sys.executable, "-m", "flask", "scheduler"], cwd=ROOT, env={**os.environ, **service_env},
-                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"scheduler-{n}.log", "w"),
-                start_new_session=True))
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "flask", "scheduler"],
+                    cwd=ROOT,
+                    env={**os.environ, **service_env},
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(tmp_path / f"scheduler-{n}.log", "w"),
+                    start_new_session=True,
+                )
+            )
         return started
 
     yield start
@@ -382,8 +483,13 @@ def schedulers(service_env, tmp_path):
 def test_two_scheduler_processes_scan_a_due_folder_once(jerusalem, tmp_path, schedulers, workers):
     os.makedirs(tmp_path / "nightly")
     write_calls(tmp_path / "nightly", 2)
-    nightly = make_folder(tmp_path / "nightly", name="nightly", monitor_type="schedule", cron_schedule="0 2 * * *",
-                          last_cron_at=utcnow() - timedelta(days=1, hours=1))
+    nightly = make_folder(
+        tmp_path / "nightly",
+        name="nightly",
+        monitor_type="schedule",
+        cron_schedule="0 2 * * *",
+        last_cron_at=utcnow() - timedelta(days=1, hours=1),
+    )
     os.makedirs(tmp_path / "polled")
     polled = make_folder(tmp_path / "polled", name="polled", monitor_type="polling", scan_interval=3600)
     lock = row_locked(nightly.id)  # two ticks meet at the folder's UPDATE, as if at the same moment

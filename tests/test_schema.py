@@ -1,4 +1,5 @@
 """One Alembic history that matches the models, on PostgreSQL and on SQLite."""
+
 import os
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from webapp.extensions import db
 
 def test_the_migrations_build_exactly_the_models_on_postgresql(ctx):
     with db.engine.connect() as conn:  # with the options `flask db check` uses
-        diff = compare_metadata(MigrationContext.configure(conn, opts=ctx.extensions["migrate"].configure_args),
-                                db.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts=ctx.extensions["migrate"].configure_args), db.metadata
+        )
     assert diff == []
 
 
@@ -21,6 +23,7 @@ def test_the_migrations_apply_on_sqlite_and_go_down_again(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(INSTANCE_PATH=str(tmp_path), FLASK_APP="wsgi.py")
     for args in (["db", "upgrade"], ["db", "check"], ["db", "downgrade", "base"], ["db", "upgrade"]):
-        result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, (args, result.stderr[-2000:])

@@ -1,5 +1,6 @@
 """The built-in scorecard against the hand-labelled evaluation set (tests/data/scoring_eval):
 per-criterion agreement with a sales manager's judgement, on the tuning and held-out parts."""
+
 import pytest
 
 from bench.scoring import SPLITS, agreement, format_table, judge_all, load_set, share

@@ -3,6 +3,7 @@ and to the instance's secret key beside real recordings, recordings linked out o
 link loops, dangling links, directories and FIFOs named like recordings, file names that are
 not UTF-8, folder roots that are system directories or hold the app's own secrets, and a
 root swapped for a link after the folder was saved."""
+
 import csv
 import io
 import json
@@ -61,8 +62,9 @@ def events_of(file_name):
     from webapp.extensions import db
     from webapp.models import FileEvent, FileProcessingRecord
 
-    record = db.session.scalars(sa.select(FileProcessingRecord)
-                                .where(FileProcessingRecord.file_name == file_name)).one()
+    record = db.session.scalars(
+        sa.select(FileProcessingRecord).where(FileProcessingRecord.file_name == file_name)
+    ).one()
     return [e.message for e in db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id))]
 
 
@@ -70,12 +72,15 @@ def call_of(file_name):
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord, SalesCall
 
-    return db.session.scalars(sa.select(SalesCall)
-                              .join(FileProcessingRecord, SalesCall.file_id == FileProcessingRecord.id)
-                              .where(FileProcessingRecord.file_name == file_name)).one()
+    return db.session.scalars(
+        sa.select(SalesCall)
+        .join(FileProcessingRecord, SalesCall.file_id == FileProcessingRecord.id)
+        .where(FileProcessingRecord.file_name == file_name)
+    ).one()
 
 
 # -- companions -------------------------------------------------------------------------------
+
 
 def test_companions_linked_out_of_the_folder_are_refused_and_never_become_a_call(ctx, cli, tmp_path, secret_key):
     key_path, key = secret_key
@@ -108,8 +113,9 @@ def test_companions_linked_out_of_the_folder_are_refused_and_never_become_a_call
         assert f"{stem(refused)}{companion} is a link leading outside the folder" in entry["error_message"]
     for kept in (meta_to_key, manifest_to_passwd, linked_inside):
         assert files[kept]["status"] == "completed", files[kept]
-    assert any(f"{stem(meta_to_key)}.meta.json is a link leading outside the folder" in m
-               for m in events_of(meta_to_key))
+    assert any(
+        f"{stem(meta_to_key)}.meta.json is a link leading outside the folder" in m for m in events_of(meta_to_key)
+    )
     assert any("sub/manifest.csv is a link leading outside the folder" in m for m in events_of(manifest_to_passwd))
     assert call_of(meta_to_key).customer_id is None and call_of(manifest_to_passwd).customer_id is None
     assert call_of(linked_inside).transcript == "שלום, כאן דנה\nתודה ולהתראות"
@@ -148,8 +154,14 @@ def test_loops_dangling_links_directories_and_fifos_never_block_a_scan_or_a_work
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0})
     root = tmp_path / "calls"
     root.mkdir()
-    loop, loop_a, loop_b, dangling, directory, fifo = (name("mp3"), name("wav"), name("wav"), name("wav"),
-                                                      name("mp3"), name("mp3"))
+    loop, loop_a, loop_b, dangling, directory, fifo = (
+        name("mp3"),
+        name("wav"),
+        name("wav"),
+        name("wav"),
+        name("mp3"),
+        name("mp3"),
+    )
     os.symlink(root / loop, root / loop)
     os.symlink(root / loop_b, root / loop_a)
     os.symlink(root / loop_a, root / loop_b)
@@ -163,8 +175,14 @@ def test_loops_dangling_links_directories_and_fifos_never_block_a_scan_or_a_work
     os.mkfifo(root / f"{stem(fifo_meta)}.meta.json")
     good = write_call(root)
 
-    run = subprocess.run([sys.executable, "-m", "flask", "batch", "run", str(root), "--json"], cwd=ROOT,
-                         env={**os.environ, **service_env}, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "flask", "batch", "run", str(root), "--json"],
+        cwd=ROOT,
+        env={**os.environ, **service_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     files = {f["file_name"]: f for f in json.loads(run.stdout)["files"]}
     assert set(files) == {fifo, fifo_transcript, fifo_meta, good}  # loops, dangling links, directories: nothing to read
@@ -216,6 +234,7 @@ def test_a_recording_replaced_by_a_fifo_after_the_scan_is_skipped_by_the_worker(
 
 # -- file names -------------------------------------------------------------------------------
 
+
 def test_names_that_are_not_utf8_are_skipped_and_shown_readably(ctx, cli, web, tmp_path):
     from webapp.batch import discovery
     from webapp.batch import folder_config as folders
@@ -260,24 +279,41 @@ def test_names_that_are_not_utf8_are_skipped_and_shown_readably(ctx, cli, web, t
 
 # -- which folders may be watched -------------------------------------------------------------
 
+
 def refused_roots(app, tmp_path):
     to_etc = tmp_path / "looks-harmless"
     os.symlink("/etc", to_etc)
     return {
-        "/": "system directory", "/etc": "system directory", "/proc": "system directory",
-        "/sys": "system directory", "/dev": "system directory", "/root": "system directory",
-        "/etc/ssl": "system directory", str(to_etc): "system directory",
-        app.instance_path: "instance folder", os.path.dirname(app.instance_path): "instance folder",
-        ROOT: "own code", os.path.join(ROOT, "webapp"): "own code",
+        "/": "system directory",
+        "/etc": "system directory",
+        "/proc": "system directory",
+        "/sys": "system directory",
+        "/dev": "system directory",
+        "/root": "system directory",
+        "/etc/ssl": "system directory",
+        str(to_etc): "system directory",
+        app.instance_path: "instance folder",
+        os.path.dirname(app.instance_path): "instance folder",
+        ROOT: "own code",
+        os.path.join(ROOT, "webapp"): "own code",
         "/var/lib": "outside the directories Callbatch may watch",
     }
 
 
 def test_folder_roots_outside_the_allow_list_are_refused_by_the_form_and_the_cli(app, web, cli, tmp_path):
     for path, reason in refused_roots(app, tmp_path).items():
-        form = web["admin"].post("/folders/new", data={
-            "name": "x", "storage_type": "local", "cfg.path": path, "monitor_type": "polling",
-            "scan_interval": "300", "allowed_extensions": "mp3 wav", "max_file_size_mb": "500"})
+        form = web["admin"].post(
+            "/folders/new",
+            data={
+                "name": "x",
+                "storage_type": "local",
+                "cfg.path": path,
+                "monitor_type": "polling",
+                "scan_interval": "300",
+                "allowed_extensions": "mp3 wav",
+                "max_file_size_mb": "500",
+            },
+        )
         page = form.get_data(as_text=True)
         assert form.status_code == 422 and reason in page and "CALLBATCH_LOCAL_ROOTS" in page, (path, page[:2000])
         if os.path.isdir(path):
@@ -350,6 +386,7 @@ def test_a_root_swapped_for_a_link_to_etc_after_saving_is_not_scanned_or_read(ct
 
 # -- cloud folders ----------------------------------------------------------------------------
 
+
 def test_cloud_companions_come_from_the_bucket_and_never_from_local_disk(app, ctx, s3_folder, tmp_path, monkeypatch):
     from plugins_cloud import make_folder
     from webapp.batch import discovery, processing
@@ -361,8 +398,10 @@ def test_cloud_companions_come_from_the_bucket_and_never_from_local_disk(app, ct
     for recording in (with_transcript, without):
         write_wav(tmp_path / recording)
         s3_folder.put_file(f"calls/{recording}", tmp_path / recording)
-    s3_folder.put(f"calls/{stem(with_transcript)}.json", json.dumps(
-        {"segments": [{"start": 0, "end": 1, "text": "מהדלי"}]}, ensure_ascii=False).encode())
+    s3_folder.put(
+        f"calls/{stem(with_transcript)}.json",
+        json.dumps({"segments": [{"start": 0, "end": 1, "text": "מהדלי"}]}, ensure_ascii=False).encode(),
+    )
     # The same relative paths on local disk, where a plain open() would find them.
     local = tmp_path / "cwd" / "calls"
     local.mkdir(parents=True)

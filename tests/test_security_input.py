@@ -2,6 +2,7 @@
 at the ends of the calendar, infinite numbers, letters for ids, deeply nested JSON, odd
 provider settings, NUL bytes, and redirects to other sites. Each is answered with a 4xx and a
 sentence saying what is wrong, and nothing is saved."""
+
 import io
 import json
 
@@ -9,52 +10,101 @@ import pytest
 import sqlalchemy as sa
 
 HUGE = "99999999999999999999"
-MAX_ID = 2 ** 31 - 1
-FORM = {"processing.maxConcurrentFiles": "5", "retryPolicy.maxRetries": "3", "retryPolicy.delaySeconds": "30",
-        "scanning.scanInterval": "300", "scanning.maxFileSize": "1048576", "scanning.allowedExtensions": "mp3 wav",
-        "scanning.fileSettleSeconds": "10", "analysis.transcriber.type": "sidecar",
-        "analysis.scorer.type": "rubric"}
+MAX_ID = 2**31 - 1
+FORM = {
+    "processing.maxConcurrentFiles": "5",
+    "retryPolicy.maxRetries": "3",
+    "retryPolicy.delaySeconds": "30",
+    "scanning.scanInterval": "300",
+    "scanning.maxFileSize": "1048576",
+    "scanning.allowedExtensions": "mp3 wav",
+    "scanning.fileSettleSeconds": "10",
+    "analysis.transcriber.type": "sidecar",
+    "analysis.scorer.type": "rubric",
+}
 
 
 def _text(response):
     return response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", [
-    f"/files/{HUGE}", f"/files/{MAX_ID + 1}", f"/jobs/{HUGE}", f"/jobs/{HUGE}/progress", f"/calls/{HUGE}",
-    f"/calls/{HUGE}/audio", f"/customers/{HUGE}", f"/folders/{HUGE}", f"/folders/{HUGE}/edit",
-    f"/folders/{HUGE}/preview", f"/notifications/{HUGE}", f"/notifications/{HUGE}/edit", "/files/0",
-    "/files/" + "9" * 5000,
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/files/{HUGE}",
+        f"/files/{MAX_ID + 1}",
+        f"/jobs/{HUGE}",
+        f"/jobs/{HUGE}/progress",
+        f"/calls/{HUGE}",
+        f"/calls/{HUGE}/audio",
+        f"/customers/{HUGE}",
+        f"/folders/{HUGE}",
+        f"/folders/{HUGE}/edit",
+        f"/folders/{HUGE}/preview",
+        f"/notifications/{HUGE}",
+        f"/notifications/{HUGE}/edit",
+        "/files/0",
+        "/files/" + "9" * 5000,
+    ],
+)
 def test_ids_past_the_column_range_in_paths_are_not_found(web, path):
     assert web["admin"].get(path).status_code == 404
 
 
-@pytest.mark.parametrize("path", [
-    f"/files/{HUGE}/retry", f"/jobs/{HUGE}/start", f"/jobs/{HUGE}/cancel", f"/calls/{HUGE}/assign",
-    f"/folders/{HUGE}/delete", f"/folders/{HUGE}/scan", f"/notifications/{HUGE}/delete", f"/users/{HUGE}",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/files/{HUGE}/retry",
+        f"/jobs/{HUGE}/start",
+        f"/jobs/{HUGE}/cancel",
+        f"/calls/{HUGE}/assign",
+        f"/folders/{HUGE}/delete",
+        f"/folders/{HUGE}/scan",
+        f"/notifications/{HUGE}/delete",
+        f"/users/{HUGE}",
+    ],
+)
 def test_ids_past_the_column_range_in_form_actions_are_not_found(web, path):
     assert web["admin"].post(path, data={}).status_code == 404
 
 
-@pytest.mark.parametrize("path, field", [
-    (f"/files/?page={HUGE}", "page"), (f"/files/?per_page={HUGE}", "per_page"), ("/files/?page=-1", "page"),
-    (f"/files/?folder_id={HUGE}", "folder_id"), (f"/files/?job_id={HUGE}", "job_id"),
-    (f"/files/export.csv?folder_id={HUGE}", "folder_id"), (f"/jobs/?page={HUGE}", "page"),
-    (f"/calls/?page={HUGE}", "page"), (f"/calls/?job_id={HUGE}", "job_id"), (f"/customers/?page={HUGE}", "page"),
-    (f"/audit?page={HUGE}", "page"), (f"/notifications/1?before_id={HUGE}", "before_id"),
-    (f"/reports/?folder_id={HUGE}", "folder_id"), ("/files/?page=1.5", "page"), ("/jobs/?page=abc", "page"),
-])
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        (f"/files/?page={HUGE}", "page"),
+        (f"/files/?per_page={HUGE}", "per_page"),
+        ("/files/?page=-1", "page"),
+        (f"/files/?folder_id={HUGE}", "folder_id"),
+        (f"/files/?job_id={HUGE}", "job_id"),
+        (f"/files/export.csv?folder_id={HUGE}", "folder_id"),
+        (f"/jobs/?page={HUGE}", "page"),
+        (f"/calls/?page={HUGE}", "page"),
+        (f"/calls/?job_id={HUGE}", "job_id"),
+        (f"/customers/?page={HUGE}", "page"),
+        (f"/audit?page={HUGE}", "page"),
+        (f"/notifications/1?before_id={HUGE}", "before_id"),
+        (f"/reports/?folder_id={HUGE}", "folder_id"),
+        ("/files/?page=1.5", "page"),
+        ("/jobs/?page=abc", "page"),
+    ],
+)
 def test_numbers_past_their_range_in_query_strings_are_a_clear_400(web, path, field):
     response = web["admin"].get(path)
     assert response.status_code == 400
     assert f"{field} must be a whole number from 1 to" in _text(response)
 
 
-@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01", "date_from=9999-12-31",
-                                   "date_to=0001-01-01&date_from=0001-01-01", "date_from=2024-02-30",
-                                   "date_to=nonsense"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date_to=9999-12-31",
+        "date_from=0001-01-01",
+        "date_from=9999-12-31",
+        "date_to=0001-01-01&date_from=0001-01-01",
+        "date_from=2024-02-30",
+        "date_to=nonsense",
+    ],
+)
 def test_dates_at_the_ends_of_the_calendar_on_reports_are_a_clear_400(web, query):
     response = web["viewer"].get(f"/reports/?{query}")
     assert response.status_code == 400
@@ -74,9 +124,19 @@ def test_an_infinite_or_huge_file_size_is_a_field_error(web, tmp_path, size):
     from webapp.extensions import db
     from webapp.models import ExternalFolder
 
-    response = web["admin"].post("/folders/new", data={
-        "name": "huge", "storage_type": "local", "cfg.path": str(tmp_path), "monitor_type": "polling",
-        "scan_interval": "300", "allowed_extensions": "wav", "max_file_size_mb": size, "enabled": "on"})
+    response = web["admin"].post(
+        "/folders/new",
+        data={
+            "name": "huge",
+            "storage_type": "local",
+            "cfg.path": str(tmp_path),
+            "monitor_type": "polling",
+            "scan_interval": "300",
+            "allowed_extensions": "wav",
+            "max_file_size_mb": size,
+            "enabled": "on",
+        },
+    )
     assert response.status_code == 422
     assert "Maximum file size must be from 1 MB to 2048 MB." in _text(response)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalFolder)) == 0
@@ -90,8 +150,9 @@ def test_letters_for_a_folder_id_are_a_clear_400(web):
 
 def test_an_import_nested_50000_levels_deep_is_refused(web):
     deep = "[" * 50000 + "]" * 50000
-    response = web["admin"].post("/settings/import", data={"file": (io.BytesIO(deep.encode()), "s.json")},
-                                 content_type="multipart/form-data")
+    response = web["admin"].post(
+        "/settings/import", data={"file": (io.BytesIO(deep.encode()), "s.json")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert "The file is not JSON: it is nested too deeply." in _text(response)
     # JSON that parses but nests deeper than a settings document may: refused before it is stored
@@ -102,8 +163,11 @@ def test_an_import_nested_50000_levels_deep_is_refused(web):
         nested = {"inner": nested}
     document = service.current()
     document["analysis"]["transcriber"] = nested
-    too_deep = web["admin"].post("/settings/import", data={"file": (io.BytesIO(json.dumps(document).encode()),
-                                                                    "s.json")}, content_type="multipart/form-data")
+    too_deep = web["admin"].post(
+        "/settings/import",
+        data={"file": (io.BytesIO(json.dumps(document).encode()), "s.json")},
+        content_type="multipart/form-data",
+    )
     assert too_deep.status_code == 422 and "nested more than 20 levels deep" in _text(too_deep)
 
 
@@ -112,8 +176,11 @@ def test_a_nul_escaped_in_imported_json_is_refused_before_the_database(web):
 
     document = service.current()
     document["analysis"]["transcriber"] = {"type": "sidecar", "note": "a\u0000b"}
-    response = web["admin"].post("/settings/import", data={"file": (io.BytesIO(json.dumps(document).encode()),
-                                                                    "s.json")}, content_type="multipart/form-data")
+    response = web["admin"].post(
+        "/settings/import",
+        data={"file": (io.BytesIO(json.dumps(document).encode()), "s.json")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "Contains a control character (such as a NUL byte)" in _text(response)
 
@@ -142,19 +209,31 @@ def _provider_fields(kind, value):
     return fields
 
 
-@pytest.mark.parametrize("kind, value, message, on_the_form", [
-    ("transcriber", {"type": "nope"},
-     "Unknown transcriber type &#39;nope&#39; (known: auto, faster_whisper, openai, sidecar).", True),
-    ("transcriber", {}, "Choose a transcriber type: one of auto, faster_whisper, openai, sidecar.", True),
-    ("transcriber", {"type": "faster_whisper", "beam_size": 99}, "Beam size: a whole number from 1 to 10.", True),
-    ("scorer", {"type": "nope"}, "Unknown scorer type &#39;nope&#39; (known: openai, rubric).", True),
-    # an object where a file path belongs cannot be typed into the form: documents only
-    ("scorer", {"type": "rubric", "rubric": {"criteria": []}}, "rubric must be the path of a YAML or JSON file",
-     False),
-    ("scorer", {"type": "openai", "timeout": 0}, "Timeout: seconds, from 1 to 3600.", True),
-])
-def test_provider_settings_are_checked_by_the_provider_on_validate_save_and_import(web, kind, value, message,
-                                                                                   on_the_form):
+@pytest.mark.parametrize(
+    "kind, value, message, on_the_form",
+    [
+        (
+            "transcriber",
+            {"type": "nope"},
+            "Unknown transcriber type &#39;nope&#39; (known: auto, faster_whisper, openai, sidecar).",
+            True,
+        ),
+        ("transcriber", {}, "Choose a transcriber type: one of auto, faster_whisper, openai, sidecar.", True),
+        ("transcriber", {"type": "faster_whisper", "beam_size": 99}, "Beam size: a whole number from 1 to 10.", True),
+        ("scorer", {"type": "nope"}, "Unknown scorer type &#39;nope&#39; (known: openai, rubric).", True),
+        # an object where a file path belongs cannot be typed into the form: documents only
+        (
+            "scorer",
+            {"type": "rubric", "rubric": {"criteria": []}},
+            "rubric must be the path of a YAML or JSON file",
+            False,
+        ),
+        ("scorer", {"type": "openai", "timeout": 0}, "Timeout: seconds, from 1 to 3600.", True),
+    ],
+)
+def test_provider_settings_are_checked_by_the_provider_on_validate_save_and_import(
+    web, kind, value, message, on_the_form
+):
     from webapp.services import settings as service
 
     admin = web["admin"]
@@ -165,8 +244,11 @@ def test_provider_settings_are_checked_by_the_provider_on_validate_save_and_impo
         assert message in _text(response), (url, _text(response)[:3000])
     document = service.current()
     document["analysis"][kind] = value
-    imported = admin.post("/settings/import", data={"file": (io.BytesIO(json.dumps(document).encode()), "s.json")},
-                          content_type="multipart/form-data")
+    imported = admin.post(
+        "/settings/import",
+        data={"file": (io.BytesIO(json.dumps(document).encode()), "s.json")},
+        content_type="multipart/form-data",
+    )
     assert imported.status_code == 422 and message in _text(imported)
     assert service.current()["analysis"][kind] != value  # nothing was saved
 
@@ -178,14 +260,20 @@ def test_provider_settings_are_checked_on_the_api_too(app, users):
         _token, text, _errors = token_service.create_token(users["admin"], "settings")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {text}"}
-    response = client.put("/api/batch/config", headers=headers,
-                          json={"analysis": {"transcriber": {"type": "nope"}}})
+    response = client.put("/api/batch/config", headers=headers, json={"analysis": {"transcriber": {"type": "nope"}}})
     assert response.status_code == 422
     details = response.get_json()["error"]["details"]
-    assert details == [{"field": "analysis.transcriber",
-                        "reason": "Unknown transcriber type 'nope' (known: auto, faster_whisper, openai, sidecar)."}]
-    checked = client.post("/api/batch/config/validation", headers=headers,
-                          json={"analysis": {"scorer": {"type": "rubric", "rubric": ["x"]}}}).get_json()
+    assert details == [
+        {
+            "field": "analysis.transcriber",
+            "reason": "Unknown transcriber type 'nope' (known: auto, faster_whisper, openai, sidecar).",
+        }
+    ]
+    checked = client.post(
+        "/api/batch/config/validation",
+        headers=headers,
+        json={"analysis": {"scorer": {"type": "rubric", "rubric": ["x"]}}},
+    ).get_json()
     assert not checked["valid"] and "rubric must be the path" in checked["errors"][0]["message"]
 
 
@@ -217,8 +305,17 @@ def test_control_characters_in_query_strings_and_the_login_are_refused(web):
     assert web["admin"].post("/settings/rubric", data={"rubric": "criteria:\r\n\t- 1"}).status_code == 422
 
 
-EVIL = ["https://evil.example", "//evil.example/x", "/\\evil.example", "\\\\evil.example", "https:evil.example",
-        "/\t/evil.example", " //evil.example", "javascript:alert(1)", "http://localhost.evil.example/"]
+EVIL = [
+    "https://evil.example",
+    "//evil.example/x",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "https:evil.example",
+    "/\t/evil.example",
+    " //evil.example",
+    "javascript:alert(1)",
+    "http://localhost.evil.example/",
+]
 
 
 @pytest.mark.parametrize("target", EVIL)
@@ -243,9 +340,19 @@ def test_back_and_next_fields_keep_a_page_of_this_site(web):
 
 
 def test_a_scan_redirects_back_only_to_a_referrer_on_this_site(web, tmp_path):
-    created = web["admin"].post("/folders/new", data={
-        "name": "here", "storage_type": "local", "cfg.path": str(tmp_path), "monitor_type": "polling",
-        "scan_interval": "300", "allowed_extensions": "wav", "max_file_size_mb": "10", "enabled": "on"})
+    created = web["admin"].post(
+        "/folders/new",
+        data={
+            "name": "here",
+            "storage_type": "local",
+            "cfg.path": str(tmp_path),
+            "monitor_type": "polling",
+            "scan_interval": "300",
+            "allowed_extensions": "wav",
+            "max_file_size_mb": "10",
+            "enabled": "on",
+        },
+    )
     folder_path = created.headers["Location"]
     away = web["manager"].post(f"{folder_path}/scan", headers={"Referer": "https://evil.example/folders/"})
     assert away.headers["Location"] == folder_path

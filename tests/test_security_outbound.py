@@ -2,6 +2,7 @@
 channel, storage endpoint and model server a user can type. Whatever names a public address
 runs inside a loopback-only network namespace (the `netns` fixture) with a listener on
 127.0.0.1 that must hear nothing."""
+
 import ipaddress
 
 import pytest
@@ -16,21 +17,22 @@ from webapp.providers.storage import STORAGE
 
 # Each one names 127.0.0.1:{port} as the HTTP client reads it.
 CRAFTED = [
-    "http://127.0.0.1:{port}\\@8.8.8.8/",     # urlsplit sees 8.8.8.8, requests connects to 127.0.0.1
-    "http://8.8.8.8@127.0.0.1:{port}/",       # user info
-    "http://2130706433:{port}/",              # decimal
-    "http://0x7f.1:{port}/",                  # hex, short form
-    "http://0177.0.0.1:{port}/",              # octal
+    "http://127.0.0.1:{port}\\@8.8.8.8/",  # urlsplit sees 8.8.8.8, requests connects to 127.0.0.1
+    "http://8.8.8.8@127.0.0.1:{port}/",  # user info
+    "http://2130706433:{port}/",  # decimal
+    "http://0x7f.1:{port}/",  # hex, short form
+    "http://0177.0.0.1:{port}/",  # octal
     "http://127.1:{port}/",
-    "http://[::ffff:127.0.0.1]:{port}/",      # IPv4-mapped
-    "http://[::127.0.0.1]:{port}/",           # IPv4-compatible
-    "http://[64:ff9b::7f00:1]:{port}/",       # NAT64
-    "http://[2002:7f00:1::]:{port}/",         # 6to4
+    "http://[::ffff:127.0.0.1]:{port}/",  # IPv4-mapped
+    "http://[::127.0.0.1]:{port}/",  # IPv4-compatible
+    "http://[64:ff9b::7f00:1]:{port}/",  # NAT64
+    "http://[2002:7f00:1::]:{port}/",  # 6to4
 ]
 
 
 def test_crafted_urls_reach_nothing_on_any_http_channel(netns):
-    result = netns("""
+    result = netns(
+        """
         import requests
         import netns_probe as p
         from webapp.notifications import NOTIFIERS
@@ -53,15 +55,19 @@ def test_crafted_urls_reach_nothing_on_any_http_channel(netns):
             refused[f"apprise send {url}"] = p.outcome(
                 lambda: NOTIFIERS["apprise"]({"url": apprise_url}).send(p.message()))
         p.report(control=control, heard=inside.heard - control, refused=refused)
-    """ % (CRAFTED,))
+    """
+        % (CRAFTED,)
+    )
     assert result["control"] == 1
     assert result["heard"] == 0
     for what, answer in result["refused"].items():
         assert answer, what
         text = answer if isinstance(answer, str) else " ".join(answer)
         assert text != "sent", what
-        assert any(reason in text for reason in ("loopback, private", "backslash", "user name or password",
-                                                 "not a URL apprise understands")), (what, text)
+        assert any(
+            reason in text
+            for reason in ("loopback, private", "backslash", "user name or password", "not a URL apprise understands")
+        ), (what, text)
 
 
 def test_redirects_into_the_server_network_are_not_followed(netns):
@@ -81,8 +87,8 @@ def test_redirects_into_the_server_network_are_not_followed(netns):
         }
         p.report(public=public.heard, inside=inside.heard, answers=answers)
     """)
-    assert result["public"] == 3, result    # each channel did reach the public server...
-    assert result["inside"] == 0, result    # ...and none followed it inside
+    assert result["public"] == 3, result  # each channel did reach the public server...
+    assert result["inside"] == 0, result  # ...and none followed it inside
     assert all(a != "sent" for a in result["answers"].values()), result
     assert "redirect" in result["answers"]["webhook"] and "redirect" in result["answers"]["slack"]
 
@@ -180,42 +186,69 @@ def test_dns_rebinding_cannot_switch_any_target_to_loopback(netns):
 
 # -- what is refused when a setting is saved ------------------------------------------------
 
+
 @pytest.fixture
 def no_private(app, ctx, monkeypatch):
     monkeypatch.setitem(app.config, "ALLOW_PRIVATE_TARGETS", False)
 
 
-@pytest.mark.parametrize("kind, config, expected", [
-    ("webhook", {"url": "http://127.0.0.1:9\\@example.org/"}, "backslash"),
-    ("webhook", {"url": "http://user:pw@127.0.0.1/"}, "user name or password"),
-    ("webhook", {"url": "http://[::ffff:10.1.2.3]/"}, "loopback, private"),
-    ("slack", {"webhook_url": "https://0x7f.1/services/T/B/C"}, "loopback, private"),
-    ("apprise", {"url": "json://10.0.0.8/hook"}, "loopback, private"),
-    ("apprise", {"url": "ntfy://127.0.0.1/topic"}, "loopback, private"),
-    ("apprise", {"url": "mailto://u:p@mail.example?smtp=127.0.0.1&to=ops@mail.example"}, "loopback, private"),
-    ("apprise", {"url": "mailto://u:p@mail.example?smtp=169.254.169.254&to=ops@mail.example"}, "metadata"),
-    ("apprise", {"url": "syslog://"}, "notifies this server itself"),
-    ("email", {"host": "127.0.0.1", "sender": "a@b.example", "recipients": "c@d.example"}, "loopback, private"),
-    ("email", {"host": "[64:ff9b::a00:1]", "sender": "a@b.example", "recipients": "c@d.example"},
-     "loopback, private"),
-])
+@pytest.mark.parametrize(
+    "kind, config, expected",
+    [
+        ("webhook", {"url": "http://127.0.0.1:9\\@example.org/"}, "backslash"),
+        ("webhook", {"url": "http://user:pw@127.0.0.1/"}, "user name or password"),
+        ("webhook", {"url": "http://[::ffff:10.1.2.3]/"}, "loopback, private"),
+        ("slack", {"webhook_url": "https://0x7f.1/services/T/B/C"}, "loopback, private"),
+        ("apprise", {"url": "json://10.0.0.8/hook"}, "loopback, private"),
+        ("apprise", {"url": "ntfy://127.0.0.1/topic"}, "loopback, private"),
+        ("apprise", {"url": "mailto://u:p@mail.example?smtp=127.0.0.1&to=ops@mail.example"}, "loopback, private"),
+        ("apprise", {"url": "mailto://u:p@mail.example?smtp=169.254.169.254&to=ops@mail.example"}, "metadata"),
+        ("apprise", {"url": "syslog://"}, "notifies this server itself"),
+        ("email", {"host": "127.0.0.1", "sender": "a@b.example", "recipients": "c@d.example"}, "loopback, private"),
+        (
+            "email",
+            {"host": "[64:ff9b::a00:1]", "sender": "a@b.example", "recipients": "c@d.example"},
+            "loopback, private",
+        ),
+    ],
+)
 def test_notification_targets_are_refused_when_saved(no_private, kind, config, expected):
     messages = NOTIFIERS[kind].validate_config(config)
     assert any(expected in m for m in messages), messages
 
 
-@pytest.mark.parametrize("kind, config, expected", [
-    ("s3", {"bucket": "calls", "endpoint_url": "http://127.0.0.1:9000"}, "Endpoint URL: "),
-    ("s3", {"bucket": "calls", "endpoint_url": "http://minio\\@storage.example/"}, "backslash"),
-    ("s3", {"bucket": "calls", "queue_url": "https://[::127.0.0.1]/123/q"}, "SQS queue URL: "),
-    ("azure", {"container": "calls", "account_url": "http://10.0.0.5/acct", "sas_token": "sv=1&sig=2"},
-     "Account URL: "),
-    ("azure", {"container": "calls", "connection_string": "DefaultEndpointsProtocol=http;AccountName=a;"
-               "AccountKey=a2V5;BlobEndpoint=http://[2002:7f00:1::]:10000/a;"}, "blob endpoint"),
-    ("gcs", {"bucket": "calls", "endpoint": "http://169.254.169.254/"}, "metadata"),
-    ("gcs", {"bucket": "calls", "credentials_json": '{"type": "service_account", "client_email": "a@b.example", '
-             '"private_key": "k", "token_uri": "http://127.0.0.1:8080/token"}'}, "token_uri"),
-])
+@pytest.mark.parametrize(
+    "kind, config, expected",
+    [
+        ("s3", {"bucket": "calls", "endpoint_url": "http://127.0.0.1:9000"}, "Endpoint URL: "),
+        ("s3", {"bucket": "calls", "endpoint_url": "http://minio\\@storage.example/"}, "backslash"),
+        ("s3", {"bucket": "calls", "queue_url": "https://[::127.0.0.1]/123/q"}, "SQS queue URL: "),
+        (
+            "azure",
+            {"container": "calls", "account_url": "http://10.0.0.5/acct", "sas_token": "sv=1&sig=2"},
+            "Account URL: ",
+        ),
+        (
+            "azure",
+            {
+                "container": "calls",
+                "connection_string": "DefaultEndpointsProtocol=http;AccountName=a;"
+                "AccountKey=a2V5;BlobEndpoint=http://[2002:7f00:1::]:10000/a;",
+            },
+            "blob endpoint",
+        ),
+        ("gcs", {"bucket": "calls", "endpoint": "http://169.254.169.254/"}, "metadata"),
+        (
+            "gcs",
+            {
+                "bucket": "calls",
+                "credentials_json": '{"type": "service_account", "client_email": "a@b.example", '
+                '"private_key": "k", "token_uri": "http://127.0.0.1:8080/token"}',
+            },
+            "token_uri",
+        ),
+    ],
+)
 def test_storage_endpoints_are_refused_when_saved(no_private, kind, config, expected):
     messages = STORAGE[kind].validate_config(config)
     assert any(expected in m for m in messages), messages
@@ -223,8 +256,10 @@ def test_storage_endpoints_are_refused_when_saved(no_private, kind, config, expe
 
 @pytest.mark.parametrize("provider", [OpenAITranscriber, OpenAIScorer])
 def test_model_server_address_and_key_variable_are_checked(no_private, provider):
-    assert any("Base URL: " in m and "loopback, private" in m
-               for m in provider.validate_config({"base_url": "http://2130706433/v1"}))
+    assert any(
+        "Base URL: " in m and "loopback, private" in m
+        for m in provider.validate_config({"base_url": "http://2130706433/v1"})
+    )
     for name in ("SECRET_KEY", "DATABASE_URL", "CALLBATCH_ENCRYPTION_KEY", "OPENAI_API_KEY_X", "callbatch_x_api_key"):
         messages = provider.validate_config({"api_key_env": name})
         assert any(f"{name} is not allowed" in m for m in messages), (name, messages)
@@ -248,20 +283,31 @@ def test_a_key_variable_outside_the_allow_list_is_never_read_or_sent(app, ctx, h
 
 def test_the_metadata_service_is_refused_even_with_private_targets_allowed(app, ctx):
     assert app.config["ALLOW_PRIVATE_TARGETS"]
-    for url in ("http://169.254.169.254/latest/", "http://[::ffff:169.254.169.254]/", "http://[fd00:ec2::254]/",
-                "http://metadata.google.internal/computeMetadata/v1/"):
+    for url in (
+        "http://169.254.169.254/latest/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fd00:ec2::254]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ):
         with pytest.raises(outbound.BlockedTarget, match="metadata"):
             outbound.check_url(url)
     with outbound.guard(), pytest.raises(outbound.BlockedTarget, match="metadata"):
         import socket
+
         socket.create_connection(("169.254.169.254", 80), timeout=1)
 
 
-@pytest.mark.parametrize("address, carried", [
-    ("::ffff:127.0.0.1", "127.0.0.1"), ("::127.0.0.1", "127.0.0.1"), ("64:ff9b::7f00:1", "127.0.0.1"),
-    ("64:ff9b:1::a00:1", "10.0.0.1"), ("2002:7f00:1::", "127.0.0.1"),
-    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),
-])
+@pytest.mark.parametrize(
+    "address, carried",
+    [
+        ("::ffff:127.0.0.1", "127.0.0.1"),
+        ("::127.0.0.1", "127.0.0.1"),
+        ("64:ff9b::7f00:1", "127.0.0.1"),
+        ("64:ff9b:1::a00:1", "10.0.0.1"),
+        ("2002:7f00:1::", "127.0.0.1"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),
+    ],
+)
 def test_ipv6_forms_are_judged_as_the_ipv4_address_they_carry(address, carried):
     assert ipaddress.ip_address(carried) in outbound.embedded_ipv4(ipaddress.ip_address(address))
     with pytest.raises(outbound.BlockedTarget, match="loopback, private"):

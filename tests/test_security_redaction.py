@@ -3,6 +3,7 @@ to fail in a way whose error text carries its secret (a refused port, a 500 or 4
 echoing it, an SMTP server repeating the password), and the delivery error, the folder's
 last error, the test-connection result, the file's error message, its events and the
 captured logs are searched for the secret (and a secret URL's path)."""
+
 import base64
 import json
 import logging
@@ -99,18 +100,37 @@ def channel(kind, httpserver, echoing_smtp):
     if kind == "webhook":
         secret = planted("signing")
         httpserver.expect_request("/hook").respond_with_response(
-            Response(f"signature check failed, expected secret {secret}", status=500))
+            Response(f"signature check failed, expected secret {secret}", status=500)
+        )
         return {"url": httpserver.url_for("/hook"), "secret": secret}, [secret]
     if kind == "email":
         password = planted("smtppass")
-        return ({"host": "127.0.0.1", "port": echoing_smtp.port, "security": "none", "username": "ops",
-                 "password": password, "sender": "cb@example.com", "recipients": "ops@example.com"}, [password])
+        return (
+            {
+                "host": "127.0.0.1",
+                "port": echoing_smtp.port,
+                "security": "none",
+                "username": "ops",
+                "password": password,
+                "sender": "cb@example.com",
+                "recipients": "ops@example.com",
+            },
+            [password],
+        )
     if kind == "sms":
         token = planted("twiliotoken")
         httpserver.expect_request("/2010-04-01/Accounts/AC" + "1" * 32 + "/Messages.json").respond_with_json(
-            {"code": 20003, "message": f"Authenticate: the token {token} was refused", "status": 401}, status=401)
-        return ({"account_sid": "AC" + "1" * 32, "auth_token": token, "from_number": "+15005550006",
-                 "to_numbers": "+972501234567"}, [token])
+            {"code": 20003, "message": f"Authenticate: the token {token} was refused", "status": 401}, status=401
+        )
+        return (
+            {
+                "account_sid": "AC" + "1" * 32,
+                "auth_token": token,
+                "from_number": "+15005550006",
+                "to_numbers": "+972501234567",
+            },
+            [token],
+        )
     if kind == "apprise":
         path = "/" + planted("apprisehook")
         httpserver.expect_request(path).respond_with_data("nope", status=500)
@@ -120,8 +140,9 @@ def channel(kind, httpserver, echoing_smtp):
 
 
 @pytest.mark.parametrize("kind", ["slack", "webhook", "email", "sms", "apprise"])
-def test_no_channel_secret_in_delivery_errors_or_logs(kind, private_targets, twilio_base, make_config, httpserver,
-                                                       echoing_smtp, caplog):
+def test_no_channel_secret_in_delivery_errors_or_logs(
+    kind, private_targets, twilio_base, make_config, httpserver, echoing_smtp, caplog
+):
     config, secrets = channel(kind, httpserver, echoing_smtp)
     caplog.set_level(logging.DEBUG)
     try:
@@ -155,21 +176,26 @@ def storage_case(kind, cloud, gcs_api_stub):
         return {"endpoint_url": closed, "session_token": planted("FwoGZXIvYXdzE")}, list(cloud.secrets)
     if kind == "azure":
         key = base64.b64encode(uuid.uuid4().bytes * 4).decode()
-        connection_string = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};"
-                             f"BlobEndpoint={closed}/devstoreaccount1;")
+        connection_string = (
+            f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};"
+            f"BlobEndpoint={closed}/devstoreaccount1;"
+        )
         return {"connection_string": connection_string}, [key, connection_string]
     from test_storage_providers import service_account_key
 
     key = service_account_key(f"{gcs_api_stub.endpoint}/token")  # the stand-in refuses every key
     private = json.loads(key)["private_key"]
-    return ({"endpoint": gcs_api_stub.endpoint, "credentials_json": key, "anonymous": False},
-            [private, private.splitlines()[1]])
+    return (
+        {"endpoint": gcs_api_stub.endpoint, "credentials_json": key, "anonymous": False},
+        [private, private.splitlines()[1]],
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["s3", "azure", "gcs"])
 def test_no_storage_secret_in_folder_errors_test_results_file_errors_events_or_logs(
-        kind, request, ctx, gcs_api_stub, caplog):
+    kind, request, ctx, gcs_api_stub, caplog
+):
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"maxRetries": 0})
     cloud = request.getfixturevalue(f"{kind}_folder")
     cloud.put("in/" + str(uuid.uuid4()) + ".wav", b"RIFF" + b"\0" * 64)
@@ -192,8 +218,12 @@ def test_no_storage_secret_in_folder_errors_test_results_file_errors_events_or_l
     record = db.session.get(FPR, record.id)
     assert record.status == status.FAILED and record.error_category == "file_access"
     events = db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id)).all()
-    texts = [json.dumps(result, ensure_ascii=False), folder.last_error, record.error_message,
-             *(f"{e.message} {json.dumps(e.details, ensure_ascii=False)}" for e in events)]
+    texts = [
+        json.dumps(result, ensure_ascii=False),
+        folder.last_error,
+        record.error_message,
+        *(f"{e.message} {json.dumps(e.details, ensure_ascii=False)}" for e in events),
+    ]
     stored, logged = "\n".join(t or "" for t in texts), caplog.text
     assert folder.last_error and record.error_message
     for secret in secrets:
@@ -213,13 +243,21 @@ def test_a_status_change_never_stores_a_known_secret(ctx, s3_folder):
     secret, key_id = s3_folder.config["secret_access_key"], s3_folder.config["access_key_id"]
     record = status.claim(record.id, "w1", None)
     leak = f"SignatureDoesNotMatch for {key_id} signed with {secret}"
-    status.transition(record, status.FAILED, leak, {"code": "X", "raw": [leak, {"nested": leak}]},
-                      error_code="STORAGE_UNAVAILABLE", error_category="file_access", error_message=leak)
+    status.transition(
+        record,
+        status.FAILED,
+        leak,
+        {"code": "X", "raw": [leak, {"nested": leak}]},
+        error_code="STORAGE_UNAVAILABLE",
+        error_category="file_access",
+        error_message=leak,
+    )
     db.session.commit()
     db.session.expire_all()
     record = db.session.get(FPR, record.id)
-    event = db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record.id,
-                                                          FileEvent.to_status == status.FAILED)).one()
+    event = db.session.scalars(
+        sa.select(FileEvent).where(FileEvent.file_id == record.id, FileEvent.to_status == status.FAILED)
+    ).one()
     for text in (record.error_message, event.message, json.dumps(event.details, ensure_ascii=False)):
         assert secret not in text and key_id not in text and MASK in text
 
@@ -230,7 +268,10 @@ def test_a_secret_url_is_masked_by_its_parts():
     token = planted("xoxb")
     url = f"https://hooks.slack.com/services/T0AAA/B0BBB/{token}"
     SlackNotifier({"webhook_url": url})
-    for text in (f"Max retries exceeded with url: /services/T0AAA/B0BBB/{token} (Caused by ...)",
-                 f"POST {url} failed", f"token {token}"):
+    for text in (
+        f"Max retries exceeded with url: /services/T0AAA/B0BBB/{token} (Caused by ...)",
+        f"POST {url} failed",
+        f"token {token}",
+    ):
         assert token not in redact(text) and MASK in redact(text), text
     assert redact("hooks.slack.com answered HTTP 404") == "hooks.slack.com answered HTTP 404"

@@ -2,6 +2,7 @@
 an admin's "End sessions" each make the cookies issued before them useless (replayed in a
 fresh client, as a thief would). Sign-in takes as long for an unknown e-mail as for a wrong
 password. Real sign-ins through the login form, real PostgreSQL and Redis."""
+
 import statistics
 import time
 
@@ -28,8 +29,9 @@ def _audit(action, target_id):
     from webapp.models import AuditLog
 
     db.session.expire_all()
-    return db.session.scalars(sa.select(AuditLog).where(AuditLog.action == action,
-                                                        AuditLog.target_id == str(target_id))).all()
+    return db.session.scalars(
+        sa.select(AuditLog).where(AuditLog.action == action, AuditLog.target_id == str(target_id))
+    ).all()
 
 
 def _save_user(admin, user, **fields):
@@ -130,15 +132,17 @@ def _login_seconds(client, email, password):
 
 
 def test_sign_in_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(app, users, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_MAX_ATTEMPTS", 10 ** 6)  # the rate limit out of the way
+    monkeypatch.setitem(app.config, "LOGIN_MAX_ATTEMPTS", 10**6)  # the rate limit out of the way
     client = WebClient(app.test_client())
     unknown, wrong = [], []
     for attempt in range(8):
         unknown.append(_login_seconds(client, f"nobody{attempt}@example.com", PASSWORD))
         wrong.append(_login_seconds(client, "viewer@example.com", f"not the password {attempt}"))
     ratio = statistics.median(unknown[1:]) / statistics.median(wrong[1:])  # the first of each warms up
-    print(f"\nsign-in median: unknown e-mail {statistics.median(unknown[1:]) * 1000:.1f} ms, "
-          f"wrong password {statistics.median(wrong[1:]) * 1000:.1f} ms, ratio {ratio:.2f}")
+    print(
+        f"\nsign-in median: unknown e-mail {statistics.median(unknown[1:]) * 1000:.1f} ms, "
+        f"wrong password {statistics.median(wrong[1:]) * 1000:.1f} ms, ratio {ratio:.2f}"
+    )
     assert 0.5 <= ratio <= 2.0
 
 
@@ -155,11 +159,13 @@ def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(app,
         client._token = None
         page = client.get("/login", headers=forwarded)
         assert page.status_code == 200
-        response = client.post("/login", data={"email": "viewer@example.com", "password": "wrong"},
-                               headers=forwarded)
+        response = client.post("/login", data={"email": "viewer@example.com", "password": "wrong"}, headers=forwarded)
         assert response.status_code == 401
         _email_key, ip_key = auth._attempt_keys("viewer@example.com", "203.0.113.9")
         assert connection().get(ip_key) == b"1"
-        no_referer = client.post("/login", data={"email": "viewer@example.com", "password": "wrong"},
-                                 headers={k: v for k, v in forwarded.items() if k != "Referer"})
+        no_referer = client.post(
+            "/login",
+            data={"email": "viewer@example.com", "password": "wrong"},
+            headers={k: v for k, v in forwarded.items() if k != "Referer"},
+        )
         assert no_referer.status_code == 400  # an HTTPS form post must come from this site

@@ -5,6 +5,7 @@ its sentence; failures no retry can cure are not retried; `flask models` and the
 The model hub is never reached: the tests' HF_ENDPOINT names a closed port on 127.0.0.1
 (conftest), and the one test of the real hub name runs in a network namespace with nothing
 but loopback."""
+
 import json
 import os
 import shutil
@@ -32,8 +33,9 @@ LINES = [
 
 
 def _flask(args, env, timeout=300):
-    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
@@ -50,8 +52,13 @@ def test_an_empty_instance_transcribes_and_scores_calls_without_transcripts(tmp_
     broken = name("mp3")
     (calls / broken).write_bytes(b"ID3" + os.urandom(2000))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py", CALLBATCH_LOCAL_ROOTS=str(tmp_path),
-               CALLBATCH_MODELS_DIR=os.path.dirname(base_model), HF_ENDPOINT="http://127.0.0.1:1")
+    env.update(
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        FLASK_APP="wsgi.py",
+        CALLBATCH_LOCAL_ROOTS=str(tmp_path),
+        CALLBATCH_MODELS_DIR=os.path.dirname(base_model),
+        HF_ENDPOINT="http://127.0.0.1:1",
+    )
 
     started = time.monotonic()
     run = _flask(["batch", "run", str(calls), "--json"], env)
@@ -65,13 +72,21 @@ def test_an_empty_instance_transcribes_and_scores_calls_without_transcripts(tmp_
         assert entry["status"] == "completed" and entry["sales_call_id"], entry
         # the base model garbles synthetic Hebrew: its transcripts are scored or, when the
         # verdict finds them unreliable, filed with the score withheld (never a made-up 0)
-        assert (entry["quality"] == "ok" and isinstance(entry["overall_score"], (int, float))
-                or entry["quality"] == "needs_review" and entry["overall_score"] is None), entry
+        assert (
+            entry["quality"] == "ok"
+            and isinstance(entry["overall_score"], (int, float))
+            or entry["quality"] == "needs_review"
+            and entry["overall_score"] is None
+        ), entry
     assert by_name[delivered]["quality"] == "ok" and isinstance(by_name[delivered]["overall_score"], float)
     assert by_name[broken]["status"] == "skipped" and by_name[broken]["error_code"] == "CORRUPTED_FILE"
     with sqlite3.connect(tmp_path / "instance" / "callbatch.sqlite3") as conn:
-        engines = dict(conn.execute("SELECT f.file_name, c.engine || ' ' || coalesce(c.model, '-') FROM sales_calls c "
-                                    "JOIN file_processing_records f ON f.id = c.file_id").fetchall())
+        engines = dict(
+            conn.execute(
+                "SELECT f.file_name, c.engine || ' ' || coalesce(c.model, '-') FROM sales_calls c "
+                "JOIN file_processing_records f ON f.id = c.file_id"
+            ).fetchall()
+        )
     # the model found in the models folder for the recordings alone; the delivered transcript for the other
     assert engines == {**{n: "faster_whisper whisper-base" for n in good}, delivered: "sidecar -"}
 
@@ -88,8 +103,11 @@ def _failed_once_each(names):
     records = db.session.scalars(sa.select(FPR).where(FPR.file_name.in_(names))).all()
     assert len(records) == len(names)
     for record in records:
-        moves = db.session.execute(sa.select(FileEvent.to_status, FileEvent.details)
-                                   .where(FileEvent.file_id == record.id).order_by(FileEvent.id)).all()
+        moves = db.session.execute(
+            sa.select(FileEvent.to_status, FileEvent.details)
+            .where(FileEvent.file_id == record.id)
+            .order_by(FileEvent.id)
+        ).all()
         assert [to for to, _ in moves].count("failed") == 1, moves
         assert "retrying" not in [to for to, _ in moves] and record.retry_count == 0, moves
     return records
@@ -112,19 +130,25 @@ def test_without_any_model_each_file_fails_once_at_once_with_the_fix(ctx, cli, t
     for fix in ("flask models install-base --use", ctx.config["MODELS_DIR"], "ivrit-ai/whisper-large-v3-turbo-ct2"):
         assert fix in message
     records = _failed_once_each(names)
-    tried = [db.session.scalars(sa.select(FileEvent.details).where(FileEvent.file_id == r.id,
-                                                                    FileEvent.to_status == "failed")).one()
-             for r in records]
+    tried = [
+        db.session.scalars(
+            sa.select(FileEvent.details).where(FileEvent.file_id == r.id, FileEvent.to_status == "failed")
+        ).one()
+        for r in records
+    ]
     assert sorted(t["tried_before"] for t in tried) == [False] + [True] * 10  # one download attempt
     assert all("ConnectError" in t["error"] for t in tried)  # the technical cause stays in the details
     assert "Error" not in message.replace("ConnectError", "")
 
 
-@pytest.mark.parametrize("transcriber, expected", [
-    ({"type": "faster_whisper", "model": "whisper-base", "beam_size": 0}, "Beam size"),
-    ({"type": "fast_whisper"}, "Unknown transcriber type 'fast_whisper'"),
-    ({"type": "sidecar"}, "No transcript was delivered beside the recording"),
-])
+@pytest.mark.parametrize(
+    "transcriber, expected",
+    [
+        ({"type": "faster_whisper", "model": "whisper-base", "beam_size": 0}, "Beam size"),
+        ({"type": "fast_whisper"}, "Unknown transcriber type 'fast_whisper'"),
+        ({"type": "sidecar"}, "No transcript was delivered beside the recording"),
+    ],
+)
 def test_failures_no_retry_can_cure_are_not_retried(ctx, cli, tmp_path, transcriber, expected):
     names = _untranscribed(tmp_path, 3)
     configure(scanning={"fileSettleSeconds": 0})
@@ -155,11 +179,21 @@ def test_transient_failures_are_retried_and_the_rest_are_not():
         TranscriptMissing,
     )
 
-    transient = [FileAccessError(), FileAccessError(code="INVALID_CREDENTIALS"), ProcessingError(),
-                 CallbatchError(code="DATABASE_ERROR"), CallbatchError(code="WORKER_LOST"), CallbatchError()]
-    for_good = [FileAccessError("The folder may not be read.", code="ACCESS_DENIED"),
-                SkipFile(code="ACCESS_DENIED"), TranscriptMissing(), ModelUnavailable(),
-                ProcessingError("The scorer settings are not valid.", code="SCORING_FAILED", retryable=False)]
+    transient = [
+        FileAccessError(),
+        FileAccessError(code="INVALID_CREDENTIALS"),
+        ProcessingError(),
+        CallbatchError(code="DATABASE_ERROR"),
+        CallbatchError(code="WORKER_LOST"),
+        CallbatchError(),
+    ]
+    for_good = [
+        FileAccessError("The folder may not be read.", code="ACCESS_DENIED"),
+        SkipFile(code="ACCESS_DENIED"),
+        TranscriptMissing(),
+        ModelUnavailable(),
+        ProcessingError("The scorer settings are not valid.", code="SCORING_FAILED", retryable=False),
+    ]
     assert all(e.retryable for e in transient)
     assert not any(e.retryable for e in for_good)
 
@@ -207,21 +241,31 @@ def test_auto_prefers_the_largest_installed_model(tmp_path):
         if folder != "broken":  # no config.json: not a model
             (path / "config.json").write_text("{}")
     assert [m.name for m in model_files.installed(str(tmp_path))] == [
-        "ivrit-ai/whisper-large-v3-turbo-ct2", "whisper-base"]
+        "ivrit-ai/whisper-large-v3-turbo-ct2",
+        "whisper-base",
+    ]
     auto = AutoTranscriber({"type": "auto", "models_dir": str(tmp_path)})
     assert auto.chosen_model() == str(tmp_path / "ivrit-ai" / "whisper-large-v3-turbo-ct2")
     named = AutoTranscriber({"type": "auto", "model": "whisper-base", "models_dir": str(tmp_path)})
     assert named.chosen_model() == "whisper-base"
-    assert AutoTranscriber({"type": "auto", "models_dir": str(tmp_path / "none")}).chosen_model() == \
-        model_files.RECOMMENDED
+    assert (
+        AutoTranscriber({"type": "auto", "models_dir": str(tmp_path / "none")}).chosen_model()
+        == model_files.RECOMMENDED
+    )
 
 
 def test_models_list_use_and_pull(ctx, cli, base_model, monkeypatch):
     from webapp.batch import batch_config as settings
 
     monkeypatch.setitem(ctx.config, "MODELS_DIR", os.path.dirname(base_model))
-    db.session.add(ExternalFolder(name="Sales floor", storage_type="local", storage_config={"path": "/srv/calls"},
-                                  analysis_config={"transcriber": {"type": "sidecar"}}))
+    db.session.add(
+        ExternalFolder(
+            name="Sales floor",
+            storage_type="local",
+            storage_config={"path": "/srv/calls"},
+            analysis_config={"transcriber": {"type": "sidecar"}},
+        )
+    )
     db.session.add(ExternalFolder(name="Support line", storage_type="local", storage_config={"path": "/srv/x"}))
     db.session.commit()
     listing = cli.invoke(args=["models", "list"])
@@ -256,9 +300,25 @@ def test_pull_of_the_real_hub_name_fails_fast_where_no_hub_is_reachable(service_
         env = {**os.environ, "CALLBATCH_MODELS_DIR": str(tmp_path / "models")}
         env.pop("HF_ENDPOINT")
         started = time.monotonic()
-        run = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-m", "flask", "models", "pull",
-                              "ivrit-ai/whisper-large-v3-turbo-ct2"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=120)
+        run = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                namespace,
+                sys.executable,
+                "-m",
+                "flask",
+                "models",
+                "pull",
+                "ivrit-ai/whisper-large-v3-turbo-ct2",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         print(f"\npull without a reachable hub: {time.monotonic() - started:.1f} s")
     finally:
         subprocess.run(["ip", "netns", "del", namespace], check=True)
@@ -294,8 +354,9 @@ def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, m
     assert from_cli.exit_code == 0 and "faster_whisper whisper-base took" in from_cli.output, from_cli.output
     assert "spoken: שלום" in from_cli.output
 
-    answer = api.post("admin", "/api/batch/config/test-speech",
-                      json={"transcriber": {"type": "auto", "model": base_model}})
+    answer = api.post(
+        "admin", "/api/batch/config/test-speech", json={"transcriber": {"type": "auto", "model": base_model}}
+    )
     assert answer.status_code == 200 and answer.json["ok"] and answer.json["text"], answer.json
     assert api.post("viewer", "/api/batch/config/test-speech", json={}).status_code == 403
     listed = api.get("admin", "/api/batch/config/models").json
@@ -306,7 +367,9 @@ def test_speech_test_transcribes_the_bundled_sample_call(ctx, base_model, api, m
 def test_sample_calls_come_with_a_transcript_or_without(cli, tmp_path):
     result = cli.invoke(args=["samples", "make", str(tmp_path), "--count", "4", "--transcripts", "some"])
     assert result.exit_code == 0 and "4 sample calls" in result.output and "2 with a transcript" in result.output
-    recordings = sorted((p for p in tmp_path.iterdir() if p.suffix in (".wav", ".mp3", ".ogg", ".m4a")),
-                        key=lambda p: p.stat().st_mtime_ns)
+    recordings = sorted(
+        (p for p in tmp_path.iterdir() if p.suffix in (".wav", ".mp3", ".ogg", ".m4a")),
+        key=lambda p: p.stat().st_mtime_ns,
+    )
     assert [(p.with_suffix(".json")).exists() for p in recordings] == [True, False, True, False]
     assert all(p.with_suffix(".meta.json").exists() for p in recordings)

@@ -1,4 +1,5 @@
 """The file status machine: allowed moves, event rows and job counters."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -16,8 +17,12 @@ def job_with_files(ctx):
     job = BatchJob(folder_id=folder.id, status=job_status.RUNNING, total_files=2)
     db.session.add(job)
     db.session.flush()
-    records = [FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_path=f"{n}.wav", file_name=f"{n}.wav",
-                                    status=status.QUEUED) for n in range(2)]
+    records = [
+        FileProcessingRecord(
+            folder_id=folder.id, job_id=job.id, file_path=f"{n}.wav", file_name=f"{n}.wav", status=status.QUEUED
+        )
+        for n in range(2)
+    ]
     db.session.add_all(records)
     db.session.commit()
     return job, records
@@ -25,8 +30,10 @@ def job_with_files(ctx):
 
 def events(record):
     return db.session.execute(
-        sa.select(FileEvent.from_status, FileEvent.to_status).where(FileEvent.file_id == record.id)
-        .order_by(FileEvent.id)).all()
+        sa.select(FileEvent.from_status, FileEvent.to_status)
+        .where(FileEvent.file_id == record.id)
+        .order_by(FileEvent.id)
+    ).all()
 
 
 def test_every_change_leaves_an_event_and_moves_the_job_counters(job_with_files):
@@ -36,8 +43,13 @@ def test_every_change_leaves_an_event_and_moves_the_job_counters(job_with_files)
     transition_and_commit(first, status.RETRYING, "again")
     assert status.claim(first.id, "w1", "rq-2").attempts == 2
     transition_and_commit(first, status.COMPLETED, "done")
-    assert events(first) == [("queued", "processing"), ("processing", "failed"), ("failed", "retrying"),
-                             ("retrying", "processing"), ("processing", "completed")]
+    assert events(first) == [
+        ("queued", "processing"),
+        ("processing", "failed"),
+        ("failed", "retrying"),
+        ("retrying", "processing"),
+        ("processing", "completed"),
+    ]
     db.session.refresh(job)
     assert (job.processed_files, job.failed_files, job.status) == (1, 0, job_status.RUNNING)
 
@@ -57,8 +69,16 @@ def transition_and_commit(record, to, message):
     db.session.commit()
 
 
-@pytest.mark.parametrize("frm,to", [("queued", "completed"), ("completed", "failed"), ("skipped", "processing"),
-                                    ("discovered", "processing"), ("failed", "completed")])
+@pytest.mark.parametrize(
+    "frm,to",
+    [
+        ("queued", "completed"),
+        ("completed", "failed"),
+        ("skipped", "processing"),
+        ("discovered", "processing"),
+        ("failed", "completed"),
+    ],
+)
 def test_moves_outside_the_machine_are_refused(job_with_files, frm, to):
     _, (record, _) = job_with_files
     record.status = frm

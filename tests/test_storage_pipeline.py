@@ -2,6 +2,7 @@
 sidecars to the emulator, scan, process, complete; bad objects get their codes; credentials
 stay encrypted and out of every response and log. Plus the download bounds: slots per
 folder, a timeout, and a connection cut mid-download (a file_access failure, retried)."""
+
 import logging
 import threading
 import time
@@ -26,8 +27,10 @@ MB = 1024 * 1024
 
 @pytest.fixture
 def settled(ctx):
-    configure(scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB},
-              retryPolicy={"delaySeconds": 1, "maxRetries": 0, "exponentialBackoff": False})
+    configure(
+        scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB},
+        retryPolicy={"delaySeconds": 1, "maxRetries": 0, "exponentialBackoff": False},
+    )
 
 
 def records():
@@ -58,8 +61,9 @@ def test_a_cloud_folder_is_scanned_and_processed_end_to_end(settled, cloud_folde
     assert (result.queued, result.skipped) == (5, 2)
     cloud_folder.delete("in/" + gone)  # deleted between the listing and the download
     procs = workers(1)
-    wait_for(lambda: all(r.status in status.TERMINAL for r in records().values()), timeout=90,
-             message="every file finished")
+    wait_for(
+        lambda: all(r.status in status.TERMINAL for r in records().values()), timeout=90, message="every file finished"
+    )
 
     by_name = records()
     assert {n: by_name[n].status for n in calls[1:]} == dict.fromkeys(calls[1:], status.COMPLETED)
@@ -71,8 +75,9 @@ def test_a_cloud_folder_is_scanned_and_processed_end_to_end(settled, cloud_folde
     assert by_name[gone].error_category == "file_access"
     original, duplicate = pair
     assert duplicate.error_code == "DUPLICATE_FILE"
-    skip_event = db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == duplicate.id,
-                                                               FileEvent.to_status == status.SKIPPED)).one()
+    skip_event = db.session.scalars(
+        sa.select(FileEvent).where(FileEvent.file_id == duplicate.id, FileEvent.to_status == status.SKIPPED)
+    ).one()
     assert skip_event.details["by"] == "checksum"  # found before downloading
     assert original.source_checksum == duplicate.source_checksum
     transcripts = db.session.scalars(sa.select(SalesCall.transcript)).all()
@@ -86,15 +91,21 @@ def test_a_cloud_folder_is_scanned_and_processed_end_to_end(settled, cloud_folde
     messages = " ".join(e.message or "" for e in db.session.scalars(sa.select(FileEvent)))
     errors = " ".join(r.error_message or "" for r in by_name.values())
     for secret in cloud_folder.secrets:
-        for where, text in {"database": stored, "events": messages, "errors": errors, "worker log": worker_log,
-                            "app log": caplog.text}.items():
+        for where, text in {
+            "database": stored,
+            "events": messages,
+            "errors": errors,
+            "worker log": worker_log,
+            "app log": caplog.text,
+        }.items():
             assert secret not in text, f"a credential appears in the {where}"
     if cloud_folder.secrets:
         assert crypto.PREFIX in stored
 
 
 def test_a_connection_cut_mid_download_is_a_file_access_failure_and_is_retried(
-        settled, s3_folder, proxy_factory, workers, tmp_path):
+    settled, s3_folder, proxy_factory, workers, tmp_path
+):
     configure(retryPolicy={"maxRetries": 2})
     proxy = proxy_factory(int(s3_folder.endpoint.rsplit(":", 1)[1]))
     proxy.mode = "cut"
@@ -107,8 +118,9 @@ def test_a_connection_cut_mid_download_is_a_file_access_failure_and_is_retried(
 
     def failed_event():
         db.session.rollback()
-        return db.session.scalars(sa.select(FileEvent).where(FileEvent.file_id == record_id,
-                                                             FileEvent.to_status == status.FAILED)).first()
+        return db.session.scalars(
+            sa.select(FileEvent).where(FileEvent.file_id == record_id, FileEvent.to_status == status.FAILED)
+        ).first()
 
     event = wait_for(failed_event, timeout=60, message="the cut download to fail")
     proxy.mode = None
@@ -125,8 +137,9 @@ def test_downloads_of_a_folder_are_bounded_and_time_out(ctx, s3_folder, proxy_fa
     s3_folder.upload_calls(tmp_path, keys)
 
     def download_all(limit):
-        folder_id = make_folder(s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}", max_downloads=limit,
-                                max_file_size=MB).id
+        folder_id = make_folder(
+            s3_folder, endpoint_url=f"http://127.0.0.1:{proxy.port}", max_downloads=limit, max_file_size=MB
+        ).id
         proxy.max_in_flight = 0
         errors = []
 
@@ -150,8 +163,10 @@ def test_downloads_of_a_folder_are_bounded_and_time_out(ctx, s3_folder, proxy_fa
 
     bounded, bounded_seconds = download_all(2)
     free, free_seconds = download_all(6)
-    print(f"\n6 paced downloads: {bounded_seconds:.2f} s with 2 slots (max {bounded} at once), "
-          f"{free_seconds:.2f} s with 6 slots (max {free} at once)")
+    print(
+        f"\n6 paced downloads: {bounded_seconds:.2f} s with 2 slots (max {bounded} at once), "
+        f"{free_seconds:.2f} s with 6 slots (max {free} at once)"
+    )
     assert bounded == 2
     assert free > 2
 

@@ -2,6 +2,7 @@
 downloads to a temporary directory that is always removed, Test connection telling bad
 credentials, a missing bucket, access denied and network errors apart, and no secret in
 any message or log line."""
+
 import base64
 import hashlib
 import json
@@ -37,6 +38,7 @@ def failure(storage):
 
 
 # -- listing and downloading -----------------------------------------------------------------
+
 
 def test_listing_gives_size_time_and_checksum_and_companions_come_from_the_bucket(cloud_folder):
     audio = os.urandom(3000)
@@ -118,13 +120,23 @@ def test_azure_lists_across_pages(azure_folder):
 def test_gcs_paging_follows_next_page_token(gcs_api_stub):
     """gcp-storage-emulator answers everything in one page, so the paging code runs against a
     local server answering two pages in the GCS JSON API's own format."""
-    def item(name, size, data):
-        return {"kind": "storage#object", "bucket": "calls", "name": name, "size": str(size),
-                "updated": "2026-11-20T08:30:00.000Z", "storageClass": "STANDARD",
-                "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(), "crc32c": "AAAAAA=="}
 
-    gcs_api_stub.pages = {"": ([item(f"c/{n}.wav", n + 1, b"a") for n in range(3)], "page-two"),
-                          "page-two": ([item("c/3.wav", 4, b"b"), item("c/dir/", 0, b"")], None)}
+    def item(name, size, data):
+        return {
+            "kind": "storage#object",
+            "bucket": "calls",
+            "name": name,
+            "size": str(size),
+            "updated": "2026-11-20T08:30:00.000Z",
+            "storageClass": "STANDARD",
+            "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
+            "crc32c": "AAAAAA==",
+        }
+
+    gcs_api_stub.pages = {
+        "": ([item(f"c/{n}.wav", n + 1, b"a") for n in range(3)], "page-two"),
+        "page-two": ([item("c/3.wav", 4, b"b"), item("c/dir/", 0, b"")], None),
+    }
     storage = STORAGE["gcs"]({"bucket": "calls", "prefix": "c", "endpoint": gcs_api_stub.endpoint, "anonymous": True})
     storage.page_size = 3
     listing = list(storage.list_files())
@@ -139,6 +151,7 @@ def test_gcs_paging_follows_next_page_token(gcs_api_stub):
 
 # -- Test connection -------------------------------------------------------------------------
 
+
 def test_s3_connection_errors_are_told_apart(s3_folder):
     assert failure(provider(s3_folder, bucket="no-such-bucket-here")).code == "BUCKET_NOT_FOUND"
     unreachable = failure(provider(s3_folder, endpoint_url=CLOSED))
@@ -147,14 +160,20 @@ def test_s3_connection_errors_are_told_apart(s3_folder):
     iam = aws_client("iam", s3_folder.endpoint)
     iam.create_user(UserName="reader")
     key = iam.create_access_key(UserName="reader")["AccessKey"]
-    iam.put_user_policy(UserName="reader", PolicyName="queues-only", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
+    iam.put_user_policy(
+        UserName="reader",
+        PolicyName="queues-only",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+        ),
+    )
     moto_auth(s3_folder.endpoint, True)
     try:
         unknown = failure(provider(s3_folder))  # the fixture's key is in no IAM user
         wrong_secret = failure(provider(s3_folder, access_key_id=key["AccessKeyId"], secret_access_key="wrong" * 8))
-        denied = failure(provider(s3_folder, access_key_id=key["AccessKeyId"],
-                                  secret_access_key=key["SecretAccessKey"]))
+        denied = failure(
+            provider(s3_folder, access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"])
+        )
     finally:
         moto_auth(s3_folder.endpoint, False)
     assert unknown.code == wrong_secret.code == "INVALID_CREDENTIALS"
@@ -172,17 +191,28 @@ def test_azure_connection_errors_are_told_apart(azure_folder):
     wrong_key = base64.b64encode(b"k" * 64).decode()
     bad = failure(provider(azure_folder, connection_string=azurite_connection_string(azure_folder.blob_url, wrong_key)))
     assert bad.code == "INVALID_CREDENTIALS"
-    bad_key = failure(STORAGE["azure"]({"container": azure_folder.container, "account_url": azure_folder.blob_url,
-                                        "account_key": wrong_key}))
+    bad_key = failure(
+        STORAGE["azure"](
+            {"container": azure_folder.container, "account_url": azure_folder.blob_url, "account_key": wrong_key}
+        )
+    )
     assert bad_key.code == "INVALID_CREDENTIALS"
-    read_only = generate_container_sas(AZURITE_ACCOUNT, azure_folder.container, account_key=AZURITE_KEY,
-                                       permission=ContainerSasPermissions(read=True),
-                                       expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    denied = failure(STORAGE["azure"]({"container": azure_folder.container, "account_url": azure_folder.blob_url,
-                                       "sas_token": read_only}))
+    read_only = generate_container_sas(
+        AZURITE_ACCOUNT,
+        azure_folder.container,
+        account_key=AZURITE_KEY,
+        permission=ContainerSasPermissions(read=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    denied = failure(
+        STORAGE["azure"](
+            {"container": azure_folder.container, "account_url": azure_folder.blob_url, "sas_token": read_only}
+        )
+    )
     assert denied.code == "ACCESS_DENIED" and "List" in denied.message
-    unreachable = failure(provider(azure_folder, connection_string=azurite_connection_string(
-        f"{CLOSED}/{AZURITE_ACCOUNT}")))
+    unreachable = failure(
+        provider(azure_folder, connection_string=azurite_connection_string(f"{CLOSED}/{AZURITE_ACCOUNT}"))
+    )
     assert unreachable.code == "STORAGE_UNAVAILABLE"
     for err in (bad, bad_key, denied, unreachable):
         assert AZURITE_KEY not in err.message and wrong_key not in err.message and read_only not in err.message
@@ -192,11 +222,22 @@ def service_account_key(token_uri):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return json.dumps({"type": "service_account", "project_id": "callbatch-test", "private_key_id": "k1",
-                       "private_key": pem, "client_email": "reader@callbatch-test.iam.gserviceaccount.com",
-                       "client_id": "1", "token_uri": token_uri})
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "callbatch-test",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "reader@callbatch-test.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": token_uri,
+        }
+    )
 
 
 def test_gcs_connection_errors_are_told_apart(gcs_folder, gcs_api_stub):
@@ -212,8 +253,10 @@ def test_gcs_connection_errors_are_told_apart(gcs_folder, gcs_api_stub):
     denied = failure(STORAGE["gcs"]({"bucket": "calls", "endpoint": gcs_api_stub.endpoint, "anonymous": True}))
     assert denied.code == "ACCESS_DENIED"
     gcs_api_stub.error = (401, "required")
-    assert failure(STORAGE["gcs"]({"bucket": "calls", "endpoint": gcs_api_stub.endpoint,
-                                   "anonymous": True})).code == "INVALID_CREDENTIALS"
+    assert (
+        failure(STORAGE["gcs"]({"bucket": "calls", "endpoint": gcs_api_stub.endpoint, "anonymous": True})).code
+        == "INVALID_CREDENTIALS"
+    )
     private = json.loads(key)["private_key"]
     for err in (refused, denied):
         assert private not in err.message and "BEGIN PRIVATE KEY" not in err.message
@@ -221,41 +264,50 @@ def test_gcs_connection_errors_are_told_apart(gcs_folder, gcs_api_stub):
 
 # -- configuration ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("storage_type, config, expected", [
-    ("s3", {}, "Bucket: enter"),
-    ("s3", {"bucket": "Bad_Bucket"}, "not a valid bucket name"),
-    ("s3", {"bucket": "calls", "access_key_id": "AKIA1"}, "both the access key ID and the secret"),
-    ("s3", {"bucket": "calls", "endpoint_url": "minio:9000"}, "http:// or https://"),
-    ("s3", {"bucket": "calls", "max_downloads": 0}, "Downloads at once"),
-    ("azure", {"container": "calls"}, "enter a connection string"),
-    ("azure", {"container": "calls", "connection_string": "nonsense"}, "paste the whole connection string"),
-    ("azure", {"container": "calls", "account_url": "https://a.blob.core.windows.net"}, "account key or a SAS"),
-    ("gcs", {"bucket": "calls", "credentials_json": "{not json"}, "paste the whole JSON key file"),
-    ("gcs", {"bucket": "calls", "credentials_json": '{"type": "authorized_user"}'}, "not a service-account key"),
-    ("gcs", {"bucket": "calls", "download_timeout": "soon"}, "Download timeout"),
-])
+
+@pytest.mark.parametrize(
+    "storage_type, config, expected",
+    [
+        ("s3", {}, "Bucket: enter"),
+        ("s3", {"bucket": "Bad_Bucket"}, "not a valid bucket name"),
+        ("s3", {"bucket": "calls", "access_key_id": "AKIA1"}, "both the access key ID and the secret"),
+        ("s3", {"bucket": "calls", "endpoint_url": "minio:9000"}, "http:// or https://"),
+        ("s3", {"bucket": "calls", "max_downloads": 0}, "Downloads at once"),
+        ("azure", {"container": "calls"}, "enter a connection string"),
+        ("azure", {"container": "calls", "connection_string": "nonsense"}, "paste the whole connection string"),
+        ("azure", {"container": "calls", "account_url": "https://a.blob.core.windows.net"}, "account key or a SAS"),
+        ("gcs", {"bucket": "calls", "credentials_json": "{not json"}, "paste the whole JSON key file"),
+        ("gcs", {"bucket": "calls", "credentials_json": '{"type": "authorized_user"}'}, "not a service-account key"),
+        ("gcs", {"bucket": "calls", "download_timeout": "soon"}, "Download timeout"),
+    ],
+)
 def test_validate_config_explains_what_is_wrong(storage_type, config, expected):
     messages = STORAGE[storage_type].validate_config(config)
     assert any(expected in m for m in messages), messages
 
 
-@pytest.mark.parametrize("storage_type, config", [
-    ("s3", {"bucket": "calls"}),
-    ("s3", {"bucket": "calls", "access_key_id": "AKIA1", "secret_access_key": "s", "queue_url": "https://q"}),
-    ("azure", {"container": "calls", "connection_string": azurite_connection_string("http://127.0.0.1:1/x")}),
-    ("azure", {"container": "calls", "account_url": "https://a.blob.core.windows.net", "sas_token": "sv=1&sig=2"}),
-    ("gcs", {"bucket": "calls"}),
-    ("gcs", {"bucket": "calls", "anonymous": True, "endpoint": "http://127.0.0.1:1"}),
-])
+@pytest.mark.parametrize(
+    "storage_type, config",
+    [
+        ("s3", {"bucket": "calls"}),
+        ("s3", {"bucket": "calls", "access_key_id": "AKIA1", "secret_access_key": "s", "queue_url": "https://q"}),
+        ("azure", {"container": "calls", "connection_string": azurite_connection_string("http://127.0.0.1:1/x")}),
+        ("azure", {"container": "calls", "account_url": "https://a.blob.core.windows.net", "sas_token": "sv=1&sig=2"}),
+        ("gcs", {"bucket": "calls"}),
+        ("gcs", {"bucket": "calls", "anonymous": True, "endpoint": "http://127.0.0.1:1"}),
+    ],
+)
 def test_validate_config_accepts_good_configs(storage_type, config):
     assert STORAGE[storage_type].validate_config(config) == []
     assert all(isinstance(m, str) for m in STORAGE[storage_type].validate_config({"bad": object()}))
 
 
 def test_every_cloud_provider_declares_its_secrets():
-    for storage_type, secrets in {"s3": {"access_key_id", "secret_access_key", "session_token"},
-                                  "azure": {"connection_string", "account_key", "sas_token"},
-                                  "gcs": {"credentials_json"}}.items():
+    for storage_type, secrets in {
+        "s3": {"access_key_id", "secret_access_key", "session_token"},
+        "azure": {"connection_string", "account_key", "sas_token"},
+        "gcs": {"credentials_json"},
+    }.items():
         provider_class = STORAGE[storage_type]
         assert provider_class.type == storage_type and provider_class.label
         assert {f.name for f in provider_class.fields if f.kind == "secret"} == secrets
@@ -263,21 +315,27 @@ def test_every_cloud_provider_declares_its_secrets():
 
 # -- no secret in any log line ---------------------------------------------------------------
 
+
 def test_no_secret_reaches_the_logs_even_at_debug_level(s3_folder, azure_folder, caplog):
     from datetime import timedelta
 
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-    sas = generate_container_sas(AZURITE_ACCOUNT, azure_folder.container, account_key=AZURITE_KEY,
-                                 permission=ContainerSasPermissions(read=True, list=True),
-                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    sas = generate_container_sas(
+        AZURITE_ACCOUNT,
+        azure_folder.container,
+        account_key=AZURITE_KEY,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
     token = "FwoGZXIvYXdzE" + "t" * 40
     s3_folder.put("a.wav", b"abc")
     azure_folder.put("a.wav", b"abc")
     caplog.set_level(logging.DEBUG)
     s3 = provider(s3_folder, session_token=token)
-    azure = STORAGE["azure"]({"container": azure_folder.container, "account_url": azure_folder.blob_url,
-                              "sas_token": sas})
+    azure = STORAGE["azure"](
+        {"container": azure_folder.container, "account_url": azure_folder.blob_url, "sas_token": sas}
+    )
     for storage in (s3, azure):
         storage.test_connection()
         list(storage.list_files())

@@ -1,4 +1,5 @@
 """Every skip code from real files made here; the batch carries on past each of them."""
+
 import json
 import os
 import re
@@ -55,8 +56,9 @@ def run_unprivileged(args, env):
     """Run a flask command without root's power to read any file, when the tests run as root."""
     caps = "-dac_override,-dac_read_search"
     prefix = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"] if os.geteuid() == 0 else []
-    return subprocess.run(prefix + [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        prefix + [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_every_bad_file_gets_its_code_and_the_batch_carries_on(ctx, service_env, garbage):
@@ -105,9 +107,12 @@ def _messages_are_plain_and_details_keep_the_cause(report, root, files):
             assert not TECHNICAL.search(entry["error_message"].replace(str(root), "<folder>")), entry
     for key in ("truncated", "text_as_mp3"):
         details = db.session.scalar(
-            sa.select(FileEvent.details).join(FileProcessingRecord, FileEvent.file_id == FileProcessingRecord.id)
-            .where(FileProcessingRecord.file_name == files[key], FileEvent.to_status == "skipped"))
+            sa.select(FileEvent.details)
+            .join(FileProcessingRecord, FileEvent.file_id == FileProcessingRecord.id)
+            .where(FileProcessingRecord.file_name == files[key], FileEvent.to_status == "skipped")
+        )
         assert details["code"] == "CORRUPTED_FILE" and "Error" in details["error"], details
-    truncated = db.session.scalar(sa.select(FileProcessingRecord.error_message)
-                                  .where(FileProcessingRecord.file_name == files["truncated"]))
+    truncated = db.session.scalar(
+        sa.select(FileProcessingRecord.error_message).where(FileProcessingRecord.file_name == files["truncated"])
+    )
     assert truncated.startswith("The "), truncated

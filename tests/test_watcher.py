@@ -2,6 +2,7 @@
 debounce (the delay is measured and printed), a file still being written is not taken, the
 directory removed and recreated (a dropped mount) is watched again, and folders inotify
 cannot serve are polled instead, with the warning on the folder page."""
+
 import json
 import os
 import shutil
@@ -44,8 +45,12 @@ def pickup_delay(watcher, folder_id, write, timeout=10):
     """Seconds from the end of `write()` to the watcher reporting the folder."""
     write()
     written = time.monotonic()
-    wait_for(lambda: folder_id in watcher.quiet_changed(), timeout=timeout, interval=0.01,
-             message="the watcher to report the new file")
+    wait_for(
+        lambda: folder_id in watcher.quiet_changed(),
+        timeout=timeout,
+        interval=0.01,
+        message="the watcher to report the new file",
+    )
     return time.monotonic() - written
 
 
@@ -53,8 +58,10 @@ def test_a_new_file_is_picked_up_within_the_debounce(watchers, tmp_path):
     watcher = watchers(debounce=DEBOUNCE)
     assert watcher.sync([(1, str(tmp_path))]) == {}
     delays = [pickup_delay(watcher, 1, lambda: write_call(tmp_path)) for _ in range(5)]
-    print(f"\nwatcher pickup delay, debounce {DEBOUNCE} s: min {min(delays):.3f} s, median "
-          f"{statistics.median(delays):.3f} s, max {max(delays):.3f} s")
+    print(
+        f"\nwatcher pickup delay, debounce {DEBOUNCE} s: min {min(delays):.3f} s, median "
+        f"{statistics.median(delays):.3f} s, max {max(delays):.3f} s"
+    )
     assert all(d >= DEBOUNCE for d in delays)  # never before the quiet moment
     assert watcher.quiet_changed() == []  # each burst reported once
 
@@ -111,8 +118,10 @@ def test_a_network_file_system_is_polled_instead_of_watched(watchers, tmp_path):
     table = tmp_path / "mountinfo"
     share = tmp_path / "share"
     share.mkdir()
-    table.write_text("22 27 0:21 / / rw,relatime - ext4 /dev/vda1 rw\n"
-                     f"98 22 0:55 / {share} rw,relatime - nfs4 files.example:/calls rw,vers=4.2\n")
+    table.write_text(
+        "22 27 0:21 / / rw,relatime - ext4 /dev/vda1 rw\n"
+        f"98 22 0:55 / {share} rw,relatime - nfs4 files.example:/calls rw,vers=4.2\n"
+    )
     watcher = watchers(debounce=DEBOUNCE, mounts=str(table))
     local = tmp_path / "local"
     local.mkdir()
@@ -124,12 +133,18 @@ def test_a_network_file_system_is_polled_instead_of_watched(watchers, tmp_path):
 def test_file_events_fall_back_to_polling_when_inotify_is_refused(tmp_path):
     """In a user namespace allowed no inotify instance, the watch fails as on a system that
     has run out of them."""
-    script = ("import json, sys; from webapp.providers.monitors.events import Watchers; "
-              "w = Watchers(); print(json.dumps(w.sync([(7, sys.argv[1])]))); w.stop()")
-    command = ("echo 0 > /proc/sys/user/max_inotify_instances && exec " + sys.executable
-               + f" -c '{script}' {tmp_path}")
-    result = subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c", command], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    script = (
+        "import json, sys; from webapp.providers.monitors.events import Watchers; "
+        "w = Watchers(); print(json.dumps(w.sync([(7, sys.argv[1])]))); w.stop()"
+    )
+    command = "echo 0 > /proc/sys/user/max_inotify_instances && exec " + sys.executable + f" -c '{script}' {tmp_path}"
+    result = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "sh", "-c", command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     warnings = json.loads(result.stdout.strip().splitlines()[-1])
     assert list(warnings) == ["7"]
@@ -137,8 +152,13 @@ def test_file_events_fall_back_to_polling_when_inotify_is_refused(tmp_path):
 
 
 def test_a_folder_whose_events_fell_back_is_polled_and_says_so(ctx, tmp_path, web):
-    folder = ExternalFolder(name="share", storage_type="local", storage_config={"path": str(tmp_path)},
-                            monitor_type="events", scan_interval=60)
+    folder = ExternalFolder(
+        name="share",
+        storage_type="local",
+        storage_config={"path": str(tmp_path)},
+        monitor_type="events",
+        scan_interval=60,
+    )
     db.session.add(folder)
     db.session.commit()
     now = utcnow()
@@ -164,8 +184,13 @@ def test_the_scheduler_loop_scans_a_watched_folder_when_a_file_arrives(ctx, tmp_
     configure(scanning={"fileSettleSeconds": 0})
     inbox = tmp_path / "inbox"  # not tmp_path itself, where the worker's log keeps changing
     inbox.mkdir()
-    folder = ExternalFolder(name="inbox", storage_type="local", storage_config={"path": str(inbox)},
-                            monitor_type="events", scan_interval=3600)
+    folder = ExternalFolder(
+        name="inbox",
+        storage_type="local",
+        storage_config={"path": str(inbox)},
+        monitor_type="events",
+        scan_interval=3600,
+    )
     db.session.add(folder)
     db.session.commit()
     workers(1)
@@ -178,14 +203,22 @@ def test_the_scheduler_loop_scans_a_watched_folder_when_a_file_arrives(ctx, tmp_
         for n in range(1, 4):
             written = time.monotonic()
             write_call(inbox)
-            wait_for(lambda n=n: db.session.rollback() or db.session.scalar(
-                sa.select(sa.func.count()).select_from(FileProcessingRecord)) == n, timeout=30,
-                interval=0.05, message=f"recording {n} recorded")
+            wait_for(
+                lambda n=n: (
+                    db.session.rollback()
+                    or db.session.scalar(sa.select(sa.func.count()).select_from(FileProcessingRecord)) == n
+                ),
+                timeout=30,
+                interval=0.05,
+                message=f"recording {n} recorded",
+            )
             delays.append(time.monotonic() - written)
     finally:
         loop.stop()
         thread.join(10)
-    print(f"\nfile written → recorded by the scan the watcher triggered (debounce {DEBOUNCE_SECONDS} s, loop step "
-          f"1 s): " + ", ".join(f"{d:.2f} s" for d in delays))
+    print(
+        f"\nfile written → recorded by the scan the watcher triggered (debounce {DEBOUNCE_SECONDS} s, loop step "
+        f"1 s): " + ", ".join(f"{d:.2f} s" for d in delays)
+    )
     jobs = db.session.scalars(sa.select(BatchJob).where(BatchJob.folder_id == folder.id)).all()
     assert [j.trigger for j in jobs] == ["events"] * 3

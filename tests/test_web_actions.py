@@ -1,5 +1,6 @@
 """What the pages change: folders (secrets never rendered back), settings with field errors,
 import/export, CSV export, audio range requests, rollback, assignment; each with its audit row."""
+
 import csv
 import io
 import json
@@ -40,16 +41,36 @@ def test_folder_crud_with_registry_fields_and_masked_secrets(web, tmp_path):
     from webapp.models import ExternalFolder
 
     admin = web["admin"]
-    bad = admin.post("/folders/new", data={"name": "", "storage_type": "local", "cfg.path": "relative/dir",
-                                           "scan_interval": "5", "allowed_extensions": "", "max_file_size_mb": "500"})
+    bad = admin.post(
+        "/folders/new",
+        data={
+            "name": "",
+            "storage_type": "local",
+            "cfg.path": "relative/dir",
+            "scan_interval": "5",
+            "allowed_extensions": "",
+            "max_file_size_mb": "500",
+        },
+    )
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "not an absolute path" in text and "Scan interval must be" in text and "at least one file extension" in text
-    s3 = admin.post("/folders/new", data={"name": "bucket", "storage_type": "s3", "cfg.bucket": "calls",
-                                          "cfg.region": "eu-west-1", "cfg.access_key_id": "AKIAEXAMPLE",
-                                          "cfg.secret_access_key": "super-secret-value", "monitor_type": "polling",
-                                          "scan_interval": "300", "allowed_extensions": "mp3 wav",
-                                          "max_file_size_mb": "100", "enabled": "on"})
+    s3 = admin.post(
+        "/folders/new",
+        data={
+            "name": "bucket",
+            "storage_type": "s3",
+            "cfg.bucket": "calls",
+            "cfg.region": "eu-west-1",
+            "cfg.access_key_id": "AKIAEXAMPLE",
+            "cfg.secret_access_key": "super-secret-value",
+            "monitor_type": "polling",
+            "scan_interval": "300",
+            "allowed_extensions": "mp3 wav",
+            "max_file_size_mb": "100",
+            "enabled": "on",
+        },
+    )
     assert s3.status_code == 302, s3.get_data(as_text=True)[:3000]
     folder = db.session.scalars(sa.select(ExternalFolder).where(ExternalFolder.name == "bucket")).one()
     stored = folder.storage_config["secret_access_key"]
@@ -59,19 +80,42 @@ def test_folder_crud_with_registry_fields_and_masked_secrets(web, tmp_path):
         assert "super-secret-value" not in page and stored not in page
     assert MASK in admin.get(f"/folders/{folder.id}").get_data(as_text=True)
     # saving the edit form with the secret left blank keeps it
-    edit = admin.post(f"/folders/{folder.id}/edit", data={
-        "name": "bucket 2", "storage_type": "s3", "cfg.bucket": "calls", "cfg.region": "eu-west-1",
-        "cfg.access_key_id": "", "cfg.secret_access_key": "", "monitor_type": "polling", "scan_interval": "600",
-        "allowed_extensions": "mp3", "max_file_size_mb": "100", "enabled": "on"})
+    edit = admin.post(
+        f"/folders/{folder.id}/edit",
+        data={
+            "name": "bucket 2",
+            "storage_type": "s3",
+            "cfg.bucket": "calls",
+            "cfg.region": "eu-west-1",
+            "cfg.access_key_id": "",
+            "cfg.secret_access_key": "",
+            "monitor_type": "polling",
+            "scan_interval": "600",
+            "allowed_extensions": "mp3",
+            "max_file_size_mb": "100",
+            "enabled": "on",
+        },
+    )
     assert edit.status_code == 302
     db.session.expire_all()
     assert folder.name == "bucket 2" and folder.storage_config["secret_access_key"] == stored
     # the type's fields come from the registry (htmx fragment)
     fields = admin.get("/folders/fields?storage_type=gcs", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'name="cfg.bucket"' in fields
-    local = admin.post("/folders/new", data={"name": "here", "storage_type": "local", "cfg.path": str(tmp_path),
-                                             "cfg.recursive": "on", "monitor_type": "polling", "scan_interval": "300",
-                                             "allowed_extensions": "wav", "max_file_size_mb": "10", "enabled": "on"})
+    local = admin.post(
+        "/folders/new",
+        data={
+            "name": "here",
+            "storage_type": "local",
+            "cfg.path": str(tmp_path),
+            "cfg.recursive": "on",
+            "monitor_type": "polling",
+            "scan_interval": "300",
+            "allowed_extensions": "wav",
+            "max_file_size_mb": "10",
+            "enabled": "on",
+        },
+    )
     assert local.status_code == 302
     here = db.session.scalars(sa.select(ExternalFolder).where(ExternalFolder.name == "here")).one()
     result = admin.post(f"/folders/{here.id}/test", htmx=True).get_data(as_text=True)
@@ -90,10 +134,18 @@ def test_folder_crud_with_registry_fields_and_masked_secrets(web, tmp_path):
 
 def test_settings_field_errors_validate_reset_import_export(web):
     admin = web["admin"]
-    form = {"processing.maxConcurrentFiles": "50", "processing.autoStart": "on", "retryPolicy.maxRetries": "3",
-            "retryPolicy.delaySeconds": "30", "scanning.scanInterval": "300", "scanning.maxFileSize": "1048576",
-            "scanning.allowedExtensions": "mp3 wav", "scanning.fileSettleSeconds": "10",
-            "analysis.transcriber.type": "sidecar", "analysis.scorer.type": "rubric"}
+    form = {
+        "processing.maxConcurrentFiles": "50",
+        "processing.autoStart": "on",
+        "retryPolicy.maxRetries": "3",
+        "retryPolicy.delaySeconds": "30",
+        "scanning.scanInterval": "300",
+        "scanning.maxFileSize": "1048576",
+        "scanning.allowedExtensions": "mp3 wav",
+        "scanning.fileSettleSeconds": "10",
+        "analysis.transcriber.type": "sidecar",
+        "analysis.scorer.type": "rubric",
+    }
     bad = admin.post("/settings/", data=form)
     assert bad.status_code == 422
     assert "processing.maxConcurrentFiles" in bad.get_data(as_text=True)
@@ -107,13 +159,19 @@ def test_settings_field_errors_validate_reset_import_export(web):
     assert admin.post("/settings/reset").status_code == 302
     assert json.loads(admin.get("/settings/export.json").get_data())["processing"]["maxConcurrentFiles"] == 5
     exported["processing"]["retryConfig"]["maxRetries"] = 99
-    refused = admin.post("/settings/import", data={"file": (io.BytesIO(json.dumps(exported).encode()), "s.json")},
-                         content_type="multipart/form-data")
+    refused = admin.post(
+        "/settings/import",
+        data={"file": (io.BytesIO(json.dumps(exported).encode()), "s.json")},
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 422, refused.headers
     assert "processing.retryConfig.maxRetries" in refused.get_data(as_text=True)
     exported["processing"]["retryConfig"]["maxRetries"] = 2
-    ok = admin.post("/settings/import", data={"file": (io.BytesIO(json.dumps(exported).encode()), "s.json")},
-                    content_type="multipart/form-data")
+    ok = admin.post(
+        "/settings/import",
+        data={"file": (io.BytesIO(json.dumps(exported).encode()), "s.json")},
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 302
     assert json.loads(admin.get("/settings/export.json").get_data())["processing"]["retryConfig"]["maxRetries"] == 2
     for action in ("settings.update", "settings.reset", "settings.import"):
@@ -126,8 +184,10 @@ def test_rubric_editor(web):
     assert "opening" in admin.get("/settings/rubric").get_data(as_text=True)
     bad = admin.post("/settings/rubric", data={"rubric": "criteria: []"})
     assert bad.status_code == 422 and "needs a list of criteria" in bad.get_data(as_text=True)
-    rubric = ("id: mine\npass_mark: 50\ncriteria:\n  - id: hello\n    label: Greeting\n    weight: 1\n"
-              "    parts:\n      - id: g\n        points: 100\n        phrases: [שלום]\n")
+    rubric = (
+        "id: mine\npass_mark: 50\ncriteria:\n  - id: hello\n    label: Greeting\n    weight: 1\n"
+        "    parts:\n      - id: g\n        points: 100\n        phrases: [שלום]\n"
+    )
     assert admin.post("/settings/rubric", data={"rubric": rubric}).status_code == 302
     from webapp.services import settings as service
 
@@ -178,11 +238,13 @@ def test_rollback_removes_calls_and_reopens_files(web, processed):
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == 0
-    statuses = db.session.scalars(sa.select(FileProcessingRecord.status).where(
-        FileProcessingRecord.job_id == job)).all()
+    statuses = db.session.scalars(
+        sa.select(FileProcessingRecord.status).where(FileProcessingRecord.job_id == job)
+    ).all()
     assert sorted(statuses) == ["cancelled", "cancelled", "cancelled", "skipped"]
-    record = db.session.scalars(sa.select(FileProcessingRecord)
-                                .where(FileProcessingRecord.status == "cancelled")).first()
+    record = db.session.scalars(
+        sa.select(FileProcessingRecord).where(FileProcessingRecord.status == "cancelled")
+    ).first()
     assert [e.to_status for e in record.events][-2:] == ["queued", "cancelled"]
     assert db.session.get(BatchJob, job).processed_files == 0
     row = _audit("job.rollback")[0]
@@ -250,8 +312,11 @@ def test_only_a_pending_job_can_be_started_from_the_page(web, ctx, tmp_path):
     job = BatchJob(folder_id=folder.id, status="cancelled", total_files=1)
     db.session.add(job)
     db.session.flush()
-    db.session.add(FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_name="a.wav", file_path="a.wav",
-                                        status="discovered"))
+    db.session.add(
+        FileProcessingRecord(
+            folder_id=folder.id, job_id=job.id, file_name="a.wav", file_path="a.wav", status="discovered"
+        )
+    )
     db.session.commit()
     refused = web["manager"].post(f"/jobs/{job.id}/start", data={"confirm": "yes"})
     assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/jobs/{job.id}")

@@ -8,6 +8,7 @@ The routes are walked from the app's url_map, so a new page is fuzzed without a 
 here. Values never name a host other than 127.0.0.1 (the only outbound fields, storage and
 notification settings, get local or unusable values), and no worker runs, so nothing is
 sent anywhere."""
+
 import re
 import time
 import zlib
@@ -28,13 +29,50 @@ SKIP = {"/logout", "/healthz"}  # signing out would end the fuzzing session; hea
 
 TEXT = st.characters(exclude_categories=("Cc", "Cs"))
 CLEAN = st.one_of(
-    st.sampled_from(["99999999999999999999", "-99999999999999999999", "2147483648", "-1", "0", "1", "2", "1.5",
-                     "1e308", "-1e308", "inf", "-inf", "nan", "NaN", "9999-12-31", "0001-01-01", "2024-02-30",
-                     "2024-01-01", "[" * 50000, "{" * 5000, '{"type": "nope"}', '{"type": "rubric", "rubric": {}}',
-                     '{"type": "faster_whisper", "beam_size": 1e308}', "[]", "null", "true", "on", "", " ",
-                     "\u202e", "x" * 20000, "../../../../etc/passwd", "%00", "' OR 1=1 --", "<script>x</script>",
-                     "http://127.0.0.1:9/hook", "viewer", "admin", "he"]),
-    st.integers(min_value=-(2 ** 70), max_value=2 ** 70).map(str),
+    st.sampled_from(
+        [
+            "99999999999999999999",
+            "-99999999999999999999",
+            "2147483648",
+            "-1",
+            "0",
+            "1",
+            "2",
+            "1.5",
+            "1e308",
+            "-1e308",
+            "inf",
+            "-inf",
+            "nan",
+            "NaN",
+            "9999-12-31",
+            "0001-01-01",
+            "2024-02-30",
+            "2024-01-01",
+            "[" * 50000,
+            "{" * 5000,
+            '{"type": "nope"}',
+            '{"type": "rubric", "rubric": {}}',
+            '{"type": "faster_whisper", "beam_size": 1e308}',
+            "[]",
+            "null",
+            "true",
+            "on",
+            "",
+            " ",
+            "\u202e",
+            "x" * 20000,
+            "../../../../etc/passwd",
+            "%00",
+            "' OR 1=1 --",
+            "<script>x</script>",
+            "http://127.0.0.1:9/hook",
+            "viewer",
+            "admin",
+            "he",
+        ]
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.floats().map(str),
     st.text(TEXT, max_size=40),
     st.text(TEXT, max_size=3).map(lambda s: s * 3000),
@@ -42,8 +80,19 @@ CLEAN = st.one_of(
 CONTROL = st.one_of(st.sampled_from(["\x00", "a\x00b", "\x1b[31m", "ü@x.io\x00", "\x7f"]), st.text(max_size=20))
 # Mostly values that pass the control-character check, so the views themselves are reached.
 NASTY = st.one_of(CLEAN, CLEAN, CLEAN, CLEAN, CLEAN, CONTROL)
-REDIRECTS = st.one_of(st.sampled_from(["https://evil.example", "//evil.example", "/\\evil.example", "/files/",
-                                       "javascript:alert(1)", "/\t/evil.example"]), NASTY)
+REDIRECTS = st.one_of(
+    st.sampled_from(
+        [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/files/",
+            "javascript:alert(1)",
+            "/\t/evil.example",
+        ]
+    ),
+    NASTY,
+)
 
 
 def _template_fields():
@@ -56,8 +105,16 @@ def _template_fields():
 def _field_names():
     from webapp.services import settings as settings_service
 
-    names = _template_fields() | {"page", "per_page", "before_id", "document", "cfg.path", "cfg.recursive",
-                                  "cfg.url", "cfg.secret"}
+    names = _template_fields() | {
+        "page",
+        "per_page",
+        "before_id",
+        "document",
+        "cfg.path",
+        "cfg.recursive",
+        "cfg.url",
+        "cfg.secret",
+    }
     names |= {f["path"] for section in settings_service.schema() for f in section["fields"]}
     return sorted(names)
 
@@ -85,18 +142,28 @@ def _value(name, folder_dir, ids):
 
 
 def _fields(names, folder_dir, ids):
-    checked = ["page", "per_page", "folder_id", "job_id", "customer_id", "file_id", "before_id", "date_from",
-               "date_to"]
-    name = st.one_of(st.sampled_from(names), st.sampled_from(names), st.sampled_from(names), st.sampled_from(checked),
-                     st.text(TEXT, max_size=12), st.text(max_size=6))
+    checked = ["page", "per_page", "folder_id", "job_id", "customer_id", "file_id", "before_id", "date_from", "date_to"]
+    name = st.one_of(
+        st.sampled_from(names),
+        st.sampled_from(names),
+        st.sampled_from(names),
+        st.sampled_from(checked),
+        st.text(TEXT, max_size=12),
+        st.text(max_size=6),
+    )
     chosen = st.lists(name, max_size=5, unique=True)
     return chosen.flatmap(lambda keys: st.fixed_dictionaries({k: _value(k, folder_dir, ids) for k in keys}))
 
 
 def _path_value(real):
     known = st.sampled_from(real)
-    return st.one_of(known, known, known, st.integers(min_value=-5, max_value=2 ** 70).map(str),
-                     st.text(max_size=12).map(lambda s: quote(s, safe="")).filter(bool))
+    return st.one_of(
+        known,
+        known,
+        known,
+        st.integers(min_value=-5, max_value=2**70).map(str),
+        st.text(max_size=12).map(lambda s: quote(s, safe="")).filter(bool),
+    )
 
 
 @pytest.fixture
@@ -114,14 +181,20 @@ def seeded(ctx, web, tmp_path, cli):
     db.session.add(customer)
     db.session.flush()
     call.customer_id = customer.id
-    notification = NotificationConfig(name="ops", type="webhook", config={"url": "http://127.0.0.1:9/hook"},
-                                      conditions=["file_failed"])
+    notification = NotificationConfig(
+        name="ops", type="webhook", config={"url": "http://127.0.0.1:9/hook"}, conditions=["file_failed"]
+    )
     db.session.add(notification)
     db.session.commit()
-    ids = {"call_id": [str(call.id)], "file_id": [str(call.file_id)], "job_id": [str(call.job_id)],
-           "folder_id": [str(call.file.folder_id)], "customer_id": [str(customer.id)],
-           "config_id": [str(notification.id)],
-           "user_id": [str(u) for u in db.session.scalars(sa.select(User.id).order_by(User.id))]}
+    ids = {
+        "call_id": [str(call.id)],
+        "file_id": [str(call.file_id)],
+        "job_id": [str(call.job_id)],
+        "folder_id": [str(call.file.folder_id)],
+        "customer_id": [str(customer.id)],
+        "config_id": [str(notification.id)],
+        "user_id": [str(u) for u in db.session.scalars(sa.select(User.id).order_by(User.id))],
+    }
     return ids, str(tmp_path)
 
 
@@ -133,8 +206,7 @@ def _routes(app):
             continue
         for method in sorted(rule.methods & {"GET", "POST"}):
             found.append((method, rule))
-    return sorted(found, key=lambda item: ("delete" in item[1].rule or "reset" in item[1].rule, item[1].rule,
-                                           item[0]))
+    return sorted(found, key=lambda item: ("delete" in item[1].rule or "reset" in item[1].rule, item[1].rule, item[0]))
 
 
 @pytest.mark.slow
@@ -149,10 +221,19 @@ def test_generated_page_requests_never_get_a_server_error(app, web, seeded):
         counts["routes"] += 1
         args = {name: _path_value(ids.get(name, ["1"])) for name in rule.arguments}
 
-        @given(path_args=st.fixed_dictionaries(args), query=_fields(names, folder_dir, ids),
-               form=_fields(names, folder_dir, ids), htmx=st.booleans())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-                  phases=[Phase.generate])  # no shrinking: a failure is reported as found, in bounded time
+        @given(
+            path_args=st.fixed_dictionaries(args),
+            query=_fields(names, folder_dir, ids),
+            form=_fields(names, folder_dir, ids),
+            htmx=st.booleans(),
+        )
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+        )  # no shrinking: a failure is reported as found, in bounded time
         @seed(zlib.crc32(f"{method} {rule.rule}".encode()))  # repeatable, and different for each route
         def run(path_args, query, form, htmx):
             path = rule.rule  # noqa: B023 (run() is called at once, in this iteration)
@@ -170,8 +251,11 @@ def test_generated_page_requests_never_get_a_server_error(app, web, seeded):
                 raise
             counts["requests"] += 1
             counts[response.status_code // 100 * 100] = counts.get(response.status_code // 100 * 100, 0) + 1
-            assert response.status_code < 500, (method, url[:300],  # noqa: B023 (as above) {k: v[:80] for k, v in form.items()},
-                                                response.get_data()[:1500].decode(errors="replace"))
+            assert response.status_code < 500, (
+                method,  # noqa: B023 (as above)
+                url[:300],
+                response.get_data()[:1500].decode(errors="replace"),
+            )
 
         try:
             run()
@@ -179,7 +263,9 @@ def test_generated_page_requests_never_get_a_server_error(app, web, seeded):
             failures.append(f"{method} {rule.rule}: {exc}"[:3000])
 
     answers = ", ".join(f"{counts[k]} {k // 100}xx" for k in (200, 300, 400) if k in counts)
-    print(f"\nweb fuzz: {counts['requests']} generated requests over {counts['routes']} routes ({answers}) "
-          f"in {time.monotonic() - started:.1f} s")
+    print(
+        f"\nweb fuzz: {counts['requests']} generated requests over {counts['routes']} routes ({answers}) "
+        f"in {time.monotonic() - started:.1f} s"
+    )
     assert not failures, "\n\n".join(failures)
     assert counts["routes"] >= 60 and counts["requests"] >= counts["routes"] * EXAMPLES // 2

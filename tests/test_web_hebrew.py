@@ -1,6 +1,7 @@
 """The interface in Hebrew: times in the reader's zone and language, durations, sizes and
 numbers localised, notifications in the channel's language, and no English word left on any
 page a Hebrew reader opens."""
+
 import re
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -50,8 +51,12 @@ def test_a_user_sets_their_own_zone_and_a_wrong_one_is_refused(web, users):
     assert wrong.status_code == 422 and "Mars/Olympus" in wrong.get_data(as_text=True)
     db.session.refresh(users["viewer"])
     assert users["viewer"].timezone == "Asia/Jerusalem"
-    assert web["admin"].post(f"/users/{users['viewer'].id}", data={"role": "viewer", "active": "on",
-                                                                   "timezone": ""}).status_code == 302
+    assert (
+        web["admin"]
+        .post(f"/users/{users['viewer'].id}", data={"role": "viewer", "active": "on", "timezone": ""})
+        .status_code
+        == 302
+    )
     db.session.refresh(users["viewer"])
     assert users["viewer"].timezone is None
 
@@ -110,22 +115,39 @@ def test_every_error_sentence_the_code_raises_has_its_words():
     assert [s for s in checked if s not in ERRORS + CHECKS] == [], "add these to stored_words.py CHECKS"
 
 
-EVENT = {"condition": c.FILE_SKIPPED, "file_id": 7, "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
-         "folder_id": None, "folder_name": "שיחות מכירה", "job_id": 3, "error_code": "CORRUPTED_FILE",
-         "message": "The file is empty or damaged: no audio could be read from it.", "at": "2026-11-24T10:00:00"}
+EVENT = {
+    "condition": c.FILE_SKIPPED,
+    "file_id": 7,
+    "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
+    "folder_id": None,
+    "folder_name": "שיחות מכירה",
+    "job_id": 3,
+    "error_code": "CORRUPTED_FILE",
+    "message": "The file is empty or damaged: no audio could be read from it.",
+    "at": "2026-11-24T10:00:00",
+}
 
 
 def test_notifications_speak_the_installations_language_unless_the_channel_names_its_own(
-        private_targets, make_config, smtp_server, httpserver, monkeypatch, ctx):
+    private_targets, make_config, smtp_server, httpserver, monkeypatch, ctx
+):
     monkeypatch.setitem(ctx.config, "LANGUAGE", "he")  # a Hebrew installation
     httpserver.expect_oneshot_request("/slack", method="POST").respond_with_data("ok")
-    make_config("email", {"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
-                          "sender": "callbatch@example.com", "recipients": "ops@example.com"},
-                conditions=[c.FILE_SKIPPED])
+    make_config(
+        "email",
+        {
+            "host": "127.0.0.1",
+            "port": smtp_server.port,
+            "security": "none",
+            "sender": "callbatch@example.com",
+            "recipients": "ops@example.com",
+        },
+        conditions=[c.FILE_SKIPPED],
+    )
     make_config("slack", {"webhook_url": httpserver.url_for("/slack")}, conditions=[c.FILE_SKIPPED], language="en")
     for delivery in dispatch.dispatch([dict(EVENT)]):
         assert dispatch.deliver(delivery.id, retry=False) == "sent", delivery.error
-    (_, _, mail), = smtp_server.messages
+    ((_, _, mail),) = smtp_server.messages
     assert mail["Subject"].strip() == "הקובץ דולג: 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav (CORRUPTED_FILE)"
     plain = mail.get_body(("plain",)).get_content()
     assert "הקובץ ריק או פגום" in plain and "מה לעשות" in plain and "What to do" not in plain
@@ -140,16 +162,71 @@ def test_notifications_speak_the_installations_language_unless_the_channel_names
 # name, units, and loanwords the Hebrew catalogue keeps (bucket, container, cron). Codes (all
 # capitals, CamelCase, dotted, with _ or digits), file names and extensions, paths, URLs, e-mail
 # addresses and what a translation quotes (a console's menu, a command) are recognised by shape.
-ALLOWED = {"Callbatch", "Amazon", "Azure", "Blob", "Google", "Cloud", "Storage", "Slack", "Twilio", "Apprise",
-           "Teams", "Discord", "Telegram", "Ceph", "Whisper", "whisper", "faster", "OpenAI", "English", "Event",
-           "Grid", "ivrit", "ai", "bucket", "container", "cron", "kB", "ms", "byte", "GMT", "wav", "aac", "ogg",
-           "webhook", "zlib",
-           "yes"}  # "yes" is an Israeli TV provider, a starter competitor tracker phrase
+ALLOWED = {
+    "Callbatch",
+    "Amazon",
+    "Azure",
+    "Blob",
+    "Google",
+    "Cloud",
+    "Storage",
+    "Slack",
+    "Twilio",
+    "Apprise",
+    "Teams",
+    "Discord",
+    "Telegram",
+    "Ceph",
+    "Whisper",
+    "whisper",
+    "faster",
+    "OpenAI",
+    "English",
+    "Event",
+    "Grid",
+    "ivrit",
+    "ai",
+    "bucket",
+    "container",
+    "cron",
+    "kB",
+    "ms",
+    "byte",
+    "GMT",
+    "wav",
+    "aac",
+    "ogg",
+    "webhook",
+    "zlib",
+    "yes",
+}  # "yes" is an Israeli TV provider, a starter competitor tracker phrase
 # Names the Hebrew cloud set-up steps keep as the consoles show them (menus, roles, commands)
-CONSOLE = {"Properties", "Event", "notifications", "Events", "subject", "List", "Read", "Storage", "Object", "Viewer",
-           "Web", "Hook", "gcloud", "storage", "buckets", "create", "push", "topic", "blob", "blobs"}
-TECHNICAL = re.compile(r"`[^`]*`|“[^”]*”|<[^<>\s]*>|\b\w+:\S+|\S+://\S*|\S+@\S+|\S*[/\\]\S*|\S*\.[A-Za-z0-9]{2,5}\b|\S*[_\d]\S*"
-                       r"|\b\w+(?:\.\w+)+\b|\b[A-Za-z]*[a-z][A-Z]\w*\b|\b[A-Z]{2,}s?\b")
+CONSOLE = {
+    "Properties",
+    "Event",
+    "notifications",
+    "Events",
+    "subject",
+    "List",
+    "Read",
+    "Storage",
+    "Object",
+    "Viewer",
+    "Web",
+    "Hook",
+    "gcloud",
+    "storage",
+    "buckets",
+    "create",
+    "push",
+    "topic",
+    "blob",
+    "blobs",
+}
+TECHNICAL = re.compile(
+    r"`[^`]*`|“[^”]*”|<[^<>\s]*>|\b\w+:\S+|\S+://\S*|\S+@\S+|\S*[/\\]\S*|\S*\.[A-Za-z0-9]{2,5}\b|\S*[_\d]\S*"
+    r"|\b\w+(?:\.\w+)+\b|\b[A-Za-z]*[a-z][A-Z]\w*\b|\b[A-Z]{2,}s?\b"
+)
 WORD = re.compile(r"[A-Za-z]{2,}")
 SKIPPED = {"script", "style", "code", "pre", "textarea", "kbd", "samp"}
 SHOWN_ATTRIBUTES = ("title", "placeholder", "alt", "aria-label")
@@ -222,32 +299,69 @@ def everything(ctx, tmp_path, cli, users):
     result = cli.invoke(args=["batch", "run", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     db.session.remove()
-    for n, (kind, config) in enumerate((
+    for n, (kind, config) in enumerate(
+        (
             ("s3", {"bucket": "calls-2026", "region": "eu-west-1"}),
             ("azure", {"container": "calls-2026", "account_url": "https://example.blob.core.windows.net"}),
-            ("gcs", {"bucket": "calls-2026"}))):
+            ("gcs", {"bucket": "calls-2026"}),
+        )
+    ):
         db.session.add(ExternalFolder(name=f"שיחות מהענן {n + 1}", storage_type=kind, storage_config=config))
     folder = db.session.scalars(db.select(ExternalFolder).where(ExternalFolder.storage_type == "local")).first()
     job = BatchJob(folder_id=folder.id, trigger="manual", status="running", total_files=len(CODES) + 8)
     db.session.add(job)
     db.session.flush()
     for status in ("discovered", "queued", "processing", "retrying", "cancelled"):
-        db.session.add(FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_name=f"{status}.wav",
-                                            file_path=f"{status}.wav", status=status, file_size=2048))
+        db.session.add(
+            FileProcessingRecord(
+                folder_id=folder.id,
+                job_id=job.id,
+                file_name=f"{status}.wav",
+                file_path=f"{status}.wav",
+                status=status,
+                file_size=2048,
+            )
+        )
     for code in CODES:
         category, explanation, _fix = explain(code)
-        db.session.add(FileProcessingRecord(
-            folder_id=folder.id, job_id=job.id, file_name=f"{code.lower()}.wav", file_path=f"{code.lower()}.wav",
-            status="skipped" if code in ("INVALID_FILENAME", "DUPLICATE_FILE") else "failed", error_code=code,
-            error_category=category, error_message=explanation, file_size=4096, attempts=1))
+        db.session.add(
+            FileProcessingRecord(
+                folder_id=folder.id,
+                job_id=job.id,
+                file_name=f"{code.lower()}.wav",
+                file_path=f"{code.lower()}.wav",
+                status="skipped" if code in ("INVALID_FILENAME", "DUPLICATE_FILE") else "failed",
+                error_code=code,
+                error_category=category,
+                error_message=explanation,
+                file_size=4096,
+                attempts=1,
+            )
+        )
     db.session.commit()
     for name, kind, config, chosen in (
-            ("מנהלים", "email", {"host": "127.0.0.1", "port": 2525, "security": "none", "sender": "cb@example.com",
-                                 "recipients": "ops@example.com"}, ["file_failed", "file_skipped"]),
-            ("צוות", "slack", {"webhook_url": "https://hooks.slack.com/services/T0/B0/x"},
-             ["batch_completed", "folder_unreachable"])):
+        (
+            "מנהלים",
+            "email",
+            {
+                "host": "127.0.0.1",
+                "port": 2525,
+                "security": "none",
+                "sender": "cb@example.com",
+                "recipients": "ops@example.com",
+            },
+            ["file_failed", "file_skipped"],
+        ),
+        (
+            "צוות",
+            "slack",
+            {"webhook_url": "https://hooks.slack.com/services/T0/B0/x"},
+            ["batch_completed", "folder_unreachable"],
+        ),
+    ):
         _config, errors = notification_service.create_config(
-            {"name": name, "type": kind, "config": config, "conditions": chosen}, actor="admin@example.com")
+            {"name": name, "type": kind, "config": config, "conditions": chosen}, actor="admin@example.com"
+        )
         assert not errors, errors
     admin = user_service.by_email("admin@example.com")
     user_service.update_user(user_service.by_email("viewer@example.com"), {"timezone": "Asia/Jerusalem"}, user=admin)
@@ -257,8 +371,22 @@ def everything(ctx, tmp_path, cli, users):
 
 @pytest.mark.slow
 def test_no_english_word_on_any_hebrew_page(web, everything):
-    seen, queue, missing = set(), ["/", "/setup/", "/users", "/profile", "/audit", "/workers/", "/reports/",
-                                   "/folders/new", "/notifications/new", "/settings/rubric"], {}
+    seen, queue, missing = (
+        set(),
+        [
+            "/",
+            "/setup/",
+            "/users",
+            "/profile",
+            "/audit",
+            "/workers/",
+            "/reports/",
+            "/folders/new",
+            "/notifications/new",
+            "/settings/rubric",
+        ],
+        {},
+    )
     while queue and len(seen) < 200:
         url = queue.pop(0)
         if url in seen:
@@ -282,8 +410,9 @@ def test_a_validation_message_on_a_hebrew_page_is_hebrew(web, users):
     users["admin"].language = "he"
     db.session.commit()
     g.pop("_flask_babel", None)
-    page = web["admin"].post("/users", data={"email": "new@example.com", "role": "viewer", "language": "he",
-                                             "password": "short"})
+    page = web["admin"].post(
+        "/users", data={"email": "new@example.com", "role": "viewer", "language": "he", "password": "short"}
+    )
     assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert "הסיסמה צריכה לפחות 10 תווים." in html and "The password needs" not in html

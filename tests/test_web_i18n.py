@@ -1,6 +1,7 @@
 """Hebrew and English: the interface language is the user's (User.language), else the
 browser's Accept-Language; Hebrew pages are right-to-left; the catalogue is complete and
 its compiled .mo matches the .po."""
+
 import os
 import re
 
@@ -55,14 +56,27 @@ def test_hebrew_user_sees_hebrew_rtl_pages(web, users):
 
     users["viewer"].language = "he"
     db.session.commit()
-    pages = {"/": ["לוח בקרה", "תיקיות", "קבצים", "משימות", "שיחות", "לקוחות", "הגדרות", "דוחות", "יציאה",
-                   "משימות פעילות", "בעיות אחרונות"],
-             "/files/": ["סינון", "אין קבצים מתאימים."],
-             "/jobs/": ["אין עדיין משימות."],
-             "/folders/": ["אין עדיין תיקיות."],
-             "/calls/": ["שיחות"],
-             "/settings/": ["הגדרות"],
-             "/reports/": ["ביצועי עיבוד", "ניתוח שגיאות", "התפלגות ציונים"]}
+    pages = {
+        "/": [
+            "לוח בקרה",
+            "תיקיות",
+            "קבצים",
+            "משימות",
+            "שיחות",
+            "לקוחות",
+            "הגדרות",
+            "דוחות",
+            "יציאה",
+            "משימות פעילות",
+            "בעיות אחרונות",
+        ],
+        "/files/": ["סינון", "אין קבצים מתאימים."],
+        "/jobs/": ["אין עדיין משימות."],
+        "/folders/": ["אין עדיין תיקיות."],
+        "/calls/": ["שיחות"],
+        "/settings/": ["הגדרות"],
+        "/reports/": ["ביצועי עיבוד", "ניתוח שגיאות", "התפלגות ציונים"],
+    }
     for url, words in pages.items():
         html = _html(_fresh(web["viewer"]).get(url))
         assert '<html lang="he" dir="rtl">' in html, url
@@ -73,33 +87,54 @@ def test_hebrew_user_sees_hebrew_rtl_pages(web, users):
     assert '<html lang="en" dir="ltr">' in html and ">Dashboard<" in html
 
 
-
 def test_hebrew_admin_sees_the_setup_settings_folder_and_workers_pages_in_hebrew(web, users, tmp_path):
     from webapp.extensions import db
     from webapp.models import ExternalFolder
 
     users["admin"].language = "he"
-    folder = ExternalFolder(name="night", storage_type="local", storage_config={"path": str(tmp_path)},
-                            monitor_type="polling", scan_interval=300, process_mode="window",
-                            window_start="20:00", window_end="06:00")
+    folder = ExternalFolder(
+        name="night",
+        storage_type="local",
+        storage_config={"path": str(tmp_path)},
+        monitor_type="polling",
+        scan_interval=300,
+        process_mode="window",
+        window_start="20:00",
+        window_end="06:00",
+    )
     db.session.add(folder)
     db.session.commit()
-    pages = {"/setup/": ["מדריך ההגדרה", "בחירת מנוע זיהוי הדיבור", "התחלת האצווה הראשונה",
-                        "הסתרת מדריך ההגדרה"],
-             "/settings/": ["מנוע זיהוי דיבור (תמלול)", "הגדרות מוכנות:", "עברית על מעבד (CPU)",
-                            "הצגת השדות של מנוע זה", "בדיקת זיהוי דיבור", "מנגנון ניקוד", "מסמך תצורה",
-                            "ייצוא (בלי הסודות)", "ייבוא מסמך תצורה"],
-             "/folders/new?template=s3": ["התחלה מתבנית:", "bucket של S3 עם אירועי SQS", "מה להגדיר בצד האחסון:",
-                                          "איך קבצים נמצאים", "מתי קבצים שנמצאו מעובדים", "בחלון עיבוד",
-                                          "החלון נפתח (HH:MM)"],
-             f"/folders/{folder.id}": ["נסרקת כל 5 דקות, והקבצים ממתינים לחלון 20:00–06:00",
-                                       "הקבצים הממתינים מתחילים"],
-             "/workers/": ["עובדים", "תורים", "אות חיים אחרון", "מקום פנוי בדיסק בתיקיית ההורדות"]}
+    pages = {
+        "/setup/": ["מדריך ההגדרה", "בחירת מנוע זיהוי הדיבור", "התחלת האצווה הראשונה", "הסתרת מדריך ההגדרה"],
+        "/settings/": [
+            "מנוע זיהוי דיבור (תמלול)",
+            "הגדרות מוכנות:",
+            "עברית על מעבד (CPU)",
+            "הצגת השדות של מנוע זה",
+            "בדיקת זיהוי דיבור",
+            "מנגנון ניקוד",
+            "מסמך תצורה",
+            "ייצוא (בלי הסודות)",
+            "ייבוא מסמך תצורה",
+        ],
+        "/folders/new?template=s3": [
+            "התחלה מתבנית:",
+            "bucket של S3 עם אירועי SQS",
+            "מה להגדיר בצד האחסון:",
+            "איך קבצים נמצאים",
+            "מתי קבצים שנמצאו מעובדים",
+            "בחלון עיבוד",
+            "החלון נפתח (HH:MM)",
+        ],
+        f"/folders/{folder.id}": ["נסרקת כל 5 דקות, והקבצים ממתינים לחלון 20:00–06:00", "הקבצים הממתינים מתחילים"],
+        "/workers/": ["עובדים", "תורים", "אות חיים אחרון", "מקום פנוי בדיסק בתיקיית ההורדות"],
+    }
     for url, words in pages.items():
         html = _html(_fresh(web["admin"]).get(url))
         assert '<html lang="he" dir="rtl">' in html, url
         for word in words:
             assert word in html, (url, word)
+
 
 def test_language_toggle_and_translated_flash(web, users):
     client = web["manager"]

@@ -1,6 +1,7 @@
 """What a manager notices on every page: a title naming the page, the favicon, empty lists that
 say what to do next, confirmations that say what will happen and to how many files, statuses
 shown as text with one class each, and the folder table's own live fragment."""
+
 import html
 import re
 
@@ -20,17 +21,25 @@ def _page(client, url, **kwargs):
 
 def _empty_cell(page):
     if 'id="folder-table"' in page:  # the dashboard: its folder table
-        page = page[page.index('id="folder-table"'):]
+        page = page[page.index('id="folder-table"') :]
     match = re.search(r'<td colspan="\d+" class="empty">(.*?)</td>', page, re.S)
     assert match, "no empty-state cell"
     return match.group(1)
 
 
-@pytest.mark.parametrize("url, next_step", [
-    ("/", "/folders/new"), ("/folders/", "/folders/new"), ("/jobs/", "/folders/"), ("/files/", "/folders/"),
-    ("/files/?status=failed", "/files/"), ("/calls/", "/files/"), ("/customers/", "/calls/"),
-    ("/notifications/", "/notifications/new"),
-])
+@pytest.mark.parametrize(
+    "url, next_step",
+    [
+        ("/", "/folders/new"),
+        ("/folders/", "/folders/new"),
+        ("/jobs/", "/folders/"),
+        ("/files/", "/folders/"),
+        ("/files/?status=failed", "/files/"),
+        ("/calls/", "/files/"),
+        ("/customers/", "/calls/"),
+        ("/notifications/", "/notifications/new"),
+    ],
+)
 def test_an_empty_list_says_what_to_do_next(web, url, next_step):
     cell = _empty_cell(_page(web["admin"], url))
     text = re.sub(r"<[^>]+>", "", cell).strip()
@@ -71,9 +80,16 @@ def batch(ctx, tmp_path):
     db.session.add(job)
     db.session.flush()
     for n, state in enumerate([status.FAILED, status.FAILED, status.QUEUED, status.COMPLETED]):
-        db.session.add(FileProcessingRecord(folder_id=folder.id, job_id=job.id, file_name=f"{n}.wav",
-                                            file_path=f"{n}.wav", status=state,
-                                            error_code="TRANSCRIPTION_FAILED" if state == status.FAILED else None))
+        db.session.add(
+            FileProcessingRecord(
+                folder_id=folder.id,
+                job_id=job.id,
+                file_name=f"{n}.wav",
+                file_path=f"{n}.wav",
+                status=state,
+                error_code="TRANSCRIPTION_FAILED" if state == status.FAILED else None,
+            )
+        )
     db.session.commit()
     return {"folder": folder.id, "job": job.id}
 
@@ -88,10 +104,12 @@ def test_confirmations_say_what_happens_and_to_how_many_files(web, batch):
     job = _confirms(_page(client, f"/jobs/{batch['job']}"))
     assert f"Cancel job #{batch['job']}? 1 file not yet started will not be processed." in job
     assert "Queue all 2 failed files for processing again?" in job
-    assert ("Delete the folder 'North branch' and its 4 file records? Its calls are kept."
-            in _confirms(_page(client, f"/folders/{batch['folder']}")))
-    assert ("Queue all 2 failed, skipped or cancelled files matching these filters for processing again?"
-            in _confirms(_page(client, "/files/?status=failed")))
+    assert "Delete the folder 'North branch' and its 4 file records? Its calls are kept." in _confirms(
+        _page(client, f"/folders/{batch['folder']}")
+    )
+    assert "Queue all 2 failed, skipped or cancelled files matching these filters for processing again?" in _confirms(
+        _page(client, "/files/?status=failed")
+    )
 
 
 def test_confirmations_in_hebrew_carry_the_count(web, users, batch):

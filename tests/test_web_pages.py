@@ -1,4 +1,5 @@
 """Every page renders for each role; sign-in, sign-out, CSRF, rate limiting, roles on changes."""
+
 import pytest
 
 from helpers import configure
@@ -21,15 +22,29 @@ def data(ctx, tmp_path, cli):
     db.session.remove()
     folder = db.session.scalars(db.select(ExternalFolder)).one()
     calls = db.session.scalars(db.select(SalesCall)).all()
-    skipped = db.session.scalars(db.select(FileProcessingRecord).where(
-        FileProcessingRecord.status == "skipped")).first()
-    return {"folder": folder.id, "call": calls[0].id, "skipped": skipped.id, "job": calls[0].job_id,
-            "path": tmp_path}
+    skipped = db.session.scalars(
+        db.select(FileProcessingRecord).where(FileProcessingRecord.status == "skipped")
+    ).first()
+    return {"folder": folder.id, "call": calls[0].id, "skipped": skipped.id, "job": calls[0].job_id, "path": tmp_path}
 
 
-PAGES = ["/", "/partials/status", "/folders/", "/folders/{folder}", "/files/", "/files/?status=skipped&q=uuid",
-         "/files/{skipped}", "/jobs/", "/jobs/{job}", "/calls/", "/calls/{call}", "/customers/", "/settings/",
-         "/settings/rubric", "/notifications/"]
+PAGES = [
+    "/",
+    "/partials/status",
+    "/folders/",
+    "/folders/{folder}",
+    "/files/",
+    "/files/?status=skipped&q=uuid",
+    "/files/{skipped}",
+    "/jobs/",
+    "/jobs/{job}",
+    "/calls/",
+    "/calls/{call}",
+    "/customers/",
+    "/settings/",
+    "/settings/rubric",
+    "/notifications/",
+]
 ADMIN_PAGES = ["/users", "/folders/new", "/folders/{folder}/edit", "/notifications/new"]
 MANAGER_PAGES = ["/audit", "/files/export.csv", "/settings/export.json", "/folders/{folder}/preview"]
 
@@ -89,8 +104,9 @@ def test_sign_in_and_out(app, users):
 
 def test_sign_in_refuses_outside_redirects(app, users):
     client = WebClient(app.test_client())
-    response = client.post("/login", data={"email": "viewer@example.com", "password": PASSWORD,
-                                           "next": "https://evil.example/"})
+    response = client.post(
+        "/login", data={"email": "viewer@example.com", "password": PASSWORD, "next": "https://evil.example/"}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -112,16 +128,37 @@ def test_csrf_token_is_required(web, data):
     bad = web["admin"].post("/settings/reset", csrf=False, headers={"X-CSRFToken": "forged"})
     assert bad.status_code == 400
     anonymous = WebClient(web[None].client)
-    assert anonymous.post("/login", data={"email": "admin@example.com", "password": PASSWORD},
-                          csrf=False).status_code == 400
+    assert (
+        anonymous.post("/login", data={"email": "admin@example.com", "password": PASSWORD}, csrf=False).status_code
+        == 400
+    )
 
 
-MANAGER_POSTS = ["/folders/{folder}/scan", "/jobs/{job}/cancel", "/jobs/{job}/retry-failed", "/files/{skipped}/retry",
-                 "/files/retry", "/processing/pause", "/processing/resume", "/files/retry-failed",
-                 "/calls/{call}/assign", "/jobs/{job}/rollback"]
-ADMIN_POSTS = ["/folders/new", "/folders/{folder}/edit", "/folders/{folder}/delete", "/folders/{folder}/test",
-               "/settings/", "/settings/reset", "/settings/validate", "/settings/import", "/settings/rubric",
-               "/users", "/notifications/new"]
+MANAGER_POSTS = [
+    "/folders/{folder}/scan",
+    "/jobs/{job}/cancel",
+    "/jobs/{job}/retry-failed",
+    "/files/{skipped}/retry",
+    "/files/retry",
+    "/processing/pause",
+    "/processing/resume",
+    "/files/retry-failed",
+    "/calls/{call}/assign",
+    "/jobs/{job}/rollback",
+]
+ADMIN_POSTS = [
+    "/folders/new",
+    "/folders/{folder}/edit",
+    "/folders/{folder}/delete",
+    "/folders/{folder}/test",
+    "/settings/",
+    "/settings/reset",
+    "/settings/validate",
+    "/settings/import",
+    "/settings/rubric",
+    "/users",
+    "/notifications/new",
+]
 
 
 def test_viewer_gets_403_on_every_change(web, data):

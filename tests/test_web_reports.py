@@ -1,6 +1,7 @@
 """The reports page: processing performance, error analysis and score distribution, from
 real rows in PostgreSQL, for each role, with its date/folder filter, and readable without
 JavaScript (every chart's numbers are also a table)."""
+
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -22,15 +23,26 @@ def _seed(tmp_path):
     rows = []
 
     def record(folder, status, finished, **extra):
-        r = FileProcessingRecord(folder_id=folder.id, file_name=f"{uuid.uuid4()}.wav", status=status,
-                                 file_path=f"/x/{uuid.uuid4()}.wav", finished_at=finished, updated_at=finished, **extra)
+        r = FileProcessingRecord(
+            folder_id=folder.id,
+            file_name=f"{uuid.uuid4()}.wav",
+            status=status,
+            file_path=f"/x/{uuid.uuid4()}.wav",
+            finished_at=finished,
+            updated_at=finished,
+            **extra,
+        )
         rows.append(r)
         return r
 
     # 20 completed in folder a: ASR 100..2000 ms (p95 = 1900), download 10 ms; model_loads is a count, not a time
     for i in range(1, 21):
-        record(first, "completed", now - timedelta(hours=1),
-               stage_timings={"download_ms": 10, "asr_ms": 100 * i, "db_ms": 5, "model_loads": 1})
+        record(
+            first,
+            "completed",
+            now - timedelta(hours=1),
+            stage_timings={"download_ms": 10, "asr_ms": 100 * i, "db_ms": 5, "model_loads": 1},
+        )
     record(first, "failed", now - timedelta(hours=1), error_code="TRANSCRIPTION_FAILED", error_category="processing")
     record(first, "skipped", now - timedelta(days=1), error_code="INVALID_FORMAT", error_category="file_format")
     record(second, "completed", now - timedelta(days=2), stage_timings={"asr_ms": 50000})
@@ -39,10 +51,24 @@ def _seed(tmp_path):
     db.session.add_all(rows)
     db.session.flush()
     for i, score in enumerate([5, 55, 58, 71, 99.5, 100]):
-        db.session.add(SalesCall(file_id=rows[i].id, content_sha256=uuid.uuid4().hex * 2, call_uuid=str(uuid.uuid4()),
-                                 overall_score=score, created_at=now - timedelta(hours=1)))
-    db.session.add(SalesCall(file_id=rows[-3].id, content_sha256=uuid.uuid4().hex * 2, call_uuid=str(uuid.uuid4()),
-                             overall_score=30, created_at=now - timedelta(days=2)))
+        db.session.add(
+            SalesCall(
+                file_id=rows[i].id,
+                content_sha256=uuid.uuid4().hex * 2,
+                call_uuid=str(uuid.uuid4()),
+                overall_score=score,
+                created_at=now - timedelta(hours=1),
+            )
+        )
+    db.session.add(
+        SalesCall(
+            file_id=rows[-3].id,
+            content_sha256=uuid.uuid4().hex * 2,
+            call_uuid=str(uuid.uuid4()),
+            overall_score=30,
+            created_at=now - timedelta(days=2),
+        )
+    )
     db.session.commit()
     return first, second
 
@@ -84,8 +110,10 @@ def test_report_figures(ctx, tmp_path):
     errors = reports.errors(filters)
     assert errors["total"] == 3
     assert {(r["code"], r["category"], r["count"]) for r in errors["by_code"]} == {
-        ("TRANSCRIPTION_FAILED", "processing", 1), ("INVALID_FORMAT", "file_format", 1),
-        ("ACCESS_DENIED", "file_access", 1)}
+        ("TRANSCRIPTION_FAILED", "processing", 1),
+        ("INVALID_FORMAT", "file_format", 1),
+        ("ACCESS_DENIED", "file_access", 1),
+    }
     assert sum(sum(values) for _label, values in errors["series"]) == 3
 
     scores = reports.scores(filters)

@@ -2,6 +2,7 @@
 fields (never a JSON box), presets that fill it, the provider's own check on Validate and
 Save (nothing saved when it refuses), Test speech on a sample call, and the plain-form path
 without JavaScript."""
+
 import html
 import re
 
@@ -10,11 +11,21 @@ import sqlalchemy as sa
 
 from webapp.analysis import REGISTRIES
 
-BASE = {"processing.maxConcurrentFiles": "5", "processing.autoStart": "on", "processing.backgroundProcessing": "on",
-        "processing.immediateProcessing": "on", "retryPolicy.enabled": "on", "retryPolicy.maxRetries": "3",
-        "retryPolicy.delaySeconds": "30", "retryPolicy.exponentialBackoff": "on", "scanning.scanInterval": "300",
-        "scanning.maxFileSize": str(500 * 1024 * 1024), "scanning.allowedExtensions": "mp3 wav",
-        "scanning.fileSettleSeconds": "10", "analysis.scorer.type": "rubric"}
+BASE = {
+    "processing.maxConcurrentFiles": "5",
+    "processing.autoStart": "on",
+    "processing.backgroundProcessing": "on",
+    "processing.immediateProcessing": "on",
+    "retryPolicy.enabled": "on",
+    "retryPolicy.maxRetries": "3",
+    "retryPolicy.delaySeconds": "30",
+    "retryPolicy.exponentialBackoff": "on",
+    "scanning.scanInterval": "300",
+    "scanning.maxFileSize": str(500 * 1024 * 1024),
+    "scanning.allowedExtensions": "mp3 wav",
+    "scanning.fileSettleSeconds": "10",
+    "analysis.scorer.type": "rubric",
+}
 
 
 def _text(response):
@@ -38,11 +49,18 @@ def _stored():
 
 
 def _whisper(**fields):
-    form = {**BASE, "analysis.transcriber.type": "faster_whisper", "analysis.transcriber.shown": "faster_whisper",
-            "analysis.transcriber.cfg.model": "whisper-base", "analysis.transcriber.cfg.device": "cpu",
-            "analysis.transcriber.cfg.compute_type": "int8", "analysis.transcriber.cfg.beam_size": "1",
-            "analysis.transcriber.cfg.batch_size": "0", "analysis.transcriber.cfg.temperature": "0.0",
-            "analysis.transcriber.cfg.local_files_only": "on"}
+    form = {
+        **BASE,
+        "analysis.transcriber.type": "faster_whisper",
+        "analysis.transcriber.shown": "faster_whisper",
+        "analysis.transcriber.cfg.model": "whisper-base",
+        "analysis.transcriber.cfg.device": "cpu",
+        "analysis.transcriber.cfg.compute_type": "int8",
+        "analysis.transcriber.cfg.beam_size": "1",
+        "analysis.transcriber.cfg.batch_size": "0",
+        "analysis.transcriber.cfg.temperature": "0.0",
+        "analysis.transcriber.cfg.local_files_only": "on",
+    }
     form.update({f"analysis.transcriber.cfg.{k}": v for k, v in fields.items()})
     return form
 
@@ -53,15 +71,23 @@ def test_each_provider_form_shows_its_own_fields_and_no_json_box(web):
     assert "<textarea" not in page  # no JSON text box for any setting
     for kind, registry in REGISTRIES.items():
         for type_name, cls in registry.items():
-            fragment = _text(admin.get(f"/settings/analysis-fields?kind={kind}&analysis.{kind}.type={type_name}",
-                                       headers={"HX-Request": "true"}))
+            fragment = _text(
+                admin.get(
+                    f"/settings/analysis-fields?kind={kind}&analysis.{kind}.type={type_name}",
+                    headers={"HX-Request": "true"},
+                )
+            )
             assert f'name="analysis.{kind}.shown" value="{type_name}"' in fragment
             assert f'<option value="{type_name}" selected>' in fragment
             for f in cls.fields:
                 assert f'name="analysis.{kind}.cfg.{f.name}"' in fragment, (type_name, f.name)
                 assert str(f.label) in fragment
-    whisper = _text(admin.get("/settings/analysis-fields?kind=transcriber&analysis.transcriber.type=faster_whisper",
-                              headers={"HX-Request": "true"}))
+    whisper = _text(
+        admin.get(
+            "/settings/analysis-fields?kind=transcriber&analysis.transcriber.type=faster_whisper",
+            headers={"HX-Request": "true"},
+        )
+    )
     assert '<option value="cuda"' in whisper and '<option value="float16"' in whisper  # selects from choices
     assert 'type="checkbox" name="analysis.transcriber.cfg.vad_filter"' in whisper
     viewer = _text(web["viewer"].get("/settings/"))
@@ -71,8 +97,9 @@ def test_each_provider_form_shows_its_own_fields_and_no_json_box(web):
 
 def test_a_preset_fills_the_form_with_htmx_and_as_a_plain_link(web):
     admin = web["admin"]
-    fragment = _text(admin.get("/settings/analysis-fields?kind=transcriber&preset=hebrew-gpu",
-                               headers={"HX-Request": "true"}))
+    fragment = _text(
+        admin.get("/settings/analysis-fields?kind=transcriber&preset=hebrew-gpu", headers={"HX-Request": "true"})
+    )
     page = _text(admin.get("/settings/?preset=hebrew-gpu"))  # the preset's link without JavaScript
     for shown in (fragment, page):
         assert '<option value="faster_whisper" selected>' in shown
@@ -95,12 +122,28 @@ def test_a_bad_value_is_refused_with_the_providers_message_and_nothing_is_saved(
     admin = web["admin"]
     before = _stored()
     audits = len(_audit("settings.update"))
-    for form, message in ((_whisper(beam_size="0"), "Beam size: a whole number from 1 to 10."),
-                          (_whisper(temperature="3"), "Temperature: a number from 0 to 1."),
-                          ({**BASE, "analysis.transcriber.type": "openai", "analysis.transcriber.shown": "openai",
-                            "analysis.transcriber.cfg.base_url": "ftp://example.test"}, "Base URL: an http://"),
-                          ({**_whisper(), "analysis.scorer.type": "rubric", "analysis.scorer.shown": "rubric",
-                            "analysis.scorer.cfg.pass_mark": "150"}, "pass_mark must be from 0 to 100")):
+    for form, message in (
+        (_whisper(beam_size="0"), "Beam size: a whole number from 1 to 10."),
+        (_whisper(temperature="3"), "Temperature: a number from 0 to 1."),
+        (
+            {
+                **BASE,
+                "analysis.transcriber.type": "openai",
+                "analysis.transcriber.shown": "openai",
+                "analysis.transcriber.cfg.base_url": "ftp://example.test",
+            },
+            "Base URL: an http://",
+        ),
+        (
+            {
+                **_whisper(),
+                "analysis.scorer.type": "rubric",
+                "analysis.scorer.shown": "rubric",
+                "analysis.scorer.cfg.pass_mark": "150",
+            },
+            "pass_mark must be from 0 to 100",
+        ),
+    ):
         checked = _text(admin.post("/settings/validate", data=form, htmx=True))
         assert message in checked, checked
         saved = admin.post("/settings/", data=form)
@@ -121,8 +164,12 @@ def test_a_good_value_is_saved_audited_and_keeps_what_the_form_does_not_show(web
     stored = _stored()["transcriber"]
     assert stored["type"] == "faster_whisper" and stored["batch_size"] == 4 and stored["vad_filter"] is True
     assert stored["temperature"] == 0.0 and stored["local_files_only"] is True and stored["vad_filter"] is True
-    assert admin.post("/settings/", data={k: v for k, v in _whisper().items()
-                                          if not k.endswith("local_files_only")}).status_code == 302
+    assert (
+        admin.post(
+            "/settings/", data={k: v for k, v in _whisper().items() if not k.endswith("local_files_only")}
+        ).status_code
+        == 302
+    )
     assert _stored()["transcriber"]["local_files_only"] is False  # an unticked box: off
     row = _audit("settings.update")[0]
     assert row.actor == "admin@example.com" and row.after["analysis"]["transcriber"]["batch_size"] == 4
@@ -132,8 +179,12 @@ def test_a_good_value_is_saved_audited_and_keeps_what_the_form_does_not_show(web
     assert service.save_rubric({**scorecard, "pass_mark": 55})[1] == []
     page = _text(admin.get("/settings/"))
     assert 'name="analysis.scorer.cfg.pass_mark" value="55"' in page
-    form = {**_whisper(), "analysis.scorer.type": "rubric", "analysis.scorer.shown": "rubric",
-            "analysis.scorer.cfg.pass_mark": "70"}
+    form = {
+        **_whisper(),
+        "analysis.scorer.type": "rubric",
+        "analysis.scorer.shown": "rubric",
+        "analysis.scorer.cfg.pass_mark": "70",
+    }
     assert admin.post("/settings/", data=form).status_code == 302
     scorer = _stored()["scorer"]
     assert scorer["pass_mark"] == 70 and len(scorer["criteria"]) == len(scorecard["criteria"])
@@ -173,10 +224,16 @@ def test_test_speech_transcribes_a_sample_call_and_says_why_not(web):
     missing = _text(admin.post("/settings/test-speech", data=_whisper(model="no-such-model"), htmx=True))
     assert "Speech failed" in missing and "is not installed" in missing
     # a hub model is never downloaded by Test speech: it says the model is not installed
-    gpu = {**BASE, "analysis.transcriber.shown": "faster_whisper",
-           **{f"analysis.transcriber.cfg.{k}": ("on" if v is True else str(v))
-              for k, v in service.preset("hebrew-gpu")["transcriber"].items() if v is not False},
-           "analysis.transcriber.type": "faster_whisper"}
+    gpu = {
+        **BASE,
+        "analysis.transcriber.shown": "faster_whisper",
+        **{
+            f"analysis.transcriber.cfg.{k}": ("on" if v is True else str(v))
+            for k, v in service.preset("hebrew-gpu")["transcriber"].items()
+            if v is not False
+        },
+        "analysis.transcriber.type": "faster_whisper",
+    }
     hub = _text(admin.post("/settings/test-speech", data=gpu, htmx=True))
     assert "'ivrit-ai/whisper-large-v3-turbo-ct2' is not installed" in hub, hub
     # nor by `auto` with no model in the models folder (a download would say it could not be downloaded)
@@ -201,15 +258,19 @@ def test_the_settings_page_lists_the_installed_models(web, app, tmp_path):
             f.write(b"\0" * size)
     other = os.path.join(app.config["MODELS_DIR"], "not-a-model")
     os.makedirs(other, exist_ok=True)  # no model.bin: not listed
-    folder, errors = folders.create_folder({"name": "Sales line", "storage_type": "local",
-                                            "storage_config": {"path": str(tmp_path)}})
+    folder, errors = folders.create_folder(
+        {"name": "Sales line", "storage_type": "local", "storage_config": {"path": str(tmp_path)}}
+    )
     assert not errors, errors
     try:
         page = _text(web["viewer"].get("/settings/"))
         assert "Models installed in" in page and "(1)" in page
         # the default `auto` uses the largest installed model: the global settings and the folder without its own
-        assert re.search(r">my-hebrew-model</td><td>2.0 kB</td><td>the global settings, "
-                         rf'<a href="/folders/{folder.id}">Sales line</a></td>', page), page
+        assert re.search(
+            r">my-hebrew-model</td><td>2.0 kB</td><td>the global settings, "
+            rf'<a href="/folders/{folder.id}">Sales line</a></td>',
+            page,
+        ), page
     finally:
         import shutil
 

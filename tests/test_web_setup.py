@@ -1,6 +1,7 @@
 """The first-run setup guide: shown to an admin while no folder exists (never to a viewer),
 steps settled by the data or skipped and resumed, the dashboard's box until it is done or
 hidden; and the folder templates its first step starts from."""
+
 import html
 
 import sqlalchemy as sa
@@ -29,10 +30,21 @@ def _states(client):
 
 
 def _folder(admin, path, name="Calls"):
-    response = admin.post("/folders/new", data={
-        "name": name, "storage_type": "local", "cfg.path": str(path), "cfg.recursive": "on",
-        "monitor_type": "polling", "scan_interval": "300", "allowed_extensions": "wav mp3",
-        "max_file_size_mb": "100", "enabled": "on", "setup": "1"})
+    response = admin.post(
+        "/folders/new",
+        data={
+            "name": name,
+            "storage_type": "local",
+            "cfg.path": str(path),
+            "cfg.recursive": "on",
+            "monitor_type": "polling",
+            "scan_interval": "300",
+            "allowed_extensions": "wav mp3",
+            "max_file_size_mb": "100",
+            "enabled": "on",
+            "setup": "1",
+        },
+    )
     assert response.status_code == 302, _text(response)[:2000]
     return response
 
@@ -49,8 +61,13 @@ def test_the_guide_greets_an_admin_with_no_folder_and_never_a_viewer(web, tmp_pa
         assert web[role].post("/setup/folder/skip").status_code == 403
     assert web[None].get("/setup/").status_code == 302  # to the sign-in page
     guide = _text(admin.get("/setup/"))
-    for label in ("Add a folder", "Choose the speech engine", "Add a notification channel (optional)",
-                  "Preview the first scan", "Start the first batch"):
+    for label in (
+        "Add a folder",
+        "Choose the speech engine",
+        "Add a notification channel (optional)",
+        "Preview the first scan",
+        "Start the first batch",
+    ):
         assert label in guide
     assert admin.get("/setup/nothing").status_code == 404
 
@@ -74,14 +91,20 @@ def test_steps_follow_the_data_and_can_be_skipped_and_resumed(web, tmp_path):
     assert _states(admin)["folder"] == "done"
     assert admin.post("/setup/folder/skip").status_code == 302 and _states(admin)["folder"] == "done"  # data wins
     # the speech step: saved from the guide with the provider's own check
-    bad = admin.post("/setup/speech", data={"analysis.transcriber.type": "faster_whisper",
-                                            "analysis.transcriber.shown": "faster_whisper",
-                                            "analysis.transcriber.cfg.model": "whisper-base",
-                                            "analysis.transcriber.cfg.beam_size": "0"})
+    bad = admin.post(
+        "/setup/speech",
+        data={
+            "analysis.transcriber.type": "faster_whisper",
+            "analysis.transcriber.shown": "faster_whisper",
+            "analysis.transcriber.cfg.model": "whisper-base",
+            "analysis.transcriber.cfg.beam_size": "0",
+        },
+    )
     assert bad.status_code == 422 and "Beam size: a whole number from 1 to 10." in _text(bad)
     assert _states(admin)["speech"] == "todo"
-    good = admin.post("/setup/speech", data={"analysis.transcriber.type": "sidecar",
-                                             "analysis.transcriber.shown": "sidecar"})
+    good = admin.post(
+        "/setup/speech", data={"analysis.transcriber.type": "sidecar", "analysis.transcriber.shown": "sidecar"}
+    )
     assert good.status_code == 302 and good.headers["Location"].endswith("/setup/notify")
     assert _states(admin)["speech"] == "done"
     # the optional notification step skipped: no longer "left"; preview settled by hand
@@ -140,7 +163,7 @@ def test_the_start_step_polls_the_first_batch_until_it_is_done(web, tmp_path, cl
     assert cli.invoke(args=["batch", "run", str(tmp_path), "--json"]).exit_code == 0
     fragment = _text(admin.get("/setup/start/job", headers={"HX-Request": "true"}))
     assert 'data-active="no"' in fragment and "Your first batch is done." in fragment
-    assert "2 calls scored, 0 files failed" in fragment and 'hx-trigger' not in fragment
+    assert "2 calls scored, 0 files failed" in fragment and "hx-trigger" not in fragment
     assert admin.get("/setup/start/job").status_code == 302  # as a plain link: the step's page
     page = _text(admin.get("/setup/start"))
     assert "Start: scan" in page and 'action="/folders/' in page
@@ -171,10 +194,19 @@ def test_folder_templates_fill_the_form_and_say_what_to_set_up(web, app):
     local = _text(admin.get("/folders/new?template=local"))
     assert '<option value="events" selected>' in local and 'name="name" value="Call recordings"' in local
     # a template's defaults pass the folder's own checks once the storage-specific values are in
-    for template_id, extra in (("s3", {"cfg.bucket": "calls"}),
-                               ("gcs", {"cfg.bucket": "calls", "cfg.anonymous": "on"})):
+    for template_id, extra in (
+        ("s3", {"cfg.bucket": "calls"}),
+        ("gcs", {"cfg.bucket": "calls", "cfg.anonymous": "on"}),
+    ):
         data = folder_templates.get(template_id)["data"]
-        form = {"name": data["name"], "storage_type": data["storage_type"], "monitor_type": data["monitor_type"],
-                "scan_interval": str(data["scan_interval"]), "allowed_extensions": "wav", "max_file_size_mb": "100",
-                **{f"cfg.{k}": str(v) for k, v in data["storage_config"].items()}, **extra}
+        form = {
+            "name": data["name"],
+            "storage_type": data["storage_type"],
+            "monitor_type": data["monitor_type"],
+            "scan_interval": str(data["scan_interval"]),
+            "allowed_extensions": "wav",
+            "max_file_size_mb": "100",
+            **{f"cfg.{k}": str(v) for k, v in data["storage_config"].items()},
+            **extra,
+        }
         assert admin.post("/folders/new", data=form).status_code == 302, template_id

@@ -1,6 +1,7 @@
 """Trackers through the pages, the API and the CLI on PostgreSQL: the Hebrew matching, counts
 and hit times per call, the recount in a worker job, the call page, the calls filter and the
 reports chart. Calls are made directly in the database (this is not about processing)."""
+
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -25,9 +26,14 @@ def no_starters(ctx):
 
 def make_call(*lines, days_ago=0, agent="דנה"):
     """A filed call whose segments say `lines`, 5 seconds apart."""
-    call = SalesCall(content_sha256=uuid.uuid4().hex * 2, call_uuid=str(uuid.uuid4()), agent=agent,
-                     called_at=NOW - timedelta(days=days_ago), transcript=" ".join(lines),
-                     segments=[{"start": 5.0 * n, "end": 5.0 * n + 4, "text": text} for n, text in enumerate(lines)])
+    call = SalesCall(
+        content_sha256=uuid.uuid4().hex * 2,
+        call_uuid=str(uuid.uuid4()),
+        agent=agent,
+        called_at=NOW - timedelta(days=days_ago),
+        transcript=" ".join(lines),
+        segments=[{"start": 5.0 * n, "end": 5.0 * n + 4, "text": text} for n, text in enumerate(lines)],
+    )
     db.session.add(call)
     db.session.commit()
     return call
@@ -35,15 +41,18 @@ def make_call(*lines, days_ago=0, agent="דנה"):
 
 def hits(call_id, tracker_id):
     db.session.rollback()
-    return db.session.scalar(sa.select(CallTrackerHit).where(CallTrackerHit.call_id == call_id,
-                                                             CallTrackerHit.tracker_id == tracker_id))
+    return db.session.scalar(
+        sa.select(CallTrackerHit).where(CallTrackerHit.call_id == call_id, CallTrackerHit.tracker_id == tracker_id)
+    )
 
 
 def test_phrases_match_with_the_scorecards_hebrew_normalisation():
     phrases = ["בזק", "HOT", "לבטל", "מחיר"]
-    segments = [{"start": 1.0, "text": "אני כרגע בבזק ורוצה לבטל"},       # prefix ב, and לבטל
-                {"start": 7.5, "text": "ב-hot המחירים זולים יותר"},         # case, and a plural ending
-                {"start": 9.0, "text": "בזקן אחד ביטל את ההזמנה"}]           # another word, another form
+    segments = [
+        {"start": 1.0, "text": "אני כרגע בבזק ורוצה לבטל"},  # prefix ב, and לבטל
+        {"start": 7.5, "text": "ב-hot המחירים זולים יותר"},  # case, and a plural ending
+        {"start": 9.0, "text": "בזקן אחד ביטל את ההזמנה"},
+    ]  # another word, another form
     assert trackers.count(phrases, segments) == (4, [1.0, 7.5])
     assert trackers.count(["מחיר"], [], "מה המחיר?") == (1, [])
 
@@ -90,8 +99,9 @@ def test_managers_add_change_and_remove_trackers_on_the_page_and_the_recount_is_
     assert hits(call.id, tracker.id) is None  # פרטנר is no longer listened for
     assert web["manager"].post(f"/trackers/{tracker.id}/delete").status_code == 302
     assert db.session.get(Tracker, tracker.id) is None
-    actions = db.session.scalars(sa.select(AuditLog.action).where(AuditLog.target_type == "tracker")
-                                 .order_by(AuditLog.id)).all()
+    actions = db.session.scalars(
+        sa.select(AuditLog.action).where(AuditLog.target_type == "tracker").order_by(AuditLog.id)
+    ).all()
     assert actions == ["tracker.create", "tracker.update", "tracker.delete"]
 
 
@@ -121,7 +131,7 @@ def test_reports_chart_calls_mentioning_each_tracker_per_day(web):
     cancel = Tracker(name="ביטול", phrases=["לבטל"])
     db.session.add_all([competitors, cancel])
     db.session.commit()
-    make_call("עברתי מבזק", "בזק היו יקרים", days_ago=1)   # one call, however often it is said
+    make_call("עברתי מבזק", "בזק היו יקרים", days_ago=1)  # one call, however often it is said
     make_call("בזק", days_ago=1)
     make_call("רוצה לבטל", days_ago=0)
     make_call("בזק", days_ago=40)  # outside the week shown
@@ -163,8 +173,11 @@ def test_the_new_pages_in_hebrew(web, users):
 
     users["viewer"].language = "he"
     db.session.commit()
-    for url, words in {"/trackers/": ["מעקבים", "אין עדיין מעקבים."], "/reports/agents": ["דוח לפי נציג", "מגמה"],
-                       "/reports/": ["שיחות שהזכירו כל מעקב, לפי יום."]}.items():
+    for url, words in {
+        "/trackers/": ["מעקבים", "אין עדיין מעקבים."],
+        "/reports/agents": ["דוח לפי נציג", "מגמה"],
+        "/reports/": ["שיחות שהזכירו כל מעקב, לפי יום."],
+    }.items():
         g.pop("_flask_babel", None)
         html = web["viewer"].get(url).get_data(as_text=True)
         assert '<html lang="he" dir="rtl">' in html, url

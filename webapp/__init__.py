@@ -1,4 +1,5 @@
 """Callbatch: bulk analysis of Hebrew sales-call recordings."""
+
 import os
 
 from flask import Flask
@@ -34,8 +35,13 @@ def _timezone():
 
 def create_app(overrides=None):
     instance_path = os.environ.get("INSTANCE_PATH") or None
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
-                template_folder="../templates", static_folder="../static")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(Config(app.instance_path))
     app.config.update(overrides or {})
@@ -54,14 +60,19 @@ def create_app(overrides=None):
     from . import models  # noqa: F401  (register the tables with SQLAlchemy)
     from .services import search  # keeps sales_calls.search_text in step with each transcript
 
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
-                     include_name=search.include_in_schema_check)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+        include_name=search.include_in_schema_check,
+    )
     from .auth import csrf, login_manager
 
     login_manager.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
-                          os.path.join(os.path.dirname(__file__), "..", "translations"))
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", os.path.join(os.path.dirname(__file__), "..", "translations")
+    )
     # interface language: the user's, else the browser's; time zone: the user's, else TIMEZONE
     babel.init_app(app, locale_selector=_locale, timezone_selector=_timezone)
     from flask_babel import get_locale

@@ -1,4 +1,5 @@
 """Every change a user makes leaves an audit row: who, what, before and after, when."""
+
 from flask import has_request_context
 from flask_login import current_user
 
@@ -12,8 +13,15 @@ def record(action, target=None, before=None, after=None, actor=None, user=None):
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user
     target_type, target_id = _target(target)
-    row = AuditLog(user_id=getattr(user, "id", None), actor=actor or getattr(user, "email", None) or "system",
-                   action=action, target_type=target_type, target_id=target_id, before=before, after=after)
+    row = AuditLog(
+        user_id=getattr(user, "id", None),
+        actor=actor or getattr(user, "email", None) or "system",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+    )
     db.session.add(row)
     return row
 

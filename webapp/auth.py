@@ -1,5 +1,6 @@
 """Who is asking, and what their role lets them do. Used by the pages and the JSON API
 alike: a browser session (Flask-Login) or a bearer token both end up as `current_user`."""
+
 import functools
 
 from flask import abort
@@ -74,8 +75,10 @@ csrf = CSRFProtect()
 def _attempt_keys(email, remote_addr):
     from .queues import redis_key
 
-    return [redis_key("login-fail", "email", (email or "").strip().lower()),
-            redis_key("login-fail", "ip", remote_addr or "unknown")]
+    return [
+        redis_key("login-fail", "email", (email or "").strip().lower()),
+        redis_key("login-fail", "ip", remote_addr or "unknown"),
+    ]
 
 
 def login_blocked(email, remote_addr):
@@ -89,8 +92,11 @@ def login_blocked(email, remote_addr):
     redis = connection()
     email_key, ip_key = _attempt_keys(email, remote_addr)
     counts = redis.mget(email_key, ip_key)
-    over = [key for key, count, cap in ((email_key, counts[0], limit), (ip_key, counts[1], limit * 4))
-            if count is not None and int(count) >= cap]
+    over = [
+        key
+        for key, count, cap in ((email_key, counts[0], limit), (ip_key, counts[1], limit * 4))
+        if count is not None and int(count) >= cap
+    ]
     if not over:
         return 0
     return max(1, max(redis.ttl(key) for key in over))

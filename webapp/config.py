@@ -4,6 +4,7 @@ Every variable is documented in README.md. With neither DATABASE_URL nor REDIS_U
 app runs "embedded": SQLite under the instance folder, an in-process Redis stand-in and an
 in-process worker.
 """
+
 import os
 
 
@@ -38,13 +39,15 @@ class Config:
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
         # The installation's language: notification texts, unless a channel names its own (en, he).
         self.LANGUAGE = os.environ.get("CALLBATCH_LANGUAGE", "en")
-        self.LOCAL_ROOTS = [p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep)
-                            if os.path.isabs(p)]
+        self.LOCAL_ROOTS = [
+            p for p in os.environ.get("CALLBATCH_LOCAL_ROOTS", "").split(os.pathsep) if os.path.isabs(p)
+        ]
         self.MODELS_DIR = os.environ.get("CALLBATCH_MODELS_DIR", os.path.join(instance_path, "models"))
         self.BASE_URL = os.environ.get("CALLBATCH_BASE_URL", "http://localhost:5000").rstrip("/")
         self.ALLOW_PRIVATE_TARGETS = _bool("CALLBATCH_ALLOW_PRIVATE_TARGETS", False)
-        self.NOTIFY_RETRY_DELAYS = [int(s) for s in os.environ.get("CALLBATCH_NOTIFY_RETRY_DELAYS", "30,120,600")
-                                    .split(",") if s.strip()]
+        self.NOTIFY_RETRY_DELAYS = [
+            int(s) for s in os.environ.get("CALLBATCH_NOTIFY_RETRY_DELAYS", "30,120,600").split(",") if s.strip()
+        ]
         self.NOTIFY_TIMEOUT_SECONDS = _int("CALLBATCH_NOTIFY_TIMEOUT_SECONDS", 10)
         self.TWILIO_API_BASE = os.environ.get("CALLBATCH_TWILIO_API_BASE", "")
         self.SESSION_COOKIE_HTTPONLY = True
@@ -56,7 +59,8 @@ class Config:
         self.METRICS_TOKEN = os.environ.get("CALLBATCH_METRICS_TOKEN", "")
         self.EVENTS_TOKEN = os.environ.get("CALLBATCH_EVENTS_TOKEN", "")
         self.SNS_SUBSCRIBE_URL_PATTERN = os.environ.get(
-            "CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+            "CALLBATCH_SNS_SUBSCRIBE_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+        )
         self.LIVE_HEARTBEAT_SECONDS = _int("CALLBATCH_LIVE_HEARTBEAT_SECONDS", 15)
         self.LIVE_STREAM_SECONDS = _int("CALLBATCH_LIVE_STREAM_SECONDS", 3600)
         self.REMEMBER_COOKIE_HTTPONLY = True

@@ -1,5 +1,6 @@
 """Secrets at rest: provider credentials and notification secrets are stored encrypted
 (Fernet) with a key derived from CALLBATCH_ENCRYPTION_KEY, or SECRET_KEY when unset."""
+
 import base64
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -13,9 +14,7 @@ MASK = "••••••••"
 
 def _fernet():
     secret = current_app.config.get("ENCRYPTION_KEY") or current_app.config["SECRET_KEY"]
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"callbatch-secrets", info=b"fernet").derive(
-        secret.encode()
-    )
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"callbatch-secrets", info=b"fernet").derive(secret.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -32,7 +31,7 @@ def decrypt(stored):
     if not stored.startswith(PREFIX):
         raise ValueError("value is not an encrypted secret")
     try:
-        return _fernet().decrypt(stored[len(PREFIX):].encode()).decode()
+        return _fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
         raise ValueError("the secret cannot be decrypted with this server's key") from exc
 

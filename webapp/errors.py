@@ -3,6 +3,7 @@
 Providers and analysis raise these; the batch pipeline turns them into a skipped or failed
 file with the code, the category and a sentence a manager understands.
 """
+
 from flask_babel import lazy_gettext as _l
 
 # Failure categories
@@ -16,8 +17,10 @@ SYSTEM = "system"
 CODES = {
     "INVALID_FILENAME": (
         FILE_FORMAT,
-        _l("The file name is not a call ID. Recordings must be named <uuid>.<extension>, "
-           "for example 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.mp3."),
+        _l(
+            "The file name is not a call ID. Recordings must be named <uuid>.<extension>, "
+            "for example 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.mp3."
+        ),
         _l("Rename the file to its call's UUID and scan again."),
     ),
     "INVALID_FORMAT": (
@@ -68,8 +71,10 @@ CODES = {
     "TRANSCRIPTION_FAILED": (
         PROCESSING,
         _l("The speech-to-text step failed for this recording."),
-        _l("When the message names a fix (a speech model to install, a transcript to deliver, a setting to "
-           "correct), make it and retry the file; otherwise it is usually temporary and retried automatically."),
+        _l(
+            "When the message names a fix (a speech model to install, a transcript to deliver, a setting to "
+            "correct), make it and retry the file; otherwise it is usually temporary and retried automatically."
+        ),
     ),
     "SCORING_FAILED": (
         PROCESSING,
@@ -93,10 +98,14 @@ CODES = {
     ),
     "TARGET_REFUSED": (
         FILE_ACCESS,
-        _l("The folder's storage address leads into the server's own network (loopback, private or cloud "
-           "metadata addresses), so Callbatch refused to connect to it."),
-        _l("Use the storage service's public address, or ask the administrator to set "
-           "CALLBATCH_ALLOW_PRIVATE_TARGETS for an on-premises service."),
+        _l(
+            "The folder's storage address leads into the server's own network (loopback, private or cloud "
+            "metadata addresses), so Callbatch refused to connect to it."
+        ),
+        _l(
+            "Use the storage service's public address, or ask the administrator to set "
+            "CALLBATCH_ALLOW_PRIVATE_TARGETS for an on-premises service."
+        ),
     ),
     "BACKUP_FAILED": (
         SYSTEM,

@@ -1,6 +1,7 @@
 """File counts by folder and status, read from file_status_counts (kept by database triggers,
 see migration 0016) instead of counting the records; and the check that compares them with
 a real count and puts them right."""
+
 import sqlalchemy as sa
 
 from . import audit_log
@@ -14,8 +15,11 @@ COUNTED_FILTERS = {"status", "folder_id"}
 def by_status():
     """{status: files} over every folder."""
     C = FileStatusCount
-    return {status: int(files) for status, files in
-            db.session.execute(sa.select(C.status, sa.func.sum(C.files)).group_by(C.status)) if files}
+    return {
+        status: int(files)
+        for status, files in db.session.execute(sa.select(C.status, sa.func.sum(C.files)).group_by(C.status))
+        if files
+    }
 
 
 def by_folder(folder_ids=None):
@@ -52,17 +56,28 @@ def recount(fix=True, actor=None):
     FPR, C = FileProcessingRecord, FileStatusCount
     if db.engine.dialect.name == "postgresql":
         db.session.execute(sa.text("LOCK TABLE file_status_counts IN EXCLUSIVE MODE"))
-    real = {(f, s): n for f, s, n in db.session.execute(
-        sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status))}
+    real = {
+        (f, s): n
+        for f, s, n in db.session.execute(
+            sa.select(FPR.folder_id, FPR.status, sa.func.count()).group_by(FPR.folder_id, FPR.status)
+        )
+    }
     counted = {(f, s): n for f, s, n in db.session.execute(sa.select(C.folder_id, C.status, C.files))}
-    wrong = sorted((f, s, counted.get((f, s), 0), real.get((f, s), 0)) for f, s in set(real) | set(counted)
-                   if counted.get((f, s), 0) != real.get((f, s), 0))
+    wrong = sorted(
+        (f, s, counted.get((f, s), 0), real.get((f, s), 0))
+        for f, s in set(real) | set(counted)
+        if counted.get((f, s), 0) != real.get((f, s), 0)
+    )
     if fix and wrong:
         for folder_id, status, _counted, files in wrong:
             db.session.merge(C(folder_id=folder_id, status=status, files=files))
-        audit_log.record("files.recount", ("file_status_counts", len(wrong)), actor=actor,
-                     before=[{"folder_id": f, "status": s, "files": n} for f, s, n, _ in wrong],
-                     after=[{"folder_id": f, "status": s, "files": n} for f, s, _, n in wrong])
+        audit_log.record(
+            "files.recount",
+            ("file_status_counts", len(wrong)),
+            actor=actor,
+            before=[{"folder_id": f, "status": s, "files": n} for f, s, n, _ in wrong],
+            after=[{"folder_id": f, "status": s, "files": n} for f, s, _, n in wrong],
+        )
         db.session.commit()
     else:
         db.session.rollback()

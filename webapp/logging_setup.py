@@ -5,6 +5,7 @@ batch job, RQ job, file), kept in a context variable: a web request binds its re
 (X-Request-ID, or a new one) and user; the jobs it enqueues carry the request id in their RQ
 meta, and the worker binds it again for each job, the job functions their own ids
 (webapp/worker.py, webapp/tasks/)."""
+
 import contextlib
 import json
 import logging
@@ -83,7 +84,8 @@ def configure(app):
     root = logging.getLogger()
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
     if not any(getattr(h, "callbatch", False) for h in root.handlers) and (
-            not root.handlers or os.environ.get("LOG_FORMAT") == "json"):
+        not root.handlers or os.environ.get("LOG_FORMAT") == "json"
+    ):
         handler = logging.StreamHandler(sys.stderr)
         json_format = os.environ.get("LOG_FORMAT", "").lower() == "json"
         handler.setFormatter(JsonFormatter() if json_format else PlainFormatter(PLAIN_FORMAT))

@@ -7,6 +7,7 @@ there and a scrape adds up every process's files; without it, a scrape shows thi
 own values (the embedded default). State that the database and Redis already hold (files by
 status, queue depths, live workers) is read at scrape time, never counted twice.
 """
+
 import os
 import time
 
@@ -18,14 +19,26 @@ from prometheus_client.multiprocess import MultiProcessCollector
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 # registry=None: each scrape builds its own registry (see `exposition`).
-STAGE_SECONDS = Histogram("callbatch_file_stage_seconds", "Seconds one file spent in a pipeline stage.",
-                          ["stage"], buckets=STAGE_BUCKETS, registry=None)
-FAILURES = Counter("callbatch_file_failures", "Files that failed, by error code.",
-                   ["code", "category"], registry=None)
-RETRIES = Counter("callbatch_file_retries", "Automatic retries scheduled, by the error code that caused them.",
-                  ["code"], registry=None)
-DELIVERIES = Counter("callbatch_notification_deliveries", "Notification delivery attempts, by channel and outcome.",
-                     ["channel", "outcome"], registry=None)
+STAGE_SECONDS = Histogram(
+    "callbatch_file_stage_seconds",
+    "Seconds one file spent in a pipeline stage.",
+    ["stage"],
+    buckets=STAGE_BUCKETS,
+    registry=None,
+)
+FAILURES = Counter("callbatch_file_failures", "Files that failed, by error code.", ["code", "category"], registry=None)
+RETRIES = Counter(
+    "callbatch_file_retries",
+    "Automatic retries scheduled, by the error code that caused them.",
+    ["code"],
+    registry=None,
+)
+DELIVERIES = Counter(
+    "callbatch_notification_deliveries",
+    "Notification delivery attempts, by channel and outcome.",
+    ["channel", "outcome"],
+    registry=None,
+)
 MODEL_LOADS = Counter("callbatch_model_loads", "Speech models loaded into a process.", ["engine"], registry=None)
 OWN = (STAGE_SECONDS, FAILURES, RETRIES, DELIVERIES, MODEL_LOADS)
 
@@ -84,8 +97,9 @@ def _files_by_status():
     from .models import ExternalFolder
 
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())
-    gauge = GaugeMetricFamily("callbatch_files", "File records by status and folder.",
-                              labels=["status", "folder_id", "folder"])
+    gauge = GaugeMetricFamily(
+        "callbatch_files", "File records by status and folder.", labels=["status", "folder_id", "folder"]
+    )
     for folder_id, by_status in counts.by_folder().items():
         for status, count in by_status.items():
             gauge.add_metric([status, str(folder_id), names.get(folder_id, "")], count)
@@ -98,8 +112,9 @@ def _queues():
     from . import queues
 
     depth = GaugeMetricFamily("callbatch_queue_depth", "Jobs waiting in a queue.", labels=["queue"])
-    scheduled = GaugeMetricFamily("callbatch_scheduled_jobs",
-                                  "Delayed jobs (retries) waiting for their time, by queue.", labels=["queue"])
+    scheduled = GaugeMetricFamily(
+        "callbatch_scheduled_jobs", "Delayed jobs (retries) waiting for their time, by queue.", labels=["queue"]
+    )
     for name in queues.ALL_QUEUES:
         q = queues.queue(name)
         depth.add_metric([name], q.count)
@@ -115,8 +130,9 @@ def _workers():
     live = Worker.all(queue=queues.queue(queues.FILES))
     count = GaugeMetricFamily("callbatch_workers", "Live RQ workers (heartbeat in Redis).")
     count.add_metric([], len(live))
-    age = GaugeMetricFamily("callbatch_worker_heartbeat_age_seconds", "Seconds since each worker's last heartbeat.",
-                            labels=["worker"])
+    age = GaugeMetricFamily(
+        "callbatch_worker_heartbeat_age_seconds", "Seconds since each worker's last heartbeat.", labels=["worker"]
+    )
     now = time.time()
     for worker in live:
         if worker.last_heartbeat:

@@ -17,6 +17,7 @@ Two checks, one rule:
 Private addresses (loopback, RFC 1918, link-local, reserved, and IPv6 forms that carry one) are
 allowed only with CALLBATCH_ALLOW_PRIVATE_TARGETS; the cloud metadata address never is.
 """
+
 import contextlib
 import contextvars
 import ipaddress
@@ -30,8 +31,11 @@ from urllib3.util import parse_url
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data", "metadata.azure.internal"}
 # Never allowed, not even with private targets: they hand out the server's cloud credentials.
-METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
-                      ipaddress.ip_address("169.254.170.2")}
+METADATA_ADDRESSES = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("169.254.170.2"),
+}
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 ALLOW_HINT = "Requests to the server's own network are refused unless CALLBATCH_ALLOW_PRIVATE_TARGETS is set."
@@ -54,6 +58,7 @@ def private_allowed():
 
 
 # -- judging an address typed into a setting --------------------------------------------------
+
 
 def check_url(url, allow_private=None, schemes=("http", "https")):
     """Raise BlockedTarget unless `url` is a plain URL of one of `schemes` whose host is
@@ -78,8 +83,9 @@ def parse(url, schemes=("http", "https")):
     if parsed.scheme not in schemes:
         raise BlockedTarget(f"The address must start with {' or '.join(s + '://' for s in schemes)}.")
     if parsed.auth is not None:
-        raise BlockedTarget("The address contains a user name or password before '@'; "
-                            "remove it (credentials go in their own fields).")
+        raise BlockedTarget(
+            "The address contains a user name or password before '@'; remove it (credentials go in their own fields)."
+        )
     if not parsed.host:
         raise BlockedTarget("The address has no host name.")
     return parsed
@@ -202,8 +208,9 @@ def _audit(event, args):
     try:
         ip = ipaddress.ip_address(str(address[0]).split("%")[0])
     except ValueError:
-        raise BlockedTarget(f"A connection to {address[0]} by name was refused: only resolved "
-                            "addresses can be checked.") from None
+        raise BlockedTarget(
+            f"A connection to {address[0]} by name was refused: only resolved addresses can be checked."
+        ) from None
     judge(ip, allow_private)
 
 

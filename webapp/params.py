@@ -5,6 +5,7 @@ ids (the `<id:...>` path converter and id fields), page numbers, dates, numbers,
 A value outside its kind is answered with 400 and a sentence saying what is allowed, so no
 value reaches the database or the date arithmetic out of range. The JSON API (webapp/api)
 checks its own parameters with its request models."""
+
 import math
 import re
 from datetime import date
@@ -14,7 +15,7 @@ from flask import abort, request
 from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter, ValidationError
 
-MAX_ID = 2 ** 31 - 1  # the tables' INTEGER primary keys
+MAX_ID = 2**31 - 1  # the tables' INTEGER primary keys
 MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 500
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
@@ -31,8 +32,10 @@ class IdConverter(BaseConverter):
     # 1 to 2147483647 spelled out, so that a number out of range matches no route at all (a
     # ValidationError from to_python would make werkzeug answer 405 where a route of another
     # method has the same path).
-    regex = (r"0*(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
-             r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])")
+    regex = (
+        r"0*(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+        r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])"
+    )
 
     def to_python(self, value):
         number = int(value)
@@ -48,8 +51,10 @@ def whole(value, name, low, high):
     """`value` as an int from `low` to `high`, else 400."""
     text = str(value).strip()
     if not WHOLE.fullmatch(text) or not low <= int(text) <= high:
-        abort(400, description=_("%(name)s must be a whole number from %(low)d to %(high)d.",
-                                 name=name, low=low, high=high))
+        abort(
+            400,
+            description=_("%(name)s must be a whole number from %(low)d to %(high)d.", name=name, low=low, high=high),
+        )
     return int(text)
 
 
@@ -73,8 +78,15 @@ def day(value, name="date"):
     except ValueError:
         parsed = None
     if parsed is None or not FIRST_DAY <= parsed <= LAST_DAY:
-        abort(400, description=_("%(name)s must be a date written YYYY-MM-DD, from %(first)s to %(last)s.",
-                                 name=name, first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()))
+        abort(
+            400,
+            description=_(
+                "%(name)s must be a date written YYYY-MM-DD, from %(first)s to %(last)s.",
+                name=name,
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            ),
+        )
     return parsed
 
 
@@ -90,10 +102,16 @@ def number(value):
 
 # Query-string and form fields of the pages, by kind. Blank means "not given".
 FIELDS = {
-    "page": page, "per_page": per_page,
-    "folder_id": ident, "job_id": ident, "customer_id": ident, "file_id": ident, "folder_ids": ident,
+    "page": page,
+    "per_page": per_page,
+    "folder_id": ident,
+    "job_id": ident,
+    "customer_id": ident,
+    "file_id": ident,
+    "folder_ids": ident,
     "before_id": ident,
-    "date_from": day, "date_to": day,
+    "date_from": day,
+    "date_to": day,
 }
 
 
@@ -105,8 +123,14 @@ def check_request():
     for source in (request.args, request.form):
         for name, value in source.items(multi=True):
             if CONTROL.search(name) or CONTROL.search(value):
-                abort(400, description=_("The field %(name)s contains a control character (such as a NUL "
-                                         "byte); remove it and send the form again.", name=_printable(name)))
+                abort(
+                    400,
+                    description=_(
+                        "The field %(name)s contains a control character (such as a NUL "
+                        "byte); remove it and send the form again.",
+                        name=_printable(name),
+                    ),
+                )
             if name in FIELDS and value.strip():
                 FIELDS[name](value, name)
 

@@ -3,6 +3,7 @@
 Redis only carries work: a job says "look at record N"; the database holds the truth.
 Embedded mode uses one in-process fakeredis server shared by every connection.
 """
+
 from functools import lru_cache
 
 import redis

@@ -6,6 +6,7 @@ hands them to `remember` when it is built. From then on `redact` masks them in a
 log record of the process is masked the same way before any handler sees it. A secret URL
 is masked by its parts too: an HTTP library's error names only the path (`url: /services/…`).
 """
+
 import logging
 import re
 from urllib.parse import unquote, urlsplit
@@ -28,8 +29,13 @@ def secret_parts(value):
         except ValueError:
             url = None
         if url is not None:
-            parts += [url.path + ("?" + url.query if url.query else ""), url.path, url.query,
-                      url.username or "", url.password or ""]
+            parts += [
+                url.path + ("?" + url.query if url.query else ""),
+                url.path,
+                url.query,
+                url.username or "",
+                url.password or "",
+            ]
             parts += [p for p in url.path.split("/") if len(p) >= TOKEN_LENGTH]  # a token on its own
             host = url.hostname or ""
             if url.scheme not in ("http", "https") and "." not in host and ":" not in host:
@@ -42,11 +48,18 @@ class Redactor:
     """Known secret values and token-shaped patterns, masked in texts and log records."""
 
     PATTERNS = (
-        (re.compile(r"(?i)\b(sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential|"
-                    r"access_token|token)=[^&\s\"']+"), r"\1=" + MASK),
+        (
+            re.compile(
+                r"(?i)\b(sig|signature|x-amz-signature|x-amz-security-token|x-amz-credential|"
+                r"access_token|token)=[^&\s\"']+"
+            ),
+            r"\1=" + MASK,
+        ),
         (re.compile(r"(?i)(AccountKey|SharedAccessSignature)=[^;\s\"']+"), r"\1=" + MASK),
-        (re.compile(r"(?i)('?(authorization|x-amz-security-token|x-goog-api-key)'?\s*[:=]\s*'?)[^'\n,}]+"),
-         r"\1" + MASK),
+        (
+            re.compile(r"(?i)('?(authorization|x-amz-security-token|x-goog-api-key)'?\s*[:=]\s*'?)[^'\n,}]+"),
+            r"\1" + MASK,
+        ),
     )
 
     def __init__(self):

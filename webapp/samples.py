@@ -9,6 +9,7 @@ at a higher pitch for the customer), mixed to one telephone channel and encoded 
 ogg or m4a with ffmpeg. Without espeak-ng each line is a tone of the speaker's pitch. With
 `stereo` the calls are two-channel recordings as call-centre systems make them: the agent on
 channel 1 (left), the customer on channel 2 (right), each silent while the other talks."""
+
 import itertools
 import json
 import math
@@ -70,8 +71,7 @@ def can_speak():
 TRANSCRIPTS = ("all", "some", "none")
 
 
-def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0, transcripts="all",
-                stereo=False):
+def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=0, transcripts="all", stereo=False):
     """Write `count` sample calls into `path`; returns their file names. `formats` rotates
     the containers (default: all four when ffmpeg is there, else wav); `speak` forces
     (True) or refuses (False) espeak-ng, default: use it when installed. With `minutes`,
@@ -92,8 +92,14 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=
         two = stereo is True or stereo == "some" and i % 2 == 1
         if speak:
             # speed and pauses vary per call, so no two recordings have the same content
-            segments = speak_call(target, script, speed=random.randint(150, 165), gap=random.uniform(0.35, 0.6),
-                                  seconds=minutes * 60, stereo=two)
+            segments = speak_call(
+                target,
+                script,
+                speed=random.randint(150, 165),
+                gap=random.uniform(0.35, 0.6),
+                seconds=minutes * 60,
+                stereo=two,
+            )
         else:
             segments = _timeline(script, seconds=minutes * 60)
             _write_wav(target, segments, voice_shift=random.uniform(-20, 20), stereo=two)
@@ -102,8 +108,11 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=
                 json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
         if metadata and i % 6 != 5:
             customer = CUSTOMERS[i % len(CUSTOMERS)]
-            meta = {**customer, "agent": AGENTS[i % len(SCRIPTS) % len(AGENTS)],
-                    "called_at": f"2026-11-{1 + i % 28:02d}T{9 + i % 8:02d}:15:00+02:00"}
+            meta = {
+                **customer,
+                "agent": AGENTS[i % len(SCRIPTS) % len(AGENTS)],
+                "called_at": f"2026-11-{1 + i % 28:02d}T{9 + i % 8:02d}:15:00+02:00",
+            }
             with open(os.path.join(path, f"{call_id}.meta.json"), "w", encoding="utf-8") as f:
                 json.dump(meta, f, ensure_ascii=False, indent=1)
         names.append(os.path.basename(target))
@@ -135,26 +144,46 @@ def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0,
                 break
             voice, pitch = VOICES.get(speaker, VOICES["agent"])
             line_wav = os.path.join(tmp, f"{n}.wav")
-            subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", line_wav, line],
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", line_wav, line],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             audio = _resampled(line_wav, rate)
             length = len(audio) / 2 / rate
             segments.append({"start": round(t, 2), "end": round(t + length, 2), "text": line, "speaker": speaker})
             frames += audio + _silence(gap, rate)
             for side, track in tracks.items():
-                track += (audio if side == (speaker if speaker in tracks else "agent") else bytes(len(audio)))
+                track += audio if side == (speaker if speaker in tracks else "agent") else bytes(len(audio))
                 track += _silence(gap, rate)
             t += length + gap
         wav_path = target if target.endswith(".wav") else os.path.join(tmp, "call.wav")
         if stereo:
-            left, right = (tracks["agent"], tracks["customer"]) if agent_channel == 1 else \
-                (tracks["customer"], tracks["agent"])
+            left, right = (
+                (tracks["agent"], tracks["customer"]) if agent_channel == 1 else (tracks["customer"], tracks["agent"])
+            )
             _write_pcm(wav_path, [left, right], rate)
         else:
             _write_pcm(wav_path, [frames], rate)
         if wav_path != target:
-            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", wav_path,
-                            "-ac", "2" if stereo else "1", target], check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-nostdin",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    "-i",
+                    wav_path,
+                    "-ac",
+                    "2" if stereo else "1",
+                    target,
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
     return segments
 
 

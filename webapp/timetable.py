@@ -14,6 +14,7 @@ A folder's processing choice (`process_mode`):
 Cron times are wall-clock times: a time skipped by a daylight-saving change runs when the
 clock jumps past it, and a time that occurs twice (the clock going back) runs once.
 """
+
 import re
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -37,6 +38,7 @@ def zone():
 
 
 # -- cron ------------------------------------------------------------------------------------
+
 
 def next_run(expression, since, tz=None):
     """The first time of `expression` strictly after `since` (an aware datetime)."""
@@ -73,6 +75,7 @@ def _on_the_clock(wall, tz):
 
 
 # -- processing windows ----------------------------------------------------------------------
+
 
 def parse_clock(text):
     match = CLOCK.match(str(text or "").strip())
@@ -113,6 +116,7 @@ def window_closed(end, now, tz=None):
 
 # -- a folder's processing choice ------------------------------------------------------------
 
+
 def waits(folder, processing, now):
     """Whether files of `folder` found at `now` wait instead of being queued at once."""
     mode = folder.process_mode or IMMEDIATE
@@ -146,13 +150,26 @@ def validate(mode, window_start, window_end, process_cron):
         if not errors and parse_clock(window_start) == parse_clock(window_end):
             errors.append(("window_end", "The processing window must end at another time than it starts."))
     elif window_start or window_end:
-        errors.append(("window_start", "A processing window applies only when processing is 'in a processing "
-                                       "window'; clear it or choose that option."))
+        errors.append(
+            (
+                "window_start",
+                "A processing window applies only when processing is 'in a processing "
+                "window'; clear it or choose that option.",
+            )
+        )
     if mode == CRON:
         if not process_cron or not croniter.is_valid(process_cron):
-            errors.append(("process_cron", f"'{process_cron or ''}' is not a cron time (for example '0 22 * * *' "
-                                           "for 22:00 every day)."))
+            errors.append(
+                (
+                    "process_cron",
+                    f"'{process_cron or ''}' is not a cron time (for example '0 22 * * *' for 22:00 every day).",
+                )
+            )
     elif process_cron:
-        errors.append(("process_cron", "A processing time applies only when processing is 'at a cron time'; clear "
-                                       "it or choose that option."))
+        errors.append(
+            (
+                "process_cron",
+                "A processing time applies only when processing is 'at a cron time'; clear it or choose that option.",
+            )
+        )
     return errors

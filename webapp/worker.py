@@ -1,6 +1,7 @@
 """The worker and scheduler processes (`flask worker`, `flask scheduler`), and the embedded
 runtime that runs both as threads beside the web app when there is no Redis server. The job
 functions they run live in webapp.tasks."""
+
 import logging
 import os
 import signal
@@ -65,8 +66,9 @@ class Worker(SimpleWorker):
         if is_file:
             faults.pause_at("dequeued")
         stop = threading.Event()
-        beat = threading.Thread(target=self._beat_while_running, args=(job, stop), daemon=True,
-                                name=f"rq-heartbeat-{self.name}")
+        beat = threading.Thread(
+            target=self._beat_while_running, args=(job, stop), daemon=True, name=f"rq-heartbeat-{self.name}"
+        )
         beat.start()
         self.in_file = is_file
         try:
@@ -98,8 +100,9 @@ class Worker(SimpleWorker):
         period for a file in progress."""
         signal.signal(signal.SIGUSR1, self._hand_back_now)
         if self.in_file and self.grace_timer is None:
-            log.warning("worker %s: stop requested; the file in progress has %s s to finish",
-                        self.name, self.grace_seconds)
+            log.warning(
+                "worker %s: stop requested; the file in progress has %s s to finish", self.name, self.grace_seconds
+            )
             self.grace_timer = threading.Timer(self.grace_seconds, os.kill, (os.getpid(), signal.SIGUSR1))
             self.grace_timer.daemon = True
             self.grace_timer.start()
@@ -179,8 +182,13 @@ def resident_mb():
 def make_cron(app):
     with app.app_context():
         cron = CronScheduler(connection=queues.connection(), name=f"{app.config['QUEUE_PREFIX']}-cron")
-        cron.register(schedule_tasks.tick, queues.queue(queues.SCANS).name, interval=app.config["TICK_SECONDS"],
-                      job_timeout=600, result_ttl=60)
+        cron.register(
+            schedule_tasks.tick,
+            queues.queue(queues.SCANS).name,
+            interval=app.config["TICK_SECONDS"],
+            job_timeout=600,
+            result_ttl=60,
+        )
     return cron
 
 
@@ -198,8 +206,7 @@ class SchedulerLoop:
         self.cron = make_cron(app)
         self.watchers = Watchers()
         with app.app_context():
-            self.delayed = RQScheduler([queues.queue(q) for q in queues.ALL_QUEUES],
-                                       connection=queues.connection())
+            self.delayed = RQScheduler([queues.queue(q) for q in queues.ALL_QUEUES], connection=queues.connection())
         self.stopping = threading.Event()
 
     def run(self):
@@ -240,8 +247,9 @@ class EmbeddedRuntime:
 
     def start(self):
         for worker in self.workers:
-            thread = threading.Thread(target=worker.work, kwargs={"logging_level": "WARNING"},
-                                      daemon=True, name=worker.name)
+            thread = threading.Thread(
+                target=worker.work, kwargs={"logging_level": "WARNING"}, daemon=True, name=worker.name
+            )
             thread.start()
             self.threads.append(thread)
         thread = threading.Thread(target=self.scheduler.run, daemon=True, name="embedded-scheduler")

@@ -1,5 +1,6 @@
 """Analysis of one recording: transcription (with who spoke, see diarizers), then scoring. Providers are built once per
 process and reused for every file (an ASR model is loaded once per worker)."""
+
 import json
 import time
 from functools import lru_cache
@@ -42,19 +43,42 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     call_metrics["quality"] = verdict.signals
     if verdict.needs_review:  # a score read off an unreliable transcript would mislead: withhold it
         timings["scoring_ms"] = _ms(started)
-        return Analysis(transcript=transcript, duration=duration, scores=withheld(verdict), overall_score=None,
-                        metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions,
-                        redacted_spans=silenced, quality=verdict.quality, quality_reasons=verdict.reasons)
+        return Analysis(
+            transcript=transcript,
+            duration=duration,
+            scores=withheld(verdict),
+            overall_score=None,
+            metrics=call_metrics,
+            timings=timings,
+            metadata=meta,
+            notes=notes,
+            redactions=redactions,
+            redacted_spans=silenced,
+            quality=verdict.quality,
+            quality_reasons=verdict.reasons,
+        )
     try:
         scorer = provider("scorer", _choose(folder, defaults, "scorer") or DEFAULT_SCORER)
     except ConfigError as err:
-        raise ProcessingError("The scorer settings are not valid: " + "; ".join(err.messages),
-                              code="SCORING_FAILED", retryable=False) from err
+        raise ProcessingError(
+            "The scorer settings are not valid: " + "; ".join(err.messages), code="SCORING_FAILED", retryable=False
+        ) from err
     scores, overall = scorer.score(transcript, duration)
     timings["scoring_ms"] = _ms(started)
-    return Analysis(transcript=transcript, duration=duration, scores=scores, overall_score=overall,
-                    metrics=call_metrics, timings=timings, metadata=meta, notes=notes, redactions=redactions,
-                    redacted_spans=silenced, quality=verdict.quality, quality_reasons=verdict.reasons)
+    return Analysis(
+        transcript=transcript,
+        duration=duration,
+        scores=scores,
+        overall_score=overall,
+        metrics=call_metrics,
+        timings=timings,
+        metadata=meta,
+        notes=notes,
+        redactions=redactions,
+        redacted_spans=silenced,
+        quality=verdict.quality,
+        quality_reasons=verdict.reasons,
+    )
 
 
 def redacts(folder):
@@ -65,10 +89,19 @@ def redacts(folder):
 def withheld(verdict):
     """The scores document of a call whose transcript needs review: no criteria, no overall."""
     empty = any(r["code"] == "empty" for r in verdict.reasons)
-    summary = ("No speech was found in the recording, so there was nothing to score." if empty else
-               "The transcript is unreliable, so the call was not scored; listen to it and review it.")
-    return {"withheld": True, "empty": empty, "overall": None, "summary": summary, "criteria": [],
-            "quality": {"verdict": verdict.quality, "reasons": verdict.reasons}}
+    summary = (
+        "No speech was found in the recording, so there was nothing to score."
+        if empty
+        else "The transcript is unreliable, so the call was not scored; listen to it and review it."
+    )
+    return {
+        "withheld": True,
+        "empty": empty,
+        "overall": None,
+        "summary": summary,
+        "criteria": [],
+        "quality": {"verdict": verdict.quality, "reasons": verdict.reasons},
+    }
 
 
 def _choose(folder, defaults, kind):

@@ -1,5 +1,6 @@
 """Reading a recording's channels (PyAV, as faster-whisper decodes) and writing samples back
 to a WAV file."""
+
 import wave
 from dataclasses import replace
 
@@ -72,8 +73,11 @@ def restore_times(segments, voiced, rate=SAMPLING_RATE):
         offset += length
     restored = []
     for seg in segments:
-        pieces = [(max(seg.start, s), min(seg.end, e), origin - s) for s, e, origin in spans
-                  if min(seg.end, e) > max(seg.start, s)]
+        pieces = [
+            (max(seg.start, s), min(seg.end, e), origin - s)
+            for s, e, origin in spans
+            if min(seg.end, e) > max(seg.start, s)
+        ]
         if len(pieces) <= 1:
             shift = pieces[0][2] if pieces else _shift_at(seg.start, spans)
             restored.append(replace(seg, start=seg.start + shift, end=seg.end + shift))

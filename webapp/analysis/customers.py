@@ -2,6 +2,7 @@
 
 Linking takes the customer row's lock and recomputes its figures from the calls themselves,
 so two workers filing calls of the same customer at once cannot lose an update."""
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -43,12 +44,18 @@ def refresh(customer):
     """Recompute a (locked) customer's counters from its calls."""
     calls = sa.select(SalesCall).where(SalesCall.customer_id == customer.id).subquery()
     count, first, last, average = db.session.execute(
-        sa.select(sa.func.count(), sa.func.min(calls.c.called_at), sa.func.max(calls.c.called_at),
-                  sa.func.avg(calls.c.overall_score))
+        sa.select(
+            sa.func.count(),
+            sa.func.min(calls.c.called_at),
+            sa.func.max(calls.c.called_at),
+            sa.func.avg(calls.c.overall_score),
+        )
     ).one()
     latest = db.session.execute(
-        sa.select(SalesCall.overall_score).where(SalesCall.customer_id == customer.id)
-        .order_by(SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc()).limit(1)
+        sa.select(SalesCall.overall_score)
+        .where(SalesCall.customer_id == customer.id)
+        .order_by(SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
+        .limit(1)
     ).scalar()
     customer.call_count = count
     customer.first_call_at, customer.last_call_at = first, last
@@ -69,14 +76,20 @@ def _insert_if_missing(phone, external_id, name):
     else:
         from sqlalchemy.dialects.sqlite import insert
     now = utcnow()
-    db.session.execute(insert(Customer).values(phone=phone, external_id=external_id, name=name, call_count=0,
-                                               created_at=now, updated_at=now).on_conflict_do_nothing())
+    db.session.execute(
+        insert(Customer)
+        .values(phone=phone, external_id=external_id, name=name, call_count=0, created_at=now, updated_at=now)
+        .on_conflict_do_nothing()
+    )
 
 
 def _find_locked(phone, external_id):
     rows = db.session.scalars(
-        sa.select(Customer).where(_matches(phone, external_id)).order_by(Customer.id)
-        .with_for_update().execution_options(populate_existing=True)
+        sa.select(Customer)
+        .where(_matches(phone, external_id))
+        .order_by(Customer.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     by_external = [c for c in rows if external_id and c.external_id == external_id]
     return (by_external or rows)[0]

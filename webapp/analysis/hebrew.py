@@ -1,6 +1,7 @@
 """Hebrew text without niqqud, matched tolerantly: one-letter prefixes (ו ה ש ל ב כ מ),
 final letter forms, doubled vav/yod of full spelling, geresh and punctuation, the common
 noun and verb endings, negation inside a clause, and questions asked without a question mark."""
+
 import functools
 import re
 
@@ -15,9 +16,39 @@ SUFFIX = "(?:ימ|ות|ית|ה|ת|י|כ|נו|כמ|כנ|ו)?"  # in normalized sp
 STEM_ENDINGS = {"ה": "(?:ה|ת|ות)", "ת": "(?:ת|ות)"}
 NEGATIONS = ("לא", "אין", "אינני", "אינו", "אינה")
 CLAUSE = re.compile(r"[,;:–—\-]+|\s+אבל\s+")
-QUESTION_WORDS = ("מה", "איך", "כמה", "למה", "מתי", "האם", "איפה", "מי", "איזה", "איזו", "אילו", "מדוע", "היכן",
-                  "ממתי", "עד מתי", "באיזה", "באיזו", "לאיזה", "תוכל", "תוכלי", "תוכלו", "אפשר", "יש לך", "יש לכם",
-                  "ספר לי", "ספרי לי", "ספרו לי", "תגיד", "תגידי", "רציתי לשאול", "רציתי לבדוק")
+QUESTION_WORDS = (
+    "מה",
+    "איך",
+    "כמה",
+    "למה",
+    "מתי",
+    "האם",
+    "איפה",
+    "מי",
+    "איזה",
+    "איזו",
+    "אילו",
+    "מדוע",
+    "היכן",
+    "ממתי",
+    "עד מתי",
+    "באיזה",
+    "באיזו",
+    "לאיזה",
+    "תוכל",
+    "תוכלי",
+    "תוכלו",
+    "אפשר",
+    "יש לך",
+    "יש לכם",
+    "ספר לי",
+    "ספרי לי",
+    "ספרו לי",
+    "תגיד",
+    "תגידי",
+    "רציתי לשאול",
+    "רציתי לבדוק",
+)
 # Interrogatives that ask wherever they stand in the sentence ("השארת פנייה על מקרר, איזה גודל").
 QUESTION_ANYWHERE = ("איזה", "איזו", "אילו", "האם", "מדוע", "היכן")
 
@@ -64,7 +95,7 @@ def find(phrase, clause_texts):
     negated_phrase = phrase.split()[0] in NEGATIONS
     for clause in clause_texts:
         for match in rx.finditer(clause):
-            before = clause[:match.start()].split()
+            before = clause[: match.start()].split()
             if negated_phrase or not any(w in NEGATIONS for w in before):
                 return True
     return False
@@ -90,8 +121,7 @@ def is_question(sentence):
     for opener in _question_openers():
         n = len(opener)
         head = words[:n]
-        if head == list(opener) or (len(head) == n and head[0][:1] == "ו" and
-                                    [head[0][1:]] + head[1:] == list(opener)):
+        if head == list(opener) or (len(head) == n and head[0][:1] == "ו" and [head[0][1:]] + head[1:] == list(opener)):
             return True
     return any(w in _anywhere() for w in words)
 

@@ -2,6 +2,7 @@
 ({"phone", "name", "external_id", "agent", "called_at"}) or a folder manifest
 `manifest.csv` (uuid,phone,name,external_id,agent,called_at). Israeli phone numbers are
 normalised to E.164."""
+
 import csv
 import io
 import json

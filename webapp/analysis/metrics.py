@@ -1,10 +1,11 @@
 """Call metrics from a transcript's timed segments; with speaker labels, the talk metrics
 per speaker as Gong defines them (talk ratio, longest monologue, interruptions, patience,
 questions, speech rate)."""
+
 from . import hebrew
 
 MONOLOGUE_GAP = 1.5  # seconds of pause that still belong to the same turn
-OVERLAP = 0.1        # seconds a speaker must start before the other stops to interrupt
+OVERLAP = 0.1  # seconds a speaker must start before the other stops to interrupt
 SIDES = ("agent", "customer")
 
 
@@ -30,7 +31,9 @@ def compute(transcript, duration):
         metrics["questions_by_speaker"] = {sp: sum(1 for s in questions if s.speaker == sp) for sp in sorted(speakers)}
         metrics["talk_share"] = {
             sp: round(union_length([(s.start, s.end) for s in segments if s.speaker == sp], duration) / speech, 3)
-            if speech else 0.0 for sp in sorted(speakers)
+            if speech
+            else 0.0
+            for sp in sorted(speakers)
         }
     if speakers >= set(SIDES):
         metrics.update(talk(segments, duration))
@@ -116,8 +119,12 @@ def _longest_turns(segments):
     ends a turn."""
     longest, turn = {}, None
     for seg in segments:
-        if turn and seg.speaker == turn["speaker"] and seg.start - turn["end"] <= MONOLOGUE_GAP \
-                and (seg.speaker is not None):
+        if (
+            turn
+            and seg.speaker == turn["speaker"]
+            and seg.start - turn["end"] <= MONOLOGUE_GAP
+            and (seg.speaker is not None)
+        ):
             turn["end"] = max(turn["end"], seg.end)
         else:
             turn = {"speaker": seg.speaker, "start": seg.start, "end": seg.end}

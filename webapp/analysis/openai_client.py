@@ -1,5 +1,6 @@
 """The OpenAI client as the `openai` transcriber and scorer use it, and how its failures
 become the project's typed errors (category `processing`, retried by the retry policy)."""
+
 import contextlib
 import os
 import re
@@ -36,8 +37,10 @@ def validate(config, default_model):
     elif not KEY_ENV.fullmatch(env):
         messages.append(f"API key variable: {env} is not allowed; use {KEY_ENV_RULE}.")
     if "api_key" in config:
-        messages.append("API key: keys are never stored in settings; put it in the environment "
-                        f"variable {env} and name that variable instead.")
+        messages.append(
+            "API key: keys are never stored in settings; put it in the environment "
+            f"variable {env} and name that variable instead."
+        )
     timeout = config.get("timeout", DEFAULT_TIMEOUT)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 1 <= timeout <= 3600:
         messages.append("Timeout: seconds, from 1 to 3600.")
@@ -52,11 +55,13 @@ def make_client(config, code="TRANSCRIPTION_FAILED"):
         raise ProcessingError(f"The API key variable {env} is not allowed; use {KEY_ENV_RULE}.", code=code)
     key = os.environ.get(env)
     if not key:
-        raise ProcessingError(f"The environment variable {env} holding the API key is not set.",
-                              code=code)
-    return openai.OpenAI(api_key=key, base_url=config.get("base_url") or None,
-                         timeout=float(config.get("timeout", DEFAULT_TIMEOUT)),
-                         max_retries=int(config.get("client_retries", 0)))
+        raise ProcessingError(f"The environment variable {env} holding the API key is not set.", code=code)
+    return openai.OpenAI(
+        api_key=key,
+        base_url=config.get("base_url") or None,
+        timeout=float(config.get("timeout", DEFAULT_TIMEOUT)),
+        max_retries=int(config.get("client_retries", 0)),
+    )
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 valid check digit), payment card numbers (Luhn), Israeli phone numbers, e-mail addresses and
 bank account numbers. Speech engines write spoken numbers as digits, often in groups
 ("050 123 4567", "4580-1234-..."), so a number is read across spaces and dashes."""
+
 import re
 from collections import Counter
 
@@ -87,7 +88,7 @@ def _numbers_in(text, run):
     while i < len(groups):
         for j in range(len(groups), i, -1):
             start, end = groups[i][0], groups[j - 1][1]
-            kind = classify(text[start:end], text[max(0, start - 40):start])
+            kind = classify(text[start:end], text[max(0, start - 40) : start])
             if kind:
                 found.append((start, end, kind))
                 i = j

@@ -6,6 +6,7 @@ A transcript that fails any check "needs review": its call is filed, but its sco
 withheld (no overall score), because a score read off a looping or empty transcript says
 nothing about the call. Transcripts without engine signals (delivered beside the recording,
 or from a server that gives none) are judged by the text alone."""
+
 import zlib
 from dataclasses import dataclass, field
 
@@ -91,7 +92,7 @@ def worst_compression_ratio(words):
     (stretches overlap by half; a shorter text is one stretch)."""
     size = COMPRESSION_WINDOW_WORDS
     starts = range(0, max(1, len(words) - size // 2), size // 2)
-    return round(max(compression_ratio(" ".join(words[i:i + size])) for i in starts), 2)
+    return round(max(compression_ratio(" ".join(words[i : i + size])) for i in starts), 2)
 
 
 def longest_repeat(words):
@@ -101,7 +102,7 @@ def longest_repeat(words):
         for start in range(n):  # each phase of the text in steps of n
             run, previous = 1, None
             for i in range(start, len(words) - n + 1, n):
-                phrase = tuple(words[i:i + n])
+                phrase = tuple(words[i : i + n])
                 run = run + 1 if phrase == previous else 1
                 previous = phrase
                 best = max(best, run)

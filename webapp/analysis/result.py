@@ -39,9 +39,9 @@ class Analysis:
     overall_score: float | None = None
     metrics: dict | None = None
     timings: dict = field(default_factory=dict)
-    metadata: dict | None = None    # customer/agent facts delivered with the recording
+    metadata: dict | None = None  # customer/agent facts delivered with the recording
     notes: list = field(default_factory=list)  # things to record on the file's event log
     redactions: dict | None = None  # personal data replaced, per kind ({"phone": 2}); None: not redacted
     redacted_spans: list | None = None  # [[start, end]] seconds of the recording silenced for viewers
-    quality: str | None = None      # analysis.quality verdict: "ok" | "needs_review"
+    quality: str | None = None  # analysis.quality verdict: "ok" | "needs_review"
     quality_reasons: list = field(default_factory=list)

@@ -2,6 +2,7 @@
 shape, an OpenAPI document generated from the request models, a live status stream and
 receivers for external triggers. `register_api(app)` is called by
 webapp.views.register_blueprints."""
+
 from flask import Blueprint, g, request
 
 from ..auth import login_manager
@@ -13,8 +14,13 @@ API_VERSION = "1.0"
 
 def page_json(page, view):
     """A services.Page as the API lists things: items plus page, per_page, total, pages."""
-    return {"items": [view(item) for item in page.items], "page": page.page, "per_page": page.per_page,
-            "total": page.total, "pages": page.pages}
+    return {
+        "items": [view(item) for item in page.items],
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+    }
 
 
 @login_manager.request_loader

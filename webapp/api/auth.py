@@ -1,5 +1,6 @@
 """Who is asking an API request: a signed-in user (browser session or personal API token)
 with a high enough role, and the CSRF token for a browser session's changes."""
+
 from flask import g, request
 from flask_login import current_user
 
@@ -13,7 +14,8 @@ def require(role):
     """401 without a user, 403 below `role`; CSRF for a browser session's changes."""
     if not current_user.is_authenticated:
         message = g.get("api_token_error") or (
-            "Sign in, or send a personal API token as 'Authorization: Bearer <token>'.")
+            "Sign in, or send a personal API token as 'Authorization: Bearer <token>'."
+        )
         raise ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="callbatch"'})
     if not has_role(current_user, role):
         raise ApiError(403, f"This needs the {role} role (you are {current_user.role}).")
@@ -35,5 +37,8 @@ def check_csrf():
     try:
         validate_csrf(token)
     except CsrfError as exc:
-        raise ApiError(403, f"CSRF check failed: {exc}. Send the page's CSRF token as X-CSRFToken, or use an "
-                            "API token.", code="CSRF_FAILED") from None
+        raise ApiError(
+            403,
+            f"CSRF check failed: {exc}. Send the page's CSRF token as X-CSRFToken, or use an API token.",
+            code="CSRF_FAILED",
+        ) from None

@@ -1,5 +1,6 @@
 """/api/openapi.json (generated from the request models) and /api/docs (a self-contained page
 that renders it: no CDN, the app works offline)."""
+
 import os
 
 from flask import send_file
@@ -32,7 +33,8 @@ def openapi_document():
     document = openapi("Callbatch API", API_VERSION, DESCRIPTION)
     document["paths"]["/api/batch/status"]["get"]["description"] += (
         "\n\nWebSocket: open `ws(s)://<host>/api/batch/status` (same auth) to receive the snapshot "
-        "and then each change as a JSON text message.")
+        "and then each change as a JSON text message."
+    )
     return document
 
 

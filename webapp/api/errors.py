@@ -3,6 +3,7 @@
 `details` is a list of {"field", "reason"} for input errors (422) and otherwise an object or
 null. Bad input is always a 4xx; an unexpected failure is a 500 in the same shape (and
 logged), never an HTML page."""
+
 import logging
 
 from flask import jsonify, request
@@ -14,9 +15,19 @@ from ..extensions import db
 log = logging.getLogger(__name__)
 
 CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR",
-    429: "TOO_MANY_REQUESTS", 500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE",
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -44,8 +55,11 @@ def found(item, what, ident):
 
 def invalid(errors, message="The request has invalid fields."):
     """A 422 from a service's [{"field", "message"}] list."""
-    return ApiError(422, message, details=[{"field": e.get("field") or "body",
-                                            "reason": e.get("message") or e.get("reason")} for e in errors])
+    return ApiError(
+        422,
+        message,
+        details=[{"field": e.get("field") or "body", "reason": e.get("message") or e.get("reason")} for e in errors],
+    )
 
 
 def from_pydantic(exc: ValidationError, where="body"):
@@ -97,8 +111,11 @@ def register_blueprint_handlers(bp):
     def _unknown(_rest):
         allowed = _other_methods()
         if allowed:
-            raise ApiError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}.",
-                           headers={"Allow": ", ".join(allowed)})
+            raise ApiError(
+                405,
+                f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise ApiError(404, f"There is no API endpoint {request.path}; see /api/openapi.json.")
 
 

@@ -1,5 +1,6 @@
 """/api/batch/files: the filtered, paginated list; one file; its log (events) and error
 details; retry (one file or many)."""
+
 from flask_login import current_user
 
 from ..batch import actions
@@ -55,9 +56,16 @@ def file_error_details(file_id):
     suggested fix; `error` is null when the file has none."""
     data = service.detail(_file(file_id))
     failures = [e for e in data["events"] if e["to"] in ("failed", "skipped", "retrying")]
-    return {"file_id": file_id, "status": data["status"], "error": data["error"], "can_retry": data["can_retry"],
-            "retry_count": data["retry_count"], "attempts": data["attempts"],
-            "next_retry_at": data["next_retry_at"], "failures": failures}
+    return {
+        "file_id": file_id,
+        "status": data["status"],
+        "error": data["error"],
+        "can_retry": data["can_retry"],
+        "retry_count": data["retry_count"],
+        "attempts": data["attempts"],
+        "next_retry_at": data["next_retry_at"],
+        "failures": failures,
+    }
 
 
 @operation(bp, "POST", "/batch/files/<int:file_id>/retry", tag=TAG, summary="Retry a file", role="manager")
@@ -65,8 +73,9 @@ def retry_file(file_id):
     """Queues a failed, skipped or cancelled file again with a fresh retry budget."""
     record = _file(file_id)
     if record.status not in actions.RETRYABLE:
-        raise ApiError(409, f"File {file_id} is {record.status}; only failed, skipped or cancelled files can be "
-                            "retried.")
+        raise ApiError(
+            409, f"File {file_id} is {record.status}; only failed, skipped or cancelled files can be retried."
+        )
     queued = service.retry([file_id], user=current_user)
     return {"queued": queued, "file": service.summary(_file(file_id))}
 

@@ -1,5 +1,6 @@
 """/api/batch/folders: list, create, update, delete, test connection, scan now, preview, and
 the folder's inbound webhook secret."""
+
 from flask_login import current_user
 
 from ..services import folders as service
@@ -35,12 +36,16 @@ def list_folders():
 def folder_types():
     """The storage providers (with their settings' fields), monitor types (how files are found) and
     processing modes (when found files are processed) a folder can use."""
-    return {"storage_types": service.storage_types(), "monitor_types": service.monitor_types(),
-            "process_modes": service.process_modes()}
+    return {
+        "storage_types": service.storage_types(),
+        "monitor_types": service.monitor_types(),
+        "process_modes": service.process_modes(),
+    }
 
 
-@operation(bp, "POST", "/batch/folders", tag=TAG, summary="Create a folder", role="admin", body=FolderCreate,
-           status=201)
+@operation(
+    bp, "POST", "/batch/folders", tag=TAG, summary="Create a folder", role="admin", body=FolderCreate, status=201
+)
 def create_folder(body):
     folder, errors = service.create_folder(body.model_dump(), user=current_user)
     if errors:
@@ -54,8 +59,9 @@ def get_folder(folder_id):
     return _view(folder, service.file_counts([folder.id]))
 
 
-@operation(bp, "PATCH", "/batch/folders/<int:folder_id>", tag=TAG, summary="Update a folder", role="admin",
-           body=FolderUpdate)
+@operation(
+    bp, "PATCH", "/batch/folders/<int:folder_id>", tag=TAG, summary="Update a folder", role="admin", body=FolderUpdate
+)
 def update_folder(folder_id, body):
     """Change the fields sent; a secret sent blank or masked keeps the stored one."""
     folder = _folder(folder_id)
@@ -65,37 +71,59 @@ def update_folder(folder_id, body):
     return _view(folder, service.file_counts([folder.id]))
 
 
-@operation(bp, "PUT", "/batch/folders/<int:folder_id>", tag=TAG, summary="Update a folder (PUT, as the spec writes it)",
-           role="admin", body=FolderUpdate)
+@operation(
+    bp,
+    "PUT",
+    "/batch/folders/<int:folder_id>",
+    tag=TAG,
+    summary="Update a folder (PUT, as the spec writes it)",
+    role="admin",
+    body=FolderUpdate,
+)
 def put_folder(folder_id, body):
     """The same update as PATCH: the fields sent are changed, the others kept; a secret sent
     blank or masked keeps the stored one."""
     return update_folder(folder_id, body)
 
 
-@operation(bp, "DELETE", "/batch/folders/<int:folder_id>", tag=TAG, summary="Delete a folder", role="admin",
-           status=204)
+@operation(bp, "DELETE", "/batch/folders/<int:folder_id>", tag=TAG, summary="Delete a folder", role="admin", status=204)
 def delete_folder(folder_id):
     """Deletes the folder and its file records; the calls already filed stay."""
     service.delete_folder(_folder(folder_id), user=current_user)
     return None, 204
 
 
-@operation(bp, "POST", "/batch/folders/<int:folder_id>/test", tag=TAG, summary="Test a folder's connection",
-           role="manager")
+@operation(
+    bp, "POST", "/batch/folders/<int:folder_id>/test", tag=TAG, summary="Test a folder's connection", role="manager"
+)
 def test_folder(folder_id):
     """Connects with the stored settings and keeps the result as the folder's connection status."""
     return service.test_connection(_folder(folder_id))
 
 
-@operation(bp, "POST", "/batch/folders/test", tag=TAG, summary="Test storage settings before saving",
-           role="admin", body=FolderTest)
+@operation(
+    bp,
+    "POST",
+    "/batch/folders/test",
+    tag=TAG,
+    summary="Test storage settings before saving",
+    role="admin",
+    body=FolderTest,
+)
 def test_settings(body):
     return service.test_connection(storage_type=body.storage_type, storage_config=body.storage_config)
 
 
-@operation(bp, "POST", "/batch/folders/<int:folder_id>/scan", tag=TAG, summary="Scan a folder now",
-           role="manager", status=202, idempotent=True)
+@operation(
+    bp,
+    "POST",
+    "/batch/folders/<int:folder_id>/scan",
+    tag=TAG,
+    summary="Scan a folder now",
+    role="manager",
+    status=202,
+    idempotent=True,
+)
 def scan_folder(folder_id):
     """Queues a scan (a worker runs it); its new files become a batch job. Send an
     Idempotency-Key to make a retried request queue only one scan."""
@@ -106,22 +134,31 @@ def scan_folder(folder_id):
     return {"folder_id": folder.id, "queued": True, "scan_id": rq_job}, 202
 
 
-@operation(bp, "GET", "/batch/folders/<int:folder_id>/preview", tag=TAG, summary="Preview a scan (dry run)",
-           role="manager")
+@operation(
+    bp, "GET", "/batch/folders/<int:folder_id>/preview", tag=TAG, summary="Preview a scan (dry run)", role="manager"
+)
 def preview_folder(folder_id):
     """What a scan would queue and skip now, and why; nothing is recorded."""
     return service.preview(_folder(folder_id))
 
 
-@operation(bp, "GET", "/batch/folders/<int:folder_id>/webhook", tag=TAG, summary="The folder's inbound webhook",
-           role="admin")
+@operation(
+    bp, "GET", "/batch/folders/<int:folder_id>/webhook", tag=TAG, summary="The folder's inbound webhook", role="admin"
+)
 def get_webhook(folder_id):
     """Whether the folder has an inbound webhook, and its URL (without the secret)."""
     return hooks.view(_folder(folder_id))
 
 
-@operation(bp, "POST", "/batch/folders/<int:folder_id>/webhook", tag=TAG, status=201, role="admin",
-           summary="Create or rotate the folder's inbound webhook secret")
+@operation(
+    bp,
+    "POST",
+    "/batch/folders/<int:folder_id>/webhook",
+    tag=TAG,
+    status=201,
+    role="admin",
+    summary="Create or rotate the folder's inbound webhook secret",
+)
 def rotate_webhook(folder_id):
     """Returns the secret once. External systems POST {"files": [...]} to
     /api/hooks/folders/{id} with `?token=<secret>` or an `X-Callbatch-Signature:
@@ -131,8 +168,15 @@ def rotate_webhook(folder_id):
     return {**hooks.view(folder), "secret": secret}, 201
 
 
-@operation(bp, "DELETE", "/batch/folders/<int:folder_id>/webhook", tag=TAG, status=204, role="admin",
-           summary="Remove the folder's inbound webhook")
+@operation(
+    bp,
+    "DELETE",
+    "/batch/folders/<int:folder_id>/webhook",
+    tag=TAG,
+    status=204,
+    role="admin",
+    summary="Remove the folder's inbound webhook",
+)
 def delete_webhook(folder_id):
     hooks.remove(_folder(folder_id), user=current_user)
     return None, 204

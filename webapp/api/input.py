@@ -1,5 +1,6 @@
 """An API request's input: the JSON body and the query string, validated by pydantic models;
 malformed JSON, oversized bodies and NUL characters are refused with field details."""
+
 import json
 import math
 
@@ -26,21 +27,27 @@ def read_json(required=True):
     raw = request.get_data(cache=True)
     if not raw.strip():
         if required:
-            raise ApiError(400, "The request body is empty; send a JSON object.",
-                           details=[{"field": "body", "reason": "empty"}])
+            raise ApiError(
+                400, "The request body is empty; send a JSON object.", details=[{"field": "body", "reason": "empty"}]
+            )
         return None
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_float)
     except UnicodeDecodeError:
-        raise ApiError(400, "The request body is not UTF-8 text.",
-                       details=[{"field": "body", "reason": "not UTF-8"}]) from None
+        raise ApiError(
+            400, "The request body is not UTF-8 text.", details=[{"field": "body", "reason": "not UTF-8"}]
+        ) from None
     except (ValueError, RecursionError) as exc:
-        raise ApiError(400, f"The request body is not valid JSON: {exc}.",
-                       details=[{"field": "body", "reason": str(exc)}]) from None
+        raise ApiError(
+            400, f"The request body is not valid JSON: {exc}.", details=[{"field": "body", "reason": str(exc)}]
+        ) from None
     bad = _nul_path(data, "")
     if bad is not None:
-        raise ApiError(422, "Text may not contain NUL characters.",
-                       details=[{"field": bad or "body", "reason": "contains a NUL character"}])
+        raise ApiError(
+            422,
+            "Text may not contain NUL characters.",
+            details=[{"field": bad or "body", "reason": "contains a NUL character"}],
+        )
     return data
 
 
@@ -67,8 +74,11 @@ def parse_body(model):
     data = read_json()
     if model is dict:
         if not isinstance(data, dict):
-            raise ApiError(422, "The request body must be a JSON object.",
-                           details=[{"field": "body", "reason": "must be an object"}])
+            raise ApiError(
+                422,
+                "The request body must be a JSON object.",
+                details=[{"field": "body", "reason": "must be an object"}],
+            )
         return data
     try:
         return model.model_validate(data)
@@ -83,8 +93,11 @@ def parse_query(model):
         values[key] = items if len(items) > 1 else items[0]
     bad = _nul_path(values, "")
     if bad is not None:
-        raise ApiError(422, "Query parameters may not contain NUL characters.",
-                       details=[{"field": bad, "reason": "contains a NUL character"}])
+        raise ApiError(
+            422,
+            "Query parameters may not contain NUL characters.",
+            details=[{"field": bad, "reason": "contains a NUL character"}],
+        )
     try:
         return model.model_validate(values)
     except ValidationError as exc:

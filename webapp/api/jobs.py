@@ -1,5 +1,6 @@
 """/api/batch/jobs: list, create (scan a folder now), detail, start, cancel, retry failed,
 rollback; and pausing / resuming all processing."""
+
 from dataclasses import asdict
 
 from flask_login import current_user
@@ -30,18 +31,30 @@ def list_jobs(query):
     return page_json(page, service.view)
 
 
-@operation(bp, "POST", "/batch/jobs", tag=TAG, summary="Create a batch job (scan a folder now)", role="manager",
-           body=JobCreate, status=201, idempotent=True,
-           responses={200: "Nothing new in the folder: no job was created (job is null)",
-                      409: "Another scan holds the folder, or the folder is disabled or unreachable"})
+@operation(
+    bp,
+    "POST",
+    "/batch/jobs",
+    tag=TAG,
+    summary="Create a batch job (scan a folder now)",
+    role="manager",
+    body=JobCreate,
+    status=201,
+    idempotent=True,
+    responses={
+        200: "Nothing new in the folder: no job was created (job is null)",
+        409: "Another scan holds the folder, or the folder is disabled or unreachable",
+    },
+)
 def create_job(body):
     """Scans the folder now; its new files become one batch job (queued at once, or held
     as `pending` when immediate processing is off — then POST /start). Send an
     Idempotency-Key: repeating the request returns the first answer instead of scanning again."""
     folder = folder_service.get_folder(body.folder_id)
     if folder is None:
-        raise ApiError(404, f"There is no folder {body.folder_id}.",
-                       details=[{"field": "folder_id", "reason": "unknown folder"}])
+        raise ApiError(
+            404, f"There is no folder {body.folder_id}.", details=[{"field": "folder_id", "reason": "unknown folder"}]
+        )
     if not folder.enabled:
         raise ApiError(409, f"Folder {folder.id} is disabled; enable it first.")
     try:
@@ -62,9 +75,14 @@ def get_job(job_id):
     return detail(_job(job_id))
 
 
-@operation(bp, "POST", "/batch/jobs/<int:job_id>/start", tag=TAG,
-           summary="Start a job's waiting files (a held job, or one waiting for its window)",
-           role="manager")
+@operation(
+    bp,
+    "POST",
+    "/batch/jobs/<int:job_id>/start",
+    tag=TAG,
+    summary="Start a job's waiting files (a held job, or one waiting for its window)",
+    role="manager",
+)
 def start_job(job_id):
     try:
         queued = service.start(_job(job_id), user=current_user)
@@ -83,23 +101,43 @@ def cancel_job(job_id):
     return {"cancelled_files": cancelled, "job": detail(_job(job_id))}
 
 
-@operation(bp, "PUT", "/batch/jobs/<int:job_id>/cancel", tag=TAG, summary="Cancel a job (PUT, as the spec writes it)",
-           role="manager")
+@operation(
+    bp,
+    "PUT",
+    "/batch/jobs/<int:job_id>/cancel",
+    tag=TAG,
+    summary="Cancel a job (PUT, as the spec writes it)",
+    role="manager",
+)
 def put_cancel_job(job_id):
     """The same as POST: cancels every file of the job not yet started."""
     return cancel_job(job_id)
 
 
-@operation(bp, "POST", "/batch/jobs/<int:job_id>/retry", tag=TAG, summary="Retry the failed files of a job",
-           role="manager", idempotent=True)
+@operation(
+    bp,
+    "POST",
+    "/batch/jobs/<int:job_id>/retry",
+    tag=TAG,
+    summary="Retry the failed files of a job",
+    role="manager",
+    idempotent=True,
+)
 def retry_job(job_id):
     job = _job(job_id)
     queued = service.retry_failed(job, user=current_user)
     return {"queued": queued, "job": detail(_job(job_id))}
 
 
-@operation(bp, "POST", "/batch/jobs/<int:job_id>/rollback", tag=TAG, summary="Roll back a job's results",
-           role="manager", body=JobRollback)
+@operation(
+    bp,
+    "POST",
+    "/batch/jobs/<int:job_id>/rollback",
+    tag=TAG,
+    summary="Roll back a job's results",
+    role="manager",
+    body=JobRollback,
+)
 def rollback_job(job_id, body):
     """Removes the calls the job created and re-opens its completed files."""
     result = service.rollback(_job(job_id), user=current_user, requeue=body.requeue)

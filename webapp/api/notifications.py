@@ -1,5 +1,6 @@
 """/api/batch/notifications: channels (list, create, update, delete, send a test) and the
 delivery history. Secrets are masked in every answer."""
+
 from flask_login import current_user
 
 from ..services import notifications as service
@@ -31,8 +32,16 @@ def notification_options():
     return {"channels": service.providers(), "conditions": service.conditions()}
 
 
-@operation(bp, "POST", "/batch/notifications", tag=TAG, summary="Create a notification channel", role="admin",
-           body=NotificationCreate, status=201)
+@operation(
+    bp,
+    "POST",
+    "/batch/notifications",
+    tag=TAG,
+    summary="Create a notification channel",
+    role="admin",
+    body=NotificationCreate,
+    status=201,
+)
 def create_notification(body):
     actor, user_id = _actor()
     config, errors = service.create_config(body.model_dump(), actor=actor, user_id=user_id)
@@ -46,35 +55,64 @@ def get_notification(config_id):
     return service.view(_config(config_id))
 
 
-@operation(bp, "PATCH", "/batch/notifications/<int:config_id>", tag=TAG, summary="Update a notification channel",
-           role="admin", body=NotificationUpdate)
+@operation(
+    bp,
+    "PATCH",
+    "/batch/notifications/<int:config_id>",
+    tag=TAG,
+    summary="Update a notification channel",
+    role="admin",
+    body=NotificationUpdate,
+)
 def update_notification(config_id, body):
     """Changes the fields sent; a secret left blank or sent back masked keeps its value."""
     actor, user_id = _actor()
-    config, errors = service.update_config(_config(config_id), body.model_dump(exclude_unset=True), actor=actor,
-                                           user_id=user_id)
+    config, errors = service.update_config(
+        _config(config_id), body.model_dump(exclude_unset=True), actor=actor, user_id=user_id
+    )
     if errors:
         raise invalid(errors)
     return service.view(config)
 
 
-@operation(bp, "PUT", "/batch/notifications/<int:config_id>", tag=TAG, role="admin", body=NotificationUpdate,
-           summary="Update a notification channel (PUT, as the spec writes it)")
+@operation(
+    bp,
+    "PUT",
+    "/batch/notifications/<int:config_id>",
+    tag=TAG,
+    role="admin",
+    body=NotificationUpdate,
+    summary="Update a notification channel (PUT, as the spec writes it)",
+)
 def put_notification(config_id, body):
     """The same update as PATCH: the fields sent are changed, the others kept."""
     return update_notification(config_id, body)
 
 
-@operation(bp, "DELETE", "/batch/notifications/<int:config_id>", tag=TAG, summary="Delete a notification channel",
-           role="admin", status=204)
+@operation(
+    bp,
+    "DELETE",
+    "/batch/notifications/<int:config_id>",
+    tag=TAG,
+    summary="Delete a notification channel",
+    role="admin",
+    status=204,
+)
 def delete_notification(config_id):
     actor, user_id = _actor()
     service.delete_config(_config(config_id), actor=actor, user_id=user_id)
     return None, 204
 
 
-@operation(bp, "POST", "/batch/notifications/<int:config_id>/test", tag=TAG, status=202, role="admin",
-           summary="Send a test message")
+@operation(
+    bp,
+    "POST",
+    "/batch/notifications/<int:config_id>/test",
+    tag=TAG,
+    status=202,
+    role="admin",
+    summary="Send a test message",
+)
 def test_notification(config_id):
     """Queues a test message to the channel; its delivery (and outcome) shows in the history."""
     actor, user_id = _actor()
@@ -82,8 +120,14 @@ def test_notification(config_id):
     return service.delivery_view(delivery), 202
 
 
-@operation(bp, "GET", "/batch/notifications/<int:config_id>/deliveries", tag=TAG, query=DeliveriesQuery,
-           summary="A channel's delivery history")
+@operation(
+    bp,
+    "GET",
+    "/batch/notifications/<int:config_id>/deliveries",
+    tag=TAG,
+    query=DeliveriesQuery,
+    summary="A channel's delivery history",
+)
 def notification_deliveries(config_id, query):
     _config(config_id)
     items = service.history(config_id=config_id, status=query.status, limit=query.limit, before_id=query.before_id)

@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 document, built from the operations declared in the route registry."""
+
 import re
 
 from .registry import MAX_INT, ROUTES
@@ -58,10 +59,17 @@ def openapi(title, version, description, servers=None):
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "A personal API token (profile page, or POST /api/tokens)."},
-                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
-                               "description": "A signed-in browser session; changes need the X-CSRFToken header."},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal API token (profile page, or POST /api/tokens).",
+                },
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "A signed-in browser session; changes need the X-CSRFToken header.",
+                },
             },
         },
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
@@ -73,8 +81,11 @@ def _parameters(op, path_params, components):
     to `components`)."""
     parameters = []
     for name, converter in path_params:
-        schema = ({"type": "integer", "minimum": 1, "maximum": MAX_INT} if converter == "int"
-                  else {"type": "string", "minLength": 1})
+        schema = (
+            {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+            if converter == "int"
+            else {"type": "string", "minLength": 1}
+        )
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     if op.query is not None:
         qschema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -89,11 +100,15 @@ def _parameters(op, path_params, components):
                 param["description"] = description
             parameters.append(param)
     if op.idempotent:
-        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "description": "Repeat a request safely: the same key returns the first answer "
-                                          "(for 24 hours).",
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 200,
-                                      "pattern": "^[!-~]+$"}})
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Repeat a request safely: the same key returns the first answer (for 24 hours).",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+            }
+        )
     return parameters + op.extra_parameters
 
 
@@ -101,11 +116,15 @@ def _responses(op, ref):
     """An operation's success answer and the error answers it can give."""
     success = {"description": "OK" if op.status != 201 else "Created"}
     if op.status != 204:
-        success["content"] = {op.produces: {"schema": ref(op.response) if op.produces == "application/json"
-                                            else {"type": "string"}}}
+        success["content"] = {
+            op.produces: {"schema": ref(op.response) if op.produces == "application/json" else {"type": "string"}}
+        }
     responses = {str(op.status): success}
-    errors = {400: "Malformed request (not JSON, empty body)", 404: "Unknown id",
-              422: "Invalid fields: details lists each field and the reason"}
+    errors = {
+        400: "Malformed request (not JSON, empty body)",
+        404: "Unknown id",
+        422: "Invalid fields: details lists each field and the reason",
+    }
     if op.role:
         errors.update({401: "Not signed in / no valid API token", 403: "Your role does not allow this"})
     if op.body is not None or op.body_doc is not None:
@@ -114,16 +133,38 @@ def _responses(op, ref):
         errors[409] = "A request with the same Idempotency-Key is still running"
     errors.update(op.responses)
     for code, text in sorted(errors.items()):
-        responses.setdefault(str(code), {"description": text, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}})
+        responses.setdefault(
+            str(code),
+            {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        )
     return responses
 
 
 def _error_schema():
-    return {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message", "details"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "details": {"anyOf": [{"type": "array", "items": {
-                           "type": "object", "properties": {"field": {"type": "string"},
-                                                            "reason": {"type": "string"}}}},
-                           {"type": "object"}, {"type": "null"}]}}}}}
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {
+                        "anyOf": [
+                            {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                                },
+                            },
+                            {"type": "object"},
+                            {"type": "null"},
+                        ]
+                    },
+                },
+            }
+        },
+    }

@@ -14,6 +14,7 @@ The cloud receivers need `?token=<CALLBATCH_EVENTS_TOKEN>` in the subscription U
 exactly the announced objects of the folders (cloud_events monitor) on that bucket. When a
 folder is busy (a scan holds it) or its storage cannot be reached, the answer is a 503 so the
 service delivers the event again."""
+
 import hmac
 import logging
 import re
@@ -39,19 +40,47 @@ SIGNATURE_HEADER = "X-Callbatch-Signature"
 
 
 def _result(r):
-    return {"folder_id": r.folder_id, "job_id": r.job_id, "queued": r.queued, "held": r.held, "skipped": r.skipped,
-            "known": r.known, "ignored": r.ignored, "missing": r.missing, "busy": r.busy}
+    return {
+        "folder_id": r.folder_id,
+        "job_id": r.job_id,
+        "queued": r.queued,
+        "held": r.held,
+        "skipped": r.skipped,
+        "known": r.known,
+        "ignored": r.ignored,
+        "missing": r.missing,
+        "busy": r.busy,
+    }
 
 
 # -- the per-folder inbound webhook -------------------------------------------------------------
 
-@operation(bp, "POST", "/hooks/folders/<int:folder_id>", tag=TAG, role=None, body=Announce, query=HookQuery,
-           status=202, summary="A folder's inbound webhook: announce new recordings",
-           extra_parameters=[{"name": SIGNATURE_HEADER, "in": "header", "required": False,
-                              "description": "sha256=<hex HMAC-SHA256 of the raw body under the folder's secret>",
-                              "schema": {"type": "string", "maxLength": 200}}],
-           responses={401: "Missing or wrong secret / signature", 409: "Folder disabled",
-                      503: "Folder busy or unreachable: send again later"})
+
+@operation(
+    bp,
+    "POST",
+    "/hooks/folders/<int:folder_id>",
+    tag=TAG,
+    role=None,
+    body=Announce,
+    query=HookQuery,
+    status=202,
+    summary="A folder's inbound webhook: announce new recordings",
+    extra_parameters=[
+        {
+            "name": SIGNATURE_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "sha256=<hex HMAC-SHA256 of the raw body under the folder's secret>",
+            "schema": {"type": "string", "maxLength": 200},
+        }
+    ],
+    responses={
+        401: "Missing or wrong secret / signature",
+        409: "Folder disabled",
+        503: "Folder busy or unreachable: send again later",
+    },
+)
 def folder_hook(folder_id, query, body):
     """Authenticate with the folder's webhook secret as `?token=`, or sign the body. Body:
     {"files": ["path/or/key.wav", ...]} — paths relative to the folder (object keys for
@@ -61,8 +90,11 @@ def folder_hook(folder_id, query, body):
         raise ApiError(404, f"There is no folder {folder_id}.")
     raw = request.get_data(cache=True)
     if not hooks.verify(folder, raw, token=query.token, signature=request.headers.get(SIGNATURE_HEADER)):
-        raise ApiError(401, "Send the folder's webhook secret as ?token=, or sign the body with it "
-                            f"({SIGNATURE_HEADER}: sha256=<hex>).")
+        raise ApiError(
+            401,
+            "Send the folder's webhook secret as ?token=, or sign the body with it "
+            f"({SIGNATURE_HEADER}: sha256=<hex>).",
+        )
     if not folder.enabled:
         raise ApiError(409, f"Folder {folder.id} is disabled.")
     try:
@@ -70,18 +102,24 @@ def folder_hook(folder_id, query, body):
     except CallbatchError as err:
         raise ApiError(503, err.message, code=err.code, headers={"Retry-After": "30"}) from None
     if report.get("busy"):
-        raise ApiError(503, "A scan holds the folder; send the announcement again.", code="BUSY",
-                       headers={"Retry-After": "10"})
+        raise ApiError(
+            503, "A scan holds the folder; send the announcement again.", code="BUSY", headers={"Retry-After": "10"}
+        )
     return report, 202
 
 
 # -- cloud storage events ----------------------------------------------------------------------
 
+
 def _check_token(query):
     expected = current_app.config.get("EVENTS_TOKEN") or ""
     if not expected:
-        raise ApiError(403, "The cloud event receivers are off: set CALLBATCH_EVENTS_TOKEN and put "
-                            "?token=<it> in the subscription URL.", code="RECEIVERS_DISABLED")
+        raise ApiError(
+            403,
+            "The cloud event receivers are off: set CALLBATCH_EVENTS_TOKEN and put "
+            "?token=<it> in the subscription URL.",
+            code="RECEIVERS_DISABLED",
+        )
     if not query.token or not hmac.compare_digest(query.token.encode(), expected.encode()):
         raise ApiError(401, "Missing or wrong ?token= for the event receivers.")
 
@@ -94,10 +132,10 @@ def _receive(service):
     except CallbatchError as err:
         raise ApiError(503, err.message, code=err.code, headers={"Retry-After": "30"}) from None
     if any(r.busy for r in results):
-        raise ApiError(503, "A scan holds a folder; deliver the event again.", code="BUSY",
-                       headers={"Retry-After": "10"})
-    return handshake, {"folders": [_result(r) for r in results],
-                       "queued": sum(r.queued + r.held for r in results)}
+        raise ApiError(
+            503, "A scan holds a folder; deliver the event again.", code="BUSY", headers={"Retry-After": "10"}
+        )
+    return handshake, {"folders": [_result(r) for r in results], "queued": sum(r.queued + r.held for r in results)}
 
 
 def subscribe_url_allowed(url):
@@ -113,14 +151,25 @@ def subscribe_url_allowed(url):
     return True, ""
 
 
-RECEIVER_RESPONSES = {401: "Missing or wrong ?token=", 403: "Receivers off (no CALLBATCH_EVENTS_TOKEN)",
-                      503: "A folder is busy or unreachable: the service should deliver again"}
+RECEIVER_RESPONSES = {
+    401: "Missing or wrong ?token=",
+    403: "Receivers off (no CALLBATCH_EVENTS_TOKEN)",
+    503: "A folder is busy or unreachable: the service should deliver again",
+}
 ANY_JSON = {"description": "The service's payload, as it publishes it."}
 
 
-@operation(bp, "POST", "/batch/events/s3", tag=TAG, role=None, query=EventsQuery, body_doc=ANY_JSON,
-           summary="Amazon S3 event notifications via an SNS HTTP(S) subscription",
-           responses={**RECEIVER_RESPONSES, 502: "The SubscribeURL did not confirm"})
+@operation(
+    bp,
+    "POST",
+    "/batch/events/s3",
+    tag=TAG,
+    role=None,
+    query=EventsQuery,
+    body_doc=ANY_JSON,
+    summary="Amazon S3 event notifications via an SNS HTTP(S) subscription",
+    responses={**RECEIVER_RESPONSES, 502: "The SubscribeURL did not confirm"},
+)
 def s3_events(query):
     """SNS `Notification` envelopes holding S3 `ObjectCreated:*` records (raw deliveries too);
     a `SubscriptionConfirmation` is confirmed by fetching its SubscribeURL (allow-listed)."""
@@ -133,8 +182,9 @@ def s3_events(query):
         try:
             with outbound.guard(), requests.Session() as session:
                 session.trust_env = False  # no proxy from the environment: it would call out unchecked
-                answer = session.get(handshake.value, allow_redirects=False,
-                                     timeout=current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10))
+                answer = session.get(
+                    handshake.value, allow_redirects=False, timeout=current_app.config.get("NOTIFY_TIMEOUT_SECONDS", 10)
+                )
         except outbound.BlockedTarget as exc:
             raise ApiError(403, f"Subscription not confirmed: {exc}", code="SUBSCRIBE_URL_REFUSED") from None
         except requests.RequestException as exc:
@@ -146,8 +196,17 @@ def s3_events(query):
     return report
 
 
-@operation(bp, "POST", "/batch/events/azure", tag=TAG, role=None, query=EventsQuery, body_doc=ANY_JSON,
-           summary="Azure Event Grid (Event Grid or CloudEvents schema)", responses=RECEIVER_RESPONSES)
+@operation(
+    bp,
+    "POST",
+    "/batch/events/azure",
+    tag=TAG,
+    role=None,
+    query=EventsQuery,
+    body_doc=ANY_JSON,
+    summary="Azure Event Grid (Event Grid or CloudEvents schema)",
+    responses=RECEIVER_RESPONSES,
+)
 def azure_events(query):
     """`Microsoft.Storage.BlobCreated` events; the `SubscriptionValidationEvent` handshake is
     answered with {"validationResponse": code}."""
@@ -158,10 +217,23 @@ def azure_events(query):
     return report
 
 
-@operation(bp, "OPTIONS", "/batch/events/azure", tag=TAG, role=None, query=EventsQuery,
-           summary="CloudEvents webhook validation (Event Grid, CloudEvents schema)",
-           extra_parameters=[{"name": "WebHook-Request-Origin", "in": "header", "required": False,
-                              "schema": {"type": "string", "maxLength": 200}}])
+@operation(
+    bp,
+    "OPTIONS",
+    "/batch/events/azure",
+    tag=TAG,
+    role=None,
+    query=EventsQuery,
+    summary="CloudEvents webhook validation (Event Grid, CloudEvents schema)",
+    extra_parameters=[
+        {
+            "name": "WebHook-Request-Origin",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 200},
+        }
+    ],
+)
 def azure_events_options(query):
     """Answers the CloudEvents abuse-protection handshake: `WebHook-Allowed-Origin`."""
     _check_token(query)
@@ -173,9 +245,17 @@ def azure_events_options(query):
     return resp
 
 
-@operation(bp, "POST", "/batch/events/gcs", tag=TAG, role=None, query=EventsQuery, body_doc=ANY_JSON,
-           summary="Google Cloud Storage notifications via a Pub/Sub push subscription",
-           responses=RECEIVER_RESPONSES)
+@operation(
+    bp,
+    "POST",
+    "/batch/events/gcs",
+    tag=TAG,
+    role=None,
+    query=EventsQuery,
+    body_doc=ANY_JSON,
+    summary="Google Cloud Storage notifications via a Pub/Sub push subscription",
+    responses=RECEIVER_RESPONSES,
+)
 def gcs_events(query):
     """Pub/Sub push messages of `OBJECT_FINALIZE` notifications (or Eventarc CloudEvents)."""
     _check_token(query)

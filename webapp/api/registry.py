@@ -9,6 +9,7 @@ generate the OpenAPI 3.1 document, so the document cannot drift from the validat
 The view receives `body` (a validated model, or a dict for `body=dict`), `query` (a
 validated model) and the path parameters. It returns a JSON-able value, `(value, status)`
 or a Response."""
+
 import functools
 from dataclasses import dataclass, field
 
@@ -21,36 +22,67 @@ from .idempotency import idempotent_call
 from .input import parse_body, parse_query
 
 ROUTES = []
-MAX_INT = 2 ** 31 - 1
+MAX_INT = 2**31 - 1
 
 
 @dataclass
 class Operation:
     method: str
-    rule: str                 # Flask rule relative to /api
+    rule: str  # Flask rule relative to /api
     endpoint: str
     tag: str
     summary: str
     description: str = ""
-    role: str | None = "viewer"     # None: no sign-in (receivers check their own secret)
-    body: object = None             # pydantic model class, dict (any JSON object) or None
+    role: str | None = "viewer"  # None: no sign-in (receivers check their own secret)
+    body: object = None  # pydantic model class, dict (any JSON object) or None
     query: type | None = None
     status: int = 200
-    response: object = None         # pydantic model class for the documented 2xx body
-    responses: dict = field(default_factory=dict)   # extra {status: description}
+    response: object = None  # pydantic model class for the documented 2xx body
+    responses: dict = field(default_factory=dict)  # extra {status: description}
     idempotent: bool = False
     produces: str = "application/json"
     extra_parameters: list = field(default_factory=list)
-    body_doc: dict | None = None    # documented (not validated here) body: receivers read it raw
+    body_doc: dict | None = None  # documented (not validated here) body: receivers read it raw
 
 
-def operation(bp, method, rule, *, tag, summary, role="viewer", body=None, query=None, status=200, response=None,
-              responses=None, idempotent=False, description="", produces="application/json",
-              extra_parameters=None, body_doc=None):
+def operation(
+    bp,
+    method,
+    rule,
+    *,
+    tag,
+    summary,
+    role="viewer",
+    body=None,
+    query=None,
+    status=200,
+    response=None,
+    responses=None,
+    idempotent=False,
+    description="",
+    produces="application/json",
+    extra_parameters=None,
+    body_doc=None,
+):
     def decorator(fn):
-        op = Operation(method, rule, fn.__name__, tag, summary, description or (fn.__doc__ or "").strip(), role,
-                       body, query, status, response, dict(responses or {}), idempotent, produces,
-                       list(extra_parameters or []), body_doc)
+        op = Operation(
+            method,
+            rule,
+            fn.__name__,
+            tag,
+            summary,
+            description or (fn.__doc__ or "").strip(),
+            role,
+            body,
+            query,
+            status,
+            response,
+            dict(responses or {}),
+            idempotent,
+            produces,
+            list(extra_parameters or []),
+            body_doc,
+        )
 
         @functools.wraps(fn)
         def view(**kwargs):
@@ -67,8 +99,7 @@ def operation(bp, method, rule, *, tag, summary, role="viewer", body=None, query
                 return idempotent_call(lambda: _respond(fn(**kwargs), op.status))
             return _respond(fn(**kwargs), op.status)
 
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method],
-                        provide_automatic_options=False)
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method], provide_automatic_options=False)
         ROUTES.append(op)
         return fn
 

@@ -1,4 +1,5 @@
 """/api/batch/reports/agents: the per-agent report (the Reports › Per-agent page's table)."""
+
 from ..services import agents as service
 from . import bp
 from .registry import operation

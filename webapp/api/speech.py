@@ -1,5 +1,6 @@
 """/api/batch/config/models and /test-speech: the installed speech models, and a test of the
 speech engine on a bundled sample call (the same as `flask models list` and Settings)."""
+
 from pydantic import BaseModel, ConfigDict
 
 from ..services import speech_models as service
@@ -20,8 +21,9 @@ def list_models():
     return {"models_dir": service.models_dir(), "models": service.installed()}
 
 
-@operation(bp, "POST", "/batch/config/test-speech", tag=TAG, summary="Transcribe a sample call",
-           role="admin", body=TestSpeech)
+@operation(
+    bp, "POST", "/batch/config/test-speech", tag=TAG, summary="Transcribe a sample call", role="admin", body=TestSpeech
+)
 def test_speech(body):
     """Transcribes a short bundled Hebrew sample call with the global transcriber, or with
     `transcriber` when given (unsaved settings), and answers {"ok", "text", "expected",

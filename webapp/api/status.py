@@ -5,6 +5,7 @@
 Workers publish every file status change (and the job's fresh counters) on Redis pub/sub
 after it commits (webapp.services.live); each open stream holds one Redis subscription and
 one server thread — run the web process with threads (gunicorn -k gthread --threads N)."""
+
 import json
 import time
 from typing import Optional
@@ -34,10 +35,15 @@ class StreamQuery(Query):
 
 def snapshot():
     status = dashboard.status()
-    return {"totals": status["totals"], "total_files": status["total_files"], "paused": status["paused"],
-            "active": status["active"], "throughput_per_hour": status["throughput"],
-            "jobs": [jobs.view(j) for j in status["jobs"]],
-            "recent_errors": [files.summary(r) for r in status["errors"]]}
+    return {
+        "totals": status["totals"],
+        "total_files": status["total_files"],
+        "paused": status["paused"],
+        "active": status["active"],
+        "throughput_per_hour": status["throughput"],
+        "jobs": [jobs.view(j) for j in status["jobs"]],
+        "recent_errors": [files.summary(r) for r in status["errors"]],
+    }
 
 
 def _wanted(message, query):
@@ -64,8 +70,7 @@ def _messages(pubsub, query, seconds):
             yield data
 
 
-@operation(bp, "GET", "/batch/status", tag=TAG, summary="Status snapshot (poll), or the live stream",
-           query=StreamQuery)
+@operation(bp, "GET", "/batch/status", tag=TAG, summary="Status snapshot (poll), or the live stream", query=StreamQuery)
 def get_status(query):
     """Totals by file status, active jobs with progress and ETA, throughput and recent errors.
     The same URL opened as a WebSocket streams live changes; a request that accepts only
@@ -75,8 +80,15 @@ def get_status(query):
     return snapshot()
 
 
-@operation(bp, "GET", "/batch/status/stream", tag=TAG, query=StreamQuery, produces="text/event-stream",
-           summary="Live status as Server-Sent Events")
+@operation(
+    bp,
+    "GET",
+    "/batch/status/stream",
+    tag=TAG,
+    query=StreamQuery,
+    produces="text/event-stream",
+    summary="Live status as Server-Sent Events",
+)
 def status_stream(query):
     """`event: snapshot` first (the GET /api/batch/status document), then `event: file`
     ({file_id, file_name, folder_id, job_id, from, status, error_code, at}) and `event: job`
@@ -107,11 +119,15 @@ def _sse(query):
         finally:
             pubsub.close()
 
-    return Response(stream_with_context(events()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return Response(
+        stream_with_context(events()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 # -- WebSocket on the same URL -----------------------------------------------------------------
+
 
 class _Capture:
     """Receives flask-sock's wrapped view instead of a blueprint, so the API can check the
@@ -121,6 +137,7 @@ class _Capture:
         def decorator(view):
             self.view = view
             return view
+
         return decorator
 
 

@@ -1,4 +1,5 @@
 """/api/tokens: your personal API tokens — list, create (the token is shown once), revoke."""
+
 from flask_login import current_user
 
 from ..auth import has_role

@@ -1,4 +1,5 @@
 """/api/batch/trackers: the phrase trackers counted in every call (a change is recounted in a worker)."""
+
 from flask_login import current_user
 
 from ..services import trackers as service
@@ -22,8 +23,9 @@ def list_trackers():
     return {"items": [service.view(t) for t in service.list_trackers()]}
 
 
-@operation(bp, "POST", "/batch/trackers", tag=TAG, summary="Create a tracker", role="manager", body=TrackerCreate,
-           status=201)
+@operation(
+    bp, "POST", "/batch/trackers", tag=TAG, summary="Create a tracker", role="manager", body=TrackerCreate, status=201
+)
 def create_tracker(body):
     """Existing calls are counted in a worker; new calls are counted when they are filed."""
     tracker, errors = service.create(body.model_dump(), user=current_user)
@@ -37,8 +39,15 @@ def get_tracker(tracker_id):
     return service.view(_tracker(tracker_id))
 
 
-@operation(bp, "PATCH", "/batch/trackers/<int:tracker_id>", tag=TAG, summary="Update a tracker", role="manager",
-           body=TrackerUpdate)
+@operation(
+    bp,
+    "PATCH",
+    "/batch/trackers/<int:tracker_id>",
+    tag=TAG,
+    summary="Update a tracker",
+    role="manager",
+    body=TrackerUpdate,
+)
 def update_tracker(tracker_id, body):
     """Changed phrases are counted again in every call, in a worker."""
     tracker, errors = service.update(_tracker(tracker_id), body.model_dump(exclude_none=True), user=current_user)
@@ -47,8 +56,9 @@ def update_tracker(tracker_id, body):
     return service.view(tracker)
 
 
-@operation(bp, "DELETE", "/batch/trackers/<int:tracker_id>", tag=TAG, summary="Delete a tracker", role="manager",
-           status=204)
+@operation(
+    bp, "DELETE", "/batch/trackers/<int:tracker_id>", tag=TAG, summary="Delete a tracker", role="manager", status=204
+)
 def delete_tracker(tracker_id):
     service.delete(_tracker(tracker_id), user=current_user)
     return None, 204

@@ -1,4 +1,5 @@
 """GET /api/batch/workers: the Workers page's data (live workers, queues, scheduler, disk)."""
+
 from ..services import workers as service
 from . import bp
 from .registry import operation

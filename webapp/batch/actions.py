@@ -1,4 +1,5 @@
 """What a person (or an integration) can do to files and jobs: retry, start, cancel."""
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -19,9 +20,19 @@ def retry_files(records, actor):
         if record.status not in RETRYABLE:
             continue
         job_id = enqueue.new_job_id()
-        transition(record, QUEUED, f"Retried by {actor}", {"previous_error": record.error_code},
-                   retry_count=0, rq_job_id=job_id, error_code=None, error_category=None,
-                   error_message=None, next_retry_at=None, finished_at=None)
+        transition(
+            record,
+            QUEUED,
+            f"Retried by {actor}",
+            {"previous_error": record.error_code},
+            retry_count=0,
+            rq_job_id=job_id,
+            error_code=None,
+            error_category=None,
+            error_message=None,
+            next_retry_at=None,
+            finished_at=None,
+        )
         pairs.append((record.id, job_id))
     db.session.commit()
     enqueue.files(pairs)
@@ -58,11 +69,15 @@ def rollback_job(job, actor, requeue=True):
     from ..models import Customer, SalesCall
 
     FPR = FileProcessingRecord
-    records = db.session.scalars(sa.select(FPR).where(FPR.job_id == job.id, FPR.status == COMPLETED)
-                                 .order_by(FPR.id)).all()
+    records = db.session.scalars(
+        sa.select(FPR).where(FPR.job_id == job.id, FPR.status == COMPLETED).order_by(FPR.id)
+    ).all()
     file_ids = [r.id for r in records]
-    calls = db.session.scalars(sa.select(SalesCall).where(
-        sa.or_(SalesCall.job_id == job.id, SalesCall.file_id.in_(file_ids) if file_ids else sa.false()))).all()
+    calls = db.session.scalars(
+        sa.select(SalesCall).where(
+            sa.or_(SalesCall.job_id == job.id, SalesCall.file_id.in_(file_ids) if file_ids else sa.false())
+        )
+    ).all()
     customer_ids = {c.customer_id for c in calls if c.customer_id}
     for call in calls:
         db.session.delete(call)
@@ -74,8 +89,15 @@ def rollback_job(job, actor, requeue=True):
     pairs = []
     for record in records:
         job_id = enqueue.new_job_id()
-        transition(record, QUEUED, f"Re-opened by {actor}: rollback of job #{job.id}",
-                   {"rollback_of_job": job.id}, rq_job_id=job_id, finished_at=None, content_sha256=None)
+        transition(
+            record,
+            QUEUED,
+            f"Re-opened by {actor}: rollback of job #{job.id}",
+            {"rollback_of_job": job.id},
+            rq_job_id=job_id,
+            finished_at=None,
+            content_sha256=None,
+        )
         if requeue:
             pairs.append((record.id, job_id))
         else:

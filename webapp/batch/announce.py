@@ -8,6 +8,7 @@
   Grid, GCS Pub/Sub push) call with the request body.
 - `drain_event_queues()`: read the SQS queues of S3 folders (S3 → SQS notifications);
   run by the periodic tick."""
+
 import functools
 import logging
 import os
@@ -40,9 +41,9 @@ class AnnounceResult:
     held: int = 0
     skipped: int = 0
     known: int = 0
-    ignored: int = 0      # other prefix, other type, companion files
-    missing: int = 0      # announced, but gone before we looked
-    busy: bool = False    # a scan held the folder: announce again later
+    ignored: int = 0  # other prefix, other type, companion files
+    missing: int = 0  # announced, but gone before we looked
+    busy: bool = False  # a scan held the folder: announce again later
 
 
 def announce(folder, keys, trigger=TRIGGER):
@@ -60,8 +61,7 @@ def announce(folder, keys, trigger=TRIGGER):
             wanted.append(key)
     if not wanted:
         return result
-    lock = enqueue.redis().lock(enqueue.key("scan-lock", folder.id), timeout=600,
-                                blocking_timeout=LOCK_WAIT_SECONDS)
+    lock = enqueue.redis().lock(enqueue.key("scan-lock", folder.id), timeout=600, blocking_timeout=LOCK_WAIT_SECONDS)
     if not lock.acquire():
         result.busy = True
         return result
@@ -77,8 +77,7 @@ def announce(folder, keys, trigger=TRIGGER):
 
 def _take(folder, storage, keys, trigger, result):
     FPR = FileProcessingRecord
-    known = set(db.session.scalars(sa.select(FPR.file_path).where(FPR.folder_id == folder.id,
-                                                                  FPR.file_path.in_(keys))))
+    known = set(db.session.scalars(sa.select(FPR.file_path).where(FPR.folder_id == folder.id, FPR.file_path.in_(keys))))
     result.known = len(known)
     found = Plan(known=len(known))
     for key in keys:
@@ -107,9 +106,15 @@ def _take(folder, storage, keys, trigger, result):
 
 def event_folders(service):
     """Enabled folders of a storage type that take cloud events."""
-    return db.session.scalars(sa.select(ExternalFolder).where(
-        ExternalFolder.enabled, ExternalFolder.storage_type == service,
-        ExternalFolder.monitor_type == "cloud_events").order_by(ExternalFolder.id)).all()
+    return db.session.scalars(
+        sa.select(ExternalFolder)
+        .where(
+            ExternalFolder.enabled,
+            ExternalFolder.storage_type == service,
+            ExternalFolder.monitor_type == "cloud_events",
+        )
+        .order_by(ExternalFolder.id)
+    ).all()
 
 
 def route(service, announcements):

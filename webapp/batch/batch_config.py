@@ -2,6 +2,7 @@
 
 The JSON document is what Settings → Export writes and Import reads.
 """
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..extensions import db
@@ -18,10 +19,10 @@ class _Strict(BaseModel):
 
 class Processing(_Strict):
     maxConcurrentFiles: int = Field(5, ge=1, le=20)
-    autoStart: bool = True              # monitors watch folders and scan on their own
-    backgroundProcessing: bool = True   # periodic and cron scans run
-    immediateProcessing: bool = True    # queue on discovery; otherwise hold until started
-    paused: bool = False                # workers take no new files while paused
+    autoStart: bool = True  # monitors watch folders and scan on their own
+    backgroundProcessing: bool = True  # periodic and cron scans run
+    immediateProcessing: bool = True  # queue on discovery; otherwise hold until started
+    paused: bool = False  # workers take no new files while paused
 
 
 class RetryPolicy(_Strict):
@@ -46,9 +47,9 @@ class Analysis(_Strict):
 
 class Backup(_Strict):
     enabled: bool = False
-    hour: int = Field(2, ge=0, le=23)       # the daily backup runs after this hour, in TIMEZONE
-    destination: str = ""                   # a directory or s3://bucket/prefix; empty: instance/backups
-    keep: int = Field(7, ge=1, le=365)      # the newest N backups are kept, older ones removed
+    hour: int = Field(2, ge=0, le=23)  # the daily backup runs after this hour, in TIMEZONE
+    destination: str = ""  # a directory or s3://bucket/prefix; empty: instance/backups
+    keep: int = Field(7, ge=1, le=365)  # the newest N backups are kept, older ones removed
 
 
 class BatchConfig(_Strict):
@@ -74,8 +75,11 @@ def validate(document):
     config, errors = _parse(document)
     if config is None:
         return None, errors
-    errors = [{"field": f"analysis.{kind}", "message": message} for kind in ("transcriber", "diarizer", "scorer")
-              for message in provider_problems(kind, getattr(config.analysis, kind))]
+    errors = [
+        {"field": f"analysis.{kind}", "message": message}
+        for kind in ("transcriber", "diarizer", "scorer")
+        for message in provider_problems(kind, getattr(config.analysis, kind))
+    ]
     return (None, errors) if errors else (config, [])
 
 
@@ -109,13 +113,21 @@ def _text_problems(document):
         if depth > MAX_DEPTH:
             return [{"field": path, "message": f"The settings are nested more than {MAX_DEPTH} levels deep."}]
         if isinstance(value, str) and CONTROL.search(value):
-            return [{"field": path or "document",
-                     "message": "Contains a control character (such as a NUL byte); remove it."}]
+            return [
+                {
+                    "field": path or "document",
+                    "message": "Contains a control character (such as a NUL byte); remove it.",
+                }
+            ]
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         for key, item in items:
             if isinstance(key, str) and CONTROL.search(key):
-                return [{"field": path or "document",
-                         "message": "A field name contains a control character (such as a NUL byte)."}]
+                return [
+                    {
+                        "field": path or "document",
+                        "message": "A field name contains a control character (such as a NUL byte).",
+                    }
+                ]
             stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
     return []
 
@@ -124,10 +136,7 @@ def _parse(document):
     try:
         return BatchConfig.model_validate(document), []
     except ValidationError as exc:
-        return None, [
-            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
-        ]
-
+        return None, [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
 
 
 def load():

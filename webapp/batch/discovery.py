@@ -1,5 +1,6 @@
 """Scanning a folder: list it, record each new file once, skip what cannot be taken, and
 open a batch job for what was found."""
+
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,8 +28,8 @@ SIGHTINGS_TTL = 86400
 class Plan:
     """What a scan would do with a folder's listing."""
 
-    to_queue: list = field(default_factory=list)     # StoredFile
-    to_skip: list = field(default_factory=list)      # (StoredFile, SkipFile)
+    to_queue: list = field(default_factory=list)  # StoredFile
+    to_skip: list = field(default_factory=list)  # (StoredFile, SkipFile)
     still_writing: list = field(default_factory=list)
     known: int = 0
 
@@ -51,9 +52,11 @@ def storage_for(folder):
     try:
         config = crypto.unseal(folder.storage_config or {}, provider.secret_fields())
     except ValueError:
-        raise FileAccessError("The folder's stored credentials cannot be decrypted with this server's key "
-                              "(was CALLBATCH_ENCRYPTION_KEY changed?): enter them again.",
-                              code="INVALID_CREDENTIALS") from None
+        raise FileAccessError(
+            "The folder's stored credentials cannot be decrypted with this server's key "
+            "(was CALLBATCH_ENCRYPTION_KEY changed?): enter them again.",
+            code="INVALID_CREDENTIALS",
+        ) from None
     return provider(config)
 
 
@@ -135,30 +138,50 @@ def _record(folder, found, trigger, user_id, hold):
     """Insert the new records, their events and their job in one transaction.
     Returns the job and the (record id, RQ job id) pairs to enqueue after commit."""
     now = utcnow()
-    job = BatchJob(folder_id=folder.id, trigger=trigger, created_by_id=user_id,
-                   status=job_status.PENDING if hold else job_status.RUNNING,
-                   started_at=None if hold else now,
-                   total_files=len(found.to_queue) + len(found.to_skip), skipped_files=len(found.to_skip))
+    job = BatchJob(
+        folder_id=folder.id,
+        trigger=trigger,
+        created_by_id=user_id,
+        status=job_status.PENDING if hold else job_status.RUNNING,
+        started_at=None if hold else now,
+        total_files=len(found.to_queue) + len(found.to_skip),
+        skipped_files=len(found.to_skip),
+    )
     db.session.add(job)
     db.session.flush()
     first = DISCOVERED if hold else QUEUED
-    rows = [_row(folder, job, s, first, now, rq_job_id=None if hold else enqueue.new_job_id())
-            for s in found.to_queue]
+    rows = [_row(folder, job, s, first, now, rq_job_id=None if hold else enqueue.new_job_id()) for s in found.to_queue]
     rows += [_row(folder, job, s, SKIPPED, now, error=err) for s, err in found.to_skip]
     FPR = FileProcessingRecord
     inserted = _insert_many(FPR.__table__, rows, returning=("id", "status", "rq_job_id", "error_message"))
     events = []
     for (record_id, status, _job_id, error_message), row in zip(inserted, rows, strict=True):
-        events.append(dict(file_id=record_id, from_status=None, to_status=DISCOVERED, created_at=now,
-                           message=f"Found by a {trigger} scan"))
+        events.append(
+            dict(
+                file_id=record_id,
+                from_status=None,
+                to_status=DISCOVERED,
+                created_at=now,
+                message=f"Found by a {trigger} scan",
+            )
+        )
         if status == QUEUED:
-            events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=QUEUED, created_at=now,
-                               message="Queued for processing"))
+            events.append(
+                dict(
+                    file_id=record_id,
+                    from_status=DISCOVERED,
+                    to_status=QUEUED,
+                    created_at=now,
+                    message="Queued for processing",
+                )
+            )
         elif status == SKIPPED:
-            events.append(dict(file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now,
-                               message=error_message))
-            signals.skipped_on_scan.send(SimpleNamespace(id=record_id, **row), frm=DISCOVERED, to=SKIPPED,
-                                         details=None)
+            events.append(
+                dict(
+                    file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now, message=error_message
+                )
+            )
+            signals.skipped_on_scan.send(SimpleNamespace(id=record_id, **row), frm=DISCOVERED, to=SKIPPED, details=None)
     _insert_many(FileEvent.__table__, events)
     if not found.to_queue:
         job.status, job.completed_at = job_status.COMPLETED, now
@@ -184,8 +207,13 @@ def _insert_many(table, rows, returning=()):
     cursor = connection.connection.driver_connection.cursor()
     if returning:  # ids come from the sequence in advance, so rows and results stay in step
         sequence = connection.execute(sa.select(sa.func.pg_get_serial_sequence(table.name, "id"))).scalar()
-        ids = connection.execute(sa.text("SELECT nextval(:s) FROM generate_series(1, :n)"),
-                                 {"s": sequence, "n": len(rows)}).scalars().all()
+        ids = (
+            connection.execute(
+                sa.text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": sequence, "n": len(rows)}
+            )
+            .scalars()
+            .all()
+        )
         rows = [dict(row, id=row_id) for row, row_id in zip(rows, ids, strict=True)]
         columns = ["id"] + columns
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -196,12 +224,23 @@ def _insert_many(table, rows, returning=()):
 
 def _row(folder, job, stored, status, now, rq_job_id=None, error=None):
     return dict(
-        folder_id=folder.id, job_id=job.id, file_name=stored.name, file_path=stored.path,
-        file_size=stored.size, file_mtime=stored.modified, source_checksum=stored.checksum,
-        status=status, rq_job_id=rq_job_id,
-        error_code=error.code if error else None, error_category=error.category if error else None,
-        error_message=redaction.redact(error.message) if error else None, finished_at=now if error else None,
-        created_at=now, updated_at=now, retry_count=0, attempts=0,
+        folder_id=folder.id,
+        job_id=job.id,
+        file_name=stored.name,
+        file_path=stored.path,
+        file_size=stored.size,
+        file_mtime=stored.modified,
+        source_checksum=stored.checksum,
+        status=status,
+        rq_job_id=rq_job_id,
+        error_code=error.code if error else None,
+        error_category=error.category if error else None,
+        error_message=redaction.redact(error.message) if error else None,
+        finished_at=now if error else None,
+        created_at=now,
+        updated_at=now,
+        retry_count=0,
+        attempts=0,
     )
 
 
@@ -238,8 +277,9 @@ def queue_waiting(condition, message):
     """Queue the waiting (discovered) files matching `condition` and start their pending jobs.
     Rows are locked as they are taken, so two callers at once never queue a file twice."""
     FPR = FileProcessingRecord
-    records = db.session.scalars(sa.select(FPR).where(condition, FPR.status == DISCOVERED).order_by(FPR.id)
-                                 .with_for_update(skip_locked=True)).all()
+    records = db.session.scalars(
+        sa.select(FPR).where(condition, FPR.status == DISCOVERED).order_by(FPR.id).with_for_update(skip_locked=True)
+    ).all()
     pairs = []
     for record in records:
         job_id = enqueue.new_job_id()
@@ -247,9 +287,12 @@ def queue_waiting(condition, message):
         pairs.append((record.id, job_id))
     job_ids = {record.job_id for record in records}
     if job_ids:
-        db.session.execute(sa.update(BatchJob).where(BatchJob.id.in_(job_ids), BatchJob.status == job_status.PENDING)
-                           .values(status=job_status.RUNNING, started_at=utcnow())
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            sa.update(BatchJob)
+            .where(BatchJob.id.in_(job_ids), BatchJob.status == job_status.PENDING)
+            .values(status=job_status.RUNNING, started_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
     enqueue.files(pairs)
     return len(pairs)
@@ -262,21 +305,35 @@ def hold_if_window_closed(record_id, now=None):
     whether it was put back. A file already processing is never touched."""
     FPR, F = FileProcessingRecord, ExternalFolder
     now = now or utcnow()
-    folder = db.session.execute(sa.select(F.process_mode, F.window_start, F.window_end)
-                                .join(FPR, FPR.folder_id == F.id).where(FPR.id == record_id)).first()
-    if folder is None or folder.process_mode != timetable.WINDOW or timetable.in_window(
-            folder.window_start, folder.window_end, now):
+    folder = db.session.execute(
+        sa.select(F.process_mode, F.window_start, F.window_end)
+        .join(FPR, FPR.folder_id == F.id)
+        .where(FPR.id == record_id)
+    ).first()
+    if (
+        folder is None
+        or folder.process_mode != timetable.WINDOW
+        or timetable.in_window(folder.window_start, folder.window_end, now)
+    ):
         return False
-    queued_at = db.session.scalar(sa.select(sa.func.max(FileEvent.created_at))
-                                  .where(FileEvent.file_id == record_id, FileEvent.to_status == QUEUED))
+    queued_at = db.session.scalar(
+        sa.select(sa.func.max(FileEvent.created_at)).where(
+            FileEvent.file_id == record_id, FileEvent.to_status == QUEUED
+        )
+    )
     if queued_at is not None and queued_at >= timetable.window_closed(folder.window_end, now):
         return False
-    record = db.session.scalars(sa.select(FPR).where(FPR.id == record_id, FPR.status == QUEUED)
-                                .with_for_update(skip_locked=True)).first()
+    record = db.session.scalars(
+        sa.select(FPR).where(FPR.id == record_id, FPR.status == QUEUED).with_for_update(skip_locked=True)
+    ).first()
     if record is None:
         db.session.rollback()
         return False
-    transition(record, DISCOVERED, f"Waiting for the processing window {folder.window_start}–{folder.window_end}",
-               rq_job_id=None)
+    transition(
+        record,
+        DISCOVERED,
+        f"Waiting for the processing window {folder.window_start}–{folder.window_end}",
+        rq_job_id=None,
+    )
     db.session.commit()
     return True

@@ -10,6 +10,7 @@ and a margin (CALLBATCH_DOWNLOAD_MARGIN_MB); without it the file fails as DISK_F
 is retried, and a `resources_low` notification is sent. A disk that fills up during the
 download all the same (another process wrote to it, the object grew since it was listed)
 ends the same way, once the partial download is removed."""
+
 import contextlib
 import logging
 import os
@@ -64,8 +65,9 @@ def _download(folder, storage, path):
     token = uuid.uuid4().hex
     wait = storage.transfer.timeout
     if not slots.acquire(token, wait):
-        raise FileAccessError(f"All {slots.limit} download slots of this folder stayed busy for {wait} s.",
-                              code="STORAGE_UNAVAILABLE")
+        raise FileAccessError(
+            f"All {slots.limit} download slots of this folder stayed busy for {wait} s.", code="STORAGE_UNAVAILABLE"
+        )
     released = False
     try:
         with storage.download_file(path) as local_path:
@@ -90,7 +92,9 @@ def check_room(folder, path, size, worker=None):
     raise CallbatchError(
         f"The worker has {free / 2**20:.1f} MB free on its disk but needs {needed / 2**20:.1f} MB to download "
         f"this file ({size / 2**20:.1f} MB and a margin of {margin / 2**20:.0f} MB); the file waits and is retried.",
-        code="DISK_FULL", details={"directory": directory, "free_bytes": free, "needed_bytes": needed})
+        code="DISK_FULL",
+        details={"directory": directory, "free_bytes": free, "needed_bytes": needed},
+    )
 
 
 def _filled_up(folder, path, size, worker, err):
@@ -104,14 +108,27 @@ def _filled_up(folder, path, size, worker, err):
     return CallbatchError(
         f"The worker's disk filled up after {written / 2**20:.1f} MB of this file; the partial download was "
         f"removed ({free / 2**20:.1f} MB free now) and the file waits and is retried.",
-        code="DISK_FULL", details={"directory": directory, "free_bytes": free, "needed_bytes": needed,
-                                   "written_bytes": written, "error": err.details.get("error")})
+        code="DISK_FULL",
+        details={
+            "directory": directory,
+            "free_bytes": free,
+            "needed_bytes": needed,
+            "written_bytes": written,
+            "error": err.details.get("error"),
+        },
+    )
 
 
 def _short_of_disk(folder, path, worker, directory, free, needed):
     worker = worker or f"{socket.gethostname()} (process {os.getpid()})"
-    signals.disk_short.send(folder, worker=worker, directory=directory, free_bytes=free, needed_bytes=needed,
-                            file_name=os.path.basename(path))
+    signals.disk_short.send(
+        folder,
+        worker=worker,
+        directory=directory,
+        free_bytes=free,
+        needed_bytes=needed,
+        file_name=os.path.basename(path),
+    )
 
 
 def remove_stale_work_dirs(max_age_seconds):
@@ -139,7 +156,7 @@ def _owner_pid(name):
     mine = f"{WORK_DIR_PREFIX}{socket.gethostname()}-"
     if not name.startswith(mine):
         return None
-    pid = name[len(mine):].split("-", 1)[0]
+    pid = name[len(mine) :].split("-", 1)[0]
     return int(pid) if pid.isdigit() else None
 
 

@@ -1,5 +1,6 @@
 """Putting work on the queues. A job carries only a record or folder id; the job functions
 live in webapp.tasks, above this layer, and come from the registry in webapp.queues."""
+
 import uuid
 from datetime import timedelta
 
@@ -31,8 +32,13 @@ def file(record_id, delay=None, job_id=None):
     which the caller stores on the record when it did not choose it beforehand."""
     job_id = job_id or new_job_id()
     q = queues.queue(queues.FILES)
-    options = dict(job_id=job_id, job_timeout=current_app.config["FILE_JOB_TIMEOUT"], result_ttl=600,
-                   failure_ttl=86400, meta=job_meta())
+    options = dict(
+        job_id=job_id,
+        job_timeout=current_app.config["FILE_JOB_TIMEOUT"],
+        result_ttl=600,
+        failure_ttl=86400,
+        meta=job_meta(),
+    )
     if delay:
         q.enqueue_in(timedelta(seconds=delay), queues.job(PROCESS_FILE), record_id, **options)
     else:
@@ -46,18 +52,35 @@ def files(pairs):
     timeout = current_app.config["FILE_JOB_TIMEOUT"]
     process_file = queues.job(PROCESS_FILE)
     for chunk in _chunks(list(pairs), 500):
-        q.enqueue_many([
-            Queue.prepare_data(process_file, (record_id,), job_id=job_id, timeout=timeout, result_ttl=600,
-                               failure_ttl=86400, meta=job_meta())
-            for record_id, job_id in chunk
-        ])
+        q.enqueue_many(
+            [
+                Queue.prepare_data(
+                    process_file,
+                    (record_id,),
+                    job_id=job_id,
+                    timeout=timeout,
+                    result_ttl=600,
+                    failure_ttl=86400,
+                    meta=job_meta(),
+                )
+                for record_id, job_id in chunk
+            ]
+        )
 
 
 def scan(folder_id, trigger, user_id=None):
     """Queue a scan of a folder; at most one waits per folder at a time."""
     q = queues.queue(queues.SCANS)
-    return q.enqueue(queues.job(SCAN_FOLDER), folder_id, trigger, user_id, job_timeout=3600, result_ttl=600,
-                     job_id=f"scan-{folder_id}-{uuid.uuid4().hex[:8]}", meta=job_meta())
+    return q.enqueue(
+        queues.job(SCAN_FOLDER),
+        folder_id,
+        trigger,
+        user_id,
+        job_timeout=3600,
+        result_ttl=600,
+        job_id=f"scan-{folder_id}-{uuid.uuid4().hex[:8]}",
+        meta=job_meta(),
+    )
 
 
 def live_job_ids(job_ids):
@@ -81,8 +104,9 @@ def live_job_ids(job_ids):
     jobs = [job for chunk in _chunks(ids, 1000) for job in Job.fetch_many(chunk, connection=connection) if job]
     started = [job for job in jobs if job.get_status(refresh=False) == JobStatus.STARTED]
     beating = _beating_workers(connection, {job.worker_name for job in started})
-    return ({job.id for job in jobs if job.get_status(refresh=False) == JobStatus.QUEUED and job.id in listed}
-            | {job.id for job in started if job.worker_name in beating})
+    return {job.id for job in jobs if job.get_status(refresh=False) == JobStatus.QUEUED and job.id in listed} | {
+        job.id for job in started if job.worker_name in beating
+    }
 
 
 def _beating_workers(connection, names):
@@ -101,4 +125,4 @@ def _beating_workers(connection, names):
 
 def _chunks(items, size):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]

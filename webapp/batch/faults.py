@@ -9,6 +9,7 @@ there. The stages, in the order a file meets them:
 - commit: the call and the completion are written, not committed
 - retry: a failure and its retry are committed, the retry's job not queued yet
 """
+
 import functools
 import logging
 import os
@@ -22,8 +23,9 @@ STAGES = ("dequeued", "started", "claim", "file", "commit", "retry")
 def pause_at(stage):
     seconds = _pauses().get(stage)
     if seconds:
-        log.warning("fault pause: process %d paused at %s for %s s (CALLBATCH_FAULT_PAUSE_AT)",
-                    os.getpid(), stage, seconds)
+        log.warning(
+            "fault pause: process %d paused at %s for %s s (CALLBATCH_FAULT_PAUSE_AT)", os.getpid(), stage, seconds
+        )
         time.sleep(seconds)
 
 

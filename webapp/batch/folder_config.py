@@ -1,5 +1,6 @@
 """A folder's configuration: checking a definition, the defaults a new folder starts with,
 registering a local folder, sealing and showing its storage settings, testing its connection."""
+
 import logging
 import os
 
@@ -39,10 +40,15 @@ def new_folder_defaults(scanning=None):
     the global scanning defaults. A folder may then override each of them. The settle time
     stays global (Scanning.fileSettleSeconds)."""
     scanning = scanning or batch_config.load().scanning
-    return {"monitor_type": "polling", "scan_interval": scanning.scanInterval,
-            "max_file_size": scanning.maxFileSize,
-            "allowed_extensions": [str(e).strip().lower().lstrip(".") for e in scanning.allowedExtensions],
-            "cron_schedule": None, "analysis_config": {}, "enabled": True}
+    return {
+        "monitor_type": "polling",
+        "scan_interval": scanning.scanInterval,
+        "max_file_size": scanning.maxFileSize,
+        "allowed_extensions": [str(e).strip().lower().lstrip(".") for e in scanning.allowedExtensions],
+        "cron_schedule": None,
+        "analysis_config": {},
+        "enabled": True,
+    }
 
 
 def local_folder_for(path):
@@ -59,8 +65,12 @@ def local_folder_for(path):
     folder = ExternalFolder(**data)
     db.session.add(folder)
     db.session.flush()
-    audit_log.record("folder.create", folder, actor="cli", after={"name": folder.name, "storage_type": "local",
-                                                              "storage_config": {"path": real}})
+    audit_log.record(
+        "folder.create",
+        folder,
+        actor="cli",
+        after={"name": folder.name, "storage_type": "local", "storage_config": {"path": real}},
+    )
     db.session.commit()
     return folder
 
@@ -74,6 +84,7 @@ def _unique_name(base):
 
 
 # -- credentials at rest, and Test connection ---------------------------------------------
+
 
 def secret_fields(storage_type):
     provider = STORAGE.get(storage_type)
@@ -100,8 +111,11 @@ def test_connection(storage_type, config, previous=None):
 def _try_connection(storage_type, config, previous):
     provider = STORAGE.get(storage_type)
     if provider is None:
-        return {"ok": False, "code": "INVALID_CONFIG",
-                "message": f"Storage type must be one of: {', '.join(sorted(STORAGE))}."}
+        return {
+            "ok": False,
+            "code": "INVALID_CONFIG",
+            "message": f"Storage type must be one of: {', '.join(sorted(STORAGE))}.",
+        }
     sealed = seal_storage_config(storage_type, config, previous)
     messages = provider.validate_config(sealed)
     if messages:
@@ -110,14 +124,20 @@ def _try_connection(storage_type, config, previous):
         storage = provider(crypto.unseal(sealed, secret_fields(storage_type)))
         report = storage.test_connection() if hasattr(storage, "test_connection") else storage.connect()
     except ValueError:
-        return {"ok": False, "code": "INVALID_CREDENTIALS",
-                "message": "The stored credentials cannot be decrypted with this server's key: enter them again."}
+        return {
+            "ok": False,
+            "code": "INVALID_CREDENTIALS",
+            "message": "The stored credentials cannot be decrypted with this server's key: enter them again.",
+        }
     except CallbatchError as err:
         category, _explanation, fix = explain(err.code)
         return {"ok": False, "code": err.code, "category": category, "message": err.message, "fix": fix}
     except Exception as err:  # an SDK failure nobody foresaw: say so without its text (it may hold a URL)
         log.warning("test connection of a %s folder failed unexpectedly: %s", storage_type, type(err).__name__)
-        return {"ok": False, "code": "STORAGE_UNAVAILABLE",
-                "message": f"The storage could not be reached ({type(err).__name__})."}
+        return {
+            "ok": False,
+            "code": "STORAGE_UNAVAILABLE",
+            "message": f"The storage could not be reached ({type(err).__name__}).",
+        }
     report = report or {"message": "Connected."}
     return {"ok": True, "code": None, **report}

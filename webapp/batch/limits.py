@@ -2,6 +2,7 @@
 
 Each processing file holds a lease (a member of a sorted set scored by its expiry). A lease
 that is not renewed (its worker died) expires, so a crash never leaks a slot."""
+
 import time
 
 ACQUIRE = """

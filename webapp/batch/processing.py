@@ -1,4 +1,5 @@
 """Processing one file: claim → fetch → validate content → analyse → file the call."""
+
 import logging
 import socket
 import threading
@@ -79,16 +80,22 @@ def _run(record_id, record, config):
         _skip_if_same_checksum(record)
         storage = storage_for(folder)
         started = time.perf_counter()
-        with downloads.fetch(folder, storage, record.file_path, size=record.file_size,
-                             worker=record.worker_name) as local_path:
+        with downloads.fetch(
+            folder, storage, record.file_path, size=record.file_size, worker=record.worker_name
+        ) as local_path:
             faults.pause_at("file")
             timings["download_ms"] = _ms(started)
             started = time.perf_counter()
             duration, sha256 = probe(local_path)
             timings["probe_ms"] = _ms(started)
             _skip_if_duplicate(record, sha256)
-            result = analysis.analyze(local_path, folder, config.analysis.model_dump(), duration,
-                                      companions=storage.companions_for(record.file_path))
+            result = analysis.analyze(
+                local_path,
+                folder,
+                config.analysis.model_dump(),
+                duration,
+                companions=storage.companions_for(record.file_path),
+            )
         timings.update(result.timings)
         started = time.perf_counter()
         _check_still_ours(record, attempt)
@@ -110,8 +117,11 @@ def _run(record_id, record, config):
             return _guarded(fail, record, _timeout_error(), config.retryPolicy)
         return _guarded(fail, record, err, config.retryPolicy)
     except ConfigError as err:  # the settings are wrong: no retry helps until someone changes them
-        failure = CallbatchError("The speech-to-text settings are not valid: " + " ".join(err.messages),
-                                 code="TRANSCRIPTION_FAILED", retryable=False)
+        failure = CallbatchError(
+            "The speech-to-text settings are not valid: " + " ".join(err.messages),
+            code="TRANSCRIPTION_FAILED",
+            retryable=False,
+        )
         return _guarded(fail, record, failure, config.retryPolicy)
     except OperationalError as err:
         return _fail_when_database_returns(record_id, attempt, err, config.retryPolicy)
@@ -144,8 +154,11 @@ def _timed_out(err):
 
 def _timeout_error():
     limit = current_app.config["FILE_JOB_TIMEOUT"]
-    return CallbatchError(f"The file took longer than the {limit} s a worker may spend on one file, "
-                          "so its processing was stopped.", code="TIMEOUT", details={"timeout_seconds": limit})
+    return CallbatchError(
+        f"The file took longer than the {limit} s a worker may spend on one file, so its processing was stopped.",
+        code="TIMEOUT",
+        details={"timeout_seconds": limit},
+    )
 
 
 def _hand_back(record, attempt):
@@ -156,8 +169,14 @@ def _hand_back(record, attempt):
     if record.status != PROCESSING or record.attempts != attempt:
         return None
     job_id = enqueue.new_job_id()
-    transition(record, QUEUED, f"Handed back to the queue: {record.worker_name} was stopped before it finished "
-               "the file.", {"reason": "worker_stopping"}, rq_job_id=job_id, worker_name=None)
+    transition(
+        record,
+        QUEUED,
+        f"Handed back to the queue: {record.worker_name} was stopped before it finished the file.",
+        {"reason": "worker_stopping"},
+        rq_job_id=job_id,
+        worker_name=None,
+    )
     db.session.commit()
     enqueue.file(record.id, job_id=job_id)
     log.warning("file %s handed back to the queue: the worker is stopping", record.id)
@@ -172,15 +191,20 @@ def _skip_if_same_checksum(record):
         return
     FPR = FileProcessingRecord
     earlier = db.session.scalar(
-        sa.select(FPR.id).where(
+        sa.select(FPR.id)
+        .where(
             FPR.source_checksum == record.source_checksum,
             FPR.id != record.id,
             sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
-        ).limit(1)
+        )
+        .limit(1)
     )
     if earlier:
-        raise SkipFile(f"Same content as file #{earlier} (the storage's checksum matches), which is already "
-                       "processed.", code="DUPLICATE_FILE", details={"duplicate_of": earlier, "by": "checksum"})
+        raise SkipFile(
+            f"Same content as file #{earlier} (the storage's checksum matches), which is already processed.",
+            code="DUPLICATE_FILE",
+            details={"duplicate_of": earlier, "by": "checksum"},
+        )
 
 
 def _skip_if_duplicate(record, sha256):
@@ -193,16 +217,21 @@ def _skip_if_duplicate(record, sha256):
         commit_without_waiting_for_disk(conn)  # a hash lost in a crash is computed again
         conn.execute(sa.update(FPR).where(FPR.id == record.id).values(content_sha256=sha256))
         earlier = conn.scalar(
-            sa.select(FPR.id).where(
+            sa.select(FPR.id)
+            .where(
                 FPR.content_sha256 == sha256,
                 FPR.id != record.id,
                 sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
-            ).limit(1)
+            )
+            .limit(1)
         )
     set_committed_value(record, "content_sha256", sha256)
     if earlier:
-        raise SkipFile(f"Same content as file #{earlier}, which is already processed.", code="DUPLICATE_FILE",
-                       details={"duplicate_of": earlier})
+        raise SkipFile(
+            f"Same content as file #{earlier}, which is already processed.",
+            code="DUPLICATE_FILE",
+            details={"duplicate_of": earlier},
+        )
 
 
 def _check_still_ours(record, attempt):
@@ -210,7 +239,8 @@ def _check_still_ours(record, attempt):
     not handed the file to another attempt meanwhile."""
     FPR = FileProcessingRecord
     status, attempts = db.session.execute(
-        sa.select(FPR.status, FPR.attempts).where(FPR.id == record.id).with_for_update()).one()
+        sa.select(FPR.status, FPR.attempts).where(FPR.id == record.id).with_for_update()
+    ).one()
     if status != PROCESSING or attempts != attempt:
         raise InvalidTransition(f"file {record.id} was handed to another attempt")
 
@@ -222,13 +252,24 @@ def _file_call(record, result, sha256, timings, started):
     meta = result.metadata or {}
     called_at = metadata.parse_time(meta["called_at"]) if meta.get("called_at") else record.file_mtime
     call = SalesCall(
-        file_id=record.id, job_id=record.job_id, content_sha256=sha256,
-        call_uuid=call_uuid(record.file_name) or record.file_name, agent=meta.get("agent"),
-        called_at=called_at, duration_seconds=result.duration, language=transcript.language,
-        transcript=transcript.text, segments=[s.to_dict() for s in transcript.segments],
-        engine=transcript.engine, model=transcript.model, scores=result.scores,
-        overall_score=result.overall_score, metrics=result.metrics, redacted_spans=result.redacted_spans,
-        quality=result.quality or "ok", quality_reasons=result.quality_reasons or None,
+        file_id=record.id,
+        job_id=record.job_id,
+        content_sha256=sha256,
+        call_uuid=call_uuid(record.file_name) or record.file_name,
+        agent=meta.get("agent"),
+        called_at=called_at,
+        duration_seconds=result.duration,
+        language=transcript.language,
+        transcript=transcript.text,
+        segments=[s.to_dict() for s in transcript.segments],
+        engine=transcript.engine,
+        model=transcript.model,
+        scores=result.scores,
+        overall_score=result.overall_score,
+        metrics=result.metrics,
+        redacted_spans=result.redacted_spans,
+        quality=result.quality or "ok",
+        quality_reasons=result.quality_reasons or None,
     )
     db.session.add(call)
     try:
@@ -240,8 +281,13 @@ def _file_call(record, result, sha256, timings, started):
         db.session.add(FileEvent(file_id=record.id, message=note, details={"kind": "metadata"}))
     if result.redactions is not None:  # how many of each kind, never the values
         spans = ", ".join(f"{n} {kind}" for kind, n in sorted(result.redactions.items())) or "none found"
-        db.session.add(FileEvent(file_id=record.id, message=f"Personal data redacted from the transcript: {spans}.",
-                                 details={"kind": "redaction", "counts": result.redactions}))
+        db.session.add(
+            FileEvent(
+                file_id=record.id,
+                message=f"Personal data redacted from the transcript: {spans}.",
+                details={"kind": "redaction", "counts": result.redactions},
+            )
+        )
     customer = customers.link(call, meta)
     signals.call_filed.send(call, record=record, customer=customer)  # trackers counted, call_completed noted
     timings["db_ms"] = _ms(started)
@@ -251,8 +297,17 @@ def _file_call(record, result, sha256, timings, started):
     if call.quality == "needs_review":
         filed += "; the transcript needs review, so its score is withheld"
         details.update(quality=call.quality, quality_reasons=[r["code"] for r in call.quality_reasons or []])
-    transition(record, COMPLETED, filed, details, audio_seconds=result.duration,
-               finished_at=utcnow(), error_code=None, error_category=None, error_message=None)
+    transition(
+        record,
+        COMPLETED,
+        filed,
+        details,
+        audio_seconds=result.duration,
+        finished_at=utcnow(),
+        error_code=None,
+        error_category=None,
+        error_message=None,
+    )
     metrics.stage_timings(timings)
     return call
 
@@ -260,9 +315,16 @@ def _file_call(record, result, sha256, timings, started):
 def _skip(record, err):
     db.session.rollback()
     record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
-    transition(record, SKIPPED, err.message, {"code": err.code, **err.details},
-               error_code=err.code, error_category=err.category, error_message=err.message,
-               finished_at=utcnow())
+    transition(
+        record,
+        SKIPPED,
+        err.message,
+        {"code": err.code, **err.details},
+        error_code=err.code,
+        error_category=err.category,
+        error_message=err.message,
+        finished_at=utcnow(),
+    )
     db.session.commit()
     return SKIPPED
 
@@ -271,17 +333,30 @@ def fail(record, err, policy):
     """Record a failure and schedule the retry the policy allows. Returns the new status."""
     db.session.rollback()
     record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
-    transition(record, FAILED, err.message, {"code": err.code, "category": err.category, **err.details},
-               error_code=err.code, error_category=err.category, error_message=err.message,
-               finished_at=utcnow())
+    transition(
+        record,
+        FAILED,
+        err.message,
+        {"code": err.code, "category": err.category, **err.details},
+        error_code=err.code,
+        error_category=err.category,
+        error_message=err.message,
+        finished_at=utcnow(),
+    )
     if not (policy.enabled and err.retryable and record.retry_count < policy.maxRetries):
         db.session.commit()
         return FAILED
     number = record.retry_count + 1
     delay = batch_config.retry_delay(policy, number)
     job_id = enqueue.new_job_id()
-    transition(record, RETRYING, f"Retry {number} of {policy.maxRetries} in {delay} s",
-               retry_count=number, next_retry_at=utcnow() + timedelta(seconds=delay), rq_job_id=job_id)
+    transition(
+        record,
+        RETRYING,
+        f"Retry {number} of {policy.maxRetries} in {delay} s",
+        retry_count=number,
+        next_retry_at=utcnow() + timedelta(seconds=delay),
+        rq_job_id=job_id,
+    )
     db.session.commit()
     faults.pause_at("retry")
     enqueue.file(record.id, delay=delay, job_id=job_id)
@@ -301,8 +376,11 @@ def _fail_when_database_returns(record_id, attempt, err, policy):
     retry. If it stays away, the reaper does the same once it is back; if the reaper already
     did (the outage outlasted the heartbeat), the file is no longer ours."""
     log.warning("database error on file %s: %s", record_id, err)
-    failure = CallbatchError("The database was unreachable while the file was processed.",
-                             code="DATABASE_ERROR", details={"error": str(err).splitlines()[0]})
+    failure = CallbatchError(
+        "The database was unreachable while the file was processed.",
+        code="DATABASE_ERROR",
+        details={"error": str(err).splitlines()[0]},
+    )
 
     def record_failure():
         record = db.session.get(FileProcessingRecord, record_id)
@@ -352,8 +430,11 @@ class Heartbeat:
                 try:
                     with db.engine.begin() as conn:
                         commit_without_waiting_for_disk(conn)
-                        conn.execute(sa.update(FPR).where(FPR.id == self.record_id, FPR.status == PROCESSING)
-                                     .values(heartbeat_at=utcnow()))
+                        conn.execute(
+                            sa.update(FPR)
+                            .where(FPR.id == self.record_id, FPR.status == PROCESSING)
+                            .values(heartbeat_at=utcnow())
+                        )
                     self.slots.try_acquire(self.token)
                 except Exception:  # a missed beat is harmless; a long outage lets the reaper step in
                     log.warning("heartbeat for file %s failed", self.record_id, exc_info=True)

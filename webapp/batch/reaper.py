@@ -2,6 +2,7 @@
 waiting files whose RQ job is not live (lost with Redis, or taken by a worker that died
 before claiming the record) are queued again. The database and the workers' heartbeats
 decide; an RQ registry entry alone proves nothing."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -31,14 +32,17 @@ def _reclaim_stale(config):
     left to that worker."""
     FPR = FileProcessingRecord
     cutoff = utcnow() - timedelta(seconds=current_app.config["STALE_AFTER_SECONDS"])
-    stale = db.session.execute(sa.select(FPR.id, FPR.worker_name, FPR.heartbeat_at).where(
-        FPR.status == PROCESSING, FPR.heartbeat_at < cutoff)).all()
+    stale = db.session.execute(
+        sa.select(FPR.id, FPR.worker_name, FPR.heartbeat_at).where(FPR.status == PROCESSING, FPR.heartbeat_at < cutoff)
+    ).all()
     reclaimed = 0
     for record_id, worker_name, heartbeat_at in stale:
         unlocked = sa.select(FPR.id).where(FPR.id == record_id).with_for_update(skip_locked=True)
         taken = db.session.execute(
-            sa.update(FPR).where(FPR.id.in_(unlocked), FPR.status == PROCESSING, FPR.heartbeat_at == heartbeat_at)
-            .values(heartbeat_at=utcnow()).returning(FPR.id)
+            sa.update(FPR)
+            .where(FPR.id.in_(unlocked), FPR.status == PROCESSING, FPR.heartbeat_at == heartbeat_at)
+            .values(heartbeat_at=utcnow())
+            .returning(FPR.id)
         ).scalar()
         db.session.commit()
         if not taken:
@@ -75,9 +79,12 @@ def _requeue_lost():
             continue
         job_id = enqueue.new_job_id()
         moved = db.session.execute(
-            sa.update(FPR).where(FPR.id == record_id, FPR.status.in_((QUEUED, RETRYING)),
-                                 FPR.rq_job_id == old_job_id)  # IS NULL when there was none
-            .values(rq_job_id=job_id).returning(FPR.id)
+            sa.update(FPR)
+            .where(
+                FPR.id == record_id, FPR.status.in_((QUEUED, RETRYING)), FPR.rq_job_id == old_job_id
+            )  # IS NULL when there was none
+            .values(rq_job_id=job_id)
+            .returning(FPR.id)
         ).scalar()
         if moved:
             lost.append((record_id, job_id))

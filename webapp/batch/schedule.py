@@ -7,6 +7,7 @@ Every function takes the moment to act for as `now` (tests drive the clock). Eac
 schedule is claimed with a conditional UPDATE of its stamp (last_polled_at, last_cron_at,
 last_released_at): when two schedulers run by mistake, only one of them queues it. A run
 missed while no scheduler ran (down at 02:00) happens once when one is back."""
+
 import logging
 
 import sqlalchemy as sa
@@ -77,7 +78,9 @@ def _take_turn(folder, stamp, now):
     result = db.session.execute(
         sa.update(ExternalFolder)
         .where(ExternalFolder.id == folder.id, column.is_(None) if seen is None else column == seen)
-        .values({stamp: now}).execution_options(synchronize_session=False))
+        .values({stamp: now})
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()  # the turn is taken before the work goes on the queue
     return result.rowcount == 1
 
@@ -87,8 +90,7 @@ def release_waiting(now=None):
     come. Returns [(folder id, files queued)]."""
     now = now or utcnow()
     released = []
-    for folder in _folders(ExternalFolder.enabled, ExternalFolder.process_mode.in_((timetable.WINDOW,
-                                                                                    timetable.CRON))):
+    for folder in _folders(ExternalFolder.enabled, ExternalFolder.process_mode.in_((timetable.WINDOW, timetable.CRON))):
         if folder.process_mode == timetable.WINDOW:
             if not timetable.in_window(folder.window_start, folder.window_end, now) or not _waiting(folder):
                 continue
@@ -109,8 +111,10 @@ def release_waiting(now=None):
 
 def _waiting(folder):
     FPR = FileProcessingRecord
-    return db.session.scalar(sa.select(FPR.id).where(FPR.folder_id == folder.id, FPR.status == DISCOVERED)
-                             .limit(1)) is not None
+    return (
+        db.session.scalar(sa.select(FPR.id).where(FPR.folder_id == folder.id, FPR.status == DISCOVERED).limit(1))
+        is not None
+    )
 
 
 def _folders(*conditions):
@@ -125,8 +129,9 @@ def validate_cron(expression):
 
 def event_folders():
     """(id, path) of the local folders watched for file events."""
-    folders = _folders(ExternalFolder.enabled, ExternalFolder.monitor_type == "events",
-                       ExternalFolder.storage_type == "local")
+    folders = _folders(
+        ExternalFolder.enabled, ExternalFolder.monitor_type == "events", ExternalFolder.storage_type == "local"
+    )
     return [(f.id, f.storage_config.get("path", "")) for f in folders]
 
 

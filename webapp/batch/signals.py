@@ -2,6 +2,7 @@
 (live status in services.live, notifications in notifications.events), so batch never
 imports them. Listeners run inside the sender's transaction: they note what to do after the
 commit, and nothing they do may fail the file."""
+
 from blinker import Namespace
 
 _signals = Namespace()

@@ -1,5 +1,6 @@
 """The file status machine. Every status change goes through `transition` (or `claim`),
 which writes a FileEvent and moves the job's counters in the same transaction."""
+
 import sqlalchemy as sa
 
 from .. import metrics, redaction
@@ -26,11 +27,11 @@ ALLOWED = {
     DISCOVERED: {QUEUED, SKIPPED, CANCELLED},
     QUEUED: {PROCESSING, CANCELLED, DISCOVERED},  # back to waiting: a processing window closed
     PROCESSING: {COMPLETED, FAILED, SKIPPED, QUEUED},  # back to the queue: its worker is stopping
-    FAILED: {RETRYING, QUEUED},             # automatic retry, or a person's retry
+    FAILED: {RETRYING, QUEUED},  # automatic retry, or a person's retry
     RETRYING: {PROCESSING, QUEUED, CANCELLED},
-    SKIPPED: {QUEUED},                      # a person's retry after fixing the file
+    SKIPPED: {QUEUED},  # a person's retry after fixing the file
     CANCELLED: {QUEUED},
-    COMPLETED: {QUEUED},                    # a job's rollback re-opens its files
+    COMPLETED: {QUEUED},  # a job's rollback re-opens its files
 }
 
 # The job counter that holds the records currently in a status.
@@ -77,7 +78,10 @@ def move_counters(job_id, frm, to):
     if not job_id or not changes:
         return
     job = db.session.execute(
-        sa.update(BatchJob).where(BatchJob.id == job_id).values(**changes).returning(BatchJob)
+        sa.update(BatchJob)
+        .where(BatchJob.id == job_id)
+        .values(**changes)
+        .returning(BatchJob)
         .execution_options(synchronize_session=False, populate_existing=True)
     ).scalar()
     if job is None:
@@ -91,18 +95,18 @@ def move_counters(job_id, frm, to):
 
 def finish_job_if_done(job_id):
     """Mark the job finished if every file is; returns the job when this call finished it."""
-    finished = (BatchJob.processed_files + BatchJob.failed_files + BatchJob.skipped_files
-                + BatchJob.cancelled_files) >= BatchJob.total_files
+    finished = (
+        BatchJob.processed_files + BatchJob.failed_files + BatchJob.skipped_files + BatchJob.cancelled_files
+    ) >= BatchJob.total_files
     job = db.session.execute(
         sa.update(BatchJob)
         .where(BatchJob.id == job_id, BatchJob.status == job_status.RUNNING, finished)
         .values(
-            status=sa.case(
-                (BatchJob.failed_files > 0, job_status.COMPLETED_WITH_ERRORS), else_=job_status.COMPLETED
-            ),
+            status=sa.case((BatchJob.failed_files > 0, job_status.COMPLETED_WITH_ERRORS), else_=job_status.COMPLETED),
             completed_at=utcnow(),
         )
-        .returning(BatchJob).execution_options(synchronize_session=False, populate_existing=True)
+        .returning(BatchJob)
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).scalar()
     if job is not None:
         signals.job_finished.send(job_id)
@@ -113,10 +117,13 @@ def reopen_job(job_id):
     """Mark a finished job running again; returns the job when this call re-opened it."""
     return db.session.execute(
         sa.update(BatchJob)
-        .where(BatchJob.id == job_id, BatchJob.status.in_(
-            (job_status.COMPLETED, job_status.COMPLETED_WITH_ERRORS, job_status.CANCELLED)))
+        .where(
+            BatchJob.id == job_id,
+            BatchJob.status.in_((job_status.COMPLETED, job_status.COMPLETED_WITH_ERRORS, job_status.CANCELLED)),
+        )
         .values(status=job_status.RUNNING, completed_at=None)
-        .returning(BatchJob).execution_options(synchronize_session=False, populate_existing=True)
+        .returning(BatchJob)
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).scalar()
 
 
@@ -124,8 +131,11 @@ def claim(record_id, worker_name, rq_job_id):
     """Take a record for processing with one conditional UPDATE; None if someone else has it
     (or it is no longer waiting). Commits."""
     record = db.session.get(FileProcessingRecord, record_id, populate_existing=True)
-    if record is not None and record.status == PROCESSING and (record.worker_name, record.rq_job_id) == (
-            worker_name, rq_job_id):
+    if (
+        record is not None
+        and record.status == PROCESSING
+        and (record.worker_name, record.rq_job_id) == (worker_name, rq_job_id)
+    ):
         return record  # claimed by this very job: the answer to its commit was lost, and it is asked again
     if record is None or record.status not in CLAIMABLE:
         db.session.rollback()
@@ -135,17 +145,28 @@ def claim(record_id, worker_name, rq_job_id):
     commit_without_waiting_for_disk(db.session)  # a claim lost in a crash is redone
     FPR = FileProcessingRecord
     record = db.session.execute(
-        sa.update(FPR).where(FPR.id == record_id, FPR.status == seen)
-        .values(status=PROCESSING, attempts=FPR.attempts + 1, heartbeat_at=now, started_at=now,
-                finished_at=None, worker_name=worker_name, rq_job_id=rq_job_id, next_retry_at=None,
-                updated_at=now)
-        .returning(FPR).execution_options(synchronize_session=False, populate_existing=True)
+        sa.update(FPR)
+        .where(FPR.id == record_id, FPR.status == seen)
+        .values(
+            status=PROCESSING,
+            attempts=FPR.attempts + 1,
+            heartbeat_at=now,
+            started_at=now,
+            finished_at=None,
+            worker_name=worker_name,
+            rq_job_id=rq_job_id,
+            next_retry_at=None,
+            updated_at=now,
+        )
+        .returning(FPR)
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).scalar()
     if record is None:
         db.session.rollback()
         return None
-    db.session.add(FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING,
-                             message=f"Picked up by {worker_name}"))
+    db.session.add(
+        FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING, message=f"Picked up by {worker_name}")
+    )
     signals.status_changed.send(record, frm=seen, to=PROCESSING, details=None)
     faults.pause_at("claim")
     commit_keeping_loaded()

@@ -2,6 +2,7 @@
 
 `check_listing` runs at scan time on what the listing says (name, type, size, access);
 `probe` runs in the worker on the content (can the container be read, which hash)."""
+
 import hashlib
 import os
 import re
@@ -67,8 +68,9 @@ def probe(path):
     except FileNotFoundError as exc:
         raise FileAccessError("The recording is no longer there.", code="FILE_NOT_FOUND") from exc
     except PermissionError as exc:
-        raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED",
-                       details=_technical(exc)) from exc
+        raise SkipFile(
+            "File permissions do not let Callbatch read the file.", code="ACCESS_DENIED", details=_technical(exc)
+        ) from exc
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise SkipFile("The recording is not a regular file; Callbatch does not read it.", code="ACCESS_DENIED")
@@ -80,8 +82,9 @@ def probe(path):
                 _first_frame(container, stream)
                 duration = _duration(container, stream)
         except PermissionError as exc:
-            raise SkipFile("File permissions do not let Callbatch read the file.", code="ACCESS_DENIED",
-                           details=_technical(exc)) from exc
+            raise SkipFile(
+                "File permissions do not let Callbatch read the file.", code="ACCESS_DENIED", details=_technical(exc)
+            ) from exc
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details=_technical(exc)) from exc
         return duration, _sha256(f)
@@ -93,8 +96,10 @@ def _unreadable(exc):
     if isinstance(exc, av.error.EOFError):
         return "The recording ends before its audio does: the file is cut short or damaged."
     if isinstance(exc, av.error.InvalidDataError):
-        return ("The file is not audio in a format Callbatch can read: it is damaged, or another kind of "
-                "file with an audio file's name.")
+        return (
+            "The file is not audio in a format Callbatch can read: it is damaged, or another kind of "
+            "file with an audio file's name."
+        )
     return "The audio in the file could not be read: the file is damaged or in an unsupported format."
 
 

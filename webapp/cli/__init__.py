@@ -12,6 +12,19 @@ from .workers import workers_command
 
 
 def register_commands(app):
-    for command in (backup, batch, config, models, notifications, retention, samples, trackers, users, worker_command,
-                    scheduler_command, serve_command, workers_command):
+    for command in (
+        backup,
+        batch,
+        config,
+        models,
+        notifications,
+        retention,
+        samples,
+        trackers,
+        users,
+        worker_command,
+        scheduler_command,
+        serve_command,
+        workers_command,
+    ):
         app.cli.add_command(command)

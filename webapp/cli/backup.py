@@ -1,4 +1,5 @@
 """`flask backup ...`: make, check and restore backups of the processing state."""
+
 import json
 
 import click
@@ -13,8 +14,9 @@ backup = AppGroup("backup", help="Back up and restore the processing state (ever
 
 
 @backup.command("create")
-@click.option("--to", "destination",
-              help="A directory or s3://bucket/prefix (default: the instance folder's backups/).")
+@click.option(
+    "--to", "destination", help="A directory or s3://bucket/prefix (default: the instance folder's backups/)."
+)
 @click.option("--portable", is_flag=True, help="JSON lines of every table even where pg_dump is available.")
 def create(destination, portable):
     """Write a consistent snapshot of every table, with a manifest and checksums: pg_dump's
@@ -24,11 +26,17 @@ def create(destination, portable):
         where, manifest = service.create(destination, portable=portable)
     except CallbatchError as err:
         raise click.ClickException(err.message) from err
-    audit_log.record("backup.create", target=("backup", service.backup_id(where)), actor="cli",
-                 after={"location": where, "format": manifest["format"], "tables": manifest["tables"]})
+    audit_log.record(
+        "backup.create",
+        target=("backup", service.backup_id(where)),
+        actor="cli",
+        after={"location": where, "format": manifest["format"], "tables": manifest["tables"]},
+    )
     db.session.commit()
-    click.echo(f"Backup written to {where} ({manifest['format']}, migration {manifest['revision']}, "
-               f"{sum(manifest['tables'].values())} rows).")
+    click.echo(
+        f"Backup written to {where} ({manifest['format']}, migration {manifest['revision']}, "
+        f"{sum(manifest['tables'].values())} rows)."
+    )
 
 
 @backup.command("verify")
@@ -43,9 +51,11 @@ def verify(path, as_json):
     if as_json:
         click.echo(json.dumps(manifest))
     else:
-        click.echo(f"{path} is intact: {manifest['format']}, migration {manifest['revision']}, made "
-                   f"{manifest['created_at']}, {sum(manifest['tables'].values())} rows in "
-                   f"{len(manifest['tables'])} tables.")
+        click.echo(
+            f"{path} is intact: {manifest['format']}, migration {manifest['revision']}, made "
+            f"{manifest['created_at']}, {sum(manifest['tables'].values())} rows in "
+            f"{len(manifest['tables'])} tables."
+        )
 
 
 @backup.command("restore")
@@ -58,8 +68,11 @@ def restore(path):
     except CallbatchError as err:
         raise click.ClickException(err.message) from err
     db.session.remove()
-    audit_log.record("backup.restore", target=("backup", service.backup_id(path)), actor="cli",
-                 after={"format": manifest["format"], "revision": manifest["revision"],
-                        "created_at": manifest["created_at"]})
+    audit_log.record(
+        "backup.restore",
+        target=("backup", service.backup_id(path)),
+        actor="cli",
+        after={"format": manifest["format"], "revision": manifest["revision"], "created_at": manifest["created_at"]},
+    )
     db.session.commit()
     click.echo(f"Restored {sum(manifest['tables'].values())} rows from {path} (made {manifest['created_at']}).")

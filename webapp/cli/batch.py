@@ -1,4 +1,5 @@
 """`flask batch ...`: run, scan, retry and recount from the command line."""
+
 import json
 import os
 import sys
@@ -30,8 +31,12 @@ WAITING = (DISCOVERED, QUEUED, PROCESSING, RETRYING)
 @batch.command("run")
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--workers", default=2, show_default=True,
-              help="Worker threads in this process (0: rely on running `flask worker` processes).")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    help="Worker threads in this process (0: rely on running `flask worker` processes).",
+)
 def run(path, as_json, workers):
     """Register PATH as a folder (if new), scan it and process every new recording.
 
@@ -82,9 +87,13 @@ def _scan_until_settled(folder):
         if not result.still_writing and not result.busy or time.monotonic() > deadline:
             break
         time.sleep(1)
-    return list(db.session.scalars(
-        sa.select(BatchJob.id).where(BatchJob.folder_id == folder.id, BatchJob.created_at >= started)
-        .order_by(BatchJob.id)))
+    return list(
+        db.session.scalars(
+            sa.select(BatchJob.id)
+            .where(BatchJob.folder_id == folder.id, BatchJob.created_at >= started)
+            .order_by(BatchJob.id)
+        )
+    )
 
 
 def _wait(job_ids, quiet):
@@ -106,13 +115,18 @@ def _wait(job_ids, quiet):
 def _waiting_for(job_ids):
     """What the run waits for, for its progress bar: "2 processing, 1 retry due in 25 s"."""
     FPR = FileProcessingRecord
-    counts = dict(db.session.execute(
-        sa.select(FPR.status, sa.func.count()).where(FPR.job_id.in_(job_ids), FPR.status.in_(WAITING))
-        .group_by(FPR.status)).all())
+    counts = dict(
+        db.session.execute(
+            sa.select(FPR.status, sa.func.count())
+            .where(FPR.job_id.in_(job_ids), FPR.status.in_(WAITING))
+            .group_by(FPR.status)
+        ).all()
+    )
     parts = [f"{counts[s]} {s}" for s in (PROCESSING, QUEUED, DISCOVERED) if counts.get(s)]
     if counts.get(RETRYING):
-        due = db.session.scalar(sa.select(sa.func.min(FPR.next_retry_at))
-                                .where(FPR.job_id.in_(job_ids), FPR.status == RETRYING))
+        due = db.session.scalar(
+            sa.select(sa.func.min(FPR.next_retry_at)).where(FPR.job_id.in_(job_ids), FPR.status == RETRYING)
+        )
         seconds = max(0, round((due - utcnow()).total_seconds())) if due else 0
         retries = f"{counts[RETRYING]} retr{'y' if counts[RETRYING] == 1 else 'ies'}"
         parts.append(f"{retries} due in {seconds} s" if seconds else f"{retries} due now")
@@ -122,8 +136,10 @@ def _waiting_for(job_ids):
 def _records(job_ids):
     FPR = FileProcessingRecord
     return db.session.execute(
-        sa.select(FPR, SalesCall).outerjoin(SalesCall, SalesCall.file_id == FPR.id)
-        .where(FPR.job_id.in_(job_ids)).order_by(FPR.file_name)
+        sa.select(FPR, SalesCall)
+        .outerjoin(SalesCall, SalesCall.file_id == FPR.id)
+        .where(FPR.job_id.in_(job_ids))
+        .order_by(FPR.file_name)
     ).all()
 
 
@@ -133,23 +149,48 @@ def _report(folder, job_ids, records, as_json):
         if record.status in totals:
             totals[record.status] += 1
     files = [
-        {"file_name": r.file_name, "status": r.status, "error_code": r.error_code,
-         "error_message": r.error_message, "sales_call_id": call.id if call else None,
-         "overall_score": call.overall_score if call else None, "quality": call.quality if call else None}
+        {
+            "file_name": r.file_name,
+            "status": r.status,
+            "error_code": r.error_code,
+            "error_message": r.error_message,
+            "sales_call_id": call.id if call else None,
+            "overall_score": call.overall_score if call else None,
+            "quality": call.quality if call else None,
+        }
         for r, call in records
     ]
     if as_json:
-        click.echo(json.dumps({"folder_id": folder.id, "job_id": job_ids[0] if job_ids else None,
-                               "totals": totals, "files": files}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"folder_id": folder.id, "job_id": job_ids[0] if job_ids else None, "totals": totals, "files": files},
+                ensure_ascii=False,
+            )
+        )
         return
     if not files:
         click.echo(f"Nothing new in {folder.name}.")
         return
-    rows = [[f["file_name"], f["status"], _score(call), _passed(call), _transcript_by(call),
-             f["error_code"] or "", f["error_message"] or "", f["sales_call_id"] or ""]
-            for f, (_, call) in zip(files, records, strict=True)]
-    click.echo(tabulate(rows, headers=["file", "status", "score", "passed", "transcript", "code", "why",
-                                       "call"], maxcolwidths=[None] * 6 + [60, None]))
+    rows = [
+        [
+            f["file_name"],
+            f["status"],
+            _score(call),
+            _passed(call),
+            _transcript_by(call),
+            f["error_code"] or "",
+            f["error_message"] or "",
+            f["sales_call_id"] or "",
+        ]
+        for f, (_, call) in zip(files, records, strict=True)
+    ]
+    click.echo(
+        tabulate(
+            rows,
+            headers=["file", "status", "score", "passed", "transcript", "code", "why", "call"],
+            maxcolwidths=[None] * 6 + [60, None],
+        )
+    )
     click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in totals.items()))
 
 
@@ -187,9 +228,11 @@ def scan(folder_id):
         raise click.ClickException(err.message) from err
     if result.busy:
         raise click.ClickException(f"{folder.name} is being scanned right now; try again shortly.")
-    click.echo(f"{folder.name}: {result.queued} queued, {result.held} held, {result.skipped} skipped, "
-               f"{result.still_writing} still being written, {result.known} already known"
-               + (f" (job {result.job_id})." if result.job_id else "."))
+    click.echo(
+        f"{folder.name}: {result.queued} queued, {result.held} held, {result.skipped} skipped, "
+        f"{result.still_writing} still being written, {result.known} already known"
+        + (f" (job {result.job_id})." if result.job_id else ".")
+    )
 
 
 @batch.command("retry")
@@ -205,8 +248,9 @@ def retry(file_id, job_id):
             raise click.ClickException(f"There is no file {file_id}.")
         count = actions.retry_files([record], "cli")
         if not count:
-            raise click.ClickException(f"File {file_id} is {record.status}; only failed, skipped or "
-                                       "cancelled files can be retried.")
+            raise click.ClickException(
+                f"File {file_id} is {record.status}; only failed, skipped or cancelled files can be retried."
+            )
     else:
         job = db.session.get(BatchJob, job_id)
         if job is None:

@@ -1,4 +1,5 @@
 """`flask config export|import`: the whole configuration document, as a file."""
+
 import json
 
 import click
@@ -11,9 +12,14 @@ config = AppGroup("config", help="Export and import the whole configuration (fol
 
 @config.command("export")
 @click.argument("file", type=click.File("w", encoding="utf-8"), default="-")
-@click.option("--secrets", type=click.Choice(config_document.SECRETS_MODES), default="omit", show_default=True,
-              help="omit: secrets are written masked; encrypted: the stored encrypted values, importable only "
-                   "where the same encryption key is set.")
+@click.option(
+    "--secrets",
+    type=click.Choice(config_document.SECRETS_MODES),
+    default="omit",
+    show_default=True,
+    help="omit: secrets are written masked; encrypted: the stored encrypted values, importable only "
+    "where the same encryption key is set.",
+)
 def export_command(file, secrets):
     """Write the configuration document to FILE (default: standard output)."""
     json.dump(config_document.export(secrets=secrets), file, indent=2, ensure_ascii=False)
@@ -40,8 +46,11 @@ def report_lines(report):
     lines = [f"{p['where']}: {p['message']}" for p in report["errors"]]
     if not report["valid"]:
         return lines
-    titles = (("Would create", "Would change", "Would leave as they are") if report["dry_run"]
-              else ("Created", "Changed", "Left as they are"))
+    titles = (
+        ("Would create", "Would change", "Would leave as they are")
+        if report["dry_run"]
+        else ("Created", "Changed", "Left as they are")
+    )
     for key, title in zip(("create", "change", "leave"), titles, strict=True):
         lines.append(f"{title} ({len(report[key])})" + (":" if report[key] else "."))
         for entry in report[key]:

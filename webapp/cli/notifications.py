@@ -1,4 +1,5 @@
 """`flask notifications ...`: list channels, send a test, read the delivery history."""
+
 import click
 from flask.cli import AppGroup
 from tabulate import tabulate
@@ -11,10 +12,22 @@ notifications = AppGroup("notifications", help="Notification channels and their 
 @notifications.command("list")
 def list_command():
     """Every notification config, secrets masked."""
-    rows = [[c["id"], c["name"], c["type"], "yes" if c["enabled"] else "no", ", ".join(c["conditions"]),
-             (c["last_delivery"] or {}).get("status", "")] for c in service.list_configs()]
-    click.echo(tabulate(rows, headers=["id", "name", "channel", "enabled", "conditions", "last"]) if rows
-               else "No notifications configured.")
+    rows = [
+        [
+            c["id"],
+            c["name"],
+            c["type"],
+            "yes" if c["enabled"] else "no",
+            ", ".join(c["conditions"]),
+            (c["last_delivery"] or {}).get("status", ""),
+        ]
+        for c in service.list_configs()
+    ]
+    click.echo(
+        tabulate(rows, headers=["id", "name", "channel", "enabled", "conditions", "last"])
+        if rows
+        else "No notifications configured."
+    )
 
 
 @notifications.command("test")
@@ -39,8 +52,22 @@ def test_command(config_id, queued):
 @click.option("--limit", default=30, show_default=True)
 def history_command(config_id, limit):
     """The latest delivery attempts of notification CONFIG_ID."""
-    rows = [[d["id"], d["created_at"][:19], d["condition"], d["kind"], d["status"], d["attempt"],
-             d["event_count"], d["summary"][:60], (d["error"] or "")[:60]]
-            for d in service.history(config_id, limit=limit)]
-    click.echo(tabulate(rows, headers=["id", "time", "condition", "kind", "status", "try", "events", "summary",
-                                       "error"]) if rows else "No deliveries yet.")
+    rows = [
+        [
+            d["id"],
+            d["created_at"][:19],
+            d["condition"],
+            d["kind"],
+            d["status"],
+            d["attempt"],
+            d["event_count"],
+            d["summary"][:60],
+            (d["error"] or "")[:60],
+        ]
+        for d in service.history(config_id, limit=limit)
+    ]
+    click.echo(
+        tabulate(rows, headers=["id", "time", "condition", "kind", "status", "try", "events", "summary", "error"])
+        if rows
+        else "No deliveries yet."
+    )

@@ -1,4 +1,5 @@
 """The long-running processes of the Procfile, and the embedded all-in-one server."""
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -9,16 +10,21 @@ from ..worker import EmbeddedRuntime, SchedulerLoop, make_worker
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
-@click.option("--with-scheduler/--without-scheduler", default=True,
-              help="Also run RQ's scheduler for delayed retries (one is enough per cluster, more is harmless).")
+@click.option(
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    help="Also run RQ's scheduler for delayed retries (one is enough per cluster, more is harmless).",
+)
 @click.option("--name", help="Worker name (default: host and process id).")
 @with_appcontext
 def worker_command(burst, with_scheduler, name):
     """Process files and scans from the queues."""
     app = current_app._get_current_object()
     if app.config["EMBEDDED"]:
-        raise click.ClickException("Set REDIS_URL and DATABASE_URL to run separate workers; "
-                                   "the embedded default runs its worker inside `flask serve`.")
+        raise click.ClickException(
+            "Set REDIS_URL and DATABASE_URL to run separate workers; "
+            "the embedded default runs its worker inside `flask serve`."
+        )
     make_worker(app, name=name).work(burst=burst, with_scheduler=with_scheduler)
 
 

@@ -1,4 +1,5 @@
 """`flask retention purge`: clear old transcripts and file history (privacy)."""
+
 import click
 from flask.cli import AppGroup
 
@@ -22,5 +23,7 @@ def purge(folder_id, days, dry_run):
     counts = service.purge(days, folder_id=folder_id, dry_run=dry_run, actor="cli")
     scope = f"folder {folder_id}" if folder_id is not None else "every folder"
     verb = "Would clear" if dry_run else "Cleared"
-    click.echo(f"{verb} {counts['transcripts']} transcript(s) and {counts['events']} file event(s) older than "
-               f"{days} days in {scope}. Recordings are not touched.")
+    click.echo(
+        f"{verb} {counts['transcripts']} transcript(s) and {counts['events']} file event(s) older than "
+        f"{days} days in {scope}. Recordings are not touched."
+    )

@@ -1,4 +1,5 @@
 """`flask models ...`: the speech models this installation uses."""
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -16,13 +17,21 @@ def list_models():
     """The models in the models folder: name, size, path and who uses each."""
     found = service.installed()
     if not found:
-        click.echo(f"No speech model is installed in {service.models_dir()}. Run `flask models install-base --use` "
-                   f"for the small demo model, or `flask models pull {model_files.RECOMMENDED}` where the model "
-                   "hub can be reached.")
+        click.echo(
+            f"No speech model is installed in {service.models_dir()}. Run `flask models install-base --use` "
+            f"for the small demo model, or `flask models pull {model_files.RECOMMENDED}` where the model "
+            "hub can be reached."
+        )
         return
-    rows = [[m["name"], f"{m['size_bytes'] / 1024 / 1024:.0f} MB", m["path"],
-             ", ".join(u["name"] if u["kind"] == "settings" else f"folder {u['name']}" for u in m["used_by"])
-             or "-"] for m in found]
+    rows = [
+        [
+            m["name"],
+            f"{m['size_bytes'] / 1024 / 1024:.0f} MB",
+            m["path"],
+            ", ".join(u["name"] if u["kind"] == "settings" else f"folder {u['name']}" for u in m["used_by"]) or "-",
+        ]
+        for m in found
+    ]
     click.echo(tabulate(rows, headers=["name", "size", "path", "used by"]))
 
 

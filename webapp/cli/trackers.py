@@ -1,4 +1,5 @@
 """`flask trackers list|recount`: the phrase trackers and their counts in every call."""
+
 import click
 from flask.cli import AppGroup
 

@@ -26,8 +26,15 @@ def create_user(email, role, password):
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    db.session.add(AuditLog(actor="cli", action="user.create", target_type="user", target_id=str(user.id),
-                            after={"email": email, "role": role}))
+    db.session.add(
+        AuditLog(
+            actor="cli",
+            action="user.create",
+            target_type="user",
+            target_id=str(user.id),
+            after={"email": email, "role": role},
+        )
+    )
     db.session.commit()
     click.echo(f"Created {role} {email}.")
     if generated:

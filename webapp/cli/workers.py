@@ -1,4 +1,5 @@
 """`flask workers`: the Workers page in a terminal."""
+
 import json
 
 import click
@@ -17,16 +18,31 @@ def workers_command(as_json):
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    rows = [[w["name"], w["host"], w["pid"], w["state"],
-             ", ".join(f"{f['file_name']} (since {f['since'][:19]})" for f in w["processing"])
-             or w["current_job"] or "",
-             w["jobs_done"], _mb(w["rss_bytes"]), w["cpu_seconds"], (w["last_heartbeat"] or "")[:19]]
-            for w in data["workers"]]
-    click.echo(tabulate(rows, headers=["worker", "host", "pid", "state", "processing", "done", "rss MB", "cpu s",
-                                       "heartbeat"]) if rows else "No worker is alive.")
+    rows = [
+        [
+            w["name"],
+            w["host"],
+            w["pid"],
+            w["state"],
+            ", ".join(f"{f['file_name']} (since {f['since'][:19]})" for f in w["processing"]) or w["current_job"] or "",
+            w["jobs_done"],
+            _mb(w["rss_bytes"]),
+            w["cpu_seconds"],
+            (w["last_heartbeat"] or "")[:19],
+        ]
+        for w in data["workers"]
+    ]
+    click.echo(
+        tabulate(rows, headers=["worker", "host", "pid", "state", "processing", "done", "rss MB", "cpu s", "heartbeat"])
+        if rows
+        else "No worker is alive."
+    )
     click.echo()
-    click.echo(tabulate([[q["name"], q["depth"], q["scheduled"]] for q in data["queues"]],
-                        headers=["queue", "waiting", "delayed"]))
+    click.echo(
+        tabulate(
+            [[q["name"], q["depth"], q["scheduled"]] for q in data["queues"]], headers=["queue", "waiting", "delayed"]
+        )
+    )
     click.echo()
     disk = data["download_dir"]
     click.echo(f"files waiting for a retry: {data['scheduled_retries']}")

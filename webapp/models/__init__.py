@@ -11,8 +11,22 @@ from .tracker import CallTrackerHit, Tracker
 from .user import User
 
 __all__ = [
-    "ApiToken", "FolderHook", "IdempotencyKey",
-    "AuditLog", "BatchJob", "BatchSettings", "CallTrackerHit", "Customer", "ExternalFolder", "FileEvent",
-    "FileProcessingRecord", "FileStatusCount", "NotificationConfig", "NotificationDelivery", "SalesCall", "SetupStep",
-    "Tracker", "User",
+    "ApiToken",
+    "FolderHook",
+    "IdempotencyKey",
+    "AuditLog",
+    "BatchJob",
+    "BatchSettings",
+    "CallTrackerHit",
+    "Customer",
+    "ExternalFolder",
+    "FileEvent",
+    "FileProcessingRecord",
+    "FileStatusCount",
+    "NotificationConfig",
+    "NotificationDelivery",
+    "SalesCall",
+    "SetupStep",
+    "Tracker",
+    "User",
 ]

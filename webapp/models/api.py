@@ -1,5 +1,6 @@
 """What the JSON API keeps: personal API tokens, idempotency keys of job-creating requests,
 and the secret of each folder's inbound webhook."""
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,7 +17,7 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(sa.String(16))   # the first characters, to recognise it in a list
+    prefix: Mapped[str] = mapped_column(sa.String(16))  # the first characters, to recognise it in a list
     created_at = mapped_column(UTCDateTime, default=utcnow)
     expires_at = mapped_column(UTCDateTime)
     last_used_at = mapped_column(UTCDateTime)
@@ -34,9 +35,9 @@ class IdempotencyKey(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(sa.String(200))
-    endpoint: Mapped[str] = mapped_column(sa.String(200))       # method and path
-    request_hash: Mapped[str] = mapped_column(sa.String(64))     # SHA-256 of the body
-    status_code: Mapped[int | None]                              # None while the first request runs
+    endpoint: Mapped[str] = mapped_column(sa.String(200))  # method and path
+    request_hash: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 of the body
+    status_code: Mapped[int | None]  # None while the first request runs
     response: Mapped[dict | None] = mapped_column(JSONType)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -49,6 +50,6 @@ class FolderHook(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     folder_id: Mapped[int] = mapped_column(sa.ForeignKey("external_folders.id", ondelete="CASCADE"), unique=True)
-    secret: Mapped[str] = mapped_column(sa.Text)                 # crypto.encrypt()ed
+    secret: Mapped[str] = mapped_column(sa.Text)  # crypto.encrypt()ed
     created_at = mapped_column(UTCDateTime, default=utcnow)
     last_used_at = mapped_column(UTCDateTime)

@@ -15,8 +15,12 @@ class FileProcessingRecord(db.Model):
         sa.Index("ix_records_job_status", "job_id", "status"),
         sa.Index("ix_records_status_updated", "status", "updated_at"),
         sa.Index("ix_records_status_finished", "status", "finished_at"),
-        sa.Index("ix_records_problems_updated", "updated_at", postgresql_where=sa.text("error_code IS NOT NULL"),
-                 sqlite_where=sa.text("error_code IS NOT NULL")),
+        sa.Index(
+            "ix_records_problems_updated",
+            "updated_at",
+            postgresql_where=sa.text("error_code IS NOT NULL"),
+            sqlite_where=sa.text("error_code IS NOT NULL"),
+        ),
         sa.Index("ix_records_folder_status_id", "folder_id", "status", "id"),
         sa.Index("ix_records_status_id", "status", "id"),
     )
@@ -59,9 +63,7 @@ class FileEvent(db.Model):
     __tablename__ = "file_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    file_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("file_processing_records.id", ondelete="CASCADE"), index=True
-    )
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("file_processing_records.id", ondelete="CASCADE"), index=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     from_status: Mapped[str | None] = mapped_column(sa.String(20))
     to_status: Mapped[str | None] = mapped_column(sa.String(20))
@@ -78,7 +80,6 @@ class FileStatusCount(db.Model):
 
     __tablename__ = "file_status_counts"
 
-    folder_id: Mapped[int] = mapped_column(sa.ForeignKey("external_folders.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    folder_id: Mapped[int] = mapped_column(sa.ForeignKey("external_folders.id", ondelete="CASCADE"), primary_key=True)
     status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     files: Mapped[int] = mapped_column(sa.BigInteger, default=0)

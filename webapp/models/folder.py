@@ -33,8 +33,8 @@ class ExternalFolder(db.Model):
     connection_status: Mapped[str] = mapped_column(sa.String(20), default="unknown")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     last_scan_at = mapped_column(UTCDateTime)
-    last_polled_at = mapped_column(UTCDateTime)   # when the polling monitor last queued a scan
-    last_cron_at = mapped_column(UTCDateTime)     # when the cron schedule last queued a scan
+    last_polled_at = mapped_column(UTCDateTime)  # when the polling monitor last queued a scan
+    last_cron_at = mapped_column(UTCDateTime)  # when the cron schedule last queued a scan
     last_released_at = mapped_column(UTCDateTime)  # when the "cron" processing mode last released files
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -4,11 +4,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-PENDING = "pending"          # files discovered, held until someone starts the job
+PENDING = "pending"  # files discovered, held until someone starts the job
 RUNNING = "running"
 COMPLETED = "completed"
 COMPLETED_WITH_ERRORS = "completed_with_errors"
-FAILED = "failed"            # the job itself could not run (folder unreachable)
+FAILED = "failed"  # the job itself could not run (folder unreachable)
 CANCELLED = "cancelled"
 ACTIVE_STATUSES = (PENDING, RUNNING)
 STATUSES = (PENDING, RUNNING, COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED)
@@ -20,9 +20,7 @@ class BatchJob(db.Model):
     __tablename__ = "batch_jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    folder_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("external_folders.id", ondelete="SET NULL"), index=True
-    )
+    folder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("external_folders.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(sa.String(30), default=RUNNING, index=True)
     trigger: Mapped[str] = mapped_column(sa.String(30), default="manual")
     total_files: Mapped[int] = mapped_column(default=0)

@@ -28,9 +28,9 @@ class NotificationConfig(db.Model):
 
 
 # Delivery kinds and statuses
-MESSAGE = "message"      # one event, sent as it happened
-DIGEST = "digest"        # the events gathered during a cooldown window
-TEST = "test"            # a person pressed "Send test"
+MESSAGE = "message"  # one event, sent as it happened
+DIGEST = "digest"  # the events gathered during a cooldown window
+TEST = "test"  # a person pressed "Send test"
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
@@ -41,9 +41,7 @@ class NotificationDelivery(db.Model):
     """One attempt to tell a channel something, or one event held back for a digest."""
 
     __tablename__ = "notification_deliveries"
-    __table_args__ = (
-        sa.Index("ix_deliveries_config_condition_created", "config_id", "condition", "created_at"),
-    )
+    __table_args__ = (sa.Index("ix_deliveries_config_condition_created", "config_id", "condition", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     config_id: Mapped[int] = mapped_column(sa.ForeignKey("notification_configs.id", ondelete="CASCADE"))
@@ -51,10 +49,10 @@ class NotificationDelivery(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20), default=MESSAGE)
     status: Mapped[str] = mapped_column(sa.String(20), default=PENDING, index=True)
     attempt: Mapped[int] = mapped_column(default=1)
-    retry_of_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("notification_deliveries.id", ondelete="SET NULL"))
+    retry_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notification_deliveries.id", ondelete="SET NULL"))
     digest_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("notification_deliveries.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("notification_deliveries.id", ondelete="SET NULL"), index=True
+    )
     event_count: Mapped[int] = mapped_column(default=1)
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     payload: Mapped[dict | None] = mapped_column(JSONType)

@@ -1,5 +1,6 @@
 """Notifications: channels (a registry keyed by a config's `type`), the conditions that fire
 them, cooldown with digests, and delivery in RQ jobs. Pages and the API use `service`."""
+
 from .apprise import AppriseNotifier
 from .email import EmailNotifier
 from .slack import SlackNotifier

@@ -1,4 +1,5 @@
 """What every notifier shares: the message it is given, its settings, and a guarded HTTP POST."""
+
 from dataclasses import asdict, dataclass, field
 
 import requests
@@ -20,12 +21,12 @@ class Message:
     """A notification, channel-neutral: each notifier renders it its own way."""
 
     condition: str
-    title: str                                   # one line: e-mail subject, first line of an SMS
-    text: str                                    # a few plain sentences
-    facts: list = field(default_factory=list)    # [label, value] pairs
-    links: list = field(default_factory=list)    # [label, url] pairs; the first is the main one
-    events: list = field(default_factory=list)   # the raw events, for machine receivers
-    severity: str = "error"                      # error | warning | info
+    title: str  # one line: e-mail subject, first line of an SMS
+    text: str  # a few plain sentences
+    facts: list = field(default_factory=list)  # [label, value] pairs
+    links: list = field(default_factory=list)  # [label, url] pairs; the first is the main one
+    events: list = field(default_factory=list)  # the raw events, for machine receivers
+    severity: str = "error"  # error | warning | info
 
     def to_dict(self):
         return asdict(self)
@@ -114,8 +115,10 @@ def post(url, **kwargs):
     except requests.RequestException as exc:
         raise DeliveryError(f"Could not reach {host}: {exc}") from None
     if response.is_redirect:
-        raise DeliveryError(f"{host} answered with a redirect (HTTP {response.status_code}); redirects are "
-                            "not followed: enter the final address.")
+        raise DeliveryError(
+            f"{host} answered with a redirect (HTTP {response.status_code}); redirects are "
+            "not followed: enter the final address."
+        )
     if response.status_code >= 300:
         raise DeliveryError(f"{host} answered HTTP {response.status_code}: {response.text[:200]}")
     return response

@@ -1,4 +1,5 @@
 """When a notification fires, which configs it concerns, and the words it is told in."""
+
 from collections import Counter
 
 from flask import current_app
@@ -31,8 +32,11 @@ CONDITIONS = {
     PROCESSING_STALLED: (_l("Nothing finished for a while although files are queued"), _l("stall alerts"), "warning"),
     RESOURCES_LOW: (_l("A worker ran short of disk space for downloads"), _l("low-disk alerts"), "error"),
     CALL_COMPLETED: (_l("A call was filed, with its scorecard (for a CRM)"), _l("calls filed"), "info"),
-    NEEDS_REVIEW: (_l("A call's transcript is unreliable: filed without a score (needs review)"),
-                   _l("calls need review"), "warning"),
+    NEEDS_REVIEW: (
+        _l("A call's transcript is unreliable: filed without a score (needs review)"),
+        _l("calls need review"),
+        "warning",
+    ),
 }
 FILE_CONDITIONS = (FILE_FAILED, RETRIES_EXHAUSTED, FILE_SKIPPED)
 
@@ -50,8 +54,11 @@ def matches(config, event):
         return False
     if config.folder_ids and event.get("folder_id") and event["folder_id"] not in config.folder_ids:
         return False
-    if (config.error_codes and event["condition"] in FILE_CONDITIONS
-            and event.get("error_code") not in config.error_codes):
+    if (
+        config.error_codes
+        and event["condition"] in FILE_CONDITIONS
+        and event.get("error_code") not in config.error_codes
+    ):
         return False
     return True
 
@@ -61,8 +68,15 @@ def message(event, locale="en"):
     with force_locale(locale):
         render = RENDER[event["condition"]]
         title, text, facts, links = render(event)
-        return Message(condition=event["condition"], title=title, text=text, facts=facts, links=links,
-                       events=[event], severity=CONDITIONS[event["condition"]][2])
+        return Message(
+            condition=event["condition"],
+            title=title,
+            text=text,
+            facts=facts,
+            links=links,
+            events=[event],
+            severity=CONDITIONS[event["condition"]][2],
+        )
 
 
 def digest(condition, events, minutes, locale="en"):
@@ -72,14 +86,25 @@ def digest(condition, events, minutes, locale="en"):
         what = str(CONDITIONS[condition][1])
         folders = sorted({e["folder_name"] for e in events if e.get("folder_name")})
         if len(folders) == 1:
-            title = _("%(count)d %(what)s in %(folder)s in the last %(minutes)d minutes", count=len(events),
-                      what=what, folder=folders[0], minutes=minutes)
+            title = _(
+                "%(count)d %(what)s in %(folder)s in the last %(minutes)d minutes",
+                count=len(events),
+                what=what,
+                folder=folders[0],
+                minutes=minutes,
+            )
         elif folders:
-            title = _("%(count)d %(what)s in %(folders)d folders in the last %(minutes)d minutes",
-                      count=len(events), what=what, folders=len(folders), minutes=minutes)
+            title = _(
+                "%(count)d %(what)s in %(folders)d folders in the last %(minutes)d minutes",
+                count=len(events),
+                what=what,
+                folders=len(folders),
+                minutes=minutes,
+            )
         else:
-            title = _("%(count)d %(what)s in the last %(minutes)d minutes", count=len(events), what=what,
-                      minutes=minutes)
+            title = _(
+                "%(count)d %(what)s in the last %(minutes)d minutes", count=len(events), what=what, minutes=minutes
+            )
         if condition in FILE_CONDITIONS:
             breakdown = Counter(e.get("error_code") or "unknown" for e in events)
         else:
@@ -97,8 +122,15 @@ def digest(condition, events, minutes, locale="en"):
             link = [_("Open the calls"), url("/calls/")]
         else:
             link = [_("Open the jobs"), url("/jobs")]
-        return Message(condition=condition, title=title, text=text, facts=facts, links=[link], events=events,
-                       severity=CONDITIONS[condition][2])
+        return Message(
+            condition=condition,
+            title=title,
+            text=text,
+            facts=facts,
+            links=[link],
+            events=events,
+            severity=CONDITIONS[condition][2],
+        )
 
 
 def url(path):
@@ -107,8 +139,12 @@ def url(path):
 
 def _file_facts(event):
     code = event.get("error_code") or "unknown"
-    return [[_("File"), event.get("file_name", "")], [_("Folder"), event.get("folder_name", "")],
-            [_("Error"), code], [_("What to do"), str(explain(code)[2])]]
+    return [
+        [_("File"), event.get("file_name", "")],
+        [_("Folder"), event.get("folder_name", "")],
+        [_("Error"), code],
+        [_("What to do"), str(explain(code)[2])],
+    ]
 
 
 def _file_links(event):
@@ -132,9 +168,15 @@ def _file_failed(event):
 
 def _retries_exhausted(event):
     title = _("File failed for good: %(file)s (%(code)s)", file=event.get("file_name"), code=event.get("error_code"))
-    text = _said(event) + " " + ngettext("It failed after %(num)d attempt; no retry is left.",
-                                         "It failed after %(num)d attempts; no retry is left.",
-                                         event.get("attempts") or 1)
+    text = (
+        _said(event)
+        + " "
+        + ngettext(
+            "It failed after %(num)d attempt; no retry is left.",
+            "It failed after %(num)d attempts; no retry is left.",
+            event.get("attempts") or 1,
+        )
+    )
     return title, text.strip(), _file_facts(event), _file_links(event)
 
 
@@ -145,9 +187,14 @@ def _file_skipped(event):
 
 def _batch(event):
     counts = event.get("counts", {})
-    summary = _("%(processed)d completed, %(failed)d failed, %(skipped)d skipped, %(cancelled)d cancelled "
-                "of %(total)d files.", processed=counts.get("processed", 0), failed=counts.get("failed", 0),
-                skipped=counts.get("skipped", 0), cancelled=counts.get("cancelled", 0), total=counts.get("total", 0))
+    summary = _(
+        "%(processed)d completed, %(failed)d failed, %(skipped)d skipped, %(cancelled)d cancelled of %(total)d files.",
+        processed=counts.get("processed", 0),
+        failed=counts.get("failed", 0),
+        skipped=counts.get("skipped", 0),
+        cancelled=counts.get("cancelled", 0),
+        total=counts.get("total", 0),
+    )
     folder = event.get("folder_name") or _("a removed folder")
     if event["condition"] == BATCH_FAILED:
         title = _("Batch #%(job)s in %(folder)s finished with failed files", job=event["job_id"], folder=folder)
@@ -160,25 +207,40 @@ def _batch(event):
 def _folder_unreachable(event):
     title = _("Folder unreachable: %(folder)s", folder=event.get("folder_name"))
     text = _("Callbatch could not list the folder: %(reason)s", reason=_said(event) or _("no reason given"))
-    return title, text, [[_("Folder"), event.get("folder_name", "")]], [
-        [_("Open the folder"), url(f"/folders/{event['folder_id']}")]]
+    return (
+        title,
+        text,
+        [[_("Folder"), event.get("folder_name", "")]],
+        [[_("Open the folder"), url(f"/folders/{event['folder_id']}")]],
+    )
 
 
 def _processing_stalled(event):
     title = _("Processing stalled: nothing finished for %(minutes)s minutes", minutes=event.get("minutes"))
-    text = _("%(waiting)s file(s) are queued but no file has finished since %(since)s. "
-             "Check that the workers are running.", waiting=event.get("waiting"), since=event.get("since"))
+    text = _(
+        "%(waiting)s file(s) are queued but no file has finished since %(since)s. Check that the workers are running.",
+        waiting=event.get("waiting"),
+        since=event.get("since"),
+    )
     return title, text, [[_("Queued files"), str(event.get("waiting"))]], [[_("Open the dashboard"), url("/")]]
 
 
 def _resources_low(event):
     title = _("Worker short of disk space: %(worker)s", worker=event.get("worker"))
-    text = _("%(worker)s has %(free)s free in %(directory)s but needs %(needed)s to download %(file)s; the file "
-             "waits and is retried. Free space in the workers' download directory.", worker=event.get("worker"),
-             free=_mb(event.get("free_bytes")), directory=event.get("directory"),
-             needed=_mb(event.get("needed_bytes")), file=event.get("file_name"))
-    facts = [[_("Worker"), event.get("worker", "")], [_("Directory"), event.get("directory", "")],
-             [_("Folder"), event.get("folder_name", "")]]
+    text = _(
+        "%(worker)s has %(free)s free in %(directory)s but needs %(needed)s to download %(file)s; the file "
+        "waits and is retried. Free space in the workers' download directory.",
+        worker=event.get("worker"),
+        free=_mb(event.get("free_bytes")),
+        directory=event.get("directory"),
+        needed=_mb(event.get("needed_bytes")),
+        file=event.get("file_name"),
+    )
+    facts = [
+        [_("Worker"), event.get("worker", "")],
+        [_("Directory"), event.get("directory", "")],
+        [_("Folder"), event.get("folder_name", "")],
+    ]
     return title, text, facts, [[_("Open the workers"), url("/workers")]]
 
 
@@ -187,23 +249,38 @@ def _call_completed(event):
     shown = _("no score") if score is None else _("score %(score)s", score=f"{score:g}")
     who = event.get("agent") or _("unknown agent")
     title = _("Call filed: %(call)s (%(score)s)", call=event.get("call_uuid"), score=shown)
-    text = _("%(agent)s with %(customer)s: %(score)s.", agent=who,
-             customer=event.get("customer") or _("an unknown customer"), score=shown)
-    facts = [[_("Agent"), who], [_("Customer"), event.get("customer") or ""],
-             [_("Score"), "" if score is None else f"{score:g}"]]
-    facts += [[crit.get("label") or crit.get("id") or "",
-               _("n/a") if crit.get("score") is None else f"{crit['score']:g}"]
-              for crit in event.get("criteria") or []]
+    text = _(
+        "%(agent)s with %(customer)s: %(score)s.",
+        agent=who,
+        customer=event.get("customer") or _("an unknown customer"),
+        score=shown,
+    )
+    facts = [
+        [_("Agent"), who],
+        [_("Customer"), event.get("customer") or ""],
+        [_("Score"), "" if score is None else f"{score:g}"],
+    ]
+    facts += [
+        [crit.get("label") or crit.get("id") or "", _("n/a") if crit.get("score") is None else f"{crit['score']:g}"]
+        for crit in event.get("criteria") or []
+    ]
     return title, text, facts, [[_("Open the call"), url(f"/calls/{event['call_id']}")]]
 
 
 def _needs_review(event):
     reasons = ", ".join(event.get("reasons") or []) or _("unreliable transcript")
     title = _("Call needs review: %(file)s", file=event.get("file_name"))
-    text = _("The transcript of %(file)s is unreliable (%(reasons)s), so the call was filed without a score. "
-             "Listen to the recording and review it.", file=event.get("file_name"), reasons=reasons)
-    facts = [[_("File"), event.get("file_name", "")], [_("Folder"), event.get("folder_name", "")],
-             [_("Reasons"), reasons]]
+    text = _(
+        "The transcript of %(file)s is unreliable (%(reasons)s), so the call was filed without a score. "
+        "Listen to the recording and review it.",
+        file=event.get("file_name"),
+        reasons=reasons,
+    )
+    facts = [
+        [_("File"), event.get("file_name", "")],
+        [_("Folder"), event.get("folder_name", "")],
+        [_("Reasons"), reasons],
+    ]
     return title, text, facts, _file_links(event)
 
 

@@ -1,5 +1,6 @@
 """From events to deliveries: match configs, apply the cooldown (hold events for a digest),
 and deliver with retries. Runs in RQ jobs (webapp.tasks.notifications), never in the file's path."""
+
 import logging
 import math
 from datetime import timedelta
@@ -31,8 +32,9 @@ def dispatch(events, now=None):
     if not events:
         return []
     # Always in id order: concurrent dispatch jobs then take the config row locks in one order.
-    configs = db.session.scalars(sa.select(NotificationConfig).where(NotificationConfig.enabled)
-                                 .order_by(NotificationConfig.id)).all()
+    configs = db.session.scalars(
+        sa.select(NotificationConfig).where(NotificationConfig.enabled).order_by(NotificationConfig.id)
+    ).all()
     to_deliver = []
     for config in configs:
         windows = {}  # condition → when its cooldown window opened: one look per dispatch (a batch's burst)
@@ -55,10 +57,17 @@ def _resolve(event):
         if job is None:
             return None
         failed = job.status in (job_status.COMPLETED_WITH_ERRORS, job_status.FAILED)
-        event.update(condition=c.BATCH_FAILED if failed else c.BATCH_COMPLETED, folder_id=job.folder_id,
-                     counts={"total": job.total_files, "processed": job.processed_files,
-                             "failed": job.failed_files, "skipped": job.skipped_files,
-                             "cancelled": job.cancelled_files})
+        event.update(
+            condition=c.BATCH_FAILED if failed else c.BATCH_COMPLETED,
+            folder_id=job.folder_id,
+            counts={
+                "total": job.total_files,
+                "processed": job.processed_files,
+                "failed": job.failed_files,
+                "skipped": job.skipped_files,
+                "cancelled": job.cancelled_files,
+            },
+        )
     if event.get("folder_id") and not event.get("folder_name"):
         folder = db.session.get(ExternalFolder, event["folder_id"])
         event["folder_name"] = folder.name if folder else f"folder #{event['folder_id']}"
@@ -69,18 +78,29 @@ def _admit(config, event, now, windows):
     condition = event["condition"]
     if condition not in windows:
         # The config row lock makes concurrent dispatch jobs take turns, so one window opens once.
-        db.session.execute(sa.select(NotificationConfig.id).where(NotificationConfig.id == config.id)
-                           .with_for_update())
+        db.session.execute(sa.select(NotificationConfig.id).where(NotificationConfig.id == config.id).with_for_update())
         windows[condition] = _window_start(config, condition, now)
     if windows[condition] is not None:
-        delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], kind=n.MESSAGE,
-                                        status=n.SUPPRESSED, summary=c.message(event, c.language(config)).title,
-                                        payload={"event": event}, created_at=now)
+        delivery = NotificationDelivery(
+            config_id=config.id,
+            condition=event["condition"],
+            kind=n.MESSAGE,
+            status=n.SUPPRESSED,
+            summary=c.message(event, c.language(config)).title,
+            payload={"event": event},
+            created_at=now,
+        )
     else:
         message = c.message(event, c.language(config))
-        delivery = NotificationDelivery(config_id=config.id, condition=event["condition"], kind=n.MESSAGE,
-                                        status=n.PENDING, summary=message.title,
-                                        payload={"message": message.to_dict()}, created_at=now)
+        delivery = NotificationDelivery(
+            config_id=config.id,
+            condition=event["condition"],
+            kind=n.MESSAGE,
+            status=n.PENDING,
+            summary=message.title,
+            payload={"message": message.to_dict()},
+            created_at=now,
+        )
         db.session.add(delivery)
         db.session.flush()
         if config.cooldown_minutes:
@@ -97,8 +117,12 @@ def _window_start(config, condition, now):
     D = NotificationDelivery
     opened = db.session.scalar(
         sa.select(sa.func.max(D.created_at)).where(
-            D.config_id == config.id, D.condition == condition, D.kind.in_((n.MESSAGE, n.DIGEST)),
-            D.status != n.SUPPRESSED, D.attempt == 1)
+            D.config_id == config.id,
+            D.condition == condition,
+            D.kind.in_((n.MESSAGE, n.DIGEST)),
+            D.status != n.SUPPRESSED,
+            D.attempt == 1,
+        )
     )
     if opened and opened > now - timedelta(minutes=config.cooldown_minutes):
         return opened
@@ -110,7 +134,8 @@ def flush_digests(now=None):
     now = now or utcnow()
     D = NotificationDelivery
     groups = db.session.execute(
-        sa.select(D.config_id, D.condition).where(D.status == n.SUPPRESSED, D.digest_id.is_(None))
+        sa.select(D.config_id, D.condition)
+        .where(D.status == n.SUPPRESSED, D.digest_id.is_(None))
         .group_by(D.config_id, D.condition)
     ).all()
     sent = []
@@ -120,8 +145,9 @@ def flush_digests(now=None):
             db.session.commit()
             continue
         held = db.session.scalars(
-            sa.select(D).where(D.config_id == config_id, D.condition == condition, D.status == n.SUPPRESSED,
-                               D.digest_id.is_(None)).order_by(D.id)
+            sa.select(D)
+            .where(D.config_id == config_id, D.condition == condition, D.status == n.SUPPRESSED, D.digest_id.is_(None))
+            .order_by(D.id)
         ).all()
         if held:
             sent.append(_digest(config, condition, held, now))
@@ -135,9 +161,16 @@ def _digest(config, condition, held, now):
     events = [row.payload["event"] for row in held]
     minutes = max(config.cooldown_minutes, math.ceil((now - held[0].created_at).total_seconds() / 60))
     message = c.digest(condition, events, minutes, c.language(config))
-    delivery = NotificationDelivery(config_id=config.id, condition=condition, kind=n.DIGEST, status=n.PENDING,
-                                    event_count=len(events), summary=message.title,
-                                    payload={"message": message.to_dict()}, created_at=now)
+    delivery = NotificationDelivery(
+        config_id=config.id,
+        condition=condition,
+        kind=n.DIGEST,
+        status=n.PENDING,
+        event_count=len(events),
+        summary=message.title,
+        payload={"message": message.to_dict()},
+        created_at=now,
+    )
     db.session.add(delivery)
     db.session.flush()
     for row in held:
@@ -188,10 +221,17 @@ def _schedule_retry(delivery):
     delays = current_app.config["NOTIFY_RETRY_DELAYS"]
     if delivery.attempt > len(delays):
         return None
-    retry = NotificationDelivery(config_id=delivery.config_id, condition=delivery.condition, kind=delivery.kind,
-                                 status=n.PENDING, attempt=delivery.attempt + 1, retry_of_id=delivery.id,
-                                 event_count=delivery.event_count, summary=delivery.summary,
-                                 payload=delivery.payload)
+    retry = NotificationDelivery(
+        config_id=delivery.config_id,
+        condition=delivery.condition,
+        kind=delivery.kind,
+        status=n.PENDING,
+        attempt=delivery.attempt + 1,
+        retry_of_id=delivery.id,
+        event_count=delivery.event_count,
+        summary=delivery.summary,
+        payload=delivery.payload,
+    )
     db.session.add(retry)
     db.session.flush()
     return retry, delays[delivery.attempt - 1]

@@ -1,4 +1,5 @@
 """E-mail through the config's own SMTP server (Flask-Mail): HTML with a plain-text part."""
+
 import re
 import smtplib
 import socket
@@ -51,18 +52,25 @@ class EmailNotifier(Notifier):
     def send(self, message):
         security = self.config.get("security") or "starttls"
         # One SMTP server per config, not the app's: a Flask-Mail state built from this config.
-        mail = Mail().init_mail({
-            "MAIL_SERVER": self.config["host"],
-            "MAIL_PORT": int(self.config.get("port") or 587),
-            "MAIL_USE_TLS": security == "starttls",
-            "MAIL_USE_SSL": security == "ssl",
-            "MAIL_USERNAME": self.config.get("username") or None,
-            "MAIL_PASSWORD": self.config.get("password") or None,
-            "MAIL_SUPPRESS_SEND": False,
-        })
+        mail = Mail().init_mail(
+            {
+                "MAIL_SERVER": self.config["host"],
+                "MAIL_PORT": int(self.config.get("port") or 587),
+                "MAIL_USE_TLS": security == "starttls",
+                "MAIL_USE_SSL": security == "ssl",
+                "MAIL_USERNAME": self.config.get("username") or None,
+                "MAIL_PASSWORD": self.config.get("password") or None,
+                "MAIL_SUPPRESS_SEND": False,
+            }
+        )
         _register_flask_mail()
-        mail_message = MailMessage(subject=message.title, recipients=recipients(self.config),
-                                   sender=self.config["sender"], body=message.plain, html=html(message))
+        mail_message = MailMessage(
+            subject=message.title,
+            recipients=recipients(self.config),
+            sender=self.config["sender"],
+            body=message.plain,
+            html=html(message),
+        )
         try:
             with outbound.guard(), Connection(mail) as connection:
                 connection.send(mail_message)
@@ -85,13 +93,16 @@ def recipients(config):
 def html(message):
     # One element a line: SMTP servers refuse lines over 998 characters, and Flask-Mail sends
     # ASCII text as 7bit, unwrapped.
-    facts = "\n".join(f"<tr><th align='start'>{escape(k)}</th><td dir='auto'>{escape(v)}</td></tr>"
-                      for k, v in message.facts)
+    facts = "\n".join(
+        f"<tr><th align='start'>{escape(k)}</th><td dir='auto'>{escape(v)}</td></tr>" for k, v in message.facts
+    )
     links = " ·\n".join(f"<a href='{escape(url)}'>{escape(label)}</a>" for label, url in message.links)
     return "\n".join(
-        ["<!doctype html><html><body style='font-family:sans-serif'>",
-         f"<h2 dir='auto'>{escape(message.title)}</h2>",
-         f"<p dir='auto'>{escape(message.text)}</p>"]
+        [
+            "<!doctype html><html><body style='font-family:sans-serif'>",
+            f"<h2 dir='auto'>{escape(message.title)}</h2>",
+            f"<p dir='auto'>{escape(message.text)}</p>",
+        ]
         + ([f"<table cellpadding='4'>\n{facts}\n</table>"] if facts else [])
         + ([f"<p>{links}</p>"] if links else [])
         + ["</body></html>"]

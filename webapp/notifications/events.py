@@ -3,6 +3,7 @@ on the session; after the commit one RQ job is queued that does the rest. Nothin
 to a channel, and a failure here never reaches the file. The only read is call_filed's look
 at whether any config listens for call_completed, so a batch of 10k calls queues no 10k
 dispatch jobs for nobody."""
+
 import logging
 
 import sqlalchemy as sa
@@ -28,18 +29,33 @@ def file_changed(record, frm, to, details=None):
     """Listens to every status change (batch.signals); keeps only what may notify."""
     details = details or {}
     if to == "completed" and details.get("quality") == "needs_review":
-        db.session.info.setdefault(PENDING_KEY, []).append({
-            "status": "needs_review", "file_id": record.id, "file_name": record.file_name,
-            "folder_id": record.folder_id, "job_id": record.job_id, "reasons": details.get("quality_reasons") or [],
-            "at": utcnow().isoformat()})
+        db.session.info.setdefault(PENDING_KEY, []).append(
+            {
+                "status": "needs_review",
+                "file_id": record.id,
+                "file_name": record.file_name,
+                "folder_id": record.folder_id,
+                "job_id": record.job_id,
+                "reasons": details.get("quality_reasons") or [],
+                "at": utcnow().isoformat(),
+            }
+        )
         return
     if to not in NOTED:
         return
-    db.session.info.setdefault(PENDING_KEY, []).append({
-        "status": to, "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id,
-        "job_id": record.job_id, "error_code": details.get("code") or record.error_code,
-        "message": record.error_message or "", "attempts": record.attempts, "at": utcnow().isoformat(),
-    })
+    db.session.info.setdefault(PENDING_KEY, []).append(
+        {
+            "status": to,
+            "file_id": record.id,
+            "file_name": record.file_name,
+            "folder_id": record.folder_id,
+            "job_id": record.job_id,
+            "error_code": details.get("code") or record.error_code,
+            "message": record.error_message or "",
+            "attempts": record.attempts,
+            "at": utcnow().isoformat(),
+        }
+    )
 
 
 def call_filed(call, record, customer=None):
@@ -48,22 +64,35 @@ def call_filed(call, record, customer=None):
     if not any(c.CALL_COMPLETED in (conditions or []) for conditions in listening):
         return
     scores = call.scores or {}
-    criteria = [{"id": crit.get("id"), "label": crit.get("label"), "score": crit.get("score"),
-                 "passed": crit.get("passed")} for crit in scores.get("criteria") or []]
-    db.session.info.setdefault(PENDING_KEY, []).append({
-        "status": "call_completed", "call_id": call.id, "call_uuid": call.call_uuid, "agent": call.agent,
-        "customer_id": customer.id if customer else None,
-        "customer": (customer.name or customer.phone) if customer else None,
-        "overall_score": call.overall_score, "criteria": criteria, "link": c.url(f"/calls/{call.id}"),
-        "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id, "job_id": record.job_id,
-        "at": utcnow().isoformat(),
-    })
+    criteria = [
+        {"id": crit.get("id"), "label": crit.get("label"), "score": crit.get("score"), "passed": crit.get("passed")}
+        for crit in scores.get("criteria") or []
+    ]
+    db.session.info.setdefault(PENDING_KEY, []).append(
+        {
+            "status": "call_completed",
+            "call_id": call.id,
+            "call_uuid": call.call_uuid,
+            "agent": call.agent,
+            "customer_id": customer.id if customer else None,
+            "customer": (customer.name or customer.phone) if customer else None,
+            "overall_score": call.overall_score,
+            "criteria": criteria,
+            "link": c.url(f"/calls/{call.id}"),
+            "file_id": record.id,
+            "file_name": record.file_name,
+            "folder_id": record.folder_id,
+            "job_id": record.job_id,
+            "at": utcnow().isoformat(),
+        }
+    )
 
 
 def job_finished(job_id):
     """Listens to batch.signals.job_finished."""
-    db.session.info.setdefault(PENDING_KEY, []).append({"status": "job_finished", "job_id": job_id,
-                                                         "at": utcnow().isoformat()})
+    db.session.info.setdefault(PENDING_KEY, []).append(
+        {"status": "job_finished", "job_id": job_id, "at": utcnow().isoformat()}
+    )
 
 
 def emit(events):
@@ -78,8 +107,19 @@ def emit(events):
 
 def resources_low(folder, worker, directory, free_bytes, needed_bytes, file_name):
     """Listens to batch.signals.disk_short: a worker lacks the disk space for a download."""
-    emit([{"condition": c.RESOURCES_LOW, "folder_id": folder.id, "worker": worker, "directory": directory,
-           "free_bytes": free_bytes, "needed_bytes": needed_bytes, "file_name": file_name}])
+    emit(
+        [
+            {
+                "condition": c.RESOURCES_LOW,
+                "folder_id": folder.id,
+                "worker": worker,
+                "directory": directory,
+                "free_bytes": free_bytes,
+                "needed_bytes": needed_bytes,
+                "file_name": file_name,
+            }
+        ]
+    )
 
 
 def to_events(noted):

@@ -1,4 +1,5 @@
 """SMS through Twilio: a short text and a link back to the app."""
+
 import re
 from urllib.parse import urlsplit
 
@@ -22,8 +23,12 @@ class SmsNotifier(Notifier):
         Field("account_sid", _l("Account SID"), required=True),
         Field("auth_token", _l("Auth token"), kind="secret", required=True),
         Field("from_number", _l("From number"), required=True, help=_l("A Twilio number in +E.164 form.")),
-        Field("to_numbers", _l("To numbers (comma-separated)"), required=True,
-              help=_l("e.g. +972501234567, +972521234567")),
+        Field(
+            "to_numbers",
+            _l("To numbers (comma-separated)"),
+            required=True,
+            help=_l("e.g. +972501234567, +972521234567"),
+        ),
     )
 
     @classmethod
@@ -50,14 +55,15 @@ class SmsNotifier(Notifier):
 
 
 def numbers(config):
-    return [n.strip().replace(" ", "").replace("-", "") for n in str(config.get("to_numbers") or "").split(",")
-            if n.strip()]
+    return [
+        n.strip().replace(" ", "").replace("-", "") for n in str(config.get("to_numbers") or "").split(",") if n.strip()
+    ]
 
 
 def text(message):
     link = message.links[0][1] if message.links else ""
     room = SMS_LIMIT - len(link) - 1
-    title = message.title if len(message.title) <= room else message.title[:room - 1] + "…"
+    title = message.title if len(message.title) <= room else message.title[: room - 1] + "…"
     return f"{title}\n{link}" if link else title
 
 

@@ -2,6 +2,7 @@
 a folder that cannot be listed, and processing that stopped while files wait. Each fires
 once when it starts (a Redis flag per folder / config) and re-arms when it ends. The tick
 also sends the digests whose cooldown window has closed."""
+
 import logging
 
 import sqlalchemy as sa
@@ -36,16 +37,24 @@ def folder_events():
     redis = queues.connection()
     events, recovered = [], []
     rows = db.session.execute(
-        sa.select(ExternalFolder.id, ExternalFolder.name, ExternalFolder.connection_status,
-                  ExternalFolder.last_error).where(ExternalFolder.enabled)
+        sa.select(
+            ExternalFolder.id, ExternalFolder.name, ExternalFolder.connection_status, ExternalFolder.last_error
+        ).where(ExternalFolder.enabled)
     ).all()
     for folder_id, name, status, last_error in rows:
         key = queues.redis_key("notify", "folder-down", folder_id)
         if status != "error":
             recovered.append(key)
         elif redis.set(key, "1", nx=True):
-            events.append({"condition": c.FOLDER_UNREACHABLE, "folder_id": folder_id, "folder_name": name,
-                           "message": last_error or "", "at": utcnow().isoformat()})
+            events.append(
+                {
+                    "condition": c.FOLDER_UNREACHABLE,
+                    "folder_id": folder_id,
+                    "folder_name": name,
+                    "message": last_error or "",
+                    "at": utcnow().isoformat(),
+                }
+            )
     if recovered:
         redis.delete(*recovered)
     return events
@@ -68,8 +77,16 @@ def stall_events(now):
         if minutes < config.stall_minutes:
             redis.delete(keys[config.id])
         elif redis.set(keys[config.id], since.isoformat(), nx=True):
-            events.append({"condition": c.PROCESSING_STALLED, "config_id": config.id, "minutes": minutes,
-                           "waiting": waiting, "since": f"{since:%Y-%m-%d %H:%M} UTC", "at": now.isoformat()})
+            events.append(
+                {
+                    "condition": c.PROCESSING_STALLED,
+                    "config_id": config.id,
+                    "minutes": minutes,
+                    "waiting": waiting,
+                    "since": f"{since:%Y-%m-%d %H:%M} UTC",
+                    "at": now.isoformat(),
+                }
+            )
     return events
 
 

@@ -3,6 +3,7 @@
 X-Callbatch-Timestamp: seconds since the epoch when it was sent
 X-Callbatch-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the config's secret>
 """
+
 import hashlib
 import hmac
 import json
@@ -18,8 +19,12 @@ class WebhookNotifier(Notifier):
     label = _l("Webhook")
     fields = (
         Field("url", _l("URL"), required=True, help=_l("Receives a JSON POST for every notification.")),
-        Field("secret", _l("Signing secret"), kind="secret",
-              help=_l("Signs each request (X-Callbatch-Signature) so the receiver can verify it.")),
+        Field(
+            "secret",
+            _l("Signing secret"),
+            kind="secret",
+            help=_l("Signs each request (X-Callbatch-Signature) so the receiver can verify it."),
+        ),
     )
 
     @classmethod
@@ -34,8 +39,12 @@ class WebhookNotifier(Notifier):
     def send(self, message):
         body = json.dumps(document(message), ensure_ascii=False).encode()
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Callbatch",
-                   "X-Callbatch-Event": message.condition, "X-Callbatch-Timestamp": timestamp}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Callbatch",
+            "X-Callbatch-Event": message.condition,
+            "X-Callbatch-Timestamp": timestamp,
+        }
         if self.config.get("secret"):
             headers["X-Callbatch-Signature"] = "sha256=" + sign(self.config["secret"], timestamp, body)
         post(self.config["url"], data=body, headers=headers)

@@ -6,6 +6,7 @@ returning models, dicts or `(result, errors)` pairs, where `errors` is a list of
 Every function that changes something takes `user=None` (the acting User; in a request it
 defaults to flask_login.current_user) and writes an audit_log row in the same commit.
 """
+
 import math
 from dataclasses import dataclass, field
 

@@ -2,6 +2,7 @@
 and per criterion, the agent's share of the talking (metrics.talk_share["agent"], from
 speaker-labelled transcripts) and the trend against the period just before of the same
 length. The same table as a page, a CSV download and the API."""
+
 import csv
 import io
 from datetime import timedelta
@@ -27,18 +28,23 @@ def parse_filters(args, today=None):
 def previous(filters):
     """The period of the same length just before `filters`."""
     days = (filters["date_to"] - filters["date_from"]).days + 1
-    return {**filters, "date_from": filters["date_from"] - timedelta(days=days),
-            "date_to": filters["date_from"] - timedelta(days=1)}
+    return {
+        **filters,
+        "date_from": filters["date_from"] - timedelta(days=days),
+        "date_to": filters["date_from"] - timedelta(days=1),
+    }
 
 
 def _calls(filters):
     start, end = reports._window(filters)
     when = sa.func.coalesce(SalesCall.called_at, SalesCall.created_at)
     query = sa.select(SalesCall.agent, SalesCall.overall_score, SalesCall.scores, SalesCall.metrics).where(
-        when >= start, when < end)
+        when >= start, when < end
+    )
     if filters.get("folder_id"):
         query = query.join(FileProcessingRecord, FileProcessingRecord.id == SalesCall.file_id).where(
-            FileProcessingRecord.folder_id == filters["folder_id"])
+            FileProcessingRecord.folder_id == filters["folder_id"]
+        )
     return db.session.execute(query).all()
 
 
@@ -68,22 +74,33 @@ def report(filters):
     rows = []
     for agent, group in groups.items():
         average, past = _mean(group["scores"]), _mean(earlier.get(agent, []))
-        rows.append({"agent": agent, "calls": len(group["scores"]), "average": average,
-                     "criteria": {cid: _mean(values) for cid, values in group["criteria"].items()},
-                     "talk_share": _mean(group["talk"]), "previous_average": past,
-                     "change": round(average - past, 1) if average is not None and past is not None else None})
+        rows.append(
+            {
+                "agent": agent,
+                "calls": len(group["scores"]),
+                "average": average,
+                "criteria": {cid: _mean(values) for cid, values in group["criteria"].items()},
+                "talk_share": _mean(group["talk"]),
+                "previous_average": past,
+                "change": round(average - past, 1) if average is not None and past is not None else None,
+            }
+        )
     rows.sort(key=lambda r: (-r["calls"], r["agent"]))
     return {"criteria": list(labels.items()), "rows": rows, "period": filters, "previous": before}
 
 
 def view(data):
     """The report as the API returns it (dates as text)."""
+
     def period(f):
         return {"date_from": f["date_from"].isoformat(), "date_to": f["date_to"].isoformat()}
 
-    return {"period": period(data["period"]), "previous_period": period(data["previous"]),
-            "criteria": [{"id": cid, "label": label} for cid, label in data["criteria"]],
-            "agents": [{**row, "agent": row["agent"] or None} for row in data["rows"]]}
+    return {
+        "period": period(data["period"]),
+        "previous_period": period(data["previous"]),
+        "criteria": [{"id": cid, "label": label} for cid, label in data["criteria"]],
+        "agents": [{**row, "agent": row["agent"] or None} for row in data["rows"]],
+    }
 
 
 def csv_text(data, headings):
@@ -93,9 +110,20 @@ def csv_text(data, headings):
     writer = csv.writer(buffer)
     writer.writerow([*headings, *(label for _cid, label in data["criteria"])])
     for row in data["rows"]:
-        writer.writerow([_cell(v) for v in (row["agent"], row["calls"], row["average"], row["talk_share"],
-                                            row["previous_average"], row["change"],
-                                            *(row["criteria"].get(cid) for cid, _label in data["criteria"]))])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row["agent"],
+                    row["calls"],
+                    row["average"],
+                    row["talk_share"],
+                    row["previous_average"],
+                    row["change"],
+                    *(row["criteria"].get(cid) for cid, _label in data["criteria"]),
+                )
+            ]
+        )
     return "\ufeff" + buffer.getvalue()
 
 

@@ -1,4 +1,5 @@
 """The audit log: browse who changed what, filtered by actor, action and target."""
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -36,7 +37,14 @@ def actions():
 
 
 def view(entry):
-    return {"id": entry.id, "at": iso(entry.created_at),
-            "actor": entry.actor, "user_id": entry.user_id, "action": entry.action,
-            "target_type": entry.target_type, "target_id": entry.target_id, "before": entry.before,
-            "after": entry.after}
+    return {
+        "id": entry.id,
+        "at": iso(entry.created_at),
+        "actor": entry.actor,
+        "user_id": entry.user_id,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "before": entry.before,
+        "after": entry.after,
+    }

@@ -7,6 +7,7 @@ A backup is one tar file holding `manifest.json` and its payload:
 The manifest names the format, the migration revision, when it was made, the row count of
 every table and the SHA-256 of every payload file.
 """
+
 import glob
 import hashlib
 import io
@@ -43,6 +44,7 @@ def _error(message):
 
 
 # ---- create -------------------------------------------------------------------------------
+
 
 def create(destination=None, portable=False):
     """Write a backup to `destination` (a directory or s3://bucket/prefix; default: the
@@ -121,9 +123,19 @@ def _pg_dump_snapshot(engine, pg_dump, work):
             counts = _counts(conn)
             revision = _revision(conn)
             result = subprocess.run(
-                [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                 f"--file={path}", url],
-                capture_output=True, text=True, env=env)
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    f"--file={path}",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
     if result.returncode:
         raise _error(f"pg_dump failed: {result.stderr.strip()[-500:]}")
     return _manifest(PG_DUMP, revision, counts, {DUMP_MEMBER: path}), {DUMP_MEMBER: path}
@@ -158,8 +170,11 @@ def _json_value(value):
 
 
 def _counts(conn, names=None):
-    return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-            for t in db.metadata.sorted_tables if names is None or t.name in names}
+    return {
+        t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+        for t in db.metadata.sorted_tables
+        if names is None or t.name in names
+    }
 
 
 def _revision(conn):
@@ -167,9 +182,14 @@ def _revision(conn):
 
 
 def _manifest(fmt, revision, counts, payload):
-    return {"format": fmt, "revision": revision, "created_at": utcnow().isoformat(),
-            "database": db.engine.dialect.name, "tables": counts,
-            "files": {member: _sha256(path) for member, path in payload.items()}}
+    return {
+        "format": fmt,
+        "revision": revision,
+        "created_at": utcnow().isoformat(),
+        "database": db.engine.dialect.name,
+        "tables": counts,
+        "files": {member: _sha256(path) for member, path in payload.items()},
+    }
 
 
 def _sha256(path_or_file):
@@ -192,7 +212,7 @@ def _write_tar(path, manifest, payload):
 
 
 def _s3_parts(url):
-    bucket, _, prefix = url[len("s3://"):].partition("/")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
     if not bucket:
         raise _error(f"{url} names no bucket; write it as s3://bucket/prefix.")
     return bucket, prefix.strip("/")
@@ -215,6 +235,7 @@ def _upload(local, url, name):
 
 
 # ---- verify -------------------------------------------------------------------------------
+
 
 def verify(path):
     """Check the manifest and every payload checksum (and, for portable dumps, the row
@@ -253,14 +274,17 @@ def _read_manifest(tar, path):
 
 # ---- restore ------------------------------------------------------------------------------
 
+
 def restore(path):
     """Restore a verified backup into this app's database, which must be empty."""
     manifest = verify(path)
     engine = db.engine
     tables = sa.inspect(engine).get_table_names()
     if tables:
-        raise _error(f"The database is not empty (it has {len(tables)} tables); a backup is restored "
-                     "only into an empty database. Create a new database and point DATABASE_URL at it.")
+        raise _error(
+            f"The database is not empty (it has {len(tables)} tables); a backup is restored "
+            "only into an empty database. Create a new database and point DATABASE_URL at it."
+        )
     with tempfile.TemporaryDirectory(prefix="callbatch-restore-") as work:
         with tarfile.open(path, "r") as tar:
             tar.extractall(work, filter="data")
@@ -281,11 +305,24 @@ def _pg_restore(engine, dump):
     pg_dump = _usable_pg_dump(engine)
     pg_restore = pg_dump and _pg_restore_beside(pg_dump)
     if not pg_restore:
-        raise _error("pg_restore (at least the server's version) was not found on PATH or under "
-                     "/usr/lib/postgresql/*/bin.")
+        raise _error(
+            "pg_restore (at least the server's version) was not found on PATH or under /usr/lib/postgresql/*/bin."
+        )
     url, env = _libpq(engine)
-    result = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-                             f"--dbname={url}", dump], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [
+            pg_restore,
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={url}",
+            dump,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if result.returncode:
         raise _error(f"pg_restore failed: {result.stderr.strip()[-500:]}")
 
@@ -304,11 +341,12 @@ def _portable_restore(engine, manifest, work):
         raise _error(f"Could not build the schema at migration {manifest['revision']}: {exc}") from exc
     with engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):  # rows a migration seeded (the starter trackers)
-            if table.name in manifest["tables"]:            # give way to the backup's own
+            if table.name in manifest["tables"]:  # give way to the backup's own
                 conn.execute(table.delete())
         tables = db.metadata.sorted_tables
-        for table in [t for t in tables if t.name not in COUNTED_BY_TRIGGERS] + \
-                [t for t in tables if t.name in COUNTED_BY_TRIGGERS]:
+        for table in [t for t in tables if t.name not in COUNTED_BY_TRIGGERS] + [
+            t for t in tables if t.name in COUNTED_BY_TRIGGERS
+        ]:
             if table.name not in manifest["tables"]:
                 continue
             if table.name in COUNTED_BY_TRIGGERS:
@@ -341,11 +379,14 @@ def _fix_sequences(conn):
             continue
         sequence = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar()
         if sequence:
-            conn.execute(sa.text(f"SELECT setval(:s, COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"),
-                         {"s": sequence})
+            conn.execute(
+                sa.text(f"SELECT setval(:s, COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"),
+                {"s": sequence},
+            )
 
 
 # ---- the scheduled daily backup -----------------------------------------------------------
+
 
 def tick(now=None):
     """The periodic tick's call: a failed backup is logged and tried again at the next tick,
@@ -381,8 +422,12 @@ def run_scheduled(now=None):
     destination = config.destination or default_directory()
     where, manifest = create(destination)
     removed = prune(destination, config.keep)
-    row = audit_log.record(SCHEDULED_ACTION, target=("backup", backup_id(where)), actor="scheduler",
-                       after={"location": where, "tables": manifest["tables"], "removed": removed})
+    row = audit_log.record(
+        SCHEDULED_ACTION,
+        target=("backup", backup_id(where)),
+        actor="scheduler",
+        after={"location": where, "tables": manifest["tables"], "removed": removed},
+    )
     row.created_at = now
     db.session.commit()
     return where
@@ -404,8 +449,11 @@ def prune(destination, keep):
 def _list(destination):
     if destination.startswith("s3://"):
         bucket, prefix = _s3_parts(destination)
-        pages = _s3_client().get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=f"{prefix}/" if prefix else "", Delimiter="/")
+        pages = (
+            _s3_client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else "", Delimiter="/")
+        )
         names = [obj["Key"].rsplit("/", 1)[-1] for page in pages for obj in page.get("Contents", [])]
     elif os.path.isdir(destination):
         names = os.listdir(destination)

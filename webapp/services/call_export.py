@@ -5,6 +5,7 @@ Both are streamed: the rows come from one query read `BATCH` at a time (a server
 on PostgreSQL), so 100,000 calls are never held in memory. The CSV starts with a UTF-8 BOM
 (Excel then shows Hebrew) and a text cell that a spreadsheet would run as a formula gets a
 leading apostrophe. Every export leaves an audit row naming its format and filters."""
+
 import csv
 import io
 import json
@@ -19,8 +20,19 @@ from .calls import calls_query, criteria_choices
 
 FORMATS = ("csv", "json")
 BATCH = 1000
-BASE_COLUMNS = ("id", "call_uuid", "called_at", "agent", "customer_id", "customer", "duration_seconds", "language",
-                "engine", "model", "overall_score")
+BASE_COLUMNS = (
+    "id",
+    "call_uuid",
+    "called_at",
+    "agent",
+    "customer_id",
+    "customer",
+    "duration_seconds",
+    "language",
+    "engine",
+    "model",
+    "overall_score",
+)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,8 +52,11 @@ def csv_chunks(filters):
     writer.writerow(list(BASE_COLUMNS) + [f"criteria.{c}" for c in criteria] + [f"metrics.{m}" for m in metrics])
     yield "\ufeff" + _drain(buffer)
     for n, row in enumerate(_rows(filters), 1):
-        writer.writerow([_cell(row[c]) for c in BASE_COLUMNS] + [_cell(row["criteria"].get(c)) for c in criteria]
-                        + [_cell(row["metrics"].get(m)) for m in metrics])
+        writer.writerow(
+            [_cell(row[c]) for c in BASE_COLUMNS]
+            + [_cell(row["criteria"].get(c)) for c in criteria]
+            + [_cell(row["metrics"].get(m)) for m in metrics]
+        )
         if n % BATCH == 0:
             yield _drain(buffer)
     yield _drain(buffer)
@@ -57,18 +72,33 @@ def json_chunks(filters):
 
 def _rows(filters):
     ids = calls_query(**filters).with_only_columns(SalesCall.id)
-    stmt = (sa.select(SalesCall.id, SalesCall.call_uuid, SalesCall.called_at, SalesCall.agent, SalesCall.customer_id,
-                      sa.func.coalesce(Customer.name, Customer.phone, Customer.external_id).label("customer"),
-                      SalesCall.duration_seconds, SalesCall.language, SalesCall.engine, SalesCall.model,
-                      SalesCall.overall_score, SalesCall.scores, SalesCall.metrics)
-            .outerjoin(Customer, Customer.id == SalesCall.customer_id).where(SalesCall.id.in_(ids))
-            .order_by(SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
-            .execution_options(yield_per=BATCH))
+    stmt = (
+        sa.select(
+            SalesCall.id,
+            SalesCall.call_uuid,
+            SalesCall.called_at,
+            SalesCall.agent,
+            SalesCall.customer_id,
+            sa.func.coalesce(Customer.name, Customer.phone, Customer.external_id).label("customer"),
+            SalesCall.duration_seconds,
+            SalesCall.language,
+            SalesCall.engine,
+            SalesCall.model,
+            SalesCall.overall_score,
+            SalesCall.scores,
+            SalesCall.metrics,
+        )
+        .outerjoin(Customer, Customer.id == SalesCall.customer_id)
+        .where(SalesCall.id.in_(ids))
+        .order_by(SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
+        .execution_options(yield_per=BATCH)
+    )
     for row in db.session.execute(stmt):
         data = {c: getattr(row, c) for c in BASE_COLUMNS}
         data["called_at"] = _iso(row.called_at)
-        data["criteria"] = {c.get("id"): c.get("score") for c in (row.scores or {}).get("criteria") or []
-                            if isinstance(c, dict)}
+        data["criteria"] = {
+            c.get("id"): c.get("score") for c in (row.scores or {}).get("criteria") or [] if isinstance(c, dict)
+        }
         data["metrics"] = flatten(row.metrics or {})
         yield data
 
@@ -106,8 +136,7 @@ def criterion_columns(filters):
 def metric_columns(filters):
     """The flattened metric keys of the exported calls, alphabetically (found by the database)."""
     if _postgresql():
-        metrics = sa.case((sa.func.jsonb_typeof(SalesCall.metrics) == "object", SalesCall.metrics),
-                          else_=_empty("{}"))
+        metrics = sa.case((sa.func.jsonb_typeof(SalesCall.metrics) == "object", SalesCall.metrics), else_=_empty("{}"))
         top = _each(sa.func.jsonb_each(metrics), sa.column("key", sa.Text), "value", name="metric")
         is_object = sa.func.jsonb_typeof(top.c.value) == "object"
         inner = sa.func.jsonb_each(sa.case((is_object, top.c.value), else_=_empty("{}")))
@@ -119,7 +148,8 @@ def metric_columns(filters):
     ids = _ids(filters)
     plain = _beside(sa.select(top.c.key).distinct(), top).where(SalesCall.id.in_(ids), sa.not_(is_object))
     nested = _beside(sa.select(top.c.key.concat(".").concat(sub.c.key)).distinct(), top, sub).where(
-        SalesCall.id.in_(ids), is_object)
+        SalesCall.id.in_(ids), is_object
+    )
     return sorted(set(db.session.scalars(plain)) | set(db.session.scalars(nested)))
 
 

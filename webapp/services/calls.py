@@ -1,6 +1,7 @@
 """Sales calls: the filtered list (words said, agent, customer, score, a criterion failed,
 day), detail (transcript segments, scorecard with evidence), the audio file to stream, and
 assigning a call to a customer."""
+
 import mimetypes
 import os
 import re
@@ -26,13 +27,25 @@ from ..models.types import iso
 from ..params import number
 from . import error, paginate, search
 
-AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac",
-               ".ogg": "audio/ogg"}
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac", ".ogg": "audio/ogg"}
 
 
 CALL_ID_START = re.compile(r"(?=.*[a-fA-F-])[0-9a-fA-F-]{8,36}")
-FILTERS = ("q", "agent", "customer", "customer_id", "unassigned", "job_id", "score_min", "score_max",
-           "criterion_failed", "date_from", "date_to", "tracker", "quality")
+FILTERS = (
+    "q",
+    "agent",
+    "customer",
+    "customer_id",
+    "unassigned",
+    "job_id",
+    "score_min",
+    "score_max",
+    "criterion_failed",
+    "date_from",
+    "date_to",
+    "tracker",
+    "quality",
+)
 
 
 def parse_filters(args):
@@ -67,14 +80,29 @@ def parse_filters(args):
 
 def list_calls(page=1, per_page=50, **filters):
     """One page of the calls matching `filters` (calls_query's), newest call first."""
-    query = calls_query(**filters).options(joinedload(SalesCall.customer)).order_by(
-        SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
+    query = (
+        calls_query(**filters)
+        .options(joinedload(SalesCall.customer))
+        .order_by(SalesCall.called_at.desc().nulls_last(), SalesCall.id.desc())
+    )
     return paginate(query, page, per_page)
 
 
-def calls_query(q=None, agent=None, customer=None, customer_id=None, unassigned=False, job_id=None,
-                score_min=None, score_max=None, criterion_failed=None, date_from=None, date_to=None, tracker=None,
-                quality=None):
+def calls_query(
+    q=None,
+    agent=None,
+    customer=None,
+    customer_id=None,
+    unassigned=False,
+    job_id=None,
+    score_min=None,
+    score_max=None,
+    criterion_failed=None,
+    date_from=None,
+    date_to=None,
+    tracker=None,
+    quality=None,
+):
     """The select of calls matching every filter given: `q` words said in the call (or a call
     id), `agent` and `customer` (name, phone or external id) containing text, the overall score
     from `score_min` to `score_max`, a criterion (`criterion_failed`, its id) whose points were
@@ -88,9 +116,17 @@ def calls_query(q=None, agent=None, customer=None, customer_id=None, unassigned=
         query = query.where(SalesCall.agent.ilike("%" + _like(agent.strip()) + "%", escape="\\"))
     if customer:
         like = "%" + _like(customer.strip()) + "%"
-        query = query.where(SalesCall.customer_id.in_(sa.select(Customer.id).where(sa.or_(
-            Customer.name.ilike(like, escape="\\"), Customer.phone.ilike(like, escape="\\"),
-            Customer.external_id.ilike(like, escape="\\")))))
+        query = query.where(
+            SalesCall.customer_id.in_(
+                sa.select(Customer.id).where(
+                    sa.or_(
+                        Customer.name.ilike(like, escape="\\"),
+                        Customer.phone.ilike(like, escape="\\"),
+                        Customer.external_id.ilike(like, escape="\\"),
+                    )
+                )
+            )
+        )
     if customer_id:
         query = query.where(SalesCall.customer_id == customer_id)
     if unassigned:
@@ -130,9 +166,14 @@ def _failed(criterion_id):
         wanted = sa.literal([{"id": criterion_id, "passed": False}], JSONB)
         return SalesCall.scores["criteria"].op("@>")(wanted)
     item = sa.func.json_each(SalesCall.scores, "$.criteria").table_valued("value").alias("criterion")
-    return sa.exists(sa.select(1).select_from(item).where(
-        sa.func.json_extract(item.c.value, "$.id") == criterion_id,
-        sa.func.json_extract(item.c.value, "$.passed") == 0))
+    return sa.exists(
+        sa.select(1)
+        .select_from(item)
+        .where(
+            sa.func.json_extract(item.c.value, "$.id") == criterion_id,
+            sa.func.json_extract(item.c.value, "$.passed") == 0,
+        )
+    )
 
 
 def criteria_choices():
@@ -158,20 +199,41 @@ def scorecard(call):
     criteria = []
     for crit in scores.get("criteria") or []:
         criteria.append({**crit, "evidence": sorted(crit.get("evidence") or [], key=lambda e: e.get("start") or 0)})
-    return {"overall": scores.get("overall", call.overall_score), "pass_mark": scores.get("pass_mark"),
-            "summary": scores.get("summary"), "scorer": scores.get("scorer"), "rubric": scores.get("rubric"),
-            "criteria": criteria, "empty": scores.get("empty", not criteria)}
+    return {
+        "overall": scores.get("overall", call.overall_score),
+        "pass_mark": scores.get("pass_mark"),
+        "summary": scores.get("summary"),
+        "scorer": scores.get("scorer"),
+        "rubric": scores.get("rubric"),
+        "criteria": criteria,
+        "empty": scores.get("empty", not criteria),
+    }
 
 
 def view(call):
-    return {"id": call.id, "call_uuid": call.call_uuid, "file_id": call.file_id, "job_id": call.job_id,
-            "customer": None if not call.customer else {"id": call.customer.id, "name": call.customer.name,
-                                                        "phone": call.customer.phone},
-            "agent": call.agent, "called_at": iso(call.called_at), "duration_seconds": call.duration_seconds,
-            "language": call.language, "transcript": call.transcript, "segments": call.segments or [],
-            "engine": call.engine, "model": call.model, "overall_score": call.overall_score,
-            "quality": call.quality, "quality_reasons": call.quality_reasons or [],
-            "scores": call.scores, "metrics": call.metrics, "created_at": iso(call.created_at)}
+    return {
+        "id": call.id,
+        "call_uuid": call.call_uuid,
+        "file_id": call.file_id,
+        "job_id": call.job_id,
+        "customer": None
+        if not call.customer
+        else {"id": call.customer.id, "name": call.customer.name, "phone": call.customer.phone},
+        "agent": call.agent,
+        "called_at": iso(call.called_at),
+        "duration_seconds": call.duration_seconds,
+        "language": call.language,
+        "transcript": call.transcript,
+        "segments": call.segments or [],
+        "engine": call.engine,
+        "model": call.model,
+        "overall_score": call.overall_score,
+        "quality": call.quality,
+        "quality_reasons": call.quality_reasons or [],
+        "scores": call.scores,
+        "metrics": call.metrics,
+        "created_at": iso(call.created_at),
+    }
 
 
 def audio(call):
@@ -217,15 +279,31 @@ def _silenced(call, original):
     fd, partial = tempfile.mkstemp(dir=folder, suffix=".wav")
     os.close(fd)
     try:
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", original,
-                        "-af", f"volume=enable='{quiet}':volume=0", partial],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                original,
+                "-af",
+                f"volume=enable='{quiet}':volume=0",
+                partial,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         os.replace(partial, silenced)
     except (OSError, subprocess.SubprocessError) as err:
         if os.path.exists(partial):
             os.remove(partial)
-        raise FileAccessError("The recording with its personal data silenced could not be made, so it is not "
-                              "played.", details={"error": type(err).__name__}) from err
+        raise FileAccessError(
+            "The recording with its personal data silenced could not be made, so it is not played.",
+            details={"error": type(err).__name__},
+        ) from err
     return silenced
 
 

@@ -13,6 +13,7 @@ encryption key is configured) or left out (written as the mask). On import a pla
 (the mask, "...", "AKIA...") is not a secret: a stored one is kept, and an entry with nothing
 stored is imported disabled and reported as needing real credentials.
 """
+
 import json
 import re
 from dataclasses import dataclass, field
@@ -35,31 +36,72 @@ SECTIONS = ("folders", "notifications", "processing", "scanning", "analysis", "s
 FOLDER_KEYS = ("id", "name", "storage", "monitor", "processing")
 MONITOR_KEYS = ("scanInterval", "cronSchedule")
 # When found files are processed (see webapp.timetable): the folder's processing schedule.
-SCHEDULE_FIELDS = (("processMode", "process_mode"), ("windowStart", "window_start"), ("windowEnd", "window_end"),
-                   ("processCron", "process_cron"))
+SCHEDULE_FIELDS = (
+    ("processMode", "process_mode"),
+    ("windowStart", "window_start"),
+    ("windowEnd", "window_end"),
+    ("processCron", "process_cron"),
+)
 ANALYSIS_KINDS = ("transcriber", "diarizer", "scorer")
-FOLDER_PROCESSING_KEYS = ("maxFileSize", "allowedExtensions", "autoStart", *ANALYSIS_KINDS, "redact",
-                          *(key for key, _column in SCHEDULE_FIELDS))
-NOTIFICATION_KEYS = ("name", "type", "config", "conditions", "enabled", "folders", "errorCodes", "cooldownMinutes",
-                     "stallMinutes")
+FOLDER_PROCESSING_KEYS = (
+    "maxFileSize",
+    "allowedExtensions",
+    "autoStart",
+    *ANALYSIS_KINDS,
+    "redact",
+    *(key for key, _column in SCHEDULE_FIELDS),
+)
+NOTIFICATION_KEYS = (
+    "name",
+    "type",
+    "config",
+    "conditions",
+    "enabled",
+    "folders",
+    "errorCodes",
+    "cooldownMinutes",
+    "stallMinutes",
+)
 # Where a folder row's value lives in the document entry (services.folders error fields too).
-WHERE = {"name": "name", "storage_type": "storage.type", "storage_config": "storage.config",
-         "monitor_type": "monitor.type", "scan_interval": "monitor.config.scanInterval",
-         "cron_schedule": "monitor.config.cronSchedule", "allowed_extensions": "processing.allowedExtensions",
-         "max_file_size": "processing.maxFileSize", "enabled": "processing.autoStart",
-         "process_mode": "processing.processMode", "window_start": "processing.windowStart",
-         "window_end": "processing.windowEnd", "process_cron": "processing.processCron",
-         "analysis_config": "processing", "analysis_config.transcriber": "processing.transcriber",
-         "analysis_config.scorer": "processing.scorer", "analysis_config.diarizer": "processing.diarizer"}
-NOTIFICATION_WHERE = {"name": "name", "type": "type", "config": "config", "conditions": "conditions",
-                      "folder_ids": "folders", "error_codes": "errorCodes", "cooldown_minutes": "cooldownMinutes",
-                      "stall_minutes": "stallMinutes", "enabled": "enabled"}
-KEY_ELSEWHERE = ("The secret in this document was encrypted with another installation's key: import it where the "
-                 "same CALLBATCH_ENCRYPTION_KEY (or SECRET_KEY) is set, or export it with secrets left out and "
-                 "enter the secret here.")
+WHERE = {
+    "name": "name",
+    "storage_type": "storage.type",
+    "storage_config": "storage.config",
+    "monitor_type": "monitor.type",
+    "scan_interval": "monitor.config.scanInterval",
+    "cron_schedule": "monitor.config.cronSchedule",
+    "allowed_extensions": "processing.allowedExtensions",
+    "max_file_size": "processing.maxFileSize",
+    "enabled": "processing.autoStart",
+    "process_mode": "processing.processMode",
+    "window_start": "processing.windowStart",
+    "window_end": "processing.windowEnd",
+    "process_cron": "processing.processCron",
+    "analysis_config": "processing",
+    "analysis_config.transcriber": "processing.transcriber",
+    "analysis_config.scorer": "processing.scorer",
+    "analysis_config.diarizer": "processing.diarizer",
+}
+NOTIFICATION_WHERE = {
+    "name": "name",
+    "type": "type",
+    "config": "config",
+    "conditions": "conditions",
+    "folder_ids": "folders",
+    "error_codes": "errorCodes",
+    "cooldown_minutes": "cooldownMinutes",
+    "stall_minutes": "stallMinutes",
+    "enabled": "enabled",
+}
+KEY_ELSEWHERE = (
+    "The secret in this document was encrypted with another installation's key: import it where the "
+    "same CALLBATCH_ENCRYPTION_KEY (or SECRET_KEY) is set, or export it with secrets left out and "
+    "enter the secret here."
+)
 
 
 # -- export ------------------------------------------------------------------------------------
+
 
 def export(secrets="omit"):
     """The whole configuration as one document. `secrets`: "omit" (masked) or "encrypted"."""
@@ -81,8 +123,11 @@ def export(secrets="omit"):
 
 def folder_entry(folder, doc_id, secrets="omit"):
     """A folder row as a document entry."""
-    processing = {"maxFileSize": folder.max_file_size, "allowedExtensions": list(folder.allowed_extensions or []),
-                  "autoStart": folder.enabled}
+    processing = {
+        "maxFileSize": folder.max_file_size,
+        "allowedExtensions": list(folder.allowed_extensions or []),
+        "autoStart": folder.enabled,
+    }
     for key, column in SCHEDULE_FIELDS:
         if getattr(folder, column):
             processing[key] = getattr(folder, column)
@@ -94,21 +139,30 @@ def folder_entry(folder, doc_id, secrets="omit"):
     monitor = {"scanInterval": folder.scan_interval}
     if folder.cron_schedule:
         monitor["cronSchedule"] = folder.cron_schedule
-    return {"id": doc_id, "name": folder.name,
-            "storage": {"type": folder.storage_type,
-                        "config": _exported(folder.storage_config, folder_config.secret_fields(folder.storage_type),
-                                            secrets)},
-            "monitor": {"type": folder.monitor_type, "config": monitor},
-            "processing": processing}
+    return {
+        "id": doc_id,
+        "name": folder.name,
+        "storage": {
+            "type": folder.storage_type,
+            "config": _exported(folder.storage_config, folder_config.secret_fields(folder.storage_type), secrets),
+        },
+        "monitor": {"type": folder.monitor_type, "config": monitor},
+        "processing": processing,
+    }
 
 
 def notification_entry(config, folder_ids, secrets="omit"):
     """A notification config as a document entry; its folders named by their document ids."""
     notifier = NOTIFIERS.get(config.type)
-    entry = {"name": config.name, "type": config.type,
-             "config": _exported(config.config, notifier.secret_fields() if notifier else (), secrets),
-             "conditions": list(config.conditions or []), "enabled": config.enabled,
-             "cooldownMinutes": config.cooldown_minutes, "stallMinutes": config.stall_minutes}
+    entry = {
+        "name": config.name,
+        "type": config.type,
+        "config": _exported(config.config, notifier.secret_fields() if notifier else (), secrets),
+        "conditions": list(config.conditions or []),
+        "enabled": config.enabled,
+        "cooldownMinutes": config.cooldown_minutes,
+        "stallMinutes": config.stall_minutes,
+    }
     if config.folder_ids:
         entry["folders"] = [folder_ids.get(i, i) for i in config.folder_ids]
     if config.error_codes:
@@ -131,18 +185,19 @@ def _notifications():
 
 # -- import --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Plan:
     """What the import does with one entry."""
 
-    what: str                  # "folder" | "notification"
+    what: str  # "folder" | "notification"
     where: str
     name: str
-    row: object = None         # the existing row it matches, if any
+    row: object = None  # the existing row it matches, if any
     values: dict = field(default_factory=dict)
     changes: list = field(default_factory=list)
-    needs: list = field(default_factory=list)     # secret fields the document held only placeholders for
-    refs: list = field(default_factory=list)      # a notification's folders, as the document names them
+    needs: list = field(default_factory=list)  # secret fields the document held only placeholders for
+    refs: list = field(default_factory=list)  # a notification's folders, as the document names them
 
 
 @dataclass
@@ -161,9 +216,17 @@ class Report:
         self.notes.append({"where": where, "message": message})
 
     def as_dict(self, dry_run, applied):
-        return {"valid": not self.errors, "dry_run": dry_run, "applied": applied, "errors": self.errors,
-                "create": self.create, "change": self.change, "leave": self.leave,
-                "needs_credentials": self.needs_credentials, "notes": self.notes}
+        return {
+            "valid": not self.errors,
+            "dry_run": dry_run,
+            "applied": applied,
+            "errors": self.errors,
+            "create": self.create,
+            "change": self.change,
+            "leave": self.leave,
+            "needs_credentials": self.needs_credentials,
+            "notes": self.notes,
+        }
 
 
 def import_document(data, dry_run=False, user=None, actor=None):
@@ -182,11 +245,17 @@ def import_document(data, dry_run=False, user=None, actor=None):
     folders = [plan for plan in folders if plan]
     _check_unique(folders, report, lambda plan: plan.name, "A folder named '{}' appears twice.")
     targets = _folder_targets(folders)
-    notifications = [_plan_notification(n, entry, targets, report)
-                     for n, entry in enumerate(_list(document, "notifications", report))]
+    notifications = [
+        _plan_notification(n, entry, targets, report)
+        for n, entry in enumerate(_list(document, "notifications", report))
+    ]
     notifications = [plan for plan in notifications if plan]
-    _check_unique(notifications, report, lambda plan: (plan.name, plan.values.get("type")),
-                  "A notification named '{0[0]}' of type {0[1]} appears twice.")
+    _check_unique(
+        notifications,
+        report,
+        lambda plan: (plan.name, plan.values.get("type")),
+        "A notification named '{0[0]}' of type {0[1]} appears twice.",
+    )
     _report_plans(folders + notifications, report)
     _report_left(folders, notifications, report)
     if report.errors or dry_run:
@@ -211,8 +280,9 @@ def _parse(data, report):
         return None
     for key in data:
         if key not in SECTIONS:
-            report.problem(str(key), f"'{key}' is not a section of the configuration document "
-                                     f"(known: {', '.join(SECTIONS)}).")
+            report.problem(
+                str(key), f"'{key}' is not a section of the configuration document (known: {', '.join(SECTIONS)})."
+            )
     if data.get("secrets", "omit") not in SECRETS_MODES:
         report.problem("secrets", f"secrets must be one of: {', '.join(SECRETS_MODES)}.")
     return data
@@ -238,13 +308,17 @@ def _check_unique(plans, report, key, message):
 
 # -- the global settings ---------------------------------------------------------------------
 
+
 def _plan_settings(document, report):
     """The merged global configuration (the document's sections over the current one), or None."""
     current = batch_config.load().model_dump()
     merged = json.loads(json.dumps(current))
     processing = document.get("processing")
-    given = {"scanning": document.get("scanning"), "analysis": document.get("analysis"),
-             "retryPolicy": document.get("retryPolicy")}
+    given = {
+        "scanning": document.get("scanning"),
+        "analysis": document.get("analysis"),
+        "retryPolicy": document.get("retryPolicy"),
+    }
     if processing is not None:
         if not isinstance(processing, dict):
             report.problem("processing", "'processing' must be an object.")
@@ -268,14 +342,17 @@ def _plan_settings(document, report):
         return None
     changed = _changed_paths(current, config.model_dump())
     entry = {"what": "settings", "name": "processing, scanning and analysis settings"}
-    (report.change.append({**entry, "fields": changed}) if changed
-     else report.leave.append({**entry, "reason": "unchanged"}))
+    (
+        report.change.append({**entry, "fields": changed})
+        if changed
+        else report.leave.append({**entry, "reason": "unchanged"})
+    )
     return config
 
 
 def _settings_where(path):
     if path == "retryPolicy" or path.startswith("retryPolicy."):
-        return "processing.retryConfig" + path[len("retryPolicy"):]
+        return "processing.retryConfig" + path[len("retryPolicy") :]
     return path
 
 
@@ -292,6 +369,7 @@ def _changed_paths(before, after, prefix=""):
 
 # -- folders -----------------------------------------------------------------------------------
 
+
 def folder_data(entry, where, report):
     """A document entry as folder row values (only those the entry gives, named as the row's
     columns). Problems of its shape go to `report`."""
@@ -306,10 +384,12 @@ def folder_data(entry, where, report):
         data["storage_type"] = _text(storage, "type", f"{where}.storage", report)
         raw = _object(storage, "config", f"{where}.storage", report) or {}
         provider = STORAGE.get(data["storage_type"])
-        data["storage_config"] = _provider_config(_scalars(_spec_storage(data["storage_type"], raw),
-                                                           f"{where}.storage.config", report),
-                                                  [f.name for f in provider.fields] if provider else None,
-                                                  f"{where}.storage.config", report)
+        data["storage_config"] = _provider_config(
+            _scalars(_spec_storage(data["storage_type"], raw), f"{where}.storage.config", report),
+            [f.name for f in provider.fields] if provider else None,
+            f"{where}.storage.config",
+            report,
+        )
     monitor = _object(entry, "monitor", where, report)
     if monitor is not None:
         if "type" in monitor:
@@ -375,7 +455,7 @@ def _plan_folder(n, entry, scanning, report):
         cleaned["enabled"] = False
     doc_id = entry.get("id")
     if doc_id is not None and (not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool)):
-        report.problem(f"{where}.id", "id must be text, e.g. \"folder-1\".")
+        report.problem(f"{where}.id", 'id must be text, e.g. "folder-1".')
         doc_id = None
     plan = Plan("folder", where, name, existing, cleaned, needs=needs, refs=[doc_id])
     if existing is not None:
@@ -423,6 +503,7 @@ def _snake(key):
 
 # -- notifications -------------------------------------------------------------------------------
 
+
 def notification_data(entry, where, report):
     """A document entry as notification config values, and its `folders` as the document names
     them (ids of the document, folder names, or ids here)."""
@@ -432,12 +513,18 @@ def notification_data(entry, where, report):
     if notifier is None:
         report.problem(f"{where}.type", f"'{kind}' is not a notification channel (known: {', '.join(NOTIFIERS)}).")
     raw = _scalars(_object(entry, "config", where, report) or {}, f"{where}.config", report)
-    data = {"type": kind,
-            "name": str(entry.get("name") or (notifier.label if notifier else kind) or "").strip(),
-            "config": _provider_config({_snake(k): v for k, v in raw.items()},
-                                       [f.name for f in notifier.fields] if notifier else None,
-                                       f"{where}.config", report),
-            "conditions": _texts(entry, "conditions", where, report) or [], "enabled": entry.get("enabled", True)}
+    data = {
+        "type": kind,
+        "name": str(entry.get("name") or (notifier.label if notifier else kind) or "").strip(),
+        "config": _provider_config(
+            {_snake(k): v for k, v in raw.items()},
+            [f.name for f in notifier.fields] if notifier else None,
+            f"{where}.config",
+            report,
+        ),
+        "conditions": _texts(entry, "conditions", where, report) or [],
+        "enabled": entry.get("enabled", True),
+    }
     if "errorCodes" in entry:
         data["error_codes"] = _texts(entry, "errorCodes", where, report)
     for key, column in (("cooldownMinutes", "cooldown_minutes"), ("stallMinutes", "stall_minutes")):
@@ -462,15 +549,18 @@ def _plan_notification(n, entry, targets, report):
     if notifier is None:
         return None
     NC = NotificationConfig
-    existing = db.session.scalar(sa.select(NC).where(NC.name == data["name"], NC.type == data["type"])
-                                 .order_by(NC.id).limit(1))
+    existing = db.session.scalar(
+        sa.select(NC).where(NC.name == data["name"], NC.type == data["type"]).order_by(NC.id).limit(1)
+    )
     secret_fields = notifier.secret_fields()
     config = data["config"]
     needs = _placeholders(config, secret_fields, existing.config if existing is not None else {})
     _check_encrypted(config, secret_fields, f"{where}.config", report)
     data["config"] = {k: v for k, v in config.items() if not (k in secret_fields and _placeholder(v))}
-    if any(e["where"].startswith(f"{where}.config.") and "another installation's key" in e["message"]
-           for e in report.errors):
+    if any(
+        e["where"].startswith(f"{where}.config.") and "another installation's key" in e["message"]
+        for e in report.errors
+    ):
         return None  # the provider cannot check what cannot be decrypted
     errors, cleaned = notification_service.validate(data, previous=existing)
     for e in errors:
@@ -491,8 +581,11 @@ def _plan_notification(n, entry, targets, report):
         cleaned["enabled"] = False
     plan = Plan("notification", where, data["name"], existing, cleaned, needs=needs, refs=resolved)
     if existing is not None:
-        plan.changes = [NOTIFICATION_WHERE[key] for key, value in cleaned.items()
-                        if key != "folder_ids" and not _same_notification(existing, key, value, secret_fields)]
+        plan.changes = [
+            NOTIFICATION_WHERE[key]
+            for key, value in cleaned.items()
+            if key != "folder_ids" and not _same_notification(existing, key, value, secret_fields)
+        ]
         new_folder = any(isinstance(t, Plan) and t.row is None for t in resolved)
         if new_folder or _folder_ids(resolved) != sorted(existing.folder_ids or []):
             plan.changes.append("folders")
@@ -528,6 +621,7 @@ def _folder_targets(plans):
 
 
 # -- secrets and placeholders ---------------------------------------------------------------------
+
 
 def _placeholder(value):
     if not isinstance(value, str):
@@ -635,6 +729,7 @@ def _known(values, known, where, report):
 
 # -- the report and applying it --------------------------------------------------------------------
 
+
 def _report_plans(plans, report):
     for plan in plans:
         entry = {"what": plan.what, "name": plan.name, "where": plan.where}
@@ -652,18 +747,22 @@ def _report_left(folders, notifications, report):
     matched = {plan.row.id for plan in folders if plan.row is not None}
     for folder in folder_service.list_folders():
         if folder.id not in matched:
-            report.leave.append({"what": "folder", "name": folder.name, "id": folder.id,
-                                 "reason": "not in the document"})
+            report.leave.append(
+                {"what": "folder", "name": folder.name, "id": folder.id, "reason": "not in the document"}
+            )
     matched = {plan.row.id for plan in notifications if plan.row is not None}
     for config in _notifications():
         if config.id not in matched:
-            report.leave.append({"what": "notification", "name": config.name, "id": config.id,
-                                 "reason": "not in the document"})
+            report.leave.append(
+                {"what": "notification", "name": config.name, "id": config.id, "reason": "not in the document"}
+            )
 
 
 def _needs_message(plan):
-    return (f"The document holds placeholders instead of {', '.join(plan.needs)}: the {plan.what} '{plan.name}' "
-            "is imported disabled; enter the real credentials and enable it.")
+    return (
+        f"The document holds placeholders instead of {', '.join(plan.needs)}: the {plan.what} '{plan.name}' "
+        "is imported disabled; enter the real credentials and enable it."
+    )
 
 
 def _apply(config, folders, notifications, report, user, actor):
@@ -690,8 +789,14 @@ def _apply(config, folders, notifications, report, user, actor):
         db.session.add(folder)
         db.session.flush()
         plan.row = plan.row or folder
-        audit_log.record("folder.create" if before is None else "folder.update", folder, before=before,
-                     after=folder_service.view(folder), user=user, actor=actor)
+        audit_log.record(
+            "folder.create" if before is None else "folder.update",
+            folder,
+            before=before,
+            after=folder_service.view(folder),
+            user=user,
+            actor=actor,
+        )
     for plan in notifications:
         if plan.row is not None and not plan.changes:
             continue
@@ -701,15 +806,26 @@ def _apply(config, folders, notifications, report, user, actor):
             setattr(config_row, key, value)
         db.session.add(config_row)
         db.session.flush()
-        audit_log.record("notification.create" if before is None else "notification.update", config_row,
-                     before=before, after=notification_service.view(config_row), user=user, actor=actor)
-    audit_log.record("config.import", ("config", "document"), user=user, actor=actor,
-                 after={"create": report.create, "change": report.change,
-                        "needs_credentials": report.needs_credentials})
+        audit_log.record(
+            "notification.create" if before is None else "notification.update",
+            config_row,
+            before=before,
+            after=notification_service.view(config_row),
+            user=user,
+            actor=actor,
+        )
+    audit_log.record(
+        "config.import",
+        ("config", "document"),
+        user=user,
+        actor=actor,
+        after={"create": report.create, "change": report.change, "needs_credentials": report.needs_credentials},
+    )
     db.session.commit()
 
 
 # -- checking the stored configuration ----------------------------------------------------------
+
 
 def problems(connections=False):
     """Every problem of the configuration in force, each with where it is in the exported
@@ -725,9 +841,16 @@ def problems(connections=False):
     notifications = _notifications()
     for n, config in enumerate(notifications):
         found += [{**p, "notification_id": config.id} for p in _notification_problems(f"notifications[{n}]", config)]
-    return {"valid": not found, "problems": found,
-            "checked": {"settings": True, "folders": len(folders), "notifications": len(notifications),
-                        "connections": bool(connections)}}
+    return {
+        "valid": not found,
+        "problems": found,
+        "checked": {
+            "settings": True,
+            "folders": len(folders),
+            "notifications": len(notifications),
+            "connections": bool(connections),
+        },
+    }
 
 
 def _undecryptable(where, config, secret_names):
@@ -737,24 +860,31 @@ def _undecryptable(where, config, secret_names):
         try:
             crypto.decrypt((config or {}).get(name) or "")
         except ValueError:
-            found.append({"where": f"{where}.{name}",
-                          "message": "The stored secret cannot be decrypted with this server's key: enter it again."})
+            found.append(
+                {
+                    "where": f"{where}.{name}",
+                    "message": "The stored secret cannot be decrypted with this server's key: enter it again.",
+                }
+            )
     return found
 
 
 def _folder_problems(where, folder, connections):
     provider = STORAGE.get(folder.storage_type)
-    found = _undecryptable(f"{where}.storage.config", folder.storage_config,
-                           folder_config.secret_fields(folder.storage_type))
+    found = _undecryptable(
+        f"{where}.storage.config", folder.storage_config, folder_config.secret_fields(folder.storage_type)
+    )
     if found:
         return found
     data = {key: getattr(folder, key) for key in folder_service.EDITABLE}
     _cleaned, errors = folder_service.validate(data, folder)
-    found += [{"where": _folder_where(where, e["field"], e["message"], provider), "message": e["message"]}
-              for e in errors]
+    found += [
+        {"where": _folder_where(where, e["field"], e["message"], provider), "message": e["message"]} for e in errors
+    ]
     if connections and not found and folder.enabled:
-        result = folder_config.test_connection(folder.storage_type, folder.storage_config or {},
-                                               folder.storage_config or {})
+        result = folder_config.test_connection(
+            folder.storage_type, folder.storage_config or {}, folder.storage_config or {}
+        )
         if not result["ok"]:
             found.append({"where": f"{where}.storage", "code": result.get("code"), "message": result["message"]})
     return found

@@ -1,4 +1,5 @@
 """Customers: list and search, one customer's call history and score trend, creating one."""
+
 import re
 
 import sqlalchemy as sa
@@ -14,8 +15,9 @@ def list_customers(q=None, page=1, per_page=50):
     query = sa.select(Customer).order_by(Customer.last_call_at.desc().nulls_last(), Customer.id.desc())
     if q:
         like = f"%{q.strip()}%"
-        query = query.where(sa.or_(Customer.name.ilike(like), Customer.phone.ilike(like),
-                                   Customer.external_id.ilike(like)))
+        query = query.where(
+            sa.or_(Customer.name.ilike(like), Customer.phone.ilike(like), Customer.external_id.ilike(like))
+        )
     return paginate(query, page, per_page)
 
 
@@ -29,14 +31,18 @@ def get_customer(customer_id):
 
 def history(customer):
     """The customer's calls, oldest first."""
-    return db.session.scalars(sa.select(SalesCall).where(SalesCall.customer_id == customer.id)
-                              .order_by(SalesCall.called_at.asc().nulls_last(), SalesCall.id)).all()
+    return db.session.scalars(
+        sa.select(SalesCall)
+        .where(SalesCall.customer_id == customer.id)
+        .order_by(SalesCall.called_at.asc().nulls_last(), SalesCall.id)
+    ).all()
 
 
 def trend(customer):
     """[(call id, when, overall score)] of the scored calls, oldest first: the trend chart's points."""
-    return [(c.id, c.called_at or c.created_at, c.overall_score) for c in history(customer)
-            if c.overall_score is not None]
+    return [
+        (c.id, c.called_at or c.created_at, c.overall_score) for c in history(customer) if c.overall_score is not None
+    ]
 
 
 def trend_svg_points(points, width=600, height=200, pad=30):
@@ -45,17 +51,30 @@ def trend_svg_points(points, width=600, height=200, pad=30):
         return []
     n = len(points)
     step = (width - 2 * pad) / max(1, n - 1)
-    return [{"x": round(pad + i * step if n > 1 else width / 2, 1),
-             "y": round(height - pad - (score / 100) * (height - 2 * pad), 1),
-             "call_id": call_id, "when": when, "score": score}
-            for i, (call_id, when, score) in enumerate(points)]
+    return [
+        {
+            "x": round(pad + i * step if n > 1 else width / 2, 1),
+            "y": round(height - pad - (score / 100) * (height - 2 * pad), 1),
+            "call_id": call_id,
+            "when": when,
+            "score": score,
+        }
+        for i, (call_id, when, score) in enumerate(points)
+    ]
 
 
 def view(customer):
-    return {"id": customer.id, "name": customer.name, "phone": customer.phone, "external_id": customer.external_id,
-            "call_count": customer.call_count, "first_call_at": iso(customer.first_call_at),
-            "last_call_at": iso(customer.last_call_at), "latest_score": customer.latest_score,
-            "average_score": customer.average_score}
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "phone": customer.phone,
+        "external_id": customer.external_id,
+        "call_count": customer.call_count,
+        "first_call_at": iso(customer.first_call_at),
+        "last_call_at": iso(customer.last_call_at),
+        "latest_score": customer.latest_score,
+        "average_score": customer.average_score,
+    }
 
 
 def create_customer(data, user=None, commit=True):

@@ -1,5 +1,6 @@
 """The dashboard's figures: totals by status, folders, active jobs with ETA, throughput,
 recent problems, and whether anything is running (which keeps the page polling)."""
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
@@ -18,12 +19,24 @@ def status():
     totals = {s: counts.get(s, 0) for s in STATUSES}
     active = jobs.active_jobs()
     errors = db.session.scalars(
-        sa.select(FPR).options(joinedload(FPR.folder)).where(FPR.error_code.is_not(None))
-        .order_by(FPR.updated_at.desc()).limit(10)).all()
+        sa.select(FPR)
+        .options(joinedload(FPR.folder))
+        .where(FPR.error_code.is_not(None))
+        .order_by(FPR.updated_at.desc())
+        .limit(10)
+    ).all()
     busy = bool(active) or any(totals[s] for s in (QUEUED, PROCESSING, RETRYING)) or _scans_waiting()
-    return {"totals": totals, "total_files": sum(totals.values()), "jobs": active,
-            "timings": {j.id: jobs.timing(j) for j in active}, "errors": errors, "explain": explain,
-            "throughput": jobs.throughput(), "paused": jobs.is_paused(), "active": busy}
+    return {
+        "totals": totals,
+        "total_files": sum(totals.values()),
+        "jobs": active,
+        "timings": {j.id: jobs.timing(j) for j in active},
+        "errors": errors,
+        "explain": explain,
+        "throughput": jobs.throughput(),
+        "paused": jobs.is_paused(),
+        "active": busy,
+    }
 
 
 def _scans_waiting():
@@ -42,8 +55,12 @@ def waiting(now=None):
     by themselves (None: when someone starts them)."""
     now = now or utcnow()
     FPR = FileProcessingRecord
-    rows = db.session.execute(sa.select(FPR.folder_id, FPR.job_id, sa.func.count()).where(FPR.status == DISCOVERED)
-                              .group_by(FPR.folder_id, FPR.job_id).order_by(FPR.folder_id, FPR.job_id)).all()
+    rows = db.session.execute(
+        sa.select(FPR.folder_id, FPR.job_id, sa.func.count())
+        .where(FPR.status == DISCOVERED)
+        .group_by(FPR.folder_id, FPR.job_id)
+        .order_by(FPR.folder_id, FPR.job_id)
+    ).all()
     by_folder = {}
     for folder_id, job_id, count in rows:
         entry = by_folder.setdefault(folder_id, {"files": 0, "job_ids": []})
@@ -55,9 +72,15 @@ def waiting(now=None):
     for folder_id, entry in by_folder.items():
         folder = folders.get(folder_id)
         starts = timetable.starts_at(folder, now) if folder is not None else None
-        shown.append({"folder": folder, **entry,
-                      "starts_at": starts.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if starts else None,
-                      "starts_iso": iso(starts), "timezone": str(tz)})
+        shown.append(
+            {
+                "folder": folder,
+                **entry,
+                "starts_at": starts.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if starts else None,
+                "starts_iso": iso(starts),
+                "timezone": str(tz),
+            }
+        )
     return shown
 
 

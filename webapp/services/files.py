@@ -1,5 +1,6 @@
 """Files: the filtered list (status, folder, job, error code, date, name search), its
 pagination and CSV export, one file's detail, and retry."""
+
 import csv
 import io
 from datetime import datetime, time, timedelta, timezone
@@ -19,9 +20,25 @@ from ..models.types import iso
 from . import Page, clamp_page
 
 FILTERS = ("status", "folder_id", "job_id", "error_code", "quality", "date_from", "date_to", "q")
-CSV_COLUMNS = ("id", "file_name", "file_path", "folder", "job_id", "status", "error_code", "error_category",
-               "error_message", "retry_count", "attempts", "file_size", "audio_seconds", "created_at",
-               "updated_at", "finished_at", "call_id")
+CSV_COLUMNS = (
+    "id",
+    "file_name",
+    "file_path",
+    "folder",
+    "job_id",
+    "status",
+    "error_code",
+    "error_category",
+    "error_message",
+    "retry_count",
+    "attempts",
+    "file_size",
+    "audio_seconds",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "call_id",
+)
 
 
 def parse_filters(args):
@@ -95,8 +112,9 @@ def list_files(filters, page=1, per_page=50):
     # the page's ids first (an index-only scan, however deep the page), then only their rows
     FPR = FileProcessingRecord
     ids = stmt.with_only_columns(FPR.id).limit(per_page).offset((page - 1) * per_page).subquery()
-    items = db.session.scalars(sa.select(FPR).where(FPR.id.in_(sa.select(ids.c.id)))
-                               .options(joinedload(FPR.folder)).order_by(FPR.id.desc())).all()
+    items = db.session.scalars(
+        sa.select(FPR).where(FPR.id.in_(sa.select(ids.c.id))).options(joinedload(FPR.folder)).order_by(FPR.id.desc())
+    ).all()
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -107,8 +125,9 @@ def ids_matching(filters, limit=10000):
 def retryable_count(filters):
     """How many files matching the filters a "retry all matching" would queue."""
     FPR = FileProcessingRecord
-    return db.session.scalar(query(filters).order_by(None).where(FPR.status.in_(actions.RETRYABLE))
-                             .with_only_columns(sa.func.count(FPR.id)))
+    return db.session.scalar(
+        query(filters).order_by(None).where(FPR.status.in_(actions.RETRYABLE)).with_only_columns(sa.func.count(FPR.id))
+    )
 
 
 def csv_chunks(filters, batch=2000):
@@ -123,11 +142,30 @@ def csv_chunks(filters, batch=2000):
     base = query(filters).order_by(None)
     last_id = None
     while True:
-        stmt = base.with_only_columns(
-            FPR.id, FPR.file_name, FPR.file_path, FPR.folder_id, FPR.job_id, FPR.status, FPR.error_code,
-            FPR.error_category, FPR.error_message, FPR.retry_count, FPR.attempts, FPR.file_size,
-            FPR.audio_seconds, FPR.created_at, FPR.updated_at, FPR.finished_at, SalesCall.id,
-        ).outerjoin(SalesCall, SalesCall.file_id == FPR.id).order_by(FPR.id.desc()).limit(batch)
+        stmt = (
+            base.with_only_columns(
+                FPR.id,
+                FPR.file_name,
+                FPR.file_path,
+                FPR.folder_id,
+                FPR.job_id,
+                FPR.status,
+                FPR.error_code,
+                FPR.error_category,
+                FPR.error_message,
+                FPR.retry_count,
+                FPR.attempts,
+                FPR.file_size,
+                FPR.audio_seconds,
+                FPR.created_at,
+                FPR.updated_at,
+                FPR.finished_at,
+                SalesCall.id,
+            )
+            .outerjoin(SalesCall, SalesCall.file_id == FPR.id)
+            .order_by(FPR.id.desc())
+            .limit(batch)
+        )
         if last_id is not None:
             stmt = stmt.where(FPR.id < last_id)
         rows = db.session.execute(stmt).all()
@@ -152,23 +190,47 @@ def detail(record):
     """A file with its events, its error explained, and its call, as a page or API shows it."""
     category, explanation, fix = explain(record.error_code) if record.error_code else (None, None, None)
     return {
-        "id": record.id, "file_name": record.file_name, "file_path": record.file_path,
+        "id": record.id,
+        "file_name": record.file_name,
+        "file_path": record.file_path,
         "folder": {"id": record.folder_id, "name": record.folder.name if record.folder else None},
-        "job_id": record.job_id, "status": record.status, "file_size": record.file_size,
-        "audio_seconds": record.audio_seconds, "content_sha256": record.content_sha256,
-        "retry_count": record.retry_count, "attempts": record.attempts, "worker_name": record.worker_name,
-        "error": None if not record.error_code else {
-            "code": record.error_code, "category": record.error_category or category,
-            "message": record.error_message, "explanation": explanation, "fix": fix},
-        "next_retry_at": iso(record.next_retry_at), "created_at": iso(record.created_at),
-        "started_at": iso(record.started_at), "finished_at": iso(record.finished_at),
+        "job_id": record.job_id,
+        "status": record.status,
+        "file_size": record.file_size,
+        "audio_seconds": record.audio_seconds,
+        "content_sha256": record.content_sha256,
+        "retry_count": record.retry_count,
+        "attempts": record.attempts,
+        "worker_name": record.worker_name,
+        "error": None
+        if not record.error_code
+        else {
+            "code": record.error_code,
+            "category": record.error_category or category,
+            "message": record.error_message,
+            "explanation": explanation,
+            "fix": fix,
+        },
+        "next_retry_at": iso(record.next_retry_at),
+        "created_at": iso(record.created_at),
+        "started_at": iso(record.started_at),
+        "finished_at": iso(record.finished_at),
         "stage_timings": record.stage_timings,
         "call_id": record.sales_call.id if record.sales_call else None,
         "quality": record.sales_call.quality if record.sales_call else None,
         "quality_reasons": (record.sales_call.quality_reasons or []) if record.sales_call else [],
         "can_retry": record.status in actions.RETRYABLE,
-        "events": [{"id": e.id, "at": iso(e.created_at), "from": e.from_status, "to": e.to_status,
-                    "message": e.message, "details": e.details} for e in record.events],
+        "events": [
+            {
+                "id": e.id,
+                "at": iso(e.created_at),
+                "from": e.from_status,
+                "to": e.to_status,
+                "message": e.message,
+                "details": e.details,
+            }
+            for e in record.events
+        ],
     }
 
 
@@ -181,8 +243,12 @@ def retry(file_ids, user=None):
     retryable = [r.id for r in records if r.status in actions.RETRYABLE]
     if not retryable:
         return 0
-    audit_log.record("file.retry", ("file", retryable[0]) if len(retryable) == 1 else ("files", len(retryable)),
-                 after={"file_ids": retryable}, user=user)
+    audit_log.record(
+        "file.retry",
+        ("file", retryable[0]) if len(retryable) == 1 else ("files", len(retryable)),
+        after={"file_ids": retryable},
+        user=user,
+    )
     return actions.retry_files([r for r in records if r.id in set(retryable)], _actor(user))
 
 
@@ -215,11 +281,21 @@ def _cell(value):
 def summary(record):
     """A file as a list shows it (detail() without the events, the call and the timings)."""
     return {
-        "id": record.id, "file_name": record.file_name, "file_path": record.file_path,
-        "folder_id": record.folder_id, "job_id": record.job_id, "status": record.status,
-        "file_size": record.file_size, "audio_seconds": record.audio_seconds, "error_code": record.error_code,
-        "error_category": record.error_category, "error_message": record.error_message,
-        "retry_count": record.retry_count, "attempts": record.attempts,
-        "next_retry_at": iso(record.next_retry_at), "created_at": iso(record.created_at),
-        "updated_at": iso(record.updated_at), "finished_at": iso(record.finished_at),
+        "id": record.id,
+        "file_name": record.file_name,
+        "file_path": record.file_path,
+        "folder_id": record.folder_id,
+        "job_id": record.job_id,
+        "status": record.status,
+        "file_size": record.file_size,
+        "audio_seconds": record.audio_seconds,
+        "error_code": record.error_code,
+        "error_category": record.error_category,
+        "error_message": record.error_message,
+        "retry_count": record.retry_count,
+        "attempts": record.attempts,
+        "next_retry_at": iso(record.next_retry_at),
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at),
+        "finished_at": iso(record.finished_at),
     }

@@ -3,6 +3,7 @@
 Storage credentials are sealed (encrypted) on the way in and masked on the way out; a
 secret sent back blank or masked keeps the stored one.
 """
+
 import re
 
 import sqlalchemy as sa
@@ -26,9 +27,22 @@ from ..providers.monitors.polling import PollingMonitor
 from ..providers.storage import STORAGE
 from . import error, settings
 
-EDITABLE = ("name", "storage_type", "storage_config", "monitor_type", "scan_interval", "cron_schedule",
-            "process_mode", "window_start", "window_end", "process_cron", "allowed_extensions", "max_file_size",
-            "analysis_config", "enabled")
+EDITABLE = (
+    "name",
+    "storage_type",
+    "storage_config",
+    "monitor_type",
+    "scan_interval",
+    "cron_schedule",
+    "process_mode",
+    "window_start",
+    "window_end",
+    "process_cron",
+    "allowed_extensions",
+    "max_file_size",
+    "analysis_config",
+    "enabled",
+)
 MB = 1024 * 1024
 MAX_FILE_SIZE = 2048 * MB
 TRUE = ("1", "true", "yes", "on")
@@ -38,11 +52,25 @@ MAX_EXTENSIONS = 50
 
 def storage_types():
     """The storage registry as forms draw it: [{type, label, fields: [{name, label, kind, …}]}]."""
-    return [{"type": key, "label": str(cls.label),
-             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
-                         "help": str(f.help), "default": f.default,
-                         "choices": [[str(part) for part in c] for c in f.choices]} for f in cls.fields]}
-            for key, cls in STORAGE.items()]
+    return [
+        {
+            "type": key,
+            "label": str(cls.label),
+            "fields": [
+                {
+                    "name": f.name,
+                    "label": str(f.label),
+                    "kind": f.kind,
+                    "required": f.required,
+                    "help": str(f.help),
+                    "default": f.default,
+                    "choices": [[str(part) for part in c] for c in f.choices],
+                }
+                for f in cls.fields
+            ],
+        }
+        for key, cls in STORAGE.items()
+    ]
 
 
 def monitor_types():
@@ -56,8 +84,10 @@ def process_modes():
 def analysis_types():
     """{"transcriber": [{type, label}], "scorer": [...]}: what a folder may choose instead of
     the global speech engine and scorer."""
-    return {kind: [{"type": key, "label": str(getattr(cls, "label", key))} for key, cls in registry.items()]
-            for kind, registry in REGISTRIES.items()}
+    return {
+        kind: [{"type": key, "label": str(getattr(cls, "label", key))} for key, cls in registry.items()]
+        for kind, registry in REGISTRIES.items()
+    }
 
 
 def new_folder_defaults():
@@ -98,9 +128,11 @@ def validate_analysis(analysis):
 
 
 # The folder form's one "Speakers" choice: a two-channel split either way round, or mono.
-SPEAKER_CHOICES = {"channels": {"type": "channels", "agent_channel": "1"},
-                   "channels-swapped": {"type": "channels", "agent_channel": "2"},
-                   "none": {"type": "none"}}
+SPEAKER_CHOICES = {
+    "channels": {"type": "channels", "agent_channel": "1"},
+    "channels-swapped": {"type": "channels", "agent_channel": "2"},
+    "none": {"type": "none"},
+}
 
 
 def speaker_choice(diarizer):
@@ -148,9 +180,13 @@ def analysis_form_values(analysis):
             text = yaml.safe_dump(load_rubric(scorer), allow_unicode=True, sort_keys=False, width=110)
         except ProcessingError as err:
             text = f"# {err.message}\n"
-    return {"transcriber": (analysis.get("transcriber") or {}).get("type", ""), "scorer": scorer.get("type", ""),
-            "diarizer": speaker_choice(analysis.get("diarizer")),
-            "rubric": text, "redact": bool(analysis.get("redact"))}
+    return {
+        "transcriber": (analysis.get("transcriber") or {}).get("type", ""),
+        "scorer": scorer.get("type", ""),
+        "diarizer": speaker_choice(analysis.get("diarizer")),
+        "rubric": text,
+        "redact": bool(analysis.get("redact")),
+    }
 
 
 def rubric_scorer(text):
@@ -176,18 +212,29 @@ def file_counts(folder_ids=None):
 
 def view(folder):
     """A folder as a page or API response may show it (secrets masked)."""
-    return {"id": folder.id, "name": folder.name, "storage_type": folder.storage_type,
-            "storage_config": folder_config.shown_storage_config(folder), "monitor_type": folder.monitor_type,
-            "scan_interval": folder.scan_interval, "cron_schedule": folder.cron_schedule,
-            "monitor_warning": folder.monitor_warning if folder.monitor_type == "events" else None,
-            "process_mode": folder.process_mode, "window_start": folder.window_start,
-            "window_end": folder.window_end, "process_cron": folder.process_cron,
-            "allowed_extensions": list(folder.allowed_extensions or DEFAULT_EXTENSIONS),
-            "max_file_size": folder.max_file_size, "analysis_config": dict(folder.analysis_config or {}),
-            "enabled": folder.enabled,
-            "connection_status": folder.connection_status, "last_error": folder.last_error,
-            "last_scan_at": iso(folder.last_scan_at), "created_at": iso(folder.created_at),
-            "updated_at": iso(folder.updated_at)}
+    return {
+        "id": folder.id,
+        "name": folder.name,
+        "storage_type": folder.storage_type,
+        "storage_config": folder_config.shown_storage_config(folder),
+        "monitor_type": folder.monitor_type,
+        "scan_interval": folder.scan_interval,
+        "cron_schedule": folder.cron_schedule,
+        "monitor_warning": folder.monitor_warning if folder.monitor_type == "events" else None,
+        "process_mode": folder.process_mode,
+        "window_start": folder.window_start,
+        "window_end": folder.window_end,
+        "process_cron": folder.process_cron,
+        "allowed_extensions": list(folder.allowed_extensions or DEFAULT_EXTENSIONS),
+        "max_file_size": folder.max_file_size,
+        "analysis_config": dict(folder.analysis_config or {}),
+        "enabled": folder.enabled,
+        "connection_status": folder.connection_status,
+        "last_error": folder.last_error,
+        "last_scan_at": iso(folder.last_scan_at),
+        "created_at": iso(folder.created_at),
+        "updated_at": iso(folder.updated_at),
+    }
 
 
 def plan_of(folder, now=None):
@@ -197,18 +244,29 @@ def plan_of(folder, now=None):
     now = now or utcnow()
     tz = timetable.zone()
     warning = folder.monitor_warning if folder.monitor_type == "events" else None
-    next_scans = (timetable.next_runs(folder.cron_schedule, now, 3, tz)
-                  if folder.monitor_type == "schedule" and folder.cron_schedule else [])
+    next_scans = (
+        timetable.next_runs(folder.cron_schedule, now, 3, tz)
+        if folder.monitor_type == "schedule" and folder.cron_schedule
+        else []
+    )
     if folder.process_mode == timetable.CRON and folder.process_cron:
         next_starts = timetable.next_runs(folder.process_cron, now, 3, tz)
     elif folder.process_mode == timetable.WINDOW and folder.window_start:
         next_starts = [timetable.window_opens(folder.window_start, now, tz)]
     else:
         next_starts = []
-    sentence = _("%(finding)s; %(processing)s.", finding=_finding(folder, warning, str(tz)),
-                 processing=_processing(folder, str(tz)))
-    return {"sentence": sentence, "warning": warning, "timezone": str(tz),
-            "next_scans": [_local(m, tz) for m in next_scans], "next_starts": [_local(m, tz) for m in next_starts]}
+    sentence = _(
+        "%(finding)s; %(processing)s.",
+        finding=_finding(folder, warning, str(tz)),
+        processing=_processing(folder, str(tz)),
+    )
+    return {
+        "sentence": sentence,
+        "warning": warning,
+        "timezone": str(tz),
+        "next_scans": [_local(m, tz) for m in next_scans],
+        "next_starts": [_local(m, tz) for m in next_starts],
+    }
 
 
 def _finding(folder, warning, tz):
@@ -229,8 +287,12 @@ def _processing(folder, tz):
     if mode == timetable.HOLD:
         return _("files wait until someone starts them")
     if mode == timetable.WINDOW:
-        return _("files wait for the window %(start)s–%(end)s (%(tz)s)", start=folder.window_start,
-                 end=folder.window_end, tz=tz)
+        return _(
+            "files wait for the window %(start)s–%(end)s (%(tz)s)",
+            start=folder.window_start,
+            end=folder.window_end,
+            tz=tz,
+        )
     if mode == timetable.CRON:
         return _("files wait for the processing time %(cron)s (%(tz)s)", cron=folder.process_cron, tz=tz)
     if not batch_config.load().processing.immediateProcessing:
@@ -297,9 +359,9 @@ def validate(data, folder=None):
     if monitor_type not in MONITORS:
         errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
     else:
-        for message in MONITORS[monitor_type].validate_config({**merged, "scan_interval": interval,
-                                                               "storage_type": storage_type,
-                                                               "storage_config": sealed}):
+        for message in MONITORS[monitor_type].validate_config(
+            {**merged, "scan_interval": interval, "storage_type": storage_type, "storage_config": sealed}
+        ):
             if message in interval_problems:
                 continue
             field = "scan_interval" if "interval" in message.lower() else "monitor_type"
@@ -309,8 +371,13 @@ def validate(data, folder=None):
         for message in validate_cron(cron):
             errors.append(error("cron_schedule", message))
         if cron:
-            errors.append(error("cron_schedule", "A scan schedule applies only when files are found 'only on a "
-                                                 "schedule'; clear it or choose that monitor."))
+            errors.append(
+                error(
+                    "cron_schedule",
+                    "A scan schedule applies only when files are found 'only on a "
+                    "schedule'; clear it or choose that monitor.",
+                )
+            )
     process_mode = merged.get("process_mode") or timetable.IMMEDIATE
     window_start = (merged.get("window_start") or "").strip() or None
     window_end = (merged.get("window_end") or "").strip() or None
@@ -326,11 +393,22 @@ def validate(data, folder=None):
     errors += analysis_errors
     enabled = merged.get("enabled", True)
     enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() in TRUE
-    cleaned = {"name": name, "storage_type": storage_type, "storage_config": sealed, "monitor_type": monitor_type,
-               "scan_interval": interval, "cron_schedule": cron, "process_mode": process_mode,
-               "window_start": window_start, "window_end": window_end, "process_cron": process_cron,
-               "allowed_extensions": extensions,
-               "max_file_size": max_size, "analysis_config": analysis, "enabled": enabled}
+    cleaned = {
+        "name": name,
+        "storage_type": storage_type,
+        "storage_config": sealed,
+        "monitor_type": monitor_type,
+        "scan_interval": interval,
+        "cron_schedule": cron,
+        "process_mode": process_mode,
+        "window_start": window_start,
+        "window_end": window_end,
+        "process_cron": process_cron,
+        "allowed_extensions": extensions,
+        "max_file_size": max_size,
+        "analysis_config": analysis,
+        "enabled": enabled,
+    }
     return cleaned, errors
 
 
@@ -369,8 +447,11 @@ def _extensions(extensions):
 def _extension_problems(extensions):
     if not extensions:
         return ["List at least one file extension, e.g. mp3 wav."]
-    problems = [f"'{e}' is not a file extension: up to 10 letters and digits, e.g. mp3."
-                for e in extensions if not EXTENSION.fullmatch(e)]
+    problems = [
+        f"'{e}' is not a file extension: up to 10 letters and digits, e.g. mp3."
+        for e in extensions
+        if not EXTENSION.fullmatch(e)
+    ]
     if len(extensions) > MAX_EXTENSIONS:
         problems.append(f"List at most {MAX_EXTENSIONS} file extensions.")
     return problems
@@ -398,8 +479,10 @@ def update_folder(folder, data, user=None):
         db.session.rollback()
         return folder, errors
     before = view(folder)
-    changed_storage = (cleaned["storage_type"], cleaned["storage_config"]) != (folder.storage_type,
-                                                                                 folder.storage_config)
+    changed_storage = (cleaned["storage_type"], cleaned["storage_config"]) != (
+        folder.storage_type,
+        folder.storage_config,
+    )
     for key, value in cleaned.items():
         setattr(folder, key, value)
     if changed_storage:
@@ -459,8 +542,10 @@ def preview(folder):
     return {
         "ok": True,
         "to_queue": [_stored(s) for s in plan.to_queue],
-        "to_skip": [{**_stored(s), "code": err.code, "message": err.message, "fix": explain(err.code)[2]}
-                    for s, err in plan.to_skip],
+        "to_skip": [
+            {**_stored(s), "code": err.code, "message": err.message, "fix": explain(err.code)[2]}
+            for s, err in plan.to_skip
+        ],
         "still_writing": [_stored(s) for s in plan.still_writing],
         "known": plan.known,
     }

@@ -5,6 +5,7 @@ The secret is kept encrypted (it is also the HMAC key, so it cannot be a one-way
 shown once, when created or rotated. A call is accepted with the secret as the `token`
 query parameter, or with `X-Callbatch-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw
 body under the secret."""
+
 import hashlib
 import hmac
 import secrets
@@ -29,9 +30,13 @@ def url_path(folder):
 
 def view(folder):
     hook = get_hook(folder)
-    return {"folder_id": folder.id, "enabled": hook is not None, "url": url_path(folder),
-            "created_at": iso(hook.created_at) if hook else None,
-            "last_used_at": iso(hook.last_used_at) if hook else None}
+    return {
+        "folder_id": folder.id,
+        "enabled": hook is not None,
+        "url": url_path(folder),
+        "created_at": iso(hook.created_at) if hook else None,
+        "last_used_at": iso(hook.last_used_at) if hook else None,
+    }
 
 
 def rotate(folder, user=None):
@@ -86,8 +91,16 @@ def announce_files(folder, paths):
     storage = storage_for(folder)
     if hasattr(storage, "stat"):
         result = announce.announce(folder, paths, trigger="webhook")
-        return {"mode": "announce", "busy": result.busy, "job_id": result.job_id, "queued": result.queued,
-                "held": result.held, "skipped": result.skipped, "known": result.known, "ignored": result.ignored,
-                "missing": result.missing}
+        return {
+            "mode": "announce",
+            "busy": result.busy,
+            "job_id": result.job_id,
+            "queued": result.queued,
+            "held": result.held,
+            "skipped": result.skipped,
+            "known": result.known,
+            "ignored": result.ignored,
+            "missing": result.missing,
+        }
     rq_job = enqueue.scan(folder.id, "webhook")
     return {"mode": "scan", "busy": False, "scan_id": rq_job.id}

@@ -1,5 +1,6 @@
 """Batch jobs: list and detail with progress, counts, timing and ETA; start, cancel, retry
 failed, rollback; pause and resume processing."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -27,9 +28,13 @@ def list_jobs(status=None, folder_id=None, page=1, per_page=50):
 
 
 def active_jobs(limit=20):
-    return db.session.scalars(sa.select(BatchJob).options(joinedload(BatchJob.folder))
-                              .where(BatchJob.status.in_(job_status.ACTIVE_STATUSES))
-                              .order_by(BatchJob.id.desc()).limit(limit)).all()
+    return db.session.scalars(
+        sa.select(BatchJob)
+        .options(joinedload(BatchJob.folder))
+        .where(BatchJob.status.in_(job_status.ACTIVE_STATUSES))
+        .order_by(BatchJob.id.desc())
+        .limit(limit)
+    ).all()
 
 
 def get_job(job_id):
@@ -48,24 +53,42 @@ def timing(job, now=None):
     eta = None
     if job.status == job_status.RUNNING and remaining and rate:
         eta = remaining / rate * 3600
-    return {"elapsed_seconds": elapsed, "files_per_hour": round(rate, 1) if rate else None,
-            "eta_seconds": round(eta) if eta is not None else None, "remaining": remaining}
+    return {
+        "elapsed_seconds": elapsed,
+        "files_per_hour": round(rate, 1) if rate else None,
+        "eta_seconds": round(eta) if eta is not None else None,
+        "remaining": remaining,
+    }
 
 
 def view(job):
-    return {"id": job.id, "folder": {"id": job.folder_id, "name": job.folder.name if job.folder else None},
-            "status": job.status, "trigger": job.trigger, "total_files": job.total_files,
-            "processed_files": job.processed_files, "failed_files": job.failed_files,
-            "skipped_files": job.skipped_files, "cancelled_files": job.cancelled_files,
-            "finished_files": job.finished_files, "progress": job.progress, "error_message": job.error_message,
-            "created_at": iso(job.created_at), "started_at": iso(job.started_at),
-            "completed_at": iso(job.completed_at), **timing(job)}
+    return {
+        "id": job.id,
+        "folder": {"id": job.folder_id, "name": job.folder.name if job.folder else None},
+        "status": job.status,
+        "trigger": job.trigger,
+        "total_files": job.total_files,
+        "processed_files": job.processed_files,
+        "failed_files": job.failed_files,
+        "skipped_files": job.skipped_files,
+        "cancelled_files": job.cancelled_files,
+        "finished_files": job.finished_files,
+        "progress": job.progress,
+        "error_message": job.error_message,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "completed_at": iso(job.completed_at),
+        **timing(job),
+    }
 
 
 def status_counts(job):
     FPR = FileProcessingRecord
-    counts = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).where(FPR.job_id == job.id)
-                                     .group_by(FPR.status)).all())
+    counts = dict(
+        db.session.execute(
+            sa.select(FPR.status, sa.func.count()).where(FPR.job_id == job.id).group_by(FPR.status)
+        ).all()
+    )
     return {s: counts.get(s, 0) for s in STATUSES}
 
 
@@ -110,8 +133,9 @@ def cancel(job, user=None):
     """Cancel the job's waiting files (files being processed finish). Returns how many."""
     before = {"status": job.status}
     count = actions.cancel_job(job, _actor(user))
-    audit_log.record("job.cancel", job, before=before, after={"status": job.status, "cancelled_files": count},
-                 user=user)
+    audit_log.record(
+        "job.cancel", job, before=before, after={"status": job.status, "cancelled_files": count}, user=user
+    )
     db.session.commit()
     return count
 
@@ -132,8 +156,13 @@ def rollback(job, user=None, requeue=True):
     before = view(job)
     calls, files = actions.rollback_job(job, _actor(user), requeue=requeue)
     db.session.refresh(job)
-    audit_log.record("job.rollback", job, before=before, after={"calls_removed": calls, "files_reopened": files,
-                                                            "requeue": requeue, "status": job.status}, user=user)
+    audit_log.record(
+        "job.rollback",
+        job,
+        before=before,
+        after={"calls_removed": calls, "files_reopened": files, "requeue": requeue, "status": job.status},
+        user=user,
+    )
     db.session.commit()
     return {"calls_removed": calls, "files_reopened": files}
 
@@ -145,8 +174,13 @@ def is_paused():
 def set_paused(paused, user=None):
     """Pause or resume processing for every folder. Returns how many files were re-queued."""
     before = is_paused()
-    audit_log.record("processing.pause" if paused else "processing.resume", ("settings", 1),
-                 before={"paused": before}, after={"paused": bool(paused)}, user=user)
+    audit_log.record(
+        "processing.pause" if paused else "processing.resume",
+        ("settings", 1),
+        before={"paused": before},
+        after={"paused": bool(paused)},
+        user=user,
+    )
     return actions.set_paused(paused, _actor(user))
 
 
@@ -170,8 +204,11 @@ def create(folder, user=None, trigger="api"):
     the folder. Raises CallbatchError when the folder cannot be listed."""
     result = discovery.scan(folder, trigger=trigger, user_id=getattr(user, "id", None))
     if result.job_id:
-        audit_log.record("job.create", ("batch_job", result.job_id),
-                     after={"folder_id": folder.id, "queued": result.queued, "held": result.held,
-                            "skipped": result.skipped}, user=user)
+        audit_log.record(
+            "job.create",
+            ("batch_job", result.job_id),
+            after={"folder_id": folder.id, "queued": result.queued, "held": result.held, "skipped": result.skipped},
+            user=user,
+        )
         db.session.commit()
     return result

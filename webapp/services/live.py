@@ -7,6 +7,7 @@ left it: the row lock makes those counters exact as of the commit); the JSON API
 the channel to SSE and WebSocket clients. Like notifications, nothing here can fail a file:
 a publish error is logged and forgotten (the database stays the truth; clients can always
 poll the snapshot)."""
+
 import json
 import logging
 
@@ -30,11 +31,19 @@ def channel():
 
 def file_changed(record, frm, to, details=None):
     """Note a file's status change on the session; published after the commit."""
-    db.session.info.setdefault(PENDING_KEY, []).append({
-        "type": "file", "file_id": record.id, "file_name": record.file_name, "folder_id": record.folder_id,
-        "job_id": record.job_id, "from": frm, "status": to, "error_code": record.error_code,
-        "at": utcnow().isoformat(),
-    })
+    db.session.info.setdefault(PENDING_KEY, []).append(
+        {
+            "type": "file",
+            "file_id": record.id,
+            "file_name": record.file_name,
+            "folder_id": record.folder_id,
+            "job_id": record.job_id,
+            "from": frm,
+            "status": to,
+            "error_code": record.error_code,
+            "at": utcnow().isoformat(),
+        }
+    )
 
 
 def job_counted(job):
@@ -43,11 +52,19 @@ def job_counted(job):
 
 
 def job_view(job):
-    return {"type": "job", "job_id": job.id, "folder_id": job.folder_id, "status": job.status,
-            "total_files": job.total_files, "processed_files": job.processed_files,
-            "failed_files": job.failed_files, "skipped_files": job.skipped_files,
-            "cancelled_files": job.cancelled_files, "progress": job.progress,
-            "at": utcnow().isoformat()}
+    return {
+        "type": "job",
+        "job_id": job.id,
+        "folder_id": job.folder_id,
+        "status": job.status,
+        "total_files": job.total_files,
+        "processed_files": job.processed_files,
+        "failed_files": job.failed_files,
+        "skipped_files": job.skipped_files,
+        "cancelled_files": job.cancelled_files,
+        "progress": job.progress,
+        "at": utcnow().isoformat(),
+    }
 
 
 def publish(messages):

@@ -1,5 +1,6 @@
 """What the Notifications pages, the JSON API and the CLI call. Secrets are sealed on the way
 in and masked on the way out; every change leaves an audit_log row."""
+
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -14,18 +15,42 @@ from ..notifications import NOTIFIERS, dispatch
 from ..notifications.base import Message
 from ..notifications.conditions import CONDITIONS, language, url
 
-EDITABLE = ("name", "type", "config", "conditions", "folder_ids", "error_codes", "cooldown_minutes",
-            "stall_minutes", "enabled", "language")
+EDITABLE = (
+    "name",
+    "type",
+    "config",
+    "conditions",
+    "folder_ids",
+    "error_codes",
+    "cooldown_minutes",
+    "stall_minutes",
+    "enabled",
+    "language",
+)
 LANGUAGES = ("en", "he")
 
 
 def providers():
     """The registry as forms can draw it: type, label and fields of each channel."""
-    return [{"type": key, "label": str(cls.label),
-             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
-                         "help": str(f.help), "default": f.default,
-                         "choices": [[str(part) for part in c] for c in f.choices]} for f in cls.fields]}
-            for key, cls in NOTIFIERS.items()]
+    return [
+        {
+            "type": key,
+            "label": str(cls.label),
+            "fields": [
+                {
+                    "name": f.name,
+                    "label": str(f.label),
+                    "kind": f.kind,
+                    "required": f.required,
+                    "help": str(f.help),
+                    "default": f.default,
+                    "choices": [[str(part) for part in c] for c in f.choices],
+                }
+                for f in cls.fields
+            ],
+        }
+        for key, cls in NOTIFIERS.items()
+    ]
 
 
 def conditions():
@@ -45,14 +70,25 @@ def view(config):
     """A config as a page or API response may show it: secrets masked, last delivery attached."""
     secrets = NOTIFIERS[config.type].secret_fields() if config.type in NOTIFIERS else ()
     D = NotificationDelivery
-    last = db.session.scalars(sa.select(D).where(D.config_id == config.id, D.status != n.SUPPRESSED)
-                              .order_by(D.id.desc()).limit(1)).first()
-    return {"id": config.id, "name": config.name, "type": config.type, "config": masked(config.config, secrets),
-            "conditions": list(config.conditions or []), "folder_ids": config.folder_ids,
-            "error_codes": config.error_codes, "cooldown_minutes": config.cooldown_minutes,
-            "stall_minutes": config.stall_minutes, "enabled": config.enabled, "language": config.language,
-            "created_at": iso(config.created_at), "updated_at": iso(config.updated_at),
-            "last_delivery": delivery_view(last) if last else None}
+    last = db.session.scalars(
+        sa.select(D).where(D.config_id == config.id, D.status != n.SUPPRESSED).order_by(D.id.desc()).limit(1)
+    ).first()
+    return {
+        "id": config.id,
+        "name": config.name,
+        "type": config.type,
+        "config": masked(config.config, secrets),
+        "conditions": list(config.conditions or []),
+        "folder_ids": config.folder_ids,
+        "error_codes": config.error_codes,
+        "cooldown_minutes": config.cooldown_minutes,
+        "stall_minutes": config.stall_minutes,
+        "enabled": config.enabled,
+        "language": config.language,
+        "created_at": iso(config.created_at),
+        "updated_at": iso(config.updated_at),
+        "last_delivery": delivery_view(last) if last else None,
+    }
 
 
 def create_config(data, actor="system", user_id=None):
@@ -68,14 +104,23 @@ def update_config(config, data, actor="system", user_id=None):
 
 
 def set_enabled(config, enabled, actor="system", user_id=None):
-    return _save(config, {"enabled": bool(enabled)}, actor, user_id, "notification.enable" if enabled
-                 else "notification.disable")
+    return _save(
+        config, {"enabled": bool(enabled)}, actor, user_id, "notification.enable" if enabled else "notification.disable"
+    )
 
 
 def delete_config(config, actor="system", user_id=None):
     """Delete a config and its delivery history."""
-    db.session.add(AuditLog(actor=actor, user_id=user_id, action="notification.delete", target_type="notification",
-                            target_id=str(config.id), before=view(config)))
+    db.session.add(
+        AuditLog(
+            actor=actor,
+            user_id=user_id,
+            action="notification.delete",
+            target_type="notification",
+            target_id=str(config.id),
+            before=view(config),
+        )
+    )
     db.session.delete(config)
     db.session.commit()
 
@@ -84,17 +129,37 @@ def send_test(config, wait=False, actor="system", user_id=None):
     """Queue a test message to the config's channel and return its delivery row; the worker
     sends it (once, without retries). `wait=True` sends it here instead (the CLI does)."""
     with force_locale(language(config)):
-        message = Message(condition="test", title=_("Callbatch: test notification"),
-                          text=_("This is a test of the notification '%(name)s'. If you can read it, the channel "
-                                 "works.", name=config.name),
-                          facts=[[_("Channel"), str(NOTIFIERS[config.type].label)]],
-                          links=[[_("Open Callbatch"), url("/")]], severity="info")
-    delivery = NotificationDelivery(config_id=config.id, condition="test", kind=n.TEST, status=n.PENDING,
-                                    summary=message.title, payload={"message": message.to_dict()})
+        message = Message(
+            condition="test",
+            title=_("Callbatch: test notification"),
+            text=_(
+                "This is a test of the notification '%(name)s'. If you can read it, the channel works.",
+                name=config.name,
+            ),
+            facts=[[_("Channel"), str(NOTIFIERS[config.type].label)]],
+            links=[[_("Open Callbatch"), url("/")]],
+            severity="info",
+        )
+    delivery = NotificationDelivery(
+        config_id=config.id,
+        condition="test",
+        kind=n.TEST,
+        status=n.PENDING,
+        summary=message.title,
+        payload={"message": message.to_dict()},
+    )
     db.session.add(delivery)
     db.session.flush()
-    db.session.add(AuditLog(actor=actor, user_id=user_id, action="notification.test", target_type="notification",
-                            target_id=str(config.id), after={"delivery_id": delivery.id}))
+    db.session.add(
+        AuditLog(
+            actor=actor,
+            user_id=user_id,
+            action="notification.test",
+            target_type="notification",
+            target_id=str(config.id),
+            after={"delivery_id": delivery.id},
+        )
+    )
     db.session.commit()
     if wait:
         dispatch.deliver(delivery.id, retry=False)
@@ -123,10 +188,21 @@ def get_delivery(delivery_id):
 
 
 def delivery_view(d):
-    return {"id": d.id, "config_id": d.config_id, "condition": d.condition, "kind": d.kind, "status": d.status,
-            "attempt": d.attempt, "retry_of_id": d.retry_of_id, "digest_id": d.digest_id,
-            "event_count": d.event_count, "summary": d.summary, "error": d.error,
-            "created_at": iso(d.created_at), "sent_at": iso(d.sent_at)}
+    return {
+        "id": d.id,
+        "config_id": d.config_id,
+        "condition": d.condition,
+        "kind": d.kind,
+        "status": d.status,
+        "attempt": d.attempt,
+        "retry_of_id": d.retry_of_id,
+        "digest_id": d.digest_id,
+        "event_count": d.event_count,
+        "summary": d.summary,
+        "error": d.error,
+        "created_at": iso(d.created_at),
+        "sent_at": iso(d.sent_at),
+    }
 
 
 def validate(data, previous=None):
@@ -175,10 +251,18 @@ def validate(data, previous=None):
     language = merged.get("language") or None
     if language is not None and language not in LANGUAGES:
         error("language", "Language must be en or he (or empty for the installation's language).")
-    cleaned = {"name": name, "language": language, "type": kind, "config": sealed, "conditions": chosen,
-               "folder_ids": folder_ids,
-               "error_codes": codes, "cooldown_minutes": cooldown, "stall_minutes": stall,
-               "enabled": bool(merged.get("enabled", True))}
+    cleaned = {
+        "name": name,
+        "language": language,
+        "type": kind,
+        "config": sealed,
+        "conditions": chosen,
+        "folder_ids": folder_ids,
+        "error_codes": codes,
+        "cooldown_minutes": cooldown,
+        "stall_minutes": stall,
+        "enabled": bool(merged.get("enabled", True)),
+    }
     return errors, cleaned
 
 
@@ -192,8 +276,17 @@ def _save(config, data, actor, user_id, action):
         setattr(config, key, value)
     db.session.add(config)
     db.session.flush()
-    db.session.add(AuditLog(actor=actor, user_id=user_id, action=action, target_type="notification",
-                            target_id=str(config.id), before=before, after=view(config)))
+    db.session.add(
+        AuditLog(
+            actor=actor,
+            user_id=user_id,
+            action=action,
+            target_type="notification",
+            target_id=str(config.id),
+            before=before,
+            after=view(config),
+        )
+    )
     db.session.commit()
     return config, []
 

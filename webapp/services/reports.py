@@ -6,6 +6,7 @@ Every query runs on PostgreSQL and SQLite alike: time buckets use a per-dialect 
 (`_bucket`), and percentiles are computed in Python over the rows of the window (at most
 TIMING_SAMPLE of the latest), so no database-specific percentile function is needed.
 """
+
 from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
@@ -100,27 +101,39 @@ def performance(filters):
     average/p95 times (ms) for the files finished in the window."""
     FPR = FileProcessingRecord
     where = _records(filters, FPR.finished_at)
-    outcomes = dict(db.session.execute(
-        sa.select(FPR.status, sa.func.count()).where(*where).group_by(FPR.status)).all())
+    outcomes = dict(db.session.execute(sa.select(FPR.status, sa.func.count()).where(*where).group_by(FPR.status)).all())
     completed, failed = outcomes.get(COMPLETED, 0), outcomes.get(FAILED, 0)
     start, end = _window(filters)
     now = datetime.now(timezone.utc)
     hours = max((min(end, now) - start).total_seconds() / 3600, 1 / 60)
     unit = _unit(filters)
     label = _bucket(FPR.finished_at, unit).label("bucket")
-    per_bucket = dict(db.session.execute(
-        sa.select(label, sa.func.count()).where(*where, FPR.status == COMPLETED).group_by(label)).all())
+    per_bucket = dict(
+        db.session.execute(
+            sa.select(label, sa.func.count()).where(*where, FPR.status == COMPLETED).group_by(label)
+        ).all()
+    )
     series = [(name, per_bucket.get(name, 0)) for name in _labels(filters, unit)]
     timings = db.session.scalars(
-        sa.select(FPR.stage_timings).where(*where, FPR.status == COMPLETED, FPR.stage_timings.is_not(None))
-        .order_by(FPR.finished_at.desc()).limit(TIMING_SAMPLE)).all()
+        sa.select(FPR.stage_timings)
+        .where(*where, FPR.status == COMPLETED, FPR.stage_timings.is_not(None))
+        .order_by(FPR.finished_at.desc())
+        .limit(TIMING_SAMPLE)
+    ).all()
     stages = stage_stats(timings)
-    return {"completed": completed, "failed": failed, "skipped": outcomes.get(SKIPPED, 0),
-            "cancelled": outcomes.get(CANCELLED, 0),
-            "files_per_hour": round(completed / hours, 1),
-            "success_rate": round(100.0 * completed / (completed + failed), 1) if completed + failed else None,
-            "unit": unit, "series": series, "stages": stages, "sampled": len(timings),
-            "stage_series": [(row["stage"], row["p95_ms"]) for row in stages if row["stage"] != "total"]}
+    return {
+        "completed": completed,
+        "failed": failed,
+        "skipped": outcomes.get(SKIPPED, 0),
+        "cancelled": outcomes.get(CANCELLED, 0),
+        "files_per_hour": round(completed / hours, 1),
+        "success_rate": round(100.0 * completed / (completed + failed), 1) if completed + failed else None,
+        "unit": unit,
+        "series": series,
+        "stages": stages,
+        "sampled": len(timings),
+        "stage_series": [(row["stage"], row["p95_ms"]) for row in stages if row["stage"] != "total"],
+    }
 
 
 def stage_stats(timings):
@@ -140,8 +153,14 @@ def stage_stats(timings):
     rows = []
     for key in order + (["total"] if "total" in values else []):
         data = values[key]
-        rows.append({"stage": key.removesuffix("_ms"), "count": len(data),
-                     "avg_ms": round(sum(data) / len(data), 1), "p95_ms": round(percentile(data, 95), 1)})
+        rows.append(
+            {
+                "stage": key.removesuffix("_ms"),
+                "count": len(data),
+                "avg_ms": round(sum(data) / len(data), 1),
+                "p95_ms": round(percentile(data, 95), 1),
+            }
+        )
     return rows
 
 
@@ -151,9 +170,15 @@ def errors(filters):
     FPR = FileProcessingRecord
     where = _records(filters, FPR.updated_at) + [FPR.error_code.is_not(None)]
     category = sa.func.coalesce(FPR.error_category, "validation")
-    by_code = [{"code": code, "category": cat, "count": count} for code, cat, count in db.session.execute(
-        sa.select(FPR.error_code, category, sa.func.count()).where(*where)
-        .group_by(FPR.error_code, category).order_by(sa.func.count().desc(), FPR.error_code)).all()]
+    by_code = [
+        {"code": code, "category": cat, "count": count}
+        for code, cat, count in db.session.execute(
+            sa.select(FPR.error_code, category, sa.func.count())
+            .where(*where)
+            .group_by(FPR.error_code, category)
+            .order_by(sa.func.count().desc(), FPR.error_code)
+        ).all()
+    ]
     by_category = {}
     for row in by_code:
         by_category[row["category"]] = by_category.get(row["category"], 0) + row["count"]
@@ -161,13 +186,19 @@ def errors(filters):
     label = _bucket(FPR.updated_at, unit).label("bucket")
     cells = {}
     for bucket, cat, count in db.session.execute(
-            sa.select(label, category, sa.func.count()).where(*where).group_by(label, category)).all():
+        sa.select(label, category, sa.func.count()).where(*where).group_by(label, category)
+    ).all():
         cells[(bucket, cat)] = count
     categories = sorted(by_category, key=lambda c: -by_category[c])
     series = [(name, [cells.get((name, cat), 0) for cat in categories]) for name in _labels(filters, unit)]
-    return {"by_code": by_code, "by_category": sorted(by_category.items(), key=lambda kv: -kv[1]),
-            "categories": categories, "series": series, "unit": unit,
-            "total": sum(by_category.values())}
+    return {
+        "by_code": by_code,
+        "by_category": sorted(by_category.items(), key=lambda kv: -kv[1]),
+        "categories": categories,
+        "series": series,
+        "unit": unit,
+        "total": sum(by_category.values()),
+    }
 
 
 def scores(filters):
@@ -181,16 +212,23 @@ def scores(filters):
         where.append(FPR.folder_id == filters["folder_id"])
     score = SalesCall.overall_score
     band = sa.case(*[(score < high, low) for low, high in SCORE_BINS[:-1]], else_=SCORE_BINS[-1][0])
-    counts = dict(db.session.execute(
-        query.with_only_columns(band.label("band"), sa.func.count()).where(*where).group_by(band)).all())
+    counts = dict(
+        db.session.execute(
+            query.with_only_columns(band.label("band"), sa.func.count()).where(*where).group_by(band)
+        ).all()
+    )
     mean = db.session.scalar(query.with_only_columns(sa.func.avg(score)).where(*where))
     bins = [(f"{low}–{high}", counts.get(low, 0)) for low, high in SCORE_BINS]
     review = [SalesCall.created_at >= start, SalesCall.created_at < end, SalesCall.quality == "needs_review"]
     if filters.get("folder_id"):
         review.append(FPR.folder_id == filters["folder_id"])
     needs_review = db.session.scalar(query.with_only_columns(sa.func.count()).where(*review))
-    return {"bins": bins, "count": sum(c for _label, c in bins), "needs_review": needs_review,
-            "mean": round(float(mean), 1) if mean is not None else None}
+    return {
+        "bins": bins,
+        "count": sum(c for _label, c in bins),
+        "needs_review": needs_review,
+        "mean": round(float(mean), 1) if mean is not None else None,
+    }
 
 
 def talk(filters):
@@ -199,8 +237,12 @@ def talk(filters):
     interruptions}], the averages per call (patience over the calls where the agent answered)."""
     FPR = FileProcessingRecord
     start, end = _window(filters)
-    query = sa.select(SalesCall.agent, SalesCall.metrics).where(
-        SalesCall.created_at >= start, SalesCall.created_at < end).order_by(SalesCall.id.desc()).limit(TIMING_SAMPLE)
+    query = (
+        sa.select(SalesCall.agent, SalesCall.metrics)
+        .where(SalesCall.created_at >= start, SalesCall.created_at < end)
+        .order_by(SalesCall.id.desc())
+        .limit(TIMING_SAMPLE)
+    )
     if filters.get("folder_id"):
         query = query.join(FPR, FPR.id == SalesCall.file_id).where(FPR.folder_id == filters["folder_id"])
     by_agent = {}
@@ -211,13 +253,22 @@ def talk(filters):
     rows = []
     for agent, calls in sorted(by_agent.items()):
         patience = [m["patience_seconds"] for m in calls if m.get("patience_seconds") is not None]
-        rows.append({"agent": agent, "calls": len(calls),
-                     "talk_ratio": round(sum(m["talk_ratio"] for m in calls) / len(calls), 3),
-                     "patience_seconds": round(sum(patience) / len(patience), 2) if patience else None,
-                     "interruptions": round(sum(m.get("interruptions", 0) for m in calls) / len(calls), 1)})
+        rows.append(
+            {
+                "agent": agent,
+                "calls": len(calls),
+                "talk_ratio": round(sum(m["talk_ratio"] for m in calls) / len(calls), 3),
+                "patience_seconds": round(sum(patience) / len(patience), 2) if patience else None,
+                "interruptions": round(sum(m.get("interruptions", 0) for m in calls) / len(calls), 1),
+            }
+        )
     return rows
 
 
 def report(filters):
-    return {"performance": performance(filters), "errors": errors(filters), "scores": scores(filters),
-            "talk": talk(filters)}
+    return {
+        "performance": performance(filters),
+        "errors": errors(filters),
+        "scores": scores(filters),
+        "talk": talk(filters),
+    }

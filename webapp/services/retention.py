@@ -6,6 +6,7 @@ N days. Callbatch keeps no audio of its own: a cloud recording is downloaded to 
 directory that is removed when its processing ends, and local recordings are the customer's
 own files, which Callbatch never deletes.
 """
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -20,7 +21,8 @@ def _calls(cutoff, folder_id):
     query = sa.select(SalesCall.id).where(SalesCall.created_at < cutoff, SalesCall.transcript != "")
     if folder_id is not None:
         query = query.join(FileProcessingRecord, FileProcessingRecord.id == SalesCall.file_id).where(
-            FileProcessingRecord.folder_id == folder_id)
+            FileProcessingRecord.folder_id == folder_id
+        )
     return query
 
 
@@ -28,7 +30,8 @@ def _events(cutoff, folder_id):
     query = sa.select(FileEvent.id).where(FileEvent.created_at < cutoff)
     if folder_id is not None:
         query = query.join(FileProcessingRecord, FileProcessingRecord.id == FileEvent.file_id).where(
-            FileProcessingRecord.folder_id == folder_id)
+            FileProcessingRecord.folder_id == folder_id
+        )
     return query
 
 
@@ -42,12 +45,18 @@ def purge(days, folder_id=None, dry_run=False, actor="system", now=None):
     }
     if dry_run:
         return counts
-    db.session.execute(sa.update(SalesCall).where(SalesCall.id.in_(calls)).values(transcript="", segments=[],
-                                                                                      search_text=None),
-                       execution_options={"synchronize_session": False})
-    db.session.execute(sa.delete(FileEvent).where(FileEvent.id.in_(events)),
-                       execution_options={"synchronize_session": False})
-    audit_log.record("retention.purge", target=("folder", folder_id) if folder_id is not None else None, actor=actor,
-                 after={"days": days, "cutoff": cutoff.isoformat(), **counts})
+    db.session.execute(
+        sa.update(SalesCall).where(SalesCall.id.in_(calls)).values(transcript="", segments=[], search_text=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        sa.delete(FileEvent).where(FileEvent.id.in_(events)), execution_options={"synchronize_session": False}
+    )
+    audit_log.record(
+        "retention.purge",
+        target=("folder", folder_id) if folder_id is not None else None,
+        actor=actor,
+        after={"days": days, "cutoff": cutoff.isoformat(), **counts},
+    )
     db.session.commit()
     return counts

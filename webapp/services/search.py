@@ -19,6 +19,7 @@ Migration 0014 builds the dialect's structures: on PostgreSQL the stored tsvecto
 (filled by a trigger) with a GIN trigram index; on SQLite the FTS5 table `sales_calls_fts`
 (external content: sales_calls.search_text) kept in step by triggers. Neither is a model.
 """
+
 import re
 
 import sqlalchemy as sa
@@ -29,10 +30,10 @@ from ..models import SalesCall
 
 PREFIX_LETTERS = "והבלמשכ"
 MAX_PREFIXES = 3
-MIN_STEM = 2          # letters left after taking prefixes off an indexed word
-MIN_QUERY_STEM = 3    # ... off a query word (shorter stems match too much)
+MIN_STEM = 2  # letters left after taking prefixes off an indexed word
+MIN_QUERY_STEM = 3  # ... off a query word (shorter stems match too much)
 MAX_TERMS = 10
-SIMILARITY = 0.6      # pg_trgm.word_similarity_threshold's default, which the <% operator uses
+SIMILARITY = 0.6  # pg_trgm.word_similarity_threshold's default, which the <% operator uses
 MAX_SIMILAR = 20
 FTS_TABLE = "sales_calls_fts"
 WORDS_TABLE = "search_words"
@@ -43,12 +44,13 @@ WORD = re.compile(r"[\u0591-\u05F4\w'\"]+")  # a word as written, niqqud, geresh
 
 # -- the words ----------------------------------------------------------------------------------
 
+
 def stems(word, min_stem=MIN_STEM):
     """`word` without one, two, three of its leading prefix letters (only Hebrew prefixes,
     each leaving at least `min_stem` letters): "ובמחיר" → ["במחיר", "מחיר"]."""
     found = []
     for n in range(1, MAX_PREFIXES + 1):
-        if word[n - 1:n] not in PREFIX_LETTERS or len(word) - n < min_stem:
+        if word[n - 1 : n] not in PREFIX_LETTERS or len(word) - n < min_stem:
             break
         found.append(word[n:])
     return found
@@ -84,6 +86,7 @@ def _keep_search_text(call, value, _old, _initiator):
 
 # -- the query ----------------------------------------------------------------------------------
 
+
 def condition(text):
     """A WHERE clause for calls that say every word of `text`, or None when it has no word."""
     found = terms(text)
@@ -91,11 +94,9 @@ def condition(text):
         return None
     if db.engine.dialect.name == "postgresql":
         return sa.and_(*(_pg_term(word, forms) for word, forms in found))
-    match = " AND ".join("(" + " OR ".join([f'"{word}"*'] + [f'"{f}"' for f in forms]) + ")"
-                         for word, forms in found)
+    match = " AND ".join("(" + " OR ".join([f'"{word}"*'] + [f'"{f}"' for f in forms]) + ")" for word, forms in found)
     fts = sa.table(FTS_TABLE, sa.column("rowid"))
-    return SalesCall.id.in_(sa.select(fts.c.rowid).where(sa.text(f"{FTS_TABLE} MATCH :match").bindparams(
-        match=match)))
+    return SalesCall.id.in_(sa.select(fts.c.rowid).where(sa.text(f"{FTS_TABLE} MATCH :match").bindparams(match=match)))
 
 
 def _pg_term(word, forms):
@@ -110,12 +111,17 @@ def similar_words(word, limit=MAX_SIMILAR):
     """Words the calls say that are spelled like `word` (pg_trgm's word similarity, at least
     SIMILARITY), most similar first: looked up in search_words, the calls' vocabulary, so no
     transcript is read."""
-    return db.session.scalars(sa.text(
-        "SELECT word FROM search_words WHERE :word <% word ORDER BY word_similarity(:word, word) DESC, word "
-        "LIMIT :limit"), {"word": word, "limit": limit}).all()
+    return db.session.scalars(
+        sa.text(
+            "SELECT word FROM search_words WHERE :word <% word ORDER BY word_similarity(:word, word) DESC, word "
+            "LIMIT :limit"
+        ),
+        {"word": word, "limit": limit},
+    ).all()
 
 
 # -- hits on the call page ----------------------------------------------------------------------
+
 
 def hits(call, text):
     """The segments of `call` that say a word of `text`, each as {"start", "end", "speaker",
@@ -130,8 +136,9 @@ def hits(call, text):
     for seg in call.segments or []:
         pieces = _pieces(seg.get("text") or "", found, similar)
         if any(matched for _piece, matched in pieces):
-            result.append({"start": seg.get("start") or 0, "end": seg.get("end"), "speaker": seg.get("speaker"),
-                           "pieces": pieces})
+            result.append(
+                {"start": seg.get("start") or 0, "end": seg.get("end"), "speaker": seg.get("speaker"), "pieces": pieces}
+            )
     return result
 
 
@@ -141,7 +148,7 @@ def _pieces(text, found, similar):
         normalized = hebrew.normalize(match.group())
         if normalized and _matches(normalized.replace(" ", ""), found, similar):
             if match.start() > last:
-                pieces.append((text[last:match.start()], False))
+                pieces.append((text[last : match.start()], False))
             pieces.append((match.group(), True))
             last = match.end()
     if last < len(text):
@@ -176,10 +183,11 @@ def word_similarity(query, word):
 
 def _trigrams(word):
     padded = f"  {word} "
-    return [padded[i:i + 3] for i in range(len(padded) - 2)]
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
 # -- the schema check and the backfill ----------------------------------------------------------
+
 
 def include_in_schema_check(name, type_, _parent_names):
     """Alembic's include_name: the search structures are one dialect's own (migration 0014),
@@ -199,11 +207,13 @@ def reindex(conn, batch=500):
     calls = sa.table("sales_calls", sa.column("id"), sa.column("transcript"), sa.column("search_text"))
     last, count = 0, 0
     while True:
-        rows = conn.execute(sa.select(calls.c.id, calls.c.transcript).where(calls.c.id > last)
-                            .order_by(calls.c.id).limit(batch)).all()
+        rows = conn.execute(
+            sa.select(calls.c.id, calls.c.transcript).where(calls.c.id > last).order_by(calls.c.id).limit(batch)
+        ).all()
         if not rows:
             return count
-        conn.execute(sa.update(calls).where(calls.c.id == sa.bindparam("call_id"))
-                     .values(search_text=sa.bindparam("text")),
-                     [{"call_id": r.id, "text": index_text(r.transcript)} for r in rows])
+        conn.execute(
+            sa.update(calls).where(calls.c.id == sa.bindparam("call_id")).values(search_text=sa.bindparam("text")),
+            [{"call_id": r.id, "text": index_text(r.transcript)} for r in rows],
+        )
         last, count = rows[-1].id, count + len(rows)

@@ -1,6 +1,7 @@
 """The global batch configuration (Settings page, /api settings): read, validate, save,
 reset to defaults, and the scoring rubric. Export and import of the whole configuration
 document live in services.config_document."""
+
 import json
 
 import yaml
@@ -19,22 +20,52 @@ IVRIT_TURBO = "ivrit-ai/whisper-large-v3-turbo-ct2"
 
 # One click fills the speech engine form with one of these (nothing is saved until Save).
 PRESETS = (
-    {"id": "hebrew-gpu", "label": _l("Hebrew, best quality on a GPU"),
-     "help": _l("ivrit-ai Whisper large-v3-turbo on an NVIDIA GPU (CUDA), float16, 8 speech chunks at once. "
-                "Downloaded once where a model hub is reachable, or give the model's folder."),
-     "transcriber": {"type": "faster_whisper", "model": IVRIT_TURBO, "language": "he", "device": "cuda",
-                     "compute_type": "float16", "batch_size": 8, "beam_size": 1, "local_files_only": False}},
-    {"id": "hebrew-cpu", "label": _l("Hebrew on CPU"),
-     "help": _l("The same model on the processor: int8, 4 speech chunks at once, silence skipped."),
-     "transcriber": {"type": "faster_whisper", "model": IVRIT_TURBO, "language": "he", "device": "cpu",
-                     "compute_type": "int8", "batch_size": 4, "vad_filter": True, "beam_size": 1,
-                     "local_files_only": False}},
-    {"id": "openai", "label": _l("OpenAI API"),
-     "help": _l("OpenAI's transcription service; the key is read from the OPENAI_API_KEY environment variable."),
-     "transcriber": {"type": "openai", "model": "whisper-1", "language": "he", "api_key_env": "OPENAI_API_KEY"}},
-    {"id": "sidecar", "label": _l("Transcripts from the phone system"),
-     "help": _l("Use the transcript the phone system delivers beside each recording (<uuid>.json or .txt)."),
-     "transcriber": {"type": "sidecar"}},
+    {
+        "id": "hebrew-gpu",
+        "label": _l("Hebrew, best quality on a GPU"),
+        "help": _l(
+            "ivrit-ai Whisper large-v3-turbo on an NVIDIA GPU (CUDA), float16, 8 speech chunks at once. "
+            "Downloaded once where a model hub is reachable, or give the model's folder."
+        ),
+        "transcriber": {
+            "type": "faster_whisper",
+            "model": IVRIT_TURBO,
+            "language": "he",
+            "device": "cuda",
+            "compute_type": "float16",
+            "batch_size": 8,
+            "beam_size": 1,
+            "local_files_only": False,
+        },
+    },
+    {
+        "id": "hebrew-cpu",
+        "label": _l("Hebrew on CPU"),
+        "help": _l("The same model on the processor: int8, 4 speech chunks at once, silence skipped."),
+        "transcriber": {
+            "type": "faster_whisper",
+            "model": IVRIT_TURBO,
+            "language": "he",
+            "device": "cpu",
+            "compute_type": "int8",
+            "batch_size": 4,
+            "vad_filter": True,
+            "beam_size": 1,
+            "local_files_only": False,
+        },
+    },
+    {
+        "id": "openai",
+        "label": _l("OpenAI API"),
+        "help": _l("OpenAI's transcription service; the key is read from the OPENAI_API_KEY environment variable."),
+        "transcriber": {"type": "openai", "model": "whisper-1", "language": "he", "api_key_env": "OPENAI_API_KEY"},
+    },
+    {
+        "id": "sidecar",
+        "label": _l("Transcripts from the phone system"),
+        "help": _l("Use the transcript the phone system delivers beside each recording (<uuid>.json or .txt)."),
+        "transcriber": {"type": "sidecar"},
+    },
 )
 
 
@@ -56,16 +87,33 @@ def schema():
         fields = []
         for name, info in model.model_fields.items():
             annotation = info.annotation
-            kind = ("provider" if section_name == "analysis" and name in REGISTRIES
-                    else "bool" if annotation is bool else "number" if annotation in (int, float)
-                    else "text" if annotation is str
-                    else "list" if getattr(annotation, "__origin__", None) is list else "json")
+            kind = (
+                "provider"
+                if section_name == "analysis" and name in REGISTRIES
+                else "bool"
+                if annotation is bool
+                else "number"
+                if annotation in (int, float)
+                else "text"
+                if annotation is str
+                else "list"
+                if getattr(annotation, "__origin__", None) is list
+                else "json"
+            )
             low = high = None
             for meta in info.metadata:
                 low = getattr(meta, "ge", low)
                 high = getattr(meta, "le", high)
-            fields.append({"name": name, "path": f"{section_name}.{name}", "kind": kind, "min": low, "max": high,
-                           "description": info.description or ""})
+            fields.append(
+                {
+                    "name": name,
+                    "path": f"{section_name}.{name}",
+                    "kind": kind,
+                    "min": low,
+                    "max": high,
+                    "description": info.description or "",
+                }
+            )
         sections.append({"section": section_name, "fields": fields})
     return sections
 
@@ -97,8 +145,9 @@ def from_form(form):
             elif f["kind"] == "text":
                 values[f["name"]] = str(raw or "").strip()
             elif f["kind"] == "list":
-                values[f["name"]] = [v.strip().lstrip(".") for v in str(raw or "").replace(",", " ").split()
-                                     if v.strip()]
+                values[f["name"]] = [
+                    v.strip().lstrip(".") for v in str(raw or "").replace(",", " ").split() if v.strip()
+                ]
             else:
                 values[f["name"]], problem = parse_json(raw) if raw and raw.strip() else ({}, None)
                 if problem:
@@ -110,13 +159,25 @@ def from_form(form):
 def providers(kind):
     """The transcriber or scorer registry as forms draw it: [{type, label, fields: [{name,
     label, kind, required, help, default, choices: [(value, label)]}]}]."""
-    return [{"type": key, "label": str(cls.label),
-             "fields": [{"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required,
-                         "help": str(f.help), "default": f.default,
-                         "choices": [(c, c) if isinstance(c, str) else tuple(str(part) for part in c)
-                                     for c in f.choices]}
-                        for f in cls.fields]}
-            for key, cls in REGISTRIES[kind].items()]
+    return [
+        {
+            "type": key,
+            "label": str(cls.label),
+            "fields": [
+                {
+                    "name": f.name,
+                    "label": str(f.label),
+                    "kind": f.kind,
+                    "required": f.required,
+                    "help": str(f.help),
+                    "default": f.default,
+                    "choices": [(c, c) if isinstance(c, str) else tuple(str(part) for part in c) for c in f.choices],
+                }
+                for f in cls.fields
+            ],
+        }
+        for key, cls in REGISTRIES[kind].items()
+    ]
 
 
 def provider_form(kind, type_name):
@@ -216,6 +277,7 @@ def parse_json(text):
 
 
 # -- the scoring rubric ----------------------------------------------------------------------
+
 
 def rubric():
     """{"source": "default" | "file" | "inline" | "other", "scorer": {...}, "document": {...},

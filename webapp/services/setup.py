@@ -3,6 +3,7 @@ channel (optional) → preview the first scan → start. Each step's state comes
 where the data can answer (a folder exists, a notification exists, a job ran); the rest, and
 a skip, is a row in setup_steps. The guide shows to admins until every step is settled or
 an admin hides it."""
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -11,18 +12,38 @@ from ..extensions import db
 from ..models import BatchJob, ExternalFolder, NotificationConfig, SetupStep
 
 STEPS = (
-    {"id": "folder", "label": _l("Add a folder"),
-     "help": _l("Where the recordings arrive: a folder on this server or a cloud bucket. Test the connection before "
-                "you save it.")},
-    {"id": "speech", "label": _l("Choose the speech engine"),
-     "help": _l("How recordings become text. Pick a preset: Test speech transcribes a sample call with a speech "
-                "model; Save and continue settles the step (transcripts from the phone system need no test).")},
-    {"id": "notify", "label": _l("Add a notification channel (optional)"), "optional": True,
-     "help": _l("E-mail, Slack, SMS or a webhook when a batch finishes or files fail; Send test checks it.")},
-    {"id": "preview", "label": _l("Preview the first scan"),
-     "help": _l("A dry run: which recordings the first scan would queue, which it would skip and why.")},
-    {"id": "start", "label": _l("Start the first batch"),
-     "help": _l("Scan the folder: its recordings are transcribed and scored, and the job shows the progress.")},
+    {
+        "id": "folder",
+        "label": _l("Add a folder"),
+        "help": _l(
+            "Where the recordings arrive: a folder on this server or a cloud bucket. Test the connection before "
+            "you save it."
+        ),
+    },
+    {
+        "id": "speech",
+        "label": _l("Choose the speech engine"),
+        "help": _l(
+            "How recordings become text. Pick a preset: Test speech transcribes a sample call with a speech "
+            "model; Save and continue settles the step (transcripts from the phone system need no test)."
+        ),
+    },
+    {
+        "id": "notify",
+        "label": _l("Add a notification channel (optional)"),
+        "optional": True,
+        "help": _l("E-mail, Slack, SMS or a webhook when a batch finishes or files fail; Send test checks it."),
+    },
+    {
+        "id": "preview",
+        "label": _l("Preview the first scan"),
+        "help": _l("A dry run: which recordings the first scan would queue, which it would skip and why."),
+    },
+    {
+        "id": "start",
+        "label": _l("Start the first batch"),
+        "help": _l("Scan the folder: its recordings are transcribed and scored, and the job shows the progress."),
+    },
 )
 IDS = tuple(s["id"] for s in STEPS)
 GUIDE = "guide"  # the row that hides the whole guide
@@ -39,9 +60,14 @@ def progress():
         state = DONE if facts.get(step["id"]) or marks.get(step["id"]) == DONE else marks.get(step["id"]) or TODO
         steps.append({**step, "optional": step.get("optional", False), "state": state})
     left = [s for s in steps if s["state"] != DONE and not (s["optional"] and s["state"] == SKIPPED)]
-    return {"steps": steps, "left": left, "next": next((s for s in steps if s["state"] == TODO), None),
-            "settled": not left, "dismissed": marks.get(GUIDE) == DISMISSED,
-            "done_count": sum(1 for s in steps if s["state"] == DONE)}
+    return {
+        "steps": steps,
+        "left": left,
+        "next": next((s for s in steps if s["state"] == TODO), None),
+        "settled": not left,
+        "dismissed": marks.get(GUIDE) == DISMISSED,
+        "done_count": sum(1 for s in steps if s["state"] == DONE),
+    }
 
 
 def _facts():
@@ -82,8 +108,13 @@ def mark(step_id, state, user=None):
         db.session.add(SetupStep(step=step_id, state=state))
     else:
         row.state = state
-    audit_log.record("setup." + (state or "resume"), ("setup_step", step_id), before={"state": before},
-                 after={"state": state}, user=user)
+    audit_log.record(
+        "setup." + (state or "resume"),
+        ("setup_step", step_id),
+        before={"state": before},
+        after={"state": state},
+        user=user,
+    )
     db.session.commit()
 
 

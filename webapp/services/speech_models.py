@@ -1,6 +1,7 @@
 """Speech models for people (`flask models`, the Settings page, /api/batch/config/test-speech):
 what is installed and who uses it, choosing one, and a test of the speech engine on a
 bundled sample call."""
+
 import logging
 import os
 import time
@@ -18,8 +19,9 @@ from ..models import ExternalFolder
 from . import settings as settings_service
 
 # A short two-voice Hebrew call (espeak-ng, as the demo's samples), 16 kHz Opus, 15 KB.
-SAMPLE_CALL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "static", "samples",
-                           "test-call.ogg")
+SAMPLE_CALL = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "static", "samples", "test-call.ogg"
+)
 SAMPLE_TEXT = "שלום, מדברת נועה מחברת אורנים תקשורת, מה שלומך? בסדר, תודה. במה מדובר?"
 SPEECH_TYPES = ("auto", "faster_whisper")
 
@@ -45,8 +47,7 @@ def installed():
         path = model_path(own, where) if own else global_path
         if path in used_by:
             used_by[path].append({"kind": "folder", "id": folder.id, "name": folder.name})
-    return [{"name": m.name, "path": m.path, "size_bytes": m.size_bytes, "used_by": used_by[m.path]}
-            for m in found]
+    return [{"name": m.name, "path": m.path, "size_bytes": m.size_bytes, "used_by": used_by[m.path]} for m in found]
 
 
 def model_path(transcriber, where):
@@ -66,21 +67,39 @@ def use(name, user=None, actor=None):
     path = model_files.resolve(name, models_dir())
     if path is None:
         pull = f" Download it first with `flask models pull {name}`." if model_files.HUB_NAME.match(name or "") else ""
-        return None, [{"field": "model", "message": f"There is no speech model '{name}' in {models_dir()}."
-                                                    f"{pull} `flask models list` shows the installed ones."}]
+        return None, [
+            {
+                "field": "model",
+                "message": f"There is no speech model '{name}' in {models_dir()}."
+                f"{pull} `flask models list` shows the installed ones.",
+            }
+        ]
     document = settings_service.current()
     current = document["analysis"]["transcriber"]
     if current.get("type") == "faster_whisper":
         transcriber = {**current, "model": path}
     else:
-        transcriber = {"type": "auto", "model": path, "language": "he", "compute_type": "int8", "beam_size": 1,
-                       "temperature": 0.0, "condition_on_previous_text": False}
+        transcriber = {
+            "type": "auto",
+            "model": path,
+            "language": "he",
+            "compute_type": "int8",
+            "beam_size": 1,
+            "temperature": 0.0,
+            "condition_on_previous_text": False,
+        }
     document["analysis"]["transcriber"] = transcriber
     config, errors = batch_config.validate(document)
     if errors:
         return None, errors
-    audit_log.record("settings.model", ("settings", 1), before={"transcriber": current},
-                 after={"transcriber": transcriber}, actor=actor, user=user)
+    audit_log.record(
+        "settings.model",
+        ("settings", 1),
+        before={"transcriber": current},
+        after={"transcriber": transcriber},
+        actor=actor,
+        user=user,
+    )
     batch_config.save(config)  # commits the audit row with it
     return transcriber, []
 
@@ -101,12 +120,22 @@ def test_speech(transcriber=None, download=True):
     if not download and transcriber.get("type") in SPEECH_TYPES:
         transcriber = {**transcriber, "local_files_only": True}
     started = time.perf_counter()
-    outcome = {"ok": False, "text": "", "expected": SAMPLE_TEXT, "audio_seconds": None, "engine": None,
-               "model": None, "error": None}
+    outcome = {
+        "ok": False,
+        "text": "",
+        "expected": SAMPLE_TEXT,
+        "audio_seconds": None,
+        "engine": None,
+        "model": None,
+        "error": None,
+    }
     if transcriber.get("type") == "sidecar":
-        outcome.update(engine="sidecar", seconds=0.0,
-                       error="This transcriber only reads the transcripts delivered beside the recordings: "
-                             "there is no speech engine to test.")
+        outcome.update(
+            engine="sidecar",
+            seconds=0.0,
+            error="This transcriber only reads the transcripts delivered beside the recordings: "
+            "there is no speech engine to test.",
+        )
         return outcome
     try:
         engine = provider("transcriber", transcriber)

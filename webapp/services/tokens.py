@@ -3,6 +3,7 @@
 A token is `cb_` + 43 random URL-safe characters. It is shown once, when created; only its
 SHA-256 is stored (a leaked database does not leak usable tokens). A token acts as its user,
 with the user's role; it can be revoked at any time, and records when it was last used."""
+
 import hashlib
 import secrets
 from datetime import timedelta
@@ -16,7 +17,7 @@ from ..models.types import iso, utcnow
 from . import error
 
 PREFIX = "cb_"
-TOUCH_SECONDS = 60          # last_used_at is written at most this often per token
+TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
 MAX_TOKENS_PER_USER = 50
 
 
@@ -38,11 +39,18 @@ def get_token(token_id):
 
 def view(token):
     now = utcnow()
-    state = ("revoked" if token.revoked_at else
-             "expired" if token.expires_at and token.expires_at <= now else "active")
-    return {"id": token.id, "name": token.name, "prefix": token.prefix, "user_id": token.user_id,
-            "created_at": iso(token.created_at), "expires_at": iso(token.expires_at),
-            "last_used_at": iso(token.last_used_at), "revoked_at": iso(token.revoked_at), "state": state}
+    state = "revoked" if token.revoked_at else "expired" if token.expires_at and token.expires_at <= now else "active"
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "user_id": token.user_id,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+        "state": state,
+    }
 
 
 def create_token(user, name, expires_in_days=None):
@@ -51,18 +59,25 @@ def create_token(user, name, expires_in_days=None):
     errors = []
     if not name or len(name) > 100:
         errors.append(error("name", "Give the token a name (up to 100 characters), e.g. the system that uses it."))
-    if expires_in_days is not None and (isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)
-                                        or not 1 <= expires_in_days <= 3650):
+    if expires_in_days is not None and (
+        isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int) or not 1 <= expires_in_days <= 3650
+    ):
         errors.append(error("expires_in_days", "Expiry must be a whole number of days from 1 to 3650."))
-    active = db.session.scalar(sa.select(sa.func.count()).where(ApiToken.user_id == user.id,
-                                                                ApiToken.revoked_at.is_(None)))
+    active = db.session.scalar(
+        sa.select(sa.func.count()).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
     if active >= MAX_TOKENS_PER_USER:
         errors.append(error("name", f"You already have {active} tokens; revoke one first."))
     if errors:
         return None, None, errors
     text = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(text), prefix=text[:10],
-                     expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(text),
+        prefix=text[:10],
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
     db.session.add(token)
     db.session.flush()
     audit_log.record("token.create", token, after=view(token), user=user)
@@ -93,8 +108,12 @@ def authenticate(text):
     if user is None or not user.active:
         return None, None
     if token.last_used_at is None or now - token.last_used_at >= timedelta(seconds=TOUCH_SECONDS):
-        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.id == token.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
         token = db.session.get(ApiToken, token.id, populate_existing=True)
     return user, token

@@ -2,6 +2,7 @@
 the rubric's Hebrew matching (webapp.analysis.hebrew: prefixes, final letters, endings).
 Counted when a call is filed, and recounted for every call when a tracker changes, in an RQ
 job (or `flask trackers recount`), never in the web request."""
+
 import logging
 import re
 from datetime import date, timedelta
@@ -33,8 +34,13 @@ def get_tracker(tracker_id):
 
 
 def view(tracker):
-    return {"id": tracker.id, "name": tracker.name, "phrases": list(tracker.phrases or []),
-            "created_at": _iso(tracker.created_at), "updated_at": _iso(tracker.updated_at)}
+    return {
+        "id": tracker.id,
+        "name": tracker.name,
+        "phrases": list(tracker.phrases or []),
+        "created_at": _iso(tracker.created_at),
+        "updated_at": _iso(tracker.updated_at),
+    }
 
 
 def parse_phrases(text):
@@ -62,8 +68,11 @@ def validate(data, tracker=None):
     if not phrases or len(phrases) > MAX_PHRASES:
         errors.append(error("phrases", _("List 1 to %(num)d words or phrases to listen for.", num=MAX_PHRASES)))
     elif any(len(p) > MAX_PHRASE_LENGTH or CONTROL.search(p) or not hebrew.normalize(p) for p in phrases):
-        errors.append(error("phrases", _("Each phrase needs letters or digits, at most %(num)d characters.",
-                                         num=MAX_PHRASE_LENGTH)))
+        errors.append(
+            error(
+                "phrases", _("Each phrase needs letters or digits, at most %(num)d characters.", num=MAX_PHRASE_LENGTH)
+            )
+        )
     return {"name": name, "phrases": phrases}, errors
 
 
@@ -104,6 +113,7 @@ def delete(tracker, user=None):
 
 
 # -- counting -------------------------------------------------------------------------------
+
 
 def count(phrases, segments, text=""):
     """(hits, times) of `phrases` in a call: every match in every segment, and the start
@@ -146,8 +156,11 @@ def _compiled(trackers):
 def _store(calls, trackers):
     """Replace the hit rows of `calls` [(id, segments, transcript)] for `trackers` [(id, patterns)],
     with two plain statements (a recount of 10k calls keeps nothing in the session)."""
-    db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.call_id.in_([c[0] for c in calls]),
-                                                       CallTrackerHit.tracker_id.in_([t[0] for t in trackers])))
+    db.session.execute(
+        sa.delete(CallTrackerHit).where(
+            CallTrackerHit.call_id.in_([c[0] for c in calls]), CallTrackerHit.tracker_id.in_([t[0] for t in trackers])
+        )
+    )
     rows = []
     for call_id, segments, transcript in calls:
         pieces = _pieces(segments, transcript)
@@ -167,8 +180,12 @@ def recount(tracker_ids=None, batch=RECOUNT_BATCH):
         return 0
     done, last_id = 0, 0
     while True:
-        calls = db.session.execute(sa.select(SalesCall.id, SalesCall.segments, SalesCall.transcript)
-                                   .where(SalesCall.id > last_id).order_by(SalesCall.id).limit(batch)).all()
+        calls = db.session.execute(
+            sa.select(SalesCall.id, SalesCall.segments, SalesCall.transcript)
+            .where(SalesCall.id > last_id)
+            .order_by(SalesCall.id)
+            .limit(batch)
+        ).all()
         if not calls:
             return done
         _store(calls, trackers)
@@ -181,8 +198,13 @@ def queue_recount(tracker_id=None):
     """Recount in a worker (scans queue: ahead of the recordings). A failure to queue is logged:
     `flask trackers recount` does the same by hand."""
     try:
-        queues.queue(queues.SCANS).enqueue(queues.job("recount_trackers"), [tracker_id] if tracker_id else None,
-                                           job_timeout=3600, result_ttl=60, failure_ttl=86400)
+        queues.queue(queues.SCANS).enqueue(
+            queues.job("recount_trackers"),
+            [tracker_id] if tracker_id else None,
+            job_timeout=3600,
+            result_ttl=60,
+            failure_ttl=86400,
+        )
     except Exception:
         log.warning("could not queue the recount of tracker %s", tracker_id, exc_info=True)
 
@@ -190,8 +212,11 @@ def queue_recount(tracker_id=None):
 def hits_for_call(call):
     """[{tracker, count, times}] of a call, by tracker name."""
     rows = db.session.execute(
-        sa.select(Tracker, CallTrackerHit).join(CallTrackerHit, CallTrackerHit.tracker_id == Tracker.id)
-        .where(CallTrackerHit.call_id == call.id).order_by(Tracker.name)).all()
+        sa.select(Tracker, CallTrackerHit)
+        .join(CallTrackerHit, CallTrackerHit.tracker_id == Tracker.id)
+        .where(CallTrackerHit.call_id == call.id)
+        .order_by(Tracker.name)
+    ).all()
     return [{"tracker": view(tracker), "count": hit.count, "times": list(hit.times or [])} for tracker, hit in rows]
 
 
@@ -205,12 +230,16 @@ def chart(filters):
     start, end = reports._window(filters)
     when = sa.func.coalesce(SalesCall.called_at, SalesCall.created_at)
     day = reports._bucket(when, "day").label("day")
-    query = (sa.select(day, CallTrackerHit.tracker_id, sa.func.count())
-             .join(SalesCall, SalesCall.id == CallTrackerHit.call_id)
-             .where(when >= start, when < end).group_by(day, CallTrackerHit.tracker_id))
+    query = (
+        sa.select(day, CallTrackerHit.tracker_id, sa.func.count())
+        .join(SalesCall, SalesCall.id == CallTrackerHit.call_id)
+        .where(when >= start, when < end)
+        .group_by(day, CallTrackerHit.tracker_id)
+    )
     if filters.get("folder_id"):
         query = query.join(FileProcessingRecord, FileProcessingRecord.id == SalesCall.file_id).where(
-            FileProcessingRecord.folder_id == filters["folder_id"])
+            FileProcessingRecord.folder_id == filters["folder_id"]
+        )
     cells = {(d, tracker_id): n for d, tracker_id, n in db.session.execute(query).all()}
     tracked = list_trackers()
     days = reports._labels(filters, "day")
@@ -221,9 +250,13 @@ def chart(filters):
         row = series.setdefault(bucket, [0] * len(tracked))
         for n, tracker in enumerate(tracked):
             row[n] += cells.get((label, tracker.id), 0)
-    return {"unit": "week" if weekly else "day", "trackers": [t.name for t in tracked],
-            "ids": [t.id for t in tracked], "series": list(series.items()),
-            "total": sum(cells.values())}
+    return {
+        "unit": "week" if weekly else "day",
+        "trackers": [t.name for t in tracked],
+        "ids": [t.id for t in tracked],
+        "series": list(series.items()),
+        "total": sum(cells.values()),
+    }
 
 
 def _week_of(day_label):

@@ -1,6 +1,7 @@
 """Users (admins manage them): list, create, change role / active / password / language,
 end their sessions. The last active admin can be neither demoted nor deactivated. A new
 password, a new role or deactivation ends the user's other sessions."""
+
 import functools
 import re
 import secrets
@@ -44,9 +45,16 @@ def by_email(email):
 
 
 def view(user):
-    return {"id": user.id, "email": user.email, "role": user.role, "active": user.active,
-            "language": user.language, "timezone": user.timezone, "created_at": iso(user.created_at),
-            "last_login_at": iso(user.last_login_at)}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "active": user.active,
+        "language": user.language,
+        "timezone": user.timezone,
+        "created_at": iso(user.created_at),
+        "last_login_at": iso(user.last_login_at),
+    }
 
 
 def authenticate(email, password):

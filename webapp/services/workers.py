@@ -5,6 +5,7 @@ Each worker process publishes its own resident memory, CPU time and free downloa
 a small Redis hash on every RQ heartbeat (`publish`, called from webapp/worker.py), so the
 figures are the worker's own even when it runs on another host. What a worker is processing
 comes from the database (the PROCESSING records it claimed)."""
+
 import os
 import resource
 import shutil
@@ -34,9 +35,13 @@ def own_resources():
         rss = int(f.read().split()[1]) * PAGE_SIZE
     usage = resource.getrusage(resource.RUSAGE_SELF)
     download_dir = tempfile.gettempdir()
-    return {"rss_bytes": rss, "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-            "download_dir": download_dir, "disk_free_bytes": shutil.disk_usage(download_dir).free,
-            "at": time.time()}
+    return {
+        "rss_bytes": rss,
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+        "download_dir": download_dir,
+        "disk_free_bytes": shutil.disk_usage(download_dir).free,
+        "at": time.time(),
+    }
 
 
 def publish(connection, worker_name, ttl):
@@ -71,10 +76,15 @@ def overview():
         "workers": workers,
         "queues": queue_rows,
         "scheduled_retries": db.session.scalar(
-            sa.select(sa.func.count()).select_from(FPR).where(FPR.status == RETRYING)),
+            sa.select(sa.func.count()).select_from(FPR).where(FPR.status == RETRYING)
+        ),
         "scheduler_last_tick": _epoch_iso(float(tick)) if tick else None,
-        "download_dir": {"path": download_dir, "free_bytes": disk.free, "total_bytes": disk.total,
-                         "host": socket.gethostname()},
+        "download_dir": {
+            "path": download_dir,
+            "free_bytes": disk.free,
+            "total_bytes": disk.total,
+            "host": socket.gethostname(),
+        },
     }
 
 
@@ -83,11 +93,12 @@ def _processing(names):
         return {}
     rows = db.session.execute(
         sa.select(FPR.worker_name, FPR.id, FPR.file_name, FPR.started_at)
-        .where(FPR.status == PROCESSING, FPR.worker_name.in_(names)).order_by(FPR.started_at)).all()
+        .where(FPR.status == PROCESSING, FPR.worker_name.in_(names))
+        .order_by(FPR.started_at)
+    ).all()
     found = {}
     for worker_name, file_id, file_name, started_at in rows:
-        found.setdefault(worker_name, []).append(
-            {"file_id": file_id, "file_name": file_name, "since": iso(started_at)})
+        found.setdefault(worker_name, []).append({"file_id": file_id, "file_name": file_name, "since": iso(started_at)})
     return found
 
 

@@ -2,6 +2,7 @@
 (webapp.worker) runs every job in a fresh app context of its app, with the log context of
 the request that queued it. The app factory registers them in webapp.queues.JOBS, from
 which the lower layers queue them."""
+
 from . import files, notifications, scans, schedule, trackers
 
 __all__ = ["files", "notifications", "scans", "schedule", "JOBS"]

@@ -1,4 +1,5 @@
 """The per-file job."""
+
 import logging
 
 from rq import get_current_job
@@ -12,7 +13,8 @@ log = logging.getLogger("workers.tasks")  # the logger name the job log lines ha
 def process_file(record_id):
     job = get_current_job()
     with logging_setup.bound(file=record_id):
-        outcome = processing.process_file(record_id, rq_job_id=job.id if job else None,
-                                          worker_name=job.worker_name if job else None)
+        outcome = processing.process_file(
+            record_id, rq_job_id=job.id if job else None, worker_name=job.worker_name if job else None
+        )
         log.info("file %s: %s", record_id, outcome or "not ours to process")
     return outcome

@@ -1,4 +1,5 @@
 """Notification jobs: turning events into deliveries, and one delivery attempt."""
+
 from ..notifications import dispatch
 
 

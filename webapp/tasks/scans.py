@@ -1,4 +1,5 @@
 """The scan of one folder."""
+
 import logging
 
 from .. import logging_setup

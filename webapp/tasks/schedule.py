@@ -1,4 +1,5 @@
 """The periodic tick, which the scheduler's RQ cron queues."""
+
 from ..batch import schedule
 from ..services import workers
 

@@ -1,4 +1,5 @@
 """Counting the trackers again in the calls already filed, after a tracker changed."""
+
 from ..services import trackers
 
 

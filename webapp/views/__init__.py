@@ -1,5 +1,6 @@
 """Blueprints: pages and the htmx fragments they poll. Every page needs a signed-in user;
 every route that changes something checks the role on the server (auth.role_required)."""
+
 from flask import request
 from flask_login import current_user
 
@@ -43,8 +44,21 @@ def register_blueprints(app):
     app.before_request(params.check_request)
     from . import audit, customers, users  # noqa: F401 (routes on the auth and calls blueprints)
 
-    for module in (auth, dashboard, folders, files, jobs, calls, settings, notifications, reports, setup, health,
-                   trackers, workers):
+    for module in (
+        auth,
+        dashboard,
+        folders,
+        files,
+        jobs,
+        calls,
+        settings,
+        notifications,
+        reports,
+        setup,
+        health,
+        trackers,
+        workers,
+    ):
         app.register_blueprint(module.bp)
     from ..api import register_api  # the JSON API (webapp/api), sharing the same services
 

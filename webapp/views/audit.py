@@ -1,4 +1,5 @@
 """The audit log page (managers). A route on the auth blueprint (endpoint auth.audit_log)."""
+
 from flask import render_template, request
 
 from ..auth import role_required

@@ -1,5 +1,6 @@
 """Sign in and out. The users pages (views/users.py) and the audit log (views/audit.py) add
 their routes to this same blueprint, so their endpoints stay auth.*."""
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -26,8 +27,7 @@ def login():
     user = user_service.authenticate(email, request.form.get("password"))
     if user is None:
         auth.note_failed_login(email, request.remote_addr)
-        return render_template("auth/login.html", next=next_url, email=email,
-                               error=_("Wrong e-mail or password.")), 401
+        return render_template("auth/login.html", next=next_url, email=email, error=_("Wrong e-mail or password.")), 401
     auth.clear_failed_logins(email, request.remote_addr)
     session.clear()  # a fresh session: no fixation
     session.permanent = True

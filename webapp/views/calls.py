@@ -2,6 +2,7 @@
 range requests, the transcript right-to-left with timestamps that seek the player, the scorecard
 with evidence) and assigning a call to a customer. The customer pages (views/customers.py) add
 their routes to this same blueprint, so their endpoints stay calls.*."""
+
 from urllib.parse import urlencode
 
 from flask import (
@@ -35,10 +36,18 @@ require_login(bp)
 def index():
     filters = service.parse_filters(request.args)
     page = service.list_calls(request.args.get("page"), **filters)
-    return render_template("calls/index.html", page=page, filters=filters, q=filters.get("q", ""),
-                           unassigned=filters.get("unassigned", False), criteria=service.criteria_choices(),
-                           tracker=filters.get("tracker"), trackers=tracker_service.list_trackers(),
-                           quality=filters.get("quality", ""), query=urlencode(filters))
+    return render_template(
+        "calls/index.html",
+        page=page,
+        filters=filters,
+        q=filters.get("q", ""),
+        unassigned=filters.get("unassigned", False),
+        criteria=service.criteria_choices(),
+        tracker=filters.get("tracker"),
+        trackers=tracker_service.list_trackers(),
+        quality=filters.get("quality", ""),
+        query=urlencode(filters),
+    )
 
 
 @bp.get("/calls/export.<any(csv, json):fmt>")
@@ -59,9 +68,17 @@ def detail(call_id):
     q = request.args.get("customer_q", "").strip()
     matches = customer_service.search(q) if q else []
     said = request.args.get("q", "").strip()[:200]
-    return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q=q,
-                           matches=matches, errors=[], said=said, hits=search.hits(call, said),
-                           tracker_hits=tracker_service.hits_for_call(call))
+    return render_template(
+        "calls/detail.html",
+        call=call,
+        card=service.scorecard(call),
+        customer_q=q,
+        matches=matches,
+        errors=[],
+        said=said,
+        hits=search.hits(call, said),
+        tracker_hits=tracker_service.hits_for_call(call),
+    )
 
 
 @bp.get("/calls/<id:call_id>/audio")
@@ -84,12 +101,21 @@ def assign(call_id):
     if request.form.get("unassign") == "1":
         _call, errors = service.assign(call)
     else:
-        _call, errors = service.assign(call, customer_id=customer_id,
-                                       new_customer=new if not customer_id and any(new.values()) else None)
+        _call, errors = service.assign(
+            call, customer_id=customer_id, new_customer=new if not customer_id and any(new.values()) else None
+        )
         if not customer_id and not any(new.values()):
             errors = [{"field": "customer_id", "message": _("Choose a customer or enter a new one.")}]
     if errors:
-        return render_template("calls/detail.html", call=call, card=service.scorecard(call), customer_q="",
-                               matches=[], errors=errors, said="", hits=[]), 422
+        return render_template(
+            "calls/detail.html",
+            call=call,
+            card=service.scorecard(call),
+            customer_q="",
+            matches=[],
+            errors=errors,
+            said="",
+            hits=[],
+        ), 422
     flash(_("Call assigned.") if call.customer_id else _("Call unassigned."))
     return redirect(url_for("calls.detail", call_id=call_id))

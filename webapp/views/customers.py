@@ -1,5 +1,6 @@
 """The customers list and the customer page with call history and score trend. Routes on the
 calls blueprint (endpoints calls.customers, calls.customer)."""
+
 from flask import abort, render_template, request
 
 from ..services import customers as customer_service
@@ -16,5 +17,4 @@ def customers():
 def customer(customer_id):
     item = customer_service.get_customer(customer_id) or abort(404)
     points = customer_service.trend_svg_points(customer_service.trend(item))
-    return render_template("customers/detail.html", customer=item, calls=customer_service.history(item),
-                           points=points)
+    return render_template("customers/detail.html", customer=item, calls=customer_service.history(item), points=points)

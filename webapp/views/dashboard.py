@@ -2,6 +2,7 @@
 problems, and quick actions. The live part is one fragment, polled every 2 s only while
 something runs (the fragment drops its own hx-trigger when all is idle); the folder table
 is its own fragment, polled every 5 s (a scan started elsewhere shows its time there)."""
+
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -26,9 +27,13 @@ require_login(bp)
 @bp.get("/")
 def index():
     setup = setup_service.progress() if has_role(current_user, "admin") else None
-    return render_template("dashboard.html", folders=service.folder_rows(), waiting=service.waiting(),
-                           **service.status(),
-                           setup=setup if setup and not setup["dismissed"] and not setup["settled"] else None)
+    return render_template(
+        "dashboard.html",
+        folders=service.folder_rows(),
+        waiting=service.waiting(),
+        **service.status(),
+        setup=setup if setup and not setup["dismissed"] and not setup["settled"] else None,
+    )
 
 
 @bp.get("/partials/status")

@@ -1,4 +1,5 @@
 """The pages shown for 400, 403 and 404 (the API keeps its own JSON error shape)."""
+
 from flask import render_template, request
 
 

@@ -1,5 +1,6 @@
 """Files: filtered list with search and pagination, bulk retry, CSV export; file detail with
 the event timeline, the error explained, retry, and a link to its call."""
+
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
@@ -22,9 +23,16 @@ require_login(bp)
 def index():
     filters = service.parse_filters(request.args)
     page = service.list_files(filters, request.args.get("page"), request.args.get("per_page", 50))
-    context = dict(page=page, filters=filters, statuses=STATUSES, retryable_statuses=RETRYABLE, codes=sorted(CODES),
-                   folders=folder_service.list_folders(), query=urlencode(filters),
-                   retryable=service.retryable_count(filters))
+    context = dict(
+        page=page,
+        filters=filters,
+        statuses=STATUSES,
+        retryable_statuses=RETRYABLE,
+        codes=sorted(CODES),
+        folders=folder_service.list_folders(),
+        query=urlencode(filters),
+        retryable=service.retryable_count(filters),
+    )
     if is_htmx() and request.headers.get("HX-Target") == "file-list":
         return render_template("partials/file_list.html", **context)
     return render_template("files/index.html", **context)
@@ -48,8 +56,11 @@ def retry_selected():
     else:
         ids = [int(i) for i in request.form.getlist("file_id") if i.isdigit()]
     count = service.retry(ids)
-    flash(_("%(num)d files queued again.", num=count) if count else _("None of those files can be retried "
-          "(only failed, skipped or cancelled files can)."))
+    flash(
+        _("%(num)d files queued again.", num=count)
+        if count
+        else _("None of those files can be retried (only failed, skipped or cancelled files can).")
+    )
     return redirect(safe_next(request.form.get("back")) or url_for("files.index"))
 
 

@@ -1,5 +1,6 @@
 """Folders: list, add, edit, delete; test connection, scan now, preview (dry run). The form's
 storage fields come from the provider registry, so a new provider needs no template."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -28,9 +29,14 @@ def new():
     on the storage side), `?setup=1` comes back to the setup guide once saved."""
     storage_type = request.args.get("storage_type") or "local"
     defaults = service.new_folder_defaults()
-    data = {**defaults, "storage_type": storage_type, "storage_config": {}, "process_mode": "immediate",
-            "allowed_extensions": " ".join(defaults["allowed_extensions"]),
-            "max_file_size_mb": defaults["max_file_size"] // service.MB}
+    data = {
+        **defaults,
+        "storage_type": storage_type,
+        "storage_config": {},
+        "process_mode": "immediate",
+        "allowed_extensions": " ".join(defaults["allowed_extensions"]),
+        "max_file_size_mb": defaults["max_file_size"] // service.MB,
+    }
     template = folder_templates.get(request.args.get("template"))
     if template:
         data = folder_templates.form_data(template["id"], data)
@@ -67,10 +73,14 @@ def fields():
 @bp.get("/<id:folder_id>")
 def detail(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
-    return render_template("folders/detail.html", folder=folder, shown=service.view(folder),
-                           plan=service.plan_of(folder),
-                           counts=service.file_counts([folder.id]).get(folder.id, {}),
-                           provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type))
+    return render_template(
+        "folders/detail.html",
+        folder=folder,
+        shown=service.view(folder),
+        plan=service.plan_of(folder),
+        counts=service.file_counts([folder.id]).get(folder.id, {}),
+        provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type),
+    )
 
 
 @bp.get("/<id:folder_id>/edit")
@@ -78,9 +88,12 @@ def detail(folder_id):
 def edit(folder_id):
     folder = service.get_folder(folder_id) or abort(404)
     shown = service.view(folder)
-    data = {**shown, "allowed_extensions": " ".join(shown["allowed_extensions"]),
-            "max_file_size_mb": folder.max_file_size // service.MB,
-            "analysis": service.analysis_form_values(folder.analysis_config)}
+    data = {
+        **shown,
+        "allowed_extensions": " ".join(shown["allowed_extensions"]),
+        "max_file_size_mb": folder.max_file_size // service.MB,
+        "analysis": service.analysis_form_values(folder.analysis_config),
+    }
     return _form(folder, data, [])
 
 
@@ -129,8 +142,10 @@ def test_form():
     result = service.test_connection(folder, data["storage_type"], data["storage_config"])
     if is_htmx():
         return render_template("partials/connection_result.html", result=result)
-    flash((_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + result.get("message", ""),
-          "info" if result["ok"] else "error")
+    flash(
+        (_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + result.get("message", ""),
+        "info" if result["ok"] else "error",
+    )
     return _form(folder, _shown(data), [], setup=request.form.get("setup") == "1")
 
 
@@ -158,8 +173,10 @@ def preview(folder_id):
 def _result(template, result, back):
     if is_htmx():
         return render_template(template, result=result)
-    flash((_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + (result.get("message") or ""),
-          "info" if result["ok"] else "error")
+    flash(
+        (_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + (result.get("message") or ""),
+        "info" if result["ok"] else "error",
+    )
     return redirect(back)
 
 
@@ -172,12 +189,18 @@ def _data(form, folder=None):
     for f in types.get(storage_type, {}).get("fields", []):
         if f["kind"] == "bool" and f["name"] not in raw:
             raw[f["name"]] = "off"  # an unticked checkbox sends nothing
-    data = {"name": form.get("name", ""), "storage_type": storage_type,
-            "storage_config": service.coerce_storage_config(storage_type, raw),
-            "monitor_type": form.get("monitor_type", "polling"), "cron_schedule": form.get("cron_schedule", ""),
-            "process_mode": form.get("process_mode", "immediate"), "window_start": form.get("window_start", ""),
-            "window_end": form.get("window_end", ""), "process_cron": form.get("process_cron", ""),
-            "enabled": form.get("enabled") == "on"}
+    data = {
+        "name": form.get("name", ""),
+        "storage_type": storage_type,
+        "storage_config": service.coerce_storage_config(storage_type, raw),
+        "monitor_type": form.get("monitor_type", "polling"),
+        "cron_schedule": form.get("cron_schedule", ""),
+        "process_mode": form.get("process_mode", "immediate"),
+        "window_start": form.get("window_start", ""),
+        "window_end": form.get("window_end", ""),
+        "process_cron": form.get("process_cron", ""),
+        "enabled": form.get("enabled") == "on",
+    }
     for key in ("scan_interval", "allowed_extensions"):
         if key in form:
             data[key] = form[key]
@@ -187,10 +210,13 @@ def _data(form, folder=None):
         fits = size_mb is not None and abs(size_mb) <= 1_000_000
         data["max_file_size"] = int(size_mb * service.MB) if fits else form["max_file_size_mb"]
     data["analysis_config"], errors = service.analysis_from_form(form, folder)
-    data["analysis"] = {"transcriber": form.get("analysis_transcriber", ""),
-                        "diarizer": form.get("analysis_diarizer", ""),
-                        "scorer": form.get("analysis_scorer", ""), "rubric": form.get("analysis_rubric", ""),
-                        "redact": form.get("analysis_redact") == "on"}
+    data["analysis"] = {
+        "transcriber": form.get("analysis_transcriber", ""),
+        "diarizer": form.get("analysis_diarizer", ""),
+        "scorer": form.get("analysis_scorer", ""),
+        "rubric": form.get("analysis_rubric", ""),
+        "redact": form.get("analysis_redact") == "on",
+    }
     return data, errors
 
 
@@ -199,18 +225,27 @@ def _shown(data):
     secrets = secret_fields(data.get("storage_type"))
     config = {k: (MASK if k in secrets and v else v) for k, v in (data.get("storage_config") or {}).items()}
     size = data.get("max_file_size")
-    return {**data, "storage_config": config,
-            "max_file_size_mb": size // service.MB if isinstance(size, int) else size}
+    return {**data, "storage_config": config, "max_file_size_mb": size // service.MB if isinstance(size, int) else size}
 
 
 def _form(folder, data, errors, status=200, template=None, setup=False):
     types = service.storage_types()
     provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
     analysis = data.get("analysis") or service.analysis_form_values(data.get("analysis_config"))
-    return render_template("folders/form.html", folder=folder, data=data, errors=errors, types=types,
-                           provider=provider, monitors=service.monitor_types(),
-                           process_modes=service.process_modes(), analysis=analysis,
-                           analysis_types=service.analysis_types(), setup=setup,
-                           templates=folder_templates.TEMPLATES, template=template,
-                           steps=folder_templates.cloud_steps(template["id"]) if template else [],
-                           events_ready=folder_templates.events_ready()), status
+    return render_template(
+        "folders/form.html",
+        folder=folder,
+        data=data,
+        errors=errors,
+        types=types,
+        provider=provider,
+        monitors=service.monitor_types(),
+        process_modes=service.process_modes(),
+        analysis=analysis,
+        analysis_types=service.analysis_types(),
+        setup=setup,
+        templates=folder_templates.TEMPLATES,
+        template=template,
+        steps=folder_templates.cloud_steps(template["id"]) if template else [],
+        events_ready=folder_templates.events_ready(),
+    ), status

@@ -1,5 +1,6 @@
 """How pages show times, durations, sizes and numbers: in the reader's language (Babel) and
 time zone (the user's, else TIMEZONE). The JSON API keeps ISO-8601 UTC; only pages use these."""
+
 from datetime import datetime, timedelta, timezone
 
 from babel import Locale, UnknownLocaleError, units
@@ -26,8 +27,11 @@ def dt(moment):
         return "—"
     full = format_datetime(moment, "long")
     distance = moment - datetime.now(timezone.utc)
-    shown = (format_timedelta(distance, add_direction=True) if abs(distance) < RELATIVE_WITHIN
-             else format_datetime(moment, "medium"))
+    shown = (
+        format_timedelta(distance, add_direction=True)
+        if abs(distance) < RELATIVE_WITHIN
+        else format_datetime(moment, "medium")
+    )
     iso = moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, full, shown)
 
@@ -45,9 +49,13 @@ def duration(seconds):
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = ([(hours, "duration-hour"), (minutes, "duration-minute")] if hours
-             else [(minutes, "duration-minute"), (secs, "duration-second")] if minutes
-             else [(secs, "duration-second")])
+    parts = (
+        [(hours, "duration-hour"), (minutes, "duration-minute")]
+        if hours
+        else [(minutes, "duration-minute"), (secs, "duration-second")]
+        if minutes
+        else [(secs, "duration-second")]
+    )
     if len(parts) == 2 and parts[1][0] == 0:
         parts = parts[:1]  # 12 min, not 12 min 0 sec
     locale = get_locale() or "en"
@@ -108,7 +116,15 @@ def register(app):
     from .stored_words import said
 
     app.jinja_env.filters["said"] = said
-    for name, fn in (("dt", dt), ("exact", exact), ("duration", duration), ("clock", clock), ("size", size),
-                     ("number", number), ("yesno", yesno), ("tr", tr),
-                     ("language_name", language_name)):
+    for name, fn in (
+        ("dt", dt),
+        ("exact", exact),
+        ("duration", duration),
+        ("clock", clock),
+        ("size", size),
+        ("number", number),
+        ("yesno", yesno),
+        ("tr", tr),
+        ("language_name", language_name),
+    ):
         app.jinja_env.filters[name] = fn

@@ -10,5 +10,6 @@ def register(app):
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'")
+            "script-src 'self'; frame-ancestors 'none'",
+        )
         return response

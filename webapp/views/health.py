@@ -6,6 +6,7 @@
 healthy web process restarted). /readyz: the database answers and is at the latest
 migration, Redis answers and, with ?worker=1 (or CALLBATCH_READY_REQUIRES_WORKER), at least
 one worker is alive. 503 with the failed checks named when not ready."""
+
 import functools
 
 import redis
@@ -75,7 +76,8 @@ def probe_connection():
     ext = current_app.extensions
     if "callbatch_probe_redis" not in ext:
         ext["callbatch_probe_redis"] = redis.Redis.from_url(
-            url, socket_timeout=PROBE_TIMEOUT_SECONDS, socket_connect_timeout=PROBE_TIMEOUT_SECONDS)
+            url, socket_timeout=PROBE_TIMEOUT_SECONDS, socket_connect_timeout=PROBE_TIMEOUT_SECONDS
+        )
     return ext["callbatch_probe_redis"]
 
 

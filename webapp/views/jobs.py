@@ -1,5 +1,6 @@
 """Jobs: list and detail with progress, counts, timing and ETA; start, cancel, retry failed,
 rollback. The detail's progress is a fragment polled while the job runs."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -16,13 +17,23 @@ require_login(bp)
 def index():
     status = request.args.get("status") or None
     page = service.list_jobs(status=status, page=request.args.get("page"))
-    return render_template("jobs/index.html", page=page, status=status, statuses=service.JOB_STATUSES,
-                           timings={j.id: service.timing(j) for j in page.items})
+    return render_template(
+        "jobs/index.html",
+        page=page,
+        status=status,
+        statuses=service.JOB_STATUSES,
+        timings={j.id: service.timing(j) for j in page.items},
+    )
 
 
 def _context(job):
-    return dict(job=job, timing=service.timing(job), counts=service.status_counts(job),
-                calls=service.calls_count(job), active=job.status in job_status.ACTIVE_STATUSES)
+    return dict(
+        job=job,
+        timing=service.timing(job),
+        counts=service.status_counts(job),
+        calls=service.calls_count(job),
+        active=job.status in job_status.ACTIVE_STATUSES,
+    )
 
 
 @bp.get("/<id:job_id>")
@@ -57,8 +68,14 @@ def start(job_id):
     try:
         flash(_("%(num)d files queued.", num=service.start(job)))
     except service.NotPending as err:
-        flash(_("Job %(num)d is %(status)s; only a job whose files are waiting can be started.",
-                num=err.job_id, status=err.status), "error")
+        flash(
+            _(
+                "Job %(num)d is %(status)s; only a job whose files are waiting can be started.",
+                num=err.job_id,
+                status=err.status,
+            ),
+            "error",
+        )
     return redirect(url_for("jobs.detail", job_id=job_id))
 
 
@@ -86,6 +103,11 @@ def rollback(job_id):
         flash(_("Tick the box to confirm the rollback."), "error")
         return redirect(url_for("jobs.detail", job_id=job_id))
     result = service.rollback(job, requeue=request.form.get("requeue") == "on")
-    flash(_("Rolled back: %(calls)d calls removed, %(files)d files re-opened.", calls=result["calls_removed"],
-            files=result["files_reopened"]))
+    flash(
+        _(
+            "Rolled back: %(calls)d calls removed, %(files)d files re-opened.",
+            calls=result["calls_removed"],
+            files=result["files_reopened"],
+        )
+    )
     return redirect(url_for("jobs.detail", job_id=job_id))

@@ -1,5 +1,6 @@
 """Notifications: channels (a form per type from the notifier registry), enable/disable,
 send a test, delivery history. Admins change them; everyone may read."""
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -41,25 +42,38 @@ def _who():
 
 @bp.get("/")
 def index():
-    return render_template("notifications/index.html", configs=service.list_configs(),
-                           history=service.history(limit=20))
+    return render_template(
+        "notifications/index.html", configs=service.list_configs(), history=service.history(limit=20)
+    )
 
 
 def _form(config, data, errors, status=200):
     providers = service.providers()
     provider = next((p for p in providers if p["type"] == data.get("type")), providers[0])
-    return render_template("notifications/form.html", config=config, data=data, errors=errors,
-                           providers=providers, provider=provider, conditions=service.conditions(),
-                           folders=folder_service.list_folders(), codes=sorted(CODES),
-                           language_names=LANGUAGE_NAMES, config_language=current_app.config["LANGUAGE"]), status
+    return render_template(
+        "notifications/form.html",
+        config=config,
+        data=data,
+        errors=errors,
+        providers=providers,
+        provider=provider,
+        conditions=service.conditions(),
+        folders=folder_service.list_folders(),
+        codes=sorted(CODES),
+        language_names=LANGUAGE_NAMES,
+        config_language=current_app.config["LANGUAGE"],
+    ), status
 
 
 @bp.get("/new")
 @role_required("admin")
 def new():
     kind = request.args.get("type") or service.providers()[0]["type"]
-    return _form(None, {"type": kind, "config": {}, "conditions": [], "cooldown_minutes": 10,
-                        "stall_minutes": 30, "enabled": True}, [])
+    return _form(
+        None,
+        {"type": kind, "config": {}, "conditions": [], "cooldown_minutes": 10, "stall_minutes": 30, "enabled": True},
+        [],
+    )
 
 
 @bp.get("/fields")
@@ -79,12 +93,18 @@ def _data(form):
     for f in (provider or {}).get("fields", []):
         value = form.get(f"cfg.{f['name']}", "")
         config[f["name"]] = (value == "on") if f["kind"] == "bool" else value
-    return {"name": form.get("name", ""), "type": kind, "config": config,
-            "conditions": form.getlist("conditions"),
-            "folder_ids": [i for i in form.getlist("folder_ids") if i] or None,
-            "error_codes": [c for c in form.getlist("error_codes") if c] or None,
-            "cooldown_minutes": form.get("cooldown_minutes", 10), "stall_minutes": form.get("stall_minutes", 30),
-            "enabled": form.get("enabled") == "on", "language": form.get("language") or None}
+    return {
+        "name": form.get("name", ""),
+        "type": kind,
+        "config": config,
+        "conditions": form.getlist("conditions"),
+        "folder_ids": [i for i in form.getlist("folder_ids") if i] or None,
+        "error_codes": [c for c in form.getlist("error_codes") if c] or None,
+        "cooldown_minutes": form.get("cooldown_minutes", 10),
+        "stall_minutes": form.get("stall_minutes", 30),
+        "enabled": form.get("enabled") == "on",
+        "language": form.get("language") or None,
+    }
 
 
 @bp.post("/new")
@@ -102,10 +122,12 @@ def create():
 def detail(config_id):
     config = service.get_config(config_id) or abort(404)
     status = request.args.get("status") or None
-    return render_template("notifications/detail.html", config=service.view(config),
-                           history=service.history(config_id, status=status, limit=100,
-                                                   before_id=request.args.get("before_id", type=int)),
-                           status=status)
+    return render_template(
+        "notifications/detail.html",
+        config=service.view(config),
+        history=service.history(config_id, status=status, limit=100, before_id=request.args.get("before_id", type=int)),
+        status=status,
+    )
 
 
 @bp.get("/<id:config_id>/edit")

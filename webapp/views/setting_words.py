@@ -1,5 +1,6 @@
 """The batch settings (webapp/batch/batch_config.py) by the words a page shows for them; the keys
 themselves are what the configuration document and the API use."""
+
 from flask_babel import lazy_gettext as _l
 
 LABELS = {

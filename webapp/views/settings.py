@@ -1,5 +1,6 @@
 """Settings: the global batch configuration (validate, save, reset, export, import) and the
 scoring rubric editor. Everyone may read them; only admins change them."""
+
 import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -21,10 +22,19 @@ def _page(document, errors, status=200, validated=False, speech=None):
     by_field = {}
     for e in errors:
         by_field.setdefault(e["field"], []).append(e["message"])
-    return render_template("settings/index.html", document=document, errors=errors, by_field=by_field,
-                           schema=service.schema(), validated=validated, analysis=analysis_boxes(document),
-                           presets=service.presets(), speech=speech, models=models_service.installed(),
-                           models_dir=models_service.models_dir()), status
+    return render_template(
+        "settings/index.html",
+        document=document,
+        errors=errors,
+        by_field=by_field,
+        schema=service.schema(),
+        validated=validated,
+        analysis=analysis_boxes(document),
+        presets=service.presets(),
+        speech=speech,
+        models=models_service.installed(),
+        models_dir=models_service.models_dir(),
+    ), status
 
 
 ANALYSIS_KINDS = ("transcriber", "diarizer", "scorer")
@@ -126,8 +136,9 @@ def export():
     if secrets == "encrypted" and not has_role(current_user, "admin"):
         abort(403)
     body = json.dumps(config_document.export(secrets=secrets), indent=2, ensure_ascii=False)
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=callbatch-config.json"})
+    return Response(
+        body, mimetype="application/json", headers={"Content-Disposition": "attachment; filename=callbatch-config.json"}
+    )
 
 
 @bp.post("/import")
@@ -144,8 +155,14 @@ def import_():
     if dry_run:
         template = "partials/config_import_report.html" if is_htmx() else "config/import_report.html"
         return render_template(template, report=report)
-    flash(_("Configuration imported: %(create)d created, %(change)d changed, %(leave)d left as they were.",
-            create=len(report["create"]), change=len(report["change"]), leave=len(report["leave"])))
+    flash(
+        _(
+            "Configuration imported: %(create)d created, %(change)d changed, %(leave)d left as they were.",
+            create=len(report["create"]),
+            change=len(report["change"]),
+            leave=len(report["leave"]),
+        )
+    )
     for entry in report["needs_credentials"]:
         flash(entry["message"], "error")
     return redirect(url_for("settings.index"))

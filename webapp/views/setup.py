@@ -2,6 +2,7 @@
 notification channel (optional) → preview the first scan → start. The steps reuse the
 pages and routes that do each thing (the folder form with its Test connection, Preview,
 Scan now, a notification's Send test); each step can be skipped and taken up again."""
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -127,9 +128,17 @@ def _page(step_id, status=200, errors=(), **extra):
     progress = service.progress()
     current = next(s for s in progress["steps"] if s["id"] == step_id)
     folders = folder_service.list_folders()
-    context = {"progress": progress, "step": current, "number": service.IDS.index(step_id) + 1,
-               "total": len(service.IDS), "following": service.following(step_id), "folders": folders,
-               "errors": list(errors), "templates": folder_templates.TEMPLATES, **extra}
+    context = {
+        "progress": progress,
+        "step": current,
+        "number": service.IDS.index(step_id) + 1,
+        "total": len(service.IDS),
+        "following": service.following(step_id),
+        "folders": folders,
+        "errors": list(errors),
+        "templates": folder_templates.TEMPLATES,
+        **extra,
+    }
     if step_id == "notify":
         context["notifications"] = notification_service.list_configs()
     if step_id == "start":
@@ -139,9 +148,11 @@ def _page(step_id, status=200, errors=(), **extra):
 
 def _speech(document, errors=()):
     messages = [e["message"] for e in errors if e["field"].startswith("analysis.transcriber")]
-    return {"box": settings_service.chooser("transcriber", document["analysis"]["transcriber"]),
-            "field_messages": messages,
-            "presets": settings_service.presets()}
+    return {
+        "box": settings_service.chooser("transcriber", document["analysis"]["transcriber"]),
+        "field_messages": messages,
+        "presets": settings_service.presets(),
+    }
 
 
 def _job():

@@ -1,5 +1,6 @@
 """Trackers: the phrase lists counted in every call. Everyone signed in sees them; managers
 and admins add, change and remove them (each change recounted in a worker)."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -22,8 +23,7 @@ def create():
     data = {"name": request.form.get("name", ""), "phrases": request.form.get("phrases", "")}
     tracker, errors = service.create(data)
     if errors:
-        return render_template("trackers/index.html", trackers=service.list_trackers(), data=data,
-                               errors=errors), 422
+        return render_template("trackers/index.html", trackers=service.list_trackers(), data=data, errors=errors), 422
     flash(_("Tracker %(name)s added; existing calls are being counted.", name=tracker.name))
     return redirect(url_for("trackers.index"))
 

@@ -1,5 +1,6 @@
 """Users (admins add, change and sign out people) and a person's own profile and language.
 Routes on the auth blueprint (endpoints auth.users, auth.profile, ...)."""
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,9 +15,16 @@ LANGUAGE_NAMES = {"en": "English", "he": "עברית"}  # each language in its o
 
 
 def _users_page(errors=(), form=None, status=200):
-    return render_template("auth/users.html", users=user_service.list_users(), roles=ROLES,
-                           languages=user_service.LANGUAGES, language_names=LANGUAGE_NAMES,
-                           timezones=user_service.timezones(), errors=list(errors), form=form or {}), status
+    return render_template(
+        "auth/users.html",
+        users=user_service.list_users(),
+        roles=ROLES,
+        languages=user_service.LANGUAGES,
+        language_names=LANGUAGE_NAMES,
+        timezones=user_service.timezones(),
+        errors=list(errors),
+        form=form or {},
+    ), status
 
 
 def _person_data(form, keys):
@@ -38,8 +46,10 @@ def create_user():
     new, errors, generated = user_service.create_user(request.form)
     if errors:
         return _users_page(errors, request.form, 422)
-    flash(_("Created %(role)s %(email)s.", role=_(new.role), email=new.email)
-          + (" " + _("Password (shown once): %(password)s", password=generated) if generated else ""))
+    flash(
+        _("Created %(role)s %(email)s.", role=_(new.role), email=new.email)
+        + (" " + _("Password (shown once): %(password)s", password=generated) if generated else "")
+    )
     return redirect(url_for("auth.users"))
 
 
@@ -62,8 +72,11 @@ def update_user(user_id):
 def end_sessions(user_id):
     target = user_service.get_user(user_id) or abort(404)
     user_service.end_user_sessions(target)
-    flash(_("%(email)s is signed out everywhere.", email=target.email) if target.id != current_user.id
-          else _("Your other sessions are signed out; this one stays."))
+    flash(
+        _("%(email)s is signed out everywhere.", email=target.email)
+        if target.id != current_user.id
+        else _("Your other sessions are signed out; this one stays.")
+    )
     return redirect(url_for("auth.users"))
 
 
@@ -78,9 +91,14 @@ def profile():
         if not errors:
             flash(_("Saved."))
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", me=me, languages=user_service.LANGUAGES,
-                           language_names=LANGUAGE_NAMES, timezones=user_service.timezones(),
-                           errors=errors), 422 if errors else 200
+    return render_template(
+        "auth/profile.html",
+        me=me,
+        languages=user_service.LANGUAGES,
+        language_names=LANGUAGE_NAMES,
+        timezones=user_service.timezones(),
+        errors=errors,
+    ), 422 if errors else 200
 
 
 @bp.post("/language")

@@ -1,6 +1,7 @@
 """Workers (admin): every live worker, what it is processing, its memory and CPU, the queues,
 the scheduler's last tick and the download directory's free space. The live part is one
 fragment polled every 5 s."""
+
 from flask import Blueprint, render_template
 
 from ..auth import role_required

@@ -6,6 +6,7 @@ while the other side talks is skipped) and the segments are merged in time order
 Anything else passes through to the transcriber unchanged: a mono recording, a stereo file
 whose two channels carry the same sound, a transcript the phone system delivered beside the
 recording, and a transcriber that only reads delivered transcripts (`sidecar`)."""
+
 from flask_babel import lazy_gettext as _l
 
 from ...errors import ProcessingError
@@ -20,9 +21,14 @@ class ChannelsDiarizer:
     type = "channels"
     label = _l("Two-channel recordings: agent on one channel, customer on the other")
     fields = (
-        Field("agent_channel", _l("Agent's channel"), kind="select", default="1",
-              choices=(("1", _l("1 (left)")), ("2", _l("2 (right)"))),
-              help=_l("The channel the phone system records the agent on; the customer is on the other.")),
+        Field(
+            "agent_channel",
+            _l("Agent's channel"),
+            kind="select",
+            default="1",
+            choices=(("1", _l("1 (left)")), ("2", _l("2 (right)"))),
+            help=_l("The channel the phone system records the agent on; the customer is on the other."),
+        ),
     )
 
     def __init__(self, config):
@@ -45,8 +51,11 @@ class ChannelsDiarizer:
         try:
             left, right = split_channels(audio_path)
         except Exception as exc:
-            raise ProcessingError("The recording's two channels could not be read.", code="TRANSCRIPTION_FAILED",
-                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+            raise ProcessingError(
+                "The recording's two channels could not be read.",
+                code="TRANSCRIPTION_FAILED",
+                details={"error": f"{type(exc).__name__}: {exc}"},
+            ) from exc
         if same_signal(left, right):
             return transcriber.transcribe(audio_path, duration, companions=companions)
         agent, customer = (left, right) if self.agent_channel == "1" else (right, left)
@@ -62,8 +71,10 @@ def _two_channels(audio_path):
 
 def merge(by_speaker):
     """One transcript from each speaker's own, its segments labelled and in time order."""
-    segments = sorted(((seg, speaker) for speaker, t in by_speaker.items() for seg in t.segments),
-                      key=lambda pair: (pair[0].start, pair[0].end))
+    segments = sorted(
+        ((seg, speaker) for speaker, t in by_speaker.items() for seg in t.segments),
+        key=lambda pair: (pair[0].start, pair[0].end),
+    )
     for seg, speaker in segments:
         seg.speaker = speaker
     segments = [seg for seg, _speaker in segments]

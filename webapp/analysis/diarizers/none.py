@@ -1,4 +1,5 @@
 """No speaker split: the recording is transcribed as one (a two-channel file is mixed down)."""
+
 from flask_babel import lazy_gettext as _l
 
 

@@ -6,6 +6,7 @@ Any OpenAI-compatible server will do (`base_url`: vLLM, llama.cpp's server, Olla
 Studio, ...). Such servers often wrap the JSON in a markdown code fence or add a sentence
 around it, so the first JSON object in the answer is read; a server that refuses the
 JSON-schema response format (HTTP 400/422) is asked again with the schema in the prompt."""
+
 import json
 import re
 
@@ -46,17 +47,34 @@ class _Answer(BaseModel):
 
 
 SCHEMA = {
-    "type": "object", "additionalProperties": False, "required": ["criteria"],
-    "properties": {"criteria": {"type": "array", "items": {
-        "type": "object", "additionalProperties": False,
-        "required": ["id", "applicable", "score", "reason", "evidence"],
-        "properties": {
-            "id": {"type": "string"}, "applicable": {"type": "boolean"},
-            "score": {"type": "number", "minimum": 0, "maximum": 100}, "reason": {"type": "string"},
-            "evidence": {"type": "array", "items": {
-                "type": "object", "additionalProperties": False, "required": ["quote"],
-                "properties": {"quote": {"type": "string"}}}},
-        }}}},
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["criteria"],
+    "properties": {
+        "criteria": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "applicable", "score", "reason", "evidence"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "applicable": {"type": "boolean"},
+                    "score": {"type": "number", "minimum": 0, "maximum": 100},
+                    "reason": {"type": "string"},
+                    "evidence": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["quote"],
+                            "properties": {"quote": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        }
+    },
 }
 
 
@@ -65,10 +83,15 @@ class OpenAIScorer:
     label = _l("Language model (OpenAI API or a compatible server)")
     fields = (
         Field("model", _l("Model"), required=True, default=DEFAULT_MODEL),
-        Field("base_url", _l("Base URL"),
-              help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")),
-        Field("api_key_env", _l("API key variable"), default="OPENAI_API_KEY",
-              help=_l("Name of the environment variable holding the key (never stored here).")),
+        Field(
+            "base_url", _l("Base URL"), help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")
+        ),
+        Field(
+            "api_key_env",
+            _l("API key variable"),
+            default="OPENAI_API_KEY",
+            help=_l("Name of the environment variable holding the key (never stored here)."),
+        ),
         Field("timeout", _l("Timeout (s)"), kind="number", default=openai_client.DEFAULT_TIMEOUT),
         Field("rubric", _l("Scorecard file"), help=_l("Empty for the built-in Hebrew scorecard.")),
     )
@@ -96,30 +119,42 @@ class OpenAIScorer:
         try:
             with openai_client.guarded(CODE):
                 try:
-                    answer = self._ask(client, prompt, response_format={
-                        "type": "json_schema",
-                        "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA}})
+                    answer = self._ask(
+                        client,
+                        prompt,
+                        response_format={
+                            "type": "json_schema",
+                            "json_schema": {"name": "scorecard", "strict": True, "schema": SCHEMA},
+                        },
+                    )
                 except openai.APIStatusError as exc:
                     if exc.status_code not in (400, 422):
                         raise
                     # a server without structured output: the schema goes into the prompt instead
-                    answer = self._ask(client, prompt + "\n\nAnswer with one JSON object of this JSON schema:\n"
-                                       + json.dumps(SCHEMA))
+                    answer = self._ask(
+                        client, prompt + "\n\nAnswer with one JSON object of this JSON schema:\n" + json.dumps(SCHEMA)
+                    )
         except openai.OpenAIError as exc:
             raise openai_client.failure(exc, CODE, "scoring") from exc
         return self._document(_parse(answer), sentences)
 
     def _ask(self, client, prompt, **extra):
         return client.chat.completions.create(
-            model=self.model, temperature=0,
-            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}], **extra)
+            model=self.model,
+            temperature=0,
+            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
+            **extra,
+        )
 
     def _prompt(self, transcript):
         lines = "\n".join(
             f"[{s.start:.1f}-{s.end:.1f}]" + (f" {s.speaker}:" if s.speaker else "") + f" {s.text}"
-            for s in transcript.segments)
-        criteria = "\n".join(f"- {c['id']}: {c['label']} (weight {c['weight']}). Earns points for: {c.get('earns', '')}"
-                             for c in self.rubric["criteria"])
+            for s in transcript.segments
+        )
+        criteria = "\n".join(
+            f"- {c['id']}: {c['label']} (weight {c['weight']}). Earns points for: {c.get('earns', '')}"
+            for c in self.rubric["criteria"]
+        )
         return f"Scorecard criteria:\n{criteria}\n\nTranscript:\n{lines}"
 
     def _document(self, parsed, sentences):
@@ -127,14 +162,22 @@ class OpenAIScorer:
         given = {c.id: c for c in parsed.criteria}
         missing = [c["id"] for c in self.rubric["criteria"] if c["id"] not in given]
         if missing:
-            raise ProcessingError(f"The scoring model's answer is incomplete: no score for {', '.join(missing)}.",
-                                  code=CODE)
+            raise ProcessingError(
+                f"The scoring model's answer is incomplete: no score for {', '.join(missing)}.", code=CODE
+            )
         criteria = []
         for crit in self.rubric["criteria"]:
             got = given[crit["id"]]
-            entry = {"id": crit["id"], "label": crit["label"], "weight": crit["weight"],
-                     "earns": crit.get("earns", ""), "applicable": got.applicable, "reason": got.reason,
-                     "evidence": [_locate(q.quote, sentences) for q in got.evidence], "missing": []}
+            entry = {
+                "id": crit["id"],
+                "label": crit["label"],
+                "weight": crit["weight"],
+                "earns": crit.get("earns", ""),
+                "applicable": got.applicable,
+                "reason": got.reason,
+                "evidence": [_locate(q.quote, sentences) for q in got.evidence],
+                "missing": [],
+            }
             if got.applicable:
                 entry.update(score=round(got.score, 1), passed=got.score >= crit.get("pass_mark", pass_mark))
             else:
@@ -144,31 +187,42 @@ class OpenAIScorer:
         weight = sum(c["weight"] for c in applicable)
         overall = round(sum(c["score"] * c["weight"] for c in applicable) / weight, 1) if weight else None
         passed = sum(1 for c in applicable if c["passed"])
-        return {"scorer": self.type, "model": self.model, "rubric": self.rubric.get("id"), "pass_mark": pass_mark,
-                "overall": overall, "empty": False,
-                "summary": f"Passed {passed} of {len(applicable)} criteria; overall {overall}.",
-                "criteria": criteria}, overall
+        return {
+            "scorer": self.type,
+            "model": self.model,
+            "rubric": self.rubric.get("id"),
+            "pass_mark": pass_mark,
+            "overall": overall,
+            "empty": False,
+            "summary": f"Passed {passed} of {len(applicable)} criteria; overall {overall}.",
+            "criteria": criteria,
+        }, overall
 
 
 def _parse(answer):
     try:
         content = answer.choices[0].message.content
     except (AttributeError, IndexError, TypeError) as exc:
-        raise ProcessingError("The scoring model gave no answer.", code=CODE,
-                              details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+        raise ProcessingError(
+            "The scoring model gave no answer.", code=CODE, details={"error": f"{type(exc).__name__}: {exc}"}
+        ) from exc
     if not content:
         refusal = getattr(answer.choices[0].message, "refusal", None)
         raise ProcessingError(f"The scoring model gave no answer{': ' + refusal if refusal else ''}.", code=CODE)
     try:
         return _Answer.model_validate(json_in(content))
     except json.JSONDecodeError as exc:
-        raise ProcessingError(f"The scoring model's answer is not valid JSON ({exc.msg} at character {exc.pos}): "
-                              f"it begins “{_start(content)}”.", code=CODE) from exc
+        raise ProcessingError(
+            f"The scoring model's answer is not valid JSON ({exc.msg} at character {exc.pos}): "
+            f"it begins “{_start(content)}”.",
+            code=CODE,
+        ) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ProcessingError(f"The scoring model's answer does not fit the scorecard: {where}: {first['msg']}.",
-                              code=CODE) from exc
+        raise ProcessingError(
+            f"The scoring model's answer does not fit the scorecard: {where}: {first['msg']}.", code=CODE
+        ) from exc
 
 
 FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
@@ -213,8 +267,7 @@ def _locate(quote, sentences):
             best, overlap = s, common
     evidence = {"quote": quote, "start": None, "end": None, "speaker": None, "found": False}
     if best and overlap >= max(1, len(words) // 2):
-        evidence.update(start=round(best["start"], 2), end=round(best["end"], 2), speaker=best["speaker"],
-                        found=True)
+        evidence.update(start=round(best["start"], 2), end=round(best["end"], 2), speaker=best["speaker"], found=True)
     return evidence
 
 

@@ -1,5 +1,6 @@
 """The sales scorecard, scored by phrase patterns: every point comes with the sentence that
 earned it (quoted, with its time in the call), and every miss says what was not heard."""
+
 import os
 from functools import lru_cache
 
@@ -46,8 +47,11 @@ def load_rubric(config):
     else:
         path = config.get("rubric") or DEFAULT_RUBRIC
         if not isinstance(path, str):
-            raise ProcessingError("The scorecard is not valid: rubric must be the path of a YAML or JSON file "
-                                  "(or give the criteria inline).", code="SCORING_FAILED")
+            raise ProcessingError(
+                "The scorecard is not valid: rubric must be the path of a YAML or JSON file "
+                "(or give the criteria inline).",
+                code="SCORING_FAILED",
+            )
         document = _read(path)
     if "pass_mark" in config and config["pass_mark"] is not None:
         document = {**document, "pass_mark": config["pass_mark"]}
@@ -63,8 +67,11 @@ def _read(path):
         with open(path, encoding="utf-8") as f:
             return yaml.safe_load(f)  # JSON is YAML too
     except OSError as exc:
-        raise ProcessingError(f"The scorecard {path} could not be read: the file is missing or not readable.",
-                              code="SCORING_FAILED", details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+        raise ProcessingError(
+            f"The scorecard {path} could not be read: the file is missing or not readable.",
+            code="SCORING_FAILED",
+            details={"error": f"{type(exc).__name__}: {exc}"},
+        ) from exc
     except yaml.YAMLError as exc:
         raise ProcessingError(f"The scorecard {path} could not be read: {exc}", code="SCORING_FAILED") from exc
 
@@ -113,8 +120,17 @@ def sentences_of(transcript):
         for piece in pieces:
             length = (seg.end - seg.start) * len(piece) / total
             norm = hebrew.normalize(piece)
-            out.append({"text": piece.strip(), "norm": norm, "clauses": hebrew.clauses(piece), "start": t,
-                        "end": t + length, "speaker": seg.speaker, "words_before": said.get(seg.speaker, 0)})
+            out.append(
+                {
+                    "text": piece.strip(),
+                    "norm": norm,
+                    "clauses": hebrew.clauses(piece),
+                    "start": t,
+                    "end": t + length,
+                    "speaker": seg.speaker,
+                    "words_before": said.get(seg.speaker, 0),
+                }
+            )
             said[seg.speaker] = said.get(seg.speaker, 0) + len(norm.split())
             t += length
     return out
@@ -130,16 +146,30 @@ def score_rubric(rubric, sentences, scorer="rubric"):
     passed = sum(1 for c in applicable if c["passed"])
     summary = EMPTY_NOTE if empty else f"Passed {passed} of {len(applicable)} criteria; overall {overall}."
     return {
-        "scorer": scorer, "rubric": rubric.get("id"), "pass_mark": pass_mark, "overall": overall,
-        "empty": empty, "summary": summary, "criteria": criteria,
+        "scorer": scorer,
+        "rubric": rubric.get("id"),
+        "pass_mark": pass_mark,
+        "overall": overall,
+        "empty": empty,
+        "summary": summary,
+        "criteria": criteria,
     }, overall
 
 
 def _criterion(crit, sentences, pass_mark):
     within = crit.get("within_seconds")
     pool = [s for s in sentences if within is None or s["start"] <= within]
-    result = {"id": crit["id"], "label": crit["label"], "weight": crit["weight"], "earns": crit.get("earns", ""),
-              "applicable": True, "score": 0, "passed": False, "evidence": [], "missing": []}
+    result = {
+        "id": crit["id"],
+        "label": crit["label"],
+        "weight": crit["weight"],
+        "earns": crit.get("earns", ""),
+        "applicable": True,
+        "score": 0,
+        "passed": False,
+        "evidence": [],
+        "missing": [],
+    }
     trigger = next((p for p in crit["parts"] if p.get("trigger")), None)
     after = None
     if trigger:
@@ -147,8 +177,12 @@ def _criterion(crit, sentences, pass_mark):
         for hit in hits:
             hit.pop("count")
         if not hits:
-            result.update(applicable=False, score=None, passed=None,
-                          note=f"Not applicable: nothing of the kind was heard ({trigger['id']}).")
+            result.update(
+                applicable=False,
+                score=None,
+                passed=None,
+                note=f"Not applicable: nothing of the kind was heard ({trigger['id']}).",
+            )
             return result
         after = hits[0]["start"]
         result["evidence"] += hits[:MAX_EVIDENCE]
@@ -189,7 +223,15 @@ def _hits(part, sentences):
             asked = hebrew.questions_in(s["text"])
             matched = ["?"] * asked if asked else matched[:1]
         if matched:
-            hits.append({"part": part["id"], "matched": matched[0], "quote": s["text"],
-                         "start": round(s["start"], 2), "end": round(s["end"], 2), "speaker": s["speaker"],
-                         "count": len(matched)})
+            hits.append(
+                {
+                    "part": part["id"],
+                    "matched": matched[0],
+                    "quote": s["text"],
+                    "start": round(s["start"], 2),
+                    "end": round(s["end"], 2),
+                    "speaker": s["speaker"],
+                    "count": len(matched),
+                }
+            )
     return hits

@@ -8,6 +8,7 @@ retried. The failure is remembered per process for the same settings and the sam
 folder contents, so the next files do not try the download again; changing the settings or
 installing a model forgets it. A `local_files_only` setting (the speech test from a web
 request passes it) never downloads."""
+
 import json
 
 from flask_babel import lazy_gettext as _l
@@ -26,10 +27,16 @@ class AutoTranscriber:
     type = "auto"
     label = _l("Automatic: the delivered transcript, else the best local speech model")
     fields = (
-        Field("model", _l("Model"),
-              help=_l("Leave empty for the largest model in the models folder, else %(recommended)s (downloaded "
-                      "once where a model hub is reachable). Or a local directory, a name in the models folder, "
-                      "or a hub name.", recommended=model_files.RECOMMENDED)),
+        Field(
+            "model",
+            _l("Model"),
+            help=_l(
+                "Leave empty for the largest model in the models folder, else %(recommended)s (downloaded "
+                "once where a model hub is reachable). Or a local directory, a name in the models folder, "
+                "or a hub name.",
+                recommended=model_files.RECOMMENDED,
+            ),
+        ),
     ) + tuple(f for f in FasterWhisperTranscriber.fields if f.name not in ("model", "local_files_only"))
 
     def __init__(self, config):
@@ -40,8 +47,9 @@ class AutoTranscriber:
 
     @classmethod
     def validate_config(cls, config):
-        return FasterWhisperTranscriber.validate_config({**config, "model": config.get("model") or
-                                                         model_files.RECOMMENDED})
+        return FasterWhisperTranscriber.validate_config(
+            {**config, "model": config.get("model") or model_files.RECOMMENDED}
+        )
 
     @property
     def models_dir(self):
@@ -83,8 +91,14 @@ class AutoTranscriber:
         try:
             if remembered:
                 raise remembered  # tried in this process already: fail fast, no second download
-            speech = FasterWhisperTranscriber({**self.speech_options, "model": model, "models_dir": self.models_dir,
-                                               "local_files_only": bool(self.config.get("local_files_only"))})
+            speech = FasterWhisperTranscriber(
+                {
+                    **self.speech_options,
+                    "model": model,
+                    "models_dir": self.models_dir,
+                    "local_files_only": bool(self.config.get("local_files_only")),
+                }
+            )
             return run(speech)
         except ModelUnavailable as err:
             _UNAVAILABLE[key] = err

@@ -5,6 +5,7 @@
 `ivrit-ai/whisper-large-v3-turbo-ct2`, downloaded once into the models folder where a hub is
 reachable and `local_files_only` is off. The loaded model is kept per process and shared by
 every file (and every folder using the same model settings)."""
+
 import os
 import threading
 import time
@@ -29,8 +30,10 @@ FALLBACK_STEP = 0.2
 DEVICES = ("cpu", "cuda", "auto")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default", "auto")
 DEVICE_CHOICES = (("cpu", "CPU"), ("cuda", "CUDA (GPU)"), ("auto", _l("automatic")))
-COMPUTE_CHOICES = tuple((c, c) for c in COMPUTE_TYPES[:-2]) + (("default", _l("the model's own")),
-                                                                ("auto", _l("automatic")))
+COMPUTE_CHOICES = tuple((c, c) for c in COMPUTE_TYPES[:-2]) + (
+    ("default", _l("the model's own")),
+    ("auto", _l("automatic")),
+)
 
 # (model path, device, compute type, threads) -> WhisperModel; one load per process.
 _MODELS = {}
@@ -42,9 +45,16 @@ class FasterWhisperTranscriber:
     type = "faster_whisper"
     label = _l("faster-whisper (local, CTranslate2)")
     fields = (
-        Field("model", _l("Model"), required=True, default=DEFAULT_MODEL,
-              help=_l("A CTranslate2 Whisper model: a local directory, a name in the models folder, "
-                   "or a hub name such as ivrit-ai/whisper-large-v3-turbo-ct2.")),
+        Field(
+            "model",
+            _l("Model"),
+            required=True,
+            default=DEFAULT_MODEL,
+            help=_l(
+                "A CTranslate2 Whisper model: a local directory, a name in the models folder, "
+                "or a hub name such as ivrit-ai/whisper-large-v3-turbo-ct2."
+            ),
+        ),
         Field("language", _l("Language"), default="he"),
         Field("device", _l("Device"), kind="select", default="cpu", choices=DEVICE_CHOICES),
         Field("compute_type", _l("Compute type"), kind="select", default="int8", choices=COMPUTE_CHOICES),
@@ -52,25 +62,64 @@ class FasterWhisperTranscriber:
         Field("beam_size", _l("Beam size"), kind="number", default=1, help=_l("1 is greedy decoding.")),
         Field("temperature", _l("Temperature"), kind="number", default=0.0),
         Field("condition_on_previous_text", _l("Condition on previous text"), kind="bool", default=False),
-        Field("vad_filter", _l("Skip silence (VAD)"), kind="bool", default=VAD_FILTER,
-              help=_l("Decode only the stretches where someone speaks: noise, hold music and long "
-                      "silences are not given to the model to invent words for.")),
-        Field("compression_ratio_threshold", _l("Repetition limit"), kind="number", default=COMPRESSION_RATIO,
-              help=_l("A 30-s window whose text compresses better than this (zlib) is taken as a loop: "
-                      "with temperature fallback it is decoded again, else it is kept as it is. 0: off.")),
-        Field("temperature_fallback", _l("Temperature fallback"), kind="bool", default=TEMPERATURE_FALLBACK,
-              help=_l("Decode a window that loops or is unsure again at higher temperatures (0.2 … 1.0). "
-                      "Slower on hard audio.")),
-        Field("hallucination_silence_threshold", _l("Skip silence inside made-up text (s)"), kind="number",
-              default=HALLUCINATION_SILENCE,
-              help=_l("Seconds; a made-up-looking segment next to a silence longer than this is dropped. "
-                      "Needs word timings (slower). 0: off.")),
-        Field("batch_size", _l("Batched decoding"), kind="number", default=0,
-              help=_l("0: sequential decoding; N > 0 decodes N speech chunks at once (implies VAD). "
-                   "Faster on calls longer than 30 s; each chunk costs memory (base model about "
-                   "70 MB, large models about 180 MB), so 4 suits a CPU.")),
-        Field("local_files_only", _l("Never download"), kind="bool", default=True,
-              help=_l("Off lets a hub model name be downloaded into the models folder on first use.")),
+        Field(
+            "vad_filter",
+            _l("Skip silence (VAD)"),
+            kind="bool",
+            default=VAD_FILTER,
+            help=_l(
+                "Decode only the stretches where someone speaks: noise, hold music and long "
+                "silences are not given to the model to invent words for."
+            ),
+        ),
+        Field(
+            "compression_ratio_threshold",
+            _l("Repetition limit"),
+            kind="number",
+            default=COMPRESSION_RATIO,
+            help=_l(
+                "A 30-s window whose text compresses better than this (zlib) is taken as a loop: "
+                "with temperature fallback it is decoded again, else it is kept as it is. 0: off."
+            ),
+        ),
+        Field(
+            "temperature_fallback",
+            _l("Temperature fallback"),
+            kind="bool",
+            default=TEMPERATURE_FALLBACK,
+            help=_l(
+                "Decode a window that loops or is unsure again at higher temperatures (0.2 … 1.0). "
+                "Slower on hard audio."
+            ),
+        ),
+        Field(
+            "hallucination_silence_threshold",
+            _l("Skip silence inside made-up text (s)"),
+            kind="number",
+            default=HALLUCINATION_SILENCE,
+            help=_l(
+                "Seconds; a made-up-looking segment next to a silence longer than this is dropped. "
+                "Needs word timings (slower). 0: off."
+            ),
+        ),
+        Field(
+            "batch_size",
+            _l("Batched decoding"),
+            kind="number",
+            default=0,
+            help=_l(
+                "0: sequential decoding; N > 0 decodes N speech chunks at once (implies VAD). "
+                "Faster on calls longer than 30 s; each chunk costs memory (base model about "
+                "70 MB, large models about 180 MB), so 4 suits a CPU."
+            ),
+        ),
+        Field(
+            "local_files_only",
+            _l("Never download"),
+            kind="bool",
+            default=True,
+            help=_l("Off lets a hub model name be downloaded into the models folder on first use."),
+        ),
     )
 
     def __init__(self, config):
@@ -85,8 +134,9 @@ class FasterWhisperTranscriber:
         self.vad_filter = bool(config.get("vad_filter", VAD_FILTER))
         self.compression_ratio_threshold = float(config.get("compression_ratio_threshold", COMPRESSION_RATIO))
         self.temperature_fallback = bool(config.get("temperature_fallback", TEMPERATURE_FALLBACK))
-        self.hallucination_silence_threshold = float(config.get("hallucination_silence_threshold",
-                                                                HALLUCINATION_SILENCE))
+        self.hallucination_silence_threshold = float(
+            config.get("hallucination_silence_threshold", HALLUCINATION_SILENCE)
+        )
         self.batch_size = int(config.get("batch_size", 0))
         self.local_files_only = bool(config.get("local_files_only", True))
         self.models_dir = config.get("models_dir") or _models_dir()
@@ -108,8 +158,10 @@ class FasterWhisperTranscriber:
         temperature = config.get("temperature", 0.0)
         if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not 0 <= temperature <= 1:
             messages.append("Temperature: a number from 0 to 1.")
-        for name, label, high in (("compression_ratio_threshold", "Repetition limit", 100),
-                                  ("hallucination_silence_threshold", "Skip silence inside made-up text", 60)):
+        for name, label, high in (
+            ("compression_ratio_threshold", "Repetition limit", 100),
+            ("hallucination_silence_threshold", "Skip silence inside made-up text", 60),
+        ):
             value = config.get(name, 0)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= high:
                 messages.append(f"{label}: a number from 0 to {high}.")
@@ -137,7 +189,8 @@ class FasterWhisperTranscriber:
                 f"The speech model '{self.model_name}' is not installed (looked in {self.models_dir}). "
                 f"Run `flask models install-base --use` for the demo model{pull}, or set the model to a "
                 "local directory.",
-                details={"model": self.model_name, "models_dir": self.models_dir})
+                details={"model": self.model_name, "models_dir": self.models_dir},
+            )
         return model_files.download(self.model_name, self.models_dir)
 
     def _load(self, path):
@@ -145,13 +198,19 @@ class FasterWhisperTranscriber:
 
         started = time.perf_counter()
         try:
-            model = WhisperModel(path, device=self.device, compute_type=self.compute_type,
-                                 cpu_threads=self.cpu_threads, local_files_only=True)
+            model = WhisperModel(
+                path,
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+                local_files_only=True,
+            )
         except Exception as exc:
             raise ModelUnavailable(
                 f"The speech model '{self.model_name}' could not be loaded: check that its folder holds a "
                 "complete CTranslate2 Whisper model and that the device and compute type suit this machine.",
-                details={"model": path, "error": f"{type(exc).__name__}: {exc}"}) from exc
+                details={"model": path, "error": f"{type(exc).__name__}: {exc}"},
+            ) from exc
         LOADS["count"] += 1
         metrics.model_loaded(self.type)
         LOADS["seconds"] += time.perf_counter() - started
@@ -165,8 +224,10 @@ class FasterWhisperTranscriber:
 
             audio = decode_audio(audio_path, sampling_rate=SAMPLING_RATE)
         except Exception as exc:
-            raise ProcessingError("The speech model could not transcribe this recording.",
-                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+            raise ProcessingError(
+                "The speech model could not transcribe this recording.",
+                details={"error": f"{type(exc).__name__}: {exc}"},
+            ) from exc
         return self._decode(audio, vad_filter=self.vad_filter, loads_before=loads_before)
 
     def transcribe_audio(self, audio, duration, vad_filter=True):
@@ -189,9 +250,13 @@ class FasterWhisperTranscriber:
     def _decode(self, audio, vad_filter, joined=False, loads_before=None):
         loads_before = LOADS["count"] if loads_before is None else loads_before
         model = self.model()
-        options = dict(language=self.language, beam_size=self.beam_size, temperature=self._temperatures(),
-                       condition_on_previous_text=self.condition_on_previous_text,
-                       compression_ratio_threshold=self.compression_ratio_threshold or None)
+        options = dict(
+            language=self.language,
+            beam_size=self.beam_size,
+            temperature=self._temperatures(),
+            condition_on_previous_text=self.condition_on_previous_text,
+            compression_ratio_threshold=self.compression_ratio_threshold or None,
+        )
         try:
             if not has_voice(audio, SAMPLING_RATE):
                 pieces, language = [], self.language  # silence or hum only: nothing to decode
@@ -205,21 +270,45 @@ class FasterWhisperTranscriber:
                 language = info.language
             else:
                 silence = self.hallucination_silence_threshold or None
-                pieces, info = model.transcribe(audio, vad_filter=vad_filter, word_timestamps=bool(silence),
-                                                hallucination_silence_threshold=silence, **options)
+                pieces, info = model.transcribe(
+                    audio,
+                    vad_filter=vad_filter,
+                    word_timestamps=bool(silence),
+                    hallucination_silence_threshold=silence,
+                    **options,
+                )
                 language = info.language
-            segments = [Segment(float(p.start), float(p.end), p.text.strip(), avg_logprob=p.avg_logprob,
-                                no_speech_prob=p.no_speech_prob, compression_ratio=p.compression_ratio)
-                        for p in pieces if p.text.strip() and not _hallucinated(p)]
+            segments = [
+                Segment(
+                    float(p.start),
+                    float(p.end),
+                    p.text.strip(),
+                    avg_logprob=p.avg_logprob,
+                    no_speech_prob=p.no_speech_prob,
+                    compression_ratio=p.compression_ratio,
+                )
+                for p in pieces
+                if p.text.strip() and not _hallucinated(p)
+            ]
         except ProcessingError:
             raise
         except Exception as exc:
-            raise ProcessingError("The speech model could not transcribe this recording.",
-                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
-        transcript = Transcript(" ".join(s.text for s in segments), segments, language or self.language,
-                                self.type, os.path.basename(self.model_path.rstrip("/")) or self.model_name)
-        transcript.stats = {"model_loads": LOADS["count"], "loaded_now": LOADS["count"] > loads_before,
-                            "model_load_ms": round(LOADS["seconds"] * 1000, 1)}
+            raise ProcessingError(
+                "The speech model could not transcribe this recording.",
+                details={"error": f"{type(exc).__name__}: {exc}"},
+            ) from exc
+        transcript = Transcript(
+            " ".join(s.text for s in segments),
+            segments,
+            language or self.language,
+            self.type,
+            os.path.basename(self.model_path.rstrip("/")) or self.model_name,
+        )
+        transcript.stats = {
+            "model_loads": LOADS["count"],
+            "loaded_now": LOADS["count"] > loads_before,
+            "model_load_ms": round(LOADS["seconds"] * 1000, 1),
+        }
         return transcript
 
     def _temperatures(self):

@@ -1,5 +1,6 @@
 """Speech-to-text through the OpenAI transcription API, or any server speaking it
 (`base_url`). The key comes from an environment variable named in the settings."""
+
 import os
 import tempfile
 
@@ -20,12 +21,16 @@ class OpenAITranscriber:
     type = "openai"
     label = _l("OpenAI transcription API (or a compatible server)")
     fields = (
-        Field("model", _l("Model"), required=True, default=DEFAULT_MODEL,
-              help=_l("e.g. whisper-1, gpt-4o-transcribe")),
-        Field("base_url", _l("Base URL"),
-              help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")),
-        Field("api_key_env", _l("API key variable"), default="OPENAI_API_KEY",
-              help=_l("Name of the environment variable holding the key (never stored here).")),
+        Field("model", _l("Model"), required=True, default=DEFAULT_MODEL, help=_l("e.g. whisper-1, gpt-4o-transcribe")),
+        Field(
+            "base_url", _l("Base URL"), help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")
+        ),
+        Field(
+            "api_key_env",
+            _l("API key variable"),
+            default="OPENAI_API_KEY",
+            help=_l("Name of the environment variable holding the key (never stored here)."),
+        ),
         Field("language", _l("Language"), default="he"),
         Field("timeout", _l("Timeout (s)"), kind="number", default=openai_client.DEFAULT_TIMEOUT),
         Field("prompt", _l("Prompt"), help=_l("Optional vocabulary hint (product and company names).")),
@@ -56,13 +61,15 @@ class OpenAITranscriber:
             options["prompt"] = self.prompt
         try:
             with open(audio_path, "rb") as audio, openai_client.guarded("TRANSCRIPTION_FAILED"):
-                answer = client.audio.transcriptions.create(
-                    file=(os.path.basename(audio_path), audio), **options)
+                answer = client.audio.transcriptions.create(file=(os.path.basename(audio_path), audio), **options)
         except openai.OpenAIError as exc:
             raise openai_client.failure(exc, "TRANSCRIPTION_FAILED", "transcription") from exc
         except OSError as exc:
-            raise ProcessingError("The recording could not be read for upload.", code="TRANSCRIPTION_FAILED",
-                                  details={"error": f"{type(exc).__name__}: {exc}"}) from exc
+            raise ProcessingError(
+                "The recording could not be read for upload.",
+                code="TRANSCRIPTION_FAILED",
+                details={"error": f"{type(exc).__name__}: {exc}"},
+            ) from exc
         return self._transcript(answer, duration)
 
     def transcribe_audio(self, audio, duration):
@@ -76,16 +83,19 @@ class OpenAITranscriber:
         try:
             text = (answer.text or "").strip()
             raw = getattr(answer, "segments", None) or []
-            segments = [Segment(float(_get(s, "start")), float(_get(s, "end")), str(_get(s, "text")).strip())
-                        for s in raw]
+            segments = [
+                Segment(float(_get(s, "start")), float(_get(s, "end")), str(_get(s, "text")).strip()) for s in raw
+            ]
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
-            raise ProcessingError(f"The transcription service answered in an unexpected shape: {exc}",
-                                  code="TRANSCRIPTION_FAILED") from exc
+            raise ProcessingError(
+                f"The transcription service answered in an unexpected shape: {exc}", code="TRANSCRIPTION_FAILED"
+            ) from exc
         if not segments and text:
             segments = [Segment(0.0, float(duration or 0.0), text)]  # the model gives no timings
         language = _language(getattr(answer, "language", None)) or self.language
-        return Transcript(text or " ".join(s.text for s in segments), [s for s in segments if s.text],
-                          language, self.type, self.model)
+        return Transcript(
+            text or " ".join(s.text for s in segments), [s for s in segments if s.text], language, self.type, self.model
+        )
 
 
 def _get(item, name):

@@ -3,6 +3,7 @@
 `<uuid>.json` ({"text", "language", "segments": [{"start", "end", "text", "speaker"}]}) is
 preferred; `<uuid>.txt` is plain text, one utterance per line, spread evenly over the call.
 Both are asked of the recording's folder (see providers.storage.base.Companions)."""
+
 import json
 
 from flask_babel import lazy_gettext as _l
@@ -16,8 +17,12 @@ class SidecarTranscriber:
     type = "sidecar"
     label = _l("Transcript delivered beside the recording")
     fields = (
-        Field("language", _l("Language"), default="he",
-              help=_l("The calls' language when the transcript does not name it.")),
+        Field(
+            "language",
+            _l("Language"),
+            default="he",
+            help=_l("The calls' language when the transcript does not name it."),
+        ),
     )
 
     def __init__(self, config):

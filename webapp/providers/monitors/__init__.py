@@ -3,5 +3,9 @@ from .events import FileEventMonitor
 from .polling import PollingMonitor
 from .schedule import ScheduleMonitor
 
-MONITORS = {"polling": PollingMonitor, "events": FileEventMonitor, "cloud_events": CloudEventMonitor,
-            "schedule": ScheduleMonitor}
+MONITORS = {
+    "polling": PollingMonitor,
+    "events": FileEventMonitor,
+    "cloud_events": CloudEventMonitor,
+    "schedule": ScheduleMonitor,
+}

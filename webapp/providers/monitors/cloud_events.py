@@ -11,6 +11,7 @@ only, and ignores everything else (deletions, test events, other event types). D
 which announced objects belong to which folder (bucket, prefix, suffix) and recording them
 is webapp.batch.announce's work. A periodic full scan at the folder's scan interval is kept
 as a safety net for events that were lost."""
+
 import base64
 import json
 from dataclasses import dataclass
@@ -30,9 +31,9 @@ GCS_FINALIZE = ("OBJECT_FINALIZE", "google.cloud.storage.object.v1.finalized")
 class Announcement:
     """A created object as an event names it."""
 
-    service: str      # s3 | azure | gcs
-    bucket: str       # bucket or container
-    key: str          # object key / blob name, decoded
+    service: str  # s3 | azure | gcs
+    bucket: str  # bucket or container
+    key: str  # object key / blob name, decoded
     size: int | None = None
 
 
@@ -40,8 +41,8 @@ class Announcement:
 class Handshake:
     """A subscription check the receiver must answer (SNS SubscribeURL, Event Grid code)."""
 
-    kind: str             # sns_subscription | eventgrid_validation
-    value: str            # the URL to confirm, or the validation code
+    kind: str  # sns_subscription | eventgrid_validation
+    value: str  # the URL to confirm, or the validation code
     response: dict | None = None
 
 
@@ -55,8 +56,10 @@ class CloudEventMonitor:
     @classmethod
     def validate_config(cls, folder_config):
         if folder_config.get("storage_type") not in CLOUD_TYPES:
-            return ["Cloud events work only for S3, Azure Blob and GCS folders; use file events or polling for "
-                    "local folders."]
+            return [
+                "Cloud events work only for S3, Azure Blob and GCS folders; use file events or polling for "
+                "local folders."
+            ]
         return PollingMonitor.validate_config(folder_config)  # the safety-net scan's interval
 
     @staticmethod
@@ -65,6 +68,7 @@ class CloudEventMonitor:
 
 
 # -- S3: event notifications, directly, through SQS or through SNS ---------------------------
+
 
 def parse_s3(body):
     """Announcements and an optional handshake from an S3 event notification, an SNS
@@ -90,6 +94,7 @@ def parse_s3(body):
 
 
 # -- Azure: Event Grid (its own schema and the CloudEvents 1.0 schema) -------------------------
+
 
 def parse_event_grid(body):
     document = _json(body)
@@ -131,6 +136,7 @@ def _azure_url(url):
 
 # -- GCS: Pub/Sub push (notification attributes, JSON_API_V1 payload) and Eventarc CloudEvents -
 
+
 def parse_pubsub(body):
     document = _json(body)
     if not isinstance(document, dict):
@@ -157,6 +163,7 @@ PARSERS = {"s3": parse_s3, "azure": parse_event_grid, "gcs": parse_pubsub}
 
 # -- S3 → SQS: reading the queue ---------------------------------------------------------------
 
+
 class SqsQueue:
     """The SQS queue of an S3 folder (its `queue_url`), read with the folder's credentials."""
 
@@ -168,8 +175,9 @@ class SqsQueue:
         """[(receipt handle, announcements)] for up to max_batches × 10 messages."""
         received = []
         for _ in range(max_batches):
-            answer = self.client.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10,
-                                                 WaitTimeSeconds=wait_seconds, VisibilityTimeout=60)
+            answer = self.client.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, VisibilityTimeout=60
+            )
             messages = answer.get("Messages") or []
             for message in messages:
                 announcements, _handshake = parse_s3(message.get("Body", ""))
@@ -181,7 +189,7 @@ class SqsQueue:
     def delete(self, receipts):
         receipts = list(receipts)
         for start in range(0, len(receipts), 10):
-            entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts[start:start + 10])]
+            entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts[start : start + 10])]
             self.client.delete_message_batch(QueueUrl=self.url, Entries=entries)
 
 

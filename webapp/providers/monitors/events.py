@@ -6,6 +6,7 @@ dropping) is watched again once it is back, and scanned then. Where inotify cann
 a folder (a network file system, whose changes made by other machines raise no events,
 or inotify refusing the watch) the folder is polled at its scan interval instead, with a
 warning kept on the folder."""
+
 import os
 import threading
 import time
@@ -18,8 +19,25 @@ from watchdog.observers import Observer
 from .polling import PollingMonitor
 
 DEBOUNCE_SECONDS = 2.0
-NETWORK_FILE_SYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "fuse.glusterfs",
-                        "fuse.sshfs", "fuse.s3fs", "fuse.rclone", "afs", "lustre", "gpfs", "beegfs", "davfs"}
+NETWORK_FILE_SYSTEMS = {
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "9p",
+    "ceph",
+    "glusterfs",
+    "fuse.glusterfs",
+    "fuse.sshfs",
+    "fuse.s3fs",
+    "fuse.rclone",
+    "afs",
+    "lustre",
+    "gpfs",
+    "beegfs",
+    "davfs",
+}
 MOUNTS = "/proc/self/mountinfo"
 
 
@@ -70,8 +88,8 @@ class _Changes(FileSystemEventHandler):
 @dataclass
 class _Watch:
     path: str
-    identity: tuple     # (device, inode) of the directory when the watch was set
-    handle: object      # watchdog's ObservedWatch
+    identity: tuple  # (device, inode) of the directory when the watch was set
+    handle: object  # watchdog's ObservedWatch
     changes: _Changes = field(repr=False)
 
 
@@ -82,10 +100,10 @@ class Watchers:
         self.observer = None
         self.debounce = debounce
         self.mounts = mounts  # the mount table that tells a network file system
-        self.wanted = {}    # folder id → path
-        self.watched = {}   # folder id → _Watch
+        self.wanted = {}  # folder id → path
+        self.watched = {}  # folder id → _Watch
         self.fallback = {}  # folder id → why it is polled instead
-        self.gone = set()   # folder ids whose directory is missing: scanned once it is back
+        self.gone = set()  # folder ids whose directory is missing: scanned once it is back
 
     def sync(self, folders):
         """Watch exactly these (id, path) pairs. Returns {folder id: warning} for the folders
@@ -119,8 +137,10 @@ class Watchers:
     def _watch(self, folder_id, path, identity):
         file_system = file_system_of(path, self.mounts)
         if file_system in NETWORK_FILE_SYSTEMS:
-            self.fallback[folder_id] = (f"{path} is on a network file system ({file_system}), where file events "
-                                        "are not delivered; the folder is polled at its scan interval instead.")
+            self.fallback[folder_id] = (
+                f"{path} is on a network file system ({file_system}), where file events "
+                "are not delivered; the folder is polled at its scan interval instead."
+            )
             return
         changes = _Changes(path)
         try:
@@ -131,8 +151,10 @@ class Watchers:
                 self.observer = observer
             handle = self.observer.schedule(changes, path, recursive=True)
         except OSError as err:
-            self.fallback[folder_id] = (f"File events are not available for {path} ({err.strerror or err}); "
-                                        "the folder is polled at its scan interval instead.")
+            self.fallback[folder_id] = (
+                f"File events are not available for {path} ({err.strerror or err}); "
+                "the folder is polled at its scan interval instead."
+            )
             return
         self.watched[folder_id] = _Watch(path, identity, handle, changes)
         if folder_id in self.gone:  # files may have arrived while it was away

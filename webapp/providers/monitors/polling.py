@@ -1,4 +1,5 @@
 """Scan a folder every `scanInterval` seconds (30–3600)."""
+
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l

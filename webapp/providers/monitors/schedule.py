@@ -1,5 +1,6 @@
 """Scan a folder only at the times of its cron schedule (`cron_schedule`, in TIMEZONE),
 e.g. `0 2 * * *` for 02:00 every night: no polling in between."""
+
 from croniter import croniter
 from flask_babel import lazy_gettext as _l
 

@@ -1,4 +1,5 @@
 """Recordings in an Azure Blob Storage container."""
+
 from urllib.parse import urlparse
 
 from flask_babel import lazy_gettext as _l
@@ -8,15 +9,25 @@ from ...errors import FileAccessError, SkipFile
 from . import cloud
 from .base import Field, StoredFile
 
-BAD_CREDENTIALS = ("AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation",
-                   # Azure answers this to a storage firewall rule too; Azurite to a wrong key or SAS
-                   # signature. Either way the folder's credentials as given do not get in.
-                   "AuthorizationFailure")
+BAD_CREDENTIALS = (
+    "AuthenticationFailed",
+    "InvalidAuthenticationInfo",
+    "NoAuthenticationInformation",
+    # Azure answers this to a storage firewall rule too; Azurite to a wrong key or SAS
+    # signature. Either way the folder's credentials as given do not get in.
+    "AuthorizationFailure",
+)
 MISSING_CONTAINER = ("ContainerNotFound", "ContainerBeingDeleted")
 MISSING_BLOB = ("BlobNotFound",)
-DENIED = ("AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
-          "AuthorizationServiceMismatch", "AuthorizationSourceIPMismatch", "AuthorizationProtocolMismatch",
-          "InsufficientAccountPermissions", "KeyBasedAuthenticationNotPermitted")
+DENIED = (
+    "AuthorizationPermissionMismatch",
+    "AuthorizationResourceTypeMismatch",
+    "AuthorizationServiceMismatch",
+    "AuthorizationSourceIPMismatch",
+    "AuthorizationProtocolMismatch",
+    "InsufficientAccountPermissions",
+    "KeyBasedAuthenticationNotPermitted",
+)
 
 
 class AzureBlobStorage(cloud.CloudStorage):
@@ -25,9 +36,15 @@ class AzureBlobStorage(cloud.CloudStorage):
     fields = (
         Field("container", _l("Container"), required=True),
         Field("prefix", _l("Prefix"), help=_l("Only blobs whose name starts with this, e.g. calls/2026/.")),
-        Field("connection_string", _l("Connection string"), kind="secret",
-              help=_l("From the storage account's Access keys page. Or leave it empty and give the account URL "
-                   "with an account key or a SAS token.")),
+        Field(
+            "connection_string",
+            _l("Connection string"),
+            kind="secret",
+            help=_l(
+                "From the storage account's Access keys page. Or leave it empty and give the account URL "
+                "with an account key or a SAS token."
+            ),
+        ),
         Field("account_url", _l("Account URL"), help=_l("e.g. https://myaccount.blob.core.windows.net")),
         Field("account_key", _l("Account key"), kind="secret"),
         Field("sas_token", _l("SAS token"), kind="secret", help=_l("Needs the List and Read permissions.")),
@@ -43,21 +60,27 @@ class AzureBlobStorage(cloud.CloudStorage):
     @classmethod
     def validate_config(cls, config):
         config = config or {}
-        messages = cloud.name_problems("Container", cloud.text(config, "container"), 63, "-",
-                                       "3–63 lower-case letters, digits and hyphens")
+        messages = cloud.name_problems(
+            "Container", cloud.text(config, "container"), 63, "-", "3–63 lower-case letters, digits and hyphens"
+        )
         connection_string = cloud.text(config, "connection_string")
         url = cloud.text(config, "account_url")
         if connection_string:
-            if not cloud.is_placeholder(connection_string) and ("=" not in connection_string
-                                                                 or ";" not in connection_string):
-                messages.append("Connection string: paste the whole connection string "
-                                "(DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…).")
+            if not cloud.is_placeholder(connection_string) and (
+                "=" not in connection_string or ";" not in connection_string
+            ):
+                messages.append(
+                    "Connection string: paste the whole connection string "
+                    "(DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…)."
+                )
             elif not cloud.is_placeholder(connection_string):
-                messages += cloud.endpoint_problems("Connection string: its blob endpoint",
-                                                    blob_endpoint(connection_string))
+                messages += cloud.endpoint_problems(
+                    "Connection string: its blob endpoint", blob_endpoint(connection_string)
+                )
         elif not url:
-            messages.append("Credentials: enter a connection string, or the account URL with an account key "
-                            "or a SAS token.")
+            messages.append(
+                "Credentials: enter a connection string, or the account URL with an account key or a SAS token."
+            )
         else:
             messages += cloud.url_problems("Account URL", url, "it must start with https://.")
             if not (cloud.text(config, "account_key") or cloud.text(config, "sas_token")):
@@ -72,9 +95,13 @@ class AzureBlobStorage(cloud.CloudStorage):
             from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
             # Short SDK retries (1 s, 3 s): a file that still fails is retried by the batch with its backoff.
-            options = dict(connection_timeout=10, read_timeout=min(60, self.transfer.timeout),
-                           retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2,
-                                                         retry_total=retries, random_jitter_range=1))
+            options = dict(
+                connection_timeout=10,
+                read_timeout=min(60, self.transfer.timeout),
+                retry_policy=ExponentialRetry(
+                    initial_backoff=1, increment_base=2, retry_total=retries, random_jitter_range=1
+                ),
+            )
             connection_string = cloud.text(self.config, "connection_string")
             if connection_string:
                 service = BlobServiceClient.from_connection_string(connection_string, **options)
@@ -99,8 +126,11 @@ class AzureBlobStorage(cloud.CloudStorage):
 
     def _first_page(self):
         def first():
-            pages = self.container_client(retries=0).list_blobs(name_starts_with=self.prefix or None,
-                                                                results_per_page=1).by_page()
+            pages = (
+                self.container_client(retries=0)
+                .list_blobs(name_starts_with=self.prefix or None, results_per_page=1)
+                .by_page()
+            )
             return list(next(pages, []))
 
         return self._call(first)
@@ -108,8 +138,15 @@ class AzureBlobStorage(cloud.CloudStorage):
     # -- listing -------------------------------------------------------------------------
 
     def list_files(self, prefix=""):
-        pages = self._call(lambda: self.container_client().list_blobs(
-            name_starts_with=(self.prefix + prefix.lstrip("/")) or None, results_per_page=self.page_size).by_page())
+        pages = self._call(
+            lambda: (
+                self.container_client()
+                .list_blobs(
+                    name_starts_with=(self.prefix + prefix.lstrip("/")) or None, results_per_page=self.page_size
+                )
+                .by_page()
+            )
+        )
         while True:
             page = self._call(lambda: list(next(pages, None) or ()) or None)
             if page is None:
@@ -132,8 +169,13 @@ class AzureBlobStorage(cloud.CloudStorage):
         denied = None
         if (blob.blob_tier or "") == "Archive":
             denied = f"{blob.name} is in the Archive tier; rehydrate it before Callbatch can read it."
-        return StoredFile(blob.name, blob.size, blob.last_modified,
-                          checksum=cloud.md5_checksum(settings.content_md5 if settings else None), denied=denied)
+        return StoredFile(
+            blob.name,
+            blob.size,
+            blob.last_modified,
+            checksum=cloud.md5_checksum(settings.content_md5 if settings else None),
+            denied=denied,
+        )
 
     # -- download ------------------------------------------------------------------------
 
@@ -163,43 +205,68 @@ class AzureBlobStorage(cloud.CloudStorage):
             code = _code(exc)
             if code in DENIED:
                 raise self._denied(code, name) from None
-            raise FileAccessError(f"Azure rejected the credentials of this folder ({code or 'authentication failed'}"
-                                  "): check the connection string, account key or SAS token (and that no "
-                                  "firewall rule of the storage account blocks this server).",
-                                  code="INVALID_CREDENTIALS", details={"service_code": code}) from None
+            raise FileAccessError(
+                f"Azure rejected the credentials of this folder ({code or 'authentication failed'}"
+                "): check the connection string, account key or SAS token (and that no "
+                "firewall rule of the storage account blocks this server).",
+                code="INVALID_CREDENTIALS",
+                details={"service_code": code},
+            ) from None
         except HttpResponseError as exc:
             code = _code(exc)
             if code in MISSING_CONTAINER:
-                raise FileAccessError(f"The container '{self.container}' does not exist in this storage account.",
-                                      code="BUCKET_NOT_FOUND", details={"service_code": code}) from None
+                raise FileAccessError(
+                    f"The container '{self.container}' does not exist in this storage account.",
+                    code="BUCKET_NOT_FOUND",
+                    details={"service_code": code},
+                ) from None
             if name and (code in MISSING_BLOB or exc.status_code == 404):
-                raise FileAccessError(f"{name} is no longer in the container '{self.container}'.",
-                                      code="FILE_NOT_FOUND") from None
+                raise FileAccessError(
+                    f"{name} is no longer in the container '{self.container}'.", code="FILE_NOT_FOUND"
+                ) from None
             if code in BAD_CREDENTIALS:
-                raise FileAccessError(f"Azure rejected the credentials of this folder ({code}): check the "
-                                      "connection string, account key or SAS token (and that no firewall rule of "
-                                      "the storage account blocks this server).",
-                                      code="INVALID_CREDENTIALS", details={"service_code": code}) from None
+                raise FileAccessError(
+                    f"Azure rejected the credentials of this folder ({code}): check the "
+                    "connection string, account key or SAS token (and that no firewall rule of "
+                    "the storage account blocks this server).",
+                    code="INVALID_CREDENTIALS",
+                    details={"service_code": code},
+                ) from None
             if code in DENIED or exc.status_code == 403:
                 raise self._denied(code, name) from None
-            raise FileAccessError(f"Azure Blob Storage answered with an error ({code or exc.status_code}).",
-                                  code="STORAGE_UNAVAILABLE", details={"service_code": code}) from None
+            raise FileAccessError(
+                f"Azure Blob Storage answered with an error ({code or exc.status_code}).",
+                code="STORAGE_UNAVAILABLE",
+                details={"service_code": code},
+            ) from None
         except (ServiceRequestError, ServiceResponseError) as exc:
-            raise FileAccessError(f"The connection to {self._host()} failed.", code="STORAGE_UNAVAILABLE",
-                                  details={"error": type(exc).__name__}) from None
+            raise FileAccessError(
+                f"The connection to {self._host()} failed.",
+                code="STORAGE_UNAVAILABLE",
+                details={"error": type(exc).__name__},
+            ) from None
         except ValueError:  # a malformed connection string, account key or SAS token
-            raise FileAccessError("The folder's Azure credentials are malformed: paste the connection string, "
-                                  "account key or SAS token again.", code="INVALID_CREDENTIALS") from None
+            raise FileAccessError(
+                "The folder's Azure credentials are malformed: paste the connection string, "
+                "account key or SAS token again.",
+                code="INVALID_CREDENTIALS",
+            ) from None
         except OSError as exc:
-            raise FileAccessError(f"The connection to {self._host()} broke.", code="STORAGE_UNAVAILABLE",
-                                  details={"error": self.secrets.scrub(exc)}) from None
+            raise FileAccessError(
+                f"The connection to {self._host()} broke.",
+                code="STORAGE_UNAVAILABLE",
+                details={"error": self.secrets.scrub(exc)},
+            ) from None
 
     def _denied(self, code, name):
         if name:
             return SkipFile(f"The folder's credentials may not read {name} ({code}).", code="ACCESS_DENIED")
-        return FileAccessError(f"The credentials are valid but may not list the container '{self.container}' "
-                               f"({code}): they need the List and Read permissions.", code="ACCESS_DENIED",
-                               details={"service_code": code})
+        return FileAccessError(
+            f"The credentials are valid but may not list the container '{self.container}' "
+            f"({code}): they need the List and Read permissions.",
+            code="ACCESS_DENIED",
+            details={"service_code": code},
+        )
 
     def _host(self):
         try:

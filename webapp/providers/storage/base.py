@@ -17,11 +17,11 @@ MAX_COMPANION_BYTES = 16 * 1024 * 1024
 class StoredFile:
     """A file as a storage listing reports it: no content read yet."""
 
-    path: str             # relative to the folder's root (or the object key)
+    path: str  # relative to the folder's root (or the object key)
     size: int
     modified: datetime
     checksum: str | None = None  # the service's content hash (ETag/MD5/CRC) where it gives one
-    denied: str | None = None    # why Callbatch may not read it, when it may not
+    denied: str | None = None  # why Callbatch may not read it, when it may not
     denied_code: str = "ACCESS_DENIED"
 
     @property
@@ -35,7 +35,7 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"      # text | number | bool | secret | select
+    kind: str = "text"  # text | number | bool | secret | select
     required: bool = False
     help: str = ""
     default: object = None
@@ -81,5 +81,8 @@ class Companions:
 
 
 def too_large(path):
-    return SkipFile(f"{path} is over {MAX_COMPANION_BYTES // (1024 * 1024)} MB, the most Callbatch reads of a "
-                    "file delivered beside a recording.", code="FILE_TOO_LARGE")
+    return SkipFile(
+        f"{path} is over {MAX_COMPANION_BYTES // (1024 * 1024)} MB, the most Callbatch reads of a "
+        "file delivered beside a recording.",
+        code="FILE_TOO_LARGE",
+    )

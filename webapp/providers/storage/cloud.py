@@ -2,6 +2,7 @@
 directory (always removed) with a deadline, the files delivered beside a recording fetched
 from the bucket, checksums in one comparable form, and scrubbing secrets out of messages
 and logs."""
+
 import base64
 import binascii
 import contextlib
@@ -25,10 +26,20 @@ DEFAULT_DOWNLOADS = 4
 MASK = redaction.MASK
 
 TRANSFER_FIELDS = (
-    Field("max_downloads", _l("Downloads at once"), kind="number", default=DEFAULT_DOWNLOADS,
-          help=_l("How many recordings of this folder are downloaded at the same time (1–32).")),
-    Field("download_timeout", _l("Download timeout (seconds)"), kind="number", default=DEFAULT_TIMEOUT,
-          help=_l("A download that takes longer fails and is retried (10–7200).")),
+    Field(
+        "max_downloads",
+        _l("Downloads at once"),
+        kind="number",
+        default=DEFAULT_DOWNLOADS,
+        help=_l("How many recordings of this folder are downloaded at the same time (1–32)."),
+    ),
+    Field(
+        "download_timeout",
+        _l("Download timeout (seconds)"),
+        kind="number",
+        default=DEFAULT_TIMEOUT,
+        help=_l("A download that takes longer fails and is retried (10–7200)."),
+    ),
 )
 
 
@@ -187,8 +198,11 @@ def disk_full_on_no_space(local_path, what):
         if exc.errno not in NO_SPACE:
             raise
         written = os.path.getsize(local_path) if os.path.exists(local_path) else 0
-        raise CallbatchError(f"The worker's disk filled up while downloading {what}.", code="DISK_FULL",
-                             details={"written_bytes": written, "error": errno.errorcode[exc.errno]}) from None
+        raise CallbatchError(
+            f"The worker's disk filled up while downloading {what}.",
+            code="DISK_FULL",
+            details={"written_bytes": written, "error": errno.errorcode[exc.errno]},
+        ) from None
 
 
 def write_chunks(local_path, chunks, timeout, what):
@@ -200,8 +214,11 @@ def write_chunks(local_path, chunks, timeout, what):
             f.write(chunk)
             size += len(chunk)
             if time.monotonic() > deadline:
-                raise FileAccessError(f"Downloading {what} took longer than {timeout} s; it is retried.",
-                                      code="STORAGE_UNAVAILABLE", details={"timeout_seconds": timeout})
+                raise FileAccessError(
+                    f"Downloading {what} took longer than {timeout} s; it is retried.",
+                    code="STORAGE_UNAVAILABLE",
+                    details={"timeout_seconds": timeout},
+                )
     return size
 
 
@@ -215,8 +232,11 @@ class DeadlineWriter:
 
     def write(self, data):
         if time.monotonic() > self.deadline:
-            raise FileAccessError(f"Downloading {self.what} took longer than {self.timeout} s; it is retried.",
-                                  code="STORAGE_UNAVAILABLE", details={"timeout_seconds": self.timeout})
+            raise FileAccessError(
+                f"Downloading {self.what} took longer than {self.timeout} s; it is retried.",
+                code="STORAGE_UNAVAILABLE",
+                details={"timeout_seconds": self.timeout},
+            )
         return self.f.write(data)
 
     def __getattr__(self, name):

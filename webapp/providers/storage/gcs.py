@@ -1,4 +1,5 @@
 """Recordings in a Google Cloud Storage bucket."""
+
 import json
 import os
 
@@ -19,8 +20,12 @@ class GCSStorage(cloud.CloudStorage):
         Field("bucket", _l("Bucket"), required=True),
         Field("prefix", _l("Prefix"), help=_l("Only objects whose name starts with this, e.g. calls/2026/.")),
         Field("project", _l("Project ID"), help=_l("Optional; taken from the service account when empty.")),
-        Field("credentials_json", _l("Service-account key (JSON)"), kind="secret",
-              help=_l("Paste the key file's content. Leave empty to use the server's own Google credentials.")),
+        Field(
+            "credentials_json",
+            _l("Service-account key (JSON)"),
+            kind="secret",
+            help=_l("Paste the key file's content. Leave empty to use the server's own Google credentials."),
+        ),
         Field("endpoint", _l("API endpoint"), help=_l("Only for a private endpoint or an emulator.")),
         Field("anonymous", _l("No credentials (public bucket or emulator)"), kind="bool", default=False),
     ) + cloud.TRANSFER_FIELDS
@@ -35,8 +40,13 @@ class GCSStorage(cloud.CloudStorage):
     @classmethod
     def validate_config(cls, config):
         config = config or {}
-        messages = cloud.name_problems("Bucket", cloud.text(config, "bucket"), 222, "._-",
-                                       "lower-case letters, digits, dots, hyphens and underscores")
+        messages = cloud.name_problems(
+            "Bucket",
+            cloud.text(config, "bucket"),
+            222,
+            "._-",
+            "lower-case letters, digits, dots, hyphens and underscores",
+        )
         raw = cloud.text(config, "credentials_json")
         if raw and not cloud.is_placeholder(raw):
             messages += _check_key(raw)
@@ -62,8 +72,9 @@ class GCSStorage(cloud.CloudStorage):
                     info = json.loads(raw)
                     credentials = service_account.Credentials.from_service_account_info(info, scopes=READ_ONLY)
                 except (ValueError, KeyError, TypeError):
-                    raise FileAccessError("The service-account key of this folder is not a valid key file.",
-                                          code="INVALID_CREDENTIALS") from None
+                    raise FileAccessError(
+                        "The service-account key of this folder is not a valid key file.", code="INVALID_CREDENTIALS"
+                    ) from None
                 project = project or info.get("project_id")
             elif self.config.get("anonymous"):
                 credentials, project = AnonymousCredentials(), project or "anonymous"
@@ -71,8 +82,9 @@ class GCSStorage(cloud.CloudStorage):
                 credentials = None  # the environment's default credentials
             endpoint = cloud.text(self.config, "endpoint")
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
-            client = self._call(lambda: storage.Client(project=project, credentials=credentials,
-                                                       client_options=options))
+            client = self._call(
+                lambda: storage.Client(project=project, credentials=credentials, client_options=options)
+            )
             # The client fetches bucket metadata for its traces in threads of its own, outside
             # the outbound guard (it follows the caller's context only): not needed, so off.
             client._bucket_metadata_cache = None
@@ -91,8 +103,9 @@ class GCSStorage(cloud.CloudStorage):
 
     def _first_page(self):
         def first():
-            blobs = self.client().list_blobs(self.bucket_name, prefix=self.prefix or None, max_results=1,
-                                             timeout=(10, 30), retry=None)
+            blobs = self.client().list_blobs(
+                self.bucket_name, prefix=self.prefix or None, max_results=1, timeout=(10, 30), retry=None
+            )
             return list(blobs)
 
         return self._call(first)
@@ -102,10 +115,16 @@ class GCSStorage(cloud.CloudStorage):
     def list_files(self, prefix=""):
         from google.api_core.retry import Retry
 
-        blobs = self._call(lambda: self.client().list_blobs(
-            self.bucket_name, prefix=(self.prefix + prefix.lstrip("/")) or None, page_size=self.page_size,
-            timeout=(10, 60), retry=Retry(timeout=60),
-            fields="items(name,size,updated,md5Hash,crc32c,storageClass),nextPageToken"))
+        blobs = self._call(
+            lambda: self.client().list_blobs(
+                self.bucket_name,
+                prefix=(self.prefix + prefix.lstrip("/")) or None,
+                page_size=self.page_size,
+                timeout=(10, 60),
+                retry=Retry(timeout=60),
+                fields="items(name,size,updated,md5Hash,crc32c,storageClass),nextPageToken",
+            )
+        )
         pages = self._call(lambda: iter(blobs.pages))
         while True:
             page = self._call(lambda: next(pages, None))
@@ -138,8 +157,11 @@ class GCSStorage(cloud.CloudStorage):
             blob = self.client().bucket(self.bucket_name).blob(name)
             try:
                 with cloud.disk_full_on_no_space(local_path, name), open(local_path, "wb") as f:
-                    blob.download_to_file(cloud.DeadlineWriter(f, self.transfer.timeout, name),
-                                          timeout=(10, min(60, self.transfer.timeout)), retry=Retry(timeout=30))
+                    blob.download_to_file(
+                        cloud.DeadlineWriter(f, self.transfer.timeout, name),
+                        timeout=(10, min(60, self.transfer.timeout)),
+                        retry=Retry(timeout=30),
+                    )
             except BaseException:
                 os.remove(local_path)  # no empty or partial file (a missing sidecar) is left behind
                 raise
@@ -160,33 +182,56 @@ class GCSStorage(cloud.CloudStorage):
             raise cloud.refused(exc) from None
         except api.NotFound:
             if name:
-                raise FileAccessError(f"{name} is no longer in the bucket '{self.bucket_name}'.",
-                                      code="FILE_NOT_FOUND") from None
+                raise FileAccessError(
+                    f"{name} is no longer in the bucket '{self.bucket_name}'.", code="FILE_NOT_FOUND"
+                ) from None
             raise FileAccessError(f"The bucket '{self.bucket_name}' does not exist.", code="BUCKET_NOT_FOUND") from None
         except api.Unauthorized:
-            raise FileAccessError("Google Cloud rejected the credentials of this folder (401): check the "
-                                  "service-account key.", code="INVALID_CREDENTIALS") from None
+            raise FileAccessError(
+                "Google Cloud rejected the credentials of this folder (401): check the service-account key.",
+                code="INVALID_CREDENTIALS",
+            ) from None
         except api.Forbidden:
             if name:
                 raise SkipFile(f"The folder's credentials may not read {name} (403).", code="ACCESS_DENIED") from None
-            raise FileAccessError(f"The credentials are valid but may not list the bucket '{self.bucket_name}' "
-                                  "(403): grant the Storage Object Viewer role.", code="ACCESS_DENIED") from None
+            raise FileAccessError(
+                f"The credentials are valid but may not list the bucket '{self.bucket_name}' "
+                "(403): grant the Storage Object Viewer role.",
+                code="ACCESS_DENIED",
+            ) from None
         except auth.RefreshError:
-            raise FileAccessError("Google refused the service-account key of this folder (it was revoked, deleted "
-                                  "or is not valid).", code="INVALID_CREDENTIALS") from None
+            raise FileAccessError(
+                "Google refused the service-account key of this folder (it was revoked, deleted or is not valid).",
+                code="INVALID_CREDENTIALS",
+            ) from None
         except auth.DefaultCredentialsError:
-            raise FileAccessError("No Google credentials were found: paste a service-account key for this folder "
-                                  "or give the server default credentials.", code="INVALID_CREDENTIALS") from None
-        except (requests.exceptions.RequestException, auth.TransportError, api.RetryError,
-                api.ServerError, ConnectionError) as exc:
-            raise FileAccessError("The connection to Google Cloud Storage failed.", code="STORAGE_UNAVAILABLE",
-                                  details={"error": type(exc).__name__}) from None
+            raise FileAccessError(
+                "No Google credentials were found: paste a service-account key for this folder "
+                "or give the server default credentials.",
+                code="INVALID_CREDENTIALS",
+            ) from None
+        except (
+            requests.exceptions.RequestException,
+            auth.TransportError,
+            api.RetryError,
+            api.ServerError,
+            ConnectionError,
+        ) as exc:
+            raise FileAccessError(
+                "The connection to Google Cloud Storage failed.",
+                code="STORAGE_UNAVAILABLE",
+                details={"error": type(exc).__name__},
+            ) from None
         except api.GoogleAPICallError as exc:
-            raise FileAccessError(f"Google Cloud Storage answered with an error ({exc.code}).",
-                                  code="STORAGE_UNAVAILABLE") from None
+            raise FileAccessError(
+                f"Google Cloud Storage answered with an error ({exc.code}).", code="STORAGE_UNAVAILABLE"
+            ) from None
         except OSError as exc:
-            raise FileAccessError("The connection to the bucket broke.", code="STORAGE_UNAVAILABLE",
-                                  details={"error": self.secrets.scrub(exc)}) from None
+            raise FileAccessError(
+                "The connection to the bucket broke.",
+                code="STORAGE_UNAVAILABLE",
+                details={"error": self.secrets.scrub(exc)},
+            ) from None
 
 
 def _check_key(raw):
@@ -195,8 +240,7 @@ def _check_key(raw):
     except ValueError:
         return ["Service-account key: paste the whole JSON key file."]
     if not isinstance(info, dict) or info.get("type") != "service_account":
-        return ["Service-account key: this is not a service-account key file (its \"type\" must be "
-                "\"service_account\")."]
+        return ['Service-account key: this is not a service-account key file (its "type" must be "service_account").']
     missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
     if missing:
         return [f"Service-account key: the key file lacks {', '.join(missing)}."]

@@ -5,6 +5,7 @@ opened here, with one confinement: the resolved path lies inside the folder's ro
 file is a regular file (checked on the opened descriptor, so a swap after the check is
 caught), and nothing else is ever opened (a FIFO would block the reader). The root itself
 must be allowed (see refusal)."""
+
 import contextlib
 import os
 import shutil
@@ -101,8 +102,13 @@ class LocalStorage(StorageProvider):
         modified = datetime.fromtimestamp(own.st_mtime, timezone.utc)
         shown = readable(relative)
         if shown != relative:
-            return StoredFile(shown, own.st_size, modified, denied_code="INVALID_FILENAME",
-                              denied=f"The name '{shown}' is not valid UTF-8 text; rename the file to its call's UUID.")
+            return StoredFile(
+                shown,
+                own.st_size,
+                modified,
+                denied_code="INVALID_FILENAME",
+                denied=f"The name '{shown}' is not valid UTF-8 text; rename the file to its call's UUID.",
+            )
         target = own
         if entry.is_symlink():
             if not self._inside(os.path.realpath(entry.path)):
@@ -176,8 +182,9 @@ class LocalStorage(StorageProvider):
         except FileNotFoundError:
             raise FileAccessError(f"{path} is no longer in the folder.", code="FILE_NOT_FOUND") from None
         except OSError as exc:  # a link loop, a name too long…
-            raise SkipFile(f"{path} cannot be opened ({exc.strerror}); Callbatch does not read it.",
-                           code="ACCESS_DENIED") from None
+            raise SkipFile(
+                f"{path} cannot be opened ({exc.strerror}); Callbatch does not read it.", code="ACCESS_DENIED"
+            ) from None
         if not stat.S_ISREG(found.st_mode):
             raise SkipFile(not_regular(path, found), code="ACCESS_DENIED")
         try:
@@ -187,8 +194,9 @@ class LocalStorage(StorageProvider):
         except PermissionError:
             raise SkipFile(f"Callbatch may not read {path} (file permissions).", code="ACCESS_DENIED") from None
         except OSError as exc:  # replaced by a link since it was resolved
-            raise SkipFile(f"{path} changed while Callbatch opened it ({exc.strerror}); it was not read.",
-                           code="ACCESS_DENIED") from None
+            raise SkipFile(
+                f"{path} changed while Callbatch opened it ({exc.strerror}); it was not read.", code="ACCESS_DENIED"
+            ) from None
         try:
             opened = os.fstat(fd)
             if not stat.S_ISREG(opened.st_mode):
@@ -223,8 +231,13 @@ def leads_out(path):
 
 
 def not_regular(path, st):
-    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    )
     kind = next((name for test, name in kinds if test(st.st_mode)), "not a regular file")
     return f"{path} is {kind}, not a regular file; Callbatch does not read it."
 
@@ -238,6 +251,7 @@ def readable(text):
 
 
 # -- which directories may be watched ----------------------------------------------------
+
 
 def refusal(path):
     """Why the directory `path` may not be watched (a sentence), or None. Allowed are the
@@ -255,17 +269,18 @@ def refusal(path):
             return f"{path} is a system directory; Callbatch never watches it ({ROOTS_VARIABLE} cannot allow it)."
         for held, what in protected:
             if _within(held, candidate):
-                return (f"{path} holds Callbatch's {what}; it cannot be watched "
-                        f"({ROOTS_VARIABLE} cannot allow it).")
+                return f"{path} holds Callbatch's {what}; it cannot be watched ({ROOTS_VARIABLE} cannot allow it)."
         if _within(candidate, code) and not _strictly_within(candidate, instance):
             return f"{path} is inside Callbatch's own code; it cannot be watched ({ROOTS_VARIABLE} cannot allow it)."
     real = os.path.realpath(path)
     listed = current_app.config.get("LOCAL_ROOTS") or []
     if _strictly_within(real, instance) or any(_within(real, os.path.realpath(root)) for root in listed):
         return None
-    return (f"{path} is outside the directories Callbatch may watch: folders inside {instance} and those "
-            f"listed in {ROOTS_VARIABLE} ({os.pathsep.join(listed) or 'not set'}). Ask the administrator "
-            f"to add its directory to {ROOTS_VARIABLE}.")
+    return (
+        f"{path} is outside the directories Callbatch may watch: folders inside {instance} and those "
+        f"listed in {ROOTS_VARIABLE} ({os.pathsep.join(listed) or 'not set'}). Ask the administrator "
+        f"to add its directory to {ROOTS_VARIABLE}."
+    )
 
 
 def _within(path, directory):
@@ -279,4 +294,4 @@ def _strictly_within(path, directory):
 def _sqlite_file(url):
     if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
         return None
-    return os.path.realpath(url[len("sqlite:///"):])
+    return os.path.realpath(url[len("sqlite:///") :])

@@ -8,8 +8,16 @@ from . import cloud
 from .base import Field, StoredFile
 
 ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
-BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken",
-                   "InvalidToken", "TokenRefreshRequired", "AuthFailure", "UnrecognizedClientException")
+BAD_CREDENTIALS = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AuthFailure",
+    "UnrecognizedClientException",
+)
 MISSING_BUCKET = ("NoSuchBucket",)
 MISSING_OBJECT = ("NoSuchKey", "404", "NotFound")
 DENIED = ("AccessDenied", "AllAccessDisabled", "403", "AccessDeniedException")
@@ -23,12 +31,22 @@ class S3Storage(cloud.CloudStorage):
         Field("prefix", _l("Prefix"), help=_l("Only objects whose key starts with this, e.g. calls/2026/.")),
         Field("region", _l("Region"), default="us-east-1"),
         Field("endpoint_url", _l("Endpoint URL"), help=_l("Only for S3-compatible services (MinIO, Ceph…).")),
-        Field("access_key_id", _l("Access key ID"), kind="secret",
-              help=_l("Leave both keys empty to use the server's own AWS credentials (role, profile, environment).")),
+        Field(
+            "access_key_id",
+            _l("Access key ID"),
+            kind="secret",
+            help=_l("Leave both keys empty to use the server's own AWS credentials (role, profile, environment)."),
+        ),
         Field("secret_access_key", _l("Secret access key"), kind="secret"),
         Field("session_token", _l("Session token"), kind="secret", help=_l("Only for temporary credentials.")),
-        Field("queue_url", _l("SQS queue URL"), help=_l("For instant scans: the queue that receives the bucket's "
-              "ObjectCreated notifications (monitor 'cloud events').")),
+        Field(
+            "queue_url",
+            _l("SQS queue URL"),
+            help=_l(
+                "For instant scans: the queue that receives the bucket's "
+                "ObjectCreated notifications (monitor 'cloud events')."
+            ),
+        ),
     ) + cloud.TRANSFER_FIELDS
 
     page_size = 1000  # MaxKeys per listing request (S3's own maximum)
@@ -41,15 +59,21 @@ class S3Storage(cloud.CloudStorage):
     @classmethod
     def validate_config(cls, config):
         config = config or {}
-        messages = cloud.name_problems("Bucket", cloud.text(config, "bucket"), 63, ".-",
-                                       "3–63 lower-case letters, digits, dots and hyphens")
+        messages = cloud.name_problems(
+            "Bucket", cloud.text(config, "bucket"), 63, ".-", "3–63 lower-case letters, digits, dots and hyphens"
+        )
         key_id, secret = cloud.text(config, "access_key_id"), cloud.text(config, "secret_access_key")
         if bool(key_id) != bool(secret):
-            messages.append("Credentials: enter both the access key ID and the secret access key, or neither "
-                            "(to use the server's own AWS credentials).")
+            messages.append(
+                "Credentials: enter both the access key ID and the secret access key, or neither "
+                "(to use the server's own AWS credentials)."
+            )
         messages += cloud.url_problems("Endpoint URL", cloud.text(config, "endpoint_url"))
-        messages += cloud.url_problems("SQS queue URL", cloud.text(config, "queue_url"),
-                                       "it must start with https:// (copy it from the queue's details).")
+        messages += cloud.url_problems(
+            "SQS queue URL",
+            cloud.text(config, "queue_url"),
+            "it must start with https:// (copy it from the queue's details).",
+        )
         return messages + cloud.validate_transfer(config)
 
     # -- connection ----------------------------------------------------------------------
@@ -60,16 +84,23 @@ class S3Storage(cloud.CloudStorage):
         import boto3
         from botocore.config import Config
 
-        options = dict(region_name=cloud.text(self.config, "region") or "us-east-1",
-                       config=Config(connect_timeout=10, read_timeout=min(60, self.transfer.timeout),
-                                     retries={"max_attempts": 3, "mode": "standard"},
-                                     s3={"addressing_style": "path"} if self._endpoint() else None))
+        options = dict(
+            region_name=cloud.text(self.config, "region") or "us-east-1",
+            config=Config(
+                connect_timeout=10,
+                read_timeout=min(60, self.transfer.timeout),
+                retries={"max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": "path"} if self._endpoint() else None,
+            ),
+        )
         if self._endpoint():
             options["endpoint_url"] = self._endpoint()
         if cloud.text(self.config, "access_key_id"):
-            options.update(aws_access_key_id=cloud.text(self.config, "access_key_id"),
-                           aws_secret_access_key=cloud.text(self.config, "secret_access_key"),
-                           aws_session_token=cloud.text(self.config, "session_token") or None)
+            options.update(
+                aws_access_key_id=cloud.text(self.config, "access_key_id"),
+                aws_secret_access_key=cloud.text(self.config, "secret_access_key"),
+                aws_session_token=cloud.text(self.config, "session_token") or None,
+            )
         client = boto3.session.Session().client(service, **options)
         if service == "s3":
             self._client = client
@@ -94,8 +125,9 @@ class S3Storage(cloud.CloudStorage):
 
     def list_files(self, prefix=""):
         paginator = self.client().get_paginator("list_objects_v2")
-        pages = paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix.lstrip("/"),
-                                   PaginationConfig={"PageSize": self.page_size})
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix.lstrip("/"), PaginationConfig={"PageSize": self.page_size}
+        )
         iterator = iter(pages)
         while True:
             page = self._call(lambda: next(iterator, None))
@@ -105,8 +137,9 @@ class S3Storage(cloud.CloudStorage):
             for item in page.get("Contents", ()):
                 if item["Key"].endswith("/"):
                     continue  # a "folder" marker
-                yield self._stored(item["Key"], item["Size"], item["LastModified"], item.get("ETag"),
-                                   item.get("StorageClass"))
+                yield self._stored(
+                    item["Key"], item["Size"], item["LastModified"], item.get("ETag"), item.get("StorageClass")
+                )
 
     def stat(self, key):
         """The StoredFile of one object (for announced objects), or None when it is gone."""
@@ -116,8 +149,9 @@ class S3Storage(cloud.CloudStorage):
             if err.code == "FILE_NOT_FOUND":
                 return None
             raise
-        return self._stored(key, head["ContentLength"], head["LastModified"], head.get("ETag"),
-                            head.get("StorageClass"))
+        return self._stored(
+            key, head["ContentLength"], head["LastModified"], head.get("ETag"), head.get("StorageClass")
+        )
 
     def _stored(self, key, size, modified, etag, storage_class):
         denied = None
@@ -153,36 +187,55 @@ class S3Storage(cloud.CloudStorage):
             error = exc.response.get("Error", {})
             raise self._client_error(str(error.get("Code", "")), key) from None
         except (NoCredentialsError, PartialCredentialsError):
-            raise FileAccessError("No AWS credentials were found: enter an access key for this folder or give "
-                                  "the server an AWS role or profile.", code="INVALID_CREDENTIALS") from None
+            raise FileAccessError(
+                "No AWS credentials were found: enter an access key for this folder or give "
+                "the server an AWS role or profile.",
+                code="INVALID_CREDENTIALS",
+            ) from None
         except BotoCoreError as exc:
             kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
             where = self._endpoint() or "Amazon S3"
             detail = type(exc).__name__ if isinstance(exc, BotoConnectionError) else self.secrets.scrub(exc)
-            raise FileAccessError(f"The connection to {where} {kind}.", code="STORAGE_UNAVAILABLE",
-                                  details={"error": detail}) from None
+            raise FileAccessError(
+                f"The connection to {where} {kind}.", code="STORAGE_UNAVAILABLE", details={"error": detail}
+            ) from None
         except OSError as exc:
-            raise FileAccessError("The connection to the bucket broke.", code="STORAGE_UNAVAILABLE",
-                                  details={"error": self.secrets.scrub(exc)}) from None
+            raise FileAccessError(
+                "The connection to the bucket broke.",
+                code="STORAGE_UNAVAILABLE",
+                details={"error": self.secrets.scrub(exc)},
+            ) from None
 
     def _client_error(self, code, key):
         bucket = self.bucket
         if code in BAD_CREDENTIALS:
-            return FileAccessError(f"AWS rejected the credentials of this folder ({code}): check the access key "
-                                   "ID and secret.", code="INVALID_CREDENTIALS", details={"service_code": code})
+            return FileAccessError(
+                f"AWS rejected the credentials of this folder ({code}): check the access key ID and secret.",
+                code="INVALID_CREDENTIALS",
+                details={"service_code": code},
+            )
         if code in MISSING_BUCKET:
-            return FileAccessError(f"The bucket '{bucket}' does not exist (or is in another account).",
-                                   code="BUCKET_NOT_FOUND", details={"service_code": code})
+            return FileAccessError(
+                f"The bucket '{bucket}' does not exist (or is in another account).",
+                code="BUCKET_NOT_FOUND",
+                details={"service_code": code},
+            )
         if key and code in MISSING_OBJECT:
             return FileAccessError(f"{key} is no longer in the bucket '{bucket}'.", code="FILE_NOT_FOUND")
         if code in DENIED:
             if key:
                 return SkipFile(f"The folder's credentials may not read {key} ({code}).", code="ACCESS_DENIED")
-            return FileAccessError(f"The credentials are valid but may not list the bucket '{bucket}' ({code}): "
-                                   "allow s3:ListBucket and s3:GetObject.", code="ACCESS_DENIED",
-                                   details={"service_code": code})
-        return FileAccessError(f"S3 answered with an error ({code or 'unknown'}).", code="STORAGE_UNAVAILABLE",
-                               details={"service_code": code})
+            return FileAccessError(
+                f"The credentials are valid but may not list the bucket '{bucket}' ({code}): "
+                "allow s3:ListBucket and s3:GetObject.",
+                code="ACCESS_DENIED",
+                details={"service_code": code},
+            )
+        return FileAccessError(
+            f"S3 answered with an error ({code or 'unknown'}).",
+            code="STORAGE_UNAVAILABLE",
+            details={"service_code": code},
+        )
 
 
 def _checksum(etag):
