@@ -160,3 +160,35 @@ def test_importing_a_layer_loads_nothing_above_it():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
+
+
+TYPED = ("batch", "providers", "services")  # the packages whose public functions carry type hints
+
+
+def unhinted_public_functions(path):
+    """`file:line name` of each public function or method in the file missing a parameter's or
+    the return's type hint (self and cls excepted)."""
+    tree = ast.parse(open(path).read(), path)
+    scopes = [tree] + [node for node in tree.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_")]
+    missing = []
+    for scope in scopes:
+        for node in scope.body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name.startswith("_"):
+                continue
+            arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            arguments += [a for a in (node.args.vararg, node.args.kwarg) if a]
+            if scope is not tree and arguments and arguments[0].arg in ("self", "cls"):
+                arguments = arguments[1:]
+            if node.returns is None or any(a.annotation is None for a in arguments):
+                missing.append(f"{os.path.relpath(path, ROOT)}:{node.lineno} {node.name}")
+    return missing
+
+
+def test_public_functions_of_the_core_packages_have_type_hints():
+    missing = []
+    for package in TYPED:
+        for directory, _dirs, files in os.walk(os.path.join(WEBAPP, package)):
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    missing += unhinted_public_functions(os.path.join(directory, name))
+    assert missing == []
