@@ -12,19 +12,29 @@ which announced objects belong to which folder (bucket, prefix, suffix) and reco
 is webapp.batch.announce's work. A periodic full scan at the folder's scan interval is kept
 as a safety net for events that were lost."""
 
+from __future__ import annotations
+
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_plus, urlparse
 
 from flask_babel import lazy_gettext as _l
 
 from .polling import PollingMonitor
 
+if TYPE_CHECKING:
+    from ...models import ExternalFolder
+    from ..storage.s3 import S3Storage
+
 CLOUD_TYPES = ("s3", "azure", "gcs")
 AZURE_CREATED = "Microsoft.Storage.BlobCreated"
 AZURE_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 GCS_FINALIZE = ("OBJECT_FINALIZE", "google.cloud.storage.object.v1.finalized")
+EventBody = str | bytes | dict | list | None  # a request or message body, raw or parsed
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class CloudEventMonitor:
     needs_auto_start = True
 
     @classmethod
-    def validate_config(cls, folder_config):
+    def validate_config(cls, folder_config: dict[str, Any]) -> list[str]:
         if folder_config.get("storage_type") not in CLOUD_TYPES:
             return [
                 "Cloud events work only for S3, Azure Blob and GCS folders; use file events or polling for "
@@ -63,14 +73,14 @@ class CloudEventMonitor:
         return PollingMonitor.validate_config(folder_config)  # the safety-net scan's interval
 
     @staticmethod
-    def is_due(folder, now):
+    def is_due(folder: ExternalFolder, now: datetime) -> bool:
         return PollingMonitor.is_due(folder, now)  # the safety net: events can be lost
 
 
 # -- S3: event notifications, directly, through SQS or through SNS ---------------------------
 
 
-def parse_s3(body):
+def parse_s3(body: EventBody) -> tuple[list[Announcement], Handshake | None]:
     """Announcements and an optional handshake from an S3 event notification, an SNS
     envelope around one (HTTP push or SNS → SQS without raw delivery) or an SQS body."""
     document = _json(body)
@@ -96,7 +106,7 @@ def parse_s3(body):
 # -- Azure: Event Grid (its own schema and the CloudEvents 1.0 schema) -------------------------
 
 
-def parse_event_grid(body):
+def parse_event_grid(body: EventBody) -> tuple[list[Announcement], Handshake | None]:
     document = _json(body)
     events = document if isinstance(document, list) else [document] if isinstance(document, dict) else []
     found = []
@@ -137,7 +147,7 @@ def _azure_url(url):
 # -- GCS: Pub/Sub push (notification attributes, JSON_API_V1 payload) and Eventarc CloudEvents -
 
 
-def parse_pubsub(body):
+def parse_pubsub(body: EventBody) -> tuple[list[Announcement], Handshake | None]:
     document = _json(body)
     if not isinstance(document, dict):
         return [], None
@@ -167,11 +177,11 @@ PARSERS = {"s3": parse_s3, "azure": parse_event_grid, "gcs": parse_pubsub}
 class SqsQueue:
     """The SQS queue of an S3 folder (its `queue_url`), read with the folder's credentials."""
 
-    def __init__(self, storage):
+    def __init__(self, storage: S3Storage) -> None:
         self.url = storage.config.get("queue_url")
         self.client = storage.client("sqs")
 
-    def receive(self, max_batches=10, wait_seconds=0):
+    def receive(self, max_batches: int = 10, wait_seconds: int = 0) -> list[tuple[str, list[Announcement]]]:
         """[(receipt handle, announcements)] for up to max_batches × 10 messages."""
         received = []
         for _ in range(max_batches):
@@ -186,7 +196,7 @@ class SqsQueue:
                 break
         return received
 
-    def delete(self, receipts):
+    def delete(self, receipts: Iterable[str]) -> None:
         receipts = list(receipts)
         for start in range(0, len(receipts), 10):
             entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts[start : start + 10])]

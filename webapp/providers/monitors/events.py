@@ -7,16 +7,24 @@ a folder (a network file system, whose changes made by other machines raise no e
 or inotify refusing the watch) the folder is polled at its scan interval instead, with a
 warning kept on the folder."""
 
+from __future__ import annotations
+
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .polling import PollingMonitor
+
+if TYPE_CHECKING:
+    from ...models import ExternalFolder
 
 DEBOUNCE_SECONDS = 2.0
 NETWORK_FILE_SYSTEMS = {
@@ -49,13 +57,13 @@ class FileEventMonitor:
     needs_auto_start = True
 
     @classmethod
-    def validate_config(cls, folder_config):
+    def validate_config(cls, folder_config: dict[str, Any]) -> list[str]:
         if folder_config.get("storage_type") != "local":
             return ["Instant file events work only for local folders; use polling for cloud storage."]
         return []
 
     @staticmethod
-    def is_due(folder, now):
+    def is_due(folder: ExternalFolder, now: datetime) -> bool:
         """Scans come from file events, not from the clock, unless the folder fell back to polling."""
         return bool(folder.monitor_warning) and PollingMonitor.is_due(folder, now)
 
@@ -96,7 +104,7 @@ class _Watch:
 class Watchers:
     """The set of watched folders, kept in step with the folders configured for events."""
 
-    def __init__(self, debounce=DEBOUNCE_SECONDS, mounts=MOUNTS):
+    def __init__(self, debounce: float = DEBOUNCE_SECONDS, mounts: str = MOUNTS) -> None:
         self.observer = None
         self.debounce = debounce
         self.mounts = mounts  # the mount table that tells a network file system
@@ -105,7 +113,7 @@ class Watchers:
         self.fallback = {}  # folder id → why it is polled instead
         self.gone = set()  # folder ids whose directory is missing: scanned once it is back
 
-    def sync(self, folders):
+    def sync(self, folders: Iterable[tuple[int, str]]) -> dict[int, str]:
         """Watch exactly these (id, path) pairs. Returns {folder id: warning} for the folders
         polled instead of watched."""
         self.wanted = dict(folders)
@@ -117,7 +125,7 @@ class Watchers:
         self.check()
         return dict(self.fallback)
 
-    def check(self):
+    def check(self) -> None:
         """Set up the watches that are missing: new folders, and directories that came back
         (or were replaced) since their watch was set."""
         for folder_id, path in self.wanted.items():
@@ -168,11 +176,11 @@ class Watchers:
         except KeyError:  # watchdog already dropped the watch of a deleted directory
             pass
 
-    def quiet_changed(self):
+    def quiet_changed(self) -> list[int]:
         """Folder ids whose burst of events has ended since the last call."""
         return [fid for fid, watch in self.watched.items() if watch.changes.take_if_quiet(self.debounce)]
 
-    def stop(self):
+    def stop(self) -> None:
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
@@ -188,7 +196,7 @@ def _identity(path):
     return (info.st_dev, info.st_ino) if os.path.isdir(path) else None
 
 
-def file_system_of(path, mounts=MOUNTS):
+def file_system_of(path: str, mounts: str = MOUNTS) -> str | None:
     """The file system type of the mount holding `path` (from the kernel's mount table)."""
     real = os.path.realpath(path)
     best, kind = "", None

@@ -1,13 +1,19 @@
 """Recordings in an Azure Blob Storage container."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from flask_babel import lazy_gettext as _l
 
-from ... import outbound
-from ...errors import FileAccessError, SkipFile
+from ...errors import FileAccessError
 from . import cloud
 from .base import Field, StoredFile
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
 
 BAD_CREDENTIALS = (
     "AuthenticationFailed",
@@ -50,15 +56,16 @@ class AzureBlobStorage(cloud.CloudStorage):
         Field("sas_token", _l("SAS token"), kind="secret", help=_l("Needs the List and Read permissions.")),
     ) + cloud.TRANSFER_FIELDS
 
+    items = "blobs"
     page_size = 5000  # results per listing request (the service's maximum)
 
-    def __init__(self, config):
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self.container = cloud.text(config, "container")
         self._container_client = None
 
     @classmethod
-    def validate_config(cls, config):
+    def validate_config(cls, config: dict[str, Any] | None) -> list[str]:
         config = config or {}
         messages = cloud.name_problems(
             "Container", cloud.text(config, "container"), 63, "-", "3–63 lower-case letters, digits and hyphens"
@@ -89,7 +96,7 @@ class AzureBlobStorage(cloud.CloudStorage):
 
     # -- connection ----------------------------------------------------------------------
 
-    def container_client(self, retries=2):
+    def container_client(self, retries: int = 2) -> ContainerClient:
         """The container's client; `retries=0` for Test connection, which should answer at once."""
         if self._container_client is None or retries != 2:
             from azure.storage.blob import BlobServiceClient, ExponentialRetry
@@ -114,15 +121,8 @@ class AzureBlobStorage(cloud.CloudStorage):
             self._container_client = client
         return self._container_client
 
-    def connect(self):
-        self._first_page()
-
-    def test_connection(self):
-        page = self._first_page()
-        where = f"{self.container}/{self.prefix}"
-        if not page:
-            return {"message": f"Connected to the container {where}, but it holds no blobs yet.", "empty": True}
-        return {"message": f"Connected to the container {where}; blobs are there to scan.", "empty": False}
+    def where(self) -> str:
+        return f"the container {self.container}/{self.prefix}"
 
     def _first_page(self):
         def first():
@@ -137,7 +137,7 @@ class AzureBlobStorage(cloud.CloudStorage):
 
     # -- listing -------------------------------------------------------------------------
 
-    def list_files(self, prefix=""):
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
         pages = self._call(
             lambda: (
                 self.container_client()
@@ -155,14 +155,10 @@ class AzureBlobStorage(cloud.CloudStorage):
             for blob in page:
                 yield self._stored(blob)
 
-    def stat(self, name):
-        try:
-            blob = self._call(lambda: self.container_client().get_blob_client(name).get_blob_properties(), name)
-        except FileAccessError as err:
-            if err.code == "FILE_NOT_FOUND":
-                return None
-            raise
-        return self._stored(blob)
+    def stat(self, name: str) -> StoredFile | None:
+        """The StoredFile of one blob (for announced blobs), or None when it is gone."""
+        blob = self._call_unless_gone(lambda: self.container_client().get_blob_client(name).get_blob_properties(), name)
+        return None if blob is None else self._stored(blob)
 
     def _stored(self, blob):
         settings = blob.content_settings
@@ -188,7 +184,8 @@ class AzureBlobStorage(cloud.CloudStorage):
 
     # -- errors --------------------------------------------------------------------------
 
-    def _call(self, action, name=None):
+    def _sdk_error(self, exc, name):
+        """The typed error for a failure of the Azure SDK (None: not one of its failures)."""
         from azure.core.exceptions import (
             ClientAuthenticationError,
             HttpResponseError,
@@ -196,71 +193,48 @@ class AzureBlobStorage(cloud.CloudStorage):
             ServiceResponseError,
         )
 
-        try:
-            with outbound.guard():
-                return action()
-        except outbound.BlockedTarget as exc:
-            raise cloud.refused(exc) from None
-        except ClientAuthenticationError as exc:
+        if isinstance(exc, ClientAuthenticationError):  # before HttpResponseError, its base class
             code = _code(exc)
-            if code in DENIED:
-                raise self._denied(code, name) from None
-            raise FileAccessError(
-                f"Azure rejected the credentials of this folder ({code or 'authentication failed'}"
-                "): check the connection string, account key or SAS token (and that no "
-                "firewall rule of the storage account blocks this server).",
-                code="INVALID_CREDENTIALS",
-                details={"service_code": code},
-            ) from None
-        except HttpResponseError as exc:
-            code = _code(exc)
-            if code in MISSING_CONTAINER:
-                raise FileAccessError(
-                    f"The container '{self.container}' does not exist in this storage account.",
-                    code="BUCKET_NOT_FOUND",
-                    details={"service_code": code},
-                ) from None
-            if name and (code in MISSING_BLOB or exc.status_code == 404):
-                raise FileAccessError(
-                    f"{name} is no longer in the container '{self.container}'.", code="FILE_NOT_FOUND"
-                ) from None
-            if code in BAD_CREDENTIALS:
-                raise FileAccessError(
-                    f"Azure rejected the credentials of this folder ({code}): check the "
-                    "connection string, account key or SAS token (and that no firewall rule of "
-                    "the storage account blocks this server).",
-                    code="INVALID_CREDENTIALS",
-                    details={"service_code": code},
-                ) from None
-            if code in DENIED or exc.status_code == 403:
-                raise self._denied(code, name) from None
-            raise FileAccessError(
-                f"Azure Blob Storage answered with an error ({code or exc.status_code}).",
-                code="STORAGE_UNAVAILABLE",
-                details={"service_code": code},
-            ) from None
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise FileAccessError(
+            return self._denied(code, name) if code in DENIED else _rejected(code)
+        if isinstance(exc, HttpResponseError):
+            return self._response_error(_code(exc), exc.status_code, name)
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            return FileAccessError(
                 f"The connection to {self._host()} failed.",
                 code="STORAGE_UNAVAILABLE",
                 details={"error": type(exc).__name__},
-            ) from None
-        except ValueError:  # a malformed connection string, account key or SAS token
-            raise FileAccessError(
+            )
+        if isinstance(exc, ValueError):  # a malformed connection string, account key or SAS token
+            return FileAccessError(
                 "The folder's Azure credentials are malformed: paste the connection string, "
                 "account key or SAS token again.",
                 code="INVALID_CREDENTIALS",
-            ) from None
-        except OSError as exc:
-            raise FileAccessError(
-                f"The connection to {self._host()} broke.",
-                code="STORAGE_UNAVAILABLE",
-                details={"error": self.secrets.scrub(exc)},
-            ) from None
+            )
+        return None
+
+    def _response_error(self, code, status, name):
+        """The typed error for an error answer of the service (its error code, HTTP status)."""
+        if code in MISSING_CONTAINER:
+            return FileAccessError(
+                f"The container '{self.container}' does not exist in this storage account.",
+                code="BUCKET_NOT_FOUND",
+                details={"service_code": code},
+            )
+        if name and (code in MISSING_BLOB or status == 404):
+            return cloud.no_longer_in(f"the container '{self.container}'", name)
+        if code in BAD_CREDENTIALS:
+            return _rejected(code)
+        if code in DENIED or status == 403:
+            return self._denied(code, name)
+        return FileAccessError(
+            f"Azure Blob Storage answered with an error ({code or status}).",
+            code="STORAGE_UNAVAILABLE",
+            details={"service_code": code},
+        )
 
     def _denied(self, code, name):
         if name:
-            return SkipFile(f"The folder's credentials may not read {name} ({code}).", code="ACCESS_DENIED")
+            return cloud.may_not_read(name, code)
         return FileAccessError(
             f"The credentials are valid but may not list the container '{self.container}' "
             f"({code}): they need the List and Read permissions.",
@@ -275,7 +249,18 @@ class AzureBlobStorage(cloud.CloudStorage):
             return "Azure Blob Storage"
 
 
-def blob_endpoint(connection_string):
+def _rejected(code):
+    """INVALID_CREDENTIALS, with the service's error `code` (none when the SDK gave none)."""
+    return FileAccessError(
+        f"Azure rejected the credentials of this folder ({code or 'authentication failed'}): check the "
+        "connection string, account key or SAS token (and that no firewall rule of the storage account "
+        "blocks this server).",
+        code="INVALID_CREDENTIALS",
+        details={"service_code": code},
+    )
+
+
+def blob_endpoint(connection_string: str) -> str:
     """The blob service address a connection string leads to: its BlobEndpoint, or the one
     the SDK builds from the account name and the endpoint suffix."""
     parts = {}

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +27,7 @@ class StoredFile:
     denied_code: str = "ACCESS_DENIED"
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 
 
@@ -48,7 +50,7 @@ class StorageProvider:
     fields = ()
 
     @classmethod
-    def secret_fields(cls):
+    def secret_fields(cls) -> list[str]:
         """The names of the settings stored encrypted and never shown."""
         return [f.name for f in cls.fields if f.kind == "secret"]
 
@@ -60,7 +62,7 @@ class Companions:
     is no such file; a file the provider refuses to read (a link leading out of the folder,
     anything but a regular file, over MAX_COMPANION_BYTES) raises SkipFile saying why."""
 
-    def __init__(self, storage, record_path):
+    def __init__(self, storage: StorageProvider | None, record_path: str) -> None:
         self.storage = storage
         directory, _, name = record_path.rpartition("/")
         self.directory = directory + "/" if directory else ""
@@ -68,11 +70,11 @@ class Companions:
         self._read = {}
 
     @classmethod
-    def none(cls, record_path):
+    def none(cls, record_path: str) -> Companions:
         """No companions at all (a recording analysed on its own)."""
         return cls(None, os.path.basename(record_path))
 
-    def read(self, name):
+    def read(self, name: str) -> bytes | None:
         if self.storage is None:
             return None
         if name not in self._read:
@@ -80,7 +82,7 @@ class Companions:
         return self._read[name]
 
 
-def too_large(path):
+def too_large(path: str) -> SkipFile:
     return SkipFile(
         f"{path} is over {MAX_COMPANION_BYTES // (1024 * 1024)} MB, the most Callbatch reads of a "
         "file delivered beside a recording.",

@@ -13,12 +13,16 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
 from ... import outbound, redaction
 from ...errors import CallbatchError, FileAccessError, SkipFile
 from .base import MAX_COMPANION_BYTES, Companions, Field, StorageProvider, too_large
+
+T = TypeVar("T")
 
 CHUNK = 1024 * 1024
 DEFAULT_TIMEOUT = 600
@@ -43,7 +47,7 @@ TRANSFER_FIELDS = (
 )
 
 
-def endpoint_problems(label, url):
+def endpoint_problems(label: str, url: str) -> list[str]:
     """Validation messages for an endpoint URL the server may not call ([] when it may). A
     name that does not resolve now is let through: every connection is judged again."""
     try:
@@ -55,7 +59,7 @@ def endpoint_problems(label, url):
     return []
 
 
-def url_problems(label, url, scheme="it must start with http:// or https://."):
+def url_problems(label: str, url: str, scheme: str = "it must start with http:// or https://.") -> list[str]:
     """Validation messages for a URL setting: its scheme (`scheme` says what to enter), then
     whether the server may call it. An empty one has none."""
     if not url:
@@ -65,7 +69,7 @@ def url_problems(label, url, scheme="it must start with http:// or https://."):
     return endpoint_problems(label, url)
 
 
-def name_problems(label, name, longest, allowed, rule):
+def name_problems(label: str, name: str, longest: int, allowed: str, rule: str) -> list[str]:
     """Validation messages for a bucket's or container's name: 3 to `longest` characters,
     lower-case letters, digits and the `allowed` punctuation (`rule` says so in words)."""
     what = label.lower()
@@ -76,12 +80,22 @@ def name_problems(label, name, longest, allowed, rule):
     return []
 
 
-def refused(exc):
+def refused(exc: outbound.BlockedTarget) -> FileAccessError:
     """The typed error for a connection the outbound guard refused."""
     return FileAccessError(f"The connection was refused: {exc}", code="TARGET_REFUSED")
 
 
-def validate_transfer(config):
+def may_not_read(name: str, code: str) -> SkipFile:
+    """The typed error for an object the folder's credentials may not read: it is skipped."""
+    return SkipFile(f"The folder's credentials may not read {name} ({code}).", code="ACCESS_DENIED")
+
+
+def no_longer_in(where: str, name: str) -> FileAccessError:
+    """The typed error for an object that is gone from `where` (e.g. "the bucket 'calls'")."""
+    return FileAccessError(f"{name} is no longer in {where}.", code="FILE_NOT_FOUND")
+
+
+def validate_transfer(config: dict[str, Any]) -> list[str]:
     messages = []
     downloads = config.get("max_downloads", DEFAULT_DOWNLOADS)
     if not _whole(downloads) or not 1 <= int(downloads) <= 32:
@@ -96,12 +110,12 @@ def _whole(value):
     return isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, str) and value.isdigit())
 
 
-def text(config, name):
+def text(config: dict[str, Any] | None, name: str) -> str:
     value = (config or {}).get(name)
     return value.strip() if isinstance(value, str) else ""
 
 
-def join_prefix(*parts):
+def join_prefix(*parts: str | None) -> str:
     """Object-key prefixes joined with single slashes; '' for none."""
     joined = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
     return joined + "/" if joined else ""
@@ -110,16 +124,21 @@ def join_prefix(*parts):
 class Transfer:
     """Settings of a provider's downloads, read from its config."""
 
-    def __init__(self, config):
+    def __init__(self, config: dict[str, Any]) -> None:
         self.max_downloads = int(config.get("max_downloads") or DEFAULT_DOWNLOADS)
         self.timeout = int(config.get("download_timeout") or DEFAULT_TIMEOUT)
 
 
 class CloudStorage(StorageProvider):
     """What the three cloud providers share: their config, prefix, download limits and
-    secrets. A provider adds its bucket or container and its client."""
+    secrets, Test connection, reading companions, and the outbound guard around every SDK
+    call. A provider adds its bucket or container, its client, and: `where()`,
+    `_first_page()` (what a one-item listing finds), `_fetch(name, local_path)` and
+    `_sdk_error(exc, name)` (its SDK's failures as typed errors)."""
 
-    def __init__(self, config):
+    items = "objects"  # what the service calls the files it holds, for Test connection's report
+
+    def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)
         self.prefix = join_prefix(text(config, "prefix"))
         self.transfer = Transfer(config)
@@ -127,21 +146,44 @@ class CloudStorage(StorageProvider):
         self.pages_read = 0  # listing requests made (the paging tests count them)
 
     @property
-    def max_downloads(self):
+    def max_downloads(self) -> int:
         return self.transfer.max_downloads
 
+    # -- connection ----------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Check the bucket can be listed; raise a typed error saying why not."""
+        self._first_page()
+
+    def test_connection(self) -> dict[str, Any]:
+        """Connect and look at the first page; a short report for the folder page."""
+        if not self._first_page():
+            return {"message": f"Connected to {self.where()}, but it holds no {self.items} yet.", "empty": True}
+        return {"message": f"Connected to {self.where()}; {self.items} are there to scan.", "empty": False}
+
+    # -- objects -------------------------------------------------------------------------
+
+    def _call_unless_gone(self, action, name):
+        """`_call(action, name)`, or None when the object `name` is not there."""
+        try:
+            return self._call(action, name)
+        except FileAccessError as err:
+            if err.code == "FILE_NOT_FOUND":
+                return None
+            raise
+
     @contextlib.contextmanager
-    def download_file(self, path):
+    def download_file(self, path: str) -> Iterator[str]:
         """Stream the object to a temporary directory that is removed on exit; yields the
         recording's local path."""
         with download_dir(path) as local_path:
             self._fetch(path, local_path)
             yield local_path
 
-    def companions_for(self, record_path):
+    def companions_for(self, record_path: str) -> Companions:
         return Companions(self, record_path)
 
-    def read_companion(self, key):
+    def read_companion(self, key: str) -> bytes | None:
         """The bytes of the object `key` (delivered beside a recording), or None when the
         bucket has no such object. Always fetched from the bucket."""
         stored = self.stat(key)
@@ -164,18 +206,45 @@ class CloudStorage(StorageProvider):
             raise too_large(key)
         return data
 
+    # -- errors --------------------------------------------------------------------------
+
+    def _call(self, action: Callable[[], T], name: str | None = None) -> T:
+        """Run an SDK call under the outbound guard, turning its failures into the project's
+        typed errors: the provider's own (`_sdk_error`), else a broken connection for an
+        OSError. `name` is the object the call is about (None for the bucket itself)."""
+        try:
+            with outbound.guard():
+                return action()
+        except outbound.BlockedTarget as exc:
+            raise refused(exc) from None
+        except Exception as exc:
+            error = self._sdk_error(exc, name)
+            if error is None and isinstance(exc, OSError):
+                error = FileAccessError(
+                    f"The connection to {self._host()} broke.",
+                    code="STORAGE_UNAVAILABLE",
+                    details={"error": self.secrets.scrub(exc)},
+                )
+            if error is None:
+                raise
+            raise error from None
+
+    def _host(self):
+        """The service as a broken connection's message names it."""
+        return "the bucket"
+
 
 WORK_DIR_PREFIX = "callbatch-dl-"
 
 
-def work_dir_prefix():
+def work_dir_prefix() -> str:
     """Names a download directory for its owner (host and process), so that a worker starting
     later can tell the leftovers of a killed one (batch.downloads.remove_stale_work_dirs)."""
     return f"{WORK_DIR_PREFIX}{socket.gethostname()}-{os.getpid()}-"
 
 
 @contextlib.contextmanager
-def download_dir(key):
+def download_dir(key: str) -> Iterator[str]:
     """A private temporary directory for one download; yields the local path for the
     object `key` and removes the directory whatever happens."""
     directory = tempfile.mkdtemp(prefix=work_dir_prefix())
@@ -189,7 +258,7 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 @contextlib.contextmanager
-def disk_full_on_no_space(local_path, what):
+def disk_full_on_no_space(local_path: str, what: str) -> Iterator[None]:
     """Turn a write that found the disk (or the quota) full into DISK_FULL, with the bytes
     written by then; any other OSError passes as it is."""
     try:
@@ -205,7 +274,7 @@ def disk_full_on_no_space(local_path, what):
         ) from None
 
 
-def write_chunks(local_path, chunks, timeout, what):
+def write_chunks(local_path: str, chunks: Iterable[bytes], timeout: int, what: str) -> int:
     """Stream `chunks` into `local_path`, failing once the download runs past `timeout`."""
     deadline = time.monotonic() + timeout
     size = 0
@@ -214,41 +283,42 @@ def write_chunks(local_path, chunks, timeout, what):
             f.write(chunk)
             size += len(chunk)
             if time.monotonic() > deadline:
-                raise FileAccessError(
-                    f"Downloading {what} took longer than {timeout} s; it is retried.",
-                    code="STORAGE_UNAVAILABLE",
-                    details={"timeout_seconds": timeout},
-                )
+                raise too_slow(what, timeout)
     return size
+
+
+def too_slow(what: str, timeout: int) -> FileAccessError:
+    """The typed error for a download that ran past its `timeout` (it is retried)."""
+    return FileAccessError(
+        f"Downloading {what} took longer than {timeout} s; it is retried.",
+        code="STORAGE_UNAVAILABLE",
+        details={"timeout_seconds": timeout},
+    )
 
 
 class DeadlineWriter:
     """A file object for SDKs that write a download themselves: fails the download once it
     runs past `timeout` seconds."""
 
-    def __init__(self, f, timeout, what):
+    def __init__(self, f: IO[bytes], timeout: int, what: str) -> None:
         self.f, self.timeout, self.what = f, timeout, what
         self.deadline = time.monotonic() + timeout
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         if time.monotonic() > self.deadline:
-            raise FileAccessError(
-                f"Downloading {self.what} took longer than {self.timeout} s; it is retried.",
-                code="STORAGE_UNAVAILABLE",
-                details={"timeout_seconds": self.timeout},
-            )
+            raise too_slow(self.what, self.timeout)
         return self.f.write(data)
 
     def __getattr__(self, name):
         return getattr(self.f, name)
 
 
-def is_placeholder(value):
+def is_placeholder(value: object) -> bool:
     """A secret a form sent back unchanged (masked) or a stored, sealed one."""
     return isinstance(value, str) and (value == MASK or value.startswith("enc:"))
 
 
-def md5_checksum(hex_or_b64):
+def md5_checksum(hex_or_b64: str | bytes | bytearray | None) -> str | None:
     """'md5:<hex>' from a hex digest or a base64 one (GCS md5Hash, Azure Content-MD5)."""
     if not hex_or_b64:
         return None
@@ -268,8 +338,8 @@ class Secrets:
     """Secret values a provider holds, to scrub from any message it builds (webapp.redaction
     masks them in every stored text and log record of the process as well)."""
 
-    def __init__(self, config, names):
+    def __init__(self, config: dict[str, Any], names: Iterable[str]) -> None:
         self.values = redaction.remember(config, names)
 
-    def scrub(self, message):
+    def scrub(self, message: object) -> str:
         return redaction.redact(str(message))

@@ -1,14 +1,20 @@
 """Recordings in a Google Cloud Storage bucket."""
 
+from __future__ import annotations
+
 import json
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 
-from ... import outbound
-from ...errors import FileAccessError, SkipFile
+from ...errors import FileAccessError
 from . import cloud
 from .base import Field, StoredFile
+
+if TYPE_CHECKING:
+    from google.cloud.storage import Client
 
 READ_ONLY = ("https://www.googleapis.com/auth/devstorage.read_only",)
 
@@ -32,13 +38,13 @@ class GCSStorage(cloud.CloudStorage):
 
     page_size = 1000  # objects per listing request (the service's maximum)
 
-    def __init__(self, config):
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self.bucket_name = cloud.text(config, "bucket")
         self._client = None
 
     @classmethod
-    def validate_config(cls, config):
+    def validate_config(cls, config: dict[str, Any] | None) -> list[str]:
         config = config or {}
         messages = cloud.name_problems(
             "Bucket",
@@ -57,7 +63,7 @@ class GCSStorage(cloud.CloudStorage):
 
     # -- connection ----------------------------------------------------------------------
 
-    def client(self):
+    def client(self) -> Client:
         if self._client is None:
             from google.api_core.client_options import ClientOptions
             from google.auth.credentials import AnonymousCredentials
@@ -91,15 +97,8 @@ class GCSStorage(cloud.CloudStorage):
             self._client = client
         return self._client
 
-    def connect(self):
-        self._first_page()
-
-    def test_connection(self):
-        items = self._first_page()
-        where = f"gs://{self.bucket_name}/{self.prefix}"
-        if not items:
-            return {"message": f"Connected to {where}, but it holds no objects yet.", "empty": True}
-        return {"message": f"Connected to {where}; objects are there to scan.", "empty": False}
+    def where(self) -> str:
+        return f"gs://{self.bucket_name}/{self.prefix}"
 
     def _first_page(self):
         def first():
@@ -112,7 +111,7 @@ class GCSStorage(cloud.CloudStorage):
 
     # -- listing -------------------------------------------------------------------------
 
-    def list_files(self, prefix=""):
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
         from google.api_core.retry import Retry
 
         blobs = self._call(
@@ -135,14 +134,12 @@ class GCSStorage(cloud.CloudStorage):
                 if not blob.name.endswith("/"):
                     yield self._stored(blob)
 
-    def stat(self, name):
-        try:
-            blob = self._call(lambda: self.client().bucket(self.bucket_name).get_blob(name, timeout=(10, 30)), name)
-        except FileAccessError as err:
-            if err.code == "FILE_NOT_FOUND":
-                return None
-            raise
-        return self._stored(blob) if blob is not None else None
+    def stat(self, name: str) -> StoredFile | None:
+        """The StoredFile of one object (for announced objects), or None when it is gone."""
+        blob = self._call_unless_gone(
+            lambda: self.client().bucket(self.bucket_name).get_blob(name, timeout=(10, 30)), name
+        )
+        return None if blob is None else self._stored(blob)
 
     def _stored(self, blob):
         checksum = cloud.md5_checksum(blob.md5_hash) or (f"crc32c:{blob.crc32c}" if blob.crc32c else None)
@@ -170,68 +167,64 @@ class GCSStorage(cloud.CloudStorage):
 
     # -- errors --------------------------------------------------------------------------
 
-    def _call(self, action, name=None):
+    def _sdk_error(self, exc, name):
+        """The typed error for a failure of the Google Cloud libraries (None: not one of theirs)."""
         import requests
         from google.api_core import exceptions as api
         from google.auth import exceptions as auth
 
-        try:
-            with outbound.guard():
-                return action()
-        except outbound.BlockedTarget as exc:
-            raise cloud.refused(exc) from None
-        except api.NotFound:
-            if name:
-                raise FileAccessError(
-                    f"{name} is no longer in the bucket '{self.bucket_name}'.", code="FILE_NOT_FOUND"
-                ) from None
-            raise FileAccessError(f"The bucket '{self.bucket_name}' does not exist.", code="BUCKET_NOT_FOUND") from None
-        except api.Unauthorized:
-            raise FileAccessError(
-                "Google Cloud rejected the credentials of this folder (401): check the service-account key.",
-                code="INVALID_CREDENTIALS",
-            ) from None
-        except api.Forbidden:
-            if name:
-                raise SkipFile(f"The folder's credentials may not read {name} (403).", code="ACCESS_DENIED") from None
-            raise FileAccessError(
-                f"The credentials are valid but may not list the bucket '{self.bucket_name}' "
-                "(403): grant the Storage Object Viewer role.",
-                code="ACCESS_DENIED",
-            ) from None
-        except auth.RefreshError:
-            raise FileAccessError(
+        if isinstance(exc, (api.NotFound, api.Unauthorized, api.Forbidden)):
+            return self._refusal(exc, name)
+        if isinstance(exc, auth.RefreshError):
+            return FileAccessError(
                 "Google refused the service-account key of this folder (it was revoked, deleted or is not valid).",
                 code="INVALID_CREDENTIALS",
-            ) from None
-        except auth.DefaultCredentialsError:
-            raise FileAccessError(
+            )
+        if isinstance(exc, auth.DefaultCredentialsError):
+            return FileAccessError(
                 "No Google credentials were found: paste a service-account key for this folder "
                 "or give the server default credentials.",
                 code="INVALID_CREDENTIALS",
-            ) from None
-        except (
+            )
+        unreachable = (
             requests.exceptions.RequestException,
             auth.TransportError,
             api.RetryError,
             api.ServerError,
             ConnectionError,
-        ) as exc:
-            raise FileAccessError(
+        )
+        if isinstance(exc, unreachable):
+            return FileAccessError(
                 "The connection to Google Cloud Storage failed.",
                 code="STORAGE_UNAVAILABLE",
                 details={"error": type(exc).__name__},
-            ) from None
-        except api.GoogleAPICallError as exc:
-            raise FileAccessError(
+            )
+        if isinstance(exc, api.GoogleAPICallError):
+            return FileAccessError(
                 f"Google Cloud Storage answered with an error ({exc.code}).", code="STORAGE_UNAVAILABLE"
-            ) from None
-        except OSError as exc:
-            raise FileAccessError(
-                "The connection to the bucket broke.",
-                code="STORAGE_UNAVAILABLE",
-                details={"error": self.secrets.scrub(exc)},
-            ) from None
+            )
+        return None
+
+    def _refusal(self, exc, name):
+        """The typed error for a 404, 401 or 403 answer."""
+        from google.api_core import exceptions as api
+
+        if isinstance(exc, api.NotFound):
+            if name:
+                return cloud.no_longer_in(f"the bucket '{self.bucket_name}'", name)
+            return FileAccessError(f"The bucket '{self.bucket_name}' does not exist.", code="BUCKET_NOT_FOUND")
+        if isinstance(exc, api.Unauthorized):
+            return FileAccessError(
+                "Google Cloud rejected the credentials of this folder (401): check the service-account key.",
+                code="INVALID_CREDENTIALS",
+            )
+        if name:
+            return cloud.may_not_read(name, "403")
+        return FileAccessError(
+            f"The credentials are valid but may not list the bucket '{self.bucket_name}' "
+            "(403): grant the Storage Object Viewer role.",
+            code="ACCESS_DENIED",
+        )
 
 
 def _check_key(raw):

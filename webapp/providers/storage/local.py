@@ -11,7 +11,9 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -34,14 +36,14 @@ class LocalStorage(StorageProvider):
         Field("recursive", _l("Include subfolders"), kind="bool", default=True),
     )
 
-    def __init__(self, config):
+    def __init__(self, config: dict[str, Any]) -> None:
         self.path = config["path"]
         self.root = os.path.realpath(config["path"])
         self.recursive = config.get("recursive", True)
         self._root_refused = None
 
     @classmethod
-    def validate_config(cls, config):
+    def validate_config(cls, config: dict[str, Any] | None) -> list[str]:
         path = (config or {}).get("path")
         if not path or not isinstance(path, str):
             return ["Directory: enter the absolute path of the folder."]
@@ -50,7 +52,7 @@ class LocalStorage(StorageProvider):
         problem = refusal(path)
         return [f"Directory: {problem}"] if problem else []
 
-    def connect(self):
+    def connect(self) -> None:
         """Check the folder may and can be listed; raise a typed error saying why not."""
         self._check_root()
         if not os.path.exists(self.root):
@@ -71,7 +73,7 @@ class LocalStorage(StorageProvider):
 
     # -- listing -------------------------------------------------------------------------
 
-    def list_files(self, prefix=""):
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
         self.connect()
         start = self._confined(prefix) if prefix else self.root
         relative = os.path.relpath(start, self.root).replace(os.sep, "/")
@@ -127,7 +129,7 @@ class LocalStorage(StorageProvider):
     # -- reading -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def download_file(self, path):
+    def download_file(self, path: str) -> Iterator[str]:
         """Local files are read in place. Yields a path that opens the very file checked
         here (a link, in a private directory, to the open descriptor), so nothing that
         reads the recording afterwards can be sent to another file."""
@@ -147,17 +149,17 @@ class LocalStorage(StorageProvider):
         finally:
             os.close(fd)
 
-    def local_path(self, path):
+    def local_path(self, path: str) -> str:
         """The real path of the recording `path`, checked like a download (for streaming it
         in place)."""
         self._check_root()
         os.close(self._open_regular(path))
         return self._confined(path)
 
-    def companions_for(self, record_path):
+    def companions_for(self, record_path: str) -> Companions:
         return Companions(self, record_path)
 
-    def read_companion(self, path):
+    def read_companion(self, path: str) -> bytes | None:
         """The bytes of a file delivered beside a recording, or None when there is none."""
         self._check_root()
         try:
@@ -226,11 +228,11 @@ def _opened_path(fd, fallback):
         return fallback
 
 
-def leads_out(path):
+def leads_out(path: str) -> str:
     return f"{path} is a link leading outside the folder; Callbatch does not read it."
 
 
-def not_regular(path, st):
+def not_regular(path: str, st: os.stat_result) -> str:
     kinds = (
         (stat.S_ISFIFO, "a named pipe (FIFO)"),
         (stat.S_ISDIR, "a directory"),
@@ -242,7 +244,7 @@ def not_regular(path, st):
     return f"{path} is {kind}, not a regular file; Callbatch does not read it."
 
 
-def readable(text):
+def readable(text: str) -> str:
     """`text` with the bytes of an undecodable file name shown as \\xNN."""
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -253,7 +255,7 @@ def readable(text):
 # -- which directories may be watched ----------------------------------------------------
 
 
-def refusal(path):
+def refusal(path: str) -> str | None:
     """Why the directory `path` may not be watched (a sentence), or None. Allowed are the
     folders inside the instance folder and the directories listed in CALLBATCH_LOCAL_ROOTS;
     never a system directory, anything holding the instance folder's secrets (its secret key,

@@ -1,11 +1,18 @@
 """Recordings in an Amazon S3 bucket (or an S3-compatible service through its endpoint)."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
 from flask_babel import lazy_gettext as _l
 
-from ... import outbound
-from ...errors import FileAccessError, SkipFile
+from ...errors import FileAccessError
 from . import cloud
 from .base import Field, StoredFile
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
 BAD_CREDENTIALS = (
@@ -51,13 +58,13 @@ class S3Storage(cloud.CloudStorage):
 
     page_size = 1000  # MaxKeys per listing request (S3's own maximum)
 
-    def __init__(self, config):
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self.bucket = cloud.text(config, "bucket")
         self._client = None
 
     @classmethod
-    def validate_config(cls, config):
+    def validate_config(cls, config: dict[str, Any] | None) -> list[str]:
         config = config or {}
         messages = cloud.name_problems(
             "Bucket", cloud.text(config, "bucket"), 63, ".-", "3–63 lower-case letters, digits, dots and hyphens"
@@ -78,7 +85,7 @@ class S3Storage(cloud.CloudStorage):
 
     # -- connection ----------------------------------------------------------------------
 
-    def client(self, service="s3"):
+    def client(self, service: str = "s3") -> BaseClient:
         if service == "s3" and self._client is not None:
             return self._client
         import boto3
@@ -109,21 +116,16 @@ class S3Storage(cloud.CloudStorage):
     def _endpoint(self):
         return cloud.text(self.config, "endpoint_url")
 
-    def connect(self):
-        """Check the bucket can be listed; raise a typed error saying why not."""
-        self._call(lambda: self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1))
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
-    def test_connection(self):
-        """Connect and look at the first page; a short report for the folder page."""
+    def _first_page(self):
         page = self._call(lambda: self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1))
-        where = f"s3://{self.bucket}/{self.prefix}"
-        if not page.get("KeyCount"):
-            return {"message": f"Connected to {where}, but it holds no objects yet.", "empty": True}
-        return {"message": f"Connected to {where}; objects are there to scan.", "empty": False}
+        return page.get("KeyCount")
 
     # -- listing -------------------------------------------------------------------------
 
-    def list_files(self, prefix=""):
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
         paginator = self.client().get_paginator("list_objects_v2")
         pages = paginator.paginate(
             Bucket=self.bucket, Prefix=self.prefix + prefix.lstrip("/"), PaginationConfig={"PageSize": self.page_size}
@@ -141,14 +143,11 @@ class S3Storage(cloud.CloudStorage):
                     item["Key"], item["Size"], item["LastModified"], item.get("ETag"), item.get("StorageClass")
                 )
 
-    def stat(self, key):
+    def stat(self, key: str) -> StoredFile | None:
         """The StoredFile of one object (for announced objects), or None when it is gone."""
-        try:
-            head = self._call(lambda: self.client().head_object(Bucket=self.bucket, Key=key), key)
-        except FileAccessError as err:
-            if err.code == "FILE_NOT_FOUND":
-                return None
-            raise
+        head = self._call_unless_gone(lambda: self.client().head_object(Bucket=self.bucket, Key=key), key)
+        if head is None:
+            return None
         return self._stored(
             key, head["ContentLength"], head["LastModified"], head.get("ETag"), head.get("StorageClass")
         )
@@ -173,38 +172,28 @@ class S3Storage(cloud.CloudStorage):
 
     # -- errors --------------------------------------------------------------------------
 
-    def _call(self, action, key=None):
-        """Run an SDK call, turning its failures into the project's typed errors."""
+    def _sdk_error(self, exc, key):
+        """The typed error for a failure of boto (None: not one of its failures)."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
-        try:
-            with outbound.guard():
-                return action()
-        except outbound.BlockedTarget as exc:
-            raise cloud.refused(exc) from None
-        except ClientError as exc:
+        if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
-            raise self._client_error(str(error.get("Code", "")), key) from None
-        except (NoCredentialsError, PartialCredentialsError):
-            raise FileAccessError(
+            return self._client_error(str(error.get("Code", "")), key)
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):  # before BotoCoreError, their base
+            return FileAccessError(
                 "No AWS credentials were found: enter an access key for this folder or give "
                 "the server an AWS role or profile.",
                 code="INVALID_CREDENTIALS",
-            ) from None
-        except BotoCoreError as exc:
+            )
+        if isinstance(exc, BotoCoreError):
             kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
             where = self._endpoint() or "Amazon S3"
             detail = type(exc).__name__ if isinstance(exc, BotoConnectionError) else self.secrets.scrub(exc)
-            raise FileAccessError(
+            return FileAccessError(
                 f"The connection to {where} {kind}.", code="STORAGE_UNAVAILABLE", details={"error": detail}
-            ) from None
-        except OSError as exc:
-            raise FileAccessError(
-                "The connection to the bucket broke.",
-                code="STORAGE_UNAVAILABLE",
-                details={"error": self.secrets.scrub(exc)},
-            ) from None
+            )
+        return None
 
     def _client_error(self, code, key):
         bucket = self.bucket
@@ -221,10 +210,10 @@ class S3Storage(cloud.CloudStorage):
                 details={"service_code": code},
             )
         if key and code in MISSING_OBJECT:
-            return FileAccessError(f"{key} is no longer in the bucket '{bucket}'.", code="FILE_NOT_FOUND")
+            return cloud.no_longer_in(f"the bucket '{bucket}'", key)
         if code in DENIED:
             if key:
-                return SkipFile(f"The folder's credentials may not read {key} ({code}).", code="ACCESS_DENIED")
+                return cloud.may_not_read(key, code)
             return FileAccessError(
                 f"The credentials are valid but may not list the bucket '{bucket}' ({code}): "
                 "allow s3:ListBucket and s3:GetObject.",
