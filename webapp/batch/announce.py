@@ -9,22 +9,24 @@
 - `drain_event_queues()`: read the SQS queues of S3 folders (S3 → SQS notifications);
   run by the periodic tick."""
 
+from __future__ import annotations
+
 import functools
 import logging
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from .. import timetable
-from ..errors import SkipFile
 from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord
 from ..models.types import utcnow
-from ..providers.monitors.cloud_events import PARSERS, SqsQueue
-from . import batch_config, enqueue
-from .discovery import Plan, _record, storage_for
-from .validation import check_listing, is_companion
+from ..providers.monitors.cloud_events import PARSERS, Announcement, EventBody, Handshake, SqsQueue
+from . import batch_config
+from .discovery import Plan, record_found, scan_lock, storage_for
+from .validation import is_companion
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class AnnounceResult:
     busy: bool = False  # a scan held the folder: announce again later
 
 
-def announce(folder, keys, trigger=TRIGGER):
+def announce(folder: ExternalFolder, keys: Iterable[str], trigger: str = TRIGGER) -> AnnounceResult:
     """Record and queue the announced objects `keys` of `folder` (see the module doc)."""
     result = AnnounceResult(folder.id)
     storage = storage_for(folder)
@@ -61,17 +63,11 @@ def announce(folder, keys, trigger=TRIGGER):
             wanted.append(key)
     if not wanted:
         return result
-    lock = enqueue.redis().lock(enqueue.key("scan-lock", folder.id), timeout=600, blocking_timeout=LOCK_WAIT_SECONDS)
-    if not lock.acquire():
-        result.busy = True
-        return result
-    try:
+    with scan_lock(folder.id, timeout=600, wait=LOCK_WAIT_SECONDS) as taken:
+        if not taken:
+            result.busy = True
+            return result
         _take(folder, storage, wanted, trigger, result)
-    finally:
-        try:
-            lock.release()
-        except Exception:
-            pass
     return result
 
 
@@ -87,24 +83,13 @@ def _take(folder, storage, keys, trigger, result):
         if stored is None:
             result.missing += 1
             continue
-        try:
-            check_listing(stored, folder.extensions, folder.max_file_size)
-        except SkipFile as err:
-            found.to_skip.append((stored, err))
-            continue
-        found.to_queue.append(stored)
-    if not (found.to_queue or found.to_skip):
-        return
-    hold = timetable.waits(folder, batch_config.load().processing, utcnow())
-    job, queued = _record(folder, found, trigger, None, hold)
-    db.session.commit()
-    enqueue.files(queued)
-    result.job_id = job.id
-    result.skipped = len(found.to_skip)
-    result.queued, result.held = (0, len(found.to_queue)) if hold else (len(queued), 0)
+        found.take(stored, folder)
+    if found.to_queue or found.to_skip:
+        hold = timetable.waits(folder, batch_config.load().processing, utcnow())
+        record_found(folder, found, trigger, None, hold, result)
 
 
-def event_folders(service):
+def event_folders(service: str) -> Sequence[ExternalFolder]:
     """Enabled folders of a storage type that take cloud events."""
     return db.session.scalars(
         sa.select(ExternalFolder)
@@ -117,7 +102,7 @@ def event_folders(service):
     ).all()
 
 
-def route(service, announcements):
+def route(service: str, announcements: list[Announcement]) -> list[AnnounceResult]:
     """Announce each folder's share of `announcements` (same bucket/container)."""
     results = []
     for folder in event_folders(service):
@@ -128,7 +113,7 @@ def route(service, announcements):
     return results
 
 
-def receive_push(service, body):
+def receive_push(service: str, body: EventBody) -> tuple[Handshake | None, list[AnnounceResult]]:
     """(handshake or None, [AnnounceResult]) for a pushed event body of `service`
     ('s3' for SNS, 'azure' for Event Grid, 'gcs' for Pub/Sub). The receiver answers the
     handshake (SNS SubscribeURL, Event Grid validation code) and returns a 5xx when a
@@ -137,7 +122,7 @@ def receive_push(service, body):
     return handshake, (route(service, announcements) if announcements else [])
 
 
-def drain_event_queues():
+def drain_event_queues() -> list[AnnounceResult]:
     """Read every SQS queue of S3 cloud-events folders once. Messages are deleted after
     their objects are recorded; those of a busy folder come back after the visibility
     timeout. A queue shared by several folders is read once for all of them."""

@@ -3,6 +3,8 @@
 The JSON document is what Settings → Export writes and Import reads.
 """
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..extensions import db
@@ -60,11 +62,11 @@ class BatchConfig(_Strict):
     scanning: Scanning = Field(default_factory=Scanning)
 
 
-def defaults():
+def defaults() -> dict[str, Any]:
     return BatchConfig().model_dump()
 
 
-def validate(document):
+def validate(document: Any) -> tuple[BatchConfig | None, list[dict[str, str]]]:
     """Return (config, errors): errors is a list of {"field", "message"}. Validate, Save,
     Import and the API all come here: the shape, then the transcriber and the scorer
     settings checked by their own providers, so a bad provider setting is refused now
@@ -83,7 +85,7 @@ def validate(document):
     return (None, errors) if errors else (config, [])
 
 
-def provider_problems(kind, config):
+def provider_problems(kind: str, config: dict[str, Any]) -> list[str]:
     """The messages of the `kind` provider named by config["type"] ([] when it is valid). An
     empty scorer means the built-in rubric scorer, an empty diarizer the channel split."""
     from ..analysis import DEFAULT_DIARIZER, DEFAULT_SCORER, REGISTRIES
@@ -139,7 +141,7 @@ def _parse(document):
         return None, [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
 
 
-def load():
+def load() -> BatchConfig:
     """The current configuration, defaults filled in for anything never saved. A stored
     provider setting that no longer passes its provider's check is kept as stored: the
     files fail with its message, where an admin sees it."""
@@ -149,7 +151,7 @@ def load():
     return config if config else BatchConfig()
 
 
-def save(config: BatchConfig):
+def save(config: BatchConfig) -> BatchSettings:
     row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
     row.config = config.model_dump()
     db.session.add(row)
@@ -157,7 +159,7 @@ def save(config: BatchConfig):
     return row
 
 
-def retry_delay(policy: RetryPolicy, retry_number):
+def retry_delay(policy: RetryPolicy, retry_number: int) -> int:
     """Seconds to wait before retry number `retry_number` (1-based)."""
     if policy.exponentialBackoff:
         return policy.delaySeconds * 2 ** (retry_number - 1)

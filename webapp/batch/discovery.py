@@ -1,10 +1,15 @@
 """Scanning a folder: list it, record each new file once, skip what cannot be taken, and
 open a batch job for what was found."""
 
+from __future__ import annotations
+
+import contextlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -15,9 +20,13 @@ from ..models import BatchJob, ExternalFolder, FileEvent, FileProcessingRecord
 from ..models import job as job_status
 from ..models.types import utcnow
 from ..providers.storage import STORAGE
+from ..providers.storage.base import StorageProvider, StoredFile
 from . import batch_config, enqueue, signals
 from .status import DISCOVERED, QUEUED, SKIPPED, transition
 from .validation import check_listing, is_companion
+
+if TYPE_CHECKING:
+    from .announce import AnnounceResult
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +37,19 @@ SIGHTINGS_TTL = 86400
 class Plan:
     """What a scan would do with a folder's listing."""
 
-    to_queue: list = field(default_factory=list)  # StoredFile
-    to_skip: list = field(default_factory=list)  # (StoredFile, SkipFile)
-    still_writing: list = field(default_factory=list)
+    to_queue: list[StoredFile] = field(default_factory=list)
+    to_skip: list[tuple[StoredFile, SkipFile]] = field(default_factory=list)
+    still_writing: list[StoredFile] = field(default_factory=list)
     known: int = 0
+
+    def take(self, stored: StoredFile, folder: ExternalFolder) -> None:
+        """Add a new file: to queue, or to skip with the reason the folder cannot take it."""
+        try:
+            check_listing(stored, folder.extensions, folder.max_file_size)
+        except SkipFile as err:
+            self.to_skip.append((stored, err))
+            return
+        self.to_queue.append(stored)
 
 
 @dataclass
@@ -46,7 +64,7 @@ class ScanResult:
     busy: bool = False
 
 
-def storage_for(folder):
+def storage_for(folder: ExternalFolder) -> StorageProvider:
     """The folder's storage provider, with its credentials decrypted for this use only."""
     provider = STORAGE[folder.storage_type]
     try:
@@ -60,7 +78,13 @@ def storage_for(folder):
     return provider(config)
 
 
-def plan(folder, config, listing, known_paths, sightings):
+def plan(
+    folder: ExternalFolder,
+    config: batch_config.BatchConfig,
+    listing: Iterable[StoredFile],
+    known_paths: set[str],
+    sightings: dict[str, str],
+) -> Plan:
     """Sort a listing into new files to take, new files to skip (and why), and files still
     being written. `sightings` maps path → (size, modified) from the previous look."""
     result = Plan()
@@ -77,30 +101,41 @@ def plan(folder, config, listing, known_paths, sightings):
         if not stored.denied and now - stored.modified < settle and sightings.get(stored.path) != _sighting(stored):
             result.still_writing.append(stored)
             continue
-        try:
-            check_listing(stored, folder.extensions, folder.max_file_size)
-        except SkipFile as err:
-            result.to_skip.append((stored, err))
-            continue
-        result.to_queue.append(stored)
+        result.take(stored, folder)
     return result
 
 
-def preview(folder):
+def preview(folder: ExternalFolder) -> Plan:
     """A dry run: what a scan would queue and skip now, without recording anything."""
     config = batch_config.load()
     listing = list(storage_for(folder).list_files())
     return plan(folder, config, listing, _known_paths(folder.id), _load_sightings(folder.id))
 
 
-def scan(folder, trigger="manual", user_id=None, now=None):
+def scan(
+    folder: ExternalFolder, trigger: str = "manual", user_id: int | None = None, now: datetime | None = None
+) -> ScanResult:
     """Scan a folder once. Concurrent scans of the same folder are refused, not overlapped.
     Whether its new files are queued or wait is decided for `now` (default: this moment)."""
-    lock = enqueue.redis().lock(enqueue.key("scan-lock", folder.id), timeout=3600, blocking=False)
-    if not lock.acquire(blocking=False):
-        return ScanResult(folder.id, busy=True)
-    try:
+    with scan_lock(folder.id, timeout=3600) as taken:
+        if not taken:
+            return ScanResult(folder.id, busy=True)
         return _scan(folder, trigger, user_id, now or utcnow())
+
+
+@contextlib.contextmanager
+def scan_lock(folder_id: int, timeout: int, wait: float = 0) -> Iterator[bool]:
+    """The folder's scan lock, held for at most `timeout` seconds, so that a scan and the
+    objects announced for the folder are never recorded at once. Yields whether it was
+    taken (within `wait` seconds)."""
+    lock = enqueue.redis().lock(
+        enqueue.key("scan-lock", folder_id), timeout=timeout, blocking=wait > 0, blocking_timeout=wait
+    )
+    if not lock.acquire():
+        yield False
+        return
+    try:
+        yield True
     finally:
         try:
             lock.release()
@@ -122,16 +157,28 @@ def _scan(folder, trigger, user_id, now):
     result = ScanResult(folder.id, still_writing=len(found.still_writing), known=found.known)
     folder.connection_status, folder.last_error, folder.last_scan_at = "ok", None, utcnow()
     if found.to_queue or found.to_skip:
-        hold = timetable.waits(folder, config.processing, now)
-        job, queued = _record(folder, found, trigger, user_id, hold)
-        result.job_id = job.id
-        result.skipped = len(found.to_skip)
-        result.queued, result.held = (0, len(found.to_queue)) if hold else (len(queued), 0)
-        db.session.commit()
-        enqueue.files(queued)
+        record_found(folder, found, trigger, user_id, timetable.waits(folder, config.processing, now), result)
     else:
         db.session.commit()
     return result
+
+
+def record_found(
+    folder: ExternalFolder,
+    found: Plan,
+    trigger: str,
+    user_id: int | None,
+    hold: bool,
+    result: ScanResult | AnnounceResult,
+) -> None:
+    """Record the new files of `found` in a job of their own and commit; queue them, unless
+    the folder's processing waits (`hold`). The counts go into `result`."""
+    job, queued = _record(folder, found, trigger, user_id, hold)
+    result.job_id = job.id
+    result.skipped = len(found.to_skip)
+    result.queued, result.held = (0, len(found.to_queue)) if hold else (len(queued), 0)
+    db.session.commit()
+    enqueue.files(queued)
 
 
 def _record(folder, found, trigger, user_id, hold):
@@ -154,39 +201,31 @@ def _record(folder, found, trigger, user_id, hold):
     rows += [_row(folder, job, s, SKIPPED, now, error=err) for s, err in found.to_skip]
     FPR = FileProcessingRecord
     inserted = _insert_many(FPR.__table__, rows, returning=("id", "status", "rq_job_id", "error_message"))
-    events = []
-    for (record_id, status, _job_id, error_message), row in zip(inserted, rows, strict=True):
-        events.append(
-            dict(
-                file_id=record_id,
-                from_status=None,
-                to_status=DISCOVERED,
-                created_at=now,
-                message=f"Found by a {trigger} scan",
-            )
-        )
-        if status == QUEUED:
-            events.append(
-                dict(
-                    file_id=record_id,
-                    from_status=DISCOVERED,
-                    to_status=QUEUED,
-                    created_at=now,
-                    message="Queued for processing",
-                )
-            )
-        elif status == SKIPPED:
-            events.append(
-                dict(
-                    file_id=record_id, from_status=DISCOVERED, to_status=SKIPPED, created_at=now, message=error_message
-                )
-            )
+    events = [event for record in inserted for event in _found_events(record, trigger, now)]
+    for (record_id, status, *_), row in zip(inserted, rows, strict=True):
+        if status == SKIPPED:
             signals.skipped_on_scan.send(SimpleNamespace(id=record_id, **row), frm=DISCOVERED, to=SKIPPED, details=None)
     _insert_many(FileEvent.__table__, events)
     if not found.to_queue:
         job.status, job.completed_at = job_status.COMPLETED, now
         signals.job_finished.send(job.id)
     return job, [(record_id, rq_id) for record_id, status, rq_id, _ in inserted if status == QUEUED]
+
+
+def _found_events(inserted, trigger, now):
+    """The FileEvent rows of one file a scan recorded (`inserted`: its id, status, RQ job id
+    and error): found, then queued or skipped; a held file stays discovered."""
+    record_id, status, _job_id, error_message = inserted
+
+    def event(frm, to, message):
+        return dict(file_id=record_id, from_status=frm, to_status=to, created_at=now, message=message)
+
+    events = [event(None, DISCOVERED, f"Found by a {trigger} scan")]
+    if status == QUEUED:
+        events.append(event(DISCOVERED, QUEUED, "Queued for processing"))
+    elif status == SKIPPED:
+        events.append(event(DISCOVERED, SKIPPED, error_message))
+    return events
 
 
 def _insert_many(table, rows, returning=()):
@@ -268,12 +307,12 @@ def _remember_sightings(folder_id, stored_files):
     pipe.execute()
 
 
-def start_job(job):
+def start_job(job: BatchJob) -> int:
     """Queue every file a held (pending) job discovered. Returns how many."""
     return queue_waiting(FileProcessingRecord.job_id == job.id, "Queued for processing")
 
 
-def queue_waiting(condition, message):
+def queue_waiting(condition: sa.ColumnElement[bool], message: str) -> int:
     """Queue the waiting (discovered) files matching `condition` and start their pending jobs.
     Rows are locked as they are taken, so two callers at once never queue a file twice."""
     FPR = FileProcessingRecord
@@ -298,7 +337,7 @@ def queue_waiting(condition, message):
     return len(pairs)
 
 
-def hold_if_window_closed(record_id, now=None):
+def hold_if_window_closed(record_id: int, now: datetime | None = None) -> bool:
     """A worker about to take a file of a folder whose processing window is closed puts it back
     to wait for the window (queued again when it opens), if it was queued before the window
     closed; a file someone queued since (starting the job by hand, a retry) goes on. Returns

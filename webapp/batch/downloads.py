@@ -19,10 +19,13 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 
 from flask import current_app
 
 from ..errors import CallbatchError, FileAccessError
+from ..models import ExternalFolder
+from ..providers.storage.base import StorageProvider
 from ..providers.storage.cloud import WORK_DIR_PREFIX, CloudStorage
 from . import enqueue, signals
 from .limits import FileSlots
@@ -30,7 +33,7 @@ from .limits import FileSlots
 log = logging.getLogger(__name__)
 
 
-def slots_for(folder, storage):
+def slots_for(folder: ExternalFolder, storage: StorageProvider) -> FileSlots | None:
     limit = getattr(storage, "max_downloads", None)
     if not limit:
         return None
@@ -40,7 +43,9 @@ def slots_for(folder, storage):
 
 
 @contextlib.contextmanager
-def fetch(folder, storage, path, size=None, worker=None):
+def fetch(
+    folder: ExternalFolder, storage: StorageProvider, path: str, size: int | None = None, worker: str | None = None
+) -> Iterator[str]:
     """Download `path` (waiting for one of the folder's download slots) and yield its local
     path; the slot is given back as soon as the download is done, before the analysis.
     `size` (from the listing) is checked against the free disk space first."""
@@ -79,7 +84,7 @@ def _download(folder, storage, path):
             slots.release(token)
 
 
-def check_room(folder, path, size, worker=None):
+def check_room(folder: ExternalFolder, path: str, size: int, worker: str | None = None) -> None:
     """Raise DISK_FULL (and send `resources_low`) unless the download directory has room for
     `size` bytes and the margin."""
     directory = tempfile.gettempdir()
@@ -131,7 +136,7 @@ def _short_of_disk(folder, path, worker, directory, free, needed):
     )
 
 
-def remove_stale_work_dirs(max_age_seconds):
+def remove_stale_work_dirs(max_age_seconds: float) -> int:
     """Remove download directories left by killed workers: those of a process of this host
     that is gone, and any older than `max_age_seconds` (no download outlives its job
     timeout). Returns how many were removed."""

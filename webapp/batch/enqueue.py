@@ -2,10 +2,13 @@
 live in webapp.tasks, above this layer, and come from the registry in webapp.queues."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
+from redis import Redis
 from rq import Queue
+from rq.job import Job
 
 from .. import queues
 from ..logging_setup import job_meta
@@ -15,19 +18,19 @@ PROCESS_FILE = "process_file"
 SCAN_FOLDER = "scan_folder"
 
 
-def redis():
+def redis() -> Redis:
     return queues.connection()
 
 
-def key(*parts):
+def key(*parts: object) -> str:
     return queues.redis_key(*parts)
 
 
-def new_job_id():
+def new_job_id() -> str:
     return f"file-{uuid.uuid4().hex}"
 
 
-def file(record_id, delay=None, job_id=None):
+def file(record_id: int, delay: float | None = None, job_id: str | None = None) -> str:
     """Queue one file (after `delay` seconds, through RQ's scheduler). Returns the job id,
     which the caller stores on the record when it did not choose it beforehand."""
     job_id = job_id or new_job_id()
@@ -46,7 +49,7 @@ def file(record_id, delay=None, job_id=None):
     return job_id
 
 
-def files(pairs):
+def files(pairs: Iterable[tuple[int, str]]) -> None:
     """Queue many (record_id, job_id) pairs in one Redis pipeline."""
     q = queues.queue(queues.FILES)
     timeout = current_app.config["FILE_JOB_TIMEOUT"]
@@ -68,7 +71,7 @@ def files(pairs):
         )
 
 
-def scan(folder_id, trigger, user_id=None):
+def scan(folder_id: int, trigger: str, user_id: int | None = None) -> Job:
     """Queue a scan of a folder; at most one waits per folder at a time."""
     q = queues.queue(queues.SCANS)
     return q.enqueue(
@@ -83,7 +86,7 @@ def scan(folder_id, trigger, user_id=None):
     )
 
 
-def live_job_ids(job_ids):
+def live_job_ids(job_ids: Iterable[str | None]) -> set[str]:
     """The subset of RQ job ids still on their way through a worker: waiting in the files
     queue's list, or started by a worker that still beats (rq's worker heartbeat, fresher
     than CALLBATCH_STALE_AFTER_SECONDS; webapp.worker.Worker beats while a job runs). Any
@@ -93,7 +96,7 @@ def live_job_ids(job_ids):
     in RQ's scheduled registry (the reaper only asks about files already due, and a due job
     still scheduled means no scheduler is releasing it: a killed worker keeps RQ's scheduler
     lock for up to two minutes)."""
-    from rq.job import Job, JobStatus
+    from rq.job import JobStatus
 
     connection = redis()
     ids = [j for j in job_ids if j]

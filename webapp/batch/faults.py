@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 STAGES = ("dequeued", "started", "claim", "file", "commit", "retry")
 
 
-def pause_at(stage):
+def pause_at(stage: str) -> None:
     seconds = _pauses().get(stage)
     if seconds:
         log.warning(

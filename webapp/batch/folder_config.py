@@ -3,6 +3,7 @@ registering a local folder, sealing and showing its storage settings, testing it
 
 import logging
 import os
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,7 +19,7 @@ from .schedule import validate_cron
 log = logging.getLogger("webapp.batch.folders")  # unchanged by the rename from batch/folders.py
 
 
-def validate(data):
+def validate(data: dict[str, Any]) -> list[str]:
     """Messages for everything wrong with a folder definition (empty when it is fine)."""
     messages = []
     storage = STORAGE.get(data.get("storage_type"))
@@ -35,7 +36,7 @@ def validate(data):
     return messages
 
 
-def new_folder_defaults(scanning=None):
+def new_folder_defaults(scanning: batch_config.Scanning | None = None) -> dict[str, Any]:
     """The values a new folder starts with wherever it is made (web app, API, CLI, import):
     the global scanning defaults. A folder may then override each of them. The settle time
     stays global (Scanning.fileSettleSeconds)."""
@@ -51,7 +52,7 @@ def new_folder_defaults(scanning=None):
     }
 
 
-def local_folder_for(path):
+def local_folder_for(path: str) -> ExternalFolder:
     """The folder registered for a local directory, created (named after it) if new."""
     real = os.path.realpath(path)
     for folder in db.session.scalars(sa.select(ExternalFolder).where(ExternalFolder.storage_type == "local")):
@@ -86,23 +87,27 @@ def _unique_name(base):
 # -- credentials at rest, and Test connection ---------------------------------------------
 
 
-def secret_fields(storage_type):
+def secret_fields(storage_type: str) -> list[str]:
     provider = STORAGE.get(storage_type)
     return provider.secret_fields() if provider else []
 
 
-def seal_storage_config(storage_type, config, previous=None):
+def seal_storage_config(
+    storage_type: str, config: dict[str, Any] | None, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The storage config as it is stored: secrets encrypted. A blank or masked secret keeps
     the `previous` (stored) one, so a form never has to send a secret back."""
     return crypto.seal(config or {}, secret_fields(storage_type), previous)
 
 
-def shown_storage_config(folder):
+def shown_storage_config(folder: ExternalFolder) -> dict[str, Any]:
     """The storage config as a page or API response may show it (secrets masked)."""
     return crypto.masked(folder.storage_config or {}, secret_fields(folder.storage_type))
 
 
-def test_connection(storage_type, config, previous=None):
+def test_connection(
+    storage_type: str, config: dict[str, Any] | None, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Try a storage config (a form's, whose unchanged secrets are masked or blank, merged
     with the `previous` stored config). Returns {"ok", "code", "message", …}, never a secret."""
     return redaction.redact(_try_connection(storage_type, config, previous))

@@ -5,6 +5,8 @@ that is not renewed (its worker died) expires, so a crash never leaks a slot."""
 
 import time
 
+from redis import Redis
+
 ACQUIRE = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
@@ -18,17 +20,17 @@ return 0
 
 
 class FileSlots:
-    def __init__(self, redis, key, limit, lease_seconds):
+    def __init__(self, redis: Redis, key: str, limit: int, lease_seconds: float) -> None:
         self.redis = redis
         self.key = key
         self.limit = limit
         self.lease_seconds = lease_seconds
         self._acquire = redis.register_script(ACQUIRE)
 
-    def try_acquire(self, token):
+    def try_acquire(self, token: str) -> bool:
         return bool(self._acquire(keys=[self.key], args=[token, self.lease_seconds, self.limit]))
 
-    def acquire(self, token, wait_seconds):
+    def acquire(self, token: str, wait_seconds: float) -> bool:
         """Wait up to `wait_seconds` for a slot; True when held."""
         deadline = time.monotonic() + wait_seconds
         pause = 0.02
@@ -40,8 +42,8 @@ class FileSlots:
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
 
-    def release(self, token):
+    def release(self, token: str) -> None:
         self.redis.zrem(self.key, token)
 
-    def in_use(self):
+    def in_use(self) -> int:
         return self.redis.zcount(self.key, time.time(), "+inf")

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SLOT_WAIT_SECONDS = 30
 
 
-def process_file(record_id, rq_job_id=None, worker_name=None):
+def process_file(record_id: int, rq_job_id: str | None = None, worker_name: str | None = None) -> str | None:
     """Run one file through the pipeline. Returns the record's final status, or None when
     the record was not ours to process (already taken, finished or cancelled)."""
     # A short database outage is waited out here, before the claim: the worker pauses
@@ -73,36 +73,11 @@ def _when_database_answers(attempt):
 
 
 def _run(record_id, record, config):
-    timings = {}
+    """Process the claimed `record` and record how it ended; returns its status (None when
+    the file stopped being ours)."""
+    attempt = record.attempts
     try:
-        attempt = record.attempts
-        folder = record.folder
-        _skip_if_same_checksum(record)
-        storage = storage_for(folder)
-        started = time.perf_counter()
-        with downloads.fetch(
-            folder, storage, record.file_path, size=record.file_size, worker=record.worker_name
-        ) as local_path:
-            faults.pause_at("file")
-            timings["download_ms"] = _ms(started)
-            started = time.perf_counter()
-            duration, sha256 = probe(local_path)
-            timings["probe_ms"] = _ms(started)
-            _skip_if_duplicate(record, sha256)
-            result = analysis.analyze(
-                local_path,
-                folder,
-                config.analysis.model_dump(),
-                duration,
-                companions=storage.companions_for(record.file_path),
-            )
-        timings.update(result.timings)
-        started = time.perf_counter()
-        _check_still_ours(record, attempt)
-        _file_call(record, result, sha256, timings, started)
-        faults.pause_at("commit")
-        db.session.commit()
-        return COMPLETED
+        return _process(record, attempt, config)
     except InvalidTransition:
         # The reaper gave this file to another worker while this one was unresponsive.
         db.session.rollback()
@@ -132,6 +107,39 @@ def _run(record_id, record, config):
         db.session.rollback()
         failure = CallbatchError(details={"error": f"{type(err).__name__}: {err}"})  # the sentence of INTERNAL_ERROR
         return _guarded(fail, record, failure, config.retryPolicy)
+
+
+def _process(record, attempt, config):
+    """Fetch, check and analyse the recording, then file the call and commit. Returns
+    COMPLETED; every other ending is an exception, which `_run` records."""
+    timings = {}
+    folder = record.folder
+    _skip_if_same_checksum(record)
+    storage = storage_for(folder)
+    started = time.perf_counter()
+    with downloads.fetch(
+        folder, storage, record.file_path, size=record.file_size, worker=record.worker_name
+    ) as local_path:
+        faults.pause_at("file")
+        timings["download_ms"] = _ms(started)
+        started = time.perf_counter()
+        duration, sha256 = probe(local_path)
+        timings["probe_ms"] = _ms(started)
+        _skip_if_duplicate(record, sha256)
+        result = analysis.analyze(
+            local_path,
+            folder,
+            config.analysis.model_dump(),
+            duration,
+            companions=storage.companions_for(record.file_path),
+        )
+    timings.update(result.timings)
+    started = time.perf_counter()
+    _check_still_ours(record, attempt)
+    _file_call(record, result, sha256, timings, started)
+    faults.pause_at("commit")
+    db.session.commit()
+    return COMPLETED
 
 
 def _guarded(outcome, record, *args):
@@ -189,16 +197,7 @@ def _skip_if_same_checksum(record):
     after the download."""
     if not record.source_checksum:
         return
-    FPR = FileProcessingRecord
-    earlier = db.session.scalar(
-        sa.select(FPR.id)
-        .where(
-            FPR.source_checksum == record.source_checksum,
-            FPR.id != record.id,
-            sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
-        )
-        .limit(1)
-    )
+    earlier = db.session.scalar(_earlier_copy(FileProcessingRecord.source_checksum == record.source_checksum, record))
     if earlier:
         raise SkipFile(
             f"Same content as file #{earlier} (the storage's checksum matches), which is already processed.",
@@ -216,15 +215,7 @@ def _skip_if_duplicate(record, sha256):
     with db.engine.begin() as conn:
         commit_without_waiting_for_disk(conn)  # a hash lost in a crash is computed again
         conn.execute(sa.update(FPR).where(FPR.id == record.id).values(content_sha256=sha256))
-        earlier = conn.scalar(
-            sa.select(FPR.id)
-            .where(
-                FPR.content_sha256 == sha256,
-                FPR.id != record.id,
-                sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
-            )
-            .limit(1)
-        )
+        earlier = conn.scalar(_earlier_copy(FPR.content_sha256 == sha256, record))
     set_committed_value(record, "content_sha256", sha256)
     if earlier:
         raise SkipFile(
@@ -232,6 +223,21 @@ def _skip_if_duplicate(record, sha256):
             code="DUPLICATE_FILE",
             details={"duplicate_of": earlier},
         )
+
+
+def _earlier_copy(same_content, record):
+    """The id of a file with the same content (`same_content`, a condition) that goes on
+    instead of `record`: one already completed, or else a lower id still processing."""
+    FPR = FileProcessingRecord
+    return (
+        sa.select(FPR.id)
+        .where(
+            same_content,
+            FPR.id != record.id,
+            sa.or_(FPR.status == COMPLETED, sa.and_(FPR.status == PROCESSING, FPR.id < record.id)),
+        )
+        .limit(1)
+    )
 
 
 def _check_still_ours(record, attempt):
@@ -248,10 +254,29 @@ def _check_still_ours(record, attempt):
 def _file_call(record, result, sha256, timings, started):
     """One sales_calls row, its customer link and the record's completion, in one transaction.
     `db_ms` counts the database work since `started` up to the final status change."""
-    transcript = result.transcript
     meta = result.metadata or {}
+    call = _new_call(record, result, sha256, meta)
+    db.session.add(call)
+    try:
+        db.session.flush()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE") from err
+    _note_findings(record, result)
+    customer = customers.link(call, meta)
+    signals.call_filed.send(call, record=record, customer=customer)  # trackers counted, call_completed noted
+    timings["db_ms"] = _ms(started)
+    call.stage_timings = record.stage_timings = timings
+    _complete(record, call, customer, result.duration, timings)
+    metrics.stage_timings(timings)
+    return call
+
+
+def _new_call(record, result, sha256, meta):
+    """The sales call of an analysed recording (`meta`: what its metadata sidecar says)."""
+    transcript = result.transcript
     called_at = metadata.parse_time(meta["called_at"]) if meta.get("called_at") else record.file_mtime
-    call = SalesCall(
+    return SalesCall(
         file_id=record.id,
         job_id=record.job_id,
         content_sha256=sha256,
@@ -271,13 +296,12 @@ def _file_call(record, result, sha256, timings, started):
         quality=result.quality or "ok",
         quality_reasons=result.quality_reasons or None,
     )
-    db.session.add(call)
-    try:
-        db.session.flush()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise SkipFile("A call with identical content was filed by another worker.", code="DUPLICATE_FILE") from err
-    for note in result.notes:  # e.g. a malformed metadata sidecar: reported, the call still filed
+
+
+def _note_findings(record, result):
+    """File events for what the analysis noted beside the call: its notes (e.g. a malformed
+    metadata sidecar, the call still filed) and how much personal data it redacted."""
+    for note in result.notes:
         db.session.add(FileEvent(file_id=record.id, message=note, details={"kind": "metadata"}))
     if result.redactions is not None:  # how many of each kind, never the values
         spans = ", ".join(f"{n} {kind}" for kind, n in sorted(result.redactions.items())) or "none found"
@@ -288,10 +312,10 @@ def _file_call(record, result, sha256, timings, started):
                 details={"kind": "redaction", "counts": result.redactions},
             )
         )
-    customer = customers.link(call, meta)
-    signals.call_filed.send(call, record=record, customer=customer)  # trackers counted, call_completed noted
-    timings["db_ms"] = _ms(started)
-    call.stage_timings = record.stage_timings = timings
+
+
+def _complete(record, call, customer, audio_seconds, timings):
+    """Move the record to COMPLETED, saying which call (and customer) it was filed as."""
     filed = f"Filed as call #{call.id}" + (f" for customer #{customer.id}" if customer else " (no customer)")
     details = {"timings_ms": timings}
     if call.quality == "needs_review":
@@ -302,47 +326,23 @@ def _file_call(record, result, sha256, timings, started):
         COMPLETED,
         filed,
         details,
-        audio_seconds=result.duration,
+        audio_seconds=audio_seconds,
         finished_at=utcnow(),
         error_code=None,
         error_category=None,
         error_message=None,
     )
-    metrics.stage_timings(timings)
-    return call
 
 
 def _skip(record, err):
-    db.session.rollback()
-    record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
-    transition(
-        record,
-        SKIPPED,
-        err.message,
-        {"code": err.code, **err.details},
-        error_code=err.code,
-        error_category=err.category,
-        error_message=err.message,
-        finished_at=utcnow(),
-    )
+    _end_with(record, SKIPPED, err, {"code": err.code, **err.details})
     db.session.commit()
     return SKIPPED
 
 
-def fail(record, err, policy):
+def fail(record: FileProcessingRecord, err: CallbatchError, policy: batch_config.RetryPolicy) -> str:
     """Record a failure and schedule the retry the policy allows. Returns the new status."""
-    db.session.rollback()
-    record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
-    transition(
-        record,
-        FAILED,
-        err.message,
-        {"code": err.code, "category": err.category, **err.details},
-        error_code=err.code,
-        error_category=err.category,
-        error_message=err.message,
-        finished_at=utcnow(),
-    )
+    record = _end_with(record, FAILED, err, {"code": err.code, "category": err.category, **err.details})
     if not (policy.enabled and err.retryable and record.retry_count < policy.maxRetries):
         db.session.commit()
         return FAILED
@@ -361,6 +361,24 @@ def fail(record, err, policy):
     faults.pause_at("retry")
     enqueue.file(record.id, delay=delay, job_id=job_id)
     return RETRYING
+
+
+def _end_with(record, status, err, details):
+    """Roll back what the attempt left and move the record, read afresh, to `status` with the
+    error `err`. Returns the record as read afresh; the caller commits."""
+    db.session.rollback()
+    record = db.session.get(FileProcessingRecord, record.id, populate_existing=True)
+    transition(
+        record,
+        status,
+        err.message,
+        details,
+        error_code=err.code,
+        error_category=err.category,
+        error_message=err.message,
+        finished_at=utcnow(),
+    )
+    return record
 
 
 def _requeue(record_id):
@@ -398,7 +416,7 @@ def _fail_when_database_returns(record_id, attempt, err, policy):
 DATABASE_WAITS = (0.5, 1, 2, 4, 8, 15)
 
 
-def file_slots(limit):
+def file_slots(limit: int) -> FileSlots:
     lease = current_app.config["STALE_AFTER_SECONDS"]
     return FileSlots(enqueue.redis(), enqueue.key("file-slots"), limit, lease)
 
@@ -406,7 +424,7 @@ def file_slots(limit):
 class Heartbeat:
     """While a file is processing, touch its record and renew its slot lease."""
 
-    def __init__(self, record_id, slots, token):
+    def __init__(self, record_id: int, slots: FileSlots, token: str) -> None:
         self.record_id = record_id
         self.slots = slots
         self.token = token
@@ -415,11 +433,11 @@ class Heartbeat:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{record_id}")
 
-    def __enter__(self):
+    def __enter__(self) -> "Heartbeat":
         self.thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join()
 

@@ -19,7 +19,7 @@ from .status import PROCESSING, QUEUED, RETRYING
 GRACE_SECONDS = 5  # a file queued this recently may not have reached Redis yet
 
 
-def reap():
+def reap() -> tuple[int, int]:
     """One pass. Returns (stale files failed over, lost jobs re-queued)."""
     config = batch_config.load()
     return _reclaim_stale(config), (0 if config.processing.paused else _requeue_lost())

@@ -9,6 +9,8 @@ last_released_at): when two schedulers run by mistake, only one of them queues i
 missed while no scheduler ran (down at 02:00) happens once when one is back."""
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 from croniter import croniter
@@ -28,14 +30,14 @@ log = logging.getLogger(__name__)
 DUTIES = []
 
 
-def every_tick(duty):
+def every_tick(duty: Callable[[datetime], object]) -> Callable[[datetime], object]:
     """Run `duty(now)` on every tick; adding the same duty again changes nothing."""
     if duty not in DUTIES:
         DUTIES.append(duty)
     return duty
 
 
-def tick(now=None):
+def tick(now: datetime | None = None) -> list[tuple[int, str]]:
     now = now or utcnow()
     reaper.reap()
     for duty in DUTIES:
@@ -48,7 +50,7 @@ def tick(now=None):
     return queue_due_scans(now)
 
 
-def queue_due_scans(now=None):
+def queue_due_scans(now: datetime | None = None) -> list[tuple[int, str]]:
     """Queue every scan that is due; returns [(folder id, trigger)]."""
     now = now or utcnow()
     processing = batch_config.load().processing
@@ -85,7 +87,7 @@ def _take_turn(folder, stamp, now):
     return result.rowcount == 1
 
 
-def release_waiting(now=None):
+def release_waiting(now: datetime | None = None) -> list[tuple[int, int]]:
     """Queue the waiting files of folders whose window is open or whose processing time has
     come. Returns [(folder id, files queued)]."""
     now = now or utcnow()
@@ -121,13 +123,13 @@ def _folders(*conditions):
     return db.session.scalars(sa.select(ExternalFolder).where(*conditions).order_by(ExternalFolder.id)).all()
 
 
-def validate_cron(expression):
+def validate_cron(expression: str | None) -> list[str]:
     if expression and not croniter.is_valid(expression):
         return [f"'{expression}' is not a cron schedule (for example '0 2 * * *' for 02:00 every night)."]
     return []
 
 
-def event_folders():
+def event_folders() -> list[tuple[int, str]]:
     """(id, path) of the local folders watched for file events."""
     folders = _folders(
         ExternalFolder.enabled, ExternalFolder.monitor_type == "events", ExternalFolder.storage_type == "local"
@@ -135,7 +137,7 @@ def event_folders():
     return [(f.id, f.storage_config.get("path", "")) for f in folders]
 
 
-def note_watch_fallbacks(warnings):
+def note_watch_fallbacks(warnings: dict[int, str]) -> None:
     """Keep on each file-events folder why it is polled instead (None once it is watched)."""
     for folder in _folders(ExternalFolder.monitor_type == "events", ExternalFolder.storage_type == "local"):
         warning = warnings.get(folder.id)

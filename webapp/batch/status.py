@@ -1,6 +1,8 @@
 """The file status machine. Every status change goes through `transition` (or `claim`),
 which writes a FileEvent and moves the job's counters in the same transaction."""
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from .. import metrics, redaction
@@ -47,7 +49,9 @@ class InvalidTransition(Exception):
     pass
 
 
-def transition(record, to, message="", details=None, **fields):
+def transition(
+    record: FileProcessingRecord, to: str, message: str = "", details: dict[str, Any] | None = None, **fields: Any
+) -> None:
     """Move `record` to status `to`; the caller commits. Texts are stored without secrets."""
     frm = record.status
     if to not in ALLOWED.get(frm, ()):
@@ -67,7 +71,7 @@ def transition(record, to, message="", details=None, **fields):
         metrics.retry_scheduled(record)
 
 
-def move_counters(job_id, frm, to):
+def move_counters(job_id: int | None, frm: str, to: str) -> None:
     """Move the job's counters for one file going from `frm` to `to`, and finish or re-open
     the job when that changes its state. One UPDATE, unless the job's state changes too."""
     changes = {}
@@ -93,7 +97,7 @@ def move_counters(job_id, frm, to):
     signals.job_counted.send(job)
 
 
-def finish_job_if_done(job_id):
+def finish_job_if_done(job_id: int) -> BatchJob | None:
     """Mark the job finished if every file is; returns the job when this call finished it."""
     finished = (
         BatchJob.processed_files + BatchJob.failed_files + BatchJob.skipped_files + BatchJob.cancelled_files
@@ -113,7 +117,7 @@ def finish_job_if_done(job_id):
     return job
 
 
-def reopen_job(job_id):
+def reopen_job(job_id: int) -> BatchJob | None:
     """Mark a finished job running again; returns the job when this call re-opened it."""
     return db.session.execute(
         sa.update(BatchJob)
@@ -127,7 +131,7 @@ def reopen_job(job_id):
     ).scalar()
 
 
-def claim(record_id, worker_name, rq_job_id):
+def claim(record_id: int, worker_name: str, rq_job_id: str | None) -> FileProcessingRecord | None:
     """Take a record for processing with one conditional UPDATE; None if someone else has it
     (or it is no longer waiting). Commits."""
     record = db.session.get(FileProcessingRecord, record_id, populate_existing=True)
@@ -141,10 +145,26 @@ def claim(record_id, worker_name, rq_job_id):
         db.session.rollback()
         return None
     seen = record.status
+    record = _mark_processing(record_id, seen, worker_name, rq_job_id)
+    if record is None:
+        db.session.rollback()
+        return None
+    db.session.add(
+        FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING, message=f"Picked up by {worker_name}")
+    )
+    signals.status_changed.send(record, frm=seen, to=PROCESSING, details=None)
+    faults.pause_at("claim")
+    commit_keeping_loaded()
+    return record
+
+
+def _mark_processing(record_id, seen, worker_name, rq_job_id):
+    """The conditional UPDATE of a claim: the record, now processing, if it still had the
+    status `seen`; else None."""
     now = utcnow()
     commit_without_waiting_for_disk(db.session)  # a claim lost in a crash is redone
     FPR = FileProcessingRecord
-    record = db.session.execute(
+    return db.session.execute(
         sa.update(FPR)
         .where(FPR.id == record_id, FPR.status == seen)
         .values(
@@ -161,19 +181,9 @@ def claim(record_id, worker_name, rq_job_id):
         .returning(FPR)
         .execution_options(synchronize_session=False, populate_existing=True)
     ).scalar()
-    if record is None:
-        db.session.rollback()
-        return None
-    db.session.add(
-        FileEvent(file_id=record_id, from_status=seen, to_status=PROCESSING, message=f"Picked up by {worker_name}")
-    )
-    signals.status_changed.send(record, frm=seen, to=PROCESSING, details=None)
-    faults.pause_at("claim")
-    commit_keeping_loaded()
-    return record
 
 
-def commit_keeping_loaded():
+def commit_keeping_loaded() -> None:
     """Commit without expiring what the session holds. For a commit whose rows were just read
     back (UPDATE … RETURNING): reading them again would be a wasted round trip."""
     session = db.session()

@@ -7,11 +7,12 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Collection
 
 import av
 
 from ..errors import FileAccessError, SkipFile
-from ..providers.storage.base import MANIFEST, METADATA_SUFFIX, TRANSCRIPT_SUFFIXES
+from ..providers.storage.base import MANIFEST, METADATA_SUFFIX, TRANSCRIPT_SUFFIXES, StoredFile
 
 UUID_NAME = re.compile(
     r"^(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?P<ext>[a-z0-9]+)$",
@@ -21,7 +22,7 @@ UUID_NAME = re.compile(
 COMPANION_SUFFIXES = TRANSCRIPT_SUFFIXES + (METADATA_SUFFIX,)
 
 
-def is_companion(name):
+def is_companion(name: str) -> bool:
     lower = name.lower()
     if lower == MANIFEST:
         return True
@@ -31,12 +32,12 @@ def is_companion(name):
     return False
 
 
-def call_uuid(name):
+def call_uuid(name: str) -> str | None:
     match = UUID_NAME.match(name)
     return match.group("uuid").lower() if match else None
 
 
-def check_listing(stored, extensions, max_size):
+def check_listing(stored: StoredFile, extensions: Collection[str], max_size: int) -> None:
     """Raise SkipFile for a listed file that cannot be taken."""
     if stored.denied and stored.denied_code == "INVALID_FILENAME":  # e.g. a name that is not UTF-8
         raise SkipFile(stored.denied, code="INVALID_FILENAME")
@@ -58,7 +59,7 @@ def check_listing(stored, extensions, max_size):
         raise SkipFile("The file is empty (0 bytes).", code="CORRUPTED_FILE")
 
 
-def probe(path):
+def probe(path: str) -> tuple[float | None, str]:
     """(duration in seconds, SHA-256 hex) of an audio file; SkipFile if it is not a regular
     file or holds no readable audio. The file is first opened without blocking and checked
     on its descriptor: a FIFO would hang any reader. (Storage providers yield paths that
