@@ -31,7 +31,7 @@ sys.path.insert(0, ROOT)
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.services import own_services  # noqa: E402
+from bench.services import migrated_app, own_services, worker_process  # noqa: E402
 
 THREADS = 2
 DECODE = {"language": "he", "beam_size": 1, "temperature": 0.0, "condition_on_previous_text": False}
@@ -50,14 +50,9 @@ def main():
     parser.add_argument("--only", choices=("speed", "channels"), help="run one part only")
     args = parser.parse_args()
     with own_services("asr") as work:
-        from flask_migrate import upgrade
-
-        from webapp import create_app
         from webapp.analysis import model_files
 
-        app = create_app()
-        with app.app_context():
-            upgrade(revision="heads")
+        app = migrated_app()
         model, _ = model_files.install_base(app.config["MODELS_DIR"])
         if args.only != "channels":
             _measure(args, work, dict(os.environ), app, model)
@@ -86,13 +81,7 @@ def _channels(args, work, env, app, model):
     ):
         _reset(app)
         _configure(app, plain, diarizer)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker", "--name", "bench-asr-channels"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = worker_process("--name", "bench-asr-channels", env=env)
         try:
             _batch(env, warmup)
             _reset(app)
@@ -126,13 +115,7 @@ def _measure(args, work, env, app, model):
             f"model {model}; {THREADS} threads, int8, greedy"
         )
 
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker", "--name", "bench-asr"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = worker_process("--name", "bench-asr", env=env)
         plain = {"type": "faster_whisper", "model": model, "compute_type": "int8", "cpu_threads": THREADS, **DECODE}
         _configure(app, plain)
         _batch(env, warmup)  # the worker loads the model here; the timed runs measure processing

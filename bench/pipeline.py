@@ -7,7 +7,6 @@ Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite does); uses its own d
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -17,7 +16,15 @@ import psutil
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.services import own_services, percentile, write_recordings  # noqa: E402
+from bench.services import (  # noqa: E402
+    burst_workers,
+    completed_spans,
+    configure_batch,
+    migrated_app,
+    own_services,
+    percentile,
+    write_recordings,
+)
 
 
 def noop():
@@ -37,21 +44,16 @@ def main():
 
 def _run(args, workdir):
     import sqlalchemy as sa
-    from flask_migrate import upgrade
 
-    from webapp import create_app, queues
-    from webapp.batch import batch_config, discovery, folder_config
+    from webapp import queues
+    from webapp.batch import discovery, folder_config
     from webapp.extensions import db
     from webapp.models import FileProcessingRecord as FPR
     from webapp.services.reports import STAGE_ORDER
 
-    app = create_app()
+    app = migrated_app()
     with app.app_context():
-        upgrade(revision="heads")
-        config = batch_config.load().model_dump()
-        config["scanning"]["fileSettleSeconds"] = 0
-        config["processing"]["maxConcurrentFiles"] = 20
-        batch_config.save(batch_config.BatchConfig.model_validate(config))
+        configure_batch()
 
         # Baseline: bare RQ no-op jobs, same Redis, same worker class, same number of processes.
         q = queues.queue(queues.FILES)
@@ -72,10 +74,7 @@ def _run(args, workdir):
         wall, rss = _drain(args.workers)
         db.session.rollback()
         done = db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(FPR.status == "completed"))
-        spans = [
-            (f - s).total_seconds() * 1000
-            for s, f in db.session.execute(sa.select(FPR.started_at, FPR.finished_at).where(FPR.status == "completed"))
-        ]
+        spans = completed_spans()
         stages = db.session.scalars(sa.select(FPR.stage_timings).where(FPR.status == "completed")).all()
         durations = _job_durations(db.session.scalars(sa.select(FPR.rq_job_id)).all())
         per_file = wall * args.workers / args.files * 1000
@@ -135,15 +134,7 @@ def _run(args, workdir):
 def _drain(count):
     """Run `count` burst workers until the queues are empty: (wall seconds, peak RSS of one)."""
     started = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker", "--burst", "--without-scheduler"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(count)
-    ]
+    procs = burst_workers(count)
     peak = 0
     while any(p.poll() is None for p in procs):
         for p in procs:

@@ -11,7 +11,6 @@ Needs PostgreSQL and Redis on 127.0.0.1; uses a database of its own, dropped at 
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -21,7 +20,15 @@ import psutil
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.services import own_services, percentile, write_recordings  # noqa: E402
+from bench.services import (  # noqa: E402
+    burst_workers,
+    completed_spans,
+    configure_batch,
+    migrated_app,
+    own_services,
+    percentile,
+    write_recordings,
+)
 
 
 def main():
@@ -36,36 +43,28 @@ def main():
 
 
 def _run(args, workdir):
-    from flask_migrate import upgrade
-
-    from webapp import create_app
     from webapp.analysis import model_files
-    from webapp.batch import batch_config as settings
     from webapp.batch import folder_config
 
-    app = create_app()
+    app = migrated_app()
     with app.app_context():
-        upgrade(revision="heads")
-        _configure(settings, {"type": "sidecar"})
+        configure_batch({"type": "sidecar"})
         calls = os.path.join(workdir, "calls")
         write_recordings(calls, args.files)
         folder_id = folder_config.local_folder_for(calls).id
 
-    print(
+    heading = (
         f"{args.files} recordings with .txt transcripts (sidecar transcriber); "
-        f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start",
-        flush=True,
+        f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start"
     )
-    runs = [_batch(app, folder_id, args.files, int(n)) for n in args.workers.split(",")]
-    _print(runs)
+    _compare(app, folder_id, args.files, args.workers, heading)
 
     if args.whisper_files:
         from webapp import samples
 
         with app.app_context():
             model, _ = model_files.install_base(os.path.join(workdir, "models"))
-            _configure(
-                settings,
+            configure_batch(
                 {
                     "type": "faster_whisper",
                     "model": model,
@@ -80,23 +79,17 @@ def _run(args, workdir):
                 speech, count=args.whisper_files, formats=("wav",), metadata=False, speak=True, transcripts="none"
             )
             folder_id = folder_config.local_folder_for(speech).id
-        print(
+        heading = (
             f"\n{args.whisper_files} recordings of synthetic Hebrew speech, Whisper base (int8, 2 threads per "
-            f"worker, beam 1), load average {os.getloadavg()[0]:.1f} at the start",
-            flush=True,
+            f"worker, beam 1), load average {os.getloadavg()[0]:.1f} at the start"
         )
-        runs = [_batch(app, folder_id, args.whisper_files, int(n)) for n in args.whisper_workers.split(",")]
-        _print(runs)
+        _compare(app, folder_id, args.whisper_files, args.whisper_workers, heading)
 
 
-def _configure(settings, transcriber):
-    document = settings.load().model_dump()
-    document["scanning"]["fileSettleSeconds"] = 0
-    document["processing"]["maxConcurrentFiles"] = 20
-    document["analysis"]["transcriber"] = transcriber
-    config, errors = settings.validate(document)
-    assert not errors, errors
-    settings.save(config)
+def _compare(app, folder_id, files, workers, heading):
+    """The folder's batch processed by each number of workers in `workers` ("1,2,4"), as a table."""
+    print(heading, flush=True)
+    _print([_batch(app, folder_id, files, int(n)) for n in workers.split(",")])
 
 
 def _reset():
@@ -128,15 +121,7 @@ def _batch(app, folder_id, files, workers):
         assert result.queued == files, result
     sampler = Sampler()
     started = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker", "--burst", "--without-scheduler"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
+    procs = burst_workers(workers)
     with sampler:
         while any(p.poll() is None for p in procs):
             sampler.watch([p.pid for p in procs])
@@ -145,10 +130,7 @@ def _batch(app, folder_id, files, workers):
     with app.app_context():
         done = db.session.scalar(sa.select(sa.func.count()).where(FPR.status == "completed"))
         first, last = db.session.execute(sa.select(sa.func.min(FPR.started_at), sa.func.max(FPR.finished_at))).one()
-        spans = [
-            (f - s).total_seconds() * 1000
-            for s, f in db.session.execute(sa.select(FPR.started_at, FPR.finished_at).where(FPR.status == "completed"))
-        ]
+        spans = completed_spans()
     busy = (last - first).total_seconds()
     return {
         "workers": workers,

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.services import own_services, percentile  # noqa: E402
+from bench.services import migrated_app, own_services, percentile  # noqa: E402
 
 RARE = "קומבינציה"
 QUERIES = [
@@ -44,8 +44,6 @@ def main():
 
 
 def _load(app, count):
-    from flask_migrate import upgrade
-
     from webapp.extensions import db
     from webapp.models import User
     from webapp.samples import SCRIPTS
@@ -54,7 +52,6 @@ def _load(app, count):
     lines = [text for script in SCRIPTS for _speaker, text in script] + ["יש לנו אחריות מלאה לשלוש שנים."]
     rng = random.Random(7)
     with app.app_context():
-        upgrade(revision="heads")
         user = User(email="manager@example.com", role="manager", language="en")
         user.set_password("bench password 1")
         db.session.add(user)
@@ -110,9 +107,7 @@ def _timed(client, headers, params, count):
 
 
 def _run(args):
-    from webapp import create_app
-
-    app = create_app()
+    app = migrated_app()
     token, load_seconds = _load(app, args.calls)
     print(f"loaded {args.calls:,} calls in {load_seconds:.1f} s (COPY, search_text computed)")
     client = app.test_client()

@@ -1,7 +1,8 @@
 """What every benchmark needs: a PostgreSQL database and a Redis database of its own, set in
 the environment the app reads (and passes to the worker processes it starts), all removed
-at the end; a web client signed in through the login form; the peak RSS of this process
-while a block runs; and percentiles.
+at the end; the app on that database, set to queue files at once; burst worker processes;
+a web client signed in through the login form; the peak RSS of this process while a block
+runs; and percentiles.
 
 Environment: BENCH_PG_ADMIN (postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS
 (redis://127.0.0.1:6379; a free database number 1-15 is claimed the way the test suite
@@ -12,6 +13,8 @@ import os
 import random
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -24,6 +27,7 @@ import redis
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
 CLAIM_KEY = "callbatch-test-run"  # the test suite's claim on a Redis database: honoured both ways
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextlib.contextmanager
@@ -63,6 +67,60 @@ def _claim_redis(owner):
                 return f"{REDIS_BASE}/{number}"
             client.delete(CLAIM_KEY)  # unclaimed but in use: leave it as it was
     raise SystemExit("No free Redis database (1-15) for this benchmark.")
+
+
+def migrated_app():
+    """The app on the run's database, its schema migrated to the newest revision."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade(revision="heads")
+    return app
+
+
+def configure_batch(transcriber=None):
+    """A batch configuration that queues a file as soon as it is found and runs 20 at once
+    (with `transcriber`, if given). In an app context."""
+    from webapp.batch import batch_config
+
+    document = batch_config.load().model_dump()
+    document["scanning"]["fileSettleSeconds"] = 0
+    document["processing"]["maxConcurrentFiles"] = 20
+    if transcriber:
+        document["analysis"]["transcriber"] = transcriber
+    config, errors = batch_config.validate(document)
+    assert not errors, errors
+    batch_config.save(config)
+
+
+def worker_process(*options, env=None):
+    """A `flask worker` process started from the repository root, its output discarded."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker", *options],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def burst_workers(count):
+    """`count` workers that end when the queues are empty (no scheduler)."""
+    return [worker_process("--burst", "--without-scheduler") for _ in range(count)]
+
+
+def completed_spans():
+    """Milliseconds from claim to completion of every completed file."""
+    import sqlalchemy as sa
+
+    from webapp.extensions import db
+    from webapp.models import FileProcessingRecord as FPR
+
+    finished = db.session.execute(sa.select(FPR.started_at, FPR.finished_at).where(FPR.status == "completed"))
+    return [(f - s).total_seconds() * 1000 for s, f in finished]
 
 
 def percentile(values, p):

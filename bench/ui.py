@@ -28,7 +28,7 @@ import psutil
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.services import PeakRss, own_services, percentile, signed_in_client  # noqa: E402
+from bench.services import PeakRss, migrated_app, own_services, percentile, signed_in_client  # noqa: E402
 
 STATUSES = ["completed"] * 80 + ["failed"] * 6 + ["skipped"] * 6 + ["queued"] * 4 + ["cancelled"] * 2 + ["retrying"] * 2
 CODES = {
@@ -62,14 +62,11 @@ def main():
 
 
 def _setup(app, workdir):
-    from flask_migrate import upgrade
-
     from webapp.batch import folder_config
     from webapp.extensions import db
     from webapp.models import User
 
     with app.app_context():
-        upgrade(revision="heads")
         user = User(email="manager@example.com", role="manager", language="en")
         user.set_password(PASSWORD)
         db.session.add(user)
@@ -384,9 +381,7 @@ def _report(small, large, sizes):
 
 
 def _run(args, workdir):
-    from webapp import create_app
-
-    app = create_app()
+    app = migrated_app()
     folder_ids = _setup(app, workdir)
     sizes = (args.baseline, args.records)
     results = []

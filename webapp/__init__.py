@@ -45,17 +45,36 @@ def create_app(overrides=None):
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(Config(app.instance_path))
     app.config.update(overrides or {})
-    if app.config["PROXY_HOPS"]:
-        # Behind a TLS-terminating proxy: the client's address, scheme and host come from its
-        # X-Forwarded-For/-Proto/-Host headers (the login rate limit counts the real client).
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    _trust_proxies(app)
     from . import logging_setup
 
     logging_setup.configure(app)
+    _init_database(app)
+    from .auth import csrf, login_manager
 
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    _init_babel(app)
+    from .cli import register_commands
+    from .views import register_blueprints
+
+    register_commands(app)
+    register_blueprints(app)
+    connect_layers()
+    return app
+
+
+def _trust_proxies(app):
+    """Behind a TLS-terminating proxy: the client's address, scheme and host come from its
+    X-Forwarded-For/-Proto/-Host headers (the login rate limit counts the real client)."""
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def _init_database(app):
     db.init_app(app)
     from . import models  # noqa: F401  (register the tables with SQLAlchemy)
     from .services import search  # keeps sales_calls.search_text in step with each transcript
@@ -66,26 +85,17 @@ def create_app(overrides=None):
         directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
         include_name=search.include_in_schema_check,
     )
-    from .auth import csrf, login_manager
 
-    login_manager.init_app(app)
-    csrf.init_app(app)
+
+def _init_babel(app):
+    """Interface language: the user's, else the browser's; time zone: the user's, else TIMEZONE."""
+    from flask_babel import get_locale
+
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES", os.path.join(os.path.dirname(__file__), "..", "translations")
     )
-    # interface language: the user's, else the browser's; time zone: the user's, else TIMEZONE
     babel.init_app(app, locale_selector=_locale, timezone_selector=_timezone)
-    from flask_babel import get_locale
-
     app.jinja_env.globals["get_locale"] = get_locale
-
-    from .cli import register_commands
-    from .views import register_blueprints
-
-    register_commands(app)
-    register_blueprints(app)
-    connect_layers()
-    return app
 
 
 def connect_layers():

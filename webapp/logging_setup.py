@@ -81,6 +81,13 @@ class PlainFormatter(logging.Formatter):
 
 def configure(app):
     """The root handler (once per process) and the request hooks that bind the request id."""
+    _add_root_handler()
+    app.before_request(_bind_request)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_unbind_request)
+
+
+def _add_root_handler():
     root = logging.getLogger()
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
     if not any(getattr(h, "callbatch", False) for h in root.handlers) and (
@@ -92,31 +99,31 @@ def configure(app):
         handler.callbatch = True
         root.addHandler(handler)
 
-    @app.before_request
-    def _bind_request():
-        from flask import g, request
-        from flask_login import current_user
 
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-        user = current_user.get_id() if current_user and current_user.is_authenticated else None
-        g.log_token = bind(request_id=g.request_id, user=user)
+def _bind_request():
+    from flask import g, request
+    from flask_login import current_user
 
-    @app.after_request
-    def _echo_request_id(response):
-        from flask import g
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    user = current_user.get_id() if current_user and current_user.is_authenticated else None
+    g.log_token = bind(request_id=g.request_id, user=user)
 
-        if "request_id" in g:
-            response.headers["X-Request-ID"] = g.request_id
-        return response
 
-    @app.teardown_request
-    def _unbind_request(_exc):
-        from flask import g
+def _echo_request_id(response):
+    from flask import g
 
-        token = g.pop("log_token", None)
-        if token is not None:
-            try:
-                unbind(token)
-            except ValueError:  # reset in another context (streamed responses): nothing to undo
-                pass
+    if "request_id" in g:
+        response.headers["X-Request-ID"] = g.request_id
+    return response
+
+
+def _unbind_request(_exc):
+    from flask import g
+
+    token = g.pop("log_token", None)
+    if token is not None:
+        try:
+            unbind(token)
+        except ValueError:  # reset in another context (streamed responses): nothing to undo
+            pass

@@ -86,37 +86,46 @@ def make_folder(path, count=6, formats=None, metadata=True, speak=None, minutes=
     names = []
     for i in range(count):
         call_id = str(uuid.uuid4())
-        script = _conversation(i, minutes)
-        ext = formats[i % len(formats)]
-        target = os.path.join(path, f"{call_id}.{ext}")
+        target = os.path.join(path, f"{call_id}.{formats[i % len(formats)]}")
         two = stereo is True or stereo == "some" and i % 2 == 1
-        if speak:
-            # speed and pauses vary per call, so no two recordings have the same content
-            segments = speak_call(
-                target,
-                script,
-                speed=random.randint(150, 165),
-                gap=random.uniform(0.35, 0.6),
-                seconds=minutes * 60,
-                stereo=two,
-            )
-        else:
-            segments = _timeline(script, seconds=minutes * 60)
-            _write_wav(target, segments, voice_shift=random.uniform(-20, 20), stereo=two)
+        segments = _record(target, _conversation(i, minutes), speak, minutes * 60, two)
         if transcripts == "all" or transcripts == "some" and i % 2 == 0:
-            with open(os.path.join(path, f"{call_id}.json"), "w", encoding="utf-8") as f:
-                json.dump({"language": "he", "segments": segments}, f, ensure_ascii=False, indent=1)
+            _write_json(os.path.join(path, f"{call_id}.json"), {"language": "he", "segments": segments})
         if metadata and i % 6 != 5:
-            customer = CUSTOMERS[i % len(CUSTOMERS)]
-            meta = {
-                **customer,
-                "agent": AGENTS[i % len(SCRIPTS) % len(AGENTS)],
-                "called_at": f"2026-11-{1 + i % 28:02d}T{9 + i % 8:02d}:15:00+02:00",
-            }
-            with open(os.path.join(path, f"{call_id}.meta.json"), "w", encoding="utf-8") as f:
-                json.dump(meta, f, ensure_ascii=False, indent=1)
+            _write_json(os.path.join(path, f"{call_id}.meta.json"), _metadata(i))
         names.append(os.path.basename(target))
     return names
+
+
+def _record(target, script, speak, seconds, stereo):
+    """One sample recording at `target`, spoken by espeak-ng or as tones; returns its timeline."""
+    if speak:
+        # speed and pauses vary per call, so no two recordings have the same content
+        return speak_call(
+            target,
+            script,
+            speed=random.randint(150, 165),
+            gap=random.uniform(0.35, 0.6),
+            seconds=seconds,
+            stereo=stereo,
+        )
+    segments = _timeline(script, seconds=seconds)
+    _write_wav(target, segments, voice_shift=random.uniform(-20, 20), stereo=stereo)
+    return segments
+
+
+def _metadata(number):
+    """The customer and agent facts delivered with sample call `number`."""
+    return {
+        **CUSTOMERS[number % len(CUSTOMERS)],
+        "agent": AGENTS[number % len(SCRIPTS) % len(AGENTS)],
+        "called_at": f"2026-11-{1 + number % 28:02d}T{9 + number % 8:02d}:15:00+02:00",
+    }
+
+
+def _write_json(path, document):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(document, f, ensure_ascii=False, indent=1)
 
 
 def _conversation(number, minutes):
@@ -142,15 +151,7 @@ def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0,
         for n, (speaker, line) in enumerate(script):
             if seconds and t >= seconds:
                 break
-            voice, pitch = VOICES.get(speaker, VOICES["agent"])
-            line_wav = os.path.join(tmp, f"{n}.wav")
-            subprocess.run(
-                ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", line_wav, line],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
-            audio = _resampled(line_wav, rate)
+            audio = _say(line, speaker, speed, rate, os.path.join(tmp, f"{n}.wav"))
             length = len(audio) / 2 / rate
             segments.append({"start": round(t, 2), "end": round(t + length, 2), "text": line, "speaker": speaker})
             frames += audio + _silence(gap, rate)
@@ -158,33 +159,41 @@ def speak_call(target, script, speed=155, gap=0.45, rate=SPEECH_RATE, seconds=0,
                 track += audio if side == (speaker if speaker in tracks else "agent") else bytes(len(audio))
                 track += _silence(gap, rate)
             t += length + gap
-        wav_path = target if target.endswith(".wav") else os.path.join(tmp, "call.wav")
         if stereo:
             left, right = (
                 (tracks["agent"], tracks["customer"]) if agent_channel == 1 else (tracks["customer"], tracks["agent"])
             )
-            _write_pcm(wav_path, [left, right], rate)
+            _write_audio(target, [left, right], rate, tmp)
         else:
-            _write_pcm(wav_path, [frames], rate)
-        if wav_path != target:
-            subprocess.run(
-                [
-                    "ffmpeg",
-                    "-nostdin",
-                    "-loglevel",
-                    "error",
-                    "-y",
-                    "-i",
-                    wav_path,
-                    "-ac",
-                    "2" if stereo else "1",
-                    target,
-                ],
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+            _write_audio(target, [frames], rate, tmp)
     return segments
+
+
+def _say(line, speaker, speed, rate, wav_path):
+    """The line spoken in the speaker's voice, as 16-bit samples at `rate`."""
+    voice, pitch = VOICES.get(speaker, VOICES["agent"])
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", wav_path, line],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return _resampled(wav_path, rate)
+
+
+def _write_audio(target, channels, rate, tmp):
+    """The channels' samples into `target`: a WAV, or another format through ffmpeg."""
+    if target.endswith(".wav"):
+        _write_pcm(target, channels, rate)
+        return
+    wav_path = os.path.join(tmp, "call.wav")
+    _write_pcm(wav_path, channels, rate)
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", wav_path, "-ac", str(len(channels)), target],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _write_pcm(path, channels, rate):

@@ -22,18 +22,9 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     """Transcribe and score one recording with the folder's providers (or the defaults), and
     read the customer metadata delivered with it. `companions` gives the files delivered
     beside the recording (from the folder's storage, see providers.storage.base.Companions)."""
-    timings = {}
     companions = companions or Companions.none(audio_path)
     meta, notes = metadata.read(companions)
-    started = time.perf_counter()
-    transcriber = provider("transcriber", _choose(folder, defaults, "transcriber"))
-    diarizer = provider("diarizer", _choose(folder, defaults, "diarizer") or DEFAULT_DIARIZER)
-    transcript = diarizer.transcribe(transcriber, audio_path, duration, companions=companions)
-    timings["asr_ms"] = _ms(started)
-    if transcript.stats.get("loaded_now"):
-        timings["model_load_ms"] = transcript.stats["model_load_ms"]
-    if "model_loads" in transcript.stats:
-        timings["model_loads"] = transcript.stats["model_loads"]  # loads in this process so far
+    transcript, timings = _transcribe(audio_path, folder, defaults, duration, companions)
     # Redacted before anything reads the words: the stored transcript, the search and the
     # scorer's quoted evidence never hold the personal data.
     redactions, silenced = pii.redact_transcript(transcript) if redacts(folder) else (None, None)
@@ -42,28 +33,9 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
     verdict = quality.judge(transcript, duration)
     call_metrics["quality"] = verdict.signals
     if verdict.needs_review:  # a score read off an unreliable transcript would mislead: withhold it
-        timings["scoring_ms"] = _ms(started)
-        return Analysis(
-            transcript=transcript,
-            duration=duration,
-            scores=withheld(verdict),
-            overall_score=None,
-            metrics=call_metrics,
-            timings=timings,
-            metadata=meta,
-            notes=notes,
-            redactions=redactions,
-            redacted_spans=silenced,
-            quality=verdict.quality,
-            quality_reasons=verdict.reasons,
-        )
-    try:
-        scorer = provider("scorer", _choose(folder, defaults, "scorer") or DEFAULT_SCORER)
-    except ConfigError as err:
-        raise ProcessingError(
-            "The scorer settings are not valid: " + "; ".join(err.messages), code="SCORING_FAILED", retryable=False
-        ) from err
-    scores, overall = scorer.score(transcript, duration)
+        scores, overall = withheld(verdict), None
+    else:
+        scores, overall = _scorer(folder, defaults).score(transcript, duration)
     timings["scoring_ms"] = _ms(started)
     return Analysis(
         transcript=transcript,
@@ -79,6 +51,29 @@ def analyze(audio_path, folder, defaults, duration=None, companions=None):
         quality=verdict.quality,
         quality_reasons=verdict.reasons,
     )
+
+
+def _transcribe(audio_path, folder, defaults, duration, companions):
+    """(transcript with who spoke, timings of the speech step)."""
+    started = time.perf_counter()
+    transcriber = provider("transcriber", _choose(folder, defaults, "transcriber"))
+    diarizer = provider("diarizer", _choose(folder, defaults, "diarizer") or DEFAULT_DIARIZER)
+    transcript = diarizer.transcribe(transcriber, audio_path, duration, companions=companions)
+    timings = {"asr_ms": _ms(started)}
+    if transcript.stats.get("loaded_now"):
+        timings["model_load_ms"] = transcript.stats["model_load_ms"]
+    if "model_loads" in transcript.stats:
+        timings["model_loads"] = transcript.stats["model_loads"]  # loads in this process so far
+    return transcript, timings
+
+
+def _scorer(folder, defaults):
+    try:
+        return provider("scorer", _choose(folder, defaults, "scorer") or DEFAULT_SCORER)
+    except ConfigError as err:
+        raise ProcessingError(
+            "The scorer settings are not valid: " + "; ".join(err.messages), code="SCORING_FAILED", retryable=False
+        ) from err
 
 
 def redacts(folder):

@@ -104,6 +104,18 @@ def _manifest_row(data, call_uuid):
     return None, None
 
 
+def _iso_time(value):
+    when = parse_time(value)
+    return when.isoformat() if when else None
+
+
+# The fields given in a standard form: (field, normaliser returning None when it cannot, the problem then).
+NORMALISED = (
+    ("phone", normalize_phone, "The customer phone '{}' is not a valid phone number; it was ignored."),
+    ("called_at", _iso_time, "The call time '{}' is not an ISO date-time; the file time is used."),
+)
+
+
 def clean(raw):
     """Known fields only, phone normalised, time parsed. Returns (metadata, problems)."""
     problems = []
@@ -114,20 +126,13 @@ def clean(raw):
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         meta[key] = str(value).strip()
-    if "phone" in meta:
-        phone = normalize_phone(meta["phone"])
-        if phone is None:
-            problems.append(f"The customer phone '{meta['phone']}' is not a valid phone number; it was ignored.")
-            meta.pop("phone")
-        else:
-            meta["phone"] = phone
-    if "called_at" in meta:
-        when = parse_time(meta["called_at"])
-        if when is None:
-            problems.append(f"The call time '{meta['called_at']}' is not an ISO date-time; the file time is used.")
-            meta.pop("called_at")
-        else:
-            meta["called_at"] = when.isoformat()
+    for key, normalise, problem in NORMALISED:
+        if key in meta:
+            value = normalise(meta[key])
+            if value is None:
+                problems.append(problem.format(meta.pop(key)))
+            else:
+                meta[key] = value
     return meta, problems
 
 

@@ -149,7 +149,6 @@ def download(name, models_dir, progress=True):
     if is_model(target):
         return target
     import huggingface_hub
-    from huggingface_hub import errors as hub_errors
     from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
     (enable_progress_bars if progress else disable_progress_bars)()
@@ -162,18 +161,7 @@ def download(name, models_dir, progress=True):
             endpoint=os.environ.get("HF_ENDPOINT") or None,
         )  # a mirror
     except Exception as exc:
-        if isinstance(exc, (hub_errors.RepositoryNotFoundError, hub_errors.RevisionNotFoundError)):
-            why = "the model hub has no model of that name"
-        elif isinstance(exc, hub_errors.LocalEntryNotFoundError):
-            why = "no model hub could be reached"
-        else:
-            why = "the download did not finish"
-        raise ModelUnavailable(
-            f"The speech model '{name}' is not installed and could not be downloaded ({why}). To fix it: "
-            f"`flask models install-base --use` (the small demo model), a model folder copied into {models_dir}, "
-            f"or `flask models pull {name}` where a model hub is reachable.",
-            details={"model": name, "models_dir": models_dir, "error": f"{type(exc).__name__}: {exc}"},
-        ) from exc
+        raise _not_downloaded(name, models_dir, exc) from exc
     if not is_model(target):
         raise ModelUnavailable(
             f"The download of '{name}' holds no CTranslate2 Whisper model (model.bin, "
@@ -181,6 +169,24 @@ def download(name, models_dir, progress=True):
             details={"model": name},
         )
     return target
+
+
+def _not_downloaded(name, models_dir, exc):
+    """The ModelUnavailable for a failed download: why, and the ways to a model without one."""
+    from huggingface_hub import errors as hub_errors
+
+    if isinstance(exc, (hub_errors.RepositoryNotFoundError, hub_errors.RevisionNotFoundError)):
+        why = "the model hub has no model of that name"
+    elif isinstance(exc, hub_errors.LocalEntryNotFoundError):
+        why = "no model hub could be reached"
+    else:
+        why = "the download did not finish"
+    return ModelUnavailable(
+        f"The speech model '{name}' is not installed and could not be downloaded ({why}). To fix it: "
+        f"`flask models install-base --use` (the small demo model), a model folder copied into {models_dir}, "
+        f"or `flask models pull {name}` where a model hub is reachable.",
+        details={"model": name, "models_dir": models_dir, "error": f"{type(exc).__name__}: {exc}"},
+    )
 
 
 def _subdirectories(path):

@@ -5,8 +5,11 @@ import contextlib
 import os
 import re
 
+from flask_babel import lazy_gettext as _l
+
 from .. import outbound
 from ..errors import ProcessingError
+from ..providers.storage.base import Field
 
 DEFAULT_TIMEOUT = 120
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -14,6 +17,18 @@ DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 # base URL: without this rule a setting could send SECRET_KEY or DATABASE_URL to any host.
 KEY_ENV = re.compile(r"OPENAI_API_KEY|CALLBATCH_[A-Z0-9_]+_API_KEY")
 KEY_ENV_RULE = "OPENAI_API_KEY or a name of the form CALLBATCH_<NAME>_API_KEY"
+
+# The settings fields of the server and its key, in the transcriber's and the scorer's forms.
+BASE_URL_FIELD = Field(
+    "base_url", _l("Base URL"), help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")
+)
+KEY_ENV_FIELD = Field(
+    "api_key_env",
+    _l("API key variable"),
+    default=DEFAULT_KEY_ENV,
+    help=_l("Name of the environment variable holding the key (never stored here)."),
+)
+TIMEOUT_FIELD = Field("timeout", _l("Timeout (s)"), kind="number", default=DEFAULT_TIMEOUT)
 
 
 def validate(config, default_model):

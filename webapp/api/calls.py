@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..services import call_export, search, trackers
 from ..services import calls as service
 from . import bp, page_json
-from .errors import found, invalid
+from .errors import checked, found
 from .registry import operation
 from .schemas import CallAssign, CallQuery, CallsExportQuery, CallsQuery
 
@@ -97,7 +97,5 @@ def get_call(call_id, query):
 def assign_call(call_id, body):
     """To an existing customer (`customer_id`), a new one (`new_customer`), or nobody (neither)."""
     new = body.new_customer.model_dump() if body.new_customer else None
-    call, errors = service.assign(_call(call_id), customer_id=body.customer_id, new_customer=new, user=current_user)
-    if errors:
-        raise invalid(errors)
+    call = checked(service.assign(_call(call_id), customer_id=body.customer_id, new_customer=new, user=current_user))
     return service.view(call)

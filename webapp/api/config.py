@@ -10,7 +10,7 @@ from ..batch.batch_config import BatchConfig
 from ..services import config_document
 from ..services import settings as service
 from . import bp
-from .errors import ApiError, invalid
+from .errors import ApiError, checked
 from .registry import operation
 from .schemas import Query
 
@@ -36,10 +36,7 @@ def get_config():
 def put_config(body):
     """Sections or fields left out take their defaults; unknown fields and out-of-range values
     are refused (422, with each field and the reason) and nothing is saved."""
-    saved, errors = service.save(body.model_dump(), user=current_user)
-    if errors:
-        raise invalid(errors)
-    return saved
+    return checked(service.save(body.model_dump(), user=current_user))
 
 
 @operation(

@@ -62,6 +62,14 @@ def invalid(errors, message="The request has invalid fields."):
     )
 
 
+def checked(result):
+    """The record of a service's (record, errors) answer, or the API's 422 for its errors."""
+    record, errors = result
+    if errors:
+        raise invalid(errors)
+    return record
+
+
 def from_pydantic(exc: ValidationError, where="body"):
     details = []
     for err in exc.errors(include_url=False):

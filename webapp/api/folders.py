@@ -6,7 +6,7 @@ from flask_login import current_user
 from ..services import folders as service
 from ..services import hooks
 from . import bp
-from .errors import ApiError, found, invalid
+from .errors import ApiError, checked, found
 from .registry import operation
 from .schemas import FolderCreate, FolderTest, FolderUpdate
 
@@ -47,10 +47,7 @@ def folder_types():
     bp, "POST", "/batch/folders", tag=TAG, summary="Create a folder", role="admin", body=FolderCreate, status=201
 )
 def create_folder(body):
-    folder, errors = service.create_folder(body.model_dump(), user=current_user)
-    if errors:
-        raise invalid(errors)
-    return _view(folder), 201
+    return _view(checked(service.create_folder(body.model_dump(), user=current_user))), 201
 
 
 @operation(bp, "GET", "/batch/folders/<int:folder_id>", tag=TAG, summary="Get a folder")
@@ -64,10 +61,7 @@ def get_folder(folder_id):
 )
 def update_folder(folder_id, body):
     """Change the fields sent; a secret sent blank or masked keeps the stored one."""
-    folder = _folder(folder_id)
-    folder, errors = service.update_folder(folder, body.model_dump(exclude_unset=True), user=current_user)
-    if errors:
-        raise invalid(errors)
+    folder = checked(service.update_folder(_folder(folder_id), body.model_dump(exclude_unset=True), user=current_user))
     return _view(folder, service.file_counts([folder.id]))
 
 

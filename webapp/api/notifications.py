@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ..services import notifications as service
 from . import bp
-from .errors import found, invalid
+from .errors import checked, found
 from .registry import operation
 from .schemas import DeliveriesQuery, NotificationCreate, NotificationUpdate
 
@@ -44,10 +44,7 @@ def notification_options():
 )
 def create_notification(body):
     actor, user_id = _actor()
-    config, errors = service.create_config(body.model_dump(), actor=actor, user_id=user_id)
-    if errors:
-        raise invalid(errors)
-    return service.view(config), 201
+    return service.view(checked(service.create_config(body.model_dump(), actor=actor, user_id=user_id))), 201
 
 
 @operation(bp, "GET", "/batch/notifications/<int:config_id>", tag=TAG, summary="Get a notification channel")
@@ -67,12 +64,8 @@ def get_notification(config_id):
 def update_notification(config_id, body):
     """Changes the fields sent; a secret left blank or sent back masked keeps its value."""
     actor, user_id = _actor()
-    config, errors = service.update_config(
-        _config(config_id), body.model_dump(exclude_unset=True), actor=actor, user_id=user_id
-    )
-    if errors:
-        raise invalid(errors)
-    return service.view(config)
+    changes = body.model_dump(exclude_unset=True)
+    return service.view(checked(service.update_config(_config(config_id), changes, actor=actor, user_id=user_id)))
 
 
 @operation(

@@ -17,63 +17,72 @@ def _flask_to_openapi(rule):
     return path, params
 
 
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token (profile page, or POST /api/tokens).",
+    },
+    "cookieAuth": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "A signed-in browser session; changes need the X-CSRFToken header.",
+    },
+}
+
+
 def openapi(title, version, description, servers=None):
     components = {"Error": _error_schema()}
 
     def ref(model):
-        if model is None:
-            return {"type": "object"}
-        if model is dict:
-            return {"type": "object", "additionalProperties": True}
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in schema.pop("$defs", {}).items():
-            components.setdefault(name, sub)
-        components.setdefault(model.__name__, schema)
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
+        return _schema_ref(model, components)
 
     paths = {}
     for op in ROUTES:
         path, path_params = _flask_to_openapi("/api" + op.rule)
-        parameters = _parameters(op, path_params, components)
-        responses = _responses(op, ref)
-        entry = {"operationId": op.endpoint, "tags": [op.tag], "summary": op.summary, "responses": responses}
-        if op.description:
-            entry["description"] = op.description
-        if parameters:
-            entry["parameters"] = parameters
-        if op.body is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
-        elif op.body_doc is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body_doc}}}
-        if op.role:
-            entry["description"] = (entry.get("description", "") + f"\n\nRequires the **{op.role}** role.").strip()
-            entry["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
-        else:
-            entry["security"] = []
-        paths.setdefault(path, {})[op.method.lower()] = entry
+        paths.setdefault(path, {})[op.method.lower()] = _entry(op, path_params, components, ref)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
         "servers": servers or [{"url": "/"}],
         "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A personal API token (profile page, or POST /api/tokens).",
-                },
-                "cookieAuth": {
-                    "type": "apiKey",
-                    "in": "cookie",
-                    "name": "session",
-                    "description": "A signed-in browser session; changes need the X-CSRFToken header.",
-                },
-            },
-        },
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
     }
+
+
+def _schema_ref(model, components):
+    """The schema of a body or response model, its definitions kept in `components`."""
+    if model is None:
+        return {"type": "object"}
+    if model is dict:
+        return {"type": "object", "additionalProperties": True}
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components.setdefault(model.__name__, schema)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _entry(op, path_params, components, ref):
+    """The document's entry for one operation."""
+    parameters = _parameters(op, path_params, components)
+    entry = {"operationId": op.endpoint, "tags": [op.tag], "summary": op.summary, "responses": _responses(op, ref)}
+    if op.description:
+        entry["description"] = op.description
+    if parameters:
+        entry["parameters"] = parameters
+    if op.body is not None:
+        entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+    elif op.body_doc is not None:
+        entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body_doc}}}
+    if op.role:
+        entry["description"] = (entry.get("description", "") + f"\n\nRequires the **{op.role}** role.").strip()
+        entry["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+    else:
+        entry["security"] = []
+    return entry
 
 
 def _parameters(op, path_params, components):

@@ -11,7 +11,7 @@ validated model) and the path parameters. It returns a JSON-able value, `(value,
 or a Response."""
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Response, jsonify, request
 from pydantic import BaseModel
@@ -27,83 +27,64 @@ MAX_INT = 2**31 - 1
 
 @dataclass
 class Operation:
+    """One API operation as it is declared: what `operation` takes beside the blueprint."""
+
     method: str
     rule: str  # Flask rule relative to /api
     endpoint: str
     tag: str
     summary: str
-    description: str = ""
+    description: str = ""  # empty: the view's docstring
     role: str | None = "viewer"  # None: no sign-in (receivers check their own secret)
     body: object = None  # pydantic model class, dict (any JSON object) or None
     query: type | None = None
     status: int = 200
     response: object = None  # pydantic model class for the documented 2xx body
-    responses: dict = field(default_factory=dict)  # extra {status: description}
+    responses: dict | None = None  # extra {status: description}
     idempotent: bool = False
     produces: str = "application/json"
-    extra_parameters: list = field(default_factory=list)
+    extra_parameters: list | None = None
     body_doc: dict | None = None  # documented (not validated here) body: receivers read it raw
 
+    def __post_init__(self):
+        self.responses = dict(self.responses or {})
+        self.extra_parameters = list(self.extra_parameters or [])
 
-def operation(
-    bp,
-    method,
-    rule,
-    *,
-    tag,
-    summary,
-    role="viewer",
-    body=None,
-    query=None,
-    status=200,
-    response=None,
-    responses=None,
-    idempotent=False,
-    description="",
-    produces="application/json",
-    extra_parameters=None,
-    body_doc=None,
-):
+
+def operation(bp, method, rule, **declared):
+    """Declare an operation (`declared`: the fields of Operation after `endpoint`, by name;
+    `tag` and `summary` are required) and register its route on `bp`."""
+
     def decorator(fn):
-        op = Operation(
-            method,
-            rule,
-            fn.__name__,
-            tag,
-            summary,
-            description or (fn.__doc__ or "").strip(),
-            role,
-            body,
-            query,
-            status,
-            response,
-            dict(responses or {}),
-            idempotent,
-            produces,
-            list(extra_parameters or []),
-            body_doc,
-        )
-
-        @functools.wraps(fn)
-        def view(**kwargs):
-            for name, value in kwargs.items():
-                if isinstance(value, int) and value > MAX_INT:
-                    raise ApiError(404, f"There is no {name.removesuffix('_id')} {value}.")
-            if op.role:
-                require(op.role)
-            if op.query is not None:
-                kwargs["query"] = parse_query(op.query)
-            if op.body is not None:
-                kwargs["body"] = parse_body(op.body)
-            if op.idempotent and request.headers.get("Idempotency-Key") is not None:
-                return idempotent_call(lambda: _respond(fn(**kwargs), op.status))
-            return _respond(fn(**kwargs), op.status)
-
+        op = Operation(method, rule, fn.__name__, **declared)
+        op.description = op.description or (fn.__doc__ or "").strip()
+        view = _view(op, fn)
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method], provide_automatic_options=False)
         ROUTES.append(op)
         return fn
 
     return decorator
+
+
+def _view(op, fn):
+    """The Flask view of `op`: ids in range, the role, the parsed query and body, then `fn`."""
+
+    @functools.wraps(fn)
+    def view(**kwargs):
+        for name, value in kwargs.items():
+            if isinstance(value, int) and value > MAX_INT:
+                raise ApiError(404, f"There is no {name.removesuffix('_id')} {value}.")
+        if op.role:
+            require(op.role)
+        if op.query is not None:
+            kwargs["query"] = parse_query(op.query)
+        if op.body is not None:
+            kwargs["body"] = parse_body(op.body)
+        if op.idempotent and request.headers.get("Idempotency-Key") is not None:
+            return idempotent_call(lambda: _respond(fn(**kwargs), op.status))
+        return _respond(fn(**kwargs), op.status)
+
+    return view
 
 
 def _respond(rv, status):

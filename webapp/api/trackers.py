@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..services import trackers as service
 from . import bp
-from .errors import invalid, not_found
+from .errors import checked, found
 from .registry import operation
 from .schemas import TrackerCreate, TrackerUpdate
 
@@ -12,10 +12,7 @@ TAG = "trackers"
 
 
 def _tracker(tracker_id):
-    tracker = service.get_tracker(tracker_id)
-    if tracker is None:
-        raise not_found("tracker", tracker_id)
-    return tracker
+    return found(service.get_tracker(tracker_id), "tracker", tracker_id)
 
 
 @operation(bp, "GET", "/batch/trackers", tag=TAG, summary="List trackers")
@@ -28,10 +25,7 @@ def list_trackers():
 )
 def create_tracker(body):
     """Existing calls are counted in a worker; new calls are counted when they are filed."""
-    tracker, errors = service.create(body.model_dump(), user=current_user)
-    if errors:
-        raise invalid(errors)
-    return service.view(tracker), 201
+    return service.view(checked(service.create(body.model_dump(), user=current_user))), 201
 
 
 @operation(bp, "GET", "/batch/trackers/<int:tracker_id>", tag=TAG, summary="Get a tracker")
@@ -50,9 +44,7 @@ def get_tracker(tracker_id):
 )
 def update_tracker(tracker_id, body):
     """Changed phrases are counted again in every call, in a worker."""
-    tracker, errors = service.update(_tracker(tracker_id), body.model_dump(exclude_none=True), user=current_user)
-    if errors:
-        raise invalid(errors)
+    tracker = checked(service.update(_tracker(tracker_id), body.model_dump(exclude_none=True), user=current_user))
     return service.view(tracker)
 
 

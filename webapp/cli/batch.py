@@ -148,50 +148,49 @@ def _report(folder, job_ids, records, as_json):
     for record, _ in records:
         if record.status in totals:
             totals[record.status] += 1
-    files = [
-        {
-            "file_name": r.file_name,
-            "status": r.status,
-            "error_code": r.error_code,
-            "error_message": r.error_message,
-            "sales_call_id": call.id if call else None,
-            "overall_score": call.overall_score if call else None,
-            "quality": call.quality if call else None,
-        }
-        for r, call in records
-    ]
     if as_json:
+        files = [_file_view(record, call) for record, call in records]
+        job_id = job_ids[0] if job_ids else None
         click.echo(
-            json.dumps(
-                {"folder_id": folder.id, "job_id": job_ids[0] if job_ids else None, "totals": totals, "files": files},
-                ensure_ascii=False,
-            )
+            json.dumps({"folder_id": folder.id, "job_id": job_id, "totals": totals, "files": files}, ensure_ascii=False)
         )
         return
-    if not files:
+    if not records:
         click.echo(f"Nothing new in {folder.name}.")
         return
-    rows = [
-        [
-            f["file_name"],
-            f["status"],
-            _score(call),
-            _passed(call),
-            _transcript_by(call),
-            f["error_code"] or "",
-            f["error_message"] or "",
-            f["sales_call_id"] or "",
-        ]
-        for f, (_, call) in zip(files, records, strict=True)
-    ]
     click.echo(
         tabulate(
-            rows,
+            [_table_row(record, call) for record, call in records],
             headers=["file", "status", "score", "passed", "transcript", "code", "why", "call"],
             maxcolwidths=[None] * 6 + [60, None],
         )
     )
     click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in totals.items()))
+
+
+def _file_view(record, call):
+    return {
+        "file_name": record.file_name,
+        "status": record.status,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "sales_call_id": call.id if call else None,
+        "overall_score": call.overall_score if call else None,
+        "quality": call.quality if call else None,
+    }
+
+
+def _table_row(record, call):
+    return [
+        record.file_name,
+        record.status,
+        _score(call),
+        _passed(call),
+        _transcript_by(call),
+        record.error_code or "",
+        record.error_message or "",
+        call.id if call else "",
+    ]
 
 
 def _score(call):

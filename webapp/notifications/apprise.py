@@ -31,16 +31,15 @@ class AppriseNotifier(Notifier):
             help=_l("For example discord://webhook_id/webhook_token or tgram://bot_token/chat_id."),
         ),
     )
+    target = "url"
 
     @classmethod
-    def validate_config(cls, config):
-        errors = super().validate_config(config)
-        if config.get("url") and not errors:
-            try:
-                check(config["url"])
-            except outbound.BlockedTarget as exc:
-                errors.append(f"Apprise URL: {exc}")
-        return errors
+    def target_problem(cls, address, label):
+        try:
+            check(address)
+        except outbound.BlockedTarget as exc:
+            return f"{label}: {exc}"
+        return None
 
     def send(self, message):
         """Every connection the plugin opens (to its service, its ?smtp= server, a redirect)

@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from .. import outbound, redaction
 from ..providers.storage.base import Field
 
-__all__ = ["DeliveryError", "Field", "Message", "Notifier", "check_target", "post"]
+__all__ = ["DeliveryError", "Field", "Message", "Notifier", "post"]
 
 
 class DeliveryError(Exception):
@@ -50,6 +50,7 @@ class Notifier:
     type = ""
     label = ""
     fields = ()
+    target = ""  # the field holding the address messages go to, judged by the outbound guard when saved
 
     def __init__(self, config):
         self.config = config  # secrets already decrypted
@@ -65,7 +66,13 @@ class Notifier:
         Written in English, as every stored or API message is; pages say them in the reader's
         language (views/stored_words)."""
         with force_locale("en"):
-            return cls._config_errors(config)
+            errors = cls._config_errors(config)
+            if cls.target and config.get(cls.target) and not errors:
+                label = next(str(f.label) for f in cls.fields if f.name == cls.target)
+                problem = cls.target_problem(config[cls.target], label)
+                if problem:
+                    errors.append(problem)
+            return errors
 
     @classmethod
     def _config_errors(cls, config):
@@ -82,6 +89,11 @@ class Notifier:
             elif f.kind == "select" and value not in (None, "") and value not in [c[0] for c in f.choices]:
                 errors.append(f"{f.label} must be one of {', '.join(c[0] for c in f.choices)}.")
         return errors
+
+    @classmethod
+    def target_problem(cls, address, label):
+        """A validation message for a target address the server may not send to, or None."""
+        return check_target(address, label)
 
     def send(self, message):
         raise NotImplementedError

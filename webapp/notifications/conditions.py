@@ -83,54 +83,58 @@ def digest(condition, events, minutes, locale="en"):
     """One message for the events gathered during a cooldown window, e.g. "12 files failed in
     Production Calls in the last 10 minutes: 9 CORRUPTED_FILE, 3 TRANSCRIPTION_FAILED"."""
     with force_locale(locale):
-        what = str(CONDITIONS[condition][1])
-        folders = sorted({e["folder_name"] for e in events if e.get("folder_name")})
-        if len(folders) == 1:
-            title = _(
-                "%(count)d %(what)s in %(folder)s in the last %(minutes)d minutes",
-                count=len(events),
-                what=what,
-                folder=folders[0],
-                minutes=minutes,
-            )
-        elif folders:
-            title = _(
-                "%(count)d %(what)s in %(folders)d folders in the last %(minutes)d minutes",
-                count=len(events),
-                what=what,
-                folders=len(folders),
-                minutes=minutes,
-            )
-        else:
-            title = _(
-                "%(count)d %(what)s in the last %(minutes)d minutes", count=len(events), what=what, minutes=minutes
-            )
+        title = _digest_title(str(CONDITIONS[condition][1]), events, minutes)
         if condition in FILE_CONDITIONS:
             breakdown = Counter(e.get("error_code") or "unknown" for e in events)
         else:
             breakdown = Counter(e.get("folder_name") or _("all folders") for e in events)
         text = title + ": " + ", ".join(f"{n} {key}" for key, n in breakdown.most_common()) + "."
         facts = [[_("Examples"), ", ".join(e.get("file_name") or e.get("folder_name") or "" for e in events[:5])]]
-        folder_ids = {e.get("folder_id") for e in events}
-        folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
-        status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
-        if condition in FILE_CONDITIONS:
-            link = [_("Open the files"), url(f"/files?status={status}{folder_query}")]
-        elif condition == NEEDS_REVIEW:
-            link = [_("Open the calls that need review"), url("/calls/?quality=needs_review")]
-        elif condition == CALL_COMPLETED:
-            link = [_("Open the calls"), url("/calls/")]
-        else:
-            link = [_("Open the jobs"), url("/jobs")]
         return Message(
             condition=condition,
             title=title,
             text=text,
             facts=facts,
-            links=[link],
+            links=[_digest_link(condition, events)],
             events=events,
             severity=CONDITIONS[condition][2],
         )
+
+
+def _digest_title(what, events, minutes):
+    """How many events of a kind, in which folder(s), over how many minutes."""
+    folders = sorted({e["folder_name"] for e in events if e.get("folder_name")})
+    if len(folders) == 1:
+        return _(
+            "%(count)d %(what)s in %(folder)s in the last %(minutes)d minutes",
+            count=len(events),
+            what=what,
+            folder=folders[0],
+            minutes=minutes,
+        )
+    if folders:
+        return _(
+            "%(count)d %(what)s in %(folders)d folders in the last %(minutes)d minutes",
+            count=len(events),
+            what=what,
+            folders=len(folders),
+            minutes=minutes,
+        )
+    return _("%(count)d %(what)s in the last %(minutes)d minutes", count=len(events), what=what, minutes=minutes)
+
+
+def _digest_link(condition, events):
+    """The page that lists what the digest counts (one folder's files when they share one)."""
+    if condition in FILE_CONDITIONS:
+        folder_ids = {e.get("folder_id") for e in events}
+        folder_query = f"&folder={folder_ids.pop()}" if len(folder_ids) == 1 and None not in folder_ids else ""
+        status = {FILE_SKIPPED: "skipped"}.get(condition, "failed")
+        return [_("Open the files"), url(f"/files?status={status}{folder_query}")]
+    if condition == NEEDS_REVIEW:
+        return [_("Open the calls that need review"), url("/calls/?quality=needs_review")]
+    if condition == CALL_COMPLETED:
+        return [_("Open the calls"), url("/calls/")]
+    return [_("Open the jobs"), url("/jobs")]
 
 
 def url(path):

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from .base import Field, Notifier, check_target, post
+from .base import Field, Notifier, post
 
 SLACK_TEXT_LIMIT = 2900  # Slack refuses section text over 3000 characters
 
@@ -19,16 +19,7 @@ class SlackNotifier(Notifier):
             help=_l("From Slack: Apps → Incoming Webhooks → Add to a channel."),
         ),
     )
-
-    @classmethod
-    def validate_config(cls, config):
-        errors = super().validate_config(config)
-        url = config.get("webhook_url")
-        if url and not errors:
-            problem = check_target(url, "Incoming webhook URL")
-            if problem:
-                errors.append(problem)
-        return errors
+    target = "webhook_url"
 
     def send(self, message):
         post(self.config["webhook_url"], json=payload(message))

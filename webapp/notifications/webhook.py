@@ -11,7 +11,7 @@ import time
 
 from flask_babel import lazy_gettext as _l
 
-from .base import Field, Notifier, check_target, post
+from .base import Field, Notifier, post
 
 
 class WebhookNotifier(Notifier):
@@ -26,15 +26,7 @@ class WebhookNotifier(Notifier):
             help=_l("Signs each request (X-Callbatch-Signature) so the receiver can verify it."),
         ),
     )
-
-    @classmethod
-    def validate_config(cls, config):
-        errors = super().validate_config(config)
-        if config.get("url") and not errors:
-            problem = check_target(config["url"], "URL")
-            if problem:
-                errors.append(problem)
-        return errors
+    target = "url"
 
     def send(self, message):
         body = json.dumps(document(message), ensure_ascii=False).encode()

@@ -21,30 +21,42 @@ def is_htmx():
 
 
 def register_blueprints(app):
+    """The pages, the JSON API, and what every page and template shares."""
     from .. import params
-    from . import (
-        auth,
-        calls,
-        dashboard,
-        errors,
-        files,
-        folders,
-        headers,
-        health,
-        jobs,
-        notifications,
-        reports,
-        settings,
-        setup,
-        trackers,
-        workers,
-    )
+    from ..api import register_api  # the JSON API (webapp/api), sharing the same services
+    from . import errors, headers
 
     app.url_map.converters["id"] = params.IdConverter  # before any route uses it
     app.before_request(params.check_request)
-    from . import audit, customers, users  # noqa: F401 (routes on the auth and calls blueprints)
+    for bp in _page_blueprints():
+        app.register_blueprint(bp)
+    register_api(app)
+    _register_template_helpers(app)
+    headers.register(app)
+    errors.register(app)
 
-    for module in (
+
+def _page_blueprints():
+    from . import (  # noqa: F401 (audit, customers and users add routes to the auth and calls blueprints)
+        audit,
+        auth,
+        calls,
+        customers,
+        dashboard,
+        files,
+        folders,
+        health,
+        jobs,
+        notifications,
+        reports,
+        settings,
+        setup,
+        trackers,
+        users,
+        workers,
+    )
+
+    pages = (
         auth,
         dashboard,
         folders,
@@ -58,25 +70,19 @@ def register_blueprints(app):
         health,
         trackers,
         workers,
-    ):
-        app.register_blueprint(module.bp)
-    from ..api import register_api  # the JSON API (webapp/api), sharing the same services
+    )
+    return [module.bp for module in pages]
 
-    register_api(app)
+
+def _register_template_helpers(app):
+    from ..errors import explain
+    from . import formatting
+    from .setting_words import setting_label
 
     @app.context_processor
     def _roles():
         return {"can": lambda role: has_role(current_user, role)}
 
-    from ..errors import explain
-
     app.jinja_env.globals["explain"] = explain
-    from .setting_words import setting_label
-
     app.jinja_env.globals["setting_label"] = setting_label
-    from . import formatting
-
     formatting.register(app)
-
-    headers.register(app)
-    errors.register(app)

@@ -62,12 +62,10 @@ def create():
 def fields():
     """The provider's fields for a storage type (swapped in when the type select changes)."""
     storage_type = request.args.get("storage_type", "local")
-    types = {t["type"]: t for t in service.storage_types()}
-    if storage_type not in types:
-        abort(404)
+    provider = _provider(storage_type) or abort(404)
     if not is_htmx():
         return redirect(url_for("folders.new", storage_type=storage_type))
-    return render_template("partials/folder_fields.html", provider=types[storage_type], config={}, errors=[])
+    return render_template("partials/folder_fields.html", provider=provider, config={}, errors=[])
 
 
 @bp.get("/<id:folder_id>")
@@ -79,7 +77,7 @@ def detail(folder_id):
         shown=service.view(folder),
         plan=service.plan_of(folder),
         counts=service.file_counts([folder.id]).get(folder.id, {}),
-        provider={t["type"]: t for t in service.storage_types()}.get(folder.storage_type),
+        provider=_provider(folder.storage_type),
     )
 
 
@@ -142,10 +140,7 @@ def test_form():
     result = service.test_connection(folder, data["storage_type"], data["storage_config"])
     if is_htmx():
         return render_template("partials/connection_result.html", result=result)
-    flash(
-        (_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + result.get("message", ""),
-        "info" if result["ok"] else "error",
-    )
+    _flash_connection(result)
     return _form(folder, _shown(data), [], setup=request.form.get("setup") == "1")
 
 
@@ -173,11 +168,20 @@ def preview(folder_id):
 def _result(template, result, back):
     if is_htmx():
         return render_template(template, result=result)
+    _flash_connection(result)
+    return redirect(back)
+
+
+def _flash_connection(result):
     flash(
         (_("Connection OK: ") if result["ok"] else _("Connection failed: ")) + (result.get("message") or ""),
         "info" if result["ok"] else "error",
     )
-    return redirect(back)
+
+
+def _provider(storage_type):
+    """The storage provider's description (its fields) for a type, or None."""
+    return next((t for t in service.storage_types() if t["type"] == storage_type), None)
 
 
 def _data(form, folder=None):
@@ -185,8 +189,7 @@ def _data(form, folder=None):
     analysis fields `analysis_*`. Scanning fields left out take the global defaults."""
     storage_type = form.get("storage_type", "")
     raw = {key[4:]: form.get(key) for key in form if key.startswith("cfg.")}
-    types = {t["type"]: t for t in service.storage_types()}
-    for f in types.get(storage_type, {}).get("fields", []):
+    for f in (_provider(storage_type) or {}).get("fields", []):
         if f["kind"] == "bool" and f["name"] not in raw:
             raw[f["name"]] = "off"  # an unticked checkbox sends nothing
     data = {
@@ -230,7 +233,7 @@ def _shown(data):
 
 def _form(folder, data, errors, status=200, template=None, setup=False):
     types = service.storage_types()
-    provider = {t["type"]: t for t in types}.get(data.get("storage_type")) or types[0]
+    provider = _provider(data.get("storage_type")) or types[0]
     analysis = data.get("analysis") or service.analysis_form_values(data.get("analysis_config"))
     return render_template(
         "folders/form.html",

@@ -49,7 +49,7 @@ def index():
 
 def _form(config, data, errors, status=200):
     providers = service.providers()
-    provider = next((p for p in providers if p["type"] == data.get("type")), providers[0])
+    provider = _provider(data.get("type")) or providers[0]
     return render_template(
         "notifications/form.html",
         config=config,
@@ -80,7 +80,7 @@ def new():
 @role_required("admin")
 def fields():
     kind = request.args.get("type")
-    provider = next((p for p in service.providers() if p["type"] == kind), None) or abort(404)
+    provider = _provider(kind) or abort(404)
     if not is_htmx():
         return redirect(url_for("notifications.new", type=kind))
     return render_template("partials/notifier_fields.html", provider=provider, config={})
@@ -88,9 +88,8 @@ def fields():
 
 def _data(form):
     kind = form.get("type")
-    provider = next((p for p in service.providers() if p["type"] == kind), None)
     config = {}
-    for f in (provider or {}).get("fields", []):
+    for f in (_provider(kind) or {}).get("fields", []):
         value = form.get(f"cfg.{f['name']}", "")
         config[f["name"]] = (value == "on") if f["kind"] == "bool" else value
     return {
@@ -178,6 +177,10 @@ def delete(config_id):
 
 
 def _shown(data):
-    provider = next((p for p in service.providers() if p["type"] == data.get("type")), None)
-    secrets = {f["name"] for f in (provider or {}).get("fields", []) if f["kind"] == "secret"}
+    secrets = {f["name"] for f in (_provider(data.get("type")) or {}).get("fields", []) if f["kind"] == "secret"}
     return {**data, "config": {k: ("" if k in secrets else v) for k, v in data["config"].items()}}
+
+
+def _provider(kind):
+    """The channel type's description (its fields) for a type, or None."""
+    return next((p for p in service.providers() if p["type"] == kind), None)

@@ -20,7 +20,7 @@ def index():
 @bp.post("/trackers/")
 @role_required("manager")
 def create():
-    data = {"name": request.form.get("name", ""), "phrases": request.form.get("phrases", "")}
+    data = _data(request.form)
     tracker, errors = service.create(data)
     if errors:
         return render_template("trackers/index.html", trackers=service.list_trackers(), data=data, errors=errors), 422
@@ -39,7 +39,7 @@ def edit(tracker_id):
 @role_required("manager")
 def update(tracker_id):
     tracker = service.get_tracker(tracker_id) or abort(404)
-    data = {"name": request.form.get("name", ""), "phrases": request.form.get("phrases", "")}
+    data = _data(request.form)
     _tracker, errors = service.update(tracker, data)
     if errors:
         return render_template("trackers/edit.html", tracker=tracker, data=data, errors=errors), 422
@@ -55,3 +55,7 @@ def delete(tracker_id):
     service.delete(tracker)
     flash(_("Tracker %(name)s removed.", name=name))
     return redirect(url_for("trackers.index"))
+
+
+def _data(form):
+    return {"name": form.get("name", ""), "phrases": form.get("phrases", "")}

@@ -83,16 +83,9 @@ class OpenAIScorer:
     label = _l("Language model (OpenAI API or a compatible server)")
     fields = (
         Field("model", _l("Model"), required=True, default=DEFAULT_MODEL),
-        Field(
-            "base_url", _l("Base URL"), help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")
-        ),
-        Field(
-            "api_key_env",
-            _l("API key variable"),
-            default="OPENAI_API_KEY",
-            help=_l("Name of the environment variable holding the key (never stored here)."),
-        ),
-        Field("timeout", _l("Timeout (s)"), kind="number", default=openai_client.DEFAULT_TIMEOUT),
+        openai_client.BASE_URL_FIELD,
+        openai_client.KEY_ENV_FIELD,
+        openai_client.TIMEOUT_FIELD,
         Field("rubric", _l("Scorecard file"), help=_l("Empty for the built-in Hebrew scorecard.")),
     )
 

@@ -157,6 +157,8 @@ def score_rubric(rubric, sentences, scorer="rubric"):
 
 
 def _criterion(crit, sentences, pass_mark):
+    """One criterion's result: not applicable when its trigger is never heard; else the points
+    of its parts heard (after the trigger, if it has one), with the evidence and what is missing."""
     within = crit.get("within_seconds")
     pool = [s for s in sentences if within is None or s["start"] <= within]
     result = {
@@ -171,7 +173,6 @@ def _criterion(crit, sentences, pass_mark):
         "missing": [],
     }
     trigger = next((p for p in crit["parts"] if p.get("trigger")), None)
-    after = None
     if trigger:
         hits = _hits(trigger, pool)
         for hit in hits:
@@ -184,23 +185,29 @@ def _criterion(crit, sentences, pass_mark):
                 note=f"Not applicable: nothing of the kind was heard ({trigger['id']}).",
             )
             return result
-        after = hits[0]["start"]
         result["evidence"] += hits[:MAX_EVIDENCE]
+        pool = [s for s in pool if s["start"] > hits[0]["start"]]
+    result["score"] = round(min(100.0, _points(crit["parts"], pool, result)), 1)
+    result["passed"] = result["score"] >= crit.get("pass_mark", pass_mark)
+    result["evidence"].sort(key=lambda e: e["start"])
+    return result
+
+
+def _points(parts, pool, result):
+    """The points of the (non-trigger) parts heard in `pool`; each heard part's evidence and
+    each unheard part's id go to `result`."""
     total = 0.0
-    for part in crit["parts"]:
+    for part in parts:
         if part.get("trigger"):
             continue
-        hits = _hits(part, [s for s in pool if after is None or s["start"] > after])
+        hits = _hits(part, pool)
         need = part.get("need", 1)
         total += part["points"] * min(1.0, sum(h.pop("count") for h in hits) / need)
         if hits:
             result["evidence"] += hits[:MAX_EVIDENCE]
         else:
             result["missing"].append(part["id"])
-    result["score"] = round(min(100.0, total), 1)
-    result["passed"] = result["score"] >= crit.get("pass_mark", pass_mark)
-    result["evidence"].sort(key=lambda e: e["start"])
-    return result
+    return total
 
 
 def _hits(part, sentences):

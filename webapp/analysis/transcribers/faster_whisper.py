@@ -250,46 +250,10 @@ class FasterWhisperTranscriber:
     def _decode(self, audio, vad_filter, joined=False, loads_before=None):
         loads_before = LOADS["count"] if loads_before is None else loads_before
         model = self.model()
-        options = dict(
-            language=self.language,
-            beam_size=self.beam_size,
-            temperature=self._temperatures(),
-            condition_on_previous_text=self.condition_on_previous_text,
-            compression_ratio_threshold=self.compression_ratio_threshold or None,
-        )
         try:
-            if not has_voice(audio, SAMPLING_RATE):
-                pieces, language = [], self.language  # silence or hum only: nothing to decode
-            elif self.batch_size > 0:
-                from faster_whisper import BatchedInferencePipeline
-
-                if joined:  # already voiced only: decode it in whole 30-s windows
-                    options["clip_timestamps"] = channel_audio.windows(len(audio))
-                pipeline = BatchedInferencePipeline(model)
-                pieces, info = pipeline.transcribe(audio, batch_size=self.batch_size, **options)
-                language = info.language
-            else:
-                silence = self.hallucination_silence_threshold or None
-                pieces, info = model.transcribe(
-                    audio,
-                    vad_filter=vad_filter,
-                    word_timestamps=bool(silence),
-                    hallucination_silence_threshold=silence,
-                    **options,
-                )
-                language = info.language
-            segments = [
-                Segment(
-                    float(p.start),
-                    float(p.end),
-                    p.text.strip(),
-                    avg_logprob=p.avg_logprob,
-                    no_speech_prob=p.no_speech_prob,
-                    compression_ratio=p.compression_ratio,
-                )
-                for p in pieces
-                if p.text.strip() and not _hallucinated(p)
-            ]
+            pieces, language = self._run_model(model, audio, vad_filter, joined)
+            # The pieces come lazily: decoding happens while they are read, so inside the try.
+            segments = [_segment(p) for p in pieces if p.text.strip() and not _hallucinated(p)]
         except ProcessingError:
             raise
         except Exception as exc:
@@ -297,10 +261,42 @@ class FasterWhisperTranscriber:
                 "The speech model could not transcribe this recording.",
                 details={"error": f"{type(exc).__name__}: {exc}"},
             ) from exc
+        return self._transcript(segments, language or self.language, loads_before)
+
+    def _run_model(self, model, audio, vad_filter, joined):
+        """(pieces, language) from the model: batched when a batch size is set, else sequential."""
+        options = dict(
+            language=self.language,
+            beam_size=self.beam_size,
+            temperature=self._temperatures(),
+            condition_on_previous_text=self.condition_on_previous_text,
+            compression_ratio_threshold=self.compression_ratio_threshold or None,
+        )
+        if not has_voice(audio, SAMPLING_RATE):
+            return [], self.language  # silence or hum only: nothing to decode
+        if self.batch_size > 0:
+            from faster_whisper import BatchedInferencePipeline
+
+            if joined:  # already voiced only: decode it in whole 30-s windows
+                options["clip_timestamps"] = channel_audio.windows(len(audio))
+            pipeline = BatchedInferencePipeline(model)
+            pieces, info = pipeline.transcribe(audio, batch_size=self.batch_size, **options)
+            return pieces, info.language
+        silence = self.hallucination_silence_threshold or None
+        pieces, info = model.transcribe(
+            audio,
+            vad_filter=vad_filter,
+            word_timestamps=bool(silence),
+            hallucination_silence_threshold=silence,
+            **options,
+        )
+        return pieces, info.language
+
+    def _transcript(self, segments, language, loads_before):
         transcript = Transcript(
             " ".join(s.text for s in segments),
             segments,
-            language or self.language,
+            language,
             self.type,
             os.path.basename(self.model_path.rstrip("/")) or self.model_name,
         )
@@ -329,6 +325,17 @@ def has_voice(audio, rate, floor_dbfs=-45.0, frame_seconds=0.03):
     frames = audio[:usable].reshape(-1, size)
     rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
     return bool(np.any(rms > 10 ** (floor_dbfs / 20)))
+
+
+def _segment(piece):
+    return Segment(
+        float(piece.start),
+        float(piece.end),
+        piece.text.strip(),
+        avg_logprob=piece.avg_logprob,
+        no_speech_prob=piece.no_speech_prob,
+        compression_ratio=piece.compression_ratio,
+    )
 
 
 def _hallucinated(piece):

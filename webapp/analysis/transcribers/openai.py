@@ -22,17 +22,10 @@ class OpenAITranscriber:
     label = _l("OpenAI transcription API (or a compatible server)")
     fields = (
         Field("model", _l("Model"), required=True, default=DEFAULT_MODEL, help=_l("e.g. whisper-1, gpt-4o-transcribe")),
-        Field(
-            "base_url", _l("Base URL"), help=_l("Leave empty for OpenAI; set it for a compatible self-hosted server.")
-        ),
-        Field(
-            "api_key_env",
-            _l("API key variable"),
-            default="OPENAI_API_KEY",
-            help=_l("Name of the environment variable holding the key (never stored here)."),
-        ),
+        openai_client.BASE_URL_FIELD,
+        openai_client.KEY_ENV_FIELD,
         Field("language", _l("Language"), default="he"),
-        Field("timeout", _l("Timeout (s)"), kind="number", default=openai_client.DEFAULT_TIMEOUT),
+        openai_client.TIMEOUT_FIELD,
         Field("prompt", _l("Prompt"), help=_l("Optional vocabulary hint (product and company names).")),
     )
 
