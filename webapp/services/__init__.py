@@ -7,6 +7,8 @@ Every function that changes something takes `user=None` (the acting User; in a r
 defaults to flask_login.current_user) and writes an audit_log row in the same commit.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass, field
 
@@ -29,19 +31,19 @@ class Page:
     extra: dict = field(default_factory=dict)
 
     @property
-    def pages(self):
+    def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
 
     @property
-    def has_prev(self):
+    def has_prev(self) -> bool:
         return self.page > 1
 
     @property
-    def has_next(self):
+    def has_next(self) -> bool:
         return self.page < self.pages
 
 
-def clamp_page(page, per_page):
+def clamp_page(page: object, per_page: object) -> tuple[int, int]:
     """Whole numbers in range, whatever a query string held."""
     try:
         page = max(1, int(page or 1))
@@ -54,7 +56,7 @@ def clamp_page(page, per_page):
     return page, per_page
 
 
-def paginate(query, page=1, per_page=DEFAULT_PER_PAGE, count=True):
+def paginate(query: sa.Select, page: object = 1, per_page: object = DEFAULT_PER_PAGE, count: bool = True) -> Page:
     """Run `query` (a select of one entity) for one page. The total comes from a COUNT over
     the same filters without ordering."""
     page, per_page = clamp_page(page, per_page)
@@ -65,5 +67,5 @@ def paginate(query, page=1, per_page=DEFAULT_PER_PAGE, count=True):
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
-def error(field_name, message):
+def error(field_name: str, message: str) -> dict[str, str]:
     return {"field": field_name, "message": message}

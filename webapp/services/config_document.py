@@ -14,9 +14,12 @@ encryption key is configured) or left out (written as the mask). On import a pla
 stored is imported disabled and reported as needing real credentials.
 """
 
+from __future__ import annotations
+
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -24,7 +27,7 @@ from flask_babel import force_locale
 from .. import audit_log, crypto
 from ..batch import batch_config, folder_config
 from ..extensions import db
-from ..models import BatchSettings, ExternalFolder, NotificationConfig
+from ..models import BatchSettings, ExternalFolder, NotificationConfig, User
 from ..notifications import NOTIFIERS
 from ..providers.storage import STORAGE
 from . import folders as folder_service
@@ -103,7 +106,7 @@ KEY_ELSEWHERE = (
 # -- export ------------------------------------------------------------------------------------
 
 
-def export(secrets="omit"):
+def export(secrets: str = "omit") -> dict[str, Any]:
     """The whole configuration as one document. `secrets`: "omit" (masked) or "encrypted"."""
     if secrets not in SECRETS_MODES:
         raise ValueError(f"secrets must be one of: {', '.join(SECRETS_MODES)}")
@@ -121,7 +124,7 @@ def export(secrets="omit"):
     }
 
 
-def folder_entry(folder, doc_id, secrets="omit"):
+def folder_entry(folder: ExternalFolder, doc_id: str, secrets: str = "omit") -> dict[str, Any]:
     """A folder row as a document entry."""
     processing = {
         "maxFileSize": folder.max_file_size,
@@ -151,7 +154,7 @@ def folder_entry(folder, doc_id, secrets="omit"):
     }
 
 
-def notification_entry(config, folder_ids, secrets="omit"):
+def notification_entry(config: NotificationConfig, folder_ids: dict[int, str], secrets: str = "omit") -> dict[str, Any]:
     """A notification config as a document entry; its folders named by their document ids."""
     notifier = NOTIFIERS.get(config.type)
     entry = {
@@ -209,13 +212,13 @@ class Report:
     leave: list = field(default_factory=list)
     needs_credentials: list = field(default_factory=list)
 
-    def problem(self, where, message):
+    def problem(self, where: str, message: str) -> None:
         self.errors.append({"where": where, "message": message})
 
-    def note(self, where, message):
+    def note(self, where: str, message: str) -> None:
         self.notes.append({"where": where, "message": message})
 
-    def as_dict(self, dry_run, applied):
+    def as_dict(self, dry_run: bool, applied: bool) -> dict[str, Any]:
         return {
             "valid": not self.errors,
             "dry_run": dry_run,
@@ -229,7 +232,9 @@ class Report:
         }
 
 
-def import_document(data, dry_run=False, user=None, actor=None):
+def import_document(
+    data: dict[str, Any] | str | bytes, dry_run: bool = False, user: User | None = None, actor: str | None = None
+) -> dict[str, Any]:
     """Validate a whole document (a dict, or JSON text/bytes) and, unless `dry_run`, apply it
     in one transaction: nothing changes when any part is invalid. Folders are matched by name,
     notifications by name and type; entries not in the document are left as they are.
@@ -370,7 +375,7 @@ def _changed_paths(before, after, prefix=""):
 # -- folders -----------------------------------------------------------------------------------
 
 
-def folder_data(entry, where, report):
+def folder_data(entry: dict[str, Any], where: str, report: Report) -> dict[str, Any]:
     """A document entry as folder row values (only those the entry gives, named as the row's
     columns). Problems of its shape go to `report`."""
     data = {}
@@ -504,7 +509,7 @@ def _snake(key):
 # -- notifications -------------------------------------------------------------------------------
 
 
-def notification_data(entry, where, report):
+def notification_data(entry: dict[str, Any], where: str, report: Report) -> tuple[dict[str, Any], list[Any]]:
     """A document entry as notification config values, and its `folders` as the document names
     them (ids of the document, folder names, or ids here)."""
     _known(entry, NOTIFICATION_KEYS, where, report)
@@ -827,7 +832,7 @@ def _apply(config, folders, notifications, report, user, actor):
 # -- checking the stored configuration ----------------------------------------------------------
 
 
-def problems(connections=False):
+def problems(connections: bool = False) -> dict[str, Any]:
     """Every problem of the configuration in force, each with where it is in the exported
     document: {"valid", "problems": [{"where", "message", "folder_id"?, "notification_id"?,
     "code"?}], "checked": {...}}. With `connections`, each enabled folder's storage is tried."""

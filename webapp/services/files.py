@@ -1,9 +1,13 @@
 """Files: the filtered list (status, folder, job, error code, date, name search), its
 pagination and CSV export, one file's detail, and retry."""
 
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, time, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -15,7 +19,7 @@ from ..batch import actions
 from ..batch.status import STATUSES
 from ..errors import explain
 from ..extensions import db
-from ..models import ExternalFolder, FileProcessingRecord, SalesCall
+from ..models import ExternalFolder, FileProcessingRecord, SalesCall, User
 from ..models.types import iso
 from . import Page, clamp_page
 
@@ -41,7 +45,7 @@ CSV_COLUMNS = (
 )
 
 
-def parse_filters(args):
+def parse_filters(args: Mapping[str, Any]) -> dict[str, Any]:
     """Clean filters from a query string (or any mapping): unknown or malformed values are
     dropped, so a bookmarked URL never errors. Dates are YYYY-MM-DD (UTC), inclusive."""
     get = args.get
@@ -76,7 +80,7 @@ def parse_filters(args):
     return filters
 
 
-def query(filters):
+def query(filters: dict[str, Any]) -> sa.Select:
     """The select of records matching `filters` (as parse_filters returns), newest first."""
     FPR = FileProcessingRecord
     stmt = sa.select(FPR)
@@ -102,7 +106,7 @@ def query(filters):
     return stmt.order_by(FPR.id.desc())
 
 
-def list_files(filters, page=1, per_page=50):
+def list_files(filters: dict[str, Any], page: object = 1, per_page: object = 50) -> Page:
     """One page of the filtered list, folders loaded with it."""
     page, per_page = clamp_page(page, per_page)
     stmt = query(filters)
@@ -118,11 +122,11 @@ def list_files(filters, page=1, per_page=50):
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
-def ids_matching(filters, limit=10000):
+def ids_matching(filters: dict[str, Any], limit: int = 10000) -> list[int]:
     return db.session.scalars(query(filters).with_only_columns(FileProcessingRecord.id).limit(limit)).all()
 
 
-def retryable_count(filters):
+def retryable_count(filters: dict[str, Any]) -> int:
     """How many files matching the filters a "retry all matching" would queue."""
     FPR = FileProcessingRecord
     return db.session.scalar(
@@ -130,7 +134,7 @@ def retryable_count(filters):
     )
 
 
-def csv_chunks(filters, batch=2000):
+def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
     """The filtered list as CSV text, yielded a chunk at a time (constant memory: rows are
     read in batches by id, never all at once)."""
     FPR = FileProcessingRecord
@@ -182,11 +186,11 @@ def csv_chunks(filters, batch=2000):
             break
 
 
-def get_file(file_id):
+def get_file(file_id: int) -> FileProcessingRecord | None:
     return db.session.get(FileProcessingRecord, file_id)
 
 
-def detail(record):
+def detail(record: FileProcessingRecord) -> dict[str, Any]:
     """A file with its events, its error explained, and its call, as a page or API shows it."""
     category, explanation, fix = explain(record.error_code) if record.error_code else (None, None, None)
     return {
@@ -234,7 +238,7 @@ def detail(record):
     }
 
 
-def retry(file_ids, user=None):
+def retry(file_ids: Iterable[int | str], user: User | None = None) -> int:
     """Retry the given files (those failed, skipped or cancelled; others are left alone).
     Returns how many were queued. One audit row lists them."""
     ids = [int(i) for i in file_ids][:10000]
@@ -278,7 +282,7 @@ def _cell(value):
     return "" if value is None else value
 
 
-def summary(record):
+def summary(record: FileProcessingRecord) -> dict[str, Any]:
     """A file as a list shows it (detail() without the events, the call and the timings)."""
     return {
         "id": record.id,

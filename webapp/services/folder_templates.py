@@ -1,6 +1,10 @@
 """Starting points for a new folder, one per kind of storage: good defaults for the form
 and what to set up on the storage side so that new recordings are picked up at once."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -68,23 +72,23 @@ TEMPLATES = (
 )
 
 
-def get(template_id):
+def get(template_id: str) -> dict[str, Any] | None:
     return next((t for t in TEMPLATES if t["id"] == template_id), None)
 
 
-def receiver_url(service):
+def receiver_url(service: str) -> str:
     """The address a cloud service posts its events to. The token itself is a secret of the
     server's environment and is never shown: the placeholder names where it comes from."""
     base = current_app.config["BASE_URL"]
     return f"{base}/api/batch/events/{service}?token=<CALLBATCH_EVENTS_TOKEN>"
 
 
-def events_ready():
+def events_ready() -> bool:
     """Whether the cloud event receivers are on (CALLBATCH_EVENTS_TOKEN is set)."""
     return bool(current_app.config.get("EVENTS_TOKEN"))
 
 
-def cloud_steps(template_id):
+def cloud_steps(template_id: str) -> list[str]:
     """What to set up outside Callbatch for template `template_id`, as sentences in order
     (plain text: the page escapes the <placeholders> in them)."""
     if template_id == "local":
@@ -146,7 +150,7 @@ def cloud_steps(template_id):
     return []
 
 
-def form_data(template_id, defaults):
+def form_data(template_id: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """The new-folder form's data with the template's choices over `defaults`."""
     template = get(template_id)
     if template is None:

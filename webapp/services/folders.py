@@ -4,7 +4,12 @@ Storage credentials are sealed (encrypted) on the way in and masked on the way o
 secret sent back blank or masked keeps the stored one.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import yaml
@@ -19,7 +24,7 @@ from ..batch import batch_config, discovery, enqueue, folder_config
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
-from ..models import BatchJob, ExternalFolder, FileProcessingRecord
+from ..models import BatchJob, ExternalFolder, FileProcessingRecord, User
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 from ..models.types import iso, utcnow
 from ..providers.monitors import MONITORS
@@ -50,7 +55,7 @@ EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 MAX_EXTENSIONS = 50
 
 
-def storage_types():
+def storage_types() -> list[dict[str, Any]]:
     """The storage registry as forms draw it: [{type, label, fields: [{name, label, kind, …}]}]."""
     return [
         {
@@ -73,15 +78,15 @@ def storage_types():
     ]
 
 
-def monitor_types():
+def monitor_types() -> list[dict[str, str]]:
     return [{"type": key, "label": str(cls.label)} for key, cls in MONITORS.items()]
 
 
-def process_modes():
+def process_modes() -> list[dict[str, str]]:
     return [{"type": key, "label": str(label)} for key, label in timetable.PROCESS_MODES.items()]
 
 
-def analysis_types():
+def analysis_types() -> dict[str, list[dict[str, str]]]:
     """{"transcriber": [{type, label}], "scorer": [...]}: what a folder may choose instead of
     the global speech engine and scorer."""
     return {
@@ -90,13 +95,13 @@ def analysis_types():
     }
 
 
-def new_folder_defaults():
+def new_folder_defaults() -> dict[str, Any]:
     """What a new folder starts with: the global scanning defaults (one place decides it for the
     web app, the API, the CLI and imports)."""
     return folder_config.new_folder_defaults()
 
 
-def validate_analysis(analysis):
+def validate_analysis(analysis: object) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(cleaned, errors) for a folder's own transcriber and scorer, each checked by its provider.
     A kind left out (or null) uses the global setting."""
     if analysis in (None, ""):
@@ -135,7 +140,7 @@ SPEAKER_CHOICES = {
 }
 
 
-def speaker_choice(diarizer):
+def speaker_choice(diarizer: dict[str, Any] | None) -> str:
     """The form's speakers choice for a stored diarizer config ("" = the global setting)."""
     diarizer = diarizer or {}
     if diarizer.get("type") == "channels":
@@ -143,7 +148,9 @@ def speaker_choice(diarizer):
     return diarizer.get("type", "")
 
 
-def analysis_from_form(form, folder=None):
+def analysis_from_form(
+    form: Mapping[str, Any], folder: ExternalFolder | None = None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(analysis_config, errors) from the folder form: `analysis_transcriber` and `analysis_scorer`
     name a provider type ("" = the global setting), `analysis_diarizer` one of SPEAKER_CHOICES;
     the rubric scorer takes the folder's own scorecard pasted as YAML in `analysis_rubric`. A type
@@ -170,7 +177,7 @@ def analysis_from_form(form, folder=None):
     return analysis, errors
 
 
-def analysis_form_values(analysis):
+def analysis_form_values(analysis: dict[str, Any] | None) -> dict[str, Any]:
     """The folder form's analysis fields for a stored analysis_config."""
     analysis = analysis or {}
     scorer = analysis.get("scorer") or {}
@@ -189,7 +196,7 @@ def analysis_form_values(analysis):
     }
 
 
-def rubric_scorer(text):
+def rubric_scorer(text: str) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """(scorer config, errors) for a scorecard pasted as YAML: the rubric scorer with it inline."""
     document, errors = settings.parse_rubric(text)
     if errors:
@@ -197,20 +204,20 @@ def rubric_scorer(text):
     return {**document, "type": "rubric"}, []
 
 
-def list_folders():
+def list_folders() -> list[ExternalFolder]:
     return db.session.scalars(sa.select(ExternalFolder).order_by(ExternalFolder.name)).all()
 
 
-def get_folder(folder_id):
+def get_folder(folder_id: int) -> ExternalFolder | None:
     return db.session.get(ExternalFolder, folder_id)
 
 
-def file_counts(folder_ids=None):
+def file_counts(folder_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """{folder_id: {status: count}} for the folders list."""
     return counts.by_folder(folder_ids)
 
 
-def view(folder):
+def view(folder: ExternalFolder) -> dict[str, Any]:
     """A folder as a page or API response may show it (secrets masked)."""
     return {
         "id": folder.id,
@@ -237,7 +244,7 @@ def view(folder):
     }
 
 
-def plan_of(folder, now=None):
+def plan_of(folder: ExternalFolder, now: datetime | None = None) -> dict[str, Any]:
     """What will happen to the folder's files: one sentence ("Scanned every 5 minutes; files
     wait for the window 20:00–06:00"), the next scan and start times where a schedule sets
     them (in TIMEZONE), and the watcher's warning where file events fell back to polling."""
@@ -313,7 +320,7 @@ def _local(moment, tz):
     return {"at": moment.isoformat(), "local": local.strftime("%a %Y-%m-%d %H:%M"), "timezone": str(tz)}
 
 
-def coerce_storage_config(storage_type, raw):
+def coerce_storage_config(storage_type: str, raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """A provider config from form strings: numbers as numbers, checkboxes as booleans, empty
     values left out (so a provider's default applies and a blank secret keeps the stored one)."""
     provider = STORAGE.get(storage_type)
@@ -339,7 +346,9 @@ def coerce_storage_config(storage_type, raw):
     return config
 
 
-def validate(data, folder=None):
+def validate(
+    data: Mapping[str, Any], folder: ExternalFolder | None = None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(cleaned, errors) for a folder document. `data` may be partial when `folder` is given."""
     merged = {key: getattr(folder, key) for key in EDITABLE} if folder else {}
     merged.update({key: value for key, value in data.items() if key in EDITABLE})
@@ -457,7 +466,9 @@ def _extension_problems(extensions):
     return problems
 
 
-def create_folder(data, user=None):
+def create_folder(
+    data: Mapping[str, Any], user: User | None = None
+) -> tuple[ExternalFolder | None, list[dict[str, str]]]:
     """Returns (folder, errors); nothing is saved when errors is not empty. Settings left out
     (or null) take the global scanning defaults."""
     given = {key: value for key, value in data.items() if value is not None}
@@ -472,7 +483,9 @@ def create_folder(data, user=None):
     return folder, []
 
 
-def update_folder(folder, data, user=None):
+def update_folder(
+    folder: ExternalFolder, data: Mapping[str, Any], user: User | None = None
+) -> tuple[ExternalFolder, list[dict[str, str]]]:
     """Change the given keys; returns (folder, errors)."""
     cleaned, errors = validate(data, folder)
     if errors:
@@ -495,7 +508,7 @@ def update_folder(folder, data, user=None):
     return folder, []
 
 
-def delete_folder(folder, user=None):
+def delete_folder(folder: ExternalFolder, user: User | None = None) -> None:
     """Delete a folder and its file records (their calls stay, unlinked from the files)."""
     FPR = FileProcessingRecord
     files = db.session.scalar(sa.select(sa.func.count()).where(FPR.folder_id == folder.id))
@@ -505,7 +518,11 @@ def delete_folder(folder, user=None):
     db.session.commit()
 
 
-def test_connection(folder=None, storage_type=None, storage_config=None):
+def test_connection(
+    folder: ExternalFolder | None = None,
+    storage_type: str | None = None,
+    storage_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Try a folder's storage. With `folder` alone, its stored settings (and the result is kept
     as its connection status); with a type and config (a form's), those, where blank or
     masked secrets fall back to the folder's stored ones. Returns {"ok", "code", "message", …}."""
@@ -520,7 +537,7 @@ def test_connection(folder=None, storage_type=None, storage_config=None):
     return result
 
 
-def scan_now(folder, user=None):
+def scan_now(folder: ExternalFolder, user: User | None = None) -> str:
     """Queue a scan of the folder (a worker runs it). Returns the RQ job id."""
     job = enqueue.scan(folder.id, "manual", getattr(user, "id", None) or _current_user_id())
     audit_log.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
@@ -528,7 +545,7 @@ def scan_now(folder, user=None):
     return job.id
 
 
-def preview(folder):
+def preview(folder: ExternalFolder) -> dict[str, Any]:
     """A dry run of a scan: what it would queue and what it would skip, and why. Nothing is
     recorded. Returns {"ok", "to_queue": [...], "to_skip": [...], "still_writing": [...],
     "known": n} or {"ok": False, "code", "message", "fix"} when the folder cannot be listed."""

@@ -1,6 +1,11 @@
 """What the Notifications pages, the JSON API and the CLI call. Secrets are sealed on the way
 in and masked on the way out; every change leaves an audit_log row."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -30,7 +35,7 @@ EDITABLE = (
 LANGUAGES = ("en", "he")
 
 
-def providers():
+def providers() -> list[dict[str, Any]]:
     """The registry as forms can draw it: type, label and fields of each channel."""
     return [
         {
@@ -53,20 +58,20 @@ def providers():
     ]
 
 
-def conditions():
+def conditions() -> list[dict[str, str]]:
     return [{"name": key, "label": str(label)} for key, (label, _what, _severity) in CONDITIONS.items()]
 
 
-def list_configs():
+def list_configs() -> list[dict[str, Any]]:
     configs = db.session.scalars(sa.select(NotificationConfig).order_by(NotificationConfig.name)).all()
     return [view(config) for config in configs]
 
 
-def get_config(config_id):
+def get_config(config_id: int) -> NotificationConfig | None:
     return db.session.get(NotificationConfig, config_id)
 
 
-def view(config):
+def view(config: NotificationConfig) -> dict[str, Any]:
     """A config as a page or API response may show it: secrets masked, last delivery attached."""
     secrets = NOTIFIERS[config.type].secret_fields() if config.type in NOTIFIERS else ()
     D = NotificationDelivery
@@ -91,25 +96,31 @@ def view(config):
     }
 
 
-def create_config(data, actor="system", user_id=None):
+def create_config(
+    data: Mapping[str, Any], actor: str = "system", user_id: int | None = None
+) -> tuple[NotificationConfig, list[dict[str, str]]]:
     """Returns (config, errors); errors is a list of {"field", "message"} and nothing is saved
     when it is not empty."""
     config = NotificationConfig()
     return _save(config, data, actor, user_id, "notification.create")
 
 
-def update_config(config, data, actor="system", user_id=None):
+def update_config(
+    config: NotificationConfig, data: Mapping[str, Any], actor: str = "system", user_id: int | None = None
+) -> tuple[NotificationConfig, list[dict[str, str]]]:
     """Change the given keys only. A secret left blank (or sent back masked) keeps its value."""
     return _save(config, data, actor, user_id, "notification.update")
 
 
-def set_enabled(config, enabled, actor="system", user_id=None):
+def set_enabled(
+    config: NotificationConfig, enabled: bool, actor: str = "system", user_id: int | None = None
+) -> tuple[NotificationConfig, list[dict[str, str]]]:
     return _save(
         config, {"enabled": bool(enabled)}, actor, user_id, "notification.enable" if enabled else "notification.disable"
     )
 
 
-def delete_config(config, actor="system", user_id=None):
+def delete_config(config: NotificationConfig, actor: str = "system", user_id: int | None = None) -> None:
     """Delete a config and its delivery history."""
     db.session.add(
         AuditLog(
@@ -125,7 +136,9 @@ def delete_config(config, actor="system", user_id=None):
     db.session.commit()
 
 
-def send_test(config, wait=False, actor="system", user_id=None):
+def send_test(
+    config: NotificationConfig, wait: bool = False, actor: str = "system", user_id: int | None = None
+) -> NotificationDelivery:
     """Queue a test message to the config's channel and return its delivery row; the worker
     sends it (once, without retries). `wait=True` sends it here instead (the CLI does)."""
     with force_locale(language(config)):
@@ -168,7 +181,9 @@ def send_test(config, wait=False, actor="system", user_id=None):
     return db.session.get(NotificationDelivery, delivery.id, populate_existing=True)
 
 
-def history(config_id=None, status=None, limit=100, before_id=None):
+def history(
+    config_id: int | None = None, status: str | None = None, limit: int = 100, before_id: int | None = None
+) -> list[dict[str, Any]]:
     """Delivery history, newest first: every attempt, every held (suppressed) event. Page with
     `before_id` = the last id of the previous page."""
     D = NotificationDelivery
@@ -182,12 +197,12 @@ def history(config_id=None, status=None, limit=100, before_id=None):
     return [delivery_view(d) for d in db.session.scalars(query)]
 
 
-def get_delivery(delivery_id):
+def get_delivery(delivery_id: int) -> dict[str, Any] | None:
     delivery = db.session.get(NotificationDelivery, delivery_id, populate_existing=True)
     return delivery_view(delivery) if delivery else None
 
 
-def delivery_view(d):
+def delivery_view(d: NotificationDelivery) -> dict[str, Any]:
     return {
         "id": d.id,
         "config_id": d.config_id,
@@ -205,7 +220,9 @@ def delivery_view(d):
     }
 
 
-def validate(data, previous=None):
+def validate(
+    data: Mapping[str, Any], previous: NotificationConfig | None = None
+) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
     """Errors of a config document ([] when it can be saved) and the cleaned values."""
     merged = {key: getattr(previous, key) for key in EDITABLE} if previous else {}
     merged.update({key: value for key, value in data.items() if key in EDITABLE})

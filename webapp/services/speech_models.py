@@ -2,9 +2,12 @@
 what is installed and who uses it, choosing one, and a test of the speech engine on a
 bundled sample call."""
 
+from __future__ import annotations
+
 import logging
 import os
 import time
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,7 +18,7 @@ from ..batch import batch_config
 from ..batch.validation import probe
 from ..errors import CallbatchError, ConfigError
 from ..extensions import db
-from ..models import ExternalFolder
+from ..models import ExternalFolder, User
 from . import settings as settings_service
 
 # A short two-voice Hebrew call (espeak-ng, as the demo's samples), 16 kHz Opus, 15 KB.
@@ -28,11 +31,11 @@ SPEECH_TYPES = ("auto", "faster_whisper")
 log = logging.getLogger(__name__)
 
 
-def models_dir():
+def models_dir() -> str:
     return current_app.config["MODELS_DIR"]
 
 
-def installed():
+def installed() -> list[dict[str, Any]]:
     """[{"name", "path", "size_bytes", "used_by": [{"kind": "settings"|"folder", "id", "name"}]}],
     largest first. A folder without a transcriber of its own uses the global one."""
     where = models_dir()
@@ -50,7 +53,7 @@ def installed():
     return [{"name": m.name, "path": m.path, "size_bytes": m.size_bytes, "used_by": used_by[m.path]} for m in found]
 
 
-def model_path(transcriber, where):
+def model_path(transcriber: dict[str, Any] | None, where: str) -> str | None:
     """The installed model directory a transcriber setting uses for speech, or None."""
     if not transcriber or transcriber.get("type") not in SPEECH_TYPES:
         return None
@@ -60,7 +63,9 @@ def model_path(transcriber, where):
     return model_files.resolve(transcriber.get("model"), where)
 
 
-def use(name, user=None, actor=None):
+def use(
+    name: str, user: User | None = None, actor: str | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Make an installed model (a name in the models folder or a path) the global speech
     model. A faster_whisper setting keeps its type; any other becomes `auto` with the model,
     so delivered transcripts are still used. Returns (transcriber setting, errors)."""
@@ -104,13 +109,13 @@ def use(name, user=None, actor=None):
     return transcriber, []
 
 
-def pull(name, progress=True):
+def pull(name: str, progress: bool = True) -> str:
     """Download a hub model into the models folder; returns its path (ModelUnavailable when
     it cannot be had)."""
     return model_files.download(name, models_dir(), progress=progress)
 
 
-def test_speech(transcriber=None, download=True):
+def test_speech(transcriber: dict[str, Any] | None = None, download: bool = True) -> dict[str, Any]:
     """Transcribe the bundled sample call with `transcriber` (default: the global one; the
     Settings page may pass the form's unsaved setting). With download=False (a web request)
     a hub model that is not installed is reported, never downloaded. Returns {"ok", "text",
