@@ -10,14 +10,19 @@ defaults to flask_login.current_user) and writes an audit_log row in the same co
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from .. import audit_log
 from ..extensions import db
+from ..models import User
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -69,3 +74,22 @@ def paginate(query: sa.Select, page: object = 1, per_page: object = DEFAULT_PER_
 
 def error(field_name: str, message: str) -> dict[str, str]:
     return {"field": field_name, "message": message}
+
+
+def name_taken(model: type, name: str, row: object | None = None) -> bool:
+    """Whether a row of `model` other than `row` has the name `name`."""
+    other = db.session.scalar(sa.select(model.id).where(model.name == name))
+    return bool(other) and (row is None or other != row.id)
+
+
+def add_created(
+    row: Row, action: str, view: Callable[[Row], dict[str, Any]], user: User | None = None, commit: bool = True
+) -> Row:
+    """Add a new row with the audit row of its creation (`view(row)` as what it became), and
+    commit both unless `commit` is false (the caller's transaction goes on)."""
+    db.session.add(row)
+    db.session.flush()  # the row's id, for the audit row
+    audit_log.record(action, row, after=view(row), user=user)
+    if commit:
+        db.session.commit()
+    return row

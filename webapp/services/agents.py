@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import FileProcessingRecord, SalesCall
 from . import reports
+from .spreadsheet import inert
 
 DEFAULT_DAYS = 28
 NO_AGENT = ""  # calls whose metadata named no agent
@@ -132,6 +133,4 @@ def csv_text(data: dict[str, Any], headings: list[str]) -> str:
 
 
 def _cell(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    return "" if value is None else inert(value)

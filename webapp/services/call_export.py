@@ -21,6 +21,7 @@ from .. import audit_log
 from ..extensions import db
 from ..models import Customer, SalesCall, User
 from .calls import calls_query, criteria_choices
+from .spreadsheet import drain, inert
 
 FORMATS = ("csv", "json")
 BATCH = 1000
@@ -37,7 +38,6 @@ BASE_COLUMNS = (
     "model",
     "overall_score",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def record(fmt: str, filters: dict[str, Any], user: User | None = None) -> int:
@@ -54,7 +54,7 @@ def csv_chunks(filters: dict[str, Any]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(list(BASE_COLUMNS) + [f"criteria.{c}" for c in criteria] + [f"metrics.{m}" for m in metrics])
-    yield "\ufeff" + _drain(buffer)
+    yield "\ufeff" + drain(buffer)
     for n, row in enumerate(_rows(filters), 1):
         writer.writerow(
             [_cell(row[c]) for c in BASE_COLUMNS]
@@ -62,8 +62,8 @@ def csv_chunks(filters: dict[str, Any]) -> Iterator[str]:
             + [_cell(row["metrics"].get(m)) for m in metrics]
         )
         if n % BATCH == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
+            yield drain(buffer)
+    yield drain(buffer)
 
 
 def json_chunks(filters: dict[str, Any]) -> Iterator[str]:
@@ -184,18 +184,9 @@ def _beside(stmt, *items):
 
 
 def _cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # a spreadsheet must not run a cell as a formula
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
-
-
-def _drain(buffer):
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate(0)
-    return text
+    return "" if value is None else inert(value)
 
 
 def _iso(value):

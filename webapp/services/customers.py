@@ -8,11 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import audit_log
 from ..extensions import db
 from ..models import Customer, SalesCall, User
 from ..models.types import iso
-from . import Page, error, paginate
+from . import Page, add_created, error, paginate
 
 
 def list_customers(q: str | None = None, page: object = 1, per_page: object = 50) -> Page:
@@ -101,9 +100,4 @@ def create_customer(
     if errors:
         return None, errors
     customer = Customer(name=name, phone=phone, external_id=external_id, call_count=0)
-    db.session.add(customer)
-    db.session.flush()
-    audit_log.record("customer.create", customer, after=view(customer), user=user)
-    if commit:
-        db.session.commit()
-    return customer, []
+    return add_created(customer, "customer.create", view, user, commit), []

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..models import ExternalFolder, FileProcessingRecord, SalesCall, User
 from ..models.types import iso
 from . import Page, clamp_page
+from .spreadsheet import drain, inert
 
 FILTERS = ("status", "folder_id", "job_id", "error_code", "quality", "date_from", "date_to", "q")
 CSV_COLUMNS = (
@@ -43,6 +44,7 @@ CSV_COLUMNS = (
     "finished_at",
     "call_id",
 )
+FILE_FORMULA_STARTS = ("=", "+", "-", "@")  # a leading tab or carriage return is left as it is here
 
 
 def parse_filters(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,7 +143,7 @@ def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    yield _drain(buffer)
+    yield drain(buffer)
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())
     base = query(filters).order_by(None)
     last_id = None
@@ -180,7 +182,7 @@ def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
             values[3] = names.get(values[3], values[3])
             writer.writerow([_cell(v) for v in values])
         last_id = rows[-1][0]
-        yield _drain(buffer)
+        yield drain(buffer)
         db.session.expunge_all()
         if len(rows) < batch:
             break
@@ -267,19 +269,10 @@ def _actor(user):
     return getattr(user, "email", str(user))
 
 
-def _drain(buffer):
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate(0)
-    return text
-
-
 def _cell(value):
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # a spreadsheet must not run a file name as a formula
-    return "" if value is None else value
+    return "" if value is None else inert(value, FILE_FORMULA_STARTS)
 
 
 def summary(record: FileProcessingRecord) -> dict[str, Any]:

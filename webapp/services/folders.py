@@ -30,7 +30,8 @@ from ..models.types import iso, utcnow
 from ..providers.monitors import MONITORS
 from ..providers.monitors.polling import PollingMonitor
 from ..providers.storage import STORAGE
-from . import error, settings
+from . import add_created, error, name_taken, settings
+from .provider_forms import provider_forms
 
 EDITABLE = (
     "name",
@@ -57,25 +58,7 @@ MAX_EXTENSIONS = 50
 
 def storage_types() -> list[dict[str, Any]]:
     """The storage registry as forms draw it: [{type, label, fields: [{name, label, kind, …}]}]."""
-    return [
-        {
-            "type": key,
-            "label": str(cls.label),
-            "fields": [
-                {
-                    "name": f.name,
-                    "label": str(f.label),
-                    "kind": f.kind,
-                    "required": f.required,
-                    "help": str(f.help),
-                    "default": f.default,
-                    "choices": [[str(part) for part in c] for c in f.choices],
-                }
-                for f in cls.fields
-            ],
-        }
-        for key, cls in STORAGE.items()
-    ]
+    return provider_forms(STORAGE)
 
 
 def monitor_types() -> list[dict[str, str]]:
@@ -357,42 +340,10 @@ def validate(
     storage_type = merged.get("storage_type")
     sealed, storage_errors = _sealed_storage(storage_type, merged.get("storage_config"), folder)
     errors += storage_errors
-    monitor_type = merged.get("monitor_type") or "polling"
-    interval = _int(merged.get("scan_interval", 300))
-    if interval is None:
-        errors.append(error("scan_interval", "Scan interval must be a whole number of seconds."))
-        interval = 300
-    # Every monitor scans on the interval when it has to (events lost, the fallback to polling).
-    interval_problems = PollingMonitor.validate_config({"scan_interval": interval})
-    errors += [error("scan_interval", message) for message in interval_problems]
-    if monitor_type not in MONITORS:
-        errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
-    else:
-        for message in MONITORS[monitor_type].validate_config(
-            {**merged, "scan_interval": interval, "storage_type": storage_type, "storage_config": sealed}
-        ):
-            if message in interval_problems:
-                continue
-            field = "scan_interval" if "interval" in message.lower() else "monitor_type"
-            errors.append(error("cron_schedule" if monitor_type == "schedule" else field, message))
-    cron = (merged.get("cron_schedule") or "").strip() or None
-    if monitor_type != "schedule":
-        for message in validate_cron(cron):
-            errors.append(error("cron_schedule", message))
-        if cron:
-            errors.append(
-                error(
-                    "cron_schedule",
-                    "A scan schedule applies only when files are found 'only on a "
-                    "schedule'; clear it or choose that monitor.",
-                )
-            )
-    process_mode = merged.get("process_mode") or timetable.IMMEDIATE
-    window_start = (merged.get("window_start") or "").strip() or None
-    window_end = (merged.get("window_end") or "").strip() or None
-    process_cron = (merged.get("process_cron") or "").strip() or None
-    for field, message in timetable.validate(process_mode, window_start, window_end, process_cron):
-        errors.append(error(field, message))
+    monitor, monitor_errors = _monitor(merged, sealed)
+    errors += monitor_errors
+    schedule, schedule_errors = _schedule(merged)
+    errors += schedule_errors
     extensions = _extensions(merged.get("allowed_extensions"))
     errors += [error("allowed_extensions", message) for message in _extension_problems(extensions)]
     max_size = _int(merged.get("max_file_size", DEFAULT_MAX_FILE_SIZE))
@@ -406,13 +357,8 @@ def validate(
         "name": name,
         "storage_type": storage_type,
         "storage_config": sealed,
-        "monitor_type": monitor_type,
-        "scan_interval": interval,
-        "cron_schedule": cron,
-        "process_mode": process_mode,
-        "window_start": window_start,
-        "window_end": window_end,
-        "process_cron": process_cron,
+        **monitor,
+        **schedule,
         "allowed_extensions": extensions,
         "max_file_size": max_size,
         "analysis_config": analysis,
@@ -421,11 +367,56 @@ def validate(
     return cleaned, errors
 
 
+def _monitor(merged, sealed):
+    """({monitor_type, scan_interval, cron_schedule}, errors): how the folder's files are found."""
+    monitor_type = merged.get("monitor_type") or "polling"
+    errors = []
+    interval = _int(merged.get("scan_interval", 300))
+    if interval is None:
+        errors.append(error("scan_interval", "Scan interval must be a whole number of seconds."))
+        interval = 300
+    # Every monitor scans on the interval when it has to (events lost, the fallback to polling).
+    interval_problems = PollingMonitor.validate_config({"scan_interval": interval})
+    errors += [error("scan_interval", message) for message in interval_problems]
+    if monitor_type not in MONITORS:
+        errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
+    else:
+        for message in MONITORS[monitor_type].validate_config(
+            {**merged, "scan_interval": interval, "storage_type": merged.get("storage_type"), "storage_config": sealed}
+        ):
+            if message in interval_problems:
+                continue
+            field = "scan_interval" if "interval" in message.lower() else "monitor_type"
+            errors.append(error("cron_schedule" if monitor_type == "schedule" else field, message))
+    cron = (merged.get("cron_schedule") or "").strip() or None
+    if monitor_type != "schedule":
+        errors += [error("cron_schedule", message) for message in validate_cron(cron)]
+        if cron:
+            errors.append(
+                error(
+                    "cron_schedule",
+                    "A scan schedule applies only when files are found 'only on a "
+                    "schedule'; clear it or choose that monitor.",
+                )
+            )
+    return {"monitor_type": monitor_type, "scan_interval": interval, "cron_schedule": cron}, errors
+
+
+def _schedule(merged):
+    """({process_mode, window_start, window_end, process_cron}, errors): when found files are processed."""
+    schedule = {"process_mode": merged.get("process_mode") or timetable.IMMEDIATE}
+    for key in ("window_start", "window_end", "process_cron"):
+        schedule[key] = (merged.get(key) or "").strip() or None
+    problems = timetable.validate(
+        schedule["process_mode"], schedule["window_start"], schedule["window_end"], schedule["process_cron"]
+    )
+    return schedule, [error(field, message) for field, message in problems]
+
+
 def _name_problems(name, folder):
     if not name or len(name) > 200:
         return [error("name", "Give the folder a name (up to 200 characters).")]
-    taken = db.session.scalar(sa.select(ExternalFolder.id).where(ExternalFolder.name == name))
-    if taken and (folder is None or taken != folder.id):
+    if name_taken(ExternalFolder, name, folder):
         return [error("name", f"A folder named '{name}' already exists.")]
     return []
 
@@ -475,12 +466,7 @@ def create_folder(
     cleaned, errors = validate({**new_folder_defaults(), **given})
     if errors:
         return None, errors
-    folder = ExternalFolder(**cleaned)
-    db.session.add(folder)
-    db.session.flush()
-    audit_log.record("folder.create", folder, after=view(folder), user=user)
-    db.session.commit()
-    return folder, []
+    return add_created(ExternalFolder(**cleaned), "folder.create", view, user), []
 
 
 def update_folder(

@@ -19,6 +19,7 @@ from ..errors import ProcessingError
 from ..extensions import db
 from ..models import User
 from . import error
+from .provider_forms import provider_forms
 
 TRUE = ("1", "true", "yes", "on")
 IVRIT_TURBO = "ivrit-ai/whisper-large-v3-turbo-ct2"
@@ -163,26 +164,8 @@ def from_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, s
 
 def providers(kind: str) -> list[dict[str, Any]]:
     """The transcriber or scorer registry as forms draw it: [{type, label, fields: [{name,
-    label, kind, required, help, default, choices: [(value, label)]}]}]."""
-    return [
-        {
-            "type": key,
-            "label": str(cls.label),
-            "fields": [
-                {
-                    "name": f.name,
-                    "label": str(f.label),
-                    "kind": f.kind,
-                    "required": f.required,
-                    "help": str(f.help),
-                    "default": f.default,
-                    "choices": [(c, c) if isinstance(c, str) else tuple(str(part) for part in c) for c in f.choices],
-                }
-                for f in cls.fields
-            ],
-        }
-        for key, cls in REGISTRIES[kind].items()
-    ]
+    label, kind, required, help, default, choices: [[value, label]]}]}]."""
+    return provider_forms(REGISTRIES[kind])
 
 
 def provider_form(kind: str, type_name: str | None) -> dict[str, Any]:

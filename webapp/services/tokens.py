@@ -17,7 +17,7 @@ from .. import audit_log
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import iso, utcnow
-from . import error
+from . import add_created, error
 
 PREFIX = "cb_"
 TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
@@ -83,11 +83,7 @@ def create_token(
         prefix=text[:10],
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
-    db.session.add(token)
-    db.session.flush()
-    audit_log.record("token.create", token, after=view(token), user=user)
-    db.session.commit()
-    return token, text, []
+    return add_created(token, "token.create", view, user), text, []
 
 
 def revoke_token(token: ApiToken, user: User | None = None) -> ApiToken:

@@ -19,7 +19,7 @@ from ..analysis import hebrew
 from ..extensions import db
 from ..models import CallTrackerHit, FileProcessingRecord, SalesCall, Tracker, User
 from ..params import CONTROL
-from . import error, reports
+from . import add_created, error, name_taken, reports
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,8 @@ def validate(data: Mapping[str, Any], tracker: Tracker | None = None) -> tuple[d
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 100 or CONTROL.search(name):
         errors.append(error("name", _("Give the tracker a name of 1 to 100 characters.")))
-    else:
-        same = db.session.scalar(sa.select(Tracker.id).where(Tracker.name == name))
-        if same and (tracker is None or same != tracker.id):
-            errors.append(error("name", _("A tracker named “%(name)s” already exists.", name=name)))
+    elif name_taken(Tracker, name, tracker):
+        errors.append(error("name", _("A tracker named “%(name)s” already exists.", name=name)))
     phrases = data.get("phrases")
     if isinstance(phrases, str):
         phrases = parse_phrases(phrases)
@@ -84,11 +82,7 @@ def create(data: Mapping[str, Any], user: User | None = None) -> tuple[Tracker |
     cleaned, errors = validate(data)
     if errors:
         return None, errors
-    tracker = Tracker(**cleaned)
-    db.session.add(tracker)
-    db.session.flush()
-    audit_log.record("tracker.create", tracker, after=view(tracker), user=user)
-    db.session.commit()
+    tracker = add_created(Tracker(**cleaned), "tracker.create", view, user)
     queue_recount(tracker.id)
     return tracker, []
 

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import User
 from ..models.types import iso, utcnow
 from ..models.user import ROLES
-from . import error
+from . import add_created, error
 
 LANGUAGES = ("en", "he")
 MIN_PASSWORD = 10
@@ -106,11 +106,7 @@ def create_user(
     generated = None if password else secrets.token_urlsafe(12)
     new = User(email=email, role=role, language=language, active=True)
     new.set_password(password or generated)
-    db.session.add(new)
-    db.session.flush()
-    audit_log.record("user.create", new, after=view(new), user=user)
-    db.session.commit()
-    return new, [], generated
+    return add_created(new, "user.create", view, user), [], generated
 
 
 def update_user(target: User, data: Mapping[str, Any], user: User | None = None) -> tuple[User, list[dict[str, str]]]:
