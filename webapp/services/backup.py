@@ -114,6 +114,13 @@ def _libpq(engine):
     return url.set(password=None).render_as_string(hide_password=False), env
 
 
+def _run(name, command, env):
+    """Run pg_dump or pg_restore (`name`); a failure raises with the end of what it said."""
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode:
+        raise _error(f"{name} failed: {result.stderr.strip()[-500:]}")
+
+
 def _pg_dump_snapshot(engine, pg_dump, work):
     """pg_dump reads the snapshot this transaction exported, so the manifest's counts are
     exactly the dump's."""
@@ -125,7 +132,8 @@ def _pg_dump_snapshot(engine, pg_dump, work):
             snapshot = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar()
             counts = _counts(conn)
             revision = _revision(conn)
-            result = subprocess.run(
+            _run(
+                "pg_dump",
                 [
                     pg_dump,
                     "--format=custom",
@@ -135,12 +143,8 @@ def _pg_dump_snapshot(engine, pg_dump, work):
                     f"--file={path}",
                     url,
                 ],
-                capture_output=True,
-                text=True,
-                env=env,
+                env,
             )
-    if result.returncode:
-        raise _error(f"pg_dump failed: {result.stderr.strip()[-500:]}")
     return _manifest(PG_DUMP, revision, counts, {DUMP_MEMBER: path}), {DUMP_MEMBER: path}
 
 
@@ -312,7 +316,8 @@ def _pg_restore(engine, dump):
             "pg_restore (at least the server's version) was not found on PATH or under /usr/lib/postgresql/*/bin."
         )
     url, env = _libpq(engine)
-    result = subprocess.run(
+    _run(
+        "pg_restore",
         [
             pg_restore,
             "--no-owner",
@@ -322,12 +327,8 @@ def _pg_restore(engine, dump):
             f"--dbname={url}",
             dump,
         ],
-        capture_output=True,
-        text=True,
-        env=env,
+        env,
     )
-    if result.returncode:
-        raise _error(f"pg_restore failed: {result.stderr.strip()[-500:]}")
 
 
 # Rows the database's triggers write as the records are inserted (migration 0016): restored

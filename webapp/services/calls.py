@@ -119,18 +119,7 @@ def calls_query(
     if agent:
         query = query.where(SalesCall.agent.ilike("%" + _like(agent.strip()) + "%", escape="\\"))
     if customer:
-        like = "%" + _like(customer.strip()) + "%"
-        query = query.where(
-            SalesCall.customer_id.in_(
-                sa.select(Customer.id).where(
-                    sa.or_(
-                        Customer.name.ilike(like, escape="\\"),
-                        Customer.phone.ilike(like, escape="\\"),
-                        Customer.external_id.ilike(like, escape="\\"),
-                    )
-                )
-            )
-        )
+        query = query.where(SalesCall.customer_id.in_(_customers_like(customer.strip())))
     if customer_id:
         query = query.where(SalesCall.customer_id == customer_id)
     if unassigned:
@@ -153,6 +142,18 @@ def calls_query(
     if date_to:
         query = query.where(SalesCall.called_at < datetime.combine(date_to, time.min, timezone.utc) + timedelta(days=1))
     return query
+
+
+def _customers_like(text):
+    """The ids of the customers whose name, phone or external id contains `text`."""
+    like = "%" + _like(text) + "%"
+    return sa.select(Customer.id).where(
+        sa.or_(
+            Customer.name.ilike(like, escape="\\"),
+            Customer.phone.ilike(like, escape="\\"),
+            Customer.external_id.ilike(like, escape="\\"),
+        )
+    )
 
 
 def _said_or_id(q):

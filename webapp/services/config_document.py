@@ -574,27 +574,40 @@ def _plan_notification(n, entry, targets, report):
         path = NOTIFICATION_WHERE.get(e["field"], e["field"])
         named = _field_named(notifier.fields, e["message"]) if e["field"] == "config" else None
         report.problem(f"{where}.{path}" + (f".{named}" if named else ""), e["message"])
-    resolved = []
-    for n_ref, ref in enumerate(refs):
-        if isinstance(ref, (str, int)) and not isinstance(ref, bool) and ref in targets:
-            resolved.append(targets[ref])
-        else:
-            report.problem(f"{where}.folders[{n_ref}]", f"There is no folder '{ref}' in the document or here.")
+    resolved = _resolved_folders(refs, targets, where, report)
     if cleaned is None:
         return None
     if needs:
         cleaned["enabled"] = False
     plan = Plan("notification", where, data["name"], existing, cleaned, needs=needs, refs=resolved)
     if existing is not None:
-        plan.changes = [
-            NOTIFICATION_WHERE[key]
-            for key, value in cleaned.items()
-            if key != "folder_ids" and not _same_notification(existing, key, value, secret_fields)
-        ]
-        new_folder = any(isinstance(t, Plan) and t.row is None for t in resolved)
-        if new_folder or _folder_ids(resolved) != sorted(existing.folder_ids or []):
-            plan.changes.append("folders")
+        plan.changes = _notification_changes(existing, cleaned, resolved, secret_fields)
     return plan
+
+
+def _resolved_folders(refs, targets, where, report):
+    """A notification's `folders` as `targets` (see _folder_targets); a reference to no
+    folder is a problem."""
+    resolved = []
+    for n_ref, ref in enumerate(refs):
+        if isinstance(ref, (str, int)) and not isinstance(ref, bool) and ref in targets:
+            resolved.append(targets[ref])
+        else:
+            report.problem(f"{where}.folders[{n_ref}]", f"There is no folder '{ref}' in the document or here.")
+    return resolved
+
+
+def _notification_changes(existing, cleaned, resolved, secret_fields):
+    """Where in the entry the import changes the stored config `existing`."""
+    changes = [
+        NOTIFICATION_WHERE[key]
+        for key, value in cleaned.items()
+        if key != "folder_ids" and not _same_notification(existing, key, value, secret_fields)
+    ]
+    new_folder = any(isinstance(t, Plan) and t.row is None for t in resolved)
+    if new_folder or _folder_ids(resolved) != sorted(existing.folder_ids or []):
+        changes.append("folders")
+    return changes
 
 
 def _folder_ids(resolved):
@@ -772,53 +785,13 @@ def _needs_message(plan):
 
 def _apply(config, folders, notifications, report, user, actor):
     if config is not None and any(c.get("what") == "settings" for c in report.change):
-        row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
-        before = batch_config.load().model_dump()
-        after = config.model_dump()
-        after["processing"]["paused"] = before["processing"]["paused"]
-        row.config = after
-        db.session.add(row)
-        audit_log.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
+        _apply_settings(config, user, actor)
     for plan in folders:
-        if plan.row is not None and not plan.changes:
-            continue
-        folder = plan.row or ExternalFolder()
-        before = folder_service.view(folder) if plan.row is not None else None
-        storage_changed = plan.row is None or "storage.config" in plan.changes or "storage.type" in plan.changes
-        for key, value in plan.values.items():
-            setattr(folder, key, value)
-        if plan.needs:
-            folder.connection_status, folder.last_error = "error", _needs_message(plan)
-        elif storage_changed:
-            folder.connection_status, folder.last_error = "unknown", None
-        db.session.add(folder)
-        db.session.flush()
-        plan.row = plan.row or folder
-        audit_log.record(
-            "folder.create" if before is None else "folder.update",
-            folder,
-            before=before,
-            after=folder_service.view(folder),
-            user=user,
-            actor=actor,
-        )
+        if plan.row is None or plan.changes:
+            _apply_folder(plan, user, actor)
     for plan in notifications:
-        if plan.row is not None and not plan.changes:
-            continue
-        config_row = plan.row or NotificationConfig()
-        before = notification_service.view(config_row) if plan.row is not None else None
-        for key, value in {**plan.values, "folder_ids": _folder_ids(plan.refs) or None}.items():
-            setattr(config_row, key, value)
-        db.session.add(config_row)
-        db.session.flush()
-        audit_log.record(
-            "notification.create" if before is None else "notification.update",
-            config_row,
-            before=before,
-            after=notification_service.view(config_row),
-            user=user,
-            actor=actor,
-        )
+        if plan.row is None or plan.changes:
+            _apply_notification(plan, user, actor)
     audit_log.record(
         "config.import",
         ("config", "document"),
@@ -827,6 +800,50 @@ def _apply(config, folders, notifications, report, user, actor):
         after={"create": report.create, "change": report.change, "needs_credentials": report.needs_credentials},
     )
     db.session.commit()
+
+
+def _apply_settings(config, user, actor):
+    """The imported global configuration, with the processing pause kept as it is here."""
+    row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
+    before = batch_config.load().model_dump()
+    after = config.model_dump()
+    after["processing"]["paused"] = before["processing"]["paused"]
+    row.config = after
+    db.session.add(row)
+    audit_log.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
+
+
+def _apply_folder(plan, user, actor):
+    folder = plan.row or ExternalFolder()
+    before = folder_service.view(folder) if plan.row is not None else None
+    storage_changed = plan.row is None or "storage.config" in plan.changes or "storage.type" in plan.changes
+    for key, value in plan.values.items():
+        setattr(folder, key, value)
+    if plan.needs:
+        folder.connection_status, folder.last_error = "error", _needs_message(plan)
+    elif storage_changed:
+        folder.connection_status, folder.last_error = "unknown", None
+    db.session.add(folder)
+    db.session.flush()
+    plan.row = plan.row or folder
+    _record(plan, folder, before, folder_service.view(folder), user, actor)
+
+
+def _apply_notification(plan, user, actor):
+    config_row = plan.row or NotificationConfig()
+    before = notification_service.view(config_row) if plan.row is not None else None
+    for key, value in {**plan.values, "folder_ids": _folder_ids(plan.refs) or None}.items():
+        setattr(config_row, key, value)
+    db.session.add(config_row)
+    db.session.flush()
+    _record(plan, config_row, before, notification_service.view(config_row), user, actor)
+
+
+def _record(plan, row, before, after, user, actor):
+    """The audit row of an imported folder or notification: `<what>.create`, or `.update`
+    when there was one `before`."""
+    action = f"{plan.what}.create" if before is None else f"{plan.what}.update"
+    audit_log.record(action, row, before=before, after=after, user=user, actor=actor)
 
 
 # -- checking the stored configuration ----------------------------------------------------------

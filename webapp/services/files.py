@@ -139,7 +139,6 @@ def retryable_count(filters: dict[str, Any]) -> int:
 def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
     """The filtered list as CSV text, yielded a chunk at a time (constant memory: rows are
     read in batches by id, never all at once)."""
-    FPR = FileProcessingRecord
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -148,33 +147,7 @@ def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
     base = query(filters).order_by(None)
     last_id = None
     while True:
-        stmt = (
-            base.with_only_columns(
-                FPR.id,
-                FPR.file_name,
-                FPR.file_path,
-                FPR.folder_id,
-                FPR.job_id,
-                FPR.status,
-                FPR.error_code,
-                FPR.error_category,
-                FPR.error_message,
-                FPR.retry_count,
-                FPR.attempts,
-                FPR.file_size,
-                FPR.audio_seconds,
-                FPR.created_at,
-                FPR.updated_at,
-                FPR.finished_at,
-                SalesCall.id,
-            )
-            .outerjoin(SalesCall, SalesCall.file_id == FPR.id)
-            .order_by(FPR.id.desc())
-            .limit(batch)
-        )
-        if last_id is not None:
-            stmt = stmt.where(FPR.id < last_id)
-        rows = db.session.execute(stmt).all()
+        rows = _csv_rows(base, last_id, batch)
         if not rows:
             break
         for row in rows:
@@ -188,13 +161,45 @@ def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
             break
 
 
+def _csv_rows(base, last_id, batch):
+    """The CSV_COLUMNS of the next `batch` records of `base` below id `last_id`, newest first
+    (the folder as its id)."""
+    FPR = FileProcessingRecord
+    stmt = (
+        base.with_only_columns(
+            FPR.id,
+            FPR.file_name,
+            FPR.file_path,
+            FPR.folder_id,
+            FPR.job_id,
+            FPR.status,
+            FPR.error_code,
+            FPR.error_category,
+            FPR.error_message,
+            FPR.retry_count,
+            FPR.attempts,
+            FPR.file_size,
+            FPR.audio_seconds,
+            FPR.created_at,
+            FPR.updated_at,
+            FPR.finished_at,
+            SalesCall.id,
+        )
+        .outerjoin(SalesCall, SalesCall.file_id == FPR.id)
+        .order_by(FPR.id.desc())
+        .limit(batch)
+    )
+    if last_id is not None:
+        stmt = stmt.where(FPR.id < last_id)
+    return db.session.execute(stmt).all()
+
+
 def get_file(file_id: int) -> FileProcessingRecord | None:
     return db.session.get(FileProcessingRecord, file_id)
 
 
 def detail(record: FileProcessingRecord) -> dict[str, Any]:
     """A file with its events, its error explained, and its call, as a page or API shows it."""
-    category, explanation, fix = explain(record.error_code) if record.error_code else (None, None, None)
     return {
         "id": record.id,
         "file_name": record.file_name,
@@ -208,15 +213,7 @@ def detail(record: FileProcessingRecord) -> dict[str, Any]:
         "retry_count": record.retry_count,
         "attempts": record.attempts,
         "worker_name": record.worker_name,
-        "error": None
-        if not record.error_code
-        else {
-            "code": record.error_code,
-            "category": record.error_category or category,
-            "message": record.error_message,
-            "explanation": explanation,
-            "fix": fix,
-        },
+        "error": _error(record) if record.error_code else None,
         "next_retry_at": iso(record.next_retry_at),
         "created_at": iso(record.created_at),
         "started_at": iso(record.started_at),
@@ -226,17 +223,30 @@ def detail(record: FileProcessingRecord) -> dict[str, Any]:
         "quality": record.sales_call.quality if record.sales_call else None,
         "quality_reasons": (record.sales_call.quality_reasons or []) if record.sales_call else [],
         "can_retry": record.status in actions.RETRYABLE,
-        "events": [
-            {
-                "id": e.id,
-                "at": iso(e.created_at),
-                "from": e.from_status,
-                "to": e.to_status,
-                "message": e.message,
-                "details": e.details,
-            }
-            for e in record.events
-        ],
+        "events": [_event(e) for e in record.events],
+    }
+
+
+def _error(record):
+    """A file's error with its explanation and what fixes it."""
+    category, explanation, fix = explain(record.error_code)
+    return {
+        "code": record.error_code,
+        "category": record.error_category or category,
+        "message": record.error_message,
+        "explanation": explanation,
+        "fix": fix,
+    }
+
+
+def _event(event):
+    return {
+        "id": event.id,
+        "at": iso(event.created_at),
+        "from": event.from_status,
+        "to": event.to_status,
+        "message": event.message,
+        "details": event.details,
     }
 
 

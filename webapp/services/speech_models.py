@@ -71,28 +71,10 @@ def use(
     so delivered transcripts are still used. Returns (transcriber setting, errors)."""
     path = model_files.resolve(name, models_dir())
     if path is None:
-        pull = f" Download it first with `flask models pull {name}`." if model_files.HUB_NAME.match(name or "") else ""
-        return None, [
-            {
-                "field": "model",
-                "message": f"There is no speech model '{name}' in {models_dir()}."
-                f"{pull} `flask models list` shows the installed ones.",
-            }
-        ]
+        return None, [_no_such_model(name)]
     document = settings_service.current()
     current = document["analysis"]["transcriber"]
-    if current.get("type") == "faster_whisper":
-        transcriber = {**current, "model": path}
-    else:
-        transcriber = {
-            "type": "auto",
-            "model": path,
-            "language": "he",
-            "compute_type": "int8",
-            "beam_size": 1,
-            "temperature": 0.0,
-            "condition_on_previous_text": False,
-        }
+    transcriber = _with_model(current, path)
     document["analysis"]["transcriber"] = transcriber
     config, errors = batch_config.validate(document)
     if errors:
@@ -107,6 +89,30 @@ def use(
     )
     batch_config.save(config)  # commits the audit row with it
     return transcriber, []
+
+
+def _no_such_model(name):
+    pull = f" Download it first with `flask models pull {name}`." if model_files.HUB_NAME.match(name or "") else ""
+    return {
+        "field": "model",
+        "message": f"There is no speech model '{name}' in {models_dir()}."
+        f"{pull} `flask models list` shows the installed ones.",
+    }
+
+
+def _with_model(current, path):
+    """The transcriber setting `current` with the model at `path` for speech."""
+    if current.get("type") == "faster_whisper":
+        return {**current, "model": path}
+    return {
+        "type": "auto",
+        "model": path,
+        "language": "he",
+        "compute_type": "int8",
+        "beam_size": 1,
+        "temperature": 0.0,
+        "condition_on_previous_text": False,
+    }
 
 
 def pull(name: str, progress: bool = True) -> str:
@@ -142,6 +148,13 @@ def test_speech(transcriber: dict[str, Any] | None = None, download: bool = True
             "there is no speech engine to test.",
         )
         return outcome
+    _transcribe_sample(transcriber, outcome)
+    outcome["seconds"] = round(time.perf_counter() - started, 2)
+    return outcome
+
+
+def _transcribe_sample(transcriber, outcome):
+    """Fill `outcome` with what `transcriber` made of the sample call, or why it failed."""
     try:
         engine = provider("transcriber", transcriber)
         duration, _sha = probe(SAMPLE_CALL)
@@ -159,5 +172,3 @@ def test_speech(transcriber: dict[str, Any] | None = None, download: bool = True
     except Exception:  # a test reports what went wrong; it never breaks the page
         log.exception("the speech test failed unexpectedly")
         outcome["error"] = "The speech engine stopped with an unexpected error; the server log has the details."
-    outcome["seconds"] = round(time.perf_counter() - started, 2)
-    return outcome
