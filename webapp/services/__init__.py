@@ -22,7 +22,7 @@ from ..models import User
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
-Row = TypeVar("Row")
+NewRow = TypeVar("NewRow")  # the model instance add_created is given and returns
 
 
 @dataclass
@@ -83,8 +83,8 @@ def name_taken(model: type, name: str, row: object | None = None) -> bool:
 
 
 def add_created(
-    row: Row, action: str, view: Callable[[Row], dict[str, Any]], user: User | None = None, commit: bool = True
-) -> Row:
+    row: NewRow, action: str, view: Callable[[NewRow], dict[str, Any]], user: User | None = None, commit: bool = True
+) -> NewRow:
     """Add a new row with the audit row of its creation (`view(row)` as what it became), and
     commit both unless `commit` is false (the caller's transaction goes on)."""
     db.session.add(row)
