@@ -3,21 +3,26 @@ and per criterion, the agent's share of the talking (metrics.talk_share["agent"]
 speaker-labelled transcripts) and the trend against the period just before of the same
 length. The same table as a page, a CSV download and the API."""
 
+from __future__ import annotations
+
 import csv
 import io
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import FileProcessingRecord, SalesCall
 from . import reports
+from .spreadsheet import inert
 
 DEFAULT_DAYS = 28
 NO_AGENT = ""  # calls whose metadata named no agent
 
 
-def parse_filters(args, today=None):
+def parse_filters(args: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
     """The reports' date range and folder; without dates, the last DEFAULT_DAYS days."""
     filters = reports.parse_filters(args, today)
     if reports._date(args.get("date_from")) is None:
@@ -25,7 +30,7 @@ def parse_filters(args, today=None):
     return filters
 
 
-def previous(filters):
+def previous(filters: dict[str, Any]) -> dict[str, Any]:
     """The period of the same length just before `filters`."""
     days = (filters["date_to"] - filters["date_from"]).days + 1
     return {
@@ -53,7 +58,7 @@ def _mean(values):
     return round(sum(values) / len(values), 1) if values else None
 
 
-def report(filters):
+def report(filters: dict[str, Any]) -> dict[str, Any]:
     """{"criteria": [(id, label)], "rows": [{agent, calls, average, criteria: {id: avg}, talk_share,
     previous_average, change}], "period", "previous"}: agents by number of calls."""
     before = previous(filters)
@@ -89,7 +94,7 @@ def report(filters):
     return {"criteria": list(labels.items()), "rows": rows, "period": filters, "previous": before}
 
 
-def view(data):
+def view(data: dict[str, Any]) -> dict[str, Any]:
     """The report as the API returns it (dates as text)."""
 
     def period(f):
@@ -103,7 +108,7 @@ def view(data):
     }
 
 
-def csv_text(data, headings):
+def csv_text(data: dict[str, Any], headings: list[str]) -> str:
     """The table as CSV: a UTF-8 BOM (spreadsheets then read Hebrew right), and no cell a
     spreadsheet would run as a formula. `headings`: the fixed columns' titles, in the reader's language."""
     buffer = io.StringIO()
@@ -128,6 +133,4 @@ def csv_text(data, headings):
 
 
 def _cell(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    return "" if value is None else inert(value)

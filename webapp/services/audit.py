@@ -1,14 +1,19 @@
 """The audit log: browse who changed what, filtered by actor, action and target."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import AuditLog
 from ..models.types import iso
-from . import paginate
+from . import Page, paginate
 
 
-def parse_filters(args):
+def parse_filters(args: Mapping[str, Any]) -> dict[str, str]:
     filters = {}
     for key in ("actor", "action", "target_type", "target_id"):
         value = (args.get(key) or "").strip()
@@ -17,7 +22,7 @@ def parse_filters(args):
     return filters
 
 
-def list_entries(filters=None, page=1, per_page=50):
+def list_entries(filters: dict[str, str] | None = None, page: object = 1, per_page: object = 50) -> Page:
     filters = filters or {}
     query = sa.select(AuditLog).order_by(AuditLog.id.desc())
     if "actor" in filters:
@@ -31,12 +36,12 @@ def list_entries(filters=None, page=1, per_page=50):
     return paginate(query, page, per_page)
 
 
-def actions():
+def actions() -> list[str]:
     """The distinct actions recorded so far (for the filter)."""
     return db.session.scalars(sa.select(AuditLog.action).distinct().order_by(AuditLog.action)).all()
 
 
-def view(entry):
+def view(entry: AuditLog) -> dict[str, Any]:
     return {
         "id": entry.id,
         "at": iso(entry.created_at),

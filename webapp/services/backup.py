@@ -8,6 +8,8 @@ The manifest names the format, the migration revision, when it was made, the row
 every table and the SHA-256 of every payload file.
 """
 
+from __future__ import annotations
+
 import glob
 import hashlib
 import io
@@ -20,6 +22,7 @@ import subprocess
 import tarfile
 import tempfile
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -46,7 +49,7 @@ def _error(message):
 # ---- create -------------------------------------------------------------------------------
 
 
-def create(destination=None, portable=False):
+def create(destination: str | None = None, portable: bool = False) -> tuple[str, dict[str, Any]]:
     """Write a backup to `destination` (a directory or s3://bucket/prefix; default: the
     instance folder's backups/); `portable` asks for JSON lines even where pg_dump could
     run (to move between PostgreSQL and SQLite). Returns (where it was written, manifest)."""
@@ -65,12 +68,12 @@ def create(destination=None, portable=False):
     return where, manifest
 
 
-def backup_id(location):
+def backup_id(location: str) -> str:
     """The audit log's short name of a backup: its time stamp."""
     return os.path.basename(location).removeprefix("callbatch-").removesuffix(SUFFIX)[:40]
 
 
-def default_directory():
+def default_directory() -> str:
     return os.path.join(current_app.instance_path, "backups")
 
 
@@ -111,6 +114,13 @@ def _libpq(engine):
     return url.set(password=None).render_as_string(hide_password=False), env
 
 
+def _run(name, command, env):
+    """Run pg_dump or pg_restore (`name`); a failure raises with the end of what it said."""
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode:
+        raise _error(f"{name} failed: {result.stderr.strip()[-500:]}")
+
+
 def _pg_dump_snapshot(engine, pg_dump, work):
     """pg_dump reads the snapshot this transaction exported, so the manifest's counts are
     exactly the dump's."""
@@ -122,7 +132,8 @@ def _pg_dump_snapshot(engine, pg_dump, work):
             snapshot = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar()
             counts = _counts(conn)
             revision = _revision(conn)
-            result = subprocess.run(
+            _run(
+                "pg_dump",
                 [
                     pg_dump,
                     "--format=custom",
@@ -132,12 +143,8 @@ def _pg_dump_snapshot(engine, pg_dump, work):
                     f"--file={path}",
                     url,
                 ],
-                capture_output=True,
-                text=True,
-                env=env,
+                env,
             )
-    if result.returncode:
-        raise _error(f"pg_dump failed: {result.stderr.strip()[-500:]}")
     return _manifest(PG_DUMP, revision, counts, {DUMP_MEMBER: path}), {DUMP_MEMBER: path}
 
 
@@ -237,7 +244,7 @@ def _upload(local, url, name):
 # ---- verify -------------------------------------------------------------------------------
 
 
-def verify(path):
+def verify(path: str) -> dict[str, Any]:
     """Check the manifest and every payload checksum (and, for portable dumps, the row
     counts). Returns the manifest; raises CallbatchError naming the first problem."""
     if not os.path.isfile(path):
@@ -275,7 +282,7 @@ def _read_manifest(tar, path):
 # ---- restore ------------------------------------------------------------------------------
 
 
-def restore(path):
+def restore(path: str) -> dict[str, Any]:
     """Restore a verified backup into this app's database, which must be empty."""
     manifest = verify(path)
     engine = db.engine
@@ -309,7 +316,8 @@ def _pg_restore(engine, dump):
             "pg_restore (at least the server's version) was not found on PATH or under /usr/lib/postgresql/*/bin."
         )
     url, env = _libpq(engine)
-    result = subprocess.run(
+    _run(
+        "pg_restore",
         [
             pg_restore,
             "--no-owner",
@@ -319,12 +327,8 @@ def _pg_restore(engine, dump):
             f"--dbname={url}",
             dump,
         ],
-        capture_output=True,
-        text=True,
-        env=env,
+        env,
     )
-    if result.returncode:
-        raise _error(f"pg_restore failed: {result.stderr.strip()[-500:]}")
 
 
 # Rows the database's triggers write as the records are inserted (migration 0016): restored
@@ -388,7 +392,7 @@ def _fix_sequences(conn):
 # ---- the scheduled daily backup -----------------------------------------------------------
 
 
-def tick(now=None):
+def tick(now: datetime | None = None) -> str | None:
     """The periodic tick's call: a failed backup is logged and tried again at the next tick,
     it never stops the tick."""
     try:
@@ -399,7 +403,7 @@ def tick(now=None):
         return None
 
 
-def run_scheduled(now=None):
+def run_scheduled(now: datetime | None = None) -> str | None:
     """Called by the periodic tick: make the day's backup once it is past the configured
     hour (in TIMEZONE), then keep only the newest `keep` backups. The last run is the latest
     `backup.scheduled` audit row. Returns the backup's location, or None when not due."""
@@ -433,7 +437,7 @@ def run_scheduled(now=None):
     return where
 
 
-def prune(destination, keep):
+def prune(destination: str, keep: int) -> list[str]:
     """Remove the oldest backups in `destination` beyond the newest `keep`; returns their names."""
     names = sorted(_list(destination))  # names sort by the time they were made
     old = names[:-keep] if keep else names

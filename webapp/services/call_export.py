@@ -6,17 +6,22 @@ on PostgreSQL), so 100,000 calls are never held in memory. The CSV starts with a
 (Excel then shows Hebrew) and a text cell that a spreadsheet would run as a formula gets a
 leading apostrophe. Every export leaves an audit row naming its format and filters."""
 
+from __future__ import annotations
+
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from .. import audit_log
 from ..extensions import db
-from ..models import Customer, SalesCall
+from ..models import Customer, SalesCall, User
 from .calls import calls_query, criteria_choices
+from .spreadsheet import drain, inert
 
 FORMATS = ("csv", "json")
 BATCH = 1000
@@ -33,10 +38,9 @@ BASE_COLUMNS = (
     "model",
     "overall_score",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def record(fmt, filters, user=None):
+def record(fmt: str, filters: dict[str, Any], user: User | None = None) -> int:
     """The audit row of an export (committed before the first byte is sent)."""
     count = db.session.scalar(sa.select(sa.func.count()).select_from(calls_query(**filters).subquery()))
     audit_log.record("calls.export", after={"format": fmt, "filters": _plain(filters), "calls": count}, user=user)
@@ -44,13 +48,13 @@ def record(fmt, filters, user=None):
     return count
 
 
-def csv_chunks(filters):
+def csv_chunks(filters: dict[str, Any]) -> Iterator[str]:
     """The CSV text, a chunk of BATCH rows at a time."""
     criteria, metrics = criterion_columns(filters), metric_columns(filters)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(list(BASE_COLUMNS) + [f"criteria.{c}" for c in criteria] + [f"metrics.{m}" for m in metrics])
-    yield "\ufeff" + _drain(buffer)
+    yield "\ufeff" + drain(buffer)
     for n, row in enumerate(_rows(filters), 1):
         writer.writerow(
             [_cell(row[c]) for c in BASE_COLUMNS]
@@ -58,11 +62,11 @@ def csv_chunks(filters):
             + [_cell(row["metrics"].get(m)) for m in metrics]
         )
         if n % BATCH == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
+            yield drain(buffer)
+    yield drain(buffer)
 
 
-def json_chunks(filters):
+def json_chunks(filters: dict[str, Any]) -> Iterator[str]:
     """A JSON array of call objects (`criteria`: {id: points}, `metrics`: flattened)."""
     yield "["
     for n, row in enumerate(_rows(filters)):
@@ -103,7 +107,7 @@ def _rows(filters):
         yield data
 
 
-def flatten(metrics):
+def flatten(metrics: dict[str, Any]) -> dict[str, Any]:
     """{"talk_share": {"agent": 0.6}} → {"talk_share.agent": 0.6}, one level deep (what the
     metrics hold); anything deeper stays a value."""
     flat = {}
@@ -115,7 +119,7 @@ def flatten(metrics):
     return flat
 
 
-def criterion_columns(filters):
+def criterion_columns(filters: dict[str, Any]) -> list[str]:
     """The criterion ids of the exported calls: the scorecard's order first, then any other
     (a folder's own scorecard) alphabetically. Found by the database, not by reading the rows."""
     pg = _postgresql()
@@ -133,7 +137,7 @@ def criterion_columns(filters):
     return known + sorted(found - set(known))
 
 
-def metric_columns(filters):
+def metric_columns(filters: dict[str, Any]) -> list[str]:
     """The flattened metric keys of the exported calls, alphabetically (found by the database)."""
     if _postgresql():
         metrics = sa.case((sa.func.jsonb_typeof(SalesCall.metrics) == "object", SalesCall.metrics), else_=_empty("{}"))
@@ -180,18 +184,9 @@ def _beside(stmt, *items):
 
 
 def _cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # a spreadsheet must not run a cell as a formula
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
-
-
-def _drain(buffer):
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate(0)
-    return text
+    return "" if value is None else inert(value)
 
 
 def _iso(value):

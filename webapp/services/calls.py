@@ -2,13 +2,17 @@
 day), detail (transcript segments, scorecard with evidence), the audio file to stream, and
 assigning a call to a customer."""
 
+from __future__ import annotations
+
 import mimetypes
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,10 +26,10 @@ from ..analysis.scorers.rubric import load_rubric
 from ..batch.discovery import storage_for
 from ..errors import CallbatchError, FileAccessError
 from ..extensions import db
-from ..models import CallTrackerHit, Customer, SalesCall
+from ..models import CallTrackerHit, Customer, SalesCall, User
 from ..models.types import iso
 from ..params import number
-from . import error, paginate, search
+from . import Page, error, paginate, search
 
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".m4a": "audio/mp4", ".aac": "audio/aac", ".ogg": "audio/ogg"}
 
@@ -48,7 +52,7 @@ FILTERS = (
 )
 
 
-def parse_filters(args):
+def parse_filters(args: Mapping[str, Any]) -> dict[str, Any]:
     """Clean filters from a page's query string (or any mapping), for list_calls: blank or
     malformed values are dropped, so a bookmarked URL never errors (ids and dates were checked
     by webapp.params already)."""
@@ -78,7 +82,7 @@ def parse_filters(args):
     return filters
 
 
-def list_calls(page=1, per_page=50, **filters):
+def list_calls(page: object = 1, per_page: object = 50, **filters: Any) -> Page:
     """One page of the calls matching `filters` (calls_query's), newest call first."""
     query = (
         calls_query(**filters)
@@ -89,20 +93,20 @@ def list_calls(page=1, per_page=50, **filters):
 
 
 def calls_query(
-    q=None,
-    agent=None,
-    customer=None,
-    customer_id=None,
-    unassigned=False,
-    job_id=None,
-    score_min=None,
-    score_max=None,
-    criterion_failed=None,
-    date_from=None,
-    date_to=None,
-    tracker=None,
-    quality=None,
-):
+    q: str | None = None,
+    agent: str | None = None,
+    customer: str | None = None,
+    customer_id: int | None = None,
+    unassigned: bool = False,
+    job_id: int | None = None,
+    score_min: float | None = None,
+    score_max: float | None = None,
+    criterion_failed: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    tracker: int | None = None,
+    quality: str | None = None,
+) -> sa.Select:
     """The select of calls matching every filter given: `q` words said in the call (or a call
     id), `agent` and `customer` (name, phone or external id) containing text, the overall score
     from `score_min` to `score_max`, a criterion (`criterion_failed`, its id) whose points were
@@ -115,18 +119,7 @@ def calls_query(
     if agent:
         query = query.where(SalesCall.agent.ilike("%" + _like(agent.strip()) + "%", escape="\\"))
     if customer:
-        like = "%" + _like(customer.strip()) + "%"
-        query = query.where(
-            SalesCall.customer_id.in_(
-                sa.select(Customer.id).where(
-                    sa.or_(
-                        Customer.name.ilike(like, escape="\\"),
-                        Customer.phone.ilike(like, escape="\\"),
-                        Customer.external_id.ilike(like, escape="\\"),
-                    )
-                )
-            )
-        )
+        query = query.where(SalesCall.customer_id.in_(_customers_like(customer.strip())))
     if customer_id:
         query = query.where(SalesCall.customer_id == customer_id)
     if unassigned:
@@ -149,6 +142,18 @@ def calls_query(
     if date_to:
         query = query.where(SalesCall.called_at < datetime.combine(date_to, time.min, timezone.utc) + timedelta(days=1))
     return query
+
+
+def _customers_like(text):
+    """The ids of the customers whose name, phone or external id contains `text`."""
+    like = "%" + _like(text) + "%"
+    return sa.select(Customer.id).where(
+        sa.or_(
+            Customer.name.ilike(like, escape="\\"),
+            Customer.phone.ilike(like, escape="\\"),
+            Customer.external_id.ilike(like, escape="\\"),
+        )
+    )
 
 
 def _said_or_id(q):
@@ -176,7 +181,7 @@ def _failed(criterion_id):
     )
 
 
-def criteria_choices():
+def criteria_choices() -> list[tuple[str, str]]:
     """[(id, label)] of the scorecard in use, for the filter and the export's column order."""
     from .settings import rubric
 
@@ -188,11 +193,11 @@ def _like(text):
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def get_call(call_id):
+def get_call(call_id: int) -> SalesCall | None:
     return db.session.get(SalesCall, call_id)
 
 
-def scorecard(call):
+def scorecard(call: SalesCall) -> dict[str, Any]:
     """The scores document in a shape a page can draw: overall, pass mark, summary and each
     criterion with its evidence quotes (text, time) and what was missing."""
     scores = call.scores or {}
@@ -210,7 +215,7 @@ def scorecard(call):
     }
 
 
-def view(call):
+def view(call: SalesCall) -> dict[str, Any]:
     return {
         "id": call.id,
         "call_uuid": call.call_uuid,
@@ -236,7 +241,7 @@ def view(call):
     }
 
 
-def audio(call):
+def audio(call: SalesCall) -> tuple[str, str]:
     """(local path, mimetype) of the call's recording, for streaming with range requests.
     Local folders are read in place; cloud recordings are downloaded once into the instance's
     audio cache. Raises CallbatchError when the recording cannot be had."""
@@ -307,7 +312,12 @@ def _silenced(call, original):
     return silenced
 
 
-def assign(call, customer_id=None, new_customer=None, user=None):
+def assign(
+    call: SalesCall,
+    customer_id: int | str | None = None,
+    new_customer: dict[str, Any] | None = None,
+    user: User | None = None,
+) -> tuple[SalesCall, list[dict[str, str]]]:
     """Assign a call to an existing customer (`customer_id`), to a new one (`new_customer` =
     {"name", "phone", "external_id"}), or unassign it (neither). Returns (call, errors)."""
     before = {"customer_id": call.customer_id}

@@ -14,9 +14,12 @@ encryption key is configured) or left out (written as the mask). On import a pla
 stored is imported disabled and reported as needing real credentials.
 """
 
+from __future__ import annotations
+
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -24,7 +27,7 @@ from flask_babel import force_locale
 from .. import audit_log, crypto
 from ..batch import batch_config, folder_config
 from ..extensions import db
-from ..models import BatchSettings, ExternalFolder, NotificationConfig
+from ..models import BatchSettings, ExternalFolder, NotificationConfig, User
 from ..notifications import NOTIFIERS
 from ..providers.storage import STORAGE
 from . import folders as folder_service
@@ -103,7 +106,7 @@ KEY_ELSEWHERE = (
 # -- export ------------------------------------------------------------------------------------
 
 
-def export(secrets="omit"):
+def export(secrets: str = "omit") -> dict[str, Any]:
     """The whole configuration as one document. `secrets`: "omit" (masked) or "encrypted"."""
     if secrets not in SECRETS_MODES:
         raise ValueError(f"secrets must be one of: {', '.join(SECRETS_MODES)}")
@@ -121,7 +124,7 @@ def export(secrets="omit"):
     }
 
 
-def folder_entry(folder, doc_id, secrets="omit"):
+def folder_entry(folder: ExternalFolder, doc_id: str, secrets: str = "omit") -> dict[str, Any]:
     """A folder row as a document entry."""
     processing = {
         "maxFileSize": folder.max_file_size,
@@ -151,7 +154,7 @@ def folder_entry(folder, doc_id, secrets="omit"):
     }
 
 
-def notification_entry(config, folder_ids, secrets="omit"):
+def notification_entry(config: NotificationConfig, folder_ids: dict[int, str], secrets: str = "omit") -> dict[str, Any]:
     """A notification config as a document entry; its folders named by their document ids."""
     notifier = NOTIFIERS.get(config.type)
     entry = {
@@ -209,13 +212,13 @@ class Report:
     leave: list = field(default_factory=list)
     needs_credentials: list = field(default_factory=list)
 
-    def problem(self, where, message):
+    def problem(self, where: str, message: str) -> None:
         self.errors.append({"where": where, "message": message})
 
-    def note(self, where, message):
+    def note(self, where: str, message: str) -> None:
         self.notes.append({"where": where, "message": message})
 
-    def as_dict(self, dry_run, applied):
+    def as_dict(self, dry_run: bool, applied: bool) -> dict[str, Any]:
         return {
             "valid": not self.errors,
             "dry_run": dry_run,
@@ -229,7 +232,9 @@ class Report:
         }
 
 
-def import_document(data, dry_run=False, user=None, actor=None):
+def import_document(
+    data: dict[str, Any] | str | bytes, dry_run: bool = False, user: User | None = None, actor: str | None = None
+) -> dict[str, Any]:
     """Validate a whole document (a dict, or JSON text/bytes) and, unless `dry_run`, apply it
     in one transaction: nothing changes when any part is invalid. Folders are matched by name,
     notifications by name and type; entries not in the document are left as they are.
@@ -370,7 +375,7 @@ def _changed_paths(before, after, prefix=""):
 # -- folders -----------------------------------------------------------------------------------
 
 
-def folder_data(entry, where, report):
+def folder_data(entry: dict[str, Any], where: str, report: Report) -> dict[str, Any]:
     """A document entry as folder row values (only those the entry gives, named as the row's
     columns). Problems of its shape go to `report`."""
     data = {}
@@ -504,7 +509,7 @@ def _snake(key):
 # -- notifications -------------------------------------------------------------------------------
 
 
-def notification_data(entry, where, report):
+def notification_data(entry: dict[str, Any], where: str, report: Report) -> tuple[dict[str, Any], list[Any]]:
     """A document entry as notification config values, and its `folders` as the document names
     them (ids of the document, folder names, or ids here)."""
     _known(entry, NOTIFICATION_KEYS, where, report)
@@ -569,27 +574,40 @@ def _plan_notification(n, entry, targets, report):
         path = NOTIFICATION_WHERE.get(e["field"], e["field"])
         named = _field_named(notifier.fields, e["message"]) if e["field"] == "config" else None
         report.problem(f"{where}.{path}" + (f".{named}" if named else ""), e["message"])
-    resolved = []
-    for n_ref, ref in enumerate(refs):
-        if isinstance(ref, (str, int)) and not isinstance(ref, bool) and ref in targets:
-            resolved.append(targets[ref])
-        else:
-            report.problem(f"{where}.folders[{n_ref}]", f"There is no folder '{ref}' in the document or here.")
+    resolved = _resolved_folders(refs, targets, where, report)
     if cleaned is None:
         return None
     if needs:
         cleaned["enabled"] = False
     plan = Plan("notification", where, data["name"], existing, cleaned, needs=needs, refs=resolved)
     if existing is not None:
-        plan.changes = [
-            NOTIFICATION_WHERE[key]
-            for key, value in cleaned.items()
-            if key != "folder_ids" and not _same_notification(existing, key, value, secret_fields)
-        ]
-        new_folder = any(isinstance(t, Plan) and t.row is None for t in resolved)
-        if new_folder or _folder_ids(resolved) != sorted(existing.folder_ids or []):
-            plan.changes.append("folders")
+        plan.changes = _notification_changes(existing, cleaned, resolved, secret_fields)
     return plan
+
+
+def _resolved_folders(refs, targets, where, report):
+    """A notification's `folders` as `targets` (see _folder_targets); a reference to no
+    folder is a problem."""
+    resolved = []
+    for n_ref, ref in enumerate(refs):
+        if isinstance(ref, (str, int)) and not isinstance(ref, bool) and ref in targets:
+            resolved.append(targets[ref])
+        else:
+            report.problem(f"{where}.folders[{n_ref}]", f"There is no folder '{ref}' in the document or here.")
+    return resolved
+
+
+def _notification_changes(existing, cleaned, resolved, secret_fields):
+    """Where in the entry the import changes the stored config `existing`."""
+    changes = [
+        NOTIFICATION_WHERE[key]
+        for key, value in cleaned.items()
+        if key != "folder_ids" and not _same_notification(existing, key, value, secret_fields)
+    ]
+    new_folder = any(isinstance(t, Plan) and t.row is None for t in resolved)
+    if new_folder or _folder_ids(resolved) != sorted(existing.folder_ids or []):
+        changes.append("folders")
+    return changes
 
 
 def _folder_ids(resolved):
@@ -767,53 +785,13 @@ def _needs_message(plan):
 
 def _apply(config, folders, notifications, report, user, actor):
     if config is not None and any(c.get("what") == "settings" for c in report.change):
-        row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
-        before = batch_config.load().model_dump()
-        after = config.model_dump()
-        after["processing"]["paused"] = before["processing"]["paused"]
-        row.config = after
-        db.session.add(row)
-        audit_log.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
+        _apply_settings(config, user, actor)
     for plan in folders:
-        if plan.row is not None and not plan.changes:
-            continue
-        folder = plan.row or ExternalFolder()
-        before = folder_service.view(folder) if plan.row is not None else None
-        storage_changed = plan.row is None or "storage.config" in plan.changes or "storage.type" in plan.changes
-        for key, value in plan.values.items():
-            setattr(folder, key, value)
-        if plan.needs:
-            folder.connection_status, folder.last_error = "error", _needs_message(plan)
-        elif storage_changed:
-            folder.connection_status, folder.last_error = "unknown", None
-        db.session.add(folder)
-        db.session.flush()
-        plan.row = plan.row or folder
-        audit_log.record(
-            "folder.create" if before is None else "folder.update",
-            folder,
-            before=before,
-            after=folder_service.view(folder),
-            user=user,
-            actor=actor,
-        )
+        if plan.row is None or plan.changes:
+            _apply_folder(plan, user, actor)
     for plan in notifications:
-        if plan.row is not None and not plan.changes:
-            continue
-        config_row = plan.row or NotificationConfig()
-        before = notification_service.view(config_row) if plan.row is not None else None
-        for key, value in {**plan.values, "folder_ids": _folder_ids(plan.refs) or None}.items():
-            setattr(config_row, key, value)
-        db.session.add(config_row)
-        db.session.flush()
-        audit_log.record(
-            "notification.create" if before is None else "notification.update",
-            config_row,
-            before=before,
-            after=notification_service.view(config_row),
-            user=user,
-            actor=actor,
-        )
+        if plan.row is None or plan.changes:
+            _apply_notification(plan, user, actor)
     audit_log.record(
         "config.import",
         ("config", "document"),
@@ -824,10 +802,54 @@ def _apply(config, folders, notifications, report, user, actor):
     db.session.commit()
 
 
+def _apply_settings(config, user, actor):
+    """The imported global configuration, with the processing pause kept as it is here."""
+    row = db.session.get(BatchSettings, 1) or BatchSettings(id=1)
+    before = batch_config.load().model_dump()
+    after = config.model_dump()
+    after["processing"]["paused"] = before["processing"]["paused"]
+    row.config = after
+    db.session.add(row)
+    audit_log.record("settings.import", ("settings", 1), before=before, after=after, user=user, actor=actor)
+
+
+def _apply_folder(plan, user, actor):
+    folder = plan.row or ExternalFolder()
+    before = folder_service.view(folder) if plan.row is not None else None
+    storage_changed = plan.row is None or "storage.config" in plan.changes or "storage.type" in plan.changes
+    for key, value in plan.values.items():
+        setattr(folder, key, value)
+    if plan.needs:
+        folder.connection_status, folder.last_error = "error", _needs_message(plan)
+    elif storage_changed:
+        folder.connection_status, folder.last_error = "unknown", None
+    db.session.add(folder)
+    db.session.flush()
+    plan.row = plan.row or folder
+    _record(plan, folder, before, folder_service.view(folder), user, actor)
+
+
+def _apply_notification(plan, user, actor):
+    config_row = plan.row or NotificationConfig()
+    before = notification_service.view(config_row) if plan.row is not None else None
+    for key, value in {**plan.values, "folder_ids": _folder_ids(plan.refs) or None}.items():
+        setattr(config_row, key, value)
+    db.session.add(config_row)
+    db.session.flush()
+    _record(plan, config_row, before, notification_service.view(config_row), user, actor)
+
+
+def _record(plan, row, before, after, user, actor):
+    """The audit row of an imported folder or notification: `<what>.create`, or `.update`
+    when there was one `before`."""
+    action = f"{plan.what}.create" if before is None else f"{plan.what}.update"
+    audit_log.record(action, row, before=before, after=after, user=user, actor=actor)
+
+
 # -- checking the stored configuration ----------------------------------------------------------
 
 
-def problems(connections=False):
+def problems(connections: bool = False) -> dict[str, Any]:
     """Every problem of the configuration in force, each with where it is in the exported
     document: {"valid", "problems": [{"where", "message", "folder_id"?, "notification_id"?,
     "code"?}], "checked": {...}}. With `connections`, each enabled folder's storage is tried."""

@@ -1,17 +1,20 @@
 """Customers: list and search, one customer's call history and score trend, creating one."""
 
+from __future__ import annotations
+
 import re
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from .. import audit_log
 from ..extensions import db
-from ..models import Customer, SalesCall
+from ..models import Customer, SalesCall, User
 from ..models.types import iso
-from . import error, paginate
+from . import Page, add_created, error, paginate
 
 
-def list_customers(q=None, page=1, per_page=50):
+def list_customers(q: str | None = None, page: object = 1, per_page: object = 50) -> Page:
     query = sa.select(Customer).order_by(Customer.last_call_at.desc().nulls_last(), Customer.id.desc())
     if q:
         like = f"%{q.strip()}%"
@@ -21,15 +24,15 @@ def list_customers(q=None, page=1, per_page=50):
     return paginate(query, page, per_page)
 
 
-def search(q, limit=20):
+def search(q: str | None, limit: int = 20) -> list[Customer]:
     return list_customers(q, 1, limit).items
 
 
-def get_customer(customer_id):
+def get_customer(customer_id: int) -> Customer | None:
     return db.session.get(Customer, customer_id)
 
 
-def history(customer):
+def history(customer: Customer) -> list[SalesCall]:
     """The customer's calls, oldest first."""
     return db.session.scalars(
         sa.select(SalesCall)
@@ -38,14 +41,16 @@ def history(customer):
     ).all()
 
 
-def trend(customer):
+def trend(customer: Customer) -> list[tuple[int, datetime, float]]:
     """[(call id, when, overall score)] of the scored calls, oldest first: the trend chart's points."""
     return [
         (c.id, c.called_at or c.created_at, c.overall_score) for c in history(customer) if c.overall_score is not None
     ]
 
 
-def trend_svg_points(points, width=600, height=200, pad=30):
+def trend_svg_points(
+    points: list[tuple[int, datetime, float]], width: float = 600, height: float = 200, pad: float = 30
+) -> list[dict[str, Any]]:
     """Screen coordinates for an inline SVG line chart of scores 0-100 over the calls."""
     if not points:
         return []
@@ -63,7 +68,7 @@ def trend_svg_points(points, width=600, height=200, pad=30):
     ]
 
 
-def view(customer):
+def view(customer: Customer) -> dict[str, Any]:
     return {
         "id": customer.id,
         "name": customer.name,
@@ -77,7 +82,9 @@ def view(customer):
     }
 
 
-def create_customer(data, user=None, commit=True):
+def create_customer(
+    data: dict[str, Any], user: User | None = None, commit: bool = True
+) -> tuple[Customer | None, list[dict[str, str]]]:
     """Returns (customer, errors). Needs a name, a phone or an external id; phone and
     external id must be unique."""
     name = (data.get("name") or "").strip() or None
@@ -93,9 +100,4 @@ def create_customer(data, user=None, commit=True):
     if errors:
         return None, errors
     customer = Customer(name=name, phone=phone, external_id=external_id, call_count=0)
-    db.session.add(customer)
-    db.session.flush()
-    audit_log.record("customer.create", customer, after=view(customer), user=user)
-    if commit:
-        db.session.commit()
-    return customer, []
+    return add_created(customer, "customer.create", view, user, commit), []

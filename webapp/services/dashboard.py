@@ -1,6 +1,11 @@
 """The dashboard's figures: totals by status, folders, active jobs with ETA, throughput,
 recent problems, and whether anything is running (which keeps the page polling)."""
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
@@ -13,7 +18,7 @@ from ..models.types import iso, utcnow
 from . import folders, jobs
 
 
-def status():
+def status() -> dict[str, Any]:
     FPR = FileProcessingRecord
     counts = file_counts.by_status()
     totals = {s: counts.get(s, 0) for s in STATUSES}
@@ -50,7 +55,7 @@ def _scans_waiting():
         return False
 
 
-def waiting(now=None):
+def waiting(now: datetime | None = None) -> list[dict[str, Any]]:
     """Files waiting to be processed, by folder: how many, in which jobs, and when they start
     by themselves (None: when someone starts them)."""
     now = now or utcnow()
@@ -84,5 +89,5 @@ def waiting(now=None):
     return shown
 
 
-def folder_rows():
+def folder_rows() -> list[ExternalFolder]:
     return folders.list_folders()

@@ -1,9 +1,13 @@
 """Files: the filtered list (status, folder, job, error code, date, name search), its
 pagination and CSV export, one file's detail, and retry."""
 
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, time, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -15,9 +19,10 @@ from ..batch import actions
 from ..batch.status import STATUSES
 from ..errors import explain
 from ..extensions import db
-from ..models import ExternalFolder, FileProcessingRecord, SalesCall
+from ..models import ExternalFolder, FileProcessingRecord, SalesCall, User
 from ..models.types import iso
 from . import Page, clamp_page
+from .spreadsheet import drain, inert
 
 FILTERS = ("status", "folder_id", "job_id", "error_code", "quality", "date_from", "date_to", "q")
 CSV_COLUMNS = (
@@ -39,9 +44,10 @@ CSV_COLUMNS = (
     "finished_at",
     "call_id",
 )
+FILE_FORMULA_STARTS = ("=", "+", "-", "@")  # a leading tab or carriage return is left as it is here
 
 
-def parse_filters(args):
+def parse_filters(args: Mapping[str, Any]) -> dict[str, Any]:
     """Clean filters from a query string (or any mapping): unknown or malformed values are
     dropped, so a bookmarked URL never errors. Dates are YYYY-MM-DD (UTC), inclusive."""
     get = args.get
@@ -76,7 +82,7 @@ def parse_filters(args):
     return filters
 
 
-def query(filters):
+def query(filters: dict[str, Any]) -> sa.Select:
     """The select of records matching `filters` (as parse_filters returns), newest first."""
     FPR = FileProcessingRecord
     stmt = sa.select(FPR)
@@ -102,7 +108,7 @@ def query(filters):
     return stmt.order_by(FPR.id.desc())
 
 
-def list_files(filters, page=1, per_page=50):
+def list_files(filters: dict[str, Any], page: object = 1, per_page: object = 50) -> Page:
     """One page of the filtered list, folders loaded with it."""
     page, per_page = clamp_page(page, per_page)
     stmt = query(filters)
@@ -118,11 +124,11 @@ def list_files(filters, page=1, per_page=50):
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
-def ids_matching(filters, limit=10000):
+def ids_matching(filters: dict[str, Any], limit: int = 10000) -> list[int]:
     return db.session.scalars(query(filters).with_only_columns(FileProcessingRecord.id).limit(limit)).all()
 
 
-def retryable_count(filters):
+def retryable_count(filters: dict[str, Any]) -> int:
     """How many files matching the filters a "retry all matching" would queue."""
     FPR = FileProcessingRecord
     return db.session.scalar(
@@ -130,45 +136,18 @@ def retryable_count(filters):
     )
 
 
-def csv_chunks(filters, batch=2000):
+def csv_chunks(filters: dict[str, Any], batch: int = 2000) -> Iterator[str]:
     """The filtered list as CSV text, yielded a chunk at a time (constant memory: rows are
     read in batches by id, never all at once)."""
-    FPR = FileProcessingRecord
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    yield _drain(buffer)
+    yield drain(buffer)
     names = dict(db.session.execute(sa.select(ExternalFolder.id, ExternalFolder.name)).all())
     base = query(filters).order_by(None)
     last_id = None
     while True:
-        stmt = (
-            base.with_only_columns(
-                FPR.id,
-                FPR.file_name,
-                FPR.file_path,
-                FPR.folder_id,
-                FPR.job_id,
-                FPR.status,
-                FPR.error_code,
-                FPR.error_category,
-                FPR.error_message,
-                FPR.retry_count,
-                FPR.attempts,
-                FPR.file_size,
-                FPR.audio_seconds,
-                FPR.created_at,
-                FPR.updated_at,
-                FPR.finished_at,
-                SalesCall.id,
-            )
-            .outerjoin(SalesCall, SalesCall.file_id == FPR.id)
-            .order_by(FPR.id.desc())
-            .limit(batch)
-        )
-        if last_id is not None:
-            stmt = stmt.where(FPR.id < last_id)
-        rows = db.session.execute(stmt).all()
+        rows = _csv_rows(base, last_id, batch)
         if not rows:
             break
         for row in rows:
@@ -176,19 +155,51 @@ def csv_chunks(filters, batch=2000):
             values[3] = names.get(values[3], values[3])
             writer.writerow([_cell(v) for v in values])
         last_id = rows[-1][0]
-        yield _drain(buffer)
+        yield drain(buffer)
         db.session.expunge_all()
         if len(rows) < batch:
             break
 
 
-def get_file(file_id):
+def _csv_rows(base, last_id, batch):
+    """The CSV_COLUMNS of the next `batch` records of `base` below id `last_id`, newest first
+    (the folder as its id)."""
+    FPR = FileProcessingRecord
+    stmt = (
+        base.with_only_columns(
+            FPR.id,
+            FPR.file_name,
+            FPR.file_path,
+            FPR.folder_id,
+            FPR.job_id,
+            FPR.status,
+            FPR.error_code,
+            FPR.error_category,
+            FPR.error_message,
+            FPR.retry_count,
+            FPR.attempts,
+            FPR.file_size,
+            FPR.audio_seconds,
+            FPR.created_at,
+            FPR.updated_at,
+            FPR.finished_at,
+            SalesCall.id,
+        )
+        .outerjoin(SalesCall, SalesCall.file_id == FPR.id)
+        .order_by(FPR.id.desc())
+        .limit(batch)
+    )
+    if last_id is not None:
+        stmt = stmt.where(FPR.id < last_id)
+    return db.session.execute(stmt).all()
+
+
+def get_file(file_id: int) -> FileProcessingRecord | None:
     return db.session.get(FileProcessingRecord, file_id)
 
 
-def detail(record):
+def detail(record: FileProcessingRecord) -> dict[str, Any]:
     """A file with its events, its error explained, and its call, as a page or API shows it."""
-    category, explanation, fix = explain(record.error_code) if record.error_code else (None, None, None)
     return {
         "id": record.id,
         "file_name": record.file_name,
@@ -202,15 +213,7 @@ def detail(record):
         "retry_count": record.retry_count,
         "attempts": record.attempts,
         "worker_name": record.worker_name,
-        "error": None
-        if not record.error_code
-        else {
-            "code": record.error_code,
-            "category": record.error_category or category,
-            "message": record.error_message,
-            "explanation": explanation,
-            "fix": fix,
-        },
+        "error": _error(record) if record.error_code else None,
         "next_retry_at": iso(record.next_retry_at),
         "created_at": iso(record.created_at),
         "started_at": iso(record.started_at),
@@ -220,21 +223,34 @@ def detail(record):
         "quality": record.sales_call.quality if record.sales_call else None,
         "quality_reasons": (record.sales_call.quality_reasons or []) if record.sales_call else [],
         "can_retry": record.status in actions.RETRYABLE,
-        "events": [
-            {
-                "id": e.id,
-                "at": iso(e.created_at),
-                "from": e.from_status,
-                "to": e.to_status,
-                "message": e.message,
-                "details": e.details,
-            }
-            for e in record.events
-        ],
+        "events": [_event(e) for e in record.events],
     }
 
 
-def retry(file_ids, user=None):
+def _error(record):
+    """A file's error with its explanation and what fixes it."""
+    category, explanation, fix = explain(record.error_code)
+    return {
+        "code": record.error_code,
+        "category": record.error_category or category,
+        "message": record.error_message,
+        "explanation": explanation,
+        "fix": fix,
+    }
+
+
+def _event(event):
+    return {
+        "id": event.id,
+        "at": iso(event.created_at),
+        "from": event.from_status,
+        "to": event.to_status,
+        "message": event.message,
+        "details": event.details,
+    }
+
+
+def retry(file_ids: Iterable[int | str], user: User | None = None) -> int:
     """Retry the given files (those failed, skipped or cancelled; others are left alone).
     Returns how many were queued. One audit row lists them."""
     ids = [int(i) for i in file_ids][:10000]
@@ -263,22 +279,13 @@ def _actor(user):
     return getattr(user, "email", str(user))
 
 
-def _drain(buffer):
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate(0)
-    return text
-
-
 def _cell(value):
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # a spreadsheet must not run a file name as a formula
-    return "" if value is None else value
+    return "" if value is None else inert(value, FILE_FORMULA_STARTS)
 
 
-def summary(record):
+def summary(record: FileProcessingRecord) -> dict[str, Any]:
     """A file as a list shows it (detail() without the events, the call and the timings)."""
     return {
         "id": record.id,

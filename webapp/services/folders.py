@@ -4,7 +4,12 @@ Storage credentials are sealed (encrypted) on the way in and masked on the way o
 secret sent back blank or masked keeps the stored one.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import yaml
@@ -19,13 +24,14 @@ from ..batch import batch_config, discovery, enqueue, folder_config
 from ..batch.schedule import validate_cron
 from ..errors import CallbatchError, ProcessingError, explain
 from ..extensions import db
-from ..models import BatchJob, ExternalFolder, FileProcessingRecord
+from ..models import BatchJob, ExternalFolder, FileProcessingRecord, User
 from ..models.folder import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_SIZE
 from ..models.types import iso, utcnow
 from ..providers.monitors import MONITORS
 from ..providers.monitors.polling import PollingMonitor
 from ..providers.storage import STORAGE
-from . import error, settings
+from . import add_created, error, name_taken, settings
+from .provider_forms import provider_forms
 
 EDITABLE = (
     "name",
@@ -50,38 +56,20 @@ EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 MAX_EXTENSIONS = 50
 
 
-def storage_types():
+def storage_types() -> list[dict[str, Any]]:
     """The storage registry as forms draw it: [{type, label, fields: [{name, label, kind, …}]}]."""
-    return [
-        {
-            "type": key,
-            "label": str(cls.label),
-            "fields": [
-                {
-                    "name": f.name,
-                    "label": str(f.label),
-                    "kind": f.kind,
-                    "required": f.required,
-                    "help": str(f.help),
-                    "default": f.default,
-                    "choices": [[str(part) for part in c] for c in f.choices],
-                }
-                for f in cls.fields
-            ],
-        }
-        for key, cls in STORAGE.items()
-    ]
+    return provider_forms(STORAGE)
 
 
-def monitor_types():
+def monitor_types() -> list[dict[str, str]]:
     return [{"type": key, "label": str(cls.label)} for key, cls in MONITORS.items()]
 
 
-def process_modes():
+def process_modes() -> list[dict[str, str]]:
     return [{"type": key, "label": str(label)} for key, label in timetable.PROCESS_MODES.items()]
 
 
-def analysis_types():
+def analysis_types() -> dict[str, list[dict[str, str]]]:
     """{"transcriber": [{type, label}], "scorer": [...]}: what a folder may choose instead of
     the global speech engine and scorer."""
     return {
@@ -90,13 +78,13 @@ def analysis_types():
     }
 
 
-def new_folder_defaults():
+def new_folder_defaults() -> dict[str, Any]:
     """What a new folder starts with: the global scanning defaults (one place decides it for the
     web app, the API, the CLI and imports)."""
     return folder_config.new_folder_defaults()
 
 
-def validate_analysis(analysis):
+def validate_analysis(analysis: object) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(cleaned, errors) for a folder's own transcriber and scorer, each checked by its provider.
     A kind left out (or null) uses the global setting."""
     if analysis in (None, ""):
@@ -135,7 +123,7 @@ SPEAKER_CHOICES = {
 }
 
 
-def speaker_choice(diarizer):
+def speaker_choice(diarizer: dict[str, Any] | None) -> str:
     """The form's speakers choice for a stored diarizer config ("" = the global setting)."""
     diarizer = diarizer or {}
     if diarizer.get("type") == "channels":
@@ -143,7 +131,9 @@ def speaker_choice(diarizer):
     return diarizer.get("type", "")
 
 
-def analysis_from_form(form, folder=None):
+def analysis_from_form(
+    form: Mapping[str, Any], folder: ExternalFolder | None = None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(analysis_config, errors) from the folder form: `analysis_transcriber` and `analysis_scorer`
     name a provider type ("" = the global setting), `analysis_diarizer` one of SPEAKER_CHOICES;
     the rubric scorer takes the folder's own scorecard pasted as YAML in `analysis_rubric`. A type
@@ -170,7 +160,7 @@ def analysis_from_form(form, folder=None):
     return analysis, errors
 
 
-def analysis_form_values(analysis):
+def analysis_form_values(analysis: dict[str, Any] | None) -> dict[str, Any]:
     """The folder form's analysis fields for a stored analysis_config."""
     analysis = analysis or {}
     scorer = analysis.get("scorer") or {}
@@ -189,7 +179,7 @@ def analysis_form_values(analysis):
     }
 
 
-def rubric_scorer(text):
+def rubric_scorer(text: str) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """(scorer config, errors) for a scorecard pasted as YAML: the rubric scorer with it inline."""
     document, errors = settings.parse_rubric(text)
     if errors:
@@ -197,20 +187,20 @@ def rubric_scorer(text):
     return {**document, "type": "rubric"}, []
 
 
-def list_folders():
+def list_folders() -> list[ExternalFolder]:
     return db.session.scalars(sa.select(ExternalFolder).order_by(ExternalFolder.name)).all()
 
 
-def get_folder(folder_id):
+def get_folder(folder_id: int) -> ExternalFolder | None:
     return db.session.get(ExternalFolder, folder_id)
 
 
-def file_counts(folder_ids=None):
+def file_counts(folder_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """{folder_id: {status: count}} for the folders list."""
     return counts.by_folder(folder_ids)
 
 
-def view(folder):
+def view(folder: ExternalFolder) -> dict[str, Any]:
     """A folder as a page or API response may show it (secrets masked)."""
     return {
         "id": folder.id,
@@ -237,7 +227,7 @@ def view(folder):
     }
 
 
-def plan_of(folder, now=None):
+def plan_of(folder: ExternalFolder, now: datetime | None = None) -> dict[str, Any]:
     """What will happen to the folder's files: one sentence ("Scanned every 5 minutes; files
     wait for the window 20:00–06:00"), the next scan and start times where a schedule sets
     them (in TIMEZONE), and the watcher's warning where file events fell back to polling."""
@@ -313,7 +303,7 @@ def _local(moment, tz):
     return {"at": moment.isoformat(), "local": local.strftime("%a %Y-%m-%d %H:%M"), "timezone": str(tz)}
 
 
-def coerce_storage_config(storage_type, raw):
+def coerce_storage_config(storage_type: str, raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """A provider config from form strings: numbers as numbers, checkboxes as booleans, empty
     values left out (so a provider's default applies and a blank secret keeps the stored one)."""
     provider = STORAGE.get(storage_type)
@@ -339,7 +329,9 @@ def coerce_storage_config(storage_type, raw):
     return config
 
 
-def validate(data, folder=None):
+def validate(
+    data: Mapping[str, Any], folder: ExternalFolder | None = None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(cleaned, errors) for a folder document. `data` may be partial when `folder` is given."""
     merged = {key: getattr(folder, key) for key in EDITABLE} if folder else {}
     merged.update({key: value for key, value in data.items() if key in EDITABLE})
@@ -348,42 +340,10 @@ def validate(data, folder=None):
     storage_type = merged.get("storage_type")
     sealed, storage_errors = _sealed_storage(storage_type, merged.get("storage_config"), folder)
     errors += storage_errors
-    monitor_type = merged.get("monitor_type") or "polling"
-    interval = _int(merged.get("scan_interval", 300))
-    if interval is None:
-        errors.append(error("scan_interval", "Scan interval must be a whole number of seconds."))
-        interval = 300
-    # Every monitor scans on the interval when it has to (events lost, the fallback to polling).
-    interval_problems = PollingMonitor.validate_config({"scan_interval": interval})
-    errors += [error("scan_interval", message) for message in interval_problems]
-    if monitor_type not in MONITORS:
-        errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
-    else:
-        for message in MONITORS[monitor_type].validate_config(
-            {**merged, "scan_interval": interval, "storage_type": storage_type, "storage_config": sealed}
-        ):
-            if message in interval_problems:
-                continue
-            field = "scan_interval" if "interval" in message.lower() else "monitor_type"
-            errors.append(error("cron_schedule" if monitor_type == "schedule" else field, message))
-    cron = (merged.get("cron_schedule") or "").strip() or None
-    if monitor_type != "schedule":
-        for message in validate_cron(cron):
-            errors.append(error("cron_schedule", message))
-        if cron:
-            errors.append(
-                error(
-                    "cron_schedule",
-                    "A scan schedule applies only when files are found 'only on a "
-                    "schedule'; clear it or choose that monitor.",
-                )
-            )
-    process_mode = merged.get("process_mode") or timetable.IMMEDIATE
-    window_start = (merged.get("window_start") or "").strip() or None
-    window_end = (merged.get("window_end") or "").strip() or None
-    process_cron = (merged.get("process_cron") or "").strip() or None
-    for field, message in timetable.validate(process_mode, window_start, window_end, process_cron):
-        errors.append(error(field, message))
+    monitor, monitor_errors = _monitor(merged, sealed)
+    errors += monitor_errors
+    schedule, schedule_errors = _schedule(merged)
+    errors += schedule_errors
     extensions = _extensions(merged.get("allowed_extensions"))
     errors += [error("allowed_extensions", message) for message in _extension_problems(extensions)]
     max_size = _int(merged.get("max_file_size", DEFAULT_MAX_FILE_SIZE))
@@ -397,13 +357,8 @@ def validate(data, folder=None):
         "name": name,
         "storage_type": storage_type,
         "storage_config": sealed,
-        "monitor_type": monitor_type,
-        "scan_interval": interval,
-        "cron_schedule": cron,
-        "process_mode": process_mode,
-        "window_start": window_start,
-        "window_end": window_end,
-        "process_cron": process_cron,
+        **monitor,
+        **schedule,
         "allowed_extensions": extensions,
         "max_file_size": max_size,
         "analysis_config": analysis,
@@ -412,11 +367,56 @@ def validate(data, folder=None):
     return cleaned, errors
 
 
+def _monitor(merged, sealed):
+    """({monitor_type, scan_interval, cron_schedule}, errors): how the folder's files are found."""
+    monitor_type = merged.get("monitor_type") or "polling"
+    errors = []
+    interval = _int(merged.get("scan_interval", 300))
+    if interval is None:
+        errors.append(error("scan_interval", "Scan interval must be a whole number of seconds."))
+        interval = 300
+    # Every monitor scans on the interval when it has to (events lost, the fallback to polling).
+    interval_problems = PollingMonitor.validate_config({"scan_interval": interval})
+    errors += [error("scan_interval", message) for message in interval_problems]
+    if monitor_type not in MONITORS:
+        errors.append(error("monitor_type", f"Monitor type must be one of: {', '.join(MONITORS)}."))
+    else:
+        for message in MONITORS[monitor_type].validate_config(
+            {**merged, "scan_interval": interval, "storage_type": merged.get("storage_type"), "storage_config": sealed}
+        ):
+            if message in interval_problems:
+                continue
+            field = "scan_interval" if "interval" in message.lower() else "monitor_type"
+            errors.append(error("cron_schedule" if monitor_type == "schedule" else field, message))
+    cron = (merged.get("cron_schedule") or "").strip() or None
+    if monitor_type != "schedule":
+        errors += [error("cron_schedule", message) for message in validate_cron(cron)]
+        if cron:
+            errors.append(
+                error(
+                    "cron_schedule",
+                    "A scan schedule applies only when files are found 'only on a "
+                    "schedule'; clear it or choose that monitor.",
+                )
+            )
+    return {"monitor_type": monitor_type, "scan_interval": interval, "cron_schedule": cron}, errors
+
+
+def _schedule(merged):
+    """({process_mode, window_start, window_end, process_cron}, errors): when found files are processed."""
+    schedule = {"process_mode": merged.get("process_mode") or timetable.IMMEDIATE}
+    for key in ("window_start", "window_end", "process_cron"):
+        schedule[key] = (merged.get(key) or "").strip() or None
+    problems = timetable.validate(
+        schedule["process_mode"], schedule["window_start"], schedule["window_end"], schedule["process_cron"]
+    )
+    return schedule, [error(field, message) for field, message in problems]
+
+
 def _name_problems(name, folder):
     if not name or len(name) > 200:
         return [error("name", "Give the folder a name (up to 200 characters).")]
-    taken = db.session.scalar(sa.select(ExternalFolder.id).where(ExternalFolder.name == name))
-    if taken and (folder is None or taken != folder.id):
+    if name_taken(ExternalFolder, name, folder):
         return [error("name", f"A folder named '{name}' already exists.")]
     return []
 
@@ -457,22 +457,21 @@ def _extension_problems(extensions):
     return problems
 
 
-def create_folder(data, user=None):
+def create_folder(
+    data: Mapping[str, Any], user: User | None = None
+) -> tuple[ExternalFolder | None, list[dict[str, str]]]:
     """Returns (folder, errors); nothing is saved when errors is not empty. Settings left out
     (or null) take the global scanning defaults."""
     given = {key: value for key, value in data.items() if value is not None}
     cleaned, errors = validate({**new_folder_defaults(), **given})
     if errors:
         return None, errors
-    folder = ExternalFolder(**cleaned)
-    db.session.add(folder)
-    db.session.flush()
-    audit_log.record("folder.create", folder, after=view(folder), user=user)
-    db.session.commit()
-    return folder, []
+    return add_created(ExternalFolder(**cleaned), "folder.create", view, user), []
 
 
-def update_folder(folder, data, user=None):
+def update_folder(
+    folder: ExternalFolder, data: Mapping[str, Any], user: User | None = None
+) -> tuple[ExternalFolder, list[dict[str, str]]]:
     """Change the given keys; returns (folder, errors)."""
     cleaned, errors = validate(data, folder)
     if errors:
@@ -495,7 +494,7 @@ def update_folder(folder, data, user=None):
     return folder, []
 
 
-def delete_folder(folder, user=None):
+def delete_folder(folder: ExternalFolder, user: User | None = None) -> None:
     """Delete a folder and its file records (their calls stay, unlinked from the files)."""
     FPR = FileProcessingRecord
     files = db.session.scalar(sa.select(sa.func.count()).where(FPR.folder_id == folder.id))
@@ -505,7 +504,11 @@ def delete_folder(folder, user=None):
     db.session.commit()
 
 
-def test_connection(folder=None, storage_type=None, storage_config=None):
+def test_connection(
+    folder: ExternalFolder | None = None,
+    storage_type: str | None = None,
+    storage_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Try a folder's storage. With `folder` alone, its stored settings (and the result is kept
     as its connection status); with a type and config (a form's), those, where blank or
     masked secrets fall back to the folder's stored ones. Returns {"ok", "code", "message", …}."""
@@ -520,7 +523,7 @@ def test_connection(folder=None, storage_type=None, storage_config=None):
     return result
 
 
-def scan_now(folder, user=None):
+def scan_now(folder: ExternalFolder, user: User | None = None) -> str:
     """Queue a scan of the folder (a worker runs it). Returns the RQ job id."""
     job = enqueue.scan(folder.id, "manual", getattr(user, "id", None) or _current_user_id())
     audit_log.record("folder.scan", folder, after={"rq_job": job.id}, user=user)
@@ -528,7 +531,7 @@ def scan_now(folder, user=None):
     return job.id
 
 
-def preview(folder):
+def preview(folder: ExternalFolder) -> dict[str, Any]:
     """A dry run of a scan: what it would queue and what it would skip, and why. Nothing is
     recorded. Returns {"ok", "to_queue": [...], "to_skip": [...], "still_writing": [...],
     "known": n} or {"ok": False, "code", "message", "fix"} when the folder cannot be listed."""

@@ -6,9 +6,12 @@ shown once, when created or rotated. A call is accepted with the secret as the `
 query parameter, or with `X-Callbatch-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw
 body under the secret."""
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,19 +19,19 @@ from .. import audit_log, crypto
 from ..batch import announce, enqueue
 from ..batch.discovery import storage_for
 from ..extensions import db
-from ..models import FolderHook
+from ..models import ExternalFolder, FolderHook, User
 from ..models.types import iso, utcnow
 
 
-def get_hook(folder):
+def get_hook(folder: ExternalFolder) -> FolderHook | None:
     return db.session.scalar(sa.select(FolderHook).where(FolderHook.folder_id == folder.id))
 
 
-def url_path(folder):
+def url_path(folder: ExternalFolder) -> str:
     return f"/api/hooks/folders/{folder.id}"
 
 
-def view(folder):
+def view(folder: ExternalFolder) -> dict[str, Any]:
     hook = get_hook(folder)
     return {
         "folder_id": folder.id,
@@ -39,7 +42,7 @@ def view(folder):
     }
 
 
-def rotate(folder, user=None):
+def rotate(folder: ExternalFolder, user: User | None = None) -> str:
     """Create the folder's webhook secret, or replace it. Returns the secret (shown once)."""
     secret = secrets.token_urlsafe(32)
     hook = get_hook(folder)
@@ -54,7 +57,7 @@ def rotate(folder, user=None):
     return secret
 
 
-def remove(folder, user=None):
+def remove(folder: ExternalFolder, user: User | None = None) -> None:
     hook = get_hook(folder)
     if hook is not None:
         audit_log.record("folder.webhook_remove", folder, before=view(folder), user=user)
@@ -62,11 +65,11 @@ def remove(folder, user=None):
         db.session.commit()
 
 
-def sign(secret, body):
+def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify(folder, body, token=None, signature=None):
+def verify(folder: ExternalFolder, body: bytes, token: str | None = None, signature: str | None = None) -> bool:
     """True when the call carries the folder's secret (token) or a valid signature."""
     hook = get_hook(folder)
     if hook is None or not (token or signature):
@@ -84,7 +87,7 @@ def verify(folder, body, token=None, signature=None):
     return ok
 
 
-def announce_files(folder, paths):
+def announce_files(folder: ExternalFolder, paths: list[str]) -> dict[str, Any]:
     """Take exactly the announced recordings of a folder. Cloud folders (and any storage that
     can look up one object) record just those paths; a storage that cannot (local
     directories) gets a scan queued instead, which finds them. Returns a dict report."""

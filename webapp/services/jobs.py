@@ -1,7 +1,10 @@
 """Batch jobs: list and detail with progress, counts, timing and ETA; start, cancel, retry
 failed, rollback; pause and resume processing."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -10,15 +13,15 @@ from .. import audit_log
 from ..batch import actions, batch_config, discovery
 from ..batch.status import COMPLETED, DISCOVERED, FAILED, STATUSES
 from ..extensions import db
-from ..models import BatchJob, FileProcessingRecord, SalesCall
+from ..models import BatchJob, ExternalFolder, FileProcessingRecord, SalesCall, User
 from ..models import job as job_status
 from ..models.types import iso, utcnow
-from . import paginate
+from . import Page, paginate
 
 JOB_STATUSES = job_status.STATUSES
 
 
-def list_jobs(status=None, folder_id=None, page=1, per_page=50):
+def list_jobs(status: str | None = None, folder_id: int | None = None, page: object = 1, per_page: object = 50) -> Page:
     query = sa.select(BatchJob).options(joinedload(BatchJob.folder)).order_by(BatchJob.id.desc())
     if status in JOB_STATUSES:
         query = query.where(BatchJob.status == status)
@@ -27,7 +30,7 @@ def list_jobs(status=None, folder_id=None, page=1, per_page=50):
     return paginate(query, page, per_page)
 
 
-def active_jobs(limit=20):
+def active_jobs(limit: int = 20) -> list[BatchJob]:
     return db.session.scalars(
         sa.select(BatchJob)
         .options(joinedload(BatchJob.folder))
@@ -37,11 +40,11 @@ def active_jobs(limit=20):
     ).all()
 
 
-def get_job(job_id):
+def get_job(job_id: int) -> BatchJob | None:
     return db.session.get(BatchJob, job_id)
 
 
-def timing(job, now=None):
+def timing(job: BatchJob, now: datetime | None = None) -> dict[str, Any]:
     """Elapsed seconds, files per hour so far and the ETA (seconds) of a job, where known."""
     now = now or utcnow()
     start = job.started_at or job.created_at
@@ -61,7 +64,7 @@ def timing(job, now=None):
     }
 
 
-def view(job):
+def view(job: BatchJob) -> dict[str, Any]:
     return {
         "id": job.id,
         "folder": {"id": job.folder_id, "name": job.folder.name if job.folder else None},
@@ -82,7 +85,7 @@ def view(job):
     }
 
 
-def status_counts(job):
+def status_counts(job: BatchJob) -> dict[str, int]:
     FPR = FileProcessingRecord
     counts = dict(
         db.session.execute(
@@ -92,16 +95,16 @@ def status_counts(job):
     return {s: counts.get(s, 0) for s in STATUSES}
 
 
-def calls_count(job):
+def calls_count(job: BatchJob) -> int:
     return db.session.scalar(sa.select(sa.func.count()).where(SalesCall.job_id == job.id))
 
 
-def waiting_files(job):
+def waiting_files(job: BatchJob) -> int:
     FPR = FileProcessingRecord
     return db.session.scalar(sa.select(sa.func.count()).where(FPR.job_id == job.id, FPR.status == DISCOVERED))
 
 
-def start_estimate(job):
+def start_estimate(job: BatchJob) -> dict[str, Any]:
     """What starting a job's waiting files means: how many, and how long they take at the
     current throughput (files completed in the last hour; None when none were)."""
     files = waiting_files(job)
@@ -113,12 +116,12 @@ class NotPending(Exception):
     """Only a job with waiting files can be started: a held (pending) one, or one whose files
     wait for their processing window."""
 
-    def __init__(self, job):
+    def __init__(self, job: BatchJob) -> None:
         self.job_id, self.status = job.id, job.status
         super().__init__(f"Job {job.id} is {job.status}; only a job whose files are waiting can be started.")
 
 
-def start(job, user=None):
+def start(job: BatchJob, user: User | None = None) -> int:
     """Queue the waiting files of a held (pending) job, or of one whose files wait for their
     processing window. Returns how many were queued; raises NotPending for a job with none."""
     if job.status not in job_status.ACTIVE_STATUSES or not waiting_files(job):
@@ -129,7 +132,7 @@ def start(job, user=None):
     return count
 
 
-def cancel(job, user=None):
+def cancel(job: BatchJob, user: User | None = None) -> int:
     """Cancel the job's waiting files (files being processed finish). Returns how many."""
     before = {"status": job.status}
     count = actions.cancel_job(job, _actor(user))
@@ -140,7 +143,7 @@ def cancel(job, user=None):
     return count
 
 
-def retry_failed(job, user=None):
+def retry_failed(job: BatchJob, user: User | None = None) -> int:
     FPR = FileProcessingRecord
     failed = db.session.scalar(sa.select(sa.func.count()).where(FPR.job_id == job.id, FPR.status == FAILED))
     if not failed:
@@ -149,7 +152,7 @@ def retry_failed(job, user=None):
     return actions.retry_failed_in_job(job, _actor(user))
 
 
-def rollback(job, user=None, requeue=True):
+def rollback(job: BatchJob, user: User | None = None, requeue: bool = True) -> dict[str, int]:
     """Remove the calls the job created and re-open its completed files (queued again, or left
     cancelled for a later retry when `requeue` is false). Returns {"calls_removed",
     "files_reopened"}."""
@@ -167,11 +170,11 @@ def rollback(job, user=None, requeue=True):
     return {"calls_removed": calls, "files_reopened": files}
 
 
-def is_paused():
+def is_paused() -> bool:
     return batch_config.load().processing.paused
 
 
-def set_paused(paused, user=None):
+def set_paused(paused: bool, user: User | None = None) -> int:
     """Pause or resume processing for every folder. Returns how many files were re-queued."""
     before = is_paused()
     audit_log.record(
@@ -184,7 +187,7 @@ def set_paused(paused, user=None):
     return actions.set_paused(paused, _actor(user))
 
 
-def throughput(hours=1):
+def throughput(hours: float = 1) -> float:
     """Files finished (completed) per hour over the last `hours` hours."""
     FPR = FileProcessingRecord
     since = utcnow() - timedelta(hours=hours)
@@ -198,7 +201,7 @@ def _actor(user):
     return actor(user)
 
 
-def create(folder, user=None, trigger="api"):
+def create(folder: ExternalFolder, user: User | None = None, trigger: str = "api") -> discovery.ScanResult:
     """Open a batch job for a folder now: scan it in this process. Returns discovery's
     ScanResult: `job_id` is None when nothing new was found, `busy` when another scan holds
     the folder. Raises CallbatchError when the folder cannot be listed."""

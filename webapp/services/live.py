@@ -8,8 +8,11 @@ the channel to SSE and WebSocket clients. Like notifications, nothing here can f
 a publish error is logged and forgotten (the database stays the truth; clients can always
 poll the snapshot)."""
 
+from __future__ import annotations
+
 import json
 import logging
+from typing import TYPE_CHECKING, Any
 
 from flask import has_app_context
 from sqlalchemy import event as sa_event
@@ -17,7 +20,11 @@ from sqlalchemy.orm import Session
 
 from .. import queues
 from ..extensions import db
+from ..models import BatchJob, FileProcessingRecord
 from ..models.types import utcnow
+
+if TYPE_CHECKING:
+    from redis.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +32,11 @@ PENDING_KEY = "callbatch_live"
 CHANNEL = "live"
 
 
-def channel():
+def channel() -> str:
     return queues.redis_key(CHANNEL)
 
 
-def file_changed(record, frm, to, details=None):
+def file_changed(record: FileProcessingRecord, frm: str | None, to: str, details: dict[str, Any] | None = None) -> None:
     """Note a file's status change on the session; published after the commit."""
     db.session.info.setdefault(PENDING_KEY, []).append(
         {
@@ -46,12 +53,12 @@ def file_changed(record, frm, to, details=None):
     )
 
 
-def job_counted(job):
+def job_counted(job: BatchJob) -> None:
     """Note a job as the status machine's UPDATE … RETURNING gave it back."""
     db.session.info.setdefault(PENDING_KEY, []).append(job_view(job))
 
 
-def job_view(job):
+def job_view(job: BatchJob) -> dict[str, Any]:
     return {
         "type": "job",
         "job_id": job.id,
@@ -67,7 +74,7 @@ def job_view(job):
     }
 
 
-def publish(messages):
+def publish(messages: list[dict[str, Any]]) -> None:
     """Publish ready-made messages on the live channel (one PUBLISH per message, pipelined)."""
     if not messages:
         return
@@ -95,7 +102,7 @@ def _after_rollback(session):
     session.info.pop(PENDING_KEY, None)
 
 
-def subscribe():
+def subscribe() -> PubSub:
     """A Redis PubSub subscribed to the live channel (the caller closes it)."""
     pubsub = queues.connection().pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(channel())

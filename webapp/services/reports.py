@@ -7,7 +7,11 @@ Every query runs on PostgreSQL and SQLite alike: time buckets use a per-dialect 
 TIMING_SAMPLE of the latest), so no database-specific percentile function is needed.
 """
 
-from datetime import datetime, time, timedelta, timezone
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,7 +26,7 @@ SCORE_BINS = [(i, i + 10) for i in range(0, 100, 10)]
 STAGE_ORDER = ("download_ms", "probe_ms", "model_load_ms", "asr_ms", "scoring_ms", "db_ms")
 
 
-def parse_filters(args, today=None):
+def parse_filters(args: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
     """Date range (YYYY-MM-DD, inclusive, UTC) and folder from a query string. Missing or
     malformed dates fall back to the last DEFAULT_DAYS days; the range is at most MAX_DAYS."""
     today = today or datetime.now(timezone.utc).date()
@@ -78,7 +82,7 @@ def _labels(filters, unit):
     return labels
 
 
-def percentile(values, pct):
+def percentile(values: list[float], pct: float) -> float | None:
     """Nearest-rank percentile of `values` (None when empty)."""
     if not values:
         return None
@@ -96,7 +100,7 @@ def _records(filters, column):
     return conditions
 
 
-def performance(filters):
+def performance(filters: dict[str, Any]) -> dict[str, Any]:
     """Files/hour, outcome counts, success rate, a files-per-bucket series, and per-stage
     average/p95 times (ms) for the files finished in the window."""
     FPR = FileProcessingRecord
@@ -136,7 +140,7 @@ def performance(filters):
     }
 
 
-def stage_stats(timings):
+def stage_stats(timings: Iterable[object]) -> list[dict[str, Any]]:
     """[{stage, count, avg_ms, p95_ms}] for each stage in the stage_timings dicts (the `_ms`
     entries; others, such as the model load count, are not times), plus the total."""
     values = {}
@@ -164,7 +168,7 @@ def stage_stats(timings):
     return rows
 
 
-def errors(filters):
+def errors(filters: dict[str, Any]) -> dict[str, Any]:
     """Problem files (an error code set) updated in the window: totals by code (with its
     category) and by category, and a per-bucket series by category."""
     FPR = FileProcessingRecord
@@ -201,7 +205,7 @@ def errors(filters):
     }
 
 
-def scores(filters):
+def scores(filters: dict[str, Any]) -> dict[str, Any]:
     """Calls created in the window, counted per 10-point score band (0–100), with the mean."""
     FPR = FileProcessingRecord
     start, end = _window(filters)
@@ -231,7 +235,7 @@ def scores(filters):
     }
 
 
-def talk(filters):
+def talk(filters: dict[str, Any]) -> list[dict[str, Any]]:
     """Per agent (the name delivered with the call; "" when none), over the calls created in
     the window whose speakers are known: [{agent, calls, talk_ratio, patience_seconds,
     interruptions}], the averages per call (patience over the calls where the agent answered)."""
@@ -265,7 +269,7 @@ def talk(filters):
     return rows
 
 
-def report(filters):
+def report(filters: dict[str, Any]) -> dict[str, Any]:
     return {
         "performance": performance(filters),
         "errors": errors(filters),

@@ -7,7 +7,9 @@ directory that is removed when its processing ends, and local recordings are the
 own files, which Callbatch never deletes.
 """
 
-from datetime import timedelta
+from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -35,7 +37,9 @@ def _events(cutoff, folder_id):
     return query
 
 
-def purge(days, folder_id=None, dry_run=False, actor="system", now=None):
+def purge(
+    days: int, folder_id: int | None = None, dry_run: bool = False, actor: str = "system", now: datetime | None = None
+) -> dict[str, int]:
     """Returns {"transcripts": n, "events": n} — what was cleared, or would be on a dry run."""
     cutoff = (now or utcnow()) - timedelta(days=days)
     calls, events = _calls(cutoff, folder_id), _events(cutoff, folder_id)

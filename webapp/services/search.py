@@ -20,7 +20,10 @@ Migration 0014 builds the dialect's structures: on PostgreSQL the stored tsvecto
 (external content: sales_calls.search_text) kept in step by triggers. Neither is a model.
 """
 
+from __future__ import annotations
+
 import re
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,7 +48,7 @@ WORD = re.compile(r"[\u0591-\u05F4\w'\"]+")  # a word as written, niqqud, geresh
 # -- the words ----------------------------------------------------------------------------------
 
 
-def stems(word, min_stem=MIN_STEM):
+def stems(word: str, min_stem: int = MIN_STEM) -> list[str]:
     """`word` without one, two, three of its leading prefix letters (only Hebrew prefixes,
     each leaving at least `min_stem` letters): "ובמחיר" → ["במחיר", "מחיר"]."""
     found = []
@@ -56,7 +59,7 @@ def stems(word, min_stem=MIN_STEM):
     return found
 
 
-def index_text(transcript):
+def index_text(transcript: str | None) -> str | None:
     """What `search_text` holds for a transcript: its normalized words in order, then every
     prefix-less form not already among them."""
     words = hebrew.normalize(transcript or "").split()
@@ -67,7 +70,7 @@ def index_text(transcript):
     return " ".join(words + extra)
 
 
-def terms(text):
+def terms(text: str | None) -> list[tuple[str, list[str]]]:
     """The query's words, normalized: [(word, [its prefix-less forms])], at most MAX_TERMS.
     Single letters are left out."""
     found, seen = [], set()
@@ -87,7 +90,7 @@ def _keep_search_text(call, value, _old, _initiator):
 # -- the query ----------------------------------------------------------------------------------
 
 
-def condition(text):
+def condition(text: str | None) -> sa.ColumnElement[bool] | None:
     """A WHERE clause for calls that say every word of `text`, or None when it has no word."""
     found = terms(text)
     if not found:
@@ -107,7 +110,7 @@ def _pg_term(word, forms):
     return sa.literal_column("sales_calls.search_vector").op("@@")(query)
 
 
-def similar_words(word, limit=MAX_SIMILAR):
+def similar_words(word: str, limit: int = MAX_SIMILAR) -> list[str]:
     """Words the calls say that are spelled like `word` (pg_trgm's word similarity, at least
     SIMILARITY), most similar first: looked up in search_words, the calls' vocabulary, so no
     transcript is read."""
@@ -123,7 +126,7 @@ def similar_words(word, limit=MAX_SIMILAR):
 # -- hits on the call page ----------------------------------------------------------------------
 
 
-def hits(call, text):
+def hits(call: SalesCall, text: str | None) -> list[dict[str, Any]]:
     """The segments of `call` that say a word of `text`, each as {"start", "end", "speaker",
     "pieces": [(text, matched)]} so a page can mark the matching words. The same rules as
     condition(): a word matches a query word it begins with (with or without its prefixes),
@@ -166,7 +169,7 @@ def _matches(word, found, similar):
     return False
 
 
-def word_similarity(query, word):
+def word_similarity(query: str, word: str) -> float:
     """pg_trgm's word_similarity for one word: the best share of the query's trigrams in a
     stretch of the word's (each padded with two spaces before and one after)."""
     wanted = set(_trigrams(query))
@@ -189,7 +192,7 @@ def _trigrams(word):
 # -- the schema check and the backfill ----------------------------------------------------------
 
 
-def include_in_schema_check(name, type_, _parent_names):
+def include_in_schema_check(name: str | None, type_: str, _parent_names: dict[str, Any]) -> bool:
     """Alembic's include_name: the search structures are one dialect's own (migration 0014),
     not models, so comparing the models with the database leaves them out."""
     if type_ == "table":
@@ -201,7 +204,7 @@ def include_in_schema_check(name, type_, _parent_names):
     return True
 
 
-def reindex(conn, batch=500):
+def reindex(conn: sa.Connection, batch: int = 500) -> int:
     """Fill search_text for every call from its transcript on connection `conn` (the
     migration's backfill; also after these rules change). Returns the number of calls."""
     calls = sa.table("sales_calls", sa.column("id"), sa.column("transcript"), sa.column("search_text"))

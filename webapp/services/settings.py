@@ -2,7 +2,11 @@
 reset to defaults, and the scoring rubric. Export and import of the whole configuration
 document live in services.config_document."""
 
+from __future__ import annotations
+
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 from flask_babel import lazy_gettext as _l
@@ -13,7 +17,9 @@ from ..analysis.scorers.rubric import DEFAULT_RUBRIC, load_rubric
 from ..batch import batch_config
 from ..errors import ProcessingError
 from ..extensions import db
+from ..models import User
 from . import error
+from .provider_forms import provider_forms
 
 TRUE = ("1", "true", "yes", "on")
 IVRIT_TURBO = "ivrit-ai/whisper-large-v3-turbo-ct2"
@@ -69,16 +75,16 @@ PRESETS = (
 )
 
 
-def current():
+def current() -> dict[str, Any]:
     """The configuration document in force (defaults filled in)."""
     return batch_config.load().model_dump()
 
 
-def defaults():
+def defaults() -> dict[str, Any]:
     return batch_config.defaults()
 
 
-def schema():
+def schema() -> list[dict[str, Any]]:
     """The form's shape: [{"section", "fields": [{"name", "path", "kind", "min", "max", "description"}]}],
     read from the pydantic model so a new setting appears without template changes."""
     sections = []
@@ -118,7 +124,7 @@ def schema():
     return sections
 
 
-def from_form(form):
+def from_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """A configuration document from flat form fields named `section.field` (checkboxes
     absent = false, other fields absent = as saved, lists comma/space separated, objects as
     JSON; the transcriber and the
@@ -156,52 +162,34 @@ def from_form(form):
     return document, errors
 
 
-def providers(kind):
+def providers(kind: str) -> list[dict[str, Any]]:
     """The transcriber or scorer registry as forms draw it: [{type, label, fields: [{name,
-    label, kind, required, help, default, choices: [(value, label)]}]}]."""
-    return [
-        {
-            "type": key,
-            "label": str(cls.label),
-            "fields": [
-                {
-                    "name": f.name,
-                    "label": str(f.label),
-                    "kind": f.kind,
-                    "required": f.required,
-                    "help": str(f.help),
-                    "default": f.default,
-                    "choices": [(c, c) if isinstance(c, str) else tuple(str(part) for part in c) for c in f.choices],
-                }
-                for f in cls.fields
-            ],
-        }
-        for key, cls in REGISTRIES[kind].items()
-    ]
+    label, kind, required, help, default, choices: [[value, label]]}]}]."""
+    return provider_forms(REGISTRIES[kind])
 
 
-def provider_form(kind, type_name):
+def provider_form(kind: str, type_name: str | None) -> dict[str, Any]:
     """The form of provider `type_name` (the registry's first when it is unknown)."""
     found = providers(kind)
     return next((p for p in found if p["type"] == type_name), found[0])
 
 
-def chooser(kind, config):
+def chooser(kind: str, config: dict[str, Any] | None) -> dict[str, Any]:
     """What the transcriber or scorer chooser draws for `config`: {providers, provider, config}."""
     config = config or {}
     return {"providers": providers(kind), "provider": provider_form(kind, config.get("type")), "config": config}
 
 
-def presets():
+def presets() -> list[dict[str, Any]]:
     """The presets in the reader's language, as plain text (the page escapes the <uuid> in one)."""
     return [{**p, "label": str(p["label"]), "help": str(p["help"])} for p in PRESETS]
 
 
-def preset(preset_id):
+def preset(preset_id: str) -> dict[str, Any] | None:
     return next((p for p in presets() if p["id"] == preset_id), None)
 
 
-def provider_config(kind, form, stored=None):
+def provider_config(kind: str, form: Mapping[str, Any], stored: dict[str, Any] | None = None) -> dict[str, Any]:
     """A transcriber/scorer config from form fields `analysis.<kind>.type` and
     `analysis.<kind>.cfg.<field>`: numbers as numbers, checkboxes as booleans, blanks left out
     (the provider's default applies). Settings the form does not show (an inline scorecard)
@@ -239,13 +227,15 @@ def _number(text):
             return text
 
 
-def validate(document):
+def validate(document: dict[str, Any]) -> list[dict[str, str]]:
     """Field errors ([] when the document can be saved)."""
     _config, errors = batch_config.validate(document)
     return errors
 
 
-def save(document, user=None, action="settings.update"):
+def save(
+    document: dict[str, Any], user: User | None = None, action: str = "settings.update"
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Validate and save a whole document; returns (config document, errors)."""
     config, errors = batch_config.validate(document)
     if errors:
@@ -256,7 +246,7 @@ def save(document, user=None, action="settings.update"):
     return config.model_dump(), []
 
 
-def reset(user=None):
+def reset(user: User | None = None) -> dict[str, Any] | None:
     """Back to the defaults (the processing pause is kept: resetting must not start work)."""
     document = defaults()
     document["processing"]["paused"] = current()["processing"]["paused"]
@@ -264,7 +254,7 @@ def reset(user=None):
     return config
 
 
-def parse_json(text):
+def parse_json(text: str | bytes) -> tuple[Any, str | None]:
     """(value, None), or (None, why `text` is not JSON we can take)."""
     try:
         return json.loads(text), None
@@ -279,7 +269,7 @@ def parse_json(text):
 # -- the scoring rubric ----------------------------------------------------------------------
 
 
-def rubric():
+def rubric() -> dict[str, Any]:
     """{"source": "default" | "file" | "inline" | "other", "scorer": {...}, "document": {...},
     "text": YAML}: the scorecard the rubric scorer uses now."""
     scorer = dict(current()["analysis"].get("scorer") or {"type": "rubric"})
@@ -298,7 +288,7 @@ def rubric():
     return {"source": source, "scorer": scorer, "document": document, "text": text}
 
 
-def parse_rubric(text):
+def parse_rubric(text: str | None) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """(document, errors) for a scorecard given as YAML or JSON text."""
     try:
         document = yaml.safe_load(text or "")
@@ -317,7 +307,9 @@ def parse_rubric(text):
     return document, []
 
 
-def save_rubric(text_or_document, user=None):
+def save_rubric(
+    text_or_document: str | dict[str, Any], user: User | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Store a scorecard inline in the scorer settings (new calls are scored with it).
     Returns (document, errors)."""
     if isinstance(text_or_document, dict):
@@ -332,7 +324,7 @@ def save_rubric(text_or_document, user=None):
     return (document, []) if not errors else (None, errors)
 
 
-def reset_rubric(user=None):
+def reset_rubric(user: User | None = None) -> None:
     """Back to the built-in Hebrew scorecard."""
     config = current()
     config["analysis"]["scorer"] = {"type": "rubric"}

@@ -4,12 +4,16 @@ where the data can answer (a folder exists, a notification exists, a job ran); t
 a skip, is a row in setup_steps. The guide shows to admins until every step is settled or
 an admin hides it."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from .. import audit_log
 from ..extensions import db
-from ..models import BatchJob, ExternalFolder, NotificationConfig, SetupStep
+from ..models import BatchJob, ExternalFolder, NotificationConfig, SetupStep, User
 
 STEPS = (
     {
@@ -50,7 +54,7 @@ GUIDE = "guide"  # the row that hides the whole guide
 DONE, SKIPPED, TODO, DISMISSED = "done", "skipped", "todo", "dismissed"
 
 
-def progress():
+def progress() -> dict[str, Any]:
     """{"steps": [{id, label, help, optional, state: done|skipped|todo}], "left": [...],
     "next": the first step not done or skipped, "settled", "dismissed", "done_count"}."""
     marks = dict(db.session.execute(sa.select(SetupStep.step, SetupStep.state)).all())
@@ -78,23 +82,23 @@ def _facts():
     return {"folder": exists(ExternalFolder), "notify": exists(NotificationConfig), "preview": ran, "start": ran}
 
 
-def shown():
+def shown() -> bool:
     """Whether the dashboard shows the guide's box (to an admin): not hidden, something left."""
     state = progress()
     return not state["dismissed"] and not state["settled"]
 
 
-def step(step_id):
+def step(step_id: str) -> dict[str, Any] | None:
     return next((s for s in progress()["steps"] if s["id"] == step_id), None)
 
 
-def following(step_id):
+def following(step_id: str) -> str | None:
     """The step after `step_id` (None after the last)."""
     index = IDS.index(step_id)
     return IDS[index + 1] if index + 1 < len(IDS) else None
 
 
-def mark(step_id, state, user=None):
+def mark(step_id: str, state: str | None, user: User | None = None) -> None:
     """Set a step's mark (done | skipped), or with state None remove it (resume)."""
     if step_id not in IDS + (GUIDE,):
         raise ValueError(step_id)
@@ -118,29 +122,29 @@ def mark(step_id, state, user=None):
     db.session.commit()
 
 
-def skip(step_id, user=None):
+def skip(step_id: str, user: User | None = None) -> None:
     mark(step_id, SKIPPED, user)
 
 
-def resume(step_id, user=None):
+def resume(step_id: str, user: User | None = None) -> None:
     """Take a skipped step up again (its mark goes; a step the data answers stays done)."""
     row = db.session.get(SetupStep, step_id)
     if row is not None and row.state == SKIPPED:
         mark(step_id, None, user)
 
 
-def dismiss(user=None):
+def dismiss(user: User | None = None) -> None:
     mark(GUIDE, DISMISSED, user)
 
 
-def speech_tested(result, user=None):
+def speech_tested(result: dict[str, Any], user: User | None = None) -> None:
     """A Test speech that gave text settles the speech step (the sidecar transcriber has no
     speech engine to test: saving it from the guide settles the step)."""
     if result.get("ok"):
         mark("speech", DONE, user)
 
 
-def speech_saved(before, after, user=None):
+def speech_saved(before: dict[str, Any] | None, after: dict[str, Any] | None, user: User | None = None) -> None:
     """Saving settings with another transcriber than before is choosing the speech engine."""
     if before != after:
         mark("speech", DONE, user)

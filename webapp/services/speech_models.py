@@ -2,9 +2,12 @@
 what is installed and who uses it, choosing one, and a test of the speech engine on a
 bundled sample call."""
 
+from __future__ import annotations
+
 import logging
 import os
 import time
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,7 +18,7 @@ from ..batch import batch_config
 from ..batch.validation import probe
 from ..errors import CallbatchError, ConfigError
 from ..extensions import db
-from ..models import ExternalFolder
+from ..models import ExternalFolder, User
 from . import settings as settings_service
 
 # A short two-voice Hebrew call (espeak-ng, as the demo's samples), 16 kHz Opus, 15 KB.
@@ -28,11 +31,11 @@ SPEECH_TYPES = ("auto", "faster_whisper")
 log = logging.getLogger(__name__)
 
 
-def models_dir():
+def models_dir() -> str:
     return current_app.config["MODELS_DIR"]
 
 
-def installed():
+def installed() -> list[dict[str, Any]]:
     """[{"name", "path", "size_bytes", "used_by": [{"kind": "settings"|"folder", "id", "name"}]}],
     largest first. A folder without a transcriber of its own uses the global one."""
     where = models_dir()
@@ -50,7 +53,7 @@ def installed():
     return [{"name": m.name, "path": m.path, "size_bytes": m.size_bytes, "used_by": used_by[m.path]} for m in found]
 
 
-def model_path(transcriber, where):
+def model_path(transcriber: dict[str, Any] | None, where: str) -> str | None:
     """The installed model directory a transcriber setting uses for speech, or None."""
     if not transcriber or transcriber.get("type") not in SPEECH_TYPES:
         return None
@@ -60,34 +63,18 @@ def model_path(transcriber, where):
     return model_files.resolve(transcriber.get("model"), where)
 
 
-def use(name, user=None, actor=None):
+def use(
+    name: str, user: User | None = None, actor: str | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Make an installed model (a name in the models folder or a path) the global speech
     model. A faster_whisper setting keeps its type; any other becomes `auto` with the model,
     so delivered transcripts are still used. Returns (transcriber setting, errors)."""
     path = model_files.resolve(name, models_dir())
     if path is None:
-        pull = f" Download it first with `flask models pull {name}`." if model_files.HUB_NAME.match(name or "") else ""
-        return None, [
-            {
-                "field": "model",
-                "message": f"There is no speech model '{name}' in {models_dir()}."
-                f"{pull} `flask models list` shows the installed ones.",
-            }
-        ]
+        return None, [_no_such_model(name)]
     document = settings_service.current()
     current = document["analysis"]["transcriber"]
-    if current.get("type") == "faster_whisper":
-        transcriber = {**current, "model": path}
-    else:
-        transcriber = {
-            "type": "auto",
-            "model": path,
-            "language": "he",
-            "compute_type": "int8",
-            "beam_size": 1,
-            "temperature": 0.0,
-            "condition_on_previous_text": False,
-        }
+    transcriber = _with_model(current, path)
     document["analysis"]["transcriber"] = transcriber
     config, errors = batch_config.validate(document)
     if errors:
@@ -104,13 +91,37 @@ def use(name, user=None, actor=None):
     return transcriber, []
 
 
-def pull(name, progress=True):
+def _no_such_model(name):
+    pull = f" Download it first with `flask models pull {name}`." if model_files.HUB_NAME.match(name or "") else ""
+    return {
+        "field": "model",
+        "message": f"There is no speech model '{name}' in {models_dir()}."
+        f"{pull} `flask models list` shows the installed ones.",
+    }
+
+
+def _with_model(current, path):
+    """The transcriber setting `current` with the model at `path` for speech."""
+    if current.get("type") == "faster_whisper":
+        return {**current, "model": path}
+    return {
+        "type": "auto",
+        "model": path,
+        "language": "he",
+        "compute_type": "int8",
+        "beam_size": 1,
+        "temperature": 0.0,
+        "condition_on_previous_text": False,
+    }
+
+
+def pull(name: str, progress: bool = True) -> str:
     """Download a hub model into the models folder; returns its path (ModelUnavailable when
     it cannot be had)."""
     return model_files.download(name, models_dir(), progress=progress)
 
 
-def test_speech(transcriber=None, download=True):
+def test_speech(transcriber: dict[str, Any] | None = None, download: bool = True) -> dict[str, Any]:
     """Transcribe the bundled sample call with `transcriber` (default: the global one; the
     Settings page may pass the form's unsaved setting). With download=False (a web request)
     a hub model that is not installed is reported, never downloaded. Returns {"ok", "text",
@@ -137,6 +148,13 @@ def test_speech(transcriber=None, download=True):
             "there is no speech engine to test.",
         )
         return outcome
+    _transcribe_sample(transcriber, outcome)
+    outcome["seconds"] = round(time.perf_counter() - started, 2)
+    return outcome
+
+
+def _transcribe_sample(transcriber, outcome):
+    """Fill `outcome` with what `transcriber` made of the sample call, or why it failed."""
     try:
         engine = provider("transcriber", transcriber)
         duration, _sha = probe(SAMPLE_CALL)
@@ -154,5 +172,3 @@ def test_speech(transcriber=None, download=True):
     except Exception:  # a test reports what went wrong; it never breaks the page
         log.exception("the speech test failed unexpectedly")
         outcome["error"] = "The speech engine stopped with an unexpected error; the server log has the details."
-    outcome["seconds"] = round(time.perf_counter() - started, 2)
-    return outcome

@@ -4,9 +4,12 @@ A token is `cb_` + 43 random URL-safe characters. It is shown once, when created
 SHA-256 is stored (a leaked database does not leak usable tokens). A token acts as its user,
 with the user's role; it can be revoked at any time, and records when it was last used."""
 
+from __future__ import annotations
+
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,18 +17,18 @@ from .. import audit_log
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import iso, utcnow
-from . import error
+from . import add_created, error
 
 PREFIX = "cb_"
 TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
 MAX_TOKENS_PER_USER = 50
 
 
-def hash_token(token):
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def list_tokens(user, include_revoked=False):
+def list_tokens(user: User, include_revoked: bool = False) -> list[ApiToken]:
     """The user's tokens, newest first (never the token text: it is not stored)."""
     query = sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
     if not include_revoked:
@@ -33,11 +36,11 @@ def list_tokens(user, include_revoked=False):
     return db.session.scalars(query).all()
 
 
-def get_token(token_id):
+def get_token(token_id: int) -> ApiToken | None:
     return db.session.get(ApiToken, token_id)
 
 
-def view(token):
+def view(token: ApiToken) -> dict[str, Any]:
     now = utcnow()
     state = "revoked" if token.revoked_at else "expired" if token.expires_at and token.expires_at <= now else "active"
     return {
@@ -53,7 +56,9 @@ def view(token):
     }
 
 
-def create_token(user, name, expires_in_days=None):
+def create_token(
+    user: User, name: str | None, expires_in_days: int | None = None
+) -> tuple[ApiToken | None, str | None, list[dict[str, str]]]:
     """Returns (token row, token text, errors). The text is shown once and never again."""
     name = str(name or "").strip()
     errors = []
@@ -78,14 +83,10 @@ def create_token(user, name, expires_in_days=None):
         prefix=text[:10],
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
-    db.session.add(token)
-    db.session.flush()
-    audit_log.record("token.create", token, after=view(token), user=user)
-    db.session.commit()
-    return token, text, []
+    return add_created(token, "token.create", view, user), text, []
 
 
-def revoke_token(token, user=None):
+def revoke_token(token: ApiToken, user: User | None = None) -> ApiToken:
     """Revoke a token (idempotent). It stops working at once."""
     if token.revoked_at is None:
         before = view(token)
@@ -95,7 +96,7 @@ def revoke_token(token, user=None):
     return token
 
 
-def authenticate(text):
+def authenticate(text: str | None) -> tuple[User | None, ApiToken | None]:
     """The active user a token text belongs to, or None (unknown, revoked, expired, or the
     user deactivated). Notes the time of use (at most every TOUCH_SECONDS)."""
     if not text or not text.startswith(PREFIX) or len(text) > 200:

@@ -3,9 +3,13 @@ the rubric's Hebrew matching (webapp.analysis.hebrew: prefixes, final letters, e
 Counted when a call is filed, and recounted for every call when a tracker changes, in an RQ
 job (or `flask trackers recount`), never in the web request."""
 
+from __future__ import annotations
+
 import logging
 import re
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,9 +17,9 @@ from flask_babel import gettext as _
 from .. import audit_log, queues
 from ..analysis import hebrew
 from ..extensions import db
-from ..models import CallTrackerHit, FileProcessingRecord, SalesCall, Tracker
+from ..models import CallTrackerHit, FileProcessingRecord, SalesCall, Tracker, User
 from ..params import CONTROL
-from . import error, reports
+from . import add_created, error, name_taken, reports
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +29,15 @@ MAX_PHRASE_LENGTH = 100
 MAX_TIMES = 50  # hit times kept per call and tracker
 
 
-def list_trackers():
+def list_trackers() -> list[Tracker]:
     return db.session.scalars(sa.select(Tracker).order_by(Tracker.name)).all()
 
 
-def get_tracker(tracker_id):
+def get_tracker(tracker_id: int) -> Tracker | None:
     return db.session.get(Tracker, tracker_id)
 
 
-def view(tracker):
+def view(tracker: Tracker) -> dict[str, Any]:
     return {
         "id": tracker.id,
         "name": tracker.name,
@@ -43,22 +47,20 @@ def view(tracker):
     }
 
 
-def parse_phrases(text):
+def parse_phrases(text: str | None) -> list[str]:
     """Phrases typed one per line or separated by commas ("בזק, פרטנר")."""
     return [p.strip() for p in re.split(r"[,\n،]", text or "") if p.strip()]
 
 
-def validate(data, tracker=None):
+def validate(data: Mapping[str, Any], tracker: Tracker | None = None) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(cleaned, errors) for {"name", "phrases"} (phrases a list, or text to split)."""
     errors = []
     name = data.get("name")
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 100 or CONTROL.search(name):
         errors.append(error("name", _("Give the tracker a name of 1 to 100 characters.")))
-    else:
-        same = db.session.scalar(sa.select(Tracker.id).where(Tracker.name == name))
-        if same and (tracker is None or same != tracker.id):
-            errors.append(error("name", _("A tracker named “%(name)s” already exists.", name=name)))
+    elif name_taken(Tracker, name, tracker):
+        errors.append(error("name", _("A tracker named “%(name)s” already exists.", name=name)))
     phrases = data.get("phrases")
     if isinstance(phrases, str):
         phrases = parse_phrases(phrases)
@@ -76,20 +78,16 @@ def validate(data, tracker=None):
     return {"name": name, "phrases": phrases}, errors
 
 
-def create(data, user=None):
+def create(data: Mapping[str, Any], user: User | None = None) -> tuple[Tracker | None, list[dict[str, str]]]:
     cleaned, errors = validate(data)
     if errors:
         return None, errors
-    tracker = Tracker(**cleaned)
-    db.session.add(tracker)
-    db.session.flush()
-    audit_log.record("tracker.create", tracker, after=view(tracker), user=user)
-    db.session.commit()
+    tracker = add_created(Tracker(**cleaned), "tracker.create", view, user)
     queue_recount(tracker.id)
     return tracker, []
 
 
-def update(tracker, data, user=None):
+def update(tracker: Tracker, data: Mapping[str, Any], user: User | None = None) -> tuple[Tracker, list[dict[str, str]]]:
     merged = {"name": tracker.name, "phrases": tracker.phrases, **data}
     cleaned, errors = validate(merged, tracker)
     if errors:
@@ -105,7 +103,7 @@ def update(tracker, data, user=None):
     return tracker, []
 
 
-def delete(tracker, user=None):
+def delete(tracker: Tracker, user: User | None = None) -> None:
     audit_log.record("tracker.delete", tracker, before=view(tracker), user=user)
     db.session.execute(sa.delete(CallTrackerHit).where(CallTrackerHit.tracker_id == tracker.id))
     db.session.delete(tracker)
@@ -115,7 +113,9 @@ def delete(tracker, user=None):
 # -- counting -------------------------------------------------------------------------------
 
 
-def count(phrases, segments, text=""):
+def count(
+    phrases: Iterable[str], segments: list[dict[str, Any]] | None, text: str | None = ""
+) -> tuple[int, list[float]]:
     """(hits, times) of `phrases` in a call: every match in every segment, and the start
     times of the segments they were said in (the transcript text when there are no segments)."""
     return _count([hebrew.phrase_pattern(p) for p in phrases], _pieces(segments, text))
@@ -137,12 +137,12 @@ def _count(patterns, pieces):
     return hits, times
 
 
-def call_filed(call, **_):
+def call_filed(call: SalesCall, **_: Any) -> None:
     """Listens to batch.signals.call_filed: a new call's trackers are counted as it is filed."""
     count_call(call)
 
 
-def count_call(call, trackers=None):
+def count_call(call: SalesCall, trackers: list[Tracker] | None = None) -> None:
     """Count every tracker (or the given ones) in one call: its hit rows replaced, in the caller's transaction."""
     trackers = list_trackers() if trackers is None else trackers
     if trackers:
@@ -172,7 +172,7 @@ def _store(calls, trackers):
         db.session.execute(sa.insert(CallTrackerHit), rows)
 
 
-def recount(tracker_ids=None, batch=RECOUNT_BATCH):
+def recount(tracker_ids: Collection[int] | None = None, batch: int = RECOUNT_BATCH) -> int:
     """Count the trackers (all, or `tracker_ids`) again in every call, committing each batch of
     calls. Returns how many calls were read."""
     trackers = _compiled(t for t in list_trackers() if not tracker_ids or t.id in tracker_ids)
@@ -194,7 +194,7 @@ def recount(tracker_ids=None, batch=RECOUNT_BATCH):
         db.session.commit()
 
 
-def queue_recount(tracker_id=None):
+def queue_recount(tracker_id: int | None = None) -> None:
     """Recount in a worker (scans queue: ahead of the recordings). A failure to queue is logged:
     `flask trackers recount` does the same by hand."""
     try:
@@ -209,7 +209,7 @@ def queue_recount(tracker_id=None):
         log.warning("could not queue the recount of tracker %s", tracker_id, exc_info=True)
 
 
-def hits_for_call(call):
+def hits_for_call(call: SalesCall) -> list[dict[str, Any]]:
     """[{tracker, count, times}] of a call, by tracker name."""
     rows = db.session.execute(
         sa.select(Tracker, CallTrackerHit)
@@ -224,7 +224,7 @@ def _iso(moment):
     return moment.isoformat() if moment else None
 
 
-def chart(filters):
+def chart(filters: dict[str, Any]) -> dict[str, Any]:
     """Calls mentioning each tracker per day (per week, from Monday, beyond 31 days) in the
     reports' date range: {"unit", "trackers": [names], "series": [(label, [calls per tracker])]}."""
     start, end = reports._window(filters)

@@ -2,9 +2,13 @@
 end their sessions. The last active admin can be neither demoted nor deactivated. A new
 password, a new role or deactivation ends the user's other sessions."""
 
+from __future__ import annotations
+
 import functools
 import re
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 import pytz
 import sqlalchemy as sa
@@ -16,35 +20,35 @@ from ..extensions import db
 from ..models import User
 from ..models.types import iso, utcnow
 from ..models.user import ROLES
-from . import error
+from . import add_created, error
 
 LANGUAGES = ("en", "he")
 MIN_PASSWORD = 10
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def timezones():
+def timezones() -> list[str]:
     """The zones a user may choose (IANA names, as pytz and Babel know them)."""
     return pytz.common_timezones
 
 
-def valid_timezone(zone):
+def valid_timezone(zone: str) -> bool:
     return zone in pytz.all_timezones_set
 
 
-def list_users():
+def list_users() -> list[User]:
     return db.session.scalars(sa.select(User).order_by(User.email)).all()
 
 
-def get_user(user_id):
+def get_user(user_id: int) -> User | None:
     return db.session.get(User, user_id)
 
 
-def by_email(email):
+def by_email(email: str | None) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
 
 
-def view(user):
+def view(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
         "email": user.email,
@@ -57,7 +61,7 @@ def view(user):
     }
 
 
-def authenticate(email, password):
+def authenticate(email: str | None, password: str | None) -> User | None:
     """The active user with this e-mail and password, or None. Every miss gives the same
     answer in the same time: an unknown e-mail is checked against a hash of the same kind,
     so the time taken does not tell which e-mails have an account."""
@@ -78,7 +82,9 @@ def _dummy_hash():
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
-def create_user(data, user=None):
+def create_user(
+    data: Mapping[str, Any], user: User | None = None
+) -> tuple[User | None, list[dict[str, str]], str | None]:
     """Returns (user, errors, generated password or None). A blank password is generated."""
     email = (data.get("email") or "").strip().lower()
     role = data.get("role") or "viewer"
@@ -100,14 +106,10 @@ def create_user(data, user=None):
     generated = None if password else secrets.token_urlsafe(12)
     new = User(email=email, role=role, language=language, active=True)
     new.set_password(password or generated)
-    db.session.add(new)
-    db.session.flush()
-    audit_log.record("user.create", new, after=view(new), user=user)
-    db.session.commit()
-    return new, [], generated
+    return add_created(new, "user.create", view, user), [], generated
 
 
-def update_user(target, data, user=None):
+def update_user(target: User, data: Mapping[str, Any], user: User | None = None) -> tuple[User, list[dict[str, str]]]:
     """Change role, active, language and/or password (keys given only). Returns (user, errors)."""
     errors = []
     before = view(target)
@@ -146,14 +148,14 @@ def update_user(target, data, user=None):
     return target, []
 
 
-def end_user_sessions(target, user=None):
+def end_user_sessions(target: User, user: User | None = None) -> None:
     """Sign `target` out everywhere (an admin's action; their own current session stays)."""
     end_sessions(target)
     audit_log.record("user.sessions_end", target, after={"sessions": "ended"}, user=user)
     db.session.commit()
 
 
-def sign_out(target):
+def sign_out(target: User) -> None:
     """Signing out ends every session of the user, on every device (the cookie of this one
     too: it is cleared by the caller)."""
     end_sessions(target, keep_current=False)

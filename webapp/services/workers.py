@@ -6,6 +6,8 @@ a small Redis hash on every RQ heartbeat (`publish`, called from webapp/worker.p
 figures are the worker's own even when it runs on another host. What a worker is processing
 comes from the database (the PROCESSING records it claimed)."""
 
+from __future__ import annotations
+
 import os
 import resource
 import shutil
@@ -13,8 +15,10 @@ import socket
 import tempfile
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
+from redis import Redis
 
 from .. import queues
 from ..batch.status import PROCESSING, RETRYING
@@ -25,11 +29,11 @@ from ..models.types import iso
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-def stats_key(worker_name):
+def stats_key(worker_name: str) -> str:
     return f"rq:worker:{worker_name}:resources"
 
 
-def own_resources():
+def own_resources() -> dict[str, Any]:
     """This process's resident memory (bytes), CPU seconds and its download directory's free space."""
     with open("/proc/self/statm") as f:
         rss = int(f.read().split()[1]) * PAGE_SIZE
@@ -44,7 +48,7 @@ def own_resources():
     }
 
 
-def publish(connection, worker_name, ttl):
+def publish(connection: Redis, worker_name: str, ttl: int) -> None:
     """Store this process's resources for `worker_name`, expiring with its RQ heartbeat."""
     key = stats_key(worker_name)
     pipe = connection.pipeline()
@@ -53,11 +57,11 @@ def publish(connection, worker_name, ttl):
     pipe.execute()
 
 
-def record_tick():
+def record_tick() -> None:
     queues.connection().set(queues.redis_key("scheduler", "last-tick"), str(time.time()))
 
 
-def overview():
+def overview() -> dict[str, Any]:
     from rq import Worker
     from rq.registry import ScheduledJobRegistry
 
