@@ -132,6 +132,11 @@ def explain(code):
     return category, str(explanation), str(fix)
 
 
+def technical(exc):
+    """The technical detail of an exception, kept in an error's details for the admins."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 # Codes that no retry can cure, whatever raised them: a person must act first.
 NOT_RETRIED = ("ACCESS_DENIED",)
 

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, technical
 
 BASE_NAME = "whisper-base"
 RECOMMENDED = "ivrit-ai/whisper-large-v3-turbo-ct2"  # Hebrew, Whisper large-v3-turbo, CTranslate2
@@ -185,7 +185,7 @@ def _not_downloaded(name, models_dir, exc):
         f"The speech model '{name}' is not installed and could not be downloaded ({why}). To fix it: "
         f"`flask models install-base --use` (the small demo model), a model folder copied into {models_dir}, "
         f"or `flask models pull {name}` where a model hub is reachable.",
-        details={"model": name, "models_dir": models_dir, "error": f"{type(exc).__name__}: {exc}"},
+        details={"model": name, "models_dir": models_dir, "error": technical(exc)},
     )
 
 

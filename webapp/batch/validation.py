@@ -11,7 +11,7 @@ from collections.abc import Collection
 
 import av
 
-from ..errors import FileAccessError, SkipFile
+from ..errors import FileAccessError, SkipFile, technical
 from ..providers.storage.base import MANIFEST, METADATA_SUFFIX, TRANSCRIPT_SUFFIXES, StoredFile
 
 UUID_NAME = re.compile(
@@ -70,7 +70,9 @@ def probe(path: str) -> tuple[float | None, str]:
         raise FileAccessError("The recording is no longer there.", code="FILE_NOT_FOUND") from exc
     except PermissionError as exc:
         raise SkipFile(
-            "File permissions do not let Callbatch read the file.", code="ACCESS_DENIED", details=_technical(exc)
+            "File permissions do not let Callbatch read the file.",
+            code="ACCESS_DENIED",
+            details={"error": technical(exc)},
         ) from exc
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -84,10 +86,12 @@ def probe(path: str) -> tuple[float | None, str]:
                 duration = _duration(container, stream)
         except PermissionError as exc:
             raise SkipFile(
-                "File permissions do not let Callbatch read the file.", code="ACCESS_DENIED", details=_technical(exc)
+                "File permissions do not let Callbatch read the file.",
+                code="ACCESS_DENIED",
+                details={"error": technical(exc)},
             ) from exc
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-            raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details=_technical(exc)) from exc
+            raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details={"error": technical(exc)}) from exc
         return duration, _sha256(f)
 
 
@@ -102,10 +106,6 @@ def _unreadable(exc):
             "file with an audio file's name."
         )
     return "The audio in the file could not be read: the file is damaged or in an unsupported format."
-
-
-def _technical(exc):
-    return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _first_frame(container, stream):

@@ -10,6 +10,7 @@ from flask import current_app
 
 from .. import metrics, queues, redaction
 from ..crypto import unseal
+from ..errors import technical
 from ..extensions import db
 from ..models import BatchJob, ExternalFolder, NotificationConfig, NotificationDelivery
 from ..models import job as job_status
@@ -239,5 +240,5 @@ def _schedule_retry(delivery):
 
 def _reason(exc):
     """The stored sentence: never a secret of the channel (the notifier noted them when it was built)."""
-    text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    text = str(exc) if isinstance(exc, DeliveryError) else technical(exc)
     return redaction.redact(text)[:2000]

@@ -9,7 +9,7 @@ recording, and a transcriber that only reads delivered transcripts (`sidecar`)."
 
 from flask_babel import lazy_gettext as _l
 
-from ...errors import ProcessingError
+from ...errors import ProcessingError, technical
 from ...providers.storage.base import Field
 from ..audio import channel_count, same_signal, split_channels
 from ..result import Transcript
@@ -54,7 +54,7 @@ class ChannelsDiarizer:
             raise ProcessingError(
                 "The recording's two channels could not be read.",
                 code="TRANSCRIPTION_FAILED",
-                details={"error": f"{type(exc).__name__}: {exc}"},
+                details={"error": technical(exc)},
             ) from exc
         if same_signal(left, right):
             return transcriber.transcribe(audio_path, duration, companions=companions)

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
 from pydantic import Field as PydField
 
-from ...errors import ProcessingError
+from ...errors import ProcessingError, technical
 from ...providers.storage.base import Field
 from .. import hebrew, openai_client
 from .rubric import EMPTY_NOTE, load_rubric, score_rubric, sentences_of
@@ -197,7 +197,7 @@ def _parse(answer):
         content = answer.choices[0].message.content
     except (AttributeError, IndexError, TypeError) as exc:
         raise ProcessingError(
-            "The scoring model gave no answer.", code=CODE, details={"error": f"{type(exc).__name__}: {exc}"}
+            "The scoring model gave no answer.", code=CODE, details={"error": technical(exc)}
         ) from exc
     if not content:
         refusal = getattr(answer.choices[0].message, "refusal", None)

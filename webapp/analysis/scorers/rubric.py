@@ -7,7 +7,7 @@ from functools import lru_cache
 import yaml
 from flask_babel import lazy_gettext as _l
 
-from ...errors import ProcessingError
+from ...errors import ProcessingError, technical
 from ...providers.storage.base import Field
 from .. import hebrew
 
@@ -70,7 +70,7 @@ def _read(path):
         raise ProcessingError(
             f"The scorecard {path} could not be read: the file is missing or not readable.",
             code="SCORING_FAILED",
-            details={"error": f"{type(exc).__name__}: {exc}"},
+            details={"error": technical(exc)},
         ) from exc
     except yaml.YAMLError as exc:
         raise ProcessingError(f"The scorecard {path} could not be read: {exc}", code="SCORING_FAILED") from exc

@@ -13,7 +13,7 @@ import time
 from flask_babel import lazy_gettext as _l
 
 from ... import metrics
-from ...errors import ModelUnavailable, ProcessingError
+from ...errors import ModelUnavailable, ProcessingError, technical
 from ...providers.storage.base import Field
 from .. import audio as channel_audio
 from .. import model_files
@@ -209,7 +209,7 @@ class FasterWhisperTranscriber:
             raise ModelUnavailable(
                 f"The speech model '{self.model_name}' could not be loaded: check that its folder holds a "
                 "complete CTranslate2 Whisper model and that the device and compute type suit this machine.",
-                details={"model": path, "error": f"{type(exc).__name__}: {exc}"},
+                details={"model": path, "error": technical(exc)},
             ) from exc
         LOADS["count"] += 1
         metrics.model_loaded(self.type)
@@ -226,7 +226,7 @@ class FasterWhisperTranscriber:
         except Exception as exc:
             raise ProcessingError(
                 "The speech model could not transcribe this recording.",
-                details={"error": f"{type(exc).__name__}: {exc}"},
+                details={"error": technical(exc)},
             ) from exc
         return self._decode(audio, vad_filter=self.vad_filter, loads_before=loads_before)
 
@@ -259,7 +259,7 @@ class FasterWhisperTranscriber:
         except Exception as exc:
             raise ProcessingError(
                 "The speech model could not transcribe this recording.",
-                details={"error": f"{type(exc).__name__}: {exc}"},
+                details={"error": technical(exc)},
             ) from exc
         return self._transcript(segments, language or self.language, loads_before)
 

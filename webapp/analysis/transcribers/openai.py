@@ -6,7 +6,7 @@ import tempfile
 
 from flask_babel import lazy_gettext as _l
 
-from ...errors import ProcessingError
+from ...errors import ProcessingError, technical
 from ...providers.storage.base import Field
 from .. import openai_client
 from ..audio import write_wav
@@ -61,7 +61,7 @@ class OpenAITranscriber:
             raise ProcessingError(
                 "The recording could not be read for upload.",
                 code="TRANSCRIPTION_FAILED",
-                details={"error": f"{type(exc).__name__}: {exc}"},
+                details={"error": technical(exc)},
             ) from exc
         return self._transcript(answer, duration)
 
