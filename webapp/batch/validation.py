@@ -69,11 +69,7 @@ def probe(path: str) -> tuple[float | None, str]:
     except FileNotFoundError as exc:
         raise FileAccessError("The recording is no longer there.", code="FILE_NOT_FOUND") from exc
     except PermissionError as exc:
-        raise SkipFile(
-            "File permissions do not let Callbatch read the file.",
-            code="ACCESS_DENIED",
-            details={"error": technical(exc)},
-        ) from exc
+        raise _not_permitted(exc) from exc
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise SkipFile("The recording is not a regular file; Callbatch does not read it.", code="ACCESS_DENIED")
@@ -85,14 +81,18 @@ def probe(path: str) -> tuple[float | None, str]:
                 _first_frame(container, stream)
                 duration = _duration(container, stream)
         except PermissionError as exc:
-            raise SkipFile(
-                "File permissions do not let Callbatch read the file.",
-                code="ACCESS_DENIED",
-                details={"error": technical(exc)},
-            ) from exc
+            raise _not_permitted(exc) from exc
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             raise SkipFile(_unreadable(exc), code="CORRUPTED_FILE", details={"error": technical(exc)}) from exc
         return duration, _sha256(f)
+
+
+def _not_permitted(exc):
+    return SkipFile(
+        "File permissions do not let Callbatch read the file.",
+        code="ACCESS_DENIED",
+        details={"error": technical(exc)},
+    )
 
 
 def _unreadable(exc):
