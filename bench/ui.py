@@ -57,6 +57,8 @@ def main():
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--explain", action="store_true", help="print the file list's query plans too")
     args = parser.parse_args()
+    if min(args.records, args.baseline) < FILES_PER_JOB or args.baseline >= args.records:
+        parser.error(f"--baseline must be at least {FILES_PER_JOB} (one job's files) and below --records")
     with own_services("ui") as workdir:
         _run(args, workdir)
 
