@@ -221,7 +221,7 @@ class AzureBlobStorage(cloud.CloudStorage):
                 details={"service_code": code},
             )
         if name and (code in MISSING_BLOB or status == 404):
-            return cloud.no_longer_in(f"the container '{self.container}'", name)
+            return FileAccessError(f"{name} is no longer in the container '{self.container}'.", code="FILE_NOT_FOUND")
         if code in BAD_CREDENTIALS:
             return _rejected(code)
         if code in DENIED or status == 403:

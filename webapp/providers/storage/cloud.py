@@ -90,11 +90,6 @@ def may_not_read(name: str, code: str) -> SkipFile:
     return SkipFile(f"The folder's credentials may not read {name} ({code}).", code="ACCESS_DENIED")
 
 
-def no_longer_in(where: str, name: str) -> FileAccessError:
-    """The typed error for an object that is gone from `where` (e.g. "the bucket 'calls'")."""
-    return FileAccessError(f"{name} is no longer in {where}.", code="FILE_NOT_FOUND")
-
-
 def validate_transfer(config: dict[str, Any]) -> list[str]:
     messages = []
     downloads = config.get("max_downloads", DEFAULT_DOWNLOADS)

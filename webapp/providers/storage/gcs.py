@@ -211,7 +211,9 @@ class GCSStorage(cloud.CloudStorage):
 
         if isinstance(exc, api.NotFound):
             if name:
-                return cloud.no_longer_in(f"the bucket '{self.bucket_name}'", name)
+                return FileAccessError(
+                    f"{name} is no longer in the bucket '{self.bucket_name}'.", code="FILE_NOT_FOUND"
+                )
             return FileAccessError(f"The bucket '{self.bucket_name}' does not exist.", code="BUCKET_NOT_FOUND")
         if isinstance(exc, api.Unauthorized):
             return FileAccessError(

@@ -210,7 +210,7 @@ class S3Storage(cloud.CloudStorage):
                 details={"service_code": code},
             )
         if key and code in MISSING_OBJECT:
-            return cloud.no_longer_in(f"the bucket '{bucket}'", key)
+            return FileAccessError(f"{key} is no longer in the bucket '{bucket}'.", code="FILE_NOT_FOUND")
         if code in DENIED:
             if key:
                 return cloud.may_not_read(key, code)
