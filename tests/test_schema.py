@@ -7,7 +7,7 @@ import sys
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import ROOT
+from tests.support.env import ROOT
 from webapp.extensions import db
 
 
