@@ -21,27 +21,23 @@ from rq.job import Job, JobStatus
 from tests.support.env import ROOT
 from tests.support.helpers import configure, wait_for
 from tests.support.outage import Outage
+from tests.support.pipeline import (
+    FPR,
+    assert_each_completed_once,
+    count,
+    reap_until_completed,
+    scan,
+    wait_until_failure_recorded,
+)
 from tests.support.recordings import write_calls
 from webapp import queues
-from webapp.batch import discovery, enqueue, reaper, status
-from webapp.batch import folder_config as folders
+from webapp.batch import enqueue, reaper, status
 from webapp.batch.faults import STAGES
 from webapp.extensions import db
-from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
+from webapp.models import BatchJob, FileEvent
 from webapp.models import job as job_status
 
 pytestmark = pytest.mark.slow
-FPR = FileProcessingRecord
-
-
-def count(*where):
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(*where))
-
-
-@pytest.fixture
-def settled(ctx):
-    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
 
 
 @pytest.fixture
@@ -102,24 +98,6 @@ def wait_paused(tmp_path, proc, stage):
     )
 
 
-def scan(path):
-    folder = folders.local_folder_for(str(path))
-    return discovery.scan(folder, trigger="test")
-
-
-def assert_each_completed_once(total):
-    db.session.rollback()
-    assert count(FPR.status == status.COMPLETED) == total, "every file completed, none stuck"
-    calls = db.session.execute(sa.select(SalesCall.file_id, sa.func.count()).group_by(SalesCall.file_id)).all()
-    assert len(calls) == total and all(n == 1 for _, n in calls), "one sales call per file"
-    completions = db.session.execute(
-        sa.select(FileEvent.file_id, sa.func.count())
-        .where(FileEvent.to_status == status.COMPLETED)
-        .group_by(FileEvent.file_id)
-    ).all()
-    assert len(completions) == total and all(n == 1 for _, n in completions)
-
-
 def assert_every_history_follows_the_status_machine():
     moves = db.session.execute(
         sa.select(FileEvent.file_id, FileEvent.from_status, FileEvent.to_status, FileEvent.message)
@@ -165,8 +143,9 @@ def assert_counters_match_the_records(job_id):
     ],
 )
 def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_time(
-    settled, workers, faulty, app, tmp_path, stage, rq_says
+    ctx, workers, faulty, app, tmp_path, stage, rq_says
 ):
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     write_calls(tmp_path, 2)
     scan(tmp_path)
     (proc,) = faulty(f"{stage}:60")
@@ -197,11 +176,12 @@ def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_t
 
 
 def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
-    settled, faulty, service_env, monkeypatch, tmp_path
+    ctx, faulty, service_env, monkeypatch, tmp_path
 ):
     """The cut lands while the worker holds an open transaction: its rollback fails too, and
     the worker must still record the failure itself (not leave it to the reaper as a lost
     worker)."""
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     write_calls(tmp_path, 2)
     scan(tmp_path)
     outage = Outage()
@@ -212,19 +192,8 @@ def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
     outage.cut()
     time.sleep(3)
     outage.restore()
-    wait_for(
-        lambda: (
-            db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING or db.session.rollback()
-        ),
-        timeout=30,
-        message="the worker to record the failure",
-    )
-
-    def reaped_and_done():  # as the scheduler's tick does
-        reaper.reap()
-        return count(FPR.status == status.COMPLETED) == 2
-
-    wait_for(reaped_and_done, timeout=60, interval=0.5, message="both completed")
+    wait_until_failure_recorded(victim, timeout=30)
+    reap_until_completed(2, timeout=60, interval=0.5, message="both completed")
     assert_each_completed_once(2)
     failures = db.session.execute(
         sa.select(FileEvent.message, FileEvent.details).where(
@@ -237,12 +206,15 @@ def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
 
 
 def test_a_fault_run_strands_nothing_and_does_nothing_twice(
-    settled, workers, faulty, scheduler, service_env, monkeypatch, tmp_path
+    ctx, workers, faulty, scheduler, service_env, monkeypatch, tmp_path
 ):
     """Two waves of workers killed at every stage, random kills of the steady workers in
     between, a database cut in each wave and a Redis flush between them, in one run of 150
     files; then late copies of finished jobs."""
-    configure(retryPolicy={"maxRetries": 10, "delaySeconds": 1, "exponentialBackoff": False})
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"maxRetries": 10, "delaySeconds": 1, "exponentialBackoff": False},
+    )
     total = 150
     rng = random.Random(12)
     calls = tmp_path / "calls"  # apart from the workers' logs, which the periodic scan would find

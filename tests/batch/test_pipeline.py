@@ -10,49 +10,29 @@ import sqlalchemy as sa
 
 from tests.support.helpers import configure, wait_for
 from tests.support.outage import Outage
+from tests.support.pipeline import (
+    FPR,
+    assert_each_completed_once,
+    count,
+    file_in_processing,
+    reap_until_completed,
+    scan,
+    wait_until_failure_recorded,
+)
 from tests.support.recordings import name, write_calls
 from tests.support.speech import asr_config
-from webapp.batch import discovery, enqueue, reaper, status
-from webapp.batch import folder_config as folders
+from webapp.batch import enqueue, reaper, status
 from webapp.extensions import db
-from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
+from webapp.models import BatchJob, FileEvent
 from webapp.models import job as job_status
 
 pytestmark = pytest.mark.slow
-FPR = FileProcessingRecord
 
 
-def count(*where):
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(*where))
-
-
-def scan(path):
-    folder = folders.local_folder_for(str(path))
-    return folder, discovery.scan(folder, trigger="test")
-
-
-def assert_each_completed_once(total):
-    db.session.rollback()
-    assert count(FPR.status == status.COMPLETED) == total
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SalesCall)) == total
-    completions = db.session.execute(
-        sa.select(FileEvent.file_id, sa.func.count())
-        .where(FileEvent.to_status == status.COMPLETED)
-        .group_by(FileEvent.file_id)
-    ).all()
-    assert len(completions) == total and all(n == 1 for _, n in completions)
-
-
-@pytest.fixture
-def settled(ctx):
-    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
-
-
-def test_three_workers_process_a_batch_within_the_concurrency_limit(settled, workers, tmp_path):
-    configure(processing={"maxConcurrentFiles": 2})
+def test_three_workers_process_a_batch_within_the_concurrency_limit(ctx, workers, tmp_path):
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1}, processing={"maxConcurrentFiles": 2})
     write_calls(tmp_path, 40)
-    folder, result = scan(tmp_path)
+    result = scan(tmp_path)
     assert result.queued == 40
     workers(3)
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 40, timeout=120, message="40 completed")
@@ -70,13 +50,14 @@ def test_three_workers_process_a_batch_within_the_concurrency_limit(settled, wor
     assert peak <= 2
 
 
-def test_a_rescan_never_records_a_file_twice(settled, workers, tmp_path):
+def test_a_rescan_never_records_a_file_twice(ctx, workers, tmp_path):
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     write_calls(tmp_path, 5)
-    folder, first = scan(tmp_path)
-    _, again = scan(tmp_path)
+    first = scan(tmp_path)
+    again = scan(tmp_path)
     assert (first.queued, again.queued, again.known, again.job_id) == (5, 0, 5, None)
     write_calls(tmp_path, 2)
-    _, third = scan(tmp_path)
+    third = scan(tmp_path)
     assert (third.queued, third.known) == (2, 5)
     assert count() == 7
 
@@ -84,16 +65,18 @@ def test_a_rescan_never_records_a_file_twice(settled, workers, tmp_path):
 def test_a_file_still_being_written_waits_for_the_next_scan(ctx, tmp_path):
     configure(scanning={"fileSettleSeconds": 60})
     write_calls(tmp_path, 1)
-    folder, first = scan(tmp_path)
+    first = scan(tmp_path)
     assert (first.still_writing, first.queued, count()) == (1, 0, 0)
-    _, second = scan(tmp_path)  # unchanged since the last look: it has settled
+    second = scan(tmp_path)  # unchanged since the last look: it has settled
     assert (second.still_writing, second.queued) == (0, 1)
 
 
-def test_two_workers_racing_for_the_same_records_process_each_once(settled, workers, tmp_path):
+def test_two_workers_racing_for_the_same_records_process_each_once(ctx, workers, tmp_path):
+    configure(
+        scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1}, processing={"immediateProcessing": False}
+    )
     write_calls(tmp_path, 20)
-    configure(processing={"immediateProcessing": False})
-    folder, result = scan(tmp_path)
+    result = scan(tmp_path)
     ids = db.session.scalars(sa.select(FPR.id)).all()
     for record_id in ids:  # every record is announced twice, as a replayed job would be
         db.session.get(FPR, record_id).status = status.QUEUED
@@ -112,25 +95,14 @@ def test_two_workers_racing_for_the_same_records_process_each_once(settled, work
     assert all(n == 1 for _, n in claims)
 
 
-def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled, workers, tmp_path):
+def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(ctx, workers, tmp_path):
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     write_calls(tmp_path, 150, seconds=4.0)
     scan(tmp_path)
     victim = None
     for _ in range(5):
         (proc,) = workers(1)
-        seen = wait_for(
-            lambda proc=proc: (
-                db.session.scalar(
-                    sa.select(FPR.id)
-                    .where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
-                    .execution_options(populate_existing=True)
-                )
-                or db.session.rollback()
-            ),
-            timeout=60,
-            interval=0.002,
-            message="a file in processing",
-        )
+        seen = file_in_processing(proc.worker_name)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         db.session.rollback()
@@ -153,7 +125,8 @@ def test_a_worker_killed_mid_file_is_reaped_and_the_file_completes_once(settled,
     assert any("No sign of life" in m for m in reasons)
 
 
-def test_redis_flushed_mid_batch_every_file_still_completes(settled, workers, tmp_path):
+def test_redis_flushed_mid_batch_every_file_still_completes(ctx, workers, tmp_path):
+    configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     write_calls(tmp_path, 120)
     scan(tmp_path)
     workers(2)
@@ -161,57 +134,34 @@ def test_redis_flushed_mid_batch_every_file_still_completes(settled, workers, tm
     enqueue.redis().flushdb()  # the run's own Redis database: all queued jobs are gone
     assert count(FPR.status == status.COMPLETED) < 120
 
-    def reaped_and_done():
-        reaper.reap()
-        return count(FPR.status == status.COMPLETED) == 120
-
-    wait_for(reaped_and_done, timeout=120, interval=1, message="every file completed after the flush")
+    reap_until_completed(120, timeout=120, interval=1, message="every file completed after the flush")
     assert_each_completed_once(120)
 
 
 def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(
-    settled, workers, service_env, tmp_path, monkeypatch, base_model, speak
+    ctx, workers, service_env, tmp_path, monkeypatch, base_model, speak
 ):
     """Real speech recognition keeps the worker inside the file for a few seconds, long
     enough to cut its database from under it."""
+    configure(
+        scanning={"fileSettleSeconds": 0},
+        retryPolicy={"delaySeconds": 1},
+        analysis={"transcriber": asr_config(base_model)},
+    )
     for line in ("שלום, מדברת נועה מחברת אורנים.", "בוקר טוב, כאן דני ממוקד המכירות.", "המחיר גבוה מדי."):
         speak(tmp_path / name("wav"), [("agent", line)])
-    configure(analysis={"transcriber": asr_config(base_model)})
     scan(tmp_path)
     outage = Outage()
     monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     (proc,) = workers(1)
-    victim = wait_for(
-        lambda: (
-            db.session.scalar(
-                sa.select(FPR.id)
-                .where(FPR.status == status.PROCESSING, FPR.worker_name == proc.worker_name)
-                .execution_options(populate_existing=True)
-            )
-            or db.session.rollback()
-        ),
-        timeout=60,
-        interval=0.002,
-        message="a file in processing",
-    )
+    victim = file_in_processing(proc.worker_name)
     outage.cut()
     time.sleep(6)
     outage.restore()
     # The worker itself records the failure once the database answers (the reaper would
     # step in only after CALLBATCH_STALE_AFTER_SECONDS, a minute in production).
-    wait_for(
-        lambda: (
-            db.session.get(FPR, victim, populate_existing=True).status != status.PROCESSING or db.session.rollback()
-        ),
-        timeout=60,
-        message="the worker to record the failure",
-    )
-
-    def reaped_and_done():  # as the scheduler's tick does
-        reaper.reap()
-        return count(FPR.status == status.COMPLETED) == 3
-
-    wait_for(reaped_and_done, timeout=180, interval=1, message="all completed")
+    wait_until_failure_recorded(victim, timeout=60)
+    reap_until_completed(3, timeout=180, interval=1, message="all completed")
     assert_each_completed_once(3)
     moves = db.session.execute(
         sa.select(FileEvent.from_status, FileEvent.to_status, FileEvent.message)

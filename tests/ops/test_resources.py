@@ -14,27 +14,17 @@ import sqlalchemy as sa
 
 from tests.support.cloud import make_folder
 from tests.support.helpers import configure, wait_for
+from tests.support.pipeline import FPR, assert_each_completed_once, count, scan
 from tests.support.recordings import write_calls
 from webapp.batch import discovery, status
-from webapp.batch import folder_config as folders
 from webapp.errors import explain
 from webapp.extensions import db
-from webapp.models import BatchJob, FileEvent, FileProcessingRecord, SalesCall
+from webapp.models import BatchJob, FileEvent, SalesCall
 from webapp.models import job as job_status
 from webapp.notifications import conditions as c
 
 pytestmark = pytest.mark.slow
-FPR = FileProcessingRecord
 MB = 1024 * 1024
-
-
-def count(*where):
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(FPR).where(*where))
-
-
-def scan(path):
-    return discovery.scan(folders.local_folder_for(str(path)), trigger="test")
 
 
 def events(*where):
@@ -46,14 +36,8 @@ def events(*where):
     ).all()
 
 
-def assert_each_completed_once(job_id, total):
-    db.session.rollback()
-    assert count(FPR.status == status.COMPLETED) == total
-    calls = db.session.execute(sa.select(SalesCall.file_id, sa.func.count()).group_by(SalesCall.file_id)).all()
-    assert len(calls) == total and all(n == 1 for _, n in calls), "one sales call per file"
-    completions = events(FileEvent.to_status == status.COMPLETED)
-    assert sorted(e.file_id for e in completions) == sorted({e.file_id for e in completions})
-    assert len(completions) == total
+def assert_the_job_completed_each_file_once(job_id, total):
+    assert_each_completed_once(total)
     job = db.session.get(BatchJob, job_id)
     assert (job.total_files, job.processed_files, job.failed_files, job.skipped_files) == (total, total, 0, 0)
     assert job.status == job_status.COMPLETED
@@ -124,7 +108,7 @@ def test_sigterm_mid_file_lets_the_worker_finish_it_and_take_no_more(calls, work
 
     workers(1)
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 3, timeout=60, message="the rest to complete")
-    assert_each_completed_once(job_id, 3)
+    assert_the_job_completed_each_file_once(job_id, 3)
 
 
 def test_sigterm_past_the_grace_period_hands_the_file_back_to_the_queue(calls, worker_with, workers, tmp_path):
@@ -142,7 +126,7 @@ def test_sigterm_past_the_grace_period_hands_the_file_back_to_the_queue(calls, w
 
     workers(1)
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 2, timeout=60, message="both to complete")
-    assert_each_completed_once(job_id, 2)
+    assert_the_job_completed_each_file_once(job_id, 2)
     assert not events(FileEvent.to_status == status.FAILED), "a hand-back is no failure"
 
 
@@ -158,7 +142,7 @@ def test_a_worker_past_its_file_limit_exits_cleanly_and_another_finishes_the_bat
 
     workers(1)  # as its process manager would
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 5, timeout=60, message="the rest to complete")
-    assert_each_completed_once(job_id, 5)
+    assert_the_job_completed_each_file_once(job_id, 5)
 
 
 def test_a_worker_past_its_memory_limit_exits_cleanly_after_its_file(calls, worker_with, workers, tmp_path):
@@ -171,7 +155,7 @@ def test_a_worker_past_its_memory_limit_exits_cleanly_after_its_file(calls, work
 
     workers(1)
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 2, timeout=60, message="the other to complete")
-    assert_each_completed_once(job_id, 2)
+    assert_the_job_completed_each_file_once(job_id, 2)
 
 
 @pytest.fixture
@@ -277,5 +261,5 @@ def test_a_disk_that_fills_up_during_the_download_ends_as_disk_full_without_the_
 
     s3_folder.put_file(name, calls / name)  # the recording as it was listed: the retry completes
     wait_for(lambda: count(FPR.status == status.COMPLETED) == 1, timeout=60, message="the retry to complete")
-    assert_each_completed_once(job_id, 1)
+    assert_the_job_completed_each_file_once(job_id, 1)
     assert not list(small_disk.iterdir())

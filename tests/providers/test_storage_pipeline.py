@@ -25,20 +25,16 @@ FPR = FileProcessingRecord
 MB = 1024 * 1024
 
 
-@pytest.fixture
-def settled(ctx):
-    configure(
-        scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB},
-        retryPolicy={"delaySeconds": 1, "maxRetries": 0, "exponentialBackoff": False},
-    )
-
-
 def records():
     db.session.rollback()
     return {r.file_name: r for r in db.session.scalars(sa.select(FPR))}
 
 
-def test_a_cloud_folder_is_scanned_and_processed_end_to_end(settled, cloud_folder, workers, tmp_path, caplog):
+def test_a_cloud_folder_is_scanned_and_processed_end_to_end(ctx, cloud_folder, workers, tmp_path, caplog):
+    configure(
+        scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB},
+        retryPolicy={"delaySeconds": 1, "maxRetries": 0, "exponentialBackoff": False},
+    )
     caplog.set_level(logging.DEBUG)
     calls = write_calls(tmp_path, 3)
     cloud_folder.upload_calls(tmp_path, calls, prefix="in/")
@@ -104,9 +100,12 @@ def test_a_cloud_folder_is_scanned_and_processed_end_to_end(settled, cloud_folde
 
 
 def test_a_connection_cut_mid_download_is_a_file_access_failure_and_is_retried(
-    settled, s3_folder, proxy_factory, workers, tmp_path
+    ctx, s3_folder, proxy_factory, workers, tmp_path
 ):
-    configure(retryPolicy={"maxRetries": 2})
+    configure(
+        scanning={"fileSettleSeconds": 0, "maxFileSize": 1 * MB},
+        retryPolicy={"delaySeconds": 1, "maxRetries": 2, "exponentialBackoff": False},
+    )
     proxy = proxy_factory(int(s3_folder.endpoint.rsplit(":", 1)[1]))
     proxy.mode = "cut"
     calls = write_calls(tmp_path, 1)
