@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from tests.support import api as api_client
-from tests.support import cloud
+from tests.support import cloud, factories
 from tests.support import netns as netns_module
 from tests.support import web as web_client
 from tests.support.env import PG_ADMIN, REDIS_BASE, ROOT, RUN_ID
-from tests.support.mail import Inbox
+from tests.support.notifications import Inbox
 from tests.support.ports import free_port
 
 
@@ -182,14 +182,8 @@ def _signal_group(proc, sig):
 def users(ctx):
     """One active user per role: {"admin": User, ...}, all with web.PASSWORD."""
     from webapp.extensions import db
-    from webapp.models import User
 
-    made = {}
-    for role in web_client.ROLES:
-        user = User(email=f"{role}@example.com", role=role, language="en")
-        user.set_password(web_client.PASSWORD)
-        db.session.add(user)
-        made[role] = user
+    made = {role: factories.user(role, language="en") for role in web_client.ROLES}
     db.session.commit()
     return made
 
@@ -206,14 +200,11 @@ def web(app, users):
 def tokens(ctx):
     """{role: bearer token} for a fresh user of each role."""
     from webapp.extensions import db
-    from webapp.models import User
     from webapp.services import tokens as token_service
 
     found = {}
     for role in api_client.ROLES:
-        user = User(email=f"{role}@example.com", role=role)
-        user.set_password("correct horse battery staple")
-        db.session.add(user)
+        user = factories.user(role, password="correct horse battery staple")
         db.session.commit()
         _token, text, errors = token_service.create_token(user, f"{role} integration")
         assert not errors

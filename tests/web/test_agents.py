@@ -3,11 +3,10 @@ API, from calls made directly in the database."""
 
 import csv
 import io
-import uuid
 from datetime import datetime, timedelta, timezone
 
+from tests.support import factories
 from webapp.extensions import db
-from webapp.models import SalesCall
 from webapp.services import agents
 
 TODAY = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
@@ -22,16 +21,8 @@ def make_call(agent, overall, greeting, closing, days_ago=0, talk=None):
         ],
     }
     metrics = {"talk_share": {"agent": talk, "customer": round(1 - talk, 3)}} if talk is not None else {}
-    db.session.add(
-        SalesCall(
-            content_sha256=uuid.uuid4().hex * 2,
-            call_uuid=str(uuid.uuid4()),
-            agent=agent,
-            called_at=TODAY - timedelta(days=days_ago),
-            overall_score=overall,
-            scores=scores,
-            metrics=metrics,
-        )
+    factories.call(
+        agent=agent, called_at=TODAY - timedelta(days=days_ago), overall_score=overall, scores=scores, metrics=metrics
     )
 
 

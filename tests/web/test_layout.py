@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.support import factories
 from tests.support.recordings import write_calls
 
 
@@ -70,26 +71,13 @@ def batch(ctx, tmp_path):
     """A running job over a local folder: two failed files, one queued, one completed."""
     from webapp.batch import status
     from webapp.extensions import db
-    from webapp.models import BatchJob, ExternalFolder, FileProcessingRecord
 
     write_calls(tmp_path, 1)
-    folder = ExternalFolder(name="North branch", storage_type="local", storage_config={"path": str(tmp_path)})
-    db.session.add(folder)
-    db.session.flush()
-    job = BatchJob(folder_id=folder.id, status="running", total_files=4, failed_files=2, processed_files=1)
-    db.session.add(job)
-    db.session.flush()
+    folder = factories.folder(tmp_path, name="North branch")
+    job = factories.job(folder, status="running")
     for n, state in enumerate([status.FAILED, status.FAILED, status.QUEUED, status.COMPLETED]):
-        db.session.add(
-            FileProcessingRecord(
-                folder_id=folder.id,
-                job_id=job.id,
-                file_name=f"{n}.wav",
-                file_path=f"{n}.wav",
-                status=state,
-                error_code="TRANSCRIPTION_FAILED" if state == status.FAILED else None,
-            )
-        )
+        error_code = "TRANSCRIPTION_FAILED" if state == status.FAILED else None
+        factories.file_record(folder, state, job=job, file_name=f"{n}.wav", error_code=error_code)
     db.session.commit()
     return {"folder": folder.id, "job": job.id}
 

@@ -2,30 +2,23 @@
 
 import pytest
 
-from tests.support.helpers import configure
-from tests.support.recordings import write_calls
+from tests.support import factories
 from tests.support.web import PASSWORD, WebClient
 
 
 @pytest.fixture
-def data(ctx, tmp_path, cli):
-    """A folder with processed calls, a skipped file and a customer, made by the real pipeline
-    (the CLI runs scans and an in-process worker)."""
+def data(ctx, tmp_path):
+    """A folder with a job of two scored calls and a skipped file, made directly in the database."""
     from webapp.extensions import db
-    from webapp.models import ExternalFolder, FileProcessingRecord, SalesCall
 
-    configure(scanning={"fileSettleSeconds": 0})
-    write_calls(tmp_path, 2)
-    (tmp_path / "not-a-uuid.wav").write_bytes(b"RIFF")
-    result = cli.invoke(args=["batch", "run", str(tmp_path), "--json"])
-    assert result.exit_code == 0, result.output
-    db.session.remove()
-    folder = db.session.scalars(db.select(ExternalFolder)).one()
-    calls = db.session.scalars(db.select(SalesCall)).all()
-    skipped = db.session.scalars(
-        db.select(FileProcessingRecord).where(FileProcessingRecord.status == "skipped")
-    ).first()
-    return {"folder": folder.id, "call": calls[0].id, "skipped": skipped.id, "job": calls[0].job_id, "path": tmp_path}
+    folder = factories.folder(tmp_path)
+    job = factories.job(folder)
+    calls = [factories.call(factories.file_record(folder, job=job), overall_score=80.0) for _ in range(2)]
+    skipped = factories.file_record(
+        folder, "skipped", job=job, file_name="not-a-uuid.wav", error_code="INVALID_FILENAME"
+    )
+    db.session.commit()
+    return {"folder": folder.id, "call": calls[0].id, "skipped": skipped.id, "job": job.id, "path": tmp_path}
 
 
 PAGES = [
@@ -45,22 +38,23 @@ PAGES = [
     "/settings/rubric",
     "/notifications/",
 ]
-ADMIN_PAGES = ["/users", "/folders/new", "/folders/{folder}/edit", "/notifications/new"]
 MANAGER_PAGES = ["/audit", "/files/export.csv", "/settings/export.json", "/folders/{folder}/preview"]
+ADMIN_PAGES = ["/users", "/folders/new", "/folders/{folder}/edit", "/notifications/new"]
+RANK = {"viewer": 1, "manager": 2, "admin": 3}
 
 
-@pytest.mark.parametrize("role", ["admin", "manager", "viewer"])
-def test_every_page_renders_for_each_role(web, data, role):
-    client = web[role]
-    for page in PAGES:
-        response = client.get(page.format(**data))
-        assert response.status_code == 200, (role, page, response.get_data(as_text=True)[:2000])
-    for page in MANAGER_PAGES:
-        response = client.get(page.format(**data))
-        assert response.status_code == (403 if role == "viewer" else 200), (role, page)
-    for page in ADMIN_PAGES:
-        response = client.get(page.format(**data))
-        assert response.status_code == (200 if role == "admin" else 403), (role, page)
+@pytest.mark.parametrize(
+    "page, lowest",
+    [(page, "viewer") for page in PAGES]
+    + [(page, "manager") for page in MANAGER_PAGES]
+    + [(page, "admin") for page in ADMIN_PAGES],
+)
+def test_every_page_renders_for_each_role_it_is_for(web, data, page, lowest):
+    """200 for the roles from `lowest` up, 403 below it."""
+    for role in ("admin", "manager", "viewer"):
+        response = web[role].get(page.format(**data))
+        expected = 200 if RANK[role] >= RANK[lowest] else 403
+        assert response.status_code == expected, (role, page, response.get_data(as_text=True)[:2000])
 
 
 def test_pages_need_sign_in(web, data):

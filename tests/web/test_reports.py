@@ -3,37 +3,25 @@ real rows in PostgreSQL, for each role, with its date/folder filter, and readabl
 JavaScript (every chart's numbers are also a table)."""
 
 import re
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.support import factories
 from webapp.services import reports
 
 
 def _seed(tmp_path):
-    from webapp.batch import folder_config as folders
     from webapp.extensions import db
-    from webapp.models import FileProcessingRecord, SalesCall
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first, second = folders.local_folder_for(str(tmp_path / "a")), folders.local_folder_for(str(tmp_path / "b"))
+    first, second = factories.folder(tmp_path / "a"), factories.folder(tmp_path / "b")
     now = datetime.now(timezone.utc).replace(minute=30)
     rows = []
 
     def record(folder, status, finished, **extra):
-        r = FileProcessingRecord(
-            folder_id=folder.id,
-            file_name=f"{uuid.uuid4()}.wav",
-            status=status,
-            file_path=f"/x/{uuid.uuid4()}.wav",
-            finished_at=finished,
-            updated_at=finished,
-            **extra,
-        )
-        rows.append(r)
-        return r
+        rows.append(factories.file_record(folder, status, finished_at=finished, updated_at=finished, **extra))
 
     # 20 completed in folder a: ASR 100..2000 ms (p95 = 1900), download 10 ms; model_loads is a count, not a time
     for i in range(1, 21):
@@ -48,27 +36,9 @@ def _seed(tmp_path):
     record(second, "completed", now - timedelta(days=2), stage_timings={"asr_ms": 50000})
     record(second, "failed", now - timedelta(days=2), error_code="ACCESS_DENIED", error_category="file_access")
     record(second, "completed", now - timedelta(days=30), stage_timings={"asr_ms": 1})  # out of range
-    db.session.add_all(rows)
-    db.session.flush()
     for i, score in enumerate([5, 55, 58, 71, 99.5, 100]):
-        db.session.add(
-            SalesCall(
-                file_id=rows[i].id,
-                content_sha256=uuid.uuid4().hex * 2,
-                call_uuid=str(uuid.uuid4()),
-                overall_score=score,
-                created_at=now - timedelta(hours=1),
-            )
-        )
-    db.session.add(
-        SalesCall(
-            file_id=rows[-3].id,
-            content_sha256=uuid.uuid4().hex * 2,
-            call_uuid=str(uuid.uuid4()),
-            overall_score=30,
-            created_at=now - timedelta(days=2),
-        )
-    )
+        factories.call(rows[i], overall_score=score, created_at=now - timedelta(hours=1))
+    factories.call(rows[-3], overall_score=30, created_at=now - timedelta(days=2))
     db.session.commit()
     return first, second
 
