@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from werkzeug import Response
 
-from tests.analysis.test_rubric import CLOSED_DEAL
 from tests.support.helpers import configure, run_json, wait_for
 from tests.support.recordings import name, write_wav
+from tests.support.transcripts import CLOSED_DEAL
 
 KEY = "sk-test-not-a-real-key"
 

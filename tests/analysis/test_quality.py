@@ -3,7 +3,6 @@ whose transcript loops or is empty filed as "needs review" with its score withhe
 through the pages and the API filters, on PostgreSQL and in the embedded default (SQLite)."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.env import ROOT
-from tests.support.helpers import configure, run_json
+from tests.support.helpers import configure, embedded_env, run_flask, run_json
 from tests.support.recordings import name, write_call, write_wav
 from webapp.analysis import quality
 from webapp.analysis.result import Segment, Transcript
@@ -147,15 +146,11 @@ def test_a_looping_transcript_is_filed_needs_review_and_found_by_the_filters(
 @pytest.mark.slow
 def test_the_embedded_default_files_a_looping_transcript_as_needs_review(tmp_path):
     """No DATABASE_URL, no REDIS_URL: SQLite, the in-process queue; the API filters read the same."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py", CALLBATCH_LOCAL_ROOTS=str(tmp_path))
+    env = embedded_env(tmp_path / "instance", CALLBATCH_LOCAL_ROOTS=str(tmp_path))
     calls = tmp_path / "calls"
     calls.mkdir()
     loop, healthy = _loop_and_healthy(calls)
-    flask = [sys.executable, "-m", "flask"]
-    run = subprocess.run(
-        flask + ["batch", "run", str(calls), "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+    run = run_flask(env, "batch", "run", str(calls), "--json")
     assert run.returncode == 0, run.stderr[-2000:]
     by_name = {f["file_name"]: f for f in json.loads(run.stdout)["files"]}
     assert by_name[loop]["quality"] == "needs_review" and by_name[loop]["overall_score"] is None

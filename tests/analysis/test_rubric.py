@@ -4,32 +4,14 @@ import json
 
 import pytest
 
+from tests.support.transcripts import CLOSED_DEAL, transcript
 from webapp.analysis import metadata, metrics
-from webapp.analysis.result import Segment, Transcript
 from webapp.analysis.scorers.rubric import RubricScorer
-
-
-def transcript(*lines):
-    """lines: (start, end, speaker, text)."""
-    segments = [Segment(s, e, text, speaker) for s, e, speaker, text in lines]
-    return Transcript(" ".join(s.text for s in segments), segments, "he", "test")
 
 
 def score(t):
     scores, overall = RubricScorer({"type": "rubric"}).score(t)
     return {c["id"]: c for c in scores["criteria"]}, overall, scores
-
-
-CLOSED_DEAL = transcript(
-    (0.5, 4.0, "agent", "בוקר טוב, כאן דני ממוקד המכירות של ביטוח ישיר."),
-    (4.5, 5.5, "customer", "היי, כן."),
-    (6.0, 9.0, "agent", "מה חשוב לך בפוליסה לרכב? כיסוי מלא או רק צד ג'?"),
-    (9.5, 13.0, "customer", "כיסוי מלא, אבל המחיר שהציעו לי קודם היה גבוה מדי."),
-    (13.5, 18.0, "agent", "אני מבין. אם נצרף את הדירה נוכל לתת הנחה של חמישה עשר אחוז."),
-    (18.5, 20.0, "customer", "אוקיי, זה כבר נשמע אחרת."),
-    (20.5, 24.0, "agent", "מעולה, אז אני שולח לך עכשיו את ההצעה במייל לחתימה. תודה רבה!"),
-    (24.5, 25.5, "customer", "סגרנו. תודה."),
-)
 
 
 def test_a_closed_deal_with_a_handled_price_objection():

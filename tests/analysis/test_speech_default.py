@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.env import ROOT
-from tests.support.helpers import configure, run_json, store_unchecked
+from tests.support.helpers import configure, embedded_env, run_flask, run_json, store_unchecked
 from tests.support.recordings import name, write_call, write_wav
 from webapp.extensions import db
 from webapp.models import AuditLog, ExternalFolder, FileEvent, FileProcessingRecord
@@ -30,12 +30,6 @@ LINES = [
     [("agent", "בוקר טוב, כאן דני ממוקד המכירות."), ("customer", "היי, במה מדובר?")],
     [("agent", "יש לנו מסלול סיבים במאה וארבעים שקל."), ("customer", "נשמע טוב, תודה.")],
 ]
-
-
-def _flask(args, env, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.mark.slow
@@ -51,17 +45,15 @@ def test_an_empty_instance_transcribes_and_scores_calls_without_transcripts(tmp_
     delivered = write_call(calls)  # the phone system's transcript beside it: no speech model needed
     broken = name("mp3")
     (calls / broken).write_bytes(b"ID3" + os.urandom(2000))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        INSTANCE_PATH=str(tmp_path / "instance"),
-        FLASK_APP="wsgi.py",
+    env = embedded_env(
+        tmp_path / "instance",
         CALLBATCH_LOCAL_ROOTS=str(tmp_path),
         CALLBATCH_MODELS_DIR=os.path.dirname(base_model),
         HF_ENDPOINT="http://127.0.0.1:1",
     )
 
     started = time.monotonic()
-    run = _flask(["batch", "run", str(calls), "--json"], env)
+    run = run_flask(env, "batch", "run", str(calls), "--json")
     took = time.monotonic() - started
     print(f"\nbatch run, {len(good)} calls without transcripts + 1 with + 1 broken file, whisper-base: {took:.1f} s")
     assert run.returncode == 0, run.stderr[-3000:]

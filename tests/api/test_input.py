@@ -1,11 +1,8 @@
 """Token lifecycle, browser sessions with CSRF, bad input (always a 4xx naming the field and
 the reason, nothing half-written) and Idempotency-Key."""
 
-import pytest
 import sqlalchemy as sa
 
-from tests.support.helpers import configure
-from tests.support.recordings import write_calls
 from webapp.batch import batch_config as settings
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditLog, BatchJob, ExternalFolder, NotificationConfig, User
@@ -65,19 +62,6 @@ def test_a_browser_session_needs_the_csrf_token_to_change_things(app, tokens, ct
     with app.app_context():
         accepted = client.post("/api/batch/config/reset", headers={"X-CSRFToken": token})
     assert accepted.status_code == 200, accepted.get_json()
-
-
-@pytest.fixture
-def folder_id(api, tmp_path, ctx):
-    configure(scanning={"fileSettleSeconds": 0})
-    write_calls(tmp_path, 2)
-    answer = api.post(
-        "admin",
-        "/api/batch/folders",
-        json={"name": "calls", "storage_type": "local", "storage_config": {"path": str(tmp_path)}},
-    )
-    assert answer.status_code == 201
-    return answer.get_json()["id"]
 
 
 def fields(answer):

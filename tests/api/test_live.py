@@ -9,20 +9,7 @@ import pytest
 import requests
 import websocket
 
-from tests.support.helpers import configure, wait_for
-from tests.support.recordings import write_calls
-
-
-@pytest.fixture
-def folder(api, tmp_path, ctx):
-    configure(scanning={"fileSettleSeconds": 0})
-    write_calls(tmp_path, 2)
-    answer = api.post(
-        "admin",
-        "/api/batch/folders",
-        json={"name": "live", "storage_type": "local", "storage_config": {"path": str(tmp_path)}},
-    )
-    return answer.get_json()["id"]
+from tests.support.helpers import wait_for
 
 
 def sse_reader(url, token, out, stop):
@@ -53,7 +40,7 @@ def collect_until(out, predicate, timeout=60, seen=None):
 
 
 @pytest.mark.slow
-def test_sse_and_websocket_clients_see_a_real_workers_changes(api, tokens, live_server, folder, workers):
+def test_sse_and_websocket_clients_see_a_real_workers_changes(api, tokens, live_server, folder_id, workers):
     sse, stop = queue.Queue(), threading.Event()
     threading.Thread(
         target=sse_reader, args=(live_server + "/api/batch/status/stream", tokens["viewer"], sse, stop), daemon=True
@@ -77,7 +64,7 @@ def test_sse_and_websocket_clients_see_a_real_workers_changes(api, tokens, live_
     threading.Thread(target=ws_reader, daemon=True).start()
     sse_events = collect_until(sse, lambda seen: any(e[0] == "snapshot" for e in seen), timeout=15)
 
-    created = api.post("manager", "/api/batch/jobs", json={"folder_id": folder})
+    created = api.post("manager", "/api/batch/jobs", json={"folder_id": folder_id})
     assert created.status_code == 201
     job_id = created.get_json()["job"]["id"]
     workers(1)

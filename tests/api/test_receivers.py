@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.providers.test_storage_events import PUSH, event_folder, queued_jobs, recorded
+from tests.support.cloud_events import PUSH, event_folder, queued_jobs, recorded
 from tests.support.recordings import write_calls
 from webapp.services import hooks
 

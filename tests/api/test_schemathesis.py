@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-# Streams never end by themselves: they are tested in test_api_live.py.
+# Streams never end by themselves: they are tested in test_live.py.
 SKIP = {("GET", "/api/batch/status/stream")}
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
 

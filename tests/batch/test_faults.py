@@ -20,7 +20,6 @@ from rq.job import Job, JobStatus
 
 from tests.support.env import ROOT
 from tests.support.helpers import configure, wait_for
-from tests.support.outage import Outage
 from tests.support.pipeline import (
     FPR,
     assert_each_completed_once,
@@ -175,17 +174,13 @@ def test_a_worker_killed_before_claiming_its_file_is_requeued_within_the_stale_t
     assert_every_history_follows_the_status_machine()
 
 
-def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
-    ctx, faulty, service_env, monkeypatch, tmp_path
-):
+def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(ctx, faulty, tmp_path, outage):
     """The cut lands while the worker holds an open transaction: its rollback fails too, and
     the worker must still record the failure itself (not leave it to the reaper as a lost
     worker)."""
     configure(scanning={"fileSettleSeconds": 0}, retryPolicy={"delaySeconds": 1})
     write_calls(tmp_path, 2)
     scan(tmp_path)
-    outage = Outage()
-    monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     (proc,) = faulty("file:2")  # the worker resumes, and fails, while the database is still cut
     wait_paused(tmp_path, proc, "file")
     victim = db.session.scalar(sa.select(FPR.id).where(FPR.status == status.PROCESSING))
@@ -205,9 +200,7 @@ def test_a_database_cut_mid_file_is_recorded_by_the_worker_as_a_database_error(
     assert_every_history_follows_the_status_machine()
 
 
-def test_a_fault_run_strands_nothing_and_does_nothing_twice(
-    ctx, workers, faulty, scheduler, service_env, monkeypatch, tmp_path
-):
+def test_a_fault_run_strands_nothing_and_does_nothing_twice(ctx, workers, faulty, scheduler, tmp_path, outage):
     """Two waves of workers killed at every stage, random kills of the steady workers in
     between, a database cut in each wave and a Redis flush between them, in one run of 150
     files; then late copies of finished jobs."""
@@ -220,8 +213,6 @@ def test_a_fault_run_strands_nothing_and_does_nothing_twice(
     calls = tmp_path / "calls"  # apart from the workers' logs, which the periodic scan would find
     calls.mkdir()
     write_calls(calls, total)
-    outage = Outage()
-    monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     steady = faulty("file:0.2", 3)  # a little slow, so that random kills land mid-file
     scheduler()
     kills = Counter()

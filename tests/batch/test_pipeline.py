@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.helpers import configure, wait_for
-from tests.support.outage import Outage
 from tests.support.pipeline import (
     FPR,
     assert_each_completed_once,
@@ -139,7 +138,7 @@ def test_redis_flushed_mid_batch_every_file_still_completes(ctx, workers, tmp_pa
 
 
 def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(
-    ctx, workers, service_env, tmp_path, monkeypatch, base_model, speak
+    ctx, workers, tmp_path, base_model, speak, outage
 ):
     """Real speech recognition keeps the worker inside the file for a few seconds, long
     enough to cut its database from under it."""
@@ -151,8 +150,6 @@ def test_database_unreachable_mid_file_fails_into_retrying_and_recovers(
     for line in ("שלום, מדברת נועה מחברת אורנים.", "בוקר טוב, כאן דני ממוקד המכירות.", "המחיר גבוה מדי."):
         speak(tmp_path / name("wav"), [("agent", line)])
     scan(tmp_path)
-    outage = Outage()
-    monkeypatch.setitem(service_env, "DATABASE_URL", outage.url(service_env["DATABASE_URL"]))
     (proc,) = workers(1)
     victim = file_in_processing(proc.worker_name)
     outage.cut()

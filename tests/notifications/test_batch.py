@@ -34,13 +34,7 @@ def test_each_channel_hears_of_a_real_failing_file(
     both = ["file_skipped", "retries_exhausted"]
     make_config(
         "email",
-        {
-            "host": "127.0.0.1",
-            "port": smtp_server.port,
-            "security": "none",
-            "sender": "callbatch@example.com",
-            "recipients": "ops@example.com",
-        },
+        smtp_server.channel_config(),
         conditions=both,
     )
     make_config("slack", {"webhook_url": httpserver.url_for("/slack")}, conditions=both)

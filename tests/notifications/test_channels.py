@@ -10,26 +10,15 @@ from urllib.parse import urlencode
 import pytest
 from werkzeug.wrappers import Response
 
+from tests.support.notifications import FILE_SKIPPED_EVENT
 from webapp import outbound
 from webapp.models import NotificationDelivery
 from webapp.notifications import conditions as c
 from webapp.notifications import dispatch
 from webapp.services import notifications as service
 
-EVENT = {
-    "condition": c.FILE_SKIPPED,
-    "file_id": 7,
-    "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
-    "folder_id": None,
-    "folder_name": "שיחות מכירה",
-    "job_id": 3,
-    "error_code": "CORRUPTED_FILE",
-    "message": "The file is empty or damaged: no audio could be read from it.",
-    "at": "2026-11-24T10:00:00",
-}
 
-
-def send(config, event=EVENT):
+def send(config, event=FILE_SKIPPED_EVENT):
     """Deliver one event to a config the way the worker does."""
     delivery = NotificationDelivery(
         config_id=config.id,
@@ -49,13 +38,7 @@ def send(config, event=EVENT):
 def test_email_carries_a_hebrew_subject_html_and_text(private_targets, make_config, smtp_server):
     config = make_config(
         "email",
-        {
-            "host": "127.0.0.1",
-            "port": smtp_server.port,
-            "security": "none",
-            "sender": "callbatch@example.com",
-            "recipients": "ops@example.com, a@example.com",
-        },
+        smtp_server.channel_config(recipients="ops@example.com, a@example.com"),
     )
     send(config)
     delivery = service.send_test(config, wait=True)

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from tests.support.cloud import aws_client
 from tests.support.env import PG_ADMIN, ROOT, RUN_ID
-from tests.support.helpers import configure, wait_for
+from tests.support.helpers import configure, embedded_env, run_flask, wait_for
+from tests.support.pipeline import scan
 from tests.support.recordings import write_calls
-from webapp.batch import discovery, reaper, schedule, status
-from webapp.batch import folder_config as folders
+from webapp.batch import reaper, schedule, status
 from webapp.extensions import db
 from webapp.models import AuditLog, BatchJob, FileEvent, FileProcessingRecord, SalesCall
 from webapp.services import backup
@@ -34,12 +34,6 @@ def table_counts(engine):
         return {
             t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in db.metadata.sorted_tables
         }
-
-
-def scan(path):
-    folder = folders.local_folder_for(str(path))
-    result = discovery.scan(folder, trigger="test")
-    return result
 
 
 @pytest.fixture
@@ -186,26 +180,20 @@ def test_a_portable_backup_of_postgresql_restores_with_its_ids_and_sequences(
 
 @pytest.mark.slow
 def test_the_portable_format_round_trips_on_the_embedded_sqlite_default(tmp_path):
-    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    source = {**base, "INSTANCE_PATH": str(tmp_path / "source"), "FLASK_APP": "wsgi.py"}
-    target = {**base, "INSTANCE_PATH": str(tmp_path / "target"), "FLASK_APP": "wsgi.py"}
-
-    def flask(env, *args):
-        return subprocess.run(FLASK + list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-    assert flask(source, "samples", "make", str(tmp_path / "calls"), "--count", "2").returncode == 0
-    run = flask(source, "batch", "run", str(tmp_path / "calls"), "--json")
+    source, target = embedded_env(tmp_path / "source"), embedded_env(tmp_path / "target")
+    assert run_flask(source, "samples", "make", str(tmp_path / "calls"), "--count", "2").returncode == 0
+    run = run_flask(source, "batch", "run", str(tmp_path / "calls"), "--json")
     assert run.returncode == 0, run.stderr[-2000:]
-    created = flask(source, "backup", "create", "--to", str(tmp_path / "backups"))
+    created = run_flask(source, "backup", "create", "--to", str(tmp_path / "backups"))
     assert created.returncode == 0, created.stderr[-2000:]
     (path,) = (tmp_path / "backups").iterdir()
-    verified = flask(source, "backup", "verify", str(path), "--json")
+    verified = run_flask(source, "backup", "verify", str(path), "--json")
     assert verified.returncode == 0, verified.stderr
     manifest = json.loads(verified.stdout)
     assert manifest["format"] == "portable" and manifest["database"] == "sqlite"
     assert manifest["tables"]["sales_calls"] == 2 and manifest["tables"]["file_processing_records"] == 2
 
-    restored = flask(target, "backup", "restore", str(path))
+    restored = run_flask(target, "backup", "restore", str(path))
     assert restored.returncode == 0, restored.stderr[-2000:]
 
     def counts(instance):
@@ -218,7 +206,7 @@ def test_the_portable_format_round_trips_on_the_embedded_sqlite_default(tmp_path
     target_counts, target_calls = counts(tmp_path / "target")
     assert target_counts == {**manifest["tables"], "audit_log": manifest["tables"]["audit_log"] + 1}
     assert source_calls == target_calls and all(text for text, _ in target_calls)
-    again = flask(target, "backup", "restore", str(path))
+    again = run_flask(target, "backup", "restore", str(path))
     assert again.returncode == 1 and "only into an empty database" in again.stderr
 
     # A damaged payload is caught by its checksum, a foreign file by its missing manifest.
@@ -230,10 +218,10 @@ def test_the_portable_format_round_trips_on_the_embedded_sqlite_default(tmp_path
                 data = data.replace(b'"transcript": "', b'"transcript": "X')
                 member.size = len(data)
             out.addfile(member, __import__("io").BytesIO(data))
-    bad = flask(source, "backup", "verify", str(damaged))
+    bad = run_flask(source, "backup", "verify", str(damaged))
     assert bad.returncode == 1 and "does not match its checksum" in bad.stderr
     (tmp_path / "notes.txt").write_text("hello")
-    foreign = flask(source, "backup", "verify", str(tmp_path / "notes.txt"))
+    foreign = run_flask(source, "backup", "verify", str(tmp_path / "notes.txt"))
     assert foreign.returncode == 1 and "not a readable backup" in foreign.stderr
 
 

@@ -3,13 +3,10 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import sqlalchemy as sa
 
-from tests.support.env import ROOT
-from tests.support.helpers import configure, run_json
+from tests.support.helpers import configure, embedded_env, run_flask, run_json
 from tests.support.recordings import name, write_call, write_calls, write_wav
 from webapp.extensions import db
 from webapp.models import AuditLog, FileProcessingRecord, SalesCall, User
@@ -17,39 +14,17 @@ from webapp.models import AuditLog, FileProcessingRecord, SalesCall, User
 
 def test_embedded_default_runs_the_demo_end_to_end_without_servers(tmp_path):
     """No DATABASE_URL, no REDIS_URL: SQLite, the in-process Redis stand-in and worker."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), FLASK_APP="wsgi.py", CALLBATCH_LOCAL_ROOTS=str(tmp_path))
-    flask = [sys.executable, "-m", "flask"]
-    subprocess.run(
-        flask + ["samples", "make", str(tmp_path / "calls"), "--count", "4"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    run = subprocess.run(
-        flask + ["batch", "run", str(tmp_path / "calls"), "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = embedded_env(tmp_path / "instance", CALLBATCH_LOCAL_ROOTS=str(tmp_path))
+    made = run_flask(env, "samples", "make", str(tmp_path / "calls"), "--count", "4", timeout=60)
+    assert made.returncode == 0, made.stderr[-2000:]
+    run = run_flask(env, "batch", "run", str(tmp_path / "calls"), "--json")
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout)
     assert report["totals"]["completed"] == 4, (report, run.stderr[-3000:])
     assert all(f["sales_call_id"] for f in report["files"])
     assert os.path.exists(tmp_path / "instance" / "callbatch.sqlite3")
 
-    again = subprocess.run(
-        flask + ["batch", "run", str(tmp_path / "calls"), "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = run_flask(env, "batch", "run", str(tmp_path / "calls"), "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["files"] == []  # nothing is processed twice
 
 

@@ -3,17 +3,23 @@ SNS/SQS; Azure Event Grid; GCS Pub/Sub push), S3 → SQS with moto, and announci
 the announced objects of a folder — other buckets, prefixes and types ignored, repeats
 harmless."""
 
-import base64
 import json
 import uuid
 
-import pytest
 import sqlalchemy as sa
 
-from tests.support.cloud import make_folder
+from tests.support.cloud_events import (
+    PUSH,
+    event_folder,
+    event_grid,
+    pubsub_push,
+    queued_jobs,
+    recorded,
+    s3_event,
+    sns_envelope,
+)
 from tests.support.helpers import configure
 from tests.support.recordings import write_calls
-from webapp import queues
 from webapp.batch import announce
 from webapp.extensions import db
 from webapp.models import FileProcessingRecord
@@ -21,93 +27,6 @@ from webapp.providers.monitors import MONITORS
 from webapp.providers.monitors.cloud_events import parse_event_grid, parse_pubsub, parse_s3
 
 FPR = FileProcessingRecord
-
-
-def s3_event(bucket, key, name="ObjectCreated:Put", size=1024):
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-25T10:00:00.000Z",
-                "eventName": name,
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "calls",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {
-                        "key": key,
-                        "size": size,
-                        "eTag": "0123456789abcdef0123456789abcdef",
-                        "sequencer": "0A1B2C3D4E5F678901",
-                    },
-                },
-            }
-        ]
-    }
-
-
-def sns_envelope(message):
-    return {
-        "Type": "Notification",
-        "MessageId": str(uuid.uuid4()),
-        "TopicArn": "arn:aws:sns:us-east-1:1:calls",
-        "Subject": "Amazon S3 Notification",
-        "Message": json.dumps(message),
-        "Timestamp": "2026-11-25T10:00:00.000Z",
-        "SignatureVersion": "1",
-        "Signature": "c2ln",
-        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
-    }
-
-
-def event_grid(container, blob, kind="Microsoft.Storage.BlobCreated"):
-    return [
-        {
-            "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
-            "subject": f"/blobServices/default/containers/{container}/blobs/{blob}",
-            "eventType": kind,
-            "id": str(uuid.uuid4()),
-            "eventTime": "2026-11-25T10:00:00Z",
-            "dataVersion": "",
-            "metadataVersion": "1",
-            "data": {
-                "api": "PutBlob",
-                "contentType": "audio/wav",
-                "contentLength": 1024,
-                "blobType": "BlockBlob",
-                "url": f"https://acct.blob.core.windows.net/{container}/{blob}",
-                "sequencer": "0001",
-            },
-        }
-    ]
-
-
-def pubsub_push(bucket, name, kind="OBJECT_FINALIZE"):
-    resource = {
-        "kind": "storage#object",
-        "bucket": bucket,
-        "name": name,
-        "size": "1024",
-        "md5Hash": "ASNFZ4mrze8BI0VniavN7w==",
-        "updated": "2026-11-25T10:00:00.000Z",
-    }
-    return {
-        "message": {
-            "attributes": {
-                "bucketId": bucket,
-                "objectId": name,
-                "eventType": kind,
-                "payloadFormat": "JSON_API_V1",
-                "notificationConfig": "projects/_/buckets/b",
-            },
-            "data": base64.b64encode(json.dumps(resource).encode()).decode(),
-            "messageId": "1",
-            "publishTime": "2026-11-25T10:00:00Z",
-        },
-        "subscription": "projects/p/subscriptions/calls",
-    }
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -174,32 +93,8 @@ def test_the_monitor_takes_cloud_folders_only():
 # -- announcing ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def settled(ctx):
+def test_a_pushed_event_records_exactly_the_announced_objects(ctx, cloud_folder, tmp_path):
     configure(scanning={"fileSettleSeconds": 0})
-
-
-def event_folder(cloud, **changes):
-    return make_folder(cloud, monitor="cloud_events", **changes)
-
-
-def recorded():
-    db.session.rollback()
-    return sorted(db.session.scalars(sa.select(FPR.file_path)))
-
-
-def queued_jobs():
-    return queues.queue(queues.FILES).count
-
-
-PUSH = {
-    "s3": lambda f, key: sns_envelope(s3_event(f.config["bucket"], key.replace(" ", "+"))),
-    "azure": lambda f, key: event_grid(f.config["container"], key),
-    "gcs": lambda f, key: pubsub_push(f.config["bucket"], key),
-}
-
-
-def test_a_pushed_event_records_exactly_the_announced_objects(settled, cloud_folder, tmp_path):
     calls = write_calls(tmp_path, 3)
     cloud_folder.upload_calls(tmp_path, calls, prefix="in/")
     cloud_folder.put("out/" + calls[0], b"other prefix")
@@ -231,9 +126,10 @@ def test_a_pushed_event_records_exactly_the_announced_objects(settled, cloud_fol
     assert record.file_size == (tmp_path / calls[0]).stat().st_size and record.status == "queued"
 
 
-def test_s3_notifications_through_sqs_are_drained_once(settled, s3_folder, tmp_path):
+def test_s3_notifications_through_sqs_are_drained_once(ctx, s3_folder, tmp_path):
     from tests.support.cloud import aws_client
 
+    configure(scanning={"fileSettleSeconds": 0})
     sqs = aws_client("sqs", s3_folder.endpoint)
     queue_url = sqs.create_queue(QueueName=f"calls-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

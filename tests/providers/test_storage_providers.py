@@ -13,7 +13,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.support.cloud import AZURITE_ACCOUNT, AZURITE_KEY, aws_client, azurite_connection_string, moto_auth
+from tests.support.cloud import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    aws_client,
+    azurite_connection_string,
+    moto_auth,
+    service_account_key,
+)
 from webapp.errors import CallbatchError
 from webapp.providers.storage import STORAGE
 
@@ -216,28 +223,6 @@ def test_azure_connection_errors_are_told_apart(azure_folder):
     assert unreachable.code == "STORAGE_UNAVAILABLE"
     for err in (bad, bad_key, denied, unreachable):
         assert AZURITE_KEY not in err.message and wrong_key not in err.message and read_only not in err.message
-
-
-def service_account_key(token_uri):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    pem = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        .decode()
-    )
-    return json.dumps(
-        {
-            "type": "service_account",
-            "project_id": "callbatch-test",
-            "private_key_id": "k1",
-            "private_key": pem,
-            "client_email": "reader@callbatch-test.iam.gserviceaccount.com",
-            "client_id": "1",
-            "token_uri": token_uri,
-        }
-    )
 
 
 def test_gcs_connection_errors_are_told_apart(gcs_folder, gcs_api_stub):

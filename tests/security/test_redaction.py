@@ -7,7 +7,6 @@ captured logs are searched for the secret (and a secret URL's path)."""
 import base64
 import json
 import logging
-import socket
 import threading
 import uuid
 
@@ -17,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from tests.support.cloud import make_folder
 from tests.support.helpers import configure
-from tests.support.ports import free_port
+from tests.support.ports import TcpServer, free_port
 from webapp.batch import discovery, processing, status
 from webapp.batch import folder_config as folders
 from webapp.errors import CallbatchError
@@ -35,25 +34,13 @@ def planted(label):
     return f"{label}-{uuid.uuid4().hex}"
 
 
-class EchoingSmtp:
+class EchoingSmtp(TcpServer):
     """An SMTP server that offers AUTH and refuses every login, repeating the credentials it
     was given in its answer (as a careless server or relay might)."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            conn.settimeout(5)
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+    def handle(self, conn):
+        conn.settimeout(5)
+        threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
 
     def _talk(self, conn):
         try:
@@ -79,9 +66,6 @@ class EchoingSmtp:
                 else:
                     f.write(b"502 not here\r\n")
                 f.flush()
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
@@ -181,7 +165,7 @@ def storage_case(kind, cloud, gcs_api_stub):
             f"BlobEndpoint={closed}/devstoreaccount1;"
         )
         return {"connection_string": connection_string}, [key, connection_string]
-    from tests.providers.test_storage_providers import service_account_key
+    from tests.support.cloud import service_account_key
 
     key = service_account_key(f"{gcs_api_stub.endpoint}/token")  # the stand-in refuses every key
     private = json.loads(key)["private_key"]

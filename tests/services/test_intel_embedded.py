@@ -2,13 +2,13 @@
 the tracker chart and the per-agent report read it the same way as PostgreSQL."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from tests.support.env import ROOT
+from tests.support.helpers import embedded_env, run_flask
 
 pytestmark = pytest.mark.slow
 
@@ -38,11 +38,8 @@ with app.app_context():
 
 
 def test_starter_trackers_chart_and_agent_report_on_sqlite(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path), FLASK_APP="wsgi.py")
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    env = embedded_env(tmp_path)
+    upgrade = run_flask(env, "db", "upgrade", timeout=120)
     assert upgrade.returncode == 0, upgrade.stderr[-2000:]
     run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -6,16 +6,13 @@ player, every filter of the calls list, and the CSV/JSON exports."""
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
-from tests.support.env import ROOT
+from tests.support.helpers import embedded_env, run_flask
 from tests.support.web import sign_in
 
 CLOSING = {"id": "closing", "label": "Closing"}
@@ -29,11 +26,7 @@ def sqlite_app(service_env, tmp_path_factory):
     from webapp import create_app
 
     instance = tmp_path_factory.mktemp("sqlite-instance")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(instance), FLASK_APP="wsgi.py")
-    built = subprocess.run(
-        [sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    built = run_flask(embedded_env(instance), "db", "upgrade", timeout=120)
     assert built.returncode == 0, built.stderr[-2000:]
     return create_app(
         {

@@ -237,6 +237,29 @@ def gcs_bucket(emulator):
     return folder
 
 
+def service_account_key(token_uri):
+    """A service account key of its own (a fresh RSA key) whose tokens are asked of `token_uri`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "callbatch-test",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "reader@callbatch-test.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": token_uri,
+        }
+    )
+
+
 # -- A local HTTP server speaking the GCS JSON API -------------------------------------------
 
 

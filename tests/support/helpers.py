@@ -1,8 +1,12 @@
 """Small helpers shared by tests."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 
+from tests.support.env import ROOT
 from webapp.batch import batch_config as settings
 
 
@@ -41,3 +45,18 @@ def wait_for(predicate, timeout=60, interval=0.2, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def embedded_env(instance, **extra):
+    """The environment of an installation on its embedded defaults (no DATABASE_URL or
+    REDIS_URL: SQLite and the in-process queue), its instance folder at `instance`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(INSTANCE_PATH=str(instance), FLASK_APP="wsgi.py", **extra)
+    return env
+
+
+def run_flask(env, *args, timeout=300):
+    """`flask <args>` in a process of its own, in the repository, with the environment `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )

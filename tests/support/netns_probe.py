@@ -8,42 +8,33 @@ import socket
 import struct
 import threading
 
+from tests.support.ports import TcpServer
 
-class Listener:
+
+class Listener(TcpServer):
     """Accepts TCP connections on (host, port), counts them and answers each with one HTTP
     response: 200, or a redirect to `redirect`."""
 
     def __init__(self, host="127.0.0.1", port=0, redirect=None):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(32)
-        self.host, self.port = host, self.sock.getsockname()[1]
         self.redirect = redirect
         self.heard = 0
         self.received = []  # the first bytes of each connection
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(host, port)
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.heard += 1
-            conn.settimeout(2)
-            try:
-                self.received.append(conn.recv(65536)[:200].decode("latin-1"))
-                if self.redirect:
-                    head = f"HTTP/1.1 302 Found\r\nLocation: {self.redirect}\r\nContent-Length: 0\r\n"
-                else:
-                    head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                conn.sendall((head + "Connection: close\r\n\r\n" + ("" if self.redirect else "{}")).encode())
-            except OSError:
-                pass
-            finally:
-                conn.close()
+    def handle(self, conn):
+        self.heard += 1
+        conn.settimeout(2)
+        try:
+            self.received.append(conn.recv(65536)[:200].decode("latin-1"))
+            if self.redirect:
+                head = f"HTTP/1.1 302 Found\r\nLocation: {self.redirect}\r\nContent-Length: 0\r\n"
+            else:
+                head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+            conn.sendall((head + "Connection: close\r\n\r\n" + ("" if self.redirect else "{}")).encode())
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 class Dns:

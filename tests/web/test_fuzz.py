@@ -1,5 +1,5 @@
 """Generated requests against every page and form of the app (the JSON API has its own in
-test_api_schemathesis.py), signed in as an admin with the CSRF token, on real PostgreSQL
+tests/api/test_schemathesis.py), signed in as an admin with the CSRF token, on real PostgreSQL
 and Redis with real records behind the ids: path values, query strings and form fields
 full of huge, negative and fractional numbers, inf/nan, calendar ends, NUL and control
 characters, long strings, deep brackets and unicode. No answer may be a server error.

@@ -10,6 +10,7 @@ import pytest
 from flask import g
 
 from tests.support.helpers import configure
+from tests.support.notifications import FILE_SKIPPED_EVENT
 from tests.support.recordings import write_calls
 from webapp.extensions import db
 from webapp.notifications import conditions as c
@@ -115,19 +116,6 @@ def test_every_error_sentence_the_code_raises_has_its_words():
     assert [s for s in checked if s not in ERRORS + CHECKS] == [], "add these to stored_words.py CHECKS"
 
 
-EVENT = {
-    "condition": c.FILE_SKIPPED,
-    "file_id": 7,
-    "file_name": "3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav",
-    "folder_id": None,
-    "folder_name": "שיחות מכירה",
-    "job_id": 3,
-    "error_code": "CORRUPTED_FILE",
-    "message": "The file is empty or damaged: no audio could be read from it.",
-    "at": "2026-11-24T10:00:00",
-}
-
-
 def test_notifications_speak_the_installations_language_unless_the_channel_names_its_own(
     private_targets, make_config, smtp_server, httpserver, monkeypatch, ctx
 ):
@@ -135,17 +123,11 @@ def test_notifications_speak_the_installations_language_unless_the_channel_names
     httpserver.expect_oneshot_request("/slack", method="POST").respond_with_data("ok")
     make_config(
         "email",
-        {
-            "host": "127.0.0.1",
-            "port": smtp_server.port,
-            "security": "none",
-            "sender": "callbatch@example.com",
-            "recipients": "ops@example.com",
-        },
+        smtp_server.channel_config(),
         conditions=[c.FILE_SKIPPED],
     )
     make_config("slack", {"webhook_url": httpserver.url_for("/slack")}, conditions=[c.FILE_SKIPPED], language="en")
-    for delivery in dispatch.dispatch([dict(EVENT)]):
+    for delivery in dispatch.dispatch([dict(FILE_SKIPPED_EVENT)]):
         assert dispatch.deliver(delivery.id, retry=False) == "sent", delivery.error
     ((_, _, mail),) = smtp_server.messages
     assert mail["Subject"].strip() == "הקובץ דולג: 3f2b8c1e-7a4d-4e2b-9c1f-0a1b2c3d4e5f.wav (CORRUPTED_FILE)"
