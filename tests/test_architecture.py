@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import ROOT
+from tests.support.env import ROOT
 
 # Bottom to top. A package is a directory under webapp/ or a module directly in it; the app
 # factory (webapp/__init__.py) is "webapp". A package may import its own layer and those below.

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import ROOT
+from tests.support.env import ROOT
 
 COMPOSE = os.path.join(ROOT, "docker-compose.yml")
 K8S = os.path.join(ROOT, "deploy", "kubernetes")

@@ -1,13 +1,9 @@
 """One Alembic history that matches the models, on PostgreSQL and on SQLite."""
 
-import os
-import subprocess
-import sys
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import ROOT
+from tests.support.helpers import embedded_env, run_flask
 from webapp.extensions import db
 
 
@@ -20,10 +16,7 @@ def test_the_migrations_build_exactly_the_models_on_postgresql(ctx):
 
 
 def test_the_migrations_apply_on_sqlite_and_go_down_again(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(INSTANCE_PATH=str(tmp_path), FLASK_APP="wsgi.py")
+    env = embedded_env(tmp_path)
     for args in (["db", "upgrade"], ["db", "check"], ["db", "downgrade", "base"], ["db", "upgrade"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
+        result = run_flask(env, *args, timeout=120)
         assert result.returncode == 0, (args, result.stderr[-2000:])
