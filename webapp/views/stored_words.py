@@ -3,7 +3,7 @@ a folder's connection error), said on a page in the reader's language. Each stor
 is matched against the patterns below; a match is translated with its names and values kept
 (left-to-right), anything else is shown as stored, translated when the catalogue has it.
 `sentences_in_code()` reads the raise sites the error sentences come from:
-tests/test_web_hebrew.py checks that ERRORS lists every one of them."""
+tests/web/test_hebrew.py checks that ERRORS lists every one of them."""
 
 import ast
 import os
