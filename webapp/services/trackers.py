@@ -18,6 +18,7 @@ from .. import audit_log, queues
 from ..analysis import hebrew
 from ..extensions import db
 from ..models import CallTrackerHit, FileProcessingRecord, SalesCall, Tracker, User
+from ..models.types import iso
 from ..params import CONTROL
 from . import add_created, error, name_taken, reports
 
@@ -42,8 +43,8 @@ def view(tracker: Tracker) -> dict[str, Any]:
         "id": tracker.id,
         "name": tracker.name,
         "phrases": list(tracker.phrases or []),
-        "created_at": _iso(tracker.created_at),
-        "updated_at": _iso(tracker.updated_at),
+        "created_at": iso(tracker.created_at),
+        "updated_at": iso(tracker.updated_at),
     }
 
 
@@ -218,10 +219,6 @@ def hits_for_call(call: SalesCall) -> list[dict[str, Any]]:
         .order_by(Tracker.name)
     ).all()
     return [{"tracker": view(tracker), "count": hit.count, "times": list(hit.times or [])} for tracker, hit in rows]
-
-
-def _iso(moment):
-    return moment.isoformat() if moment else None
 
 
 def chart(filters: dict[str, Any]) -> dict[str, Any]:
